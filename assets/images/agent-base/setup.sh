@@ -1,0 +1,7 @@
+#!/bin/sh
+# Creates the non-root agent user and the workspace. Run as root inside the image by the
+# Dockerfile and by the offline build (mmdebstrap --customize-hook), so both images match.
+set -eu
+groupadd --gid 10001 agent
+useradd --uid 10001 --gid 10001 --home-dir /home/agent --create-home --shell /bin/bash agent
+install -d -o 10001 -g 10001 -m 0755 /workspace

@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { loadManifestFile } from '../../core/policy/manifest.js';
+import { resolveTaskSpec, type RunOverrides } from '../../core/tasks/spec.js';
+import { TaskRunner, type TaskOutcome } from '../../core/tasks/runner.js';
+import { systemClock } from '../../core/clock.js';
+import { resolveManifestPath } from '../agents.js';
+import { createContext } from '../context.js';
+import { EventRenderer } from '../render.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function registerRun(program: Command, setExit: (code: ExitCode) => void): void {
+  program
+    .command('run')
+    .description('run an agent in a disposable sandbox and stream its action log')
+    .argument('<agent>', 'a manifest .yaml file, or the name of a built-in agent (demo)')
+    .option('--net <mode>', 'network: none | open | allow:<host>[,<host>…] (only none in this version)')
+    .option('--cred <name[:ttl]>', 'lend a credential to this task (repeatable)', collect)
+    .option('--input <path[:container-path]>', 'copy a file or folder in, read-only (default: <workdir>/in/<name>; repeatable)', collect)
+    .option('--output <dir>', 'where collected outputs go (default: the task folder in AIRLOCK_HOME)')
+    .option('--timeout <duration>', 'stop the task after this long, e.g. 30s, 10m, 1h (default 10m)')
+    .option('--cpus <n>', 'CPU limit, e.g. 0.5')
+    .option('--memory <size>', 'memory limit, e.g. 256m, 1g (swap is not added)')
+    .option('--env <K=V>', 'set an environment variable (repeatable)', collect)
+    .option('--json', 'print one JSON event per line instead of the readable log')
+    .action(async (agentRef: string, opts: RunCliOptions) => {
+      setExit(await runCommand(agentRef, opts));
+    });
+}
+
+interface RunCliOptions {
+  net?: string; cred?: string[]; input?: string[]; output?: string; timeout?: string;
+  cpus?: string; memory?: string; env?: string[]; json?: boolean;
+}
+
+async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCode> {
+  const ctx = createContext();
+  const loaded = loadManifestFile(resolveManifestPath(agentRef, ctx.assetsDir));
+  const overrides: RunOverrides = {
+    ...(opts.net !== undefined && { net: opts.net }), ...(opts.cred && { creds: opts.cred }), ...(opts.input && { inputs: opts.input }),
+    ...(opts.output !== undefined && { outputDir: opts.output }), ...(opts.timeout !== undefined && { timeout: opts.timeout }),
+    ...(opts.cpus !== undefined && { cpus: opts.cpus }), ...(opts.memory !== undefined && { memory: opts.memory }), ...(opts.env && { env: opts.env }),
+  };
+  const spec = resolveTaskSpec(loaded, overrides);
+
+  const renderer = new EventRenderer({ color: !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR });
+  ctx.bus.subscribe((event) => {
+    // Clean up after crashed runs once this task is under way, so it does not delay the start.
+    if (event.kind === 'task.started' || event.kind === 'task.aborted') void ctx.reap();
+    const text = opts.json ? JSON.stringify(event) : renderer.render(event);
+    if (text !== undefined) process.stdout.write(`${text}\n`);
+  });
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(EXIT.interrupted); // a leftover is reaped at the next start
+    if (!opts.json) process.stderr.write('\nstopping: tearing the sandbox down (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onInterrupt);
+  process.on('SIGTERM', onInterrupt);
+  try {
+    const outcome = await new TaskRunner({ engine: ctx.engine, bus: ctx.bus, clock: systemClock, home: ctx.home }).run(spec, { signal: controller.signal });
+    await ctx.reap();
+    if (!opts.json) printSummary(outcome);
+    return exitCodeFor(outcome);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
+  }
+}
+
+export function exitCodeFor(outcome: TaskOutcome): ExitCode {
+  if (outcome.status === 'timeout') return EXIT.timeout;
+  if (outcome.status === 'cancelled') return EXIT.interrupted;
+  return (outcome.exitCode ?? EXIT.couldNotRun) as ExitCode;
+}
+
+function printSummary(outcome: TaskOutcome): void {
+  const files = `${outcome.artifacts} file${outcome.artifacts === 1 ? '' : 's'}`;
+  if (outcome.artifacts > 0) process.stdout.write(`\noutputs (${files}): ${outcome.artifactsDir}\n`);
+}

@@ -1,0 +1,96 @@
+import type { Command } from 'commander';
+import { Keychain } from '../../core/credentials/keychain.js';
+import { runDoctor } from '../../core/doctor.js';
+import { AirlockError } from '../../core/errors.js';
+import { assertOfflineBuildPossible } from '../../core/engine/image-offline.js';
+import { BASE_IMAGE, buildBaseImage, imageStatus, type ImageProgress } from '../../core/engine/images.js';
+import { formatSize } from '../../core/policy/units.js';
+import { createContext } from '../context.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+import { ProgressLine } from '../progress.js';
+
+export function registerSystemCommands(program: Command, setExit: (code: ExitCode) => void): void {
+  program
+    .command('doctor')
+    .description('check the engine, the keychain and the images')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const ctx = createContext();
+      void ctx.reap();
+      const report = await runDoctor({ engine: ctx.engine, keychain: new Keychain() });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      } else {
+        const mark = (ok: boolean) => (ok ? 'ok     ' : 'MISSING');
+        const out: string[] = [];
+        out.push(`${mark(report.engine.ok)} engine    ${report.engine.message}`);
+        out.push(`        endpoint  ${report.engine.endpoint}`);
+        if (report.engine.fix) out.push(`        fix:      ${report.engine.fix}`);
+        out.push(`${mark(report.keychain.ok)} keychain  ${report.keychain.message}`);
+        if (report.keychain.fix) out.push(`        fix:      ${report.keychain.fix}`);
+        for (const image of report.images) {
+          out.push(`${mark(image.present)} image     ${image.ref}${image.present ? ` ${image.id?.slice(7, 19) ?? ''} ${image.sizeBytes ? formatSize(image.sizeBytes) : ''}` : ''}`);
+          if (image.fix) out.push(`        fix:      ${image.fix}`);
+        }
+        out.push(report.ok ? '\nready to run agents' : '\nnot ready: fix the items marked MISSING');
+        process.stdout.write(`${out.join('\n')}\n`);
+      }
+      setExit(report.ok ? EXIT.ok : 1);
+    });
+
+  const image = program.command('image').description('manage the agent base image');
+  image
+    .command('build')
+    .description(`build ${BASE_IMAGE}`)
+    .option('--offline', 'build from this machine\'s Debian packages (mmdebstrap), without a registry')
+    .option('--if-missing', 'do nothing when the image is already there')
+    .option('--json', 'print image.progress events as JSON lines')
+    .action(async (opts: { offline?: boolean; ifMissing?: boolean; json?: boolean }) => {
+      const ctx = createContext();
+      await ctx.engine.info();
+      void ctx.reap();
+      if (opts.ifMissing && (await imageStatus(ctx.engine.api, BASE_IMAGE)).present) {
+        if (!opts.json) process.stdout.write(`${BASE_IMAGE} is already built\n`);
+        return;
+      }
+      const progress = new ProgressLine(process.stderr);
+      const onProgress = (p: ImageProgress) => {
+        if (opts.json) process.stdout.write(`${JSON.stringify({ kind: 'image.progress', time: new Date().toISOString(), data: p })}\n`);
+        else progress.update(p.percent, `${p.phase}: ${p.message}`);
+      };
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      const build = (offline: boolean) => buildBaseImage(ctx.engine.api, { offline, onProgress, signal: controller.signal, assetsDir: ctx.assetsDir });
+      try {
+        let built;
+        try {
+          built = await build(opts.offline === true);
+        } catch (error) {
+          // No registry reachable, but this machine can build the same image from its own packages.
+          if (opts.offline || controller.signal.aborted || !canBuildOffline()) throw error;
+          progress.done();
+          process.stderr.write(`online build failed (${(error as Error).message.split('\n')[0]}); building offline from this machine's Debian packages\n`);
+          built = await build(true);
+        }
+        progress.done();
+        if (!opts.json) process.stdout.write(`built ${built.image} (${built.id.slice(7, 19)}) in ${built.seconds.toFixed(0)}s\n`);
+      } catch (error) {
+        progress.done();
+        if (controller.signal.aborted) {
+          setExit(EXIT.interrupted);
+          return;
+        }
+        throw new AirlockError('image_build_failed', `building ${BASE_IMAGE} failed: ${(error as Error).message}`,
+          opts.offline ? 'check that mmdebstrap and the machine\'s apt sources work' : 'no registry reachable? try `airlock image build --offline` (Linux)');
+      }
+    });
+}
+
+function canBuildOffline(): boolean {
+  try {
+    assertOfflineBuildPossible();
+    return true;
+  } catch {
+    return false;
+  }
+}

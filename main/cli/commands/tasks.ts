@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { AirlockError } from '../../core/errors.js';
+import { listTaskObjects, removeTaskObjects } from '../../core/engine/leftovers.js';
+import { formatDuration } from '../../core/policy/units.js';
+import { isOwnerAlive } from '../../core/tasks/owner.js';
+import { requestStop } from '../../core/tasks/stop.js';
+import { createContext } from '../context.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
+
+export function registerTaskCommands(program: Command, setExit: (code: ExitCode) => void): void {
+  program
+    .command('ps')
+    .description('list running tasks')
+    .option('--json', 'one JSON object per task')
+    .action(async (opts: { json?: boolean }) => {
+      const ctx = createContext();
+      await ctx.reap();
+      const tasks = await listTaskObjects(ctx.engine);
+      if (opts.json) {
+        for (const t of tasks) process.stdout.write(`${JSON.stringify({ task: t.task, agent: t.agent, state: t.containers[0]?.state ?? 'gone', created: t.containers[0]?.created, owner: t.owner })}\n`);
+        return;
+      }
+      if (tasks.length === 0) {
+        process.stdout.write('no tasks running\n');
+        return;
+      }
+      const rows = tasks.map((t) => {
+        const c = t.containers[0];
+        const pid = t.owner?.split(':')[1] ?? '?';
+        return [t.task, t.agent, c?.state ?? 'gone', c ? formatDuration(Date.now() - c.created * 1000) : '-', pid];
+      });
+      process.stdout.write(table(['TASK', 'AGENT', 'STATE', 'UP', 'OWNER PID'], rows));
+    });
+
+  program
+    .command('stop')
+    .description('stop a task and destroy its sandbox')
+    .argument('<task>', 'task id (see airlock ps)')
+    .action(async (task: string) => {
+      const ctx = createContext();
+      void ctx.reap();
+      const objects = (await listTaskObjects(ctx.engine)).find((t) => t.task === task);
+      if (!objects) throw new AirlockError('not_found', `no running task ${task}`, 'see `airlock ps` for running tasks');
+      requestStop(ctx.home, task);
+      for (const c of objects.containers) await ctx.engine.api.getContainer(c.id).kill().catch(() => undefined);
+      // The owning `airlock run` tears the sandbox down itself; if it is gone, do it here.
+      if (!isOwnerAlive(objects.owner)) await removeTaskObjects(ctx.engine, objects);
+      process.stdout.write(`stopped ${task}\n`);
+      setExit(EXIT.ok);
+    });
+
+  program
+    .command('gc')
+    .description('remove what crashed or killed Airlock processes left on the engine')
+    .action(async () => {
+      const ctx = createContext();
+      await ctx.engine.info(); // an unreachable engine is an error here, not "nothing to clean up"
+      const reaped = await ctx.reap();
+      if (reaped.length === 0) process.stdout.write('nothing to clean up\n');
+      for (const r of reaped) {
+        process.stdout.write(`removed ${r.task} (${r.agent}): ${r.removed.containers} container(s), ${r.removed.volumes} volume(s), ${r.removed.networks} network(s)\n`);
+      }
+    });
+}
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return `${[format(header), ...rows.map(format)].join('\n')}\n`;
+}

@@ -1,0 +1,43 @@
+import { Command, CommanderError } from 'commander';
+import { isAirlockError } from '../core/errors.js';
+import { registerRun } from './commands/run.js';
+import { registerSystemCommands } from './commands/system.js';
+import { registerTaskCommands } from './commands/tasks.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+
+export async function main(argv: string[]): Promise<ExitCode> {
+  let exitCode: ExitCode = EXIT.ok;
+  const setExit = (code: ExitCode) => {
+    exitCode = code;
+  };
+  const program = new Command('airlock')
+    .description('Run AI agents in disposable, hardened local sandboxes and watch everything they do.')
+    .version(process.env.AIRLOCK_VERSION ?? '0.1.0')
+    .showHelpAfterError('(run `airlock --help` for usage)')
+    .exitOverride();
+  registerRun(program, setExit);
+  registerTaskCommands(program, setExit);
+  registerSystemCommands(program, setExit);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+/** One line (plus a hint) for errors a user can act on; a stack only for real bugs. */
+function reportError(error: unknown): ExitCode {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    return EXIT.couldNotRun; // commander already printed what was wrong
+  }
+  if (isAirlockError(error)) {
+    process.stderr.write(`airlock: ${error.message}\n`);
+    if (error.hint) process.stderr.write(`  fix: ${error.hint}\n`);
+    return EXIT.couldNotRun;
+  }
+  process.stderr.write(`airlock: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+  return EXIT.couldNotRun;
+}

@@ -1,0 +1,75 @@
+import path from 'node:path';
+import { styleText } from 'node:util';
+import type { AirlockEvent } from '../core/audit/events.js';
+import { formatDuration, formatSize } from '../core/policy/units.js';
+
+type Style = Parameters<typeof styleText>[0];
+
+/** Turns events into the readable, coloured live log of `airlock run` (plain text when not a TTY). */
+export class EventRenderer {
+  readonly #color: boolean;
+  readonly #cwd: string;
+
+  constructor(options: { color: boolean; cwd?: string }) {
+    this.#color = options.color;
+    this.#cwd = options.cwd ?? process.cwd();
+  }
+
+  render(event: AirlockEvent): string | undefined {
+    const time = this.#paint('dim', event.time.slice(11, 23));
+    const d = event.data;
+    const line = (mark: string, style: Style, text: string) => `${time} ${this.#paint(style, mark)} ${text}`;
+    switch (event.kind) {
+      case 'task.created':
+        return line('▶', 'cyan', `${this.#paint('bold', event.task)} ${event.agent.name} · image ${String(d.image)} · network ${String(d.network)} · ${describeLimits(d.limits)} · timeout ${formatDuration(Number(d.timeoutMs))}`);
+      case 'fs.input':
+        return line('↳', 'dim', `input ${String(d.path)} ${formatSize(Number(d.size))} sha256:${String(d.sha256).slice(0, 12)}`);
+      case 'task.started':
+        return line('●', 'green', `started (container ${String(d.container)})`);
+      case 'proc.stdout':
+        return `${time} ${this.#paint('blue', '│')} ${String(d.line)}${d.cutBytes ? this.#paint('dim', ` … (${formatSize(Number(d.cutBytes))} cut)`) : ''}`;
+      case 'proc.stderr':
+        return `${time} ${this.#paint('yellow', '┃')} ${this.#paint('yellow', String(d.line))}${d.cutBytes ? this.#paint('dim', ` … (${formatSize(Number(d.cutBytes))} cut)`) : ''}`;
+      case 'output.truncated':
+        return line('⚠', 'yellow', d.droppedBytes !== undefined ? `${formatSize(Number(d.droppedBytes))} of output not recorded (budget reached)` : String(d.reason));
+      case 'task.exited': {
+        const code = Number(d.exitCode);
+        if (d.oomKilled) return line('■', 'red', `killed: out of memory (limit ${formatSize(Number(d.memoryBytes))}) after ${formatDuration(Number(d.durationMs))}, exit code ${code}`);
+        return line('■', code === 0 ? 'green' : 'red', `exited with code ${code} after ${formatDuration(Number(d.durationMs))}`);
+      }
+      case 'task.timeout':
+        return line('■', 'red', `timed out after ${formatDuration(Number(d.timeoutMs))}: stopped`);
+      case 'task.cancelled':
+        return line('■', 'yellow', `cancelled after ${formatDuration(Number(d.durationMs))}`);
+      case 'fs.output':
+        if (d.missing) return line('↳', 'yellow', `output ${String(d.path)} was not created by the agent`);
+        if (d.skipped) return line('↳', 'yellow', `output ${String(d.path)} skipped: ${String(d.skipped)}`);
+        return line('↳', 'dim', `output ${String(d.path)} → ${this.#relative(String(d.file))} ${formatSize(Number(d.size))} sha256:${String(d.sha256).slice(0, 12)}`);
+      case 'task.destroyed': {
+        const removed = d.removed as Record<string, number>;
+        const parts = Object.entries(removed).filter(([, n]) => n > 0).map(([kind, n]) => `${n} ${n === 1 ? kind.replace(/s$/, '') : kind}`);
+        return line('✓', 'green', `sandbox destroyed (${parts.join(', ') || 'nothing left'}) in ${formatDuration(Number(d.teardownMs))}`);
+      }
+      case 'task.aborted':
+        return line('✗', 'red', `${event.task} aborted: ${String(d.reason)}`);
+      case 'image.progress':
+        return line('…', 'dim', `${String(d.phase)}: ${String(d.message)}${d.percent !== undefined ? ` (${Number(d.percent)}%)` : ''}`);
+      default:
+        return line('·', 'dim', `${event.kind} ${JSON.stringify(d)}`);
+    }
+  }
+
+  #relative(file: string): string {
+    const rel = path.relative(this.#cwd, file);
+    return rel.startsWith('..') ? file : `./${rel}`;
+  }
+
+  #paint(style: Style, text: string): string {
+    return this.#color ? styleText(style, text) : text;
+  }
+}
+
+function describeLimits(limits: unknown): string {
+  const l = limits as { cpus: number; memoryBytes: number; pids: number };
+  return `${l.cpus} cpu · ${formatSize(l.memoryBytes)} · ${l.pids} pids`;
+}

@@ -1,0 +1,53 @@
+// The action log's event model (DESIGN.md, "Events"). Every producer emits through an EventBus.
+
+export const EVENT_KINDS = [
+  'task.created', 'task.started', 'task.exited', 'task.timeout', 'task.cancelled', 'task.aborted',
+  'task.frozen', 'task.destroyed',
+  'image.progress',
+  'proc.stdout', 'proc.stderr', 'output.truncated',
+  'fs.input', 'fs.output',
+  'net.request', 'net.denied',
+  'cred.granted', 'cred.used', 'cred.denied', 'cred.misuse', 'cred.expired', 'cred.revoked',
+  'approval.requested', 'approval.decided',
+  'policy.violation', 'agent.action', 'resource.sample',
+] as const;
+
+export type EventKind = (typeof EVENT_KINDS)[number];
+export type Actor = 'agent' | 'airlock' | 'user';
+
+export interface Decision {
+  allow: boolean;
+  rule: string;
+  by: 'policy' | 'user' | 'default';
+}
+
+export interface Identity {
+  grant: string;
+  credential: string;
+}
+
+export interface AgentRef {
+  name: string;
+  /** sha256 of the manifest as loaded (`sha256:<hex>`), so a record names the exact agent. */
+  digest: string;
+}
+
+export interface AirlockEvent {
+  v: 1;
+  /** Per-task sequence number, starting at 1. */
+  seq: number;
+  /** ISO 8601 with milliseconds, UTC. */
+  time: string;
+  task: string;
+  agent: AgentRef;
+  parent?: string;
+  chain?: string[];
+  actor: Actor;
+  kind: EventKind;
+  decision?: Decision;
+  identity?: Identity;
+  data: Record<string, unknown>;
+}
+
+/** What a producer supplies; the bus fills in v, seq and time. */
+export type EventInput = Omit<AirlockEvent, 'v' | 'seq' | 'time'>;

@@ -1,0 +1,36 @@
+import type { Keychain } from './credentials/keychain.js';
+import { isAirlockError } from './errors.js';
+import type { Engine } from './engine/engine.js';
+import { BASE_IMAGE, imageStatus } from './engine/images.js';
+
+export interface DoctorReport {
+  engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
+  keychain: { ok: boolean; backend: string; message: string; fix?: string };
+  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string }[];
+  ok: boolean;
+}
+
+/** What `airlock doctor` and the app's status panel show: is everything a task needs in place? */
+export async function runDoctor(deps: { engine: Engine; keychain: Keychain }): Promise<DoctorReport> {
+  const keychain = deps.keychain.probe();
+  let engine: DoctorReport['engine'];
+  let images: DoctorReport['images'];
+  try {
+    const info = await deps.engine.info();
+    engine = {
+      ok: true, endpoint: info.endpoint, version: info.version, apiVersion: info.apiVersion, os: `${info.os}/${info.arch}`,
+      message: `${info.platform} ${info.version} (API ${info.apiVersion})`,
+    };
+    const base = await imageStatus(deps.engine.api, BASE_IMAGE);
+    images = [base.present ? base : { ...base, fix: 'airlock image build (or --offline where no registry is reachable)' }];
+  } catch (error) {
+    engine = {
+      ok: false,
+      endpoint: deps.engine.endpoint.description,
+      message: isAirlockError(error) ? error.message : (error as Error).message,
+      ...(isAirlockError(error) && error.hint ? { fix: error.hint } : {}),
+    };
+    images = [{ ref: BASE_IMAGE, present: false, fix: 'start the engine first' }];
+  }
+  return { engine, keychain, images, ok: engine.ok && keychain.ok && images.every((i) => i.present) };
+}

@@ -1,0 +1,199 @@
+// The agent-base image: is it there, and build it — online with `docker build` (needs the
+// debian:bookworm-slim base from a registry) or offline with mmdebstrap + `docker import`.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type Dockerode from 'dockerode';
+import { AirlockError } from '../errors.js';
+import {
+  assertOfflineBuildPossible,
+  baseImageContext,
+  configFromDockerfile,
+  mmdebstrapArgs,
+  parsePackageList,
+  removeScratchDir,
+  runMmdebstrap,
+  suiteFromDockerfile,
+  type BaseImageContext,
+} from './image-offline.js';
+import { DockerStreamReader, type BuildMessageResult, type ImageProgress } from './image-progress.js';
+
+export type { ImageProgress } from './image-progress.js';
+
+export const BASE_IMAGE = 'airlock/agent-base:1';
+
+export interface ImageStatus {
+  ref: string;
+  present: boolean;
+  id?: string;
+  created?: string;
+  sizeBytes?: number;
+}
+
+type BuildBaseImageOptions = {
+  offline: boolean;
+  onProgress: (p: ImageProgress) => void;
+  signal?: AbortSignal;
+  /** The repository's `assets` folder (the agent-base folder itself is accepted too). */
+  assetsDir: string;
+};
+
+/** Whether `ref` exists in the engine; engine errors other than "no such image" propagate. */
+export async function imageStatus(docker: Dockerode, ref: string): Promise<ImageStatus> {
+  try {
+    const info = await docker.getImage(ref).inspect();
+    return { ref, present: true, id: info.Id, created: info.Created, sizeBytes: info.Size };
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return { ref, present: false };
+    throw err;
+  }
+}
+
+export async function buildBaseImage(docker: Dockerode, options: BuildBaseImageOptions): Promise<{ image: string; id: string; seconds: number }> {
+  const started = performance.now();
+  options.signal?.throwIfAborted();
+  const context = baseImageContext(findContextDir(options.assetsDir));
+  const built = options.offline
+    ? await buildOffline(docker, context, options)
+    : await buildOnline(docker, context, options);
+  // Ask the engine for the full id: the legacy builder only prints a short one.
+  const id = (await imageStatus(docker, BASE_IMAGE)).id ?? built;
+  if (!id) throw new AirlockError('image_build_failed', `The build finished but ${BASE_IMAGE} is not in the engine.`);
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  options.onProgress({ phase: 'done', message: `${BASE_IMAGE} ready (${id.replace(/^sha256:/, '').slice(0, 12)}) in ${seconds} s`, percent: 100 });
+  return { image: BASE_IMAGE, id, seconds };
+}
+
+function findContextDir(assetsDir: string): string {
+  for (const dir of [path.join(assetsDir, 'images', 'agent-base'), assetsDir]) {
+    if (fs.existsSync(path.join(dir, 'Dockerfile'))) return dir;
+  }
+  throw new AirlockError('image_build_failed', `No agent-base Dockerfile under ${assetsDir} (expected images/agent-base/Dockerfile).`, 'Run Airlock from a complete checkout or installation.');
+}
+
+async function buildOnline(docker: Dockerode, context: BaseImageContext, options: BuildBaseImageOptions): Promise<string | undefined> {
+  options.onProgress({ phase: 'resolve', message: `building ${BASE_IMAGE} from ${context.dir}`, percent: 0 });
+  const src = (await fs.promises.readdir(context.dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  const buildOptions: Dockerode.ImageBuildOptions = { t: BASE_IMAGE, rm: true, forcerm: true };
+  if (options.signal) buildOptions.abortSignal = options.signal;
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.buildImage({ context: context.dir, src }, buildOptions);
+  } catch (err) {
+    options.signal?.throwIfAborted();
+    throw buildFailed(`docker build failed: ${(err as Error).message}`, err);
+  }
+  try {
+    return await followDockerStream(stream, options.onProgress, options.signal, (msg) => buildFailed(`docker build failed: ${msg}`));
+  } catch (err) {
+    options.signal?.throwIfAborted();
+    if (err instanceof AirlockError) throw err;
+    throw buildFailed(`docker build failed: ${(err as Error).message}`, err);
+  }
+}
+
+function buildFailed(message: string, cause?: unknown): AirlockError {
+  const offline = process.platform === 'linux' ? ' If no registry is reachable, use `airlock image build --offline` (needs mmdebstrap).' : '';
+  return new AirlockError('image_build_failed', message, `The online build pulls its Debian base image from a registry.${offline}`, { cause });
+}
+
+/**
+ * Reads the engine's JSON message stream to its end, reporting progress; rejects with the
+ * engine's own words on an `error` message. Resolves with the image id if the stream named one.
+ */
+function followDockerStream(
+  stream: NodeJS.ReadableStream,
+  onProgress: (p: ImageProgress) => void,
+  signal: AbortSignal | undefined,
+  engineError: (message: string) => Error,
+): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const reader = new DockerStreamReader();
+    let imageId: string | undefined;
+    let failure: string | undefined;
+    const handle = (result: BuildMessageResult): void => {
+      if (result.error !== undefined) failure ??= result.error;
+      if (result.imageId) imageId = result.imageId;
+      if (result.progress) onProgress(result.progress);
+    };
+    const onAbort = (): void => {
+      (stream as NodeJS.ReadableStream & { destroy?: (e?: Error) => void }).destroy?.();
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('image build cancelled'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    stream.on('data', (chunk: Buffer) => reader.push(chunk).forEach(handle));
+    stream.on('error', (err: Error) => {
+      signal?.removeEventListener('abort', onAbort);
+      reject(err);
+    });
+    stream.on('end', () => {
+      signal?.removeEventListener('abort', onAbort);
+      reader.end().forEach(handle);
+      if (failure !== undefined) reject(engineError(failure));
+      else resolve(imageId);
+    });
+  });
+}
+
+async function buildOffline(docker: Dockerode, context: BaseImageContext, options: BuildBaseImageOptions): Promise<string | undefined> {
+  const executable = assertOfflineBuildPossible();
+  const dockerfile = await fs.promises.readFile(context.dockerfile, 'utf8');
+  const changes = configFromDockerfile(dockerfile);
+  const suite = suiteFromDockerfile(dockerfile);
+  const packages = parsePackageList(await fs.promises.readFile(context.packages, 'utf8'));
+  for (const file of [context.dpkgConfig, context.setupScript]) await fs.promises.access(file, fs.constants.R_OK);
+
+  const scratchDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'airlock-image-'));
+  try {
+    // apt downloads as user _apt into mmdebstrap's temp dir below this one.
+    await fs.promises.chmod(scratchDir, 0o755);
+    const target = path.join(scratchDir, 'rootfs.tar');
+    options.onProgress({ phase: 'resolve', message: `bootstrapping Debian ${suite} with ${packages.join(', ')}`, percent: 0 });
+    const args = mmdebstrapArgs({ suite, packages, dpkgConfig: context.dpkgConfig, setupScript: context.setupScript, target });
+    await runMmdebstrap({ executable, args, scratchDir, onProgress: options.onProgress, signal: options.signal });
+    return await importRootfs(docker, target, changes, options);
+  } finally {
+    const warning = await removeScratchDir(scratchDir);
+    if (warning) options.onProgress({ phase: 'done', message: `warning: ${warning}` });
+  }
+}
+
+/** `docker import` of the tarball with the Dockerfile's config, tagged BASE_IMAGE. */
+async function importRootfs(docker: Dockerode, tarPath: string, changes: string[], options: BuildBaseImageOptions): Promise<string | undefined> {
+  const size = (await fs.promises.stat(tarPath)).size;
+  const file = fs.createReadStream(tarPath);
+  let sent = 0;
+  let lastPercent = -1;
+  file.on('data', (chunk) => {
+    sent += chunk.length;
+    // The import takes the last ~10% of the bar.
+    const percent = 90 + Math.floor((sent / size) * 9);
+    if (percent !== lastPercent) {
+      lastPercent = percent;
+      options.onProgress({ phase: 'import', message: `importing into the engine (${Math.round(size / 1_000_000)} MB)`, percent });
+    }
+  });
+  const [repo, tag] = splitRef(BASE_IMAGE);
+  // docker-modem sends an array as repeated query parameters, as the API expects for `changes`.
+  const importOptions: Record<string, unknown> = { repo, tag, changes, message: 'airlock image build --offline' };
+  if (options.signal) importOptions.abortSignal = options.signal;
+  try {
+    const stream = await docker.importImage(file, importOptions);
+    return await followDockerStream(stream, options.onProgress, options.signal, importFailed);
+  } catch (err) {
+    options.signal?.throwIfAborted();
+    if (err instanceof AirlockError) throw err;
+    throw importFailed((err as Error).message, err);
+  } finally {
+    file.destroy();
+  }
+}
+
+function importFailed(message: string, cause?: unknown): AirlockError {
+  return new AirlockError('image_build_failed', `Importing the root filesystem into the engine failed: ${message}`, undefined, { cause });
+}
+
+function splitRef(ref: string): [string, string] {
+  const at = ref.lastIndexOf(':');
+  return [ref.slice(0, at), ref.slice(at + 1)];
+}

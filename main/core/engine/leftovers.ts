@@ -1,0 +1,54 @@
+import { LABEL, isNotFound, type Engine } from './engine.js';
+
+/** Every engine object Airlock made for one task, found by its labels. */
+export interface TaskObjects {
+  task: string;
+  agent: string;
+  digest: string;
+  owner: string | undefined;
+  containers: { id: string; state: string; status: string; created: number }[];
+  volumes: string[];
+  networks: string[];
+}
+
+export async function listTaskObjects(engine: Engine): Promise<TaskObjects[]> {
+  const filters = { label: [LABEL.task] };
+  const [containers, volumes, networks] = await engine.call((api) => Promise.all([
+    api.listContainers({ all: true, filters }),
+    api.listVolumes({ filters }),
+    api.listNetworks({ filters }),
+  ]));
+  const byTask = new Map<string, TaskObjects>();
+  const entry = (labels: Record<string, string> | undefined): TaskObjects | undefined => {
+    const task = labels?.[LABEL.task];
+    if (!task) return undefined;
+    let objects = byTask.get(task);
+    if (!objects) {
+      objects = { task, agent: labels[LABEL.agent] ?? '?', digest: labels[LABEL.digest] ?? '', owner: labels[LABEL.owner], containers: [], volumes: [], networks: [] };
+      byTask.set(task, objects);
+    }
+    return objects;
+  };
+  for (const c of containers) entry(c.Labels)?.containers.push({ id: c.Id, state: c.State, status: c.Status, created: c.Created });
+  for (const v of volumes.Volumes ?? []) entry(v.Labels ?? undefined)?.volumes.push(v.Name);
+  for (const n of networks) entry(n.Labels)?.networks.push(n.Id);
+  return [...byTask.values()].sort((a, b) => a.task.localeCompare(b.task));
+}
+
+/** Removes a task's objects: containers first (they hold the volumes and networks), then the rest. */
+export async function removeTaskObjects(engine: Engine, objects: TaskObjects): Promise<{ containers: number; volumes: number; networks: number }> {
+  const removed = { containers: 0, volumes: 0, networks: 0 };
+  const ignoreGone = (error: unknown) => {
+    if (!isNotFound(error)) throw error;
+  };
+  for (const c of objects.containers) {
+    await engine.api.getContainer(c.id).remove({ force: true, v: true }).then(() => removed.containers++, ignoreGone);
+  }
+  for (const n of objects.networks) {
+    await engine.api.getNetwork(n).remove().then(() => removed.networks++, ignoreGone);
+  }
+  for (const v of objects.volumes) {
+    await engine.api.getVolume(v).remove({ force: true }).then(() => removed.volumes++, ignoreGone);
+  }
+  return removed;
+}

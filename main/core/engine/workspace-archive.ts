@@ -1,0 +1,232 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import tar from 'tar-stream';
+import { AGENT_UID } from './hardening.js';
+
+export interface InputFile {
+  /** Path inside the container. */
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/**
+ * The tar stream that seeds a task's workspace: inputs owned by root and not writable (so the agent,
+ * which has no capabilities, cannot change them), and empty output folders owned by the agent.
+ * Symlinks are copied as links and never followed, so a link in an input folder cannot pull other
+ * host files into the sandbox; sockets, devices and FIFOs are left out.
+ */
+export function packWorkspace(
+  workdir: string,
+  inputs: { from: string; to: string }[],
+  outputs: string[],
+  onInput: (file: InputFile) => void,
+): NodeJS.ReadableStream {
+  const pack = tar.pack();
+  const written = new Set<string>();
+  const mtime = new Date();
+  const dir = (rel: string, uid: number, mode: number) => {
+    if (written.has(rel)) return;
+    written.add(rel);
+    pack.entry({ name: `${rel}/`, type: 'directory', mode, uid, gid: uid, mtime });
+  };
+  const parents = (rel: string, uid: number, mode: number) => {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) dir(parts.slice(0, i).join('/'), uid, mode);
+  };
+
+  (async () => {
+    for (const input of inputs) {
+      const rel = path.posix.relative(workdir, input.to);
+      parents(rel, 0, 0o555);
+      await addTree(pack, input.from, rel, input.to, dir, onInput);
+    }
+    for (const output of outputs) {
+      const rel = path.posix.relative(workdir, output);
+      parents(rel, AGENT_UID, 0o755);
+      dir(rel, AGENT_UID, 0o755);
+    }
+    pack.finalize();
+  })().catch((error: unknown) => pack.destroy(error as Error));
+  // tar-stream's streams (streamx) pipe into Node streams, which is all the engine client does.
+  return pack as unknown as NodeJS.ReadableStream;
+}
+
+async function addTree(
+  pack: tar.Pack,
+  hostPath: string,
+  rel: string,
+  containerPath: string,
+  dir: (rel: string, uid: number, mode: number) => void,
+  onInput: (file: InputFile) => void,
+): Promise<void> {
+  const stat = await fs.promises.lstat(hostPath);
+  if (stat.isDirectory()) {
+    dir(rel, 0, 0o555);
+    const names = (await fs.promises.readdir(hostPath)).sort();
+    for (const name of names) {
+      await addTree(pack, path.join(hostPath, name), `${rel}/${name}`, path.posix.join(containerPath, name), dir, onInput);
+    }
+  } else if (stat.isFile()) {
+    const mode = stat.mode & 0o111 ? 0o555 : 0o444;
+    const hash = createHash('sha256');
+    const entry = pack.entry({ name: rel, type: 'file', size: stat.size, mode, uid: 0, gid: 0, mtime: stat.mtime });
+    const source = fs.createReadStream(hostPath);
+    source.on('data', (chunk) => hash.update(chunk));
+    await pipeline(source, entry);
+    onInput({ path: containerPath, size: stat.size, sha256: hash.digest('hex') });
+  } else if (stat.isSymbolicLink()) {
+    const target = await fs.promises.readlink(hostPath);
+    await new Promise<void>((resolve, reject) => {
+      pack.entry({ name: rel, type: 'symlink', linkname: target, mode: 0o777, uid: 0, gid: 0 }, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+  // sockets, FIFOs and devices: never copied.
+}
+
+export interface OutputFile {
+  /** Path inside the container. */
+  path: string;
+  /** Where it landed on the host. */
+  file: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ExtractLimits {
+  maxBytes: number;
+  maxFiles: number;
+}
+
+export interface ExtractResult {
+  files: OutputFile[];
+  skipped: { path: string; reason: string }[];
+  truncated: { reason: string } | undefined;
+}
+
+/**
+ * Unpacks an engine archive of one output folder into `destDir`. Only regular files and folders are
+ * written; every name is checked to stay inside destDir, no existing symlink is followed (parents
+ * are checked, files opened with O_NOFOLLOW), and totals are capped so an agent cannot fill the disk.
+ */
+export async function extractOutputs(
+  archive: NodeJS.ReadableStream,
+  containerPath: string,
+  destDir: string,
+  limits: ExtractLimits,
+  totals: { bytes: number; files: number } = { bytes: 0, files: 0 },
+): Promise<ExtractResult> {
+  const result: ExtractResult = { files: [], skipped: [], truncated: undefined };
+  await fs.promises.mkdir(destDir, { recursive: true });
+  const root = await fs.promises.realpath(destDir);
+  const extract = tar.extract();
+  const reading = pipeline(archive, extract).catch((error: unknown) => {
+    if (!result.truncated) throw error;
+  });
+
+  for await (const entry of extract) {
+    const header = entry.header;
+    // The engine names entries after the folder asked for: `out/report.md` for /workspace/out.
+    const rel = header.name.split('/').slice(1).filter((p) => p !== '').join('/');
+    const shownPath = rel ? `${containerPath}/${rel}` : containerPath; // not normalised: show what was attempted
+    if (result.truncated) {
+      entry.resume();
+      continue;
+    }
+    const problem = rel === '' ? undefined : unsafeName(rel);
+    if (problem) {
+      result.skipped.push({ path: shownPath, reason: problem });
+      entry.resume();
+      continue;
+    }
+    if (header.type === 'directory') {
+      if (rel) {
+        try {
+          await ensureDirectory(root, rel.split('/'));
+        } catch (error) {
+          result.skipped.push({ path: shownPath, reason: (error as Error).message });
+        }
+      }
+      entry.resume();
+    } else if (header.type === 'file' || header.type === 'contiguous-file') {
+      const size = header.size ?? 0;
+      if (totals.bytes + size > limits.maxBytes || totals.files + 1 > limits.maxFiles) {
+        result.truncated = { reason: `output limit reached (${limits.maxFiles} files, ${limits.maxBytes} bytes)` };
+        entry.resume();
+        continue;
+      }
+      const parts = rel.split('/');
+      const target = await openTarget(root, parts);
+      if (typeof target === 'string') {
+        result.skipped.push({ path: shownPath, reason: target });
+        entry.resume();
+        continue;
+      }
+      const { handle, file } = target;
+      const hash = createHash('sha256');
+      try {
+        await pipeline(entry, new Writable({
+          write(chunk: Buffer, _enc, done) {
+            hash.update(chunk);
+            handle.write(chunk).then(() => done(), done);
+          },
+        }));
+      } finally {
+        await handle.close();
+      }
+      totals.bytes += size;
+      totals.files += 1;
+      result.files.push({ path: shownPath, file, size, sha256: hash.digest('hex') });
+    } else {
+      result.skipped.push({ path: shownPath, reason: `${header.type} not collected` });
+      entry.resume();
+    }
+  }
+  await reading;
+  return result;
+}
+
+function unsafeName(rel: string): string | undefined {
+  const parts = rel.split('/');
+  if (rel.startsWith('/') || parts.some((p) => p === '..' || p === '.' || p.includes('\\') || p.includes('\0'))) {
+    return 'unsafe path (absolute, .. or a separator) not collected';
+  }
+  return undefined;
+}
+
+/**
+ * Opens the destination file without following a symlink anywhere on the way: returns the reason
+ * as a string when the destination is not safe to write (the entry is then skipped, not fatal).
+ */
+async function openTarget(root: string, parts: string[]): Promise<{ handle: fs.promises.FileHandle; file: string } | string> {
+  try {
+    const parent = await ensureDirectory(root, parts.slice(0, -1));
+    const file = path.join(parent, parts.at(-1)!);
+    const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_NOFOLLOW;
+    return { handle: await fs.promises.open(file, flags, 0o644), file };
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return 'a symlink is already at the destination: not followed, not overwritten';
+    if (code === 'EISDIR') return 'a folder is already at the destination';
+    return (error as Error).message;
+  }
+}
+
+/** mkdir -p under root, refusing to pass through anything that is not a real folder. */
+async function ensureDirectory(root: string, parts: string[]): Promise<string> {
+  let current = root;
+  for (const part of parts) {
+    current = path.join(current, part);
+    try {
+      const stat = await fs.promises.lstat(current);
+      if (!stat.isDirectory()) throw new Error(`${path.relative(root, current)} exists on the host and is not a folder (a symlink is never followed)`);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await fs.promises.mkdir(current, { mode: 0o755 });
+    }
+  }
+  return current;
+}

@@ -1,0 +1,30 @@
+/**
+ * Errors a user can act on. `message` says what is wrong (naming the field or rule), `hint` how to
+ * fix it. The CLI prints them as one line and exits 125; the app shows them in its error envelope.
+ */
+export type AirlockErrorCode =
+  | 'engine_unavailable'
+  | 'image_missing'
+  | 'image_build_failed'
+  | 'bad_manifest'
+  | 'policy_refused'
+  | 'bad_argument'
+  | 'not_found'
+  | 'keychain_unavailable'
+  | 'internal';
+
+export class AirlockError extends Error {
+  readonly code: AirlockErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: AirlockErrorCode, message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AirlockError';
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+export function isAirlockError(value: unknown): value is AirlockError {
+  return value instanceof AirlockError;
+}

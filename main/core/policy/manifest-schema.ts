@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+
+export const DEFAULT_IMAGE = 'airlock/agent-base:1';
+
+const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
+  error: 'must be a duration such as 30s, 10m or 1h',
+});
+const size = z.union([z.string(), z.number()]).refine((v) => parseSize(v) !== undefined, {
+  error: 'must be a size such as 512m, 1g or 50MB',
+});
+const absolutePath = z.string().regex(/^\/(?!.*(?:^|\/)\.\.?(?:\/|$)).*$/, {
+  error: 'must be an absolute container path without . or .. segments, such as /workspace/in',
+});
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a variable name such as API_TOKEN' });
+export const agentName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, {
+  error: 'must be 1-64 characters of a-z, 0-9 and -, starting and ending with a letter or digit',
+});
+/** `host`, `*.domain`, either with an optional `:port`. Matched before any DNS lookup (gateway issue). */
+const hostPattern = z.string().regex(/^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?$/i, {
+  error: 'must be a host name, optionally *.domain and :port, such as api.vendor.test or *.erp.test:8443',
+});
+
+export const manifestSchema = z.strictObject({
+  name: agentName,
+  description: z.string().max(1000).optional(),
+  image: z.string().min(1).default(DEFAULT_IMAGE),
+  command: z.array(z.string()).min(1, { error: 'must list the program and its arguments, e.g. ["node", "/workspace/agent.js"]' }).optional(),
+  workdir: absolutePath.default('/workspace'),
+  env: z.record(envName, z.string()).default({}),
+  inputs: z.array(z.strictObject({ from: z.string().min(1), to: absolutePath })).default([]),
+  outputs: z.array(absolutePath).default([]),
+  resources: z.strictObject({
+    cpus: z.number().positive().max(256).optional(),
+    memory: size.optional(),
+    pids: z.number().int().min(16).max(32_768).optional(),
+  }).default({}),
+  timeout: duration.optional(),
+  network: z.strictObject({
+    mode: z.enum(['none', 'allowlist', 'open']).default('none'),
+    allow: z.array(hostPattern).default([]),
+    local: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'must be host:port, such as 127.0.0.1:8080' })).default([]),
+    onUnknownHost: z.enum(['deny', 'ask']).default('deny'),
+    rate: z.strictObject({ requestsPerMinute: z.number().int().positive().optional(), bytes: size.optional() }).optional(),
+  }).default({ mode: 'none', allow: [], local: [], onUnknownHost: 'deny' }),
+  credentials: z.array(z.strictObject({
+    name: agentName,
+    ttl: duration.optional(),
+    delivery: z.enum(['proxy', 'env']).default('proxy'),
+    env: envName,
+  })).default([]),
+  delegate: z.strictObject({
+    allow: z.array(agentName).default([]),
+    maxDepth: z.number().int().min(0).max(10).optional(),
+    maxTasks: z.number().int().min(0).max(1000).optional(),
+  }).optional(),
+  onViolation: z.enum(['log', 'stop', 'freeze']).default('log'),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;

@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { AirlockError } from '../errors.js';
+import type { AgentRef } from '../audit/events.js';
+import type { LoadedManifest } from '../policy/manifest.js';
+import { parseDuration, parseSize } from '../policy/units.js';
+
+/** Everything the orchestrator needs to run one task, resolved and checked. */
+export interface TaskSpec {
+  agent: AgentRef;
+  image: string;
+  command: string[] | undefined;
+  workdir: string;
+  env: Record<string, string>;
+  inputs: { from: string; to: string }[];
+  outputs: string[];
+  limits: { cpus: number; memoryBytes: number; pids: number };
+  timeoutMs: number;
+  network: { mode: 'none' };
+  /** Host folder for collected outputs; default: the task's artifacts folder in AIRLOCK_HOME. */
+  outputDir: string | undefined;
+}
+
+/** What a user may pass on the command line (or the app's run dialog) on top of the manifest. */
+export interface RunOverrides {
+  net?: string;
+  creds?: string[];
+  inputs?: string[];
+  outputDir?: string;
+  timeout?: string;
+  cpus?: string;
+  memory?: string;
+  env?: string[];
+}
+
+export const SANDBOX_DEFAULTS = { cpus: 1, memoryBytes: 512 * 1024 ** 2, pids: 256, timeoutMs: 10 * 60_000 };
+/** Environment names Airlock sets itself (proxy, CA bundle): an agent may not override them. */
+const RESERVED_ENV = /^(HOME|PATH|HOSTNAME|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy|SSL_CERT_FILE|NODE_EXTRA_CA_CERTS|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|GIT_SSL_CAINFO|AIRLOCK_.*)$/;
+const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/var', '/tmp'];
+
+function bad(field: string, problem: string, hint: string): AirlockError {
+  return new AirlockError('bad_argument', `${field}: ${problem}`, hint);
+}
+
+export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides = {}, cwd = process.cwd()): TaskSpec {
+  const { manifest } = loaded;
+  const source = path.basename(loaded.file);
+  const manifestDir = path.dirname(loaded.file);
+
+  const mode = overrides.net ?? manifest.network.mode;
+  if (mode !== 'none') {
+    throw new AirlockError('policy_refused', `${overrides.net ? '--net' : `${source}: network.mode`}: '${mode}' is not available in this version: only 'none' is (the egress gateway that makes allowlists safe is not built yet)`,
+      'use --net none, or set network.mode: none');
+  }
+  const creds = overrides.creds ?? [];
+  if (manifest.credentials.length > 0 || creds.length > 0) {
+    throw new AirlockError('policy_refused', `${creds.length ? '--cred' : `${source}: credentials`}: lending credentials is not available in this version`,
+      'remove the credentials from the manifest, or drop --cred');
+  }
+
+  const workdir = manifest.workdir;
+  if (SYSTEM_DIRS.includes(workdir)) {
+    throw new AirlockError('bad_manifest', `${source}: workdir: ${workdir} is a system folder`, 'use a folder of its own, such as /workspace');
+  }
+
+  const inputs = manifest.inputs.map((input, i) => ({ from: path.resolve(manifestDir, input.from), to: input.to, field: `${source}: inputs[${i}]` }));
+  for (const [i, arg] of (overrides.inputs ?? []).entries()) {
+    const [from, to] = splitInputArg(arg);
+    inputs.push({ from: path.resolve(cwd, from), to: to ?? path.posix.join(workdir, 'in', path.basename(path.resolve(cwd, from))), field: `--input #${i + 1} (${arg})` });
+  }
+  for (const input of inputs) checkInput(input, workdir);
+
+  const outputs = [...new Set(manifest.outputs)];
+  outputs.forEach((output, i) => {
+    const field = `${source}: outputs[${i}]`;
+    if (!isInside(output, workdir)) throw new AirlockError('bad_manifest', `${field}: ${output} is not inside the workspace ${workdir}`, `collect from a folder under ${workdir}, such as ${workdir}/out`);
+    const clash = inputs.find((input) => isInside(output, input.to) || isInside(input.to, output) || output === input.to);
+    if (clash) throw new AirlockError('bad_manifest', `${field}: ${output} overlaps the read-only input ${clash.to}`, 'give outputs a folder of their own, such as /workspace/out');
+  });
+
+  const env = { ...manifest.env };
+  for (const pair of overrides.env ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw bad('--env', `'${pair}' is not K=V`, 'write --env NAME=value');
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  for (const name of Object.keys(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw bad(`env ${name}`, 'is not a variable name', 'use letters, digits and _');
+    if (RESERVED_ENV.test(name)) throw new AirlockError('policy_refused', `env ${name}: is set by Airlock and cannot be overridden`, `remove ${name} from env`);
+  }
+
+  const limits = {
+    cpus: overrides.cpus !== undefined ? parsePositive(overrides.cpus, '--cpus') : manifest.resources.cpus ?? SANDBOX_DEFAULTS.cpus,
+    memoryBytes: overrides.memory !== undefined ? sizeOrThrow(overrides.memory, '--memory') : manifest.resources.memory !== undefined ? parseSize(manifest.resources.memory)! : SANDBOX_DEFAULTS.memoryBytes,
+    pids: manifest.resources.pids ?? SANDBOX_DEFAULTS.pids,
+  };
+  if (limits.memoryBytes < 8 * 1024 ** 2) throw bad(overrides.memory ? '--memory' : `${source}: resources.memory`, 'must be at least 8m', 'give the agent at least 8m of memory');
+
+  const timeoutText = overrides.timeout ?? manifest.timeout;
+  const timeoutMs = timeoutText === undefined ? SANDBOX_DEFAULTS.timeoutMs : parseDuration(timeoutText);
+  if (timeoutMs === undefined) throw bad(overrides.timeout ? '--timeout' : `${source}: timeout`, `'${timeoutText}' is not a duration`, 'write e.g. 30s, 10m or 1h');
+
+  return {
+    agent: { name: manifest.name, digest: loaded.digest },
+    image: manifest.image,
+    command: manifest.command,
+    workdir,
+    env,
+    inputs: inputs.map(({ from, to }) => ({ from, to })),
+    outputs,
+    limits,
+    timeoutMs,
+    network: { mode: 'none' },
+    outputDir: overrides.outputDir ? path.resolve(cwd, overrides.outputDir) : undefined,
+  };
+}
+
+/** `./data` or `./data:/workspace/in/data`; a Windows drive letter is not a separator. */
+function splitInputArg(arg: string): [string, string | undefined] {
+  const colon = arg.lastIndexOf(':/');
+  if (colon > 1) return [arg.slice(0, colon), arg.slice(colon + 1)];
+  return [arg, undefined];
+}
+
+function checkInput(input: { from: string; to: string; field: string }, workdir: string): void {
+  if (!isInside(input.to, workdir)) {
+    throw new AirlockError('bad_manifest', `${input.field}: to: ${input.to} is not inside the workspace ${workdir}`, `copy inputs to a folder under ${workdir}, such as ${workdir}/in`);
+  }
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(input.from);
+  } catch {
+    throw new AirlockError('bad_argument', `${input.field}: from: ${input.from} does not exist`, 'check the path; relative paths in a manifest resolve against the manifest\'s folder');
+  }
+  if (!stat.isDirectory() && !stat.isFile()) {
+    throw new AirlockError('policy_refused', `${input.field}: from: ${input.from} is not a file or folder (sockets such as the Docker socket and devices are never passed in)`, 'name a file or a folder');
+  }
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.posix.relative(parent, child);
+  return rel !== '' && !rel.startsWith('..') && !path.posix.isAbsolute(rel);
+}
+
+function parsePositive(text: string, field: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw bad(field, `'${text}' is not a positive number`, 'write e.g. --cpus 0.5');
+  return value;
+}
+
+function sizeOrThrow(text: string, field: string): number {
+  const value = parseSize(text);
+  if (value === undefined) throw bad(field, `'${text}' is not a size`, 'write e.g. 512m or 1g');
+  return value;
+}

@@ -1,0 +1,34 @@
+// Bundles the CLI (main/cli + main/core + its dependencies) into one CommonJS file,
+// out/cli/airlock.cjs. One file loads several times faster than hundreds of node_modules files,
+// which is most of the CLI's start-up time. Runs on `npm ci` (prepare), so `npx airlock` works
+// straight after install. Native addons stay in node_modules and load from there.
+import { build } from 'esbuild';
+
+const unusedTransports = {
+  name: 'unused-transports',
+  setup(b) {
+    b.onResolve({ filter: /^(ssh2|@grpc\/grpc-js|@grpc\/proto-loader)$/ }, () => ({
+      path: new URL('./cli-bundle/unsupported-transport.cjs', import.meta.url).pathname,
+    }));
+  },
+};
+
+await build({
+  entryPoints: { airlock: 'main/cli/entry.ts' },
+  outdir: 'out/cli',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22.12',
+  // keyring is a native addon; ssh2's optional native crypto and cpu-features are tried and skipped.
+  external: ['@napi-rs/keyring', 'cpu-features', '*.node'],
+  define: { 'import.meta.url': '__airlockModuleUrl' },
+  banner: { js: 'const __airlockModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  minifySyntax: true,
+  minifyWhitespace: true,
+  keepNames: true,
+  sourcemap: 'linked',
+  plugins: [unusedTransports],
+  logLevel: 'warning',
+});

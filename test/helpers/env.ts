@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EventBus } from '../../main/core/audit/bus.js';
+import type { AirlockEvent } from '../../main/core/audit/events.js';
+import { systemClock } from '../../main/core/clock.js';
+import { Engine } from '../../main/core/engine/engine.js';
+import { homeLayout } from '../../main/core/home.js';
+import { manifestDigest, parseManifest } from '../../main/core/policy/manifest.js';
+import { TaskRunner } from '../../main/core/tasks/runner.js';
+import { resolveTaskSpec, type RunOverrides } from '../../main/core/tasks/spec.js';
+
+export const REPO = path.resolve(import.meta.dirname, '../..');
+export const CLI = path.join(REPO, 'bin', 'airlock.mjs');
+
+export function tempDir(prefix = 'airlock-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A real engine, a fresh AIRLOCK_HOME and a recording bus: what one test needs to run tasks. */
+export function harness() {
+  const root = tempDir();
+  const home = homeLayout(path.join(root, 'home'));
+  const bus = new EventBus(systemClock);
+  const events: AirlockEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  const engine = Engine.connect();
+  const runner = new TaskRunner({ engine, bus, clock: systemClock, home });
+  return { root, home, bus, events, engine, runner };
+}
+
+/** Write a manifest (YAML text) into a folder and resolve it to a TaskSpec. */
+export function specFrom(dir: string, yaml: string, overrides: RunOverrides = {}) {
+  const file = path.join(dir, 'agent.yaml');
+  fs.writeFileSync(file, yaml);
+  return resolveTaskSpec({ manifest: parseManifest(yaml, 'agent.yaml'), digest: manifestDigest(yaml), file }, overrides, dir);
+}
+
+export function lines(events: AirlockEvent[], kind: 'proc.stdout' | 'proc.stderr' = 'proc.stdout'): string[] {
+  return events.filter((e) => e.kind === kind).map((e) => String(e.data.line));
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built `airlock` CLI as a user would. */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? REPO, env: { ...process.env, NO_COLOR: '1', ...options.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Waits until `probe` returns a value, polling; fails the test after `timeoutMs`. */
+export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,137 @@
+// The agent-base image as agents get it: run under the sandbox's hardening (read-only root,
+// no capabilities, no-new-privileges, uid 10001, no network), its tools must work. The image is
+// built by CI before the tests (`airlock image build --offline`); it is never rebuilt here.
+import Dockerode from 'dockerode';
+import { describe, expect, it } from 'vitest';
+import { resolveEngineEndpoint } from '../../main/core/engine/connection.js';
+import { BASE_IMAGE, imageStatus } from '../../main/core/engine/images.js';
+
+const docker = new Dockerode(resolveEngineEndpoint().options);
+
+async function availability(): Promise<string | undefined> {
+  try {
+    await docker.ping();
+  } catch {
+    return 'no Docker engine reachable';
+  }
+  return (await imageStatus(docker, BASE_IMAGE)).present ? undefined : `${BASE_IMAGE} is not built (airlock image build --offline)`;
+}
+
+const missing = await availability();
+// On CI the engine and the image are set up by .ci/run: a missing one is a failure, not a skip.
+if (missing && process.env.CI) throw new Error(`integration tests need ${BASE_IMAGE}: ${missing}`);
+
+/** Runs `script` with sh in a hardened container and returns its combined output; always removes it. */
+async function runHardened(script: string): Promise<{ exitCode: number; output: string }> {
+  const container = await docker.createContainer({
+    Image: BASE_IMAGE,
+    Cmd: ['/bin/sh', '-c', script],
+    User: '10001:10001',
+    Tty: true, // one plain output stream, no multiplexing headers
+    Labels: { 'airlock.test': 'images' },
+    NetworkDisabled: true,
+    HostConfig: {
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=16m', '/workspace': 'rw,nosuid,nodev,size=16m,uid=10001,gid=10001,mode=0755' },
+      NetworkMode: 'none',
+      PidsLimit: 64,
+      Memory: 256 * 1024 * 1024,
+      MemorySwap: 256 * 1024 * 1024,
+      Init: true,
+    },
+  });
+  try {
+    await container.start();
+    const { StatusCode } = (await container.wait()) as { StatusCode: number };
+    const logs = await container.logs({ stdout: true, stderr: true });
+    return { exitCode: StatusCode, output: logs.toString('utf8').replace(/\r\n/g, '\n') };
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+function field(output: string, key: string): string | undefined {
+  return output.split('\n').find((line) => line.startsWith(`${key}=`))?.slice(key.length + 1).trim();
+}
+
+describe.skipIf(missing !== undefined)(`${BASE_IMAGE} (${missing ?? 'present'})`, () => {
+  it('is reported present, with its id and size', async () => {
+    const status = await imageStatus(docker, BASE_IMAGE);
+    expect(status.present).toBe(true);
+    expect(status.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(status.sizeBytes).toBeGreaterThan(50_000_000);
+    expect(Date.parse(status.created!)).not.toBeNaN();
+    expect(await imageStatus(docker, 'airlock/no-such-image:0')).toEqual({ ref: 'airlock/no-such-image:0', present: false });
+  });
+
+  it('declares a non-root user, the workspace and the airlock label in its config', async () => {
+    const info = await docker.getImage(BASE_IMAGE).inspect();
+    expect(info.Config.User).toBe('10001:10001');
+    expect(info.Config.WorkingDir).toBe('/workspace');
+    expect(info.Config.Labels?.['airlock.image']).toBe('agent-base');
+  });
+
+  it('runs node, python3, curl and git as uid 10001 on a read-only root with no capabilities', async () => {
+    const { exitCode, output } = await runHardened([
+      'echo uid=$(id -u) gid=$(id -g) user=$(id -un)',
+      'echo pwd=$(pwd) home=$HOME',
+      'echo node=$(node -e "console.log(process.versions.node)")',
+      'echo python=$(python3 -c "print(6*7)")',
+      'echo curl=$(curl --version | head -n1 | cut -d" " -f1,2)',
+      'echo git=$(git --version)',
+      'echo capeff=$(grep CapEff /proc/self/status | cut -f2)',
+      'if touch /etc/airlock-probe 2>/dev/null; then echo rootfs=writable; else echo rootfs=read-only; fi',
+      'echo scratch > /tmp/probe && echo tmp=$(cat /tmp/probe)',
+      'mkdir -p /workspace/out && echo workspace=$(stat -c %u /workspace/out)',
+    ].join('; '));
+    expect(exitCode, output).toBe(0);
+    expect(field(output, 'uid')).toBe('10001 gid=10001 user=agent');
+    expect(field(output, 'pwd')).toBe('/workspace home=/home/agent');
+    expect(Number(field(output, 'node')?.split('.')[0])).toBeGreaterThanOrEqual(18);
+    expect(field(output, 'python')).toBe('42');
+    expect(field(output, 'curl')).toMatch(/^curl \d+\.\d+/);
+    expect(field(output, 'git')).toMatch(/^git version \d+\./);
+    expect(field(output, 'capeff')).toBe('0000000000000000');
+    expect(field(output, 'rootfs')).toBe('read-only');
+    expect(field(output, 'tmp')).toBe('scratch');
+    expect(field(output, 'workspace')).toBe('10001');
+  });
+
+  it('verifies TLS against the system CA bundle, and trusts an extra CA through the usual variables', async () => {
+    // A throwaway CA-less server on loopback: every client must refuse it by default (verification
+    // on, system bundle only) and accept it once pointed at its certificate, the way the gateway's
+    // per-task CA is trusted inside a sandbox.
+    const get = {
+      curl: 'curl -s -o /dev/null https://localhost:8443/',
+      git: 'git ls-remote https://localhost:8443/repo 2>&1 | grep -q "certificate verification failed" && exit 1 || exit 0',
+      node: `node -e "require('https').get('https://localhost:8443/', () => process.exit(0)).on('error', () => process.exit(1))"`,
+      python: `python3 -c "import urllib.request; urllib.request.urlopen('https://localhost:8443/')" 2>/dev/null`,
+    };
+    const { exitCode, output } = await runHardened([
+      'cd /tmp',
+      'openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -subj /CN=localhost -addext subjectAltName=DNS:localhost -days 1 2>/dev/null',
+      'openssl s_server -quiet -accept 8443 -cert cert.pem -key key.pem -www </dev/null >/dev/null 2>&1 & srv=$!',
+      'for i in $(seq 1 50); do curl -s -k -o /dev/null https://localhost:8443/ && break; sleep 0.1; done',
+      'echo bundle=$(grep -c "BEGIN CERTIFICATE" /etc/ssl/certs/ca-certificates.crt)',
+      `echo python_cas=$(python3 -c "import ssl; print(ssl.create_default_context().cert_store_stats()['x509_ca'])")`,
+      'echo curl_cafile=$(curl -sv -o /dev/null https://localhost:8443/ 2>&1 | grep -o "CAfile: [^ ]*" | head -n1 | cut -d" " -f2)',
+      ...Object.entries(get).map(([name, cmd]) => `(${cmd}) && echo ${name}_default=accepted || echo ${name}_default=refused`),
+      `(CURL_CA_BUNDLE=/tmp/cert.pem ${get.curl}) && echo curl_extra=accepted || echo curl_extra=refused`,
+      `(GIT_SSL_CAINFO=/tmp/cert.pem; export GIT_SSL_CAINFO; ${get.git}) && echo git_extra=accepted || echo git_extra=refused`,
+      `(NODE_EXTRA_CA_CERTS=/tmp/cert.pem ${get.node}) && echo node_extra=accepted || echo node_extra=refused`,
+      `(SSL_CERT_FILE=/tmp/cert.pem ${get.python}) && echo python_extra=accepted || echo python_extra=refused`,
+      'kill $srv',
+    ].join('\n'));
+    expect(exitCode, output).toBe(0);
+    const bundle = Number(field(output, 'bundle'));
+    expect(bundle, output).toBeGreaterThan(100);
+    expect(Number(field(output, 'python_cas')), output).toBe(bundle);
+    expect(field(output, 'curl_cafile'), output).toBe('/etc/ssl/certs/ca-certificates.crt');
+    for (const client of ['curl', 'git', 'node', 'python']) {
+      expect(field(output, `${client}_default`), `${client} by default\n${output}`).toBe('refused');
+      expect(field(output, `${client}_extra`), `${client} with the extra CA\n${output}`).toBe('accepted');
+    }
+  });
+});

@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { specFrom, tempDir } from '../helpers/env.js';
+
+describe('resolving a run', () => {
+  it('applies the sandbox defaults and the command-line overrides', () => {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'data'));
+    const spec = specFrom(dir, 'name: x\ncommand: [sh]\nresources: { memory: 256m }\n', { cpus: '0.5', timeout: '30s', env: ['A=1', 'B=x=y'], inputs: ['./data'], outputDir: 'out' });
+    expect(spec.limits).toEqual({ cpus: 0.5, memoryBytes: 256 * 1024 ** 2, pids: 256 });
+    expect(spec.timeoutMs).toBe(30_000);
+    expect(spec.env).toEqual({ A: '1', B: 'x=y' });
+    expect(spec.inputs).toEqual([{ from: path.join(dir, 'data'), to: '/workspace/in/data' }]);
+    expect(spec.outputDir).toBe(path.join(dir, 'out'));
+  });
+
+  it('defaults to a 10 minute timeout', () => {
+    expect(specFrom(tempDir(), 'name: x\ncommand: [sh]\n').timeoutMs).toBe(600_000);
+  });
+
+  it.each([
+    ['network.mode other than none (not yet available)', 'network: { mode: open }', {}, /network\.mode: 'open' is not available/],
+    ['--net allow', '', { net: 'allow:example.test' }, /--net: 'allow:example.test' is not available/],
+    ['credentials (not yet available)', 'credentials: [{ name: api, env: TOKEN }]', {}, /credentials: lending credentials is not available/],
+    ['an input outside the workspace', 'inputs: [{ from: ., to: /etc/in }]', {}, /inputs\[0\]: to: \/etc\/in is not inside the workspace/],
+    ['an input that does not exist', 'inputs: [{ from: ./missing, to: /workspace/in }]', {}, /inputs\[0\]: from: .*missing does not exist/],
+    ['an output inside an input', 'inputs: [{ from: ., to: /workspace/in }]\noutputs: [/workspace/in/out]', {}, /outputs\[0\]: \/workspace\/in\/out overlaps the read-only input/],
+    ['a reserved variable', 'env: { HTTP_PROXY: "http://evil" }', {}, /env HTTP_PROXY: is set by Airlock/],
+    ['a system folder as workdir', 'workdir: /etc', {}, /workdir: \/etc is a system folder/],
+    ['a bad --memory', '', { memory: 'lots' }, /--memory: 'lots' is not a size/],
+    ['a tiny --memory', '', { memory: '1m' }, /--memory: must be at least 8m/],
+    ['a bad --env', '', { env: ['NOEQUALS'] }, /--env: 'NOEQUALS' is not K=V/],
+    ['a bad --timeout', '', { timeout: 'later' }, /--timeout: 'later' is not a duration/],
+  ])('refuses %s, naming it', (_what, extra, overrides, message) => {
+    expect(() => specFrom(tempDir(), `name: x\ncommand: [sh]\n${extra}\n`, overrides)).toThrow(message);
+  });
+});
