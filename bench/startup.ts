@@ -78,6 +78,7 @@ const median = (xs: number[]) => {
 
 export async function benchStartup(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const manifest = path.join(dir, 'bench.yaml');
   fs.writeFileSync(manifest, `name: bench\ncommand: ${JSON.stringify(AGENT)}\n`);
   const home = homeLayout(path.join(dir, 'home'));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,8 +14,17 @@ import { resolveTaskSpec, type RunOverrides } from '../../main/core/tasks/spec.j
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(REPO, 'bin', 'airlock.mjs');
 
+const created: string[] = [];
+
+/** A fresh folder for one test, removed after the test file (see test/setup.ts). */
 export function tempDir(prefix = 'airlock-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** A real engine, a fresh AIRLOCK_HOME and a recording bus: what one test needs to run tasks. */
@@ -73,4 +82,18 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Starts `airlock run --json` on a manifest in the background and waits until the agent has
+ * printed `up`: returns the child, its task id and the stdout seen so far (kept up to date).
+ */
+export async function startCliRun(dir: string, yaml: string, home: string): Promise<{ child: ChildProcessWithoutNullStreams; task: string; output: () => string; exited: Promise<number | null> }> {
+  fs.writeFileSync(path.join(dir, 'agent.yaml'), yaml);
+  const child = spawn(process.execPath, [CLI, 'run', path.join(dir, 'agent.yaml'), '--json'], { env: { ...process.env, AIRLOCK_HOME: home } });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await waitFor(async () => (out.includes('"line":"up"') ? true : undefined), 'the agent to start');
+  return { child, task: JSON.parse(out.split('\n')[0]!).task as string, output: () => out, exited };
 }

@@ -8,7 +8,7 @@ import { harness, lines, specFrom, waitFor } from '../helpers/env.js';
 
 const PROBE = `
 name: probe
-command: ["sh", "-c", "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; echo uid=$(id -u); (echo x > /rootfs-write) 2>/dev/null && echo root-writable || echo root-read-only; (echo x > /tmp/t) && echo tmp-writable; ip link 2>/dev/null || cat /proc/net/dev | tail -n +3 | cut -d: -f1; echo ready; sleep 60"]
+command: ["sh", "-c", "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; echo uid=$(id -u); (echo x > /rootfs-write) 2>/dev/null && echo root-writable || echo root-read-only; (echo x > /tmp/t) && echo tmp-writable; ip link 2>/dev/null || cat /proc/net/dev | tail -n +3 | cut -d: -f1; getent hosts localhost >/dev/null && echo localhost-resolves; echo ready; sleep 60"]
 resources: { cpus: 0.5, memory: 96m, pids: 64 }
 timeout: 2m
 `;
@@ -55,6 +55,7 @@ describe('sandbox hardening', () => {
     expect(seen).toContain('uid=10001');
     expect(seen).toContain('root-read-only');
     expect(seen).toContain('tmp-writable');
+    expect(seen).toContain('localhost-resolves');
     // network none: loopback only
     const interfaces = seen.filter((l) => /^\s*(lo|eth\d|[a-z]+\d+)\s*$/.test(l)).map((l) => l.trim());
     expect(interfaces).toEqual(['lo']);
@@ -69,7 +70,7 @@ describe('sandbox hardening', () => {
     const { root, events, runner } = harness();
     const spec = specFrom(root, `
 name: forkbomb
-command: ["sh", "-c", "bomb() { bomb | bomb & }; bomb; sleep 30"]
+command: ["sh", "-c", "bomb() { bomb | bomb & }; bomb; while :; do :; done"]
 resources: { pids: 32 }
 timeout: 6s
 `);

@@ -100,23 +100,24 @@ describe.skipIf(missing !== undefined)(`${BASE_IMAGE} (${missing ?? 'present'})`
   });
 
   it('verifies TLS against the system CA bundle, and trusts an extra CA through the usual variables', async () => {
+    // 127.0.0.1, not localhost: a container without networking gets an empty /etc/hosts.
     // A throwaway CA-less server on loopback: every client must refuse it by default (verification
     // on, system bundle only) and accept it once pointed at its certificate, the way the gateway's
     // per-task CA is trusted inside a sandbox.
     const get = {
-      curl: 'curl -s -o /dev/null https://localhost:8443/',
-      git: 'git ls-remote https://localhost:8443/repo 2>&1 | grep -q "certificate verification failed" && exit 1 || exit 0',
-      node: `node -e "require('https').get('https://localhost:8443/', () => process.exit(0)).on('error', () => process.exit(1))"`,
-      python: `python3 -c "import urllib.request; urllib.request.urlopen('https://localhost:8443/')" 2>/dev/null`,
+      curl: 'curl -s -o /dev/null https://127.0.0.1:8443/',
+      git: 'git ls-remote https://127.0.0.1:8443/repo 2>&1 | grep -q "certificate verification failed" && exit 1 || exit 0',
+      node: `node -e "require('https').get('https://127.0.0.1:8443/', () => process.exit(0)).on('error', () => process.exit(1))"`,
+      python: `python3 -c "import urllib.request; urllib.request.urlopen('https://127.0.0.1:8443/')" 2>/dev/null`,
     };
     const { exitCode, output } = await runHardened([
       'cd /tmp',
-      'openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -subj /CN=localhost -addext subjectAltName=DNS:localhost -days 1 2>/dev/null',
+      'openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -subj /CN=airlock-test -addext subjectAltName=IP:127.0.0.1 -days 1 2>/dev/null',
       'openssl s_server -quiet -accept 8443 -cert cert.pem -key key.pem -www </dev/null >/dev/null 2>&1 & srv=$!',
-      'for i in $(seq 1 50); do curl -s -k -o /dev/null https://localhost:8443/ && break; sleep 0.1; done',
+      'for i in $(seq 1 50); do curl -s -k -o /dev/null https://127.0.0.1:8443/ && break; sleep 0.1; done',
       'echo bundle=$(grep -c "BEGIN CERTIFICATE" /etc/ssl/certs/ca-certificates.crt)',
       `echo python_cas=$(python3 -c "import ssl; print(ssl.create_default_context().cert_store_stats()['x509_ca'])")`,
-      'echo curl_cafile=$(curl -sv -o /dev/null https://localhost:8443/ 2>&1 | grep -o "CAfile: [^ ]*" | head -n1 | cut -d" " -f2)',
+      'echo curl_cafile=$(curl -sv -o /dev/null https://127.0.0.1:8443/ 2>&1 | grep -o "CAfile: [^ ]*" | head -n1 | cut -d" " -f2)',
       ...Object.entries(get).map(([name, cmd]) => `(${cmd}) && echo ${name}_default=accepted || echo ${name}_default=refused`),
       `(CURL_CA_BUNDLE=/tmp/cert.pem ${get.curl}) && echo curl_extra=accepted || echo curl_extra=refused`,
       `(GIT_SSL_CAINFO=/tmp/cert.pem; export GIT_SSL_CAINFO; ${get.git}) && echo git_extra=accepted || echo git_extra=refused`,

@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listTaskObjects } from '../../main/core/engine/leftovers.js';
-import { CLI, harness, lines, runCli, specFrom, tempDir, waitFor } from '../helpers/env.js';
-import { spawn } from 'node:child_process';
+import { harness, lines, runCli, specFrom, startCliRun, tempDir, waitFor } from '../helpers/env.js';
 
 async function leftoversOf(engine: ReturnType<typeof harness>['engine'], task: string) {
   return (await listTaskObjects(engine)).find((t) => t.task === task);
@@ -56,59 +55,40 @@ describe('task lifecycle', () => {
 describe('the airlock CLI', () => {
   it('Ctrl-C stops the task, exits 130 and leaves nothing behind', async () => {
     const dir = tempDir();
-    fs.writeFileSync(path.join(dir, 'agent.yaml'), 'name: sleeper\ncommand: ["sh", "-c", "echo up; sleep 60"]\n');
-    const child = spawn(process.execPath, [CLI, 'run', path.join(dir, 'agent.yaml'), '--json'], { env: { ...process.env, AIRLOCK_HOME: path.join(dir, 'home') } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(async () => (out.includes('"line":"up"') ? true : undefined), 'the agent to start');
-    const task = JSON.parse(out.split('\n')[0]!).task as string;
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(code).toBe(130);
-    expect(out).toContain('"kind":"task.cancelled"');
-    const { engine } = harness();
-    expect(await leftoversOf(engine, task)).toBeUndefined();
+    const run = await startCliRun(dir, 'name: sleeper\ncommand: ["sh", "-c", "echo up; sleep 60"]\n', path.join(dir, 'home'));
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(130);
+    expect(run.output()).toContain('"kind":"task.cancelled"');
+    expect(await leftoversOf(harness().engine, run.task)).toBeUndefined();
   });
 
   it('a CLI killed with SIGKILL mid-task is cleaned up by the next start, which records task.aborted', async () => {
     const dir = tempDir();
     const home = path.join(dir, 'home');
-    fs.writeFileSync(path.join(dir, 'agent.yaml'), 'name: orphan\ncommand: ["sh", "-c", "echo up; sleep 120"]\n');
-    const child = spawn(process.execPath, [CLI, 'run', path.join(dir, 'agent.yaml'), '--json'], { env: { ...process.env, AIRLOCK_HOME: home } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(async () => (out.includes('"line":"up"') ? true : undefined), 'the agent to start');
-    const task = JSON.parse(out.split('\n')[0]!).task as string;
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.on('close', resolve));
+    const run = await startCliRun(dir, 'name: orphan\ncommand: ["sh", "-c", "echo up; sleep 120"]\n', home);
+    run.child.kill('SIGKILL');
+    await run.exited;
     const { engine } = harness();
-    expect(await leftoversOf(engine, task)).toBeDefined();
+    expect(await leftoversOf(engine, run.task)).toBeDefined();
 
     const ps = await runCli(['ps'], { env: { AIRLOCK_HOME: home } }); // any start reaps
     expect(ps.code).toBe(0);
-    expect(await leftoversOf(engine, task)).toBeUndefined();
+    expect(await leftoversOf(engine, run.task)).toBeUndefined();
     const logged = fs.readdirSync(path.join(home, 'events')).flatMap((f) => fs.readFileSync(path.join(home, 'events', f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l));
-    expect(logged.some((e) => e.task === task && e.kind === 'task.aborted' && e.data.removed.containers === 1 && e.data.removed.volumes === 1)).toBe(true);
+    expect(logged.some((e) => e.task === run.task && e.kind === 'task.aborted' && e.data.removed.containers === 1 && e.data.removed.volumes === 1)).toBe(true);
   });
 
   it('airlock stop <task> from another process cancels the run, which exits 130', async () => {
     const dir = tempDir();
     const home = path.join(dir, 'home');
-    fs.writeFileSync(path.join(dir, 'agent.yaml'), 'name: stoppable\ncommand: ["sh", "-c", "echo up; sleep 60"]\n');
-    const child = spawn(process.execPath, [CLI, 'run', path.join(dir, 'agent.yaml'), '--json'], { env: { ...process.env, AIRLOCK_HOME: home } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(async () => (out.includes('"line":"up"') ? true : undefined), 'the agent to start');
-    const task = JSON.parse(out.split('\n')[0]!).task as string;
+    const run = await startCliRun(dir, 'name: stoppable\ncommand: ["sh", "-c", "echo up; sleep 60"]\n', home);
     const listed = await runCli(['ps'], { env: { AIRLOCK_HOME: home } });
-    expect(listed.stdout).toContain(task);
-    const stopped = await runCli(['stop', task], { env: { AIRLOCK_HOME: home } });
+    expect(listed.stdout).toContain(run.task);
+    const stopped = await runCli(['stop', run.task], { env: { AIRLOCK_HOME: home } });
     expect(stopped.code).toBe(0);
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-    expect(code).toBe(130);
-    expect(out).toContain('"kind":"task.cancelled"');
-    const { engine } = harness();
-    expect(await leftoversOf(engine, task)).toBeUndefined();
+    expect(await run.exited).toBe(130);
+    expect(run.output()).toContain('"kind":"task.cancelled"');
+    expect(await leftoversOf(harness().engine, run.task)).toBeUndefined();
   });
 
   it('an unreachable engine is one line and exit 125, not a stack', async () => {

@@ -34,7 +34,6 @@ export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerC
     AttachStderr: true,
     OpenStdin: false,
     Tty: false,
-    NetworkDisabled: true,
     HostConfig: {
       CapDrop: ['ALL'],
       CapAdd: [],
@@ -50,6 +49,8 @@ export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerC
       Memory: plan.limits.memoryBytes,
       MemorySwap: plan.limits.memoryBytes,
       NanoCpus: Math.round(plan.limits.cpus * 1e9),
+      // 'none' leaves loopback only; NetworkDisabled is not set because it also empties /etc/hosts,
+      // so `localhost` would not resolve for the agent's own local servers.
       NetworkMode: 'none',
       IpcMode: 'private',
       PidMode: '',

@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { AirlockEvent } from './events.js';
+
+/** An event as the audit trail keeps it: numbered, and chained to the record before it. */
+export interface AuditRecord extends AirlockEvent {
+  /** Position in the whole trail, from 1, contiguous across segments and processes. */
+  n: number;
+  /** `hash` of record n-1 (GENESIS for n = 1). */
+  prev: string;
+  /** sha256 (hex) of the record's canonical JSON (RFC 8785) without `hash`. */
+  hash: string;
+}
+
+export const GENESIS = '0'.repeat(64);
+
+// A line is the record's canonical JSON with its hash appended as the last member, so a verifier
+// hashes the bytes as they are instead of re-canonicalising every record.
+const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
+const SUFFIX_LENGTH = ',"hash":"'.length + 64 + '"}'.length;
+
+export function sealRecord(event: AirlockEvent, n: number, prev: string): { line: string; hash: string } {
+  const body = canonicalize({ ...event, n, prev });
+  if (body === undefined) throw new Error('event cannot be serialised');
+  const hash = hashBody(body);
+  return { line: `${body.slice(0, -1)},"hash":"${hash}"}`, hash };
+}
+
+export function hashBody(body: string): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+/** Splits a stored line into the hashed body and the hash it claims; undefined if malformed. */
+export function openLine(line: string): { body: string; claimed: string } | undefined {
+  const match = HASH_SUFFIX.exec(line);
+  if (!match) return undefined;
+  return { body: `${line.slice(0, -SUFFIX_LENGTH)}}`, claimed: match[1]! };
+}
+
+export function parseRecord(line: string): AuditRecord | undefined {
+  try {
+    const record = JSON.parse(line) as AuditRecord;
+    return typeof record.n === 'number' && typeof record.hash === 'string' ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
