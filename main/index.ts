@@ -6,7 +6,8 @@
 import { app, ipcMain, protocol, type BrowserWindow } from 'electron';
 import { registerAppSchemeAsPrivileged, serveAppProtocol } from './app-protocol.js';
 import { EventBus } from './core/audit/bus.js';
-import { EventFileSink } from './core/audit/file-sink.js';
+import { AuditStore } from './core/audit/store.js';
+import { openHeadSigner, recordBusInTrail } from './core/audit/trail.js';
 import { Keychain } from './core/credentials/keychain.js';
 import { airlockHome, homeLayout } from './core/home.js';
 import { reapLeftovers } from './core/tasks/reaper.js';
@@ -77,8 +78,11 @@ function onReady(): void {
   // Like every CLI start, every app start removes what crashed Airlock processes left behind.
   const home = homeLayout(airlockHome());
   const bus = new EventBus();
-  const sink = new EventFileSink(home.events);
-  bus.subscribe((event) => sink.append(event));
+  try {
+    recordBusInTrail(bus, new AuditStore({ dir: home.audit, signer: openHeadSigner(keychain) }));
+  } catch {
+    // no keychain: doctor.run shows it, with the fix; tasks are refused until it is there
+  }
   try {
     void reapLeftovers(connectEngine(), bus).catch(() => undefined);
   } catch {

@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventBus } from '../core/audit/bus.js';
-import { EventFileSink } from '../core/audit/file-sink.js';
+import { AuditStore } from '../core/audit/store.js';
+import { openHeadSigner, recordBusInTrail } from '../core/audit/trail.js';
 import { systemClock } from '../core/clock.js';
+import { Keychain } from '../core/credentials/keychain.js';
 import { Engine } from '../core/engine/engine.js';
 import { airlockHome, homeLayout, type HomeLayout } from '../core/home.js';
 import { reapLeftovers, type ReapedTask } from '../core/tasks/reaper.js';
@@ -13,24 +15,59 @@ export interface CliContext {
   home: HomeLayout;
   bus: EventBus;
   engine: Engine;
+  keychain: Keychain;
   assetsDir: string;
+  /**
+   * Opens the audit trail (its signing key is in the keychain) and records every event on the
+   * bus in it. Throws keychain_unavailable when there is no keychain. Later calls return the same store.
+   */
+  audit(): AuditStore;
   /**
    * Removes leftovers of dead Airlock processes (once; later calls return the same promise).
    * Settles, never rejects: an unreachable engine is reported by the command itself.
    */
   reap(): Promise<ReapedTask[]>;
+  /** Waits for a reap under way and makes every recorded event durable. */
+  close(): Promise<void>;
 }
+
+const open: CliContext[] = [];
 
 /** Every command that talks to the engine calls reap() at start, so each start cleans up after crashed runs. */
 export function createContext(): CliContext {
   const home = homeLayout(airlockHome());
   const bus = new EventBus(systemClock);
-  const sink = new EventFileSink(home.events);
-  bus.subscribe((event) => sink.append(event));
   const engine = Engine.connect();
+  const keychain = new Keychain();
+  let store: AuditStore | undefined;
+  const audit = () => {
+    if (!store) {
+      store = new AuditStore({ dir: home.audit, signer: openHeadSigner(keychain) });
+      recordBusInTrail(bus, store);
+    }
+    return store;
+  };
   let reaping: Promise<ReapedTask[]> | undefined;
-  const reap = () => (reaping ??= reapLeftovers(engine, bus).catch(() => []));
-  return { home, bus, engine, assetsDir: findAssetsDir(), reap };
+  const reap = () => (reaping ??= (async () => {
+    try {
+      audit(); // a reaped task's task.aborted event belongs in the trail
+    } catch {
+      // without a keychain the leftovers are still removed; the command reports the keychain itself
+    }
+    return reapLeftovers(engine, bus);
+  })().catch(() => []));
+  const close = async () => {
+    await reaping;
+    await store?.close();
+  };
+  const context: CliContext = { home, bus, engine, keychain, assetsDir: findAssetsDir(), audit, reap, close };
+  open.push(context);
+  return context;
+}
+
+/** Lets background clean-up finish and makes every recorded event durable before the CLI exits. */
+export async function closeContexts(): Promise<void> {
+  for (const context of open.splice(0)) await context.close();
 }
 
 /** assets/ ships beside the built CLI (out/cli) and beside the sources (main/cli). */

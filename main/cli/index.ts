@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { isAirlockError } from '../core/errors.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerRun } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerTaskCommands } from './commands/tasks.js';
+import { closeContexts } from './context.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 export async function main(argv: string[]): Promise<ExitCode> {
@@ -17,14 +19,22 @@ export async function main(argv: string[]): Promise<ExitCode> {
     .exitOverride();
   registerRun(program, setExit);
   registerTaskCommands(program, setExit);
+  registerAuditCommands(program, setExit);
   registerSystemCommands(program, setExit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return exitCode;
   } catch (error) {
-    return reportError(error);
+    exitCode = reportError(error);
   }
+  try {
+    await closeContexts();
+  } catch (error) {
+    // Events that could not be made durable: say so, and do not exit 0.
+    process.stderr.write(`airlock: ${(error as Error).message}\n`);
+    if (exitCode === EXIT.ok) exitCode = EXIT.couldNotRun;
+  }
+  return exitCode;
 }
 
 /** One line (plus a hint) for errors a user can act on; a stack only for real bugs. */

@@ -9,14 +9,18 @@ type Style = Parameters<typeof styleText>[0];
 export class EventRenderer {
   readonly #color: boolean;
   readonly #cwd: string;
+  readonly #showTask: boolean;
 
-  constructor(options: { color: boolean; cwd?: string }) {
+  constructor(options: { color: boolean; cwd?: string; showTask?: boolean }) {
     this.#color = options.color;
     this.#cwd = options.cwd ?? process.cwd();
+    this.#showTask = options.showTask ?? false;
   }
 
   render(event: AirlockEvent): string | undefined {
-    const time = this.#paint('dim', event.time.slice(11, 23));
+    // With several tasks interleaved, each line names its task by the end of its id.
+    const who = this.#showTask ? ` ${this.#paint('magenta', event.task === '-' ? 'airlock' : `…${event.task.slice(-6)}`)}` : '';
+    const time = this.#paint('dim', event.time.slice(11, 23)) + who;
     const d = event.data;
     const line = (mark: string, style: Style, text: string) => `${time} ${this.#paint(style, mark)} ${text}`;
     switch (event.kind) {
@@ -52,6 +56,10 @@ export class EventRenderer {
       }
       case 'task.aborted':
         return line('✗', 'red', `${event.task} aborted: ${String(d.reason)}`);
+      case 'audit.recovered':
+        return line('⚠', 'yellow', `audit trail: ${String(d.reason)} (${String(d.bytes)} bytes kept as ${String(d.keptAs)})`);
+      case 'audit.retention':
+        return line('·', 'dim', `audit trail: removed ${(d.removedSegments as string[]).length} segment(s) older than ${String(d.keepDays)} days`);
       case 'image.progress':
         return line('…', 'dim', `${String(d.phase)}: ${String(d.message)}${d.percent !== undefined ? ` (${Number(d.percent)}%)` : ''}`);
       default:

@@ -17,7 +17,7 @@ export function homeLayout(root: string) {
     tasks: path.join(root, 'tasks'),
     task: (id: string) => path.join(root, 'tasks', id),
     artifacts: (id: string) => path.join(root, 'tasks', id, 'artifacts'),
-    events: path.join(root, 'events'),
+    audit: path.join(root, 'audit'),
   };
 }
 export type HomeLayout = ReturnType<typeof homeLayout>;

@@ -74,8 +74,10 @@ describe('the airlock CLI', () => {
     const ps = await runCli(['ps'], { env: { AIRLOCK_HOME: home } }); // any start reaps
     expect(ps.code).toBe(0);
     expect(await leftoversOf(engine, run.task)).toBeUndefined();
-    const logged = fs.readdirSync(path.join(home, 'events')).flatMap((f) => fs.readFileSync(path.join(home, 'events', f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l));
-    expect(logged.some((e) => e.task === run.task && e.kind === 'task.aborted' && e.data.removed.containers === 1 && e.data.removed.volumes === 1)).toBe(true);
+    const logged = await runCli(['log', run.task, '--json'], { env: { AIRLOCK_HOME: home } });
+    const events = logged.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events[0]).toMatchObject({ kind: 'task.created', task: run.task });
+    expect(events.at(-1)).toMatchObject({ kind: 'task.aborted', actor: 'airlock', data: { removed: { containers: 1, volumes: 1 } } });
   });
 
   it('airlock stop <task> from another process cancels the run, which exits 130', async () => {

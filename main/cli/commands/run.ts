@@ -6,6 +6,7 @@ import { systemClock } from '../../core/clock.js';
 import { resolveManifestPath } from '../agents.js';
 import { createContext } from '../context.js';
 import { EventRenderer } from '../render.js';
+import { out } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -43,13 +44,14 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
     ...(opts.cpus !== undefined && { cpus: opts.cpus }), ...(opts.memory !== undefined && { memory: opts.memory }), ...(opts.env && { env: opts.env }),
   };
   const spec = resolveTaskSpec(loaded, overrides);
+  ctx.audit(); // no keychain, no audit trail: refuse before anything is created
 
   const renderer = new EventRenderer({ color: !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR });
   ctx.bus.subscribe((event) => {
     // Clean up after crashed runs once this task is under way, so it does not delay the start.
     if (event.kind === 'task.started' || event.kind === 'task.aborted') void ctx.reap();
     const text = opts.json ? JSON.stringify(event) : renderer.render(event);
-    if (text !== undefined) process.stdout.write(`${text}\n`);
+    if (text !== undefined) out(`${text}\n`);
   });
 
   const controller = new AbortController();
@@ -81,5 +83,5 @@ export function exitCodeFor(outcome: TaskOutcome): ExitCode {
 
 function printSummary(outcome: TaskOutcome): void {
   const files = `${outcome.artifacts} file${outcome.artifacts === 1 ? '' : 's'}`;
-  if (outcome.artifacts > 0) process.stdout.write(`\noutputs (${files}): ${outcome.artifactsDir}\n`);
+  if (outcome.artifacts > 0) out(`\noutputs (${files}): ${outcome.artifactsDir}\n`);
 }

@@ -6,6 +6,7 @@ import { assertOfflineBuildPossible } from '../../core/engine/image-offline.js';
 import { BASE_IMAGE, buildBaseImage, imageStatus, type ImageProgress } from '../../core/engine/images.js';
 import { formatSize } from '../../core/policy/units.js';
 import { createContext } from '../context.js';
+import { out } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { ProgressLine } from '../progress.js';
 
@@ -19,21 +20,21 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
       void ctx.reap();
       const report = await runDoctor({ engine: ctx.engine, keychain: new Keychain() });
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        out(`${JSON.stringify(report, null, 2)}\n`);
       } else {
         const mark = (ok: boolean) => (ok ? 'ok     ' : 'MISSING');
-        const out: string[] = [];
-        out.push(`${mark(report.engine.ok)} engine    ${report.engine.message}`);
-        out.push(`        endpoint  ${report.engine.endpoint}`);
-        if (report.engine.fix) out.push(`        fix:      ${report.engine.fix}`);
-        out.push(`${mark(report.keychain.ok)} keychain  ${report.keychain.message}`);
-        if (report.keychain.fix) out.push(`        fix:      ${report.keychain.fix}`);
+        const lines: string[] = [];
+        lines.push(`${mark(report.engine.ok)} engine    ${report.engine.message}`);
+        lines.push(`        endpoint  ${report.engine.endpoint}`);
+        if (report.engine.fix) lines.push(`        fix:      ${report.engine.fix}`);
+        lines.push(`${mark(report.keychain.ok)} keychain  ${report.keychain.message}`);
+        if (report.keychain.fix) lines.push(`        fix:      ${report.keychain.fix}`);
         for (const image of report.images) {
-          out.push(`${mark(image.present)} image     ${image.ref}${image.present ? ` ${image.id?.slice(7, 19) ?? ''} ${image.sizeBytes ? formatSize(image.sizeBytes) : ''}` : ''}`);
-          if (image.fix) out.push(`        fix:      ${image.fix}`);
+          lines.push(`${mark(image.present)} image     ${image.ref}${image.present ? ` ${image.id?.slice(7, 19) ?? ''} ${image.sizeBytes ? formatSize(image.sizeBytes) : ''}` : ''}`);
+          if (image.fix) lines.push(`        fix:      ${image.fix}`);
         }
-        out.push(report.ok ? '\nready to run agents' : '\nnot ready: fix the items marked MISSING');
-        process.stdout.write(`${out.join('\n')}\n`);
+        lines.push(report.ok ? '\nready to run agents' : '\nnot ready: fix the items marked MISSING');
+        out(`${lines.join('\n')}\n`);
       }
       setExit(report.ok ? EXIT.ok : 1);
     });
@@ -50,12 +51,12 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
       await ctx.engine.info();
       void ctx.reap();
       if (opts.ifMissing && (await imageStatus(ctx.engine.api, BASE_IMAGE)).present) {
-        if (!opts.json) process.stdout.write(`${BASE_IMAGE} is already built\n`);
+        if (!opts.json) out(`${BASE_IMAGE} is already built\n`);
         return;
       }
       const progress = new ProgressLine(process.stderr);
       const onProgress = (p: ImageProgress) => {
-        if (opts.json) process.stdout.write(`${JSON.stringify({ kind: 'image.progress', time: new Date().toISOString(), data: p })}\n`);
+        if (opts.json) out(`${JSON.stringify({ kind: 'image.progress', time: new Date().toISOString(), data: p })}\n`);
         else progress.update(p.percent, `${p.phase}: ${p.message}`);
       };
       const controller = new AbortController();
@@ -73,7 +74,7 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
           built = await build(true);
         }
         progress.done();
-        if (!opts.json) process.stdout.write(`built ${built.image} (${built.id.slice(7, 19)}) in ${built.seconds.toFixed(0)}s\n`);
+        if (!opts.json) out(`built ${built.image} (${built.id.slice(7, 19)}) in ${built.seconds.toFixed(0)}s\n`);
       } catch (error) {
         progress.done();
         if (controller.signal.aborted) {

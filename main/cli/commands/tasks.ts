@@ -5,6 +5,7 @@ import { formatDuration } from '../../core/policy/units.js';
 import { isOwnerAlive } from '../../core/tasks/owner.js';
 import { requestStop } from '../../core/tasks/stop.js';
 import { createContext } from '../context.js';
+import { out } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 
 export function registerTaskCommands(program: Command, setExit: (code: ExitCode) => void): void {
@@ -17,11 +18,11 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
       await ctx.reap();
       const tasks = await listTaskObjects(ctx.engine);
       if (opts.json) {
-        for (const t of tasks) process.stdout.write(`${JSON.stringify({ task: t.task, agent: t.agent, state: t.containers[0]?.state ?? 'gone', created: t.containers[0]?.created, owner: t.owner })}\n`);
+        for (const t of tasks) out(`${JSON.stringify({ task: t.task, agent: t.agent, state: t.containers[0]?.state ?? 'gone', created: t.containers[0]?.created, owner: t.owner })}\n`);
         return;
       }
       if (tasks.length === 0) {
-        process.stdout.write('no tasks running\n');
+        out('no tasks running\n');
         return;
       }
       const rows = tasks.map((t) => {
@@ -29,7 +30,7 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
         const pid = t.owner?.split(':')[1] ?? '?';
         return [t.task, t.agent, c?.state ?? 'gone', c ? formatDuration(Date.now() - c.created * 1000) : '-', pid];
       });
-      process.stdout.write(table(['TASK', 'AGENT', 'STATE', 'UP', 'OWNER PID'], rows));
+      out(table(['TASK', 'AGENT', 'STATE', 'UP', 'OWNER PID'], rows));
     });
 
   program
@@ -45,7 +46,7 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
       for (const c of objects.containers) await ctx.engine.api.getContainer(c.id).kill().catch(() => undefined);
       // The owning `airlock run` tears the sandbox down itself; if it is gone, do it here.
       if (!isOwnerAlive(objects.owner)) await removeTaskObjects(ctx.engine, objects);
-      process.stdout.write(`stopped ${task}\n`);
+      out(`stopped ${task}\n`);
       setExit(EXIT.ok);
     });
 
@@ -56,9 +57,9 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
       const ctx = createContext();
       await ctx.engine.info(); // an unreachable engine is an error here, not "nothing to clean up"
       const reaped = await ctx.reap();
-      if (reaped.length === 0) process.stdout.write('nothing to clean up\n');
+      if (reaped.length === 0) out('nothing to clean up\n');
       for (const r of reaped) {
-        process.stdout.write(`removed ${r.task} (${r.agent}): ${r.removed.containers} container(s), ${r.removed.volumes} volume(s), ${r.removed.networks} network(s)\n`);
+        out(`removed ${r.task} (${r.agent}): ${r.removed.containers} container(s), ${r.removed.volumes} volume(s), ${r.removed.networks} network(s)\n`);
       }
     });
 }

@@ -10,6 +10,8 @@ export const EVENT_KINDS = [
   'cred.granted', 'cred.used', 'cred.denied', 'cred.misuse', 'cred.expired', 'cred.revoked',
   'approval.requested', 'approval.decided',
   'policy.violation', 'agent.action', 'resource.sample',
+  // the audit trail's own records: a torn write set aside after a crash, old segments removed
+  'audit.recovered', 'audit.retention',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

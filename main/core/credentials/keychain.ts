@@ -7,8 +7,15 @@ export interface KeychainStatus {
   fix?: string;
 }
 
+/** Where secrets live; the OS keychain in production. */
+export interface SecretStore {
+  get(account: string): string | null;
+  set(account: string, secret: string): void;
+  delete(account: string): boolean;
+}
+
 /** The OS keychain (Secret Service, macOS Keychain, Windows Credential Manager); never a plaintext fallback. */
-export class Keychain {
+export class Keychain implements SecretStore {
   readonly service: string;
 
   constructor(service = 'airlock') {

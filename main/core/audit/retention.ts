@@ -1,0 +1,42 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AuditStore } from './store.js';
+import { SEGMENTS_DIR } from './store.js';
+import { listSegments, readLines } from './segments.js';
+import { parseRecord } from './record.js';
+
+export interface PruneResult {
+  removedSegments: string[];
+  removedRecords: number;
+}
+
+/**
+ * Removes whole segments older than `keepDays` (never the newest). The chain first records what
+ * will go — the first kept record and the hash it chains to — and only then deletes, so a crash in
+ * between leaves an explained gap, never an unexplained one, and `verify` still passes.
+ */
+export async function pruneAuditTrail(store: AuditStore, keepDays: number, now: Date = new Date()): Promise<PruneResult> {
+  const cutoffDay = new Date(now.getTime() - keepDays * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
+  const segments = await listSegments(path.join(store.dir, SEGMENTS_DIR));
+  const old: typeof segments = [];
+  for (const segment of segments.slice(0, -1)) {
+    if (segment.day >= cutoffDay) break;
+    old.push(segment);
+  }
+  const firstKept = segments[old.length];
+  if (old.length === 0 || !firstKept) return { removedSegments: [], removedRecords: 0 };
+  let prev: string | undefined;
+  for await (const line of readLines(firstKept.path)) {
+    prev = parseRecord(line.text)?.prev;
+    break;
+  }
+  if (!prev) return { removedSegments: [], removedRecords: 0 };
+  const removedRecords = firstKept.firstN - old[0]!.firstN;
+  store.append({
+    v: 1, seq: 0, time: now.toISOString(), task: '-', agent: { name: 'airlock', digest: '' }, actor: 'airlock', kind: 'audit.retention',
+    data: { keepDays, removedSegments: old.map((s) => s.name), removedRecords: { from: old[0]!.firstN, to: firstKept.firstN - 1 }, firstKept: { n: firstKept.firstN, prev } },
+  });
+  await store.flush();
+  for (const segment of old) await fs.promises.rm(segment.path, { force: true });
+  return { removedSegments: old.map((s) => s.name), removedRecords };
+}

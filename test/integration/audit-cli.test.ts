@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, runCli, tempDir, waitFor } from '../helpers/env.js';
+
+function parseLines(text: string) {
+  return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+describe('airlock log and airlock audit', () => {
+  it('log <task> replays exactly what the task did; verify says intact; one changed byte is caught', async () => {
+    const dir = tempDir();
+    const env = { AIRLOCK_HOME: path.join(dir, 'home') };
+    const run = await runCli(['run', 'demo', '--json', '--output', path.join(dir, 'out')], { env });
+    expect(run.code).toBe(0);
+    const live = parseLines(run.stdout);
+    const task = live[0].task as string;
+
+    const replay = await runCli(['log', task, '--json'], { env });
+    const stored = parseLines(replay.stdout);
+    expect(stored.map(({ n: _n, prev: _p, hash: _h, ...event }) => event)).toEqual(live);
+    expect(stored.map((r) => r.n)).toEqual(live.map((_, i) => i + 1));
+
+    const readable = await runCli(['log', task], { env });
+    expect(readable.stdout).toMatch(/INV-1043: supplier 'Acme Tooling' bank account differs from directory — flagged/);
+
+    const verify = await runCli(['audit', 'verify'], { env });
+    expect(verify).toMatchObject({ code: 0, stdout: `intact, ${live.length} records, head signed\n` });
+
+    const segment = path.join(env.AIRLOCK_HOME, 'audit', 'segments', fs.readdirSync(path.join(env.AIRLOCK_HOME, 'audit', 'segments'))[0]!);
+    const text = fs.readFileSync(segment, 'utf8');
+    fs.writeFileSync(segment, text.replace('bank account differs', 'bank account matches'));
+    const tampered = await runCli(['audit', 'verify'], { env });
+    const line = text.split('\n').findIndex((l) => l.includes('bank account differs')) + 1;
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toMatch(new RegExp(`^NOT INTACT at record ${line} \\(\\d{12}-\\d{8}\\.jsonl, line ${line}\\): record ${line} was altered`));
+  });
+
+  it('audit export hands a task\'s record over as CSV or JSONL', async () => {
+    const dir = tempDir();
+    const env = { AIRLOCK_HOME: path.join(dir, 'home') };
+    const run = await runCli(['run', 'demo', '--json', '--output', path.join(dir, 'out')], { env });
+    const task = parseLines(run.stdout)[0].task as string;
+    await runCli(['run', 'demo', '--json', '--output', path.join(dir, 'out2')], { env });
+
+    const csv = await runCli(['audit', 'export', '--format', 'csv', '--task', task], { env });
+    const rows = csv.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^n,time,task,parent,agent,agent_digest,actor,kind,/);
+    expect(rows.slice(1).every((r) => r.includes(`,${task},`))).toBe(true);
+    expect(rows).toHaveLength(parseLines(run.stdout).length + 1);
+
+    const file = path.join(dir, 'export.jsonl');
+    const jsonl = await runCli(['audit', 'export', '--format', 'jsonl', '--output', file], { env });
+    expect(jsonl.stderr).toMatch(/exported \d+ records/);
+    expect(new Set(parseLines(fs.readFileSync(file, 'utf8')).map((r) => r.task)).size).toBe(2);
+
+    const bad = await runCli(['audit', 'export', '--format', 'xml'], { env });
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/--format: 'xml' is not jsonl or csv/);
+  });
+
+  it('log --follow shows a task started from another process, live', async () => {
+    const dir = tempDir();
+    const env = { ...process.env, NO_COLOR: '1', AIRLOCK_HOME: path.join(dir, 'home') };
+    const follower = spawn(process.execPath, [CLI, 'log', '--follow', '--json'], { env });
+    let followed = '';
+    follower.stdout.on('data', (d: Buffer) => (followed += d.toString()));
+    await new Promise((r) => setTimeout(r, 500));
+    const run = await runCli(['run', 'demo', '--json', '--output', path.join(dir, 'out')], { env });
+    const task = parseLines(run.stdout)[0].task as string;
+    await waitFor(async () => (followed.includes('"kind":"task.destroyed"') ? true : undefined), 'the follower to see the task end');
+    follower.kill('SIGINT');
+    const seen = parseLines(followed).filter((r) => r.task === task);
+    expect(seen.map((r) => r.kind)).toEqual(parseLines(run.stdout).map((e) => e.kind));
+  });
+});
