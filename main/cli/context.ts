@@ -7,6 +7,7 @@ import { openHeadSigner, recordBusInTrail } from '../core/audit/trail.js';
 import { systemClock } from '../core/clock.js';
 import { Keychain } from '../core/credentials/keychain.js';
 import { Engine } from '../core/engine/engine.js';
+import { Gateway } from '../core/gateway/gateway.js';
 import { airlockHome, homeLayout, type HomeLayout } from '../core/home.js';
 import { reapLeftovers, type ReapedTask } from '../core/tasks/reaper.js';
 
@@ -22,6 +23,8 @@ export interface CliContext {
    * bus in it. Throws keychain_unavailable when there is no keychain. Later calls return the same store.
    */
   audit(): AuditStore;
+  /** The egress proxy for this process's tasks, started on first use. */
+  gateway(): Gateway;
   /**
    * Removes leftovers of dead Airlock processes (once; later calls return the same promise).
    * Settles, never rejects: an unreachable engine is reported by the command itself.
@@ -56,11 +59,14 @@ export function createContext(): CliContext {
     }
     return reapLeftovers(engine, bus);
   })().catch(() => []));
+  let egress: Gateway | undefined;
+  const gateway = () => (egress ??= new Gateway({ bus, clock: systemClock }));
   const close = async () => {
     await reaping;
+    await egress?.close();
     await store?.close();
   };
-  const context: CliContext = { home, bus, engine, keychain, assetsDir: findAssetsDir(), audit, reap, close };
+  const context: CliContext = { home, bus, engine, keychain, assetsDir: findAssetsDir(), audit, gateway, reap, close };
   open.push(context);
   return context;
 }

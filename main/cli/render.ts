@@ -25,7 +25,7 @@ export class EventRenderer {
     const line = (mark: string, style: Style, text: string) => `${time} ${this.#paint(style, mark)} ${text}`;
     switch (event.kind) {
       case 'task.created':
-        return line('▶', 'cyan', `${this.#paint('bold', event.task)} ${event.agent.name} · image ${String(d.image)} · network ${String(d.network)} · ${describeLimits(d.limits)} · timeout ${formatDuration(Number(d.timeoutMs))}`);
+        return line('▶', 'cyan', `${this.#paint('bold', event.task)} ${event.agent.name} · image ${String(d.image)} · network ${this.#network(d.networkPolicy, String(d.network))} · ${describeLimits(d.limits)} · timeout ${formatDuration(Number(d.timeoutMs))}`);
       case 'fs.input':
         return line('↳', 'dim', `input ${String(d.path)} ${formatSize(Number(d.size))} sha256:${String(d.sha256).slice(0, 12)}`);
       case 'task.started':
@@ -60,11 +60,33 @@ export class EventRenderer {
         return line('⚠', 'yellow', `audit trail: ${String(d.reason)} (${String(d.bytes)} bytes kept as ${String(d.keptAs)})`);
       case 'audit.retention':
         return line('·', 'dim', `audit trail: removed ${(d.removedSegments as string[]).length} segment(s) older than ${String(d.keepDays)} days`);
+      case 'net.request': {
+        const where = `${String(d.host)}:${String(d.port)}${d.path !== undefined ? String(d.path) : ''}`;
+        const status = Number(d.status);
+        if (event.decision && !event.decision.allow) return undefined; // net.denied says it, with the reason
+        return line('→', status < 400 ? 'blue' : 'yellow', `${String(d.method)} ${where} ${status} ↑${formatSize(Number(d.bytesUp))} ↓${formatSize(Number(d.bytesDown))} ${formatDuration(Number(d.durationMs))}${this.#paint('dim', ` (${event.decision?.rule ?? ''})`)}`);
+      }
+      case 'net.denied':
+        return line('✗', 'red', `refused ${String(d.method)} ${String(d.host)}:${String(d.port)}: ${String(d.reason)}${this.#paint('dim', ` (rule ${event.decision?.rule ?? '?'})`)}`);
+      case 'approval.requested':
+        return line('?', 'magenta', `waiting for a person: allow ${String(d.host)}:${String(d.port)}?`);
+      case 'approval.decided':
+        return line(event.decision?.allow ? '✓' : '✗', event.decision?.allow ? 'green' : 'red', `${String(d.host)}:${String(d.port)} ${event.decision?.allow ? `allowed (${String(d.answer)})` : event.decision?.by === 'default' ? 'denied: no answer in time' : 'denied'}`);
+      case 'policy.violation':
+        return line('⚠', 'red', `policy violation: ${String(d.reason ?? d.rule)}`);
       case 'image.progress':
         return line('…', 'dim', `${String(d.phase)}: ${String(d.message)}${d.percent !== undefined ? ` (${Number(d.percent)}%)` : ''}`);
       default:
         return line('·', 'dim', `${event.kind} ${JSON.stringify(d)}`);
     }
+  }
+
+  #network(policy: unknown, mode: string): string {
+    const p = policy as { mode: string; allow?: string[]; widened?: boolean; source?: string } | undefined;
+    if (!p) return mode;
+    const detail = p.mode === 'allowlist' ? ` [${(p.allow ?? []).join(', ')}]` : '';
+    const widened = p.widened ? this.#paint('yellow', ' (widened by --net)') : p.source === '--net' ? ' (set by --net)' : '';
+    return `${p.mode}${detail}${widened}`;
   }
 
   #relative(file: string): string {

@@ -53,7 +53,7 @@ describe('the audit trail across processes', () => {
     }
     // they really wrote at the same time: their groups alternate in the chain
     const switches = all.filter((r, i) => i > 0 && r.data.tag !== all[i - 1]!.data.tag).length;
-    expect(switches).toBeGreaterThan(2);
+    expect(switches).toBeGreaterThanOrEqual(2);
     expect(await verifyAuditTrail(dir, keychainHeadSigner(keychain))).toMatchObject({ ok: true, records: 20_000, headSigned: true });
   }, 120_000);
 

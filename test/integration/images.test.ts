@@ -1,12 +1,18 @@
 // The agent-base image as agents get it: run under the sandbox's hardening (read-only root,
-// no capabilities, no-new-privileges, uid 10001, no network), its tools must work. The image is
-// built by CI before the tests (`airlock image build --offline`); it is never rebuilt here.
+// no capabilities, no-new-privileges, uid 10001, HOME=/tmp, no network), its tools must work. The
+// image is built by CI before the tests (`airlock image build --offline`); it is never rebuilt here.
+// AIRLOCK_TEST_BASE_IMAGE=<tag> runs the same checks against a candidate build under another tag.
+import fs from 'node:fs';
+import path from 'node:path';
 import Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { resolveEngineEndpoint } from '../../main/core/engine/connection.js';
-import { BASE_IMAGE, imageStatus } from '../../main/core/engine/images.js';
+import { parseNodeVersionFile } from '../../main/core/engine/image-node.js';
+import { BASE_IMAGE as DEFAULT_BASE_IMAGE, NODE_VERSION_LABEL, imageStatus } from '../../main/core/engine/images.js';
 
+const BASE_IMAGE = process.env.AIRLOCK_TEST_BASE_IMAGE || DEFAULT_BASE_IMAGE;
 const docker = new Dockerode(resolveEngineEndpoint().options);
+const nodeVersion = parseNodeVersionFile(fs.readFileSync(path.resolve('assets/images/agent-base/node-version.txt'), 'utf8')).version;
 
 async function availability(): Promise<string | undefined> {
   try {
@@ -27,6 +33,7 @@ async function runHardened(script: string): Promise<{ exitCode: number; output: 
     Image: BASE_IMAGE,
     Cmd: ['/bin/sh', '-c', script],
     User: '10001:10001',
+    Env: ['HOME=/tmp'], // as the sandbox sets it (hardening.ts)
     Tty: true, // one plain output stream, no multiplexing headers
     Labels: { 'airlock.test': 'images' },
     NetworkDisabled: true,
@@ -71,13 +78,19 @@ describe.skipIf(missing !== undefined)(`${BASE_IMAGE} (${missing ?? 'present'})`
     expect(info.Config.User).toBe('10001:10001');
     expect(info.Config.WorkingDir).toBe('/workspace');
     expect(info.Config.Labels?.['airlock.image']).toBe('agent-base');
+    expect(info.Config.Labels?.[NODE_VERSION_LABEL], `${BASE_IMAGE} was built with another Node.js: rebuild it (airlock image build --offline)`).toBe(nodeVersion);
+    expect(info.Config.Env).toEqual(expect.arrayContaining(['NODE_USE_ENV_PROXY=1', 'NODE_USE_SYSTEM_CA=1']));
+    expect(info.Config.Env?.find((e) => e.startsWith('PATH='))).toMatch(/^PATH=\/usr\/local\/sbin:\/usr\/local\/bin:/);
   });
 
   it('runs node, python3, curl and git as uid 10001 on a read-only root with no capabilities', async () => {
     const { exitCode, output } = await runHardened([
       'echo uid=$(id -u) gid=$(id -g) user=$(id -un)',
-      'echo pwd=$(pwd) home=$HOME',
-      'echo node=$(node -e "console.log(process.versions.node)")',
+      'echo pwd=$(pwd) home=$HOME passwd_home=$(getent passwd agent | cut -d: -f6)',
+      'echo node_path=$(command -v node)',
+      'echo node_version=$(node --version)',
+      'echo node=$(NODE_USE_ENV_PROXY=1 node -e "console.log(process.versions.node)")',
+      'echo node_debian=$(dpkg-query -W -f=\'${Status}\' nodejs 2>/dev/null | grep -c installed)',
       'echo python=$(python3 -c "print(6*7)")',
       'echo curl=$(curl --version | head -n1 | cut -d" " -f1,2)',
       'echo git=$(git --version)',
@@ -88,8 +101,12 @@ describe.skipIf(missing !== undefined)(`${BASE_IMAGE} (${missing ?? 'present'})`
     ].join('; '));
     expect(exitCode, output).toBe(0);
     expect(field(output, 'uid')).toBe('10001 gid=10001 user=agent');
-    expect(field(output, 'pwd')).toBe('/workspace home=/home/agent');
-    expect(Number(field(output, 'node')?.split('.')[0])).toBeGreaterThanOrEqual(18);
+    expect(field(output, 'pwd')).toBe('/workspace home=/tmp passwd_home=/home/agent');
+    expect(field(output, 'node_path')).toBe('/usr/local/bin/node');
+    expect(nodeVersion).toMatch(/^24\./);
+    expect(field(output, 'node_version')).toBe(`v${nodeVersion}`);
+    expect(field(output, 'node')).toBe(nodeVersion);
+    expect(field(output, 'node_debian'), "Debian's nodejs must not be installed").toBe('0');
     expect(field(output, 'python')).toBe('42');
     expect(field(output, 'curl')).toMatch(/^curl \d+\.\d+/);
     expect(field(output, 'git')).toMatch(/^git version \d+\./);
@@ -122,6 +139,8 @@ describe.skipIf(missing !== undefined)(`${BASE_IMAGE} (${missing ?? 'present'})`
       `(CURL_CA_BUNDLE=/tmp/cert.pem ${get.curl}) && echo curl_extra=accepted || echo curl_extra=refused`,
       `(GIT_SSL_CAINFO=/tmp/cert.pem; export GIT_SSL_CAINFO; ${get.git}) && echo git_extra=accepted || echo git_extra=refused`,
       `(NODE_EXTRA_CA_CERTS=/tmp/cert.pem ${get.node}) && echo node_extra=accepted || echo node_extra=refused`,
+      // The image sets NODE_USE_SYSTEM_CA=1: node trusts the system store (so SSL_CERT_FILE) like Debian's node did.
+      `(SSL_CERT_FILE=/tmp/cert.pem ${get.node}) && echo node_system=accepted || echo node_system=refused`,
       `(SSL_CERT_FILE=/tmp/cert.pem ${get.python}) && echo python_extra=accepted || echo python_extra=refused`,
       'kill $srv',
     ].join('\n'));
@@ -134,5 +153,52 @@ describe.skipIf(missing !== undefined)(`${BASE_IMAGE} (${missing ?? 'present'})`
       expect(field(output, `${client}_default`), `${client} by default\n${output}`).toBe('refused');
       expect(field(output, `${client}_extra`), `${client} with the extra CA\n${output}`).toBe('accepted');
     }
+    expect(field(output, 'node_system'), `node with SSL_CERT_FILE\n${output}`).toBe('accepted');
+  });
+
+  it("sends node's fetch and http through HTTP(S)_PROXY, honouring NO_PROXY", async () => {
+    // A stand-in for Airlock's egress proxy on loopback. Undici (fetch) tunnels even plain HTTP
+    // through CONNECT; node:http sends absolute-form requests. *.test names resolve nowhere here,
+    // so an answer for one proves the request went through the proxy.
+    const proxy = [
+      "const http = require('node:http');",
+      'const server = http.createServer((req, res) => {',
+      '  console.log(`${req.method} ${req.url}`);',
+      '  res.end(`served ${req.method} ${req.headers.host}${req.url.replace(/^http:\\/\\/[^/]+/, "")}`);',
+      '});',
+      "server.on('connect', (req, socket, head) => {",
+      '  console.log(`CONNECT ${req.url}`);',
+      "  if (req.url.endsWith(':443')) return socket.end('HTTP/1.1 403 Forbidden\\r\\nContent-Length: 0\\r\\n\\r\\n');",
+      "  socket.write('HTTP/1.1 200 Connection Established\\r\\n\\r\\n');",
+      '  if (head.length) socket.unshift(head);',
+      "  server.emit('connection', socket);",
+      '});',
+      "server.listen(3128, '127.0.0.1');",
+    ].join('\n');
+    const text = (call: string) => `${call}.then((r) => r.text()).then(console.log, (e) => console.log('failed', e.cause?.code ?? e.message))`;
+    const { exitCode, output } = await runHardened([
+      'cd /tmp',
+      `cat > proxy.js <<'EOF'\n${proxy}\nEOF`,
+      'node proxy.js > proxy.log 2>&1 & srv=$!',
+      'for i in $(seq 1 50); do curl -s -o /dev/null http://127.0.0.1:3128/ && break; sleep 0.1; done',
+      'export HTTP_PROXY=http://127.0.0.1:3128 HTTPS_PROXY=http://127.0.0.1:3128 NO_PROXY=localhost',
+      `echo fetch=$(NODE_USE_ENV_PROXY=1 node -e "${text("fetch('http://agent.test/a?b=1')")}")`,
+      `echo http=$(NODE_USE_ENV_PROXY=1 node -e "require('node:http').get('http://agent.test/b', (r) => r.setEncoding('utf8').on('data', console.log)).on('error', (e) => console.log('failed', e.code))")`,
+      `echo https=$(NODE_USE_ENV_PROXY=1 node -e "fetch('https://agent.test/c').then(() => console.log('reached'), () => console.log('refused'))")`,
+      `echo image_default=$(node -e "${text("fetch('http://agent.test/d')")}")`,
+      `echo no_proxy=$(NO_PROXY=127.0.0.1 NODE_USE_ENV_PROXY=1 node -e "${text("fetch('http://127.0.0.1:3128/direct')")}")`,
+      `echo without=$(env -u NODE_USE_ENV_PROXY node -e "${text("fetch('http://agent.test/e')")}")`,
+      'kill $srv',
+      'echo proxy_log=$(cat proxy.log | tr "\\n" ";")',
+    ].join('\n'));
+    expect(exitCode, output).toBe(0);
+    expect(field(output, 'fetch'), output).toBe('served GET agent.test/a?b=1');
+    expect(field(output, 'http'), output).toBe('served GET agent.test/b');
+    expect(field(output, 'https'), output).toBe('refused');
+    expect(field(output, 'image_default'), output).toBe('served GET agent.test/d');
+    expect(field(output, 'no_proxy'), output).toBe('served GET 127.0.0.1:3128/direct');
+    expect(field(output, 'without'), output).toMatch(/^failed (EAI_AGAIN|ENOTFOUND)$/);
+    const log = field(output, 'proxy_log')!.split(';').map((l) => l.trim()).filter((l) => l !== '' && l !== 'GET /');
+    expect(log, output).toEqual(['CONNECT agent.test:80', 'GET /a?b=1', 'GET http://agent.test/b', 'CONNECT agent.test:443', 'CONNECT agent.test:80', 'GET /d', 'GET /direct']);
   });
 });

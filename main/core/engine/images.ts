@@ -1,10 +1,12 @@
 // The agent-base image: is it there, and build it — online with `docker build` (needs the
-// debian:bookworm-slim base from a registry) or offline with mmdebstrap + `docker import`.
+// debian:bookworm-slim base from a registry) or offline with mmdebstrap + `docker import`. Both
+// first fetch the pinned official Node.js build with npm (image-node.ts) and install it in /usr/local.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { AirlockError } from '../errors.js';
+import { airlockHome } from '../home.js';
 import {
   assertOfflineBuildPossible,
   baseImageContext,
@@ -15,7 +17,9 @@ import {
   runMmdebstrap,
   suiteFromDockerfile,
   type BaseImageContext,
+  type RootfsFile,
 } from './image-offline.js';
+import { NODE_DIST_FILES, nodePackageForArch, prepareNodeDist, type NodeDist } from './image-node.js';
 import { DockerStreamReader, type BuildMessageResult, type ImageProgress } from './image-progress.js';
 
 export type { ImageProgress } from './image-progress.js';
@@ -30,13 +34,28 @@ export interface ImageStatus {
   sizeBytes?: number;
 }
 
+/** Label with the Node.js version an agent-base image was built with (from node-version.txt). */
+export const NODE_VERSION_LABEL = 'airlock.node-version';
+
 type BuildBaseImageOptions = {
   offline: boolean;
   onProgress: (p: ImageProgress) => void;
   signal?: AbortSignal;
   /** The repository's `assets` folder (the agent-base folder itself is accepted too). */
   assetsDir: string;
+  /**
+   * Where the downloaded Node.js tarball is kept between builds; default `cache` in AIRLOCK_HOME.
+   * Give AIRLOCK_HOME's when you have it (the default reads AIRLOCK_HOME from the environment).
+   */
+  cacheDir?: string;
+  /** The tag to build; default BASE_IMAGE. For trying a change without replacing the image in use. */
+  tag?: string;
 };
+
+/** The default cache of image build downloads: `<AIRLOCK_HOME>/cache`. */
+export function defaultImageCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(airlockHome(env), 'cache');
+}
 
 /** Whether `ref` exists in the engine; engine errors other than "no such image" propagate. */
 export async function imageStatus(docker: Dockerode, ref: string): Promise<ImageStatus> {
@@ -52,16 +71,55 @@ export async function imageStatus(docker: Dockerode, ref: string): Promise<Image
 export async function buildBaseImage(docker: Dockerode, options: BuildBaseImageOptions): Promise<{ image: string; id: string; seconds: number }> {
   const started = performance.now();
   options.signal?.throwIfAborted();
+  const tag = options.tag ?? BASE_IMAGE;
+  if (!/^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new AirlockError('bad_argument', `not an image tag: ${tag}`, 'use repository:tag, e.g. airlock/agent-base:test');
   const context = baseImageContext(findContextDir(options.assetsDir));
-  const built = options.offline
-    ? await buildOffline(docker, context, options)
-    : await buildOnline(docker, context, options);
+  // Before any download: say now when the offline build cannot run here.
+  const mmdebstrap = options.offline ? assertOfflineBuildPossible() : undefined;
+  const arch = await engineArchitecture(docker);
+  const cpu = nodePackageForArch(arch).cpu;
+  if (options.offline && cpu !== process.arch) {
+    // mmdebstrap bootstraps this machine's architecture; the engine could not run that image.
+    throw new AirlockError('image_build_failed', `The offline build makes an image for this machine (${process.arch}), but the Docker engine runs on ${arch}.`, 'Build offline on a machine of the engine\'s architecture, or build online (without --offline).');
+  }
+  const scratchDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'airlock-image-'));
+  let built: string | undefined;
+  try {
+    // apt downloads as user _apt into mmdebstrap's temp dir below this one.
+    await fs.promises.chmod(scratchDir, 0o755);
+    const node = await prepareNodeDist({
+      versionFile: context.nodeVersion,
+      arch,
+      cacheDir: options.cacheDir ?? defaultImageCacheDir(),
+      destDir: path.join(scratchDir, 'context', 'node-dist'),
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+    options.signal?.throwIfAborted();
+    built = mmdebstrap
+      ? await buildOffline(docker, mmdebstrap, context, node, scratchDir, tag, options)
+      : await buildOnline(docker, context, node, path.join(scratchDir, 'context'), tag, options);
+  } finally {
+    const warning = await removeScratchDir(scratchDir);
+    if (warning) options.onProgress({ phase: 'done', message: `warning: ${warning}` });
+  }
   // Ask the engine for the full id: the legacy builder only prints a short one.
-  const id = (await imageStatus(docker, BASE_IMAGE)).id ?? built;
-  if (!id) throw new AirlockError('image_build_failed', `The build finished but ${BASE_IMAGE} is not in the engine.`);
+  const id = (await imageStatus(docker, tag)).id ?? built;
+  if (!id) throw new AirlockError('image_build_failed', `The build finished but ${tag} is not in the engine.`);
   const seconds = Math.round((performance.now() - started) / 100) / 10;
-  options.onProgress({ phase: 'done', message: `${BASE_IMAGE} ready (${id.replace(/^sha256:/, '').slice(0, 12)}) in ${seconds} s`, percent: 100 });
-  return { image: BASE_IMAGE, id, seconds };
+  options.onProgress({ phase: 'done', message: `${tag} ready (${id.replace(/^sha256:/, '').slice(0, 12)}) in ${seconds} s`, percent: 100 });
+  return { image: tag, id, seconds };
+}
+
+/** The engine's CPU architecture (x86_64, aarch64…): the image must match it, not this machine. */
+async function engineArchitecture(docker: Dockerode): Promise<string> {
+  try {
+    const info = (await docker.info()) as { Architecture?: string };
+    if (info.Architecture) return info.Architecture;
+    return (await docker.version()).Arch;
+  } catch (err) {
+    throw new AirlockError('engine_unavailable', `Could not ask the Docker engine for its architecture: ${(err as Error).message}`, 'see `airlock doctor`', { cause: err });
+  }
 }
 
 function findContextDir(assetsDir: string): string {
@@ -71,14 +129,20 @@ function findContextDir(assetsDir: string): string {
   throw new AirlockError('image_build_failed', `No agent-base Dockerfile under ${assetsDir} (expected images/agent-base/Dockerfile).`, 'Run Airlock from a complete checkout or installation.');
 }
 
-async function buildOnline(docker: Dockerode, context: BaseImageContext, options: BuildBaseImageOptions): Promise<string | undefined> {
-  options.onProgress({ phase: 'resolve', message: `building ${BASE_IMAGE} from ${context.dir}`, percent: 0 });
-  const src = (await fs.promises.readdir(context.dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
-  const buildOptions: Dockerode.ImageBuildOptions = { t: BASE_IMAGE, rm: true, forcerm: true };
+/**
+ * `docker build` of a copy of the agent-base folder plus `node-dist/` (already in `contextDir`),
+ * so the build context holds exactly what the Dockerfile COPYs.
+ */
+async function buildOnline(docker: Dockerode, context: BaseImageContext, node: NodeDist, contextDir: string, tag: string, options: BuildBaseImageOptions): Promise<string | undefined> {
+  options.onProgress({ phase: 'resolve', message: `building ${tag} from ${context.dir}`, percent: 0 });
+  const files = (await fs.promises.readdir(context.dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  for (const name of files) await fs.promises.copyFile(path.join(context.dir, name), path.join(contextDir, name));
+  const src = [...files, path.basename(node.dir)];
+  const buildOptions: Dockerode.ImageBuildOptions = { t: tag, rm: true, forcerm: true, labels: { [NODE_VERSION_LABEL]: node.version } };
   if (options.signal) buildOptions.abortSignal = options.signal;
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.buildImage({ context: context.dir, src }, buildOptions);
+    stream = await docker.buildImage({ context: contextDir, src }, buildOptions);
   } catch (err) {
     options.signal?.throwIfAborted();
     throw buildFailed(`docker build failed: ${(err as Error).message}`, err);
@@ -135,31 +199,29 @@ function followDockerStream(
   });
 }
 
-async function buildOffline(docker: Dockerode, context: BaseImageContext, options: BuildBaseImageOptions): Promise<string | undefined> {
-  const executable = assertOfflineBuildPossible();
+async function buildOffline(docker: Dockerode, executable: string, context: BaseImageContext, node: NodeDist, scratchDir: string, tag: string, options: BuildBaseImageOptions): Promise<string | undefined> {
   const dockerfile = await fs.promises.readFile(context.dockerfile, 'utf8');
-  const changes = configFromDockerfile(dockerfile);
+  // The Dockerfile's config, plus the label the online build gets as a build option.
+  const changes = [...configFromDockerfile(dockerfile), `LABEL ${NODE_VERSION_LABEL}=${node.version}`];
   const suite = suiteFromDockerfile(dockerfile);
   const packages = parsePackageList(await fs.promises.readFile(context.packages, 'utf8'));
   for (const file of [context.dpkgConfig, context.setupScript]) await fs.promises.access(file, fs.constants.R_OK);
 
-  const scratchDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'airlock-image-'));
-  try {
-    // apt downloads as user _apt into mmdebstrap's temp dir below this one.
-    await fs.promises.chmod(scratchDir, 0o755);
-    const target = path.join(scratchDir, 'rootfs.tar');
-    options.onProgress({ phase: 'resolve', message: `bootstrapping Debian ${suite} with ${packages.join(', ')}`, percent: 0 });
-    const args = mmdebstrapArgs({ suite, packages, dpkgConfig: context.dpkgConfig, setupScript: context.setupScript, target });
-    await runMmdebstrap({ executable, args, scratchDir, onProgress: options.onProgress, signal: options.signal });
-    return await importRootfs(docker, target, changes, options);
-  } finally {
-    const warning = await removeScratchDir(scratchDir);
-    if (warning) options.onProgress({ phase: 'done', message: `warning: ${warning}` });
-  }
+  const target = path.join(scratchDir, 'rootfs.tar');
+  options.onProgress({ phase: 'resolve', message: `bootstrapping Debian ${suite} with ${packages.join(', ')}`, percent: 0 });
+  // What the Dockerfile's `COPY node-dist/ /usr/local/` does.
+  const files: RootfsFile[] = node.files.map((rel) => ({
+    source: path.join(node.dir, rel),
+    target: `/usr/local/${rel}`,
+    mode: Object.values(NODE_DIST_FILES).find((f) => f.to === rel)?.mode ?? 0o644,
+  }));
+  const args = mmdebstrapArgs({ suite, packages, dpkgConfig: context.dpkgConfig, setupScript: context.setupScript, target, files });
+  await runMmdebstrap({ executable, args, scratchDir, onProgress: options.onProgress, signal: options.signal });
+  return await importRootfs(docker, target, changes, tag, options);
 }
 
-/** `docker import` of the tarball with the Dockerfile's config, tagged BASE_IMAGE. */
-async function importRootfs(docker: Dockerode, tarPath: string, changes: string[], options: BuildBaseImageOptions): Promise<string | undefined> {
+/** `docker import` of the tarball with the Dockerfile's config, tagged `tag`. */
+async function importRootfs(docker: Dockerode, tarPath: string, changes: string[], tag: string, options: BuildBaseImageOptions): Promise<string | undefined> {
   const size = (await fs.promises.stat(tarPath)).size;
   const file = fs.createReadStream(tarPath);
   let sent = 0;
@@ -173,9 +235,9 @@ async function importRootfs(docker: Dockerode, tarPath: string, changes: string[
       options.onProgress({ phase: 'import', message: `importing into the engine (${Math.round(size / 1_000_000)} MB)`, percent });
     }
   });
-  const [repo, tag] = splitRef(BASE_IMAGE);
+  const [repo, version] = splitRef(tag);
   // docker-modem sends an array as repeated query parameters, as the API expects for `changes`.
-  const importOptions: Record<string, unknown> = { repo, tag, changes, message: 'airlock image build --offline' };
+  const importOptions: Record<string, unknown> = { repo, tag: version, changes, message: 'airlock image build --offline' };
   if (options.signal) importOptions.abortSignal = options.signal;
   try {
     const stream = await docker.importImage(file, importOptions);

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
+import { DockerFrameParser, type StreamName } from './docker-frames.js';
 
-export type StreamName = 'stdout' | 'stderr';
+export type { StreamName } from './docker-frames.js';
 
 export interface OutputLimits {
   /** A longer line is cut to this many bytes; the rest of it is counted, not kept. */
@@ -90,8 +91,7 @@ class LineSplitter {
 }
 
 /**
- * Consumes the engine's multiplexed attach stream (8-byte frame headers: stream id, 3 zero bytes,
- * big-endian length) and turns it into bounded line events. It is a Writable, so a slow consumer
+ * Consumes the engine's multiplexed attach stream and turns it into bounded line events. It is a Writable, so a slow consumer
  * applies backpressure to the engine — and through it to the agent — instead of buffering.
  */
 export class BoundedOutput extends Writable {
@@ -100,9 +100,7 @@ export class BoundedOutput extends Writable {
   draining = false;
   readonly #sink: OutputSink;
   readonly #splitters: Record<StreamName, LineSplitter>;
-  #header = Buffer.alloc(0);
-  #frameRemaining = 0;
-  #frameStream: StreamName = 'stdout';
+  readonly #frames = new DockerFrameParser((stream, piece) => this.#splitters[stream].push(piece));
 
   constructor(sink: OutputSink, limits: OutputLimits = DEFAULT_OUTPUT_LIMITS) {
     super({ highWaterMark: 64 * 1024 });
@@ -113,7 +111,7 @@ export class BoundedOutput extends Writable {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     try {
-      this.#consume(chunk);
+      this.#frames.push(chunk);
       done();
     } catch (error) {
       done(error as Error);
@@ -147,26 +145,5 @@ export class BoundedOutput extends Writable {
     if (this.draining) return;
     this.draining = true;
     this.#sink.budgetExceeded();
-  }
-
-  #consume(chunk: Buffer): void {
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (this.#frameRemaining === 0) {
-        const need = 8 - this.#header.length;
-        const take = chunk.subarray(offset, offset + need);
-        this.#header = this.#header.length === 0 ? Buffer.from(take) : Buffer.concat([this.#header, take]);
-        offset += take.length;
-        if (this.#header.length < 8) return;
-        this.#frameStream = this.#header[0] === 2 ? 'stderr' : 'stdout';
-        this.#frameRemaining = this.#header.readUInt32BE(4);
-        this.#header = Buffer.alloc(0);
-        continue;
-      }
-      const take = Math.min(this.#frameRemaining, chunk.length - offset);
-      this.#splitters[this.#frameStream].push(chunk.subarray(offset, offset + take));
-      this.#frameRemaining -= take;
-      offset += take;
-    }
   }
 }

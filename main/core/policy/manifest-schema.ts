@@ -41,6 +41,8 @@ export const manifestSchema = z.strictObject({
     allow: z.array(hostPattern).default([]),
     local: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'must be host:port, such as 127.0.0.1:8080' })).default([]),
     onUnknownHost: z.enum(['deny', 'ask']).default('deny'),
+    /** How long a request to an unknown host waits for a person before it is denied. */
+    askTimeout: duration.optional(),
     rate: z.strictObject({ requestsPerMinute: z.number().int().positive().optional(), bytes: size.optional() }).optional(),
   }).default({ mode: 'none', allow: [], local: [], onUnknownHost: 'deny' }),
   credentials: z.array(z.strictObject({

@@ -16,6 +16,8 @@ import { newTaskId } from './ids.js';
 import { currentOwner } from './owner.js';
 import type { TaskSpec } from './spec.js';
 import { stopRequested } from './stop.js';
+import { openTaskNetwork } from './task-network.js';
+import type { Gateway } from '../gateway/gateway.js';
 
 export interface TaskRunnerDeps {
   engine: Engine;
@@ -25,11 +27,17 @@ export interface TaskRunnerDeps {
   owner?: string;
   outputLimits?: OutputLimits;
   extractLimits?: ExtractLimits;
+  /** The egress proxy, for tasks whose network is not `none`. */
+  gateway?: Gateway;
+  /** Where assets/ is (the gateway endpoint's relay lives there). */
+  assetsDir?: string;
 }
 
 export interface RunOptions {
   signal?: AbortSignal;
   taskId?: string;
+  /** A person allowed a host "always": the caller confirms and adds it to the manifest. */
+  onAlways?: (host: string) => void;
 }
 
 export type TaskStatus = 'exited' | 'timeout' | 'cancelled';
@@ -80,7 +88,7 @@ export class TaskRunner {
     const artifactsDir = spec.outputDir ?? home.artifacts(task);
 
     emit('task.created', {
-      image: spec.image, command: spec.command ?? null, workdir: spec.workdir, network: spec.network.mode,
+      image: spec.image, command: spec.command ?? null, workdir: spec.workdir, network: spec.network.mode, networkPolicy: spec.network,
       limits: spec.limits, timeoutMs: spec.timeoutMs, inputs: spec.inputs, outputs: spec.outputs,
     });
     await fs.promises.mkdir(home.task(task), { recursive: true });
@@ -89,11 +97,16 @@ export class TaskRunner {
     const seeded = spec.inputs.length > 0 || spec.outputs.length > 0;
     const workspace = seeded ? packWorkspace(spec.workdir, spec.inputs, spec.outputs, (file) =>
       emit('fs.input', { path: file.path, size: file.size, sha256: file.sha256 })) : undefined;
+    const network = await openTaskNetwork({
+      engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir, task, agent: spec.agent, spec: spec.network, labels,
+      ...(options.onAlways ? { onAlways: options.onAlways } : {}),
+    });
     // No separate image check: creating the container answers 404 when the image is missing.
     const sandbox = await Sandbox.create(engine, {
       name: `airlock-${task}`, labels, image: spec.image, command: spec.command, workdir: spec.workdir,
-      env: spec.env, workspaceVolume: `airlock-${task}-workspace`, limits: spec.limits,
-    }, workspace).catch((error: unknown) => {
+      env: { ...spec.env, ...network.env }, workspaceVolume: `airlock-${task}-workspace`, limits: spec.limits, network: network.plan,
+    }, workspace).catch(async (error: unknown) => {
+      await network.close().catch(() => undefined);
       throw isNotFound(error) && /image/i.test(engineMessage(error)) ? imageMissing(spec.image) : error;
     });
 
@@ -139,6 +152,7 @@ export class TaskRunner {
     } finally {
       const tearingDown = clock.now();
       const removed = await sandbox.destroy();
+      removed.containers += await network.close();
       emit('task.destroyed', { removed, teardownMs: clock.now() - tearingDown });
       bus.release(task);
     }

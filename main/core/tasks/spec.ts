@@ -4,6 +4,7 @@ import { AirlockError } from '../errors.js';
 import type { AgentRef } from '../audit/events.js';
 import type { LoadedManifest } from '../policy/manifest.js';
 import { parseDuration, parseSize } from '../policy/units.js';
+import { resolveNetwork, type NetworkSpec } from './network-spec.js';
 
 /** Everything the orchestrator needs to run one task, resolved and checked. */
 export interface TaskSpec {
@@ -16,7 +17,7 @@ export interface TaskSpec {
   outputs: string[];
   limits: { cpus: number; memoryBytes: number; pids: number };
   timeoutMs: number;
-  network: { mode: 'none' };
+  network: NetworkSpec;
   /** Host folder for collected outputs; default: the task's artifacts folder in AIRLOCK_HOME. */
   outputDir: string | undefined;
 }
@@ -47,11 +48,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
   const source = path.basename(loaded.file);
   const manifestDir = path.dirname(loaded.file);
 
-  const mode = overrides.net ?? manifest.network.mode;
-  if (mode !== 'none') {
-    throw new AirlockError('policy_refused', `${overrides.net ? '--net' : `${source}: network.mode`}: '${mode}' is not available in this version: only 'none' is (the egress gateway that makes allowlists safe is not built yet)`,
-      'use --net none, or set network.mode: none');
-  }
+  const network = resolveNetwork(manifest, source, overrides.net);
   const creds = overrides.creds ?? [];
   if (manifest.credentials.length > 0 || creds.length > 0) {
     throw new AirlockError('policy_refused', `${creds.length ? '--cred' : `${source}: credentials`}: lending credentials is not available in this version`,
@@ -110,7 +107,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     outputs,
     limits,
     timeoutMs,
-    network: { mode: 'none' },
+    network,
     outputDir: overrides.outputDir ? path.resolve(cwd, overrides.outputDir) : undefined,
   };
 }

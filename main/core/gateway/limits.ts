@@ -1,0 +1,38 @@
+import type { Clock } from '../clock.js';
+
+/** A task's request rate (sliding minute) and byte budget (both directions, whole task). */
+export class TaskLimits {
+  readonly #clock: Clock;
+  readonly #requestsPerMinute: number | undefined;
+  readonly #byteBudget: number | undefined;
+  readonly #recent: number[] = [];
+  #bytes = 0;
+
+  constructor(clock: Clock, rate: { requestsPerMinute?: number; bytes?: number }) {
+    this.#clock = clock;
+    this.#requestsPerMinute = rate.requestsPerMinute;
+    this.#byteBudget = rate.bytes;
+  }
+
+  /** Counts a request; returns the limit it breaks, if any (and then does not count it). */
+  admitRequest(): string | undefined {
+    if (this.#byteBudget !== undefined && this.#bytes >= this.#byteBudget) return `rate.bytes: the task has used its budget of ${this.#byteBudget} bytes`;
+    if (this.#requestsPerMinute === undefined) return undefined;
+    const now = this.#clock.now();
+    while (this.#recent.length > 0 && this.#recent[0]! <= now - 60_000) this.#recent.shift();
+    if (this.#recent.length >= this.#requestsPerMinute) return `rate.requestsPerMinute: more than ${this.#requestsPerMinute} requests in a minute`;
+    this.#recent.push(now);
+    return undefined;
+  }
+
+  /** Counts bytes moved; returns the limit it breaks once the budget is used up. */
+  addBytes(count: number): string | undefined {
+    this.#bytes += count;
+    if (this.#byteBudget !== undefined && this.#bytes > this.#byteBudget) return `rate.bytes: the task has used its budget of ${this.#byteBudget} bytes`;
+    return undefined;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+}

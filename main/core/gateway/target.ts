@@ -1,0 +1,62 @@
+import net from 'node:net';
+
+/** Where a request wants to go, as the gateway matches it: a normalised name or address, and a port. */
+export interface Target {
+  /** Lower-case name without a trailing dot, or a canonical IP address (IPv6 without brackets). */
+  host: string;
+  port: number;
+  kind: 'name' | 'ipv4' | 'ipv6';
+}
+
+/**
+ * Normalises a host the way a resolver would read it, before any matching: case, a trailing dot,
+ * IDN (to punycode), and IPv4 in unusual spellings (`2130706433`, `0177.0.0.1`, `0x7f.1`), which
+ * the WHATWG URL parser turns into dotted decimal.
+ */
+export function normaliseHost(raw: string): { host: string; kind: Target['kind'] } | undefined {
+  let host = raw.trim();
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (net.isIPv6(host)) return { host: canonicalIPv6(host), kind: 'ipv6' };
+  let parsed: URL;
+  try {
+    parsed = new URL(`http://${host}/`);
+  } catch {
+    return undefined;
+  }
+  if (parsed.username || parsed.password || parsed.port || parsed.pathname !== '/') return undefined;
+  const name = parsed.hostname.replace(/\.$/, '');
+  if (!name) return undefined;
+  if (net.isIPv4(name)) return { host: name, kind: 'ipv4' };
+  return { host: name, kind: 'name' };
+}
+
+function canonicalIPv6(host: string): string {
+  return new URL(`http://[${host}]/`).hostname.slice(1, -1);
+}
+
+/** `host:port` of a CONNECT request (the port is required there). */
+export function parseAuthority(authority: string): Target | undefined {
+  const match = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(authority.trim());
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  const host = normaliseHost(match[1]!);
+  return host && port > 0 && port < 65536 ? { ...host, port } : undefined;
+}
+
+/** The target of an absolute-form proxy request (`GET http://host:port/path`). */
+export function parseAbsoluteUrl(url: string): { target: Target; path: string } | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== 'http:') return undefined;
+  const host = normaliseHost(parsed.hostname);
+  if (!host) return undefined;
+  return { target: { ...host, port: parsed.port ? Number(parsed.port) : 80 }, path: `${parsed.pathname}${parsed.search}` };
+}
+
+export function formatTarget(target: Pick<Target, 'host' | 'port' | 'kind'>): string {
+  return target.kind === 'ipv6' ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+}

@@ -1,0 +1,52 @@
+import { AirlockError } from '../errors.js';
+import type { Manifest } from '../policy/manifest-schema.js';
+import { parseDuration, parseSize } from '../policy/units.js';
+import { parseHostRule } from '../gateway/rules.js';
+
+export type NetworkSpec =
+  | { mode: 'none'; source: 'manifest' | '--net'; widened: boolean }
+  | {
+    mode: 'allowlist' | 'open';
+    allow: string[];
+    local: string[];
+    onUnknownHost: 'deny' | 'ask';
+    askTimeoutMs: number;
+    rate: { requestsPerMinute?: number; bytes?: number };
+    source: 'manifest' | '--net';
+    /** True when --net gave the task more than its manifest does: shown as such in the log. */
+    widened: boolean;
+  };
+
+const RANK = { none: 0, allowlist: 1, open: 2 } as const;
+
+/** The manifest's network, or `--net none|open|allow:<host>[,<host>…]` in its place for one run. */
+export function resolveNetwork(manifest: Manifest, source: string, net: string | undefined): NetworkSpec {
+  const declared = manifest.network;
+  const rate = {
+    ...(declared.rate?.requestsPerMinute !== undefined ? { requestsPerMinute: declared.rate.requestsPerMinute } : {}),
+    ...(declared.rate?.bytes !== undefined ? { bytes: parseSize(declared.rate.bytes)! } : {}),
+  };
+  if (declared.mode === 'allowlist' && declared.allow.length === 0 && declared.onUnknownHost === 'deny' && net === undefined) {
+    throw new AirlockError('bad_manifest', `${source}: network.allow: is empty, so mode allowlist would reach nothing`, 'list the hosts the agent needs, use onUnknownHost: ask, or use mode: none');
+  }
+  const askTimeoutMs = declared.askTimeout ? parseDuration(declared.askTimeout)! : 60_000;
+  if (net === undefined) {
+    return declared.mode === 'none'
+      ? { mode: 'none', source: 'manifest', widened: false }
+      : { mode: declared.mode, allow: declared.allow, local: declared.local, onUnknownHost: declared.onUnknownHost, askTimeoutMs, rate, source: 'manifest', widened: false };
+  }
+  const base = { local: declared.local, onUnknownHost: declared.onUnknownHost, askTimeoutMs, rate, source: '--net' as const };
+  if (net === 'none') return { mode: 'none', source: '--net', widened: false };
+  if (net === 'open') return { mode: 'open', allow: [], ...base, widened: RANK.open > RANK[declared.mode] };
+  if (net.startsWith('allow:')) {
+    const allow = net.slice('allow:'.length).split(',').map((h) => h.trim()).filter(Boolean);
+    if (allow.length === 0) throw new AirlockError('bad_argument', '--net: allow: needs at least one host', 'write e.g. --net allow:api.github.com,*.githubusercontent.com');
+    for (const host of allow) {
+      if (!parseHostRule(host)) throw new AirlockError('bad_argument', `--net: '${host}' is not a host, *.domain or host:port`, 'write e.g. --net allow:api.github.com,*.githubusercontent.com');
+    }
+    const widened = declared.mode === 'none'
+      || (declared.mode === 'allowlist' && allow.some((host) => !declared.allow.includes(host)));
+    return { mode: 'allowlist', allow, ...base, widened };
+  }
+  throw new AirlockError('bad_argument', `--net: '${net}' is not none, open or allow:<host>[,<host>…]`, 'write e.g. --net none, --net open or --net allow:api.github.com');
+}
