@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import Dockerode from 'dockerode';
 import { resolveEngineEndpoint } from '../main/core/engine/connection.js';
+import { isOwnerAlive } from '../main/core/tasks/owner.js';
 
 /**
  * Builds the CLI the tests spawn, and after the whole suite checks that nothing labelled by
@@ -23,10 +24,13 @@ export async function teardown(): Promise<void> {
     docker.listVolumes({ filters }),
     docker.listNetworks({ filters }),
   ]);
+  // Left behind = nobody alive will remove it. (Objects of a live Airlock process — another run
+  // on the same engine — are that process's to clean up.)
+  const orphaned = (labels: Record<string, string> | null | undefined) => !isOwnerAlive(labels?.['airlock.owner']);
   const left = [
-    ...containers.map((c) => `container ${c.Names.join(',')}`),
-    ...(volumes.Volumes ?? []).map((v) => `volume ${v.Name}`),
-    ...networks.map((n) => `network ${n.Name}`),
+    ...containers.filter((c) => orphaned(c.Labels)).map((c) => `container ${c.Names.join(',')}`),
+    ...(volumes.Volumes ?? []).filter((v) => orphaned(v.Labels)).map((v) => `volume ${v.Name}`),
+    ...networks.filter((n) => orphaned(n.Labels)).map((n) => `network ${n.Name}`),
   ];
   if (left.length > 0) throw new Error(`Airlock-labelled objects left on the engine after the suite:\n  ${left.join('\n  ')}`);
 }
