@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isAirlockError } from '../core/errors.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerCredentialCommands } from './commands/credentials.js';
 import { registerRun } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerTaskCommands } from './commands/tasks.js';
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
   registerRun(program, setExit);
   registerTaskCommands(program, setExit);
   registerAuditCommands(program, setExit);
+  registerCredentialCommands(program);
   registerSystemCommands(program, setExit);
 
   try {

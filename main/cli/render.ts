@@ -68,6 +68,18 @@ export class EventRenderer {
       }
       case 'net.denied':
         return line('✗', 'red', `refused ${String(d.method)} ${String(d.host)}:${String(d.port)}: ${String(d.reason)}${this.#paint('dim', ` (rule ${event.decision?.rule ?? '?'})`)}`);
+      case 'cred.granted':
+        return line('⚷', 'cyan', `lent ${String(d.credential)} for ${(d.hosts as string[]).join(', ')} until ${String(d.expiresAt).slice(11, 19)} (${String(d.delivery)}, $${String(d.env)})`);
+      case 'cred.used':
+        return line('⚷', 'green', `${String(d.credential ?? event.identity?.credential)} used: ${String(d.method)} ${String(d.host)}${String(d.path)} → ${String(d.status)}`);
+      case 'cred.misuse':
+        return line('⚠', 'red', `credential misuse refused: ${String(d.reason)}`);
+      case 'cred.denied':
+        return line('✗', 'red', `${event.identity?.credential ?? 'credential'} refused: ${String(d.reason)}`);
+      case 'cred.expired':
+        return line('⚷', 'yellow', `${event.identity?.credential ?? String(d.credential)}: grant expired`);
+      case 'cred.revoked':
+        return line('⚷', 'dim', `${event.identity?.credential ?? String(d.credential)}: grant revoked (${String(d.reason)})`);
       case 'approval.requested':
         return line('?', 'magenta', `waiting for a person: allow ${String(d.host)}:${String(d.port)}?`);
       case 'approval.decided':

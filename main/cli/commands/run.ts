@@ -3,6 +3,7 @@ import { loadManifestFile } from '../../core/policy/manifest.js';
 import { resolveTaskSpec, type RunOverrides } from '../../core/tasks/spec.js';
 import { TaskRunner, type TaskOutcome } from '../../core/tasks/runner.js';
 import { systemClock } from '../../core/clock.js';
+import { CredentialStore } from '../../core/credentials/store.js';
 import { resolveManifestPath } from '../agents.js';
 import { answerApprovalsAtTerminal } from '../ask.js';
 import { createContext } from '../context.js';
@@ -70,6 +71,7 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   try {
     const runner = new TaskRunner({
       engine: ctx.engine, bus: ctx.bus, clock: systemClock, home: ctx.home, assetsDir: ctx.assetsDir,
+      credentials: new CredentialStore(ctx.home.root, ctx.keychain),
       ...(networked ? { gateway: ctx.gateway() } : {}),
     });
     const outcome = await runner.run(spec, { signal: controller.signal, ...(approvals ? { onAlways: approvals.onAlways } : {}) });

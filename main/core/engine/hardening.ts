@@ -15,7 +15,17 @@ export interface SandboxPlan {
   limits: { cpus: number; memoryBytes: number; pids: number };
   /** `none`: loopback only. `container`: the network namespace of the task's gateway endpoint (also loopback only). */
   network: { mode: 'none' } | { mode: 'container'; container: string };
+  /** A volume over /etc/ssl/certs, so the system bundle can also trust the task's CA. */
+  certsVolume?: string;
+  /**
+   * Secrets for `env` delivery arrive on the agent's stdin and are exported by a tiny shell
+   * wrapper just before it execs the command: they never appear in the container's configuration.
+   */
+  secretsOnStdin?: boolean;
 }
+
+/** Reads NAME=base64 lines until an empty line, exports them, then execs the agent's command. */
+export const ENV_SECRETS_WRAPPER = 'while IFS= read -r line && [ -n "$line" ]; do export "${line%%=*}=$(printf %s "${line#*=}" | base64 -d)"; done; exec "$@"';
 
 /**
  * The container every task runs in (DESIGN.md, "Sandbox defaults"). Nothing here is taken from
@@ -25,24 +35,29 @@ export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerC
   return {
     name: plan.name,
     Image: plan.image,
-    ...(plan.command ? { Cmd: plan.command } : {}),
+    ...(plan.secretsOnStdin && plan.command ? { Cmd: ['sh', '-c', ENV_SECRETS_WRAPPER, 'airlock-env', ...plan.command] } : plan.command ? { Cmd: plan.command } : {}),
     WorkingDir: plan.workdir,
     User: `${AGENT_UID}:${AGENT_UID}`,
     Env: Object.entries({ HOME: '/tmp', ...plan.env }).map(([k, v]) => `${k}=${v}`),
     Labels: plan.labels,
     // A container that joins another's network namespace takes that container's hostname too.
     ...(plan.network.mode === 'none' ? { Hostname: 'sandbox' } : {}),
-    AttachStdin: false,
+    AttachStdin: plan.secretsOnStdin === true,
     AttachStdout: true,
     AttachStderr: true,
-    OpenStdin: false,
+    OpenStdin: plan.secretsOnStdin === true,
+    StdinOnce: plan.secretsOnStdin === true,
     Tty: false,
     HostConfig: {
       ...hardenedHostConfig(plan.limits),
       // HOME is /tmp: tools that write caches (npm, pip, git) need a writable home.
       Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=256m,mode=1777' },
       // The engine creates the named volume with the container (one call fewer), labelled for the reaper.
-      Mounts: [{ Type: 'volume', Source: plan.workspaceVolume, Target: plan.workdir, ReadOnly: false, VolumeOptions: { NoCopy: false, Labels: plan.labels, DriverConfig: { Name: 'local', Options: {} } } }],
+      Mounts: [
+        { Type: 'volume', Source: plan.workspaceVolume, Target: plan.workdir, ReadOnly: false, VolumeOptions: { NoCopy: false, Labels: plan.labels, DriverConfig: { Name: 'local', Options: {} } } },
+        // Created from the image's own /etc/ssl/certs (the engine copies it in), then given the task's CA.
+        ...(plan.certsVolume ? [{ Type: 'volume' as const, Source: plan.certsVolume, Target: '/etc/ssl/certs', ReadOnly: false, VolumeOptions: { NoCopy: false, Labels: plan.labels, DriverConfig: { Name: 'local', Options: {} } } }] : []),
+      ],
       // 'none' leaves loopback only; NetworkDisabled is not set because it also empties /etc/hosts,
       // so `localhost` would not resolve for the agent's own local servers.
       NetworkMode: plan.network.mode === 'none' ? 'none' : `container:${plan.network.container}`,

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import dns from 'node:dns';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EventBus } from '../audit/bus.js';
@@ -12,6 +13,8 @@ import { decideName, type NameVerdict, type NetworkPolicy } from './policy.js';
 import { rawResponse, refusalBody } from './refusal.js';
 import { parseHostRule, refusedAddressReason, type HostRule } from './rules.js';
 import { formatTarget, parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
+import { forwardHeaders, terminateTls, UpstreamTlsAgent, type TaskCredentialsPort } from './intercept.js';
+import { findPlaceholder } from '../credentials/placeholder.js';
 
 /** Names → addresses. Injected so tests reach local servers under `.test` names. */
 export type Resolver = (host: string) => Promise<string[]>;
@@ -25,6 +28,8 @@ export interface GatewayDeps {
   dial?: Dialer;
   /** How long a request to an unknown host waits for a person (onUnknownHost: ask). */
   approvalTimeoutMs?: number;
+  /** PEM of one more CA to trust for upstream TLS (besides the system's): for local test servers. */
+  upstreamCa?: string;
 }
 
 interface TaskNetwork {
@@ -38,13 +43,21 @@ interface TaskNetwork {
   limits: TaskLimits;
   /** Called when a person answers "always": the caller confirms and updates the manifest. */
   onAlways?: (host: string) => void;
+  /** The task's grants: hosts they cover are intercepted and the placeholder swapped for the secret. */
+  credentials?: TaskCredentialsPort;
+  tlsAgent: UpstreamTlsAgent;
+}
+
+interface Intercepted {
+  network: TaskNetwork;
+  target: Target;
+  address: string;
+  decision: Decision;
 }
 
 type Admission =
   | { ok: true; address: string; decision: Decision }
   | { ok: false; status: number; reason: string; decision: Decision };
-
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 export const defaultResolver: Resolver = async (host) => (await dns.promises.lookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
@@ -73,6 +86,9 @@ export class Gateway {
   readonly #server: http.Server;
   readonly #tasks = new Map<string, TaskNetwork>();
   readonly #boundTo = new WeakMap<object, string>();
+  /** Decrypted connections to intercepted hosts: served by a second HTTP server. */
+  readonly #interceptServer: http.Server;
+  readonly #intercepted = new WeakMap<object, Intercepted>();
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
@@ -83,22 +99,28 @@ export class Gateway {
     this.#server.on('request', (req, res) => void this.#onRequest(req, res));
     this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.#onConnect(req, socket, head));
     this.#server.on('clientError', (_error, socket) => socket.destroy());
+    this.#interceptServer = http.createServer({ keepAlive: true, requestTimeout: 0 });
+    this.#interceptServer.on('request', (req, res) => void this.#onIntercepted(req, res));
+    this.#interceptServer.on('clientError', (_error, socket) => socket.destroy());
   }
 
   /** Registers a task's policy; returns the proxy credential the sandbox will present. */
-  addTask(options: { task: string; agent: AgentRef; policy: NetworkPolicy; onAlways?: (host: string) => void }): { user: string; password: string } {
+  addTask(options: { task: string; agent: AgentRef; policy: NetworkPolicy; onAlways?: (host: string) => void; credentials?: TaskCredentialsPort }): { user: string; password: string } {
     const password = randomBytes(24).toString('base64url');
     this.#tasks.set(options.task, {
       agent: new DialingAgent(this.#dial),
       task: options.task, agentRef: options.agent, policy: options.policy, token: Buffer.from(password),
       approved: [], limits: new TaskLimits(this.#deps.clock, options.policy.rate),
+      tlsAgent: new UpstreamTlsAgent(this.#dial, this.#deps.upstreamCa),
       ...(options.onAlways ? { onAlways: options.onAlways } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
     });
     return { user: options.task, password };
   }
 
   removeTask(task: string): void {
     this.#tasks.get(task)?.agent.destroy();
+    this.#tasks.get(task)?.tlsAgent.destroy();
     this.#tasks.delete(task);
     this.approvals.cancelTask(task);
   }
@@ -118,6 +140,7 @@ export class Gateway {
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
+      this.#interceptServer.closeAllConnections();
     });
   }
 
@@ -149,6 +172,16 @@ export class Gateway {
       return;
     }
     const { target, path } = parsed;
+    const leaked = findPlaceholder(req.headers, req.url);
+    if (leaked && network.credentials && (await network.credentials.isOwnPlaceholder(leaked.token))) {
+      // Plain HTTP is never given a secret, and a placeholder on it is going somewhere it should not.
+      const reason = `a credential placeholder sent over plain HTTP to ${formatTarget(target)}`;
+      this.#credentialEvent(network, 'cred.misuse', undefined, { method: req.method, host: target.host, port: target.port, path, reason });
+      const decision: Decision = { allow: false, rule: 'credential:misuse', by: 'policy' };
+      this.#refuse(network, target, req.method ?? 'GET', path, { ok: false, status: 403, reason, decision }, started);
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end(`Airlock refused this request: ${reason}. Credentials are only used over HTTPS, with the hosts they were granted for.\n`);
+      return;
+    }
     const admission = await this.#admit(network, target, req.method ?? 'GET', path);
     if (!admission.ok) {
       this.#refuse(network, target, req.method ?? 'GET', path, admission, started);
@@ -208,6 +241,10 @@ export class Gateway {
       client.end(rawResponse(admission.status, admission.status === 429 ? 'Too Many Requests' : 'Forbidden', refusalBody(target, admission.reason, admission.decision.rule)));
       return;
     }
+    if (network.credentials?.intercepts(target.host, target.port)) {
+      await this.#intercept(network, target, admission, client, head, started);
+      return;
+    }
     let upstream: Duplex;
     try {
       upstream = await this.#dial(admission.address, target.port);
@@ -241,6 +278,81 @@ export class Gateway {
     };
     client.on('close', finish);
     upstream.on('close', finish);
+  }
+
+  /** A host the task holds a grant for: terminate its TLS here, so each request can be checked and given the secret. */
+  async #intercept(network: TaskNetwork, target: Target, admission: Extract<Admission, { ok: true }>, client: Duplex, head: Buffer, started: number): Promise<void> {
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    if (head.length > 0) client.unshift(head);
+    const secure = await terminateTls(client, target.host, network.credentials!);
+    secure.on('error', () => secure.destroy());
+    this.#intercepted.set(secure, { network, target, address: admission.address, decision: admission.decision });
+    secure.once('close', () => this.#requestEvent(network, target, 'CONNECT', undefined, 200, 0, 0, started, admission.decision, { intercepted: true }));
+    this.#interceptServer.emit('connection', secure);
+  }
+
+  /** One request inside an intercepted connection: check the placeholder, swap in the secret, forward over verified TLS. */
+  async #onIntercepted(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const context = this.#intercepted.get(req.socket);
+    if (!context) {
+      res.writeHead(500).end();
+      return;
+    }
+    const { network, target, address } = context;
+    const started = this.#deps.clock.now();
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    const headers = forwardHeaders(req.headers);
+    let decision = context.decision;
+    let identity: { grant: string; credential: string } | undefined;
+    const found = findPlaceholder(req.headers);
+    if (found) {
+      const authorization = await network.credentials!.authorize({ token: found.token, host: target.host, method, path });
+      if (!authorization.ok) {
+        this.#credentialEvent(network, authorization.kind, authorization.grant, { method, host: target.host, port: target.port, path, reason: authorization.reason });
+        const refused: Decision = { allow: false, rule: `credential:${authorization.kind.slice(5)}`, by: 'policy' };
+        this.#requestEvent(network, target, method, path, authorization.status, 0, 0, started, refused);
+        res.writeHead(authorization.status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`Airlock refused this request: ${authorization.reason}.\n`);
+        return;
+      }
+      if (found.header) delete headers[found.header];
+      headers[authorization.header.name.toLowerCase()] = authorization.header.value;
+      identity = { grant: authorization.grant.id, credential: authorization.grant.credential };
+      decision = { allow: true, rule: `grant:${authorization.grant.credential}`, by: 'policy' };
+    }
+    let bytesUp = 0;
+    let bytesDown = 0;
+    const upstream = https.request({ host: address, port: target.port, servername: target.host, method, path, headers, agent: network.tlsAgent });
+    req.on('data', (chunk: Buffer) => {
+      bytesUp += chunk.length;
+      this.#countBytes(network, chunk.length, [req.socket]);
+    });
+    upstream.on('response', (upstreamRes) => {
+      res.writeHead(upstreamRes.statusCode ?? 502, forwardHeaders(upstreamRes.headers));
+      upstreamRes.on('data', (chunk: Buffer) => {
+        bytesDown += chunk.length;
+        this.#countBytes(network, chunk.length, [req.socket]);
+      });
+      upstreamRes.pipe(res);
+      upstreamRes.on('end', () => {
+        this.#requestEvent(network, target, method, path, upstreamRes.statusCode ?? 502, bytesUp, bytesDown, started, decision, identity ? { intercepted: true } : { intercepted: true }, identity);
+        if (identity) this.#credentialEvent(network, 'cred.used', { id: identity.grant, credential: identity.credential }, { method, host: target.host, port: target.port, path, status: upstreamRes.statusCode });
+      });
+    });
+    upstream.on('error', (error) => {
+      if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' }).end(`Airlock gateway: ${formatTarget(target)} failed: ${error.message}\n`);
+      else res.destroy();
+      this.#requestEvent(network, target, method, path, 502, bytesUp, bytesDown, started, decision, { intercepted: true, error: error.message }, identity);
+    });
+    req.pipe(upstream);
+  }
+
+  #credentialEvent(network: TaskNetwork, kind: 'cred.used' | 'cred.misuse' | 'cred.denied' | 'cred.expired', grant: { id: string; credential: string } | undefined, data: Record<string, unknown>): void {
+    this.#deps.bus.emit({
+      task: network.task, agent: network.agentRef, actor: kind === 'cred.used' ? 'agent' : 'airlock', kind, data,
+      ...(grant ? { identity: { grant: grant.id, credential: grant.credential } } : {}),
+      ...(kind === 'cred.used' ? {} : { decision: { allow: false, rule: `credential:${kind.slice(5)}`, by: 'policy' as const } }),
+    });
   }
 
   /** Rate, then the name (before DNS), then every resolved address. */
@@ -306,22 +418,12 @@ export class Gateway {
     this.#requestEvent(network, target, method, path, admission.status, 0, 0, started, admission.decision);
   }
 
-  #requestEvent(network: TaskNetwork, target: Target, method: string, path: string | undefined, status: number, bytesUp: number, bytesDown: number, started: number, decision: Decision): void {
+  #requestEvent(network: TaskNetwork, target: Target, method: string, path: string | undefined, status: number, bytesUp: number, bytesDown: number, started: number, decision: Decision, extra: Record<string, unknown> = {}, identity?: { grant: string; credential: string }): void {
     this.#deps.bus.emit({
-      task: network.task, agent: network.agentRef, actor: 'agent', kind: 'net.request', decision,
-      data: { method, host: target.host, port: target.port, ...(path !== undefined ? { path } : {}), status, bytesUp, bytesDown, durationMs: this.#deps.clock.now() - started },
+      task: network.task, agent: network.agentRef, actor: 'agent', kind: 'net.request', decision, ...(identity ? { identity } : {}),
+      data: { method, host: target.host, port: target.port, ...(path !== undefined ? { path } : {}), status, bytesUp, bytesDown, durationMs: this.#deps.clock.now() - started, ...extra },
     });
   }
-}
-
-function forwardHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
-  const connectionListed = String(headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim());
-  const out: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || connectionListed.includes(name)) continue;
-    out[name] = value;
-  }
-  return out;
 }
 
 /** An HTTP agent whose connections are opened by the gateway's (injectable) dialer. */

@@ -50,6 +50,10 @@ export const manifestSchema = z.strictObject({
     ttl: duration.optional(),
     delivery: z.enum(['proxy', 'env']).default('proxy'),
     env: envName,
+    /** Optional limits on what the grant may be used for (proxy delivery). */
+    methods: z.array(z.string().regex(/^[A-Za-z]+$/, { error: 'must be an HTTP method such as GET' })).min(1).optional(),
+    pathPrefix: z.string().startsWith('/', { error: 'must start with /' }).optional(),
+    uses: z.number().int().positive().optional(),
   })).default([]),
   delegate: z.strictObject({
     allow: z.array(agentName).default([]),

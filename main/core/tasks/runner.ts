@@ -17,6 +17,8 @@ import { currentOwner } from './owner.js';
 import type { TaskSpec } from './spec.js';
 import { stopRequested } from './stop.js';
 import { openTaskNetwork } from './task-network.js';
+import { CA_BUNDLE, checkGrantRequests, openTaskCredentials, TASK_CA_FILE } from './task-credentials.js';
+import type { CredentialStore } from '../credentials/store.js';
 import type { Gateway } from '../gateway/gateway.js';
 
 export interface TaskRunnerDeps {
@@ -31,6 +33,8 @@ export interface TaskRunnerDeps {
   gateway?: Gateway;
   /** Where assets/ is (the gateway endpoint's relay lives there). */
   assetsDir?: string;
+  /** Credentials a task may be lent. */
+  credentials?: CredentialStore;
 }
 
 export interface RunOptions {
@@ -97,16 +101,42 @@ export class TaskRunner {
     const seeded = spec.inputs.length > 0 || spec.outputs.length > 0;
     const workspace = seeded ? packWorkspace(spec.workdir, spec.inputs, spec.outputs, (file) =>
       emit('fs.input', { path: file.path, size: file.size, sha256: file.sha256 })) : undefined;
+    // Grants first: a refused credential stops the task before anything is created.
+    checkGrantRequests(spec.credentials, this.#deps.credentials, spec.network, spec.agent.name);
+    const expiry = new AbortController(); // an env grant that lapses stops the task
+    let expiredGrant: string | undefined;
+    const lent = spec.credentials.length > 0 ? await openTaskCredentials({
+      task, agent: spec.agent, requests: spec.credentials, store: this.#deps.credentials!, bus, clock,
+      onExpired: (grant) => {
+        if (grant.delivery !== 'env') return;
+        expiredGrant = grant.credential;
+        expiry.abort();
+      },
+    }) : undefined;
+    const envSecrets = lent?.credentials.envSecrets() ?? [];
+    if (envSecrets.length > 0 && !spec.command) throw new AirlockError('bad_manifest', `${spec.agent.name}: command: is required with env delivery (secrets are handed to the command itself)`, 'give the manifest a command');
+    if (lent) bus.redact(task, lent.credentials.grants().map((g, i) => ({ value: lent.credentials.secrets()[i]!, label: g.credential })));
     const network = await openTaskNetwork({
       engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir, task, agent: spec.agent, spec: spec.network, labels,
-      ...(options.onAlways ? { onAlways: options.onAlways } : {}),
+      ...(options.onAlways ? { onAlways: options.onAlways } : {}), ...(lent ? { credentials: lent.credentials } : {}),
+    }).catch((error: unknown) => {
+      lent?.credentials.revokeAll();
+      throw error;
     });
     // No separate image check: creating the container answers 404 when the image is missing.
     const sandbox = await Sandbox.create(engine, {
       name: `airlock-${task}`, labels, image: spec.image, command: spec.command, workdir: spec.workdir,
-      env: { ...spec.env, ...network.env }, workspaceVolume: `airlock-${task}-workspace`, limits: spec.limits, network: network.plan,
-    }, workspace).catch(async (error: unknown) => {
+      env: { ...spec.env, ...network.env, ...lent?.env }, workspaceVolume: `airlock-${task}-workspace`, limits: spec.limits, network: network.plan,
+      ...(lent?.credentials.ca ? { certsVolume: `airlock-${task}-certs` } : {}), secretsOnStdin: envSecrets.length > 0,
+    }, workspace).then(async (created) => {
+      if (lent?.credentials.ca) await created.trustCa(lent.credentials.ca.certificatePem, CA_BUNDLE, TASK_CA_FILE).catch(async (error: unknown) => {
+        await created.destroy();
+        throw error;
+      });
+      return created;
+    }).catch(async (error: unknown) => {
       await network.close().catch(() => undefined);
+      lent?.credentials.revokeAll();
       throw isNotFound(error) && /image/i.test(engineMessage(error)) ? imageMissing(spec.image) : error;
     });
 
@@ -123,15 +153,21 @@ export class TaskRunner {
       }, this.#deps.outputLimits ?? DEFAULT_OUTPUT_LIMITS);
       // Attached before start so no output is missed; read only after `task.started` is recorded,
       // so the log shows the start before the first line (until then the engine holds the bytes).
-      const attached = await sandbox.attach();
+      const attached = await sandbox.attach(envSecrets.length > 0);
       let pumping: Promise<void> = Promise.resolve();
       if (options.signal?.aborted) {
         status = 'cancelled';
       } else {
         await startOrExplain(sandbox, spec);
+        if (envSecrets.length > 0) {
+          // env delivery: the wrapper reads NAME=base64 lines, exports them and execs the command
+          attached.end(`${envSecrets.map((e) => `${e.name}=${Buffer.from(e.value).toString('base64')}`).join('\n')}\n\n`);
+        }
         emit('task.started', { container: sandbox.container.id.slice(0, 12), timeoutMs: spec.timeoutMs });
         pumping = pipeline(attached, output);
-        status = await this.#waitForExit(sandbox, spec.timeoutMs, options.signal);
+        const stop = options.signal ? AbortSignal.any([options.signal, expiry.signal]) : expiry.signal;
+        status = await this.#waitForExit(sandbox, spec.timeoutMs, stop);
+        if (expiredGrant) status = 'timeout';
       }
       await sandbox.kill();
       await pumping.catch(() => undefined);
@@ -144,7 +180,7 @@ export class TaskRunner {
       if (status === 'exited' && stopRequested(home, task)) status = 'cancelled';
       exit = { exitCode: status === 'exited' ? state.exitCode : undefined, oomKilled: state.oomKilled };
       const durationMs = clock.now() - began;
-      if (status === 'timeout') emit('task.timeout', { timeoutMs: spec.timeoutMs, durationMs });
+      if (status === 'timeout') emit('task.timeout', { timeoutMs: spec.timeoutMs, durationMs, ...(expiredGrant ? { reason: `the env grant of ${expiredGrant} expired` } : {}) });
       else if (status === 'cancelled') emit('task.cancelled', { durationMs }, 'user');
       else emit('task.exited', { exitCode: state.exitCode, oomKilled: state.oomKilled, durationMs, ...(state.oomKilled ? { memoryBytes: spec.limits.memoryBytes } : {}) });
 
@@ -153,6 +189,7 @@ export class TaskRunner {
       const tearingDown = clock.now();
       const removed = await sandbox.destroy();
       removed.containers += await network.close();
+      lent?.credentials.revokeAll();
       emit('task.destroyed', { removed, teardownMs: clock.now() - tearingDown });
       bus.release(task);
     }

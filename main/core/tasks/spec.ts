@@ -5,6 +5,8 @@ import type { AgentRef } from '../audit/events.js';
 import type { LoadedManifest } from '../policy/manifest.js';
 import { parseDuration, parseSize } from '../policy/units.js';
 import { resolveNetwork, type NetworkSpec } from './network-spec.js';
+import type { GrantRequest } from '../credentials/grants.js';
+import type { Manifest } from '../policy/manifest-schema.js';
 
 /** Everything the orchestrator needs to run one task, resolved and checked. */
 export interface TaskSpec {
@@ -18,6 +20,8 @@ export interface TaskSpec {
   limits: { cpus: number; memoryBytes: number; pids: number };
   timeoutMs: number;
   network: NetworkSpec;
+  /** Credentials to lend the task (checked against the store when it starts). */
+  credentials: GrantRequest[];
   /** Host folder for collected outputs; default: the task's artifacts folder in AIRLOCK_HOME. */
   outputDir: string | undefined;
 }
@@ -49,11 +53,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
   const manifestDir = path.dirname(loaded.file);
 
   const network = resolveNetwork(manifest, source, overrides.net);
-  const creds = overrides.creds ?? [];
-  if (manifest.credentials.length > 0 || creds.length > 0) {
-    throw new AirlockError('policy_refused', `${creds.length ? '--cred' : `${source}: credentials`}: lending credentials is not available in this version`,
-      'remove the credentials from the manifest, or drop --cred');
-  }
+  const credentials = resolveCredentials(manifest, source, overrides.creds ?? []);
 
   const workdir = manifest.workdir;
   if (SYSTEM_DIRS.includes(workdir)) {
@@ -108,6 +108,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     limits,
     timeoutMs,
     network,
+    credentials,
     outputDir: overrides.outputDir ? path.resolve(cwd, overrides.outputDir) : undefined,
   };
 }
@@ -149,4 +150,34 @@ function sizeOrThrow(text: string, field: string): number {
   const value = parseSize(text);
   if (value === undefined) throw bad(field, `'${text}' is not a size`, 'write e.g. 512m or 1g');
   return value;
+}
+
+/**
+ * The manifest's credentials, with `--cred name[:ttl]` on top: naming one the manifest lists sets
+ * its TTL for this run; naming another lends it with proxy delivery in `<NAME>_TOKEN`.
+ */
+function resolveCredentials(manifest: Manifest, source: string, creds: string[]): GrantRequest[] {
+  const requests: GrantRequest[] = manifest.credentials.map((c, i) => {
+    const ttlMs = c.ttl === undefined ? undefined : parseDuration(c.ttl);
+    if (c.ttl !== undefined && ttlMs === undefined) throw bad(`${source}: credentials[${i}].ttl`, `'${c.ttl}' is not a duration`, 'write e.g. 15m');
+    return {
+      credential: c.name, ttlMs, delivery: c.delivery, env: c.env,
+      ...(c.methods ? { methods: c.methods } : {}), ...(c.pathPrefix ? { pathPrefix: c.pathPrefix } : {}), ...(c.uses ? { uses: c.uses } : {}),
+    };
+  });
+  for (const arg of creds) {
+    const match = /^([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)(?::(.+))?$/.exec(arg);
+    if (!match) throw bad('--cred', `'${arg}' is not name[:ttl]`, 'write e.g. --cred vendor-api:15m');
+    const ttlMs = match[2] === undefined ? undefined : parseDuration(match[2]);
+    if (match[2] !== undefined && ttlMs === undefined) throw bad('--cred', `'${match[2]}' in '${arg}' is not a duration`, 'write e.g. --cred vendor-api:15m');
+    const listed = requests.find((r) => r.credential === match[1]);
+    if (listed) listed.ttlMs = ttlMs ?? listed.ttlMs;
+    else requests.push({ credential: match[1]!, ttlMs, delivery: 'proxy', env: `${match[1]!.toUpperCase().replaceAll('-', '_')}_TOKEN` });
+  }
+  const envs = new Set<string>();
+  for (const request of requests) {
+    if (envs.has(request.env)) throw bad(`${source}: credentials`, `two credentials use the variable ${request.env}`, 'give each its own env name');
+    envs.add(request.env);
+  }
+  return requests;
 }

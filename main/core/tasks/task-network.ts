@@ -6,6 +6,7 @@ import type { SandboxPlan } from '../engine/hardening.js';
 import { BASE_IMAGE } from '../engine/images.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { buildPolicy } from '../gateway/policy.js';
+import type { TaskCredentialsPort } from '../gateway/intercept.js';
 import type { NetworkSpec } from './network-spec.js';
 
 export interface TaskNetwork {
@@ -32,6 +33,7 @@ export async function openTaskNetwork(options: {
   spec: NetworkSpec;
   labels: Record<string, string>;
   onAlways?: (host: string) => void;
+  credentials?: TaskCredentialsPort;
 }): Promise<TaskNetwork> {
   const { spec, gateway, task } = options;
   if (spec.mode === 'none') return { plan: { mode: 'none' }, env: {}, close: async () => 0 };
@@ -40,6 +42,7 @@ export async function openTaskNetwork(options: {
     task, agent: options.agent,
     policy: buildPolicy({ mode: spec.mode, allow: spec.allow, local: spec.local, onUnknownHost: spec.onUnknownHost, askTimeoutMs: spec.askTimeoutMs, rate: spec.rate }),
     ...(options.onAlways ? { onAlways: options.onAlways } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
   });
   let endpoint: GatewayEndpoint;
   try {

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import type { EventBus } from '../audit/bus.js';
+import type { AgentRef, EventKind } from '../audit/events.js';
+import type { Clock } from '../clock.js';
+import type { CredentialAuthorization, TaskCredentialsPort } from '../gateway/intercept.js';
+import { TaskPlaceholders, unverifiedGrantId } from './placeholder.js';
+import { parseHeaderTemplate, type CredentialStore } from './store.js';
+import { TaskCa } from './task-ca.js';
+
+/** What a task asks for: from its manifest's `credentials`, or `--cred name[:ttl]`. */
+export interface GrantRequest {
+  credential: string;
+  /** Undefined: 15 minutes, or the credential's max TTL when that is shorter. */
+  ttlMs: number | undefined;
+  delivery: 'proxy' | 'env';
+  env: string;
+  methods?: string[];
+  pathPrefix?: string;
+  uses?: number;
+}
+
+export const DEFAULT_TTL_MS = 15 * 60_000;
+
+export interface Grant {
+  id: string;
+  credential: string;
+  hosts: string[];
+  expiresAt: number;
+  delivery: 'proxy' | 'env';
+  env: string;
+  methods: string[] | undefined;
+  pathPrefix: string | undefined;
+  usesLeft: number | undefined;
+  state: 'active' | 'expired' | 'revoked';
+}
+
+interface Held extends Grant {
+  header: { name: string; value: string };
+  secret: string;
+  timer: { cancel(): void };
+}
+
+/**
+ * One task's grants: issued at start (each a `cred.granted`), expiring on their own
+ * (`cred.expired`), all revoked when the task ends (`cred.revoked`, and the task's placeholder key
+ * and CA are dropped). For `proxy` delivery the sandbox only ever sees a placeholder; the gateway
+ * asks `authorize()` before it swaps the real secret into a request.
+ */
+export class TaskCredentials implements TaskCredentialsPort {
+  readonly task: string;
+  readonly ca: TaskCa | undefined;
+  readonly #grants: Held[];
+  readonly #placeholders: TaskPlaceholders;
+  readonly #emit: (kind: EventKind, grant: Grant, data: Record<string, unknown>) => void;
+  readonly #clock: Clock;
+
+  private constructor(task: string, grants: Held[], placeholders: TaskPlaceholders, ca: TaskCa | undefined, clock: Clock, emit: (kind: EventKind, grant: Grant, data: Record<string, unknown>) => void) {
+    this.task = task;
+    this.#grants = grants;
+    this.#placeholders = placeholders;
+    this.ca = ca;
+    this.#clock = clock;
+    this.#emit = emit;
+  }
+
+  /** Issues every grant (the caller has checked them against the credentials' limits). */
+  static async open(options: {
+    task: string; agent: AgentRef; requests: GrantRequest[]; store: CredentialStore; bus: EventBus; clock: Clock;
+    onExpired?: (grant: Grant) => void;
+  }): Promise<TaskCredentials> {
+    const { task, bus, clock } = options;
+    const emit = (kind: EventKind, grant: Grant, data: Record<string, unknown>) => bus.emit({
+      task, agent: options.agent, actor: 'airlock', kind, identity: { grant: grant.id, credential: grant.credential }, data,
+    });
+    const now = clock.now();
+    const held: Held[] = options.requests.map((request) => {
+      const info = options.store.get(request.credential);
+      return {
+        id: `g_${randomUUID()}`, credential: info.name, hosts: info.hosts, expiresAt: now + (request.ttlMs ?? Math.min(DEFAULT_TTL_MS, info.maxTtlMs)),
+        delivery: request.delivery, env: request.env, methods: request.methods?.map((m) => m.toUpperCase()), pathPrefix: request.pathPrefix,
+        usesLeft: request.uses, state: 'active', header: parseHeaderTemplate(info.header)!, secret: options.store.secret(info.name),
+        timer: { cancel: () => undefined },
+      };
+    });
+    const longest = Math.max(0, ...held.map((g) => g.expiresAt - now));
+    const [placeholders, ca] = await Promise.all([
+      TaskPlaceholders.create(task),
+      held.some((g) => g.delivery === 'proxy') ? TaskCa.create(task, longest) : Promise.resolve(undefined),
+    ]);
+    const credentials = new TaskCredentials(task, held, placeholders, ca, clock, emit);
+    for (const grant of held) {
+      emit('cred.granted', grant, { credential: grant.credential, hosts: grant.hosts, delivery: grant.delivery, env: grant.env, expiresAt: new Date(grant.expiresAt).toISOString(), ...(grant.usesLeft !== undefined ? { uses: grant.usesLeft } : {}) });
+      grant.timer = clock.setTimeout(() => {
+        if (grant.state !== 'active') return;
+        grant.state = 'expired';
+        emit('cred.expired', grant, { credential: grant.credential });
+        options.onExpired?.(publicView(grant));
+      }, grant.expiresAt - now);
+    }
+    return credentials;
+  }
+
+  /** What goes into the sandbox's environment: placeholders for proxy grants. */
+  async placeholderEnv(): Promise<Record<string, string>> {
+    const env: Record<string, string> = {};
+    for (const grant of this.#grants) if (grant.delivery === 'proxy') env[grant.env] = await this.#placeholders.issue(grant);
+    return env;
+  }
+
+  /** Env grants: real values, for the agent process only (never the container's configuration). */
+  envSecrets(): { name: string; value: string }[] {
+    return this.#grants.filter((g) => g.delivery === 'env').map((g) => ({ name: g.env, value: g.secret }));
+  }
+
+  /** Every secret value this task holds, for redaction. */
+  secrets(): string[] {
+    return this.#grants.map((g) => g.secret);
+  }
+
+  grants(): Grant[] {
+    return this.#grants.map(publicView);
+  }
+
+  intercepts(host: string, port: number): boolean {
+    return this.#grants.some((g) => g.delivery === 'proxy' && g.state === 'active' && g.hosts.some((pattern) => covers(pattern, host, port)));
+  }
+
+  async isOwnPlaceholder(token: string): Promise<boolean> {
+    const verdict = await this.#placeholders.verify(token, '', this.#clock.now());
+    return verdict.ok || verdict.problem !== 'invalid';
+  }
+
+  async authorize(request: { token: string; host: string; method: string; path: string }): Promise<CredentialAuthorization> {
+    const verdict = await this.#placeholders.verify(request.token, request.host, this.#clock.now());
+    if (!verdict.ok) {
+      if (verdict.problem === 'expired') {
+        const id = unverifiedGrantId(request.token); // only to name the grant in the event
+        const grant = this.#grants.find((g) => g.id === id);
+        return { ok: false, status: 401, kind: 'cred.expired', reason: `the credential's grant has expired (${verdict.detail})`, ...(grant ? { grant: ref(grant) } : {}) };
+      }
+      return { ok: false, status: 403, kind: 'cred.misuse', reason: verdict.problem === 'wrong-host' ? `a placeholder ${verdict.detail}` : `a placeholder that is not valid for this task (${verdict.detail})` };
+    }
+    const grant = this.#grants.find((g) => g.id === verdict.claims.grant);
+    if (!grant) return { ok: false, status: 403, kind: 'cred.misuse', reason: 'a placeholder for a grant this task does not hold' };
+    if (grant.state !== 'active') return { ok: false, status: 401, kind: grant.state === 'expired' ? 'cred.expired' : 'cred.denied', reason: `the grant of ${grant.credential} is ${grant.state}`, grant: ref(grant) };
+    if (grant.methods && !grant.methods.includes(request.method.toUpperCase())) return { ok: false, status: 403, kind: 'cred.denied', reason: `${request.method} is not among the grant's methods (${grant.methods.join(', ')})`, grant: ref(grant) };
+    if (grant.pathPrefix && !request.path.startsWith(grant.pathPrefix)) return { ok: false, status: 403, kind: 'cred.denied', reason: `${request.path} is outside the grant's path ${grant.pathPrefix}`, grant: ref(grant) };
+    if (grant.usesLeft !== undefined) {
+      if (grant.usesLeft <= 0) return { ok: false, status: 403, kind: 'cred.denied', reason: `the grant of ${grant.credential} has no uses left`, grant: ref(grant) };
+      grant.usesLeft -= 1;
+    }
+    return { ok: true, grant: ref(grant), header: { name: grant.header.name, value: grant.header.value.replace('{secret}', grant.secret) } };
+  }
+
+  /** The task is over: every grant revoked, its placeholders dead for good. */
+  revokeAll(): void {
+    for (const grant of this.#grants) {
+      grant.timer.cancel();
+      if (grant.state === 'active') {
+        grant.state = 'revoked';
+        this.#emit('cred.revoked', grant, { credential: grant.credential, reason: 'the task ended' });
+      }
+      grant.secret = '';
+    }
+    this.#placeholders.destroy();
+  }
+}
+
+function ref(grant: Grant): { id: string; credential: string } {
+  return { id: grant.id, credential: grant.credential };
+}
+
+function publicView(grant: Held | Grant): Grant {
+  const { id, credential, hosts, expiresAt, delivery, env, methods, pathPrefix, usesLeft, state } = grant;
+  return { id, credential, hosts, expiresAt, delivery, env, methods, pathPrefix, usesLeft, state };
+}
+
+/** A credential host (`api.vendor.test`, `*.vendor.test`, `host:8443`) covers a request target. */
+function covers(pattern: string, host: string, port: number): boolean {
+  const match = /^(.*?)(?::(\d+))?$/.exec(pattern)!;
+  const name = match[1]!;
+  const wanted = match[2] ? Number(match[2]) : 443;
+  if (port !== wanted) return false;
+  return name.startsWith('*.') ? host.endsWith(name.slice(1)) : host === name;
+}

@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { AirlockError } from '../errors.js';
+import { parseHostRule } from '../gateway/rules.js';
+import type { SecretStore } from './keychain.js';
+
+/** What Airlock keeps about a credential outside the keychain. Never the secret. */
+export interface CredentialInfo {
+  name: string;
+  description?: string;
+  /** Hosts a grant of it may be used with (`api.vendor.test`, `*.vendor.test`, `host:8443`). */
+  hosts: string[];
+  /** How the secret goes into a request, e.g. `Authorization: Bearer {secret}`. */
+  header: string;
+  maxTtlMs: number;
+  createdAt: string;
+}
+
+const infoSchema = z.strictObject({
+  name: z.string(),
+  description: z.string().optional(),
+  hosts: z.array(z.string()).min(1),
+  header: z.string(),
+  maxTtlMs: z.number().int().positive(),
+  createdAt: z.string(),
+});
+const fileSchema = z.strictObject({ v: z.literal(1), credentials: z.array(infoSchema) });
+
+export const DEFAULT_HEADER = 'Authorization: Bearer {secret}';
+export const DEFAULT_MAX_TTL_MS = 60 * 60_000;
+const NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+
+/** `Header-Name: value with {secret}`: a header name, and the placeholder exactly once. */
+export function parseHeaderTemplate(template: string): { name: string; value: string } | undefined {
+  const match = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(template.trim());
+  if (!match || match[2]!.split('{secret}').length !== 2) return undefined;
+  return { name: match[1]!, value: match[2]! };
+}
+
+const account = (name: string) => `credential:${name}`;
+
+/**
+ * Credentials: the secret in the OS keychain, the rest in AIRLOCK_HOME/credentials.json. Without
+ * a keychain nothing is stored at all — there is no plaintext fallback.
+ */
+export class CredentialStore {
+  readonly #file: string;
+  readonly #keychain: SecretStore;
+
+  constructor(home: string, keychain: SecretStore) {
+    this.#file = path.join(home, 'credentials.json');
+    this.#keychain = keychain;
+  }
+
+  list(): CredentialInfo[] {
+    if (!fs.existsSync(this.#file)) return [];
+    const parsed = fileSchema.safeParse(JSON.parse(fs.readFileSync(this.#file, 'utf8')));
+    if (!parsed.success) throw new AirlockError('internal', `${this.#file} is damaged: ${parsed.error.issues[0]?.message}`, 'remove the entries by hand, or the file, and add the credentials again');
+    return parsed.data.credentials as CredentialInfo[];
+  }
+
+  get(name: string): CredentialInfo {
+    const found = this.list().find((c) => c.name === name);
+    if (!found) throw new AirlockError('not_found', `no credential named '${name}'`, 'see `airlock cred ls`, or add it with `airlock cred add`');
+    return found;
+  }
+
+  add(input: { name: string; secret: string; hosts: string[]; header?: string; maxTtlMs?: number; description?: string }): CredentialInfo {
+    if (!NAME.test(input.name)) throw new AirlockError('bad_argument', `name: '${input.name}' must be 1-64 characters of a-z, 0-9 and -`, 'e.g. vendor-api');
+    if (input.secret.length === 0) throw new AirlockError('bad_argument', 'the secret is empty', 'pipe it on standard input: `printf %s "$TOKEN" | airlock cred add …`');
+    if (input.hosts.length === 0) throw new AirlockError('bad_argument', '--host: at least one host is needed', 'e.g. --host api.vendor.test');
+    for (const host of input.hosts) {
+      if (!parseHostRule(host)) throw new AirlockError('bad_argument', `--host: '${host}' is not a host, *.domain or host:port`, 'e.g. --host api.vendor.test');
+    }
+    const header = input.header ?? DEFAULT_HEADER;
+    if (!parseHeaderTemplate(header)) throw new AirlockError('bad_argument', `--header: '${header}' must be "Name: value" with {secret} once`, `e.g. --header '${DEFAULT_HEADER}'`);
+    const info: CredentialInfo = {
+      name: input.name, hosts: input.hosts, header, maxTtlMs: input.maxTtlMs ?? DEFAULT_MAX_TTL_MS, createdAt: new Date().toISOString(),
+      ...(input.description ? { description: input.description } : {}),
+    };
+    const others = this.list().filter((c) => c.name !== input.name);
+    try {
+      this.#keychain.set(account(input.name), input.secret);
+    } catch (error) {
+      throw new AirlockError('keychain_unavailable', `the OS keychain is not available: ${(error as Error).message}`,
+        'on Linux install and unlock a Secret Service provider (e.g. `apt-get install gnome-keyring dbus`); Airlock never stores secrets in plain files');
+    }
+    this.#write([...others, info]);
+    return info;
+  }
+
+  remove(name: string): void {
+    this.get(name);
+    this.#keychain.delete(account(name));
+    this.#write(this.list().filter((c) => c.name !== name));
+  }
+
+  /** The secret, for the gateway's substitution or an env grant; never logged, never sent to a UI. */
+  secret(name: string): string {
+    const value = this.#keychain.get(account(name));
+    if (value === null) throw new AirlockError('not_found', `the keychain has no secret for credential '${name}'`, `add it again with \`airlock cred add ${name} …\``);
+    return value;
+  }
+
+  #write(credentials: CredentialInfo[]): void {
+    fs.mkdirSync(path.dirname(this.#file), { recursive: true, mode: 0o700 });
+    const temp = `${this.#file}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, `${JSON.stringify({ v: 1, credentials }, null, 2)}\n`, { mode: 0o600 });
+    fs.renameSync(temp, this.#file);
+  }
+}

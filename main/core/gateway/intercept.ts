@@ -1,0 +1,61 @@
+import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
+import type { Dialer } from './gateway.js';
+
+/** What the gateway needs from a task's credentials (main/core/credentials implements it). */
+export interface TaskCredentialsPort {
+  ca: { contextFor(host: string): Promise<tls.SecureContext> } | undefined;
+  /** True for hosts the task holds an active proxy grant for: only their TLS is intercepted. */
+  intercepts(host: string, port: number): boolean;
+  authorize(request: { token: string; host: string; method: string; path: string }): Promise<CredentialAuthorization>;
+  /** A token signed by this task's key, valid or not for the host: a sign of misuse where it turns up. */
+  isOwnPlaceholder(token: string): Promise<boolean>;
+}
+
+export type CredentialAuthorization =
+  | { ok: true; grant: { id: string; credential: string }; header: { name: string; value: string } }
+  | { ok: false; status: 401 | 403; kind: 'cred.expired' | 'cred.misuse' | 'cred.denied'; reason: string; grant?: { id: string; credential: string } };
+
+/** TLS to the real host: verified against the system's CAs, plus an extra CA if one is configured. */
+export class UpstreamTlsAgent extends https.Agent {
+  readonly #dial: Dialer;
+  readonly #ca: string[];
+
+  constructor(dial: Dialer, extraCa: string | undefined) {
+    super({ keepAlive: true, maxSockets: 32, maxFreeSockets: 8, timeout: 60_000 });
+    this.#dial = dial;
+    this.#ca = extraCa ? [...tls.rootCertificates, extraCa] : [...tls.rootCertificates];
+  }
+
+  override createConnection(options: net.NetConnectOpts & { servername?: string }, callback?: (error: Error | null, socket: Duplex) => void): Duplex | undefined {
+    const { host, port, servername } = options as { host: string; port: number; servername: string };
+    this.#dial(host, Number(port)).then((raw) => {
+      const secure = tls.connect({ socket: raw, servername, ca: this.#ca, ALPNProtocols: ['http/1.1'], rejectUnauthorized: true });
+      secure.once('secureConnect', () => callback?.(null, secure));
+      secure.once('error', (error) => callback?.(error, undefined as unknown as Duplex));
+    }, (error: Error) => callback?.(error, undefined as unknown as Duplex));
+    return undefined;
+  }
+}
+
+/** Terminates the sandbox's TLS to an intercepted host with a leaf certificate from the task's CA. */
+export async function terminateTls(client: Duplex, host: string, credentials: TaskCredentialsPort): Promise<tls.TLSSocket> {
+  const context = await credentials.ca!.contextFor(host);
+  return new tls.TLSSocket(client as net.Socket, { isServer: true, secureContext: context, ALPNProtocols: ['http/1.1'] });
+}
+
+/** Hop-by-hop and proxy headers never go upstream. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+export function forwardHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const connectionListed = String(headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim());
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || connectionListed.includes(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}

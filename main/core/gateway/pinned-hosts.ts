@@ -1,0 +1,26 @@
+import { AirlockError } from '../errors.js';
+import type { Resolver } from './gateway.js';
+
+/**
+ * `name=address[,name=address…]`: names the gateway resolves to fixed addresses before asking DNS,
+ * like /etc/hosts for the sandboxes (AIRLOCK_GATEWAY_HOSTS). For pretend `.test` hosts served on
+ * this machine (the demo's vendor API) and for services on a private network. A pinned name still
+ * has to be allowed, and a private address still needs a `local` rule.
+ */
+export function parsePinnedHosts(text: string | undefined): Map<string, string> {
+  const pins = new Map<string, string>();
+  for (const entry of (text ?? '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [name, address] = entry.split('=');
+    if (!name || !address) throw new AirlockError('bad_argument', `AIRLOCK_GATEWAY_HOSTS: '${entry}' is not name=address`, 'write e.g. AIRLOCK_GATEWAY_HOSTS=api.vendor.test=127.0.0.1');
+    pins.set(name.toLowerCase(), address);
+  }
+  return pins;
+}
+
+export function pinnedResolver(pins: Map<string, string>, fallback: Resolver): Resolver {
+  if (pins.size === 0) return fallback;
+  return async (host) => {
+    const pinned = pins.get(host);
+    return pinned ? [pinned] : fallback(host);
+  };
+}

@@ -1,0 +1,60 @@
+import type { EventBus } from '../audit/bus.js';
+import type { AgentRef } from '../audit/events.js';
+import type { Clock } from '../clock.js';
+import { TaskCredentials, type Grant, type GrantRequest } from '../credentials/grants.js';
+import type { CredentialStore } from '../credentials/store.js';
+import { AirlockError } from '../errors.js';
+import { ruleMatches } from '../gateway/rules.js';
+import { buildPolicy } from '../gateway/policy.js';
+import { formatDuration } from '../policy/units.js';
+import type { NetworkSpec } from './network-spec.js';
+
+/** Where the sandbox finds the task's CA: the system bundle (a per-task volume over /etc/ssl/certs) and a file of its own. */
+export const CA_BUNDLE = '/etc/ssl/certs/ca-certificates.crt';
+export const TASK_CA_FILE = '/etc/ssl/certs/airlock-task-ca.pem';
+
+/**
+ * Checks what a task asks for before anything is created: each credential exists, its TTL is
+ * within the credential's maximum, and the network lets the task reach the credential's hosts.
+ */
+export function checkGrantRequests(requests: GrantRequest[], store: CredentialStore | undefined, network: NetworkSpec, source: string): void {
+  if (requests.length === 0) return;
+  if (!store) throw new AirlockError('internal', 'credentials were requested but this process has no credential store');
+  for (const [i, request] of requests.entries()) {
+    const field = `${source} credentials[${i}] (${request.credential})`;
+    const info = store.get(request.credential);
+    if (request.ttlMs !== undefined && request.ttlMs > info.maxTtlMs) {
+      throw new AirlockError('policy_refused', `${field}: ttl ${formatDuration(request.ttlMs)} is longer than ${info.name}'s max TTL ${formatDuration(info.maxTtlMs)}`,
+        `ask for ${formatDuration(info.maxTtlMs)} or less, or raise it: airlock cred add ${info.name} … --max-ttl <dur>`);
+    }
+    if (network.mode === 'none') {
+      throw new AirlockError('policy_refused', `${field}: the task's network is none, so ${info.hosts.join(', ')} cannot be reached with it`, `allow the hosts: network: { mode: allowlist, allow: [${info.hosts.join(', ')}] }`);
+    }
+    if (network.mode === 'allowlist' && request.delivery === 'proxy') {
+      const policy = buildPolicy({ mode: 'allowlist', allow: network.allow, local: network.local, onUnknownHost: 'deny' });
+      for (const host of info.hosts) {
+        const bare = host.replace(/^\*\./, 'x.').replace(/:\d+$/, '');
+        const port = Number(/:(\d+)$/.exec(host)?.[1] ?? 443);
+        const local = policy.local.some((rule) => rule.host === bare && rule.port === port);
+        if (!local && !policy.allow.some((rule) => ruleMatches(rule, { host: bare, port, kind: 'name' }))) {
+          throw new AirlockError('policy_refused', `${field}: its host ${host} is not in network.allow`, `add "${host}" to network.allow, or run with --net allow:${host}`);
+        }
+      }
+    }
+  }
+}
+
+/** Opens a task's grants and says what its sandbox needs for them. */
+export async function openTaskCredentials(options: {
+  task: string; agent: AgentRef; requests: GrantRequest[]; store: CredentialStore; bus: EventBus; clock: Clock; onExpired: (grant: Grant) => void;
+}): Promise<{ credentials: TaskCredentials; env: Record<string, string> }> {
+  const credentials = await TaskCredentials.open(options);
+  const env = await credentials.placeholderEnv();
+  if (credentials.ca) {
+    Object.assign(env, {
+      SSL_CERT_FILE: CA_BUNDLE, CURL_CA_BUNDLE: CA_BUNDLE, REQUESTS_CA_BUNDLE: CA_BUNDLE, GIT_SSL_CAINFO: CA_BUNDLE,
+      NODE_EXTRA_CA_CERTS: TASK_CA_FILE,
+    });
+  }
+  return { credentials, env };
+}
