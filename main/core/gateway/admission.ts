@@ -1,0 +1,59 @@
+import type { Decision } from '../audit/events.js';
+import type { Approvals } from './approvals.js';
+import type { Resolver } from './dialing.js';
+import { decideName, type NameVerdict } from './policy.js';
+import { parseHostRule, refusedAddressReason } from './rules.js';
+import { formatTarget, type Target } from './target.js';
+import type { Admission, GatewayEvents, GatewayTask } from './task-state.js';
+
+/** May this request go, and to which address: limits, then the name (before DNS), then every resolved address. */
+export class AdmissionControl {
+  readonly #events: GatewayEvents;
+  readonly #resolve: Resolver;
+  readonly #approvals: Approvals;
+
+  constructor(events: GatewayEvents, resolve: Resolver, approvals: Approvals) {
+    this.#events = events;
+    this.#resolve = resolve;
+    this.#approvals = approvals;
+  }
+
+  async admit(network: GatewayTask, target: Target, method: string, path: string | undefined): Promise<Admission> {
+    const limited = network.limits.admitRequest();
+    if (limited) {
+      this.#events.violation(network, limited, target, method, path);
+      return { ok: false, status: 429, reason: limited, decision: { allow: false, rule: limited.split(':')[0]!, by: 'policy' } };
+    }
+    const named = decideName(network.policy, target, network.approved);
+    const verdict = named.verdict === 'ask' ? await this.#ask(network, target) : named;
+    if (verdict.verdict === 'deny') return { ok: false, status: 403, reason: verdict.reason, decision: verdict.decision };
+    let addresses: string[];
+    try {
+      addresses = target.kind === 'name' ? await this.#resolve(target.host) : [target.host];
+    } catch (error) {
+      return { ok: false, status: 502, reason: `${target.host} could not be resolved (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, decision: { ...verdict.decision, allow: false } };
+    }
+    if (verdict.local) return addresses[0] ? { ok: true, address: addresses[0], decision: verdict.decision } : { ok: false, status: 502, reason: `${target.host} has no address`, decision: { ...verdict.decision, allow: false } };
+    const usable = addresses.find((address) => refusedAddressReason(address) === undefined);
+    if (usable) return { ok: true, address: usable, decision: verdict.decision };
+    const first = addresses[0] ?? '';
+    const reason = target.kind === 'name' ? `${target.host} resolves to ${first}, ${refusedAddressReason(first)}` : `${first} is ${refusedAddressReason(first)}`;
+    return { ok: false, status: 403, reason, decision: { allow: false, rule: 'address:not-public', by: 'policy' } };
+  }
+
+  async #ask(network: GatewayTask, target: Target): Promise<Exclude<NameVerdict, { verdict: 'ask' }>> {
+    const { request, answer } = this.#approvals.request(network.task, target.host, target.port, network.policy.askTimeoutMs);
+    this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'approval.requested', data: { id: request.id, host: target.host, port: target.port, expiresAt: new Date(request.expiresAt).toISOString() } });
+    const { answer: given, by } = await answer;
+    const allow = given !== 'deny';
+    const decision: Decision = { allow, rule: allow ? `ask:${given}` : by === 'default' ? 'ask:timeout' : 'ask:deny', by };
+    this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: by === 'user' ? 'user' : 'airlock', kind: 'approval.decided', decision, data: { id: request.id, host: target.host, port: target.port, answer: given } });
+    if (!allow) return { verdict: 'deny', decision, reason: by === 'default' ? `nobody allowed ${formatTarget(target)} in time` : `a person refused ${formatTarget(target)}` };
+    if (given === 'task' || given === 'always') {
+      const rule = parseHostRule(target.port === 80 || target.port === 443 ? target.host : `${target.host}:${target.port}`);
+      if (rule) network.approved.push(rule);
+    }
+    if (given === 'always') network.onAlways?.(target.port === 80 || target.port === 443 ? target.host : `${target.host}:${target.port}`);
+    return { verdict: 'allow', decision, local: false };
+  }
+}

@@ -1,0 +1,85 @@
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { EventBus } from '../audit/bus.js';
+import type { AgentRef, Decision } from '../audit/events.js';
+import type { Clock } from '../clock.js';
+import type { TaskCredentialsPort, UpstreamTlsAgent } from './intercept.js';
+import type { TaskLimits } from './limits.js';
+import type { NetworkPolicy } from './policy.js';
+import type { HostRule } from './rules.js';
+import type { Target } from './target.js';
+
+/** What the gateway holds for one task while it runs. */
+export interface GatewayTask {
+  task: string;
+  agentRef: AgentRef;
+  policy: NetworkPolicy;
+  token: Buffer;
+  approved: HostRule[];
+  limits: TaskLimits;
+  /** Keeps plain-HTTP connections to checked addresses open for the task's next requests. */
+  agent: http.Agent;
+  /** The same for verified TLS to intercepted hosts. */
+  tlsAgent: UpstreamTlsAgent;
+  /** Called when a person answers "always": the caller confirms and updates the manifest. */
+  onAlways?: (host: string) => void;
+  /** The task's grants: hosts they cover are intercepted and the placeholder swapped for the secret. */
+  credentials?: TaskCredentialsPort;
+}
+
+export type Admission =
+  | { ok: true; address: string; decision: Decision }
+  | { ok: false; status: number; reason: string; decision: Decision };
+
+/** Every event the gateway records: one place, so each kind has one shape. */
+export class GatewayEvents {
+  readonly #bus: EventBus;
+  readonly #clock: Clock;
+
+  constructor(bus: EventBus, clock: Clock) {
+    this.#bus = bus;
+    this.#clock = clock;
+  }
+
+  get bus(): EventBus {
+    return this.#bus;
+  }
+
+  countBytes(network: GatewayTask, count: number, sockets: Duplex[]): void {
+    const broken = network.limits.addBytes(count);
+    if (!broken) return;
+    for (const socket of sockets) socket.destroy();
+    this.violation(network, broken, undefined, undefined, undefined);
+  }
+
+  violation(network: GatewayTask, rule: string, target: Target | undefined, method: string | undefined, path: string | undefined): void {
+    this.#bus.emit({
+      task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'policy.violation',
+      decision: { allow: false, rule: rule.split(':')[0]!, by: 'policy' },
+      data: { rule: rule.split(':')[0], reason: rule, ...(target ? { host: target.host, port: target.port } : {}), ...(method ? { method } : {}), ...(path ? { path } : {}) },
+    });
+  }
+
+  refuse(network: GatewayTask, target: Target, method: string, path: string | undefined, admission: Extract<Admission, { ok: false }>, started: number): void {
+    this.#bus.emit({
+      task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'net.denied', decision: admission.decision,
+      data: { method, host: target.host, port: target.port, ...(path !== undefined ? { path } : {}), status: admission.status, reason: admission.reason },
+    });
+    this.requestEvent(network, target, method, path, admission.status, 0, 0, started, admission.decision);
+  }
+
+  requestEvent(network: GatewayTask, target: Target, method: string, path: string | undefined, status: number, bytesUp: number, bytesDown: number, started: number, decision: Decision, extra: Record<string, unknown> = {}, identity?: { grant: string; credential: string }): void {
+    this.#bus.emit({
+      task: network.task, agent: network.agentRef, actor: 'agent', kind: 'net.request', decision, ...(identity ? { identity } : {}),
+      data: { method, host: target.host, port: target.port, ...(path !== undefined ? { path } : {}), status, bytesUp, bytesDown, durationMs: this.#clock.now() - started, ...extra },
+    });
+  }
+
+  credentialEvent(network: GatewayTask, kind: 'cred.used' | 'cred.misuse' | 'cred.denied' | 'cred.expired', grant: { id: string; credential: string } | undefined, data: Record<string, unknown>): void {
+    this.#bus.emit({
+      task: network.task, agent: network.agentRef, actor: kind === 'cred.used' ? 'agent' : 'airlock', kind, data,
+      ...(grant ? { identity: { grant: grant.id, credential: grant.credential } } : {}),
+      ...(kind === 'cred.used' ? {} : { decision: { allow: false, rule: `credential:${kind.slice(5)}`, by: 'policy' as const } }),
+    });
+  }
+}
