@@ -26,6 +26,18 @@ describe('resolving a run', () => {
     expect(specFrom(dir, 'name: x\ncommand: [sh]\n', { net: 'allow:api.vendor.test' }).network).toMatchObject({ mode: 'allowlist', widened: true });
   });
 
+  it('lends the manifest\'s credentials, with --cred setting a TTL or adding one in <NAME>_TOKEN', () => {
+    const dir = tempDir();
+    const manifest = 'name: x\ncommand: [sh]\ncredentials: [{ name: vendor-api, ttl: 5m, env: VENDOR_TOKEN, methods: [GET], uses: 3 }, { name: db, delivery: env, env: DB_PASSWORD }]\n';
+    expect(specFrom(dir, manifest).credentials).toEqual([
+      { credential: 'vendor-api', ttlMs: 300_000, delivery: 'proxy', env: 'VENDOR_TOKEN', methods: ['GET'], uses: 3 },
+      { credential: 'db', ttlMs: undefined, delivery: 'env', env: 'DB_PASSWORD' },
+    ]);
+    expect(specFrom(dir, manifest, { creds: ['vendor-api:1m', 'files-api'] }).credentials.map((c) => [c.credential, c.ttlMs, c.env])).toEqual([
+      ['vendor-api', 60_000, 'VENDOR_TOKEN'], ['db', undefined, 'DB_PASSWORD'], ['files-api', undefined, 'FILES_API_TOKEN'],
+    ]);
+  });
+
   it('defaults to a 10 minute timeout', () => {
     expect(specFrom(tempDir(), 'name: x\ncommand: [sh]\n').timeoutMs).toBe(600_000);
   });
@@ -35,7 +47,9 @@ describe('resolving a run', () => {
     ['a --net that is not a mode', '', { net: 'everything' }, /--net: 'everything' is not none, open or allow:/],
     ['a --net allow: without hosts', '', { net: 'allow:' }, /--net: allow: needs at least one host/],
     ['a --net allow: with a bad host', '', { net: 'allow:api.test,http://x' }, /--net: 'http:\/\/x' is not a host/],
-    ['credentials (not yet available)', 'credentials: [{ name: api, env: TOKEN }]', {}, /credentials: lending credentials is not available/],
+    ['a --cred that is not name[:ttl]', '', { creds: ['Vendor API'] }, /--cred: 'Vendor API' is not name\[:ttl\]/],
+    ['a --cred with a bad ttl', '', { creds: ['vendor-api:soon'] }, /--cred: 'soon' in 'vendor-api:soon' is not a duration/],
+    ['two credentials in one variable', 'credentials: [{ name: a, env: TOKEN }, { name: b, env: TOKEN }]', {}, /two credentials use the variable TOKEN/],
     ['an input outside the workspace', 'inputs: [{ from: ., to: /etc/in }]', {}, /inputs\[0\]: to: \/etc\/in is not inside the workspace/],
     ['an input that does not exist', 'inputs: [{ from: ./missing, to: /workspace/in }]', {}, /inputs\[0\]: from: .*missing does not exist/],
     ['an output inside an input', 'inputs: [{ from: ., to: /workspace/in }]\noutputs: [/workspace/in/out]', {}, /outputs\[0\]: \/workspace\/in\/out overlaps the read-only input/],

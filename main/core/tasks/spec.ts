@@ -177,6 +177,8 @@ function resolveCredentials(manifest: Manifest, source: string, creds: string[])
   const envs = new Set<string>();
   for (const request of requests) {
     if (envs.has(request.env)) throw bad(`${source}: credentials`, `two credentials use the variable ${request.env}`, 'give each its own env name');
+    if (RESERVED_ENV.test(request.env)) throw new AirlockError('policy_refused', `${source}: credentials (${request.credential}): env ${request.env} is set by Airlock`, 'choose another variable name');
+    if (request.env in manifest.env) throw bad(`${source}: credentials (${request.credential})`, `env ${request.env} is also set in env`, 'remove it from env: the credential fills it');
     envs.add(request.env);
   }
   return requests;
