@@ -121,8 +121,9 @@ export class TaskCredentials implements TaskCredentialsPort {
     return this.#grants.map(publicView);
   }
 
+  /** Granted hosts stay intercepted after the grant expires, so a late use gets a clear 401, not a TLS failure. */
   intercepts(host: string, port: number): boolean {
-    return this.#grants.some((g) => g.delivery === 'proxy' && g.state === 'active' && g.hosts.some((pattern) => covers(pattern, host, port)));
+    return this.#grants.some((g) => g.delivery === 'proxy' && g.state !== 'revoked' && g.hosts.some((pattern) => covers(pattern, host, port)));
   }
 
   async isOwnPlaceholder(token: string): Promise<boolean> {
