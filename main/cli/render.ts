@@ -43,6 +43,12 @@ export class EventRenderer {
       }
       case 'task.timeout':
         return line('■', 'red', `timed out after ${formatDuration(Number(d.timeoutMs))}: stopped`);
+      case 'task.frozen':
+        return line('❄', 'red', `frozen: ${String(d.reason)} — paused, grants revoked; next: ${String(d.next)}`);
+      case 'task.resumed':
+        return line('▶', 'yellow', `resumed (${String(d.note)})`);
+      case 'task.stopped':
+        return line('■', 'red', `stopped by Airlock after ${formatDuration(Number(d.durationMs))}: ${String(d.reason)}`);
       case 'task.cancelled':
         return line('■', 'yellow', `cancelled after ${formatDuration(Number(d.durationMs))}`);
       case 'fs.output':
@@ -85,7 +91,7 @@ export class EventRenderer {
       case 'approval.decided':
         return line(event.decision?.allow ? '✓' : '✗', event.decision?.allow ? 'green' : 'red', `${String(d.host)}:${String(d.port)} ${event.decision?.allow ? `allowed (${String(d.answer)})` : event.decision?.by === 'default' ? 'denied: no answer in time' : 'denied'}`);
       case 'policy.violation':
-        return line('⚠', 'red', `policy violation: ${String(d.reason ?? d.rule)}`);
+        return line('⚠', 'red', `policy violation: ${String(d.reason ?? d.rule)}${d.action ? ` (onViolation: ${String(d.action)})` : ''}`);
       case 'image.progress':
         return line('…', 'dim', `${String(d.phase)}: ${String(d.message)}${d.percent !== undefined ? ` (${Number(d.percent)}%)` : ''}`);
       default:

@@ -88,6 +88,7 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
 export function exitCodeFor(outcome: TaskOutcome): ExitCode {
   if (outcome.status === 'timeout') return EXIT.timeout;
   if (outcome.status === 'cancelled') return EXIT.interrupted;
+  if (outcome.status === 'stopped') return EXIT.couldNotRun; // stopped by policy
   return (outcome.exitCode ?? EXIT.couldNotRun) as ExitCode;
 }
 

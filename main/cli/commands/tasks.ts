@@ -3,7 +3,7 @@ import { AirlockError } from '../../core/errors.js';
 import { listTaskObjects, removeTaskObjects } from '../../core/engine/leftovers.js';
 import { formatDuration } from '../../core/policy/units.js';
 import { isOwnerAlive } from '../../core/tasks/owner.js';
-import { requestStop } from '../../core/tasks/stop.js';
+import { requestResume, requestStop } from '../../core/tasks/stop.js';
 import { createContext } from '../context.js';
 import { out } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -43,11 +43,29 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
       const objects = (await listTaskObjects(ctx.engine)).find((t) => t.task === task);
       if (!objects) throw new AirlockError('not_found', `no running task ${task}`, 'see `airlock ps` for running tasks');
       requestStop(ctx.home, task);
-      for (const c of objects.containers) await ctx.engine.api.getContainer(c.id).kill().catch(() => undefined);
+      for (const c of objects.containers) {
+        const container = ctx.engine.api.getContainer(c.id);
+        await container.unpause().catch(() => undefined); // a frozen task is paused; the engine will not kill it so
+        await container.kill().catch(() => undefined);
+      }
       // The owning `airlock run` tears the sandbox down itself; if it is gone, do it here.
       if (!isOwnerAlive(objects.owner)) await removeTaskObjects(ctx.engine, objects);
       out(`stopped ${task}\n`);
       setExit(EXIT.ok);
+    });
+
+  program
+    .command('resume')
+    .description('resume a task frozen by a violation (its grants stay revoked)')
+    .argument('<task>', 'task id (see airlock ps)')
+    .action(async (task: string) => {
+      const ctx = createContext();
+      const objects = (await listTaskObjects(ctx.engine)).find((t) => t.task === task);
+      if (!objects) throw new AirlockError('not_found', `no running task ${task}`, 'see `airlock ps` for running tasks');
+      if (!objects.containers.some((c) => c.state === 'paused')) throw new AirlockError('bad_argument', `${task} is not frozen`, 'only a task frozen by a violation can be resumed');
+      if (!isOwnerAlive(objects.owner)) throw new AirlockError('not_found', `the Airlock process that ran ${task} is gone`, `remove it with \`airlock stop ${task}\``);
+      requestResume(ctx.home, task);
+      out(`asked to resume ${task}\n`);
     });
 
   program

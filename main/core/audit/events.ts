@@ -2,7 +2,7 @@
 
 export const EVENT_KINDS = [
   'task.created', 'task.started', 'task.exited', 'task.timeout', 'task.cancelled', 'task.aborted',
-  'task.frozen', 'task.destroyed',
+  'task.frozen', 'task.resumed', 'task.stopped', 'task.destroyed',
   'image.progress',
   'proc.stdout', 'proc.stderr', 'output.truncated',
   'fs.input', 'fs.output',

@@ -67,6 +67,14 @@ export class GatewayEndpoint {
     }
   }
 
+  async pause(): Promise<void> {
+    await this.container.pause();
+  }
+
+  async unpause(): Promise<void> {
+    await this.container.unpause().catch(() => undefined);
+  }
+
   async destroy(): Promise<number> {
     this.#mux.close();
     this.#attached.end();

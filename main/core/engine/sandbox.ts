@@ -71,7 +71,16 @@ export class Sandbox {
     return { exitCode: state.ExitCode, oomKilled: state.OOMKilled };
   }
 
+  async pause(): Promise<void> {
+    await this.container.pause();
+  }
+
+  async unpause(): Promise<void> {
+    await this.container.unpause().catch(() => undefined); // not paused: nothing to do
+  }
+
   async kill(): Promise<void> {
+    await this.unpause(); // the engine refuses to kill a paused container
     await this.container.kill({ signal: 'SIGKILL' }).catch((error: unknown) => {
       const status = (error as { statusCode?: number }).statusCode;
       if (status !== 404 && status !== 409) throw error; // gone, or not running: nothing to kill

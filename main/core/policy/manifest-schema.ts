@@ -61,6 +61,8 @@ export const manifestSchema = z.strictObject({
     maxTasks: z.number().int().min(0).max(1000).optional(),
   }).optional(),
   onViolation: z.enum(['log', 'stop', 'freeze']).default('log'),
+  /** Refused requests a task may make before that is a violation too. */
+  maxRefusedRequests: z.number().int().min(0).max(100_000).default(20),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -17,6 +17,7 @@ import { currentOwner } from './owner.js';
 import type { TaskSpec } from './spec.js';
 import { stopRequested } from './stop.js';
 import { openTaskNetwork } from './task-network.js';
+import { enforceViolations } from './enforcement.js';
 import { CA_BUNDLE, checkGrantRequests, openTaskCredentials, TASK_CA_FILE } from './task-credentials.js';
 import type { CredentialStore } from '../credentials/store.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -44,7 +45,8 @@ export interface RunOptions {
   onAlways?: (host: string) => void;
 }
 
-export type TaskStatus = 'exited' | 'timeout' | 'cancelled';
+/** `stopped`: by Airlock, on a violation (onViolation: stop). */
+export type TaskStatus = 'exited' | 'timeout' | 'cancelled' | 'stopped';
 
 export interface TaskOutcome {
   task: string;
@@ -155,6 +157,18 @@ export class TaskRunner {
       // so the log shows the start before the first line (until then the engine holds the bytes).
       const attached = await sandbox.attach(envSecrets.length > 0);
       let pumping: Promise<void> = Promise.resolve();
+      // Watching for violations starts before the agent does: its first request may be one.
+      const policyStop = new AbortController();
+      const enforcement = enforceViolations({
+        bus, home, clock, task, agent: spec.agent, policy: spec.violations,
+        stop: () => policyStop.abort(),
+        freeze: async () => {
+          await Promise.all([sandbox.pause(), network.pause()]);
+          lent?.credentials.revokeAll();
+        },
+        unfreeze: () => Promise.all([sandbox.unpause(), network.unpause()]).then(() => undefined),
+      });
+
       if (options.signal?.aborted) {
         status = 'cancelled';
       } else {
@@ -165,10 +179,12 @@ export class TaskRunner {
         }
         emit('task.started', { container: sandbox.container.id.slice(0, 12), timeoutMs: spec.timeoutMs });
         pumping = pipeline(attached, output);
-        const stop = options.signal ? AbortSignal.any([options.signal, expiry.signal]) : expiry.signal;
+        const stop = AbortSignal.any([expiry.signal, policyStop.signal, ...(options.signal ? [options.signal] : [])]);
         status = await this.#waitForExit(sandbox, spec.timeoutMs, stop);
         if (expiredGrant) status = 'timeout';
+        if (policyStop.signal.aborted) status = 'stopped';
       }
+      enforcement.end();
       await sandbox.kill();
       await pumping.catch(() => undefined);
       (attached as unknown as { destroy?: () => void }).destroy?.();
@@ -182,6 +198,7 @@ export class TaskRunner {
       const durationMs = clock.now() - began;
       if (status === 'timeout') emit('task.timeout', { timeoutMs: spec.timeoutMs, durationMs, ...(expiredGrant ? { reason: `the env grant of ${expiredGrant} expired` } : {}) });
       else if (status === 'cancelled') emit('task.cancelled', { durationMs }, 'user');
+      else if (status === 'stopped') emit('task.stopped', { durationMs, reason: 'a policy violation (onViolation: stop)' });
       else emit('task.exited', { exitCode: state.exitCode, oomKilled: state.oomKilled, durationMs, ...(state.oomKilled ? { memoryBytes: spec.limits.memoryBytes } : {}) });
 
       artifacts = await this.#collect(sandbox, spec, artifactsDir, emit);
@@ -208,6 +225,10 @@ export class TaskRunner {
         timer.cancel();
         signal?.removeEventListener('abort', onAbort);
         resolve(status);
+      }
+      if (signal?.aborted) {
+        finish('cancelled');
+        return;
       }
       sandbox.wait().then(() => finish('exited'), (error: unknown) => {
         if (!settled) reject(error as Error);

@@ -6,6 +6,7 @@ import type { LoadedManifest } from '../policy/manifest.js';
 import { parseDuration, parseSize } from '../policy/units.js';
 import { resolveNetwork, type NetworkSpec } from './network-spec.js';
 import type { GrantRequest } from '../credentials/grants.js';
+import type { ViolationPolicy } from './violations.js';
 import type { Manifest } from '../policy/manifest-schema.js';
 
 /** Everything the orchestrator needs to run one task, resolved and checked. */
@@ -22,6 +23,8 @@ export interface TaskSpec {
   network: NetworkSpec;
   /** Credentials to lend the task (checked against the store when it starts). */
   credentials: GrantRequest[];
+  /** What a violation (misuse, limits, too many refusals) does: log, stop or freeze. */
+  violations: ViolationPolicy;
   /** Host folder for collected outputs; default: the task's artifacts folder in AIRLOCK_HOME. */
   outputDir: string | undefined;
 }
@@ -109,6 +112,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     timeoutMs,
     network,
     credentials,
+    violations: { action: manifest.onViolation, maxRefusedRequests: manifest.maxRefusedRequests },
     outputDir: overrides.outputDir ? path.resolve(cwd, overrides.outputDir) : undefined,
   };
 }

@@ -16,6 +16,9 @@ export interface TaskNetwork {
   env: Record<string, string>;
   /** Removes the gateway endpoint and the task's policy; returns the containers removed. */
   close(): Promise<number>;
+  /** Freezing a task freezes its gateway endpoint too. */
+  pause(): Promise<void>;
+  unpause(): Promise<void>;
 }
 
 /**
@@ -36,7 +39,7 @@ export async function openTaskNetwork(options: {
   credentials?: TaskCredentialsPort;
 }): Promise<TaskNetwork> {
   const { spec, gateway, task } = options;
-  if (spec.mode === 'none') return { plan: { mode: 'none' }, env: {}, close: async () => 0 };
+  if (spec.mode === 'none') return { plan: { mode: 'none' }, env: {}, close: async () => 0, pause: async () => undefined, unpause: async () => undefined };
   if (!gateway || !options.assetsDir) throw new AirlockError('internal', `network mode ${spec.mode} needs the egress gateway, which this process did not start`);
   const credential = gateway.addTask({
     task, agent: options.agent,
@@ -67,5 +70,7 @@ export async function openTaskNetwork(options: {
       gateway.removeTask(task);
       return endpoint.destroy();
     },
+    pause: () => endpoint.pause(),
+    unpause: () => endpoint.unpause(),
   };
 }

@@ -1,0 +1,49 @@
+import type { EventBus } from '../audit/bus.js';
+import type { AgentRef } from '../audit/events.js';
+import type { Clock } from '../clock.js';
+import type { HomeLayout } from '../home.js';
+import { takeResumeRequest } from './stop.js';
+import { watchViolations, type ViolationPolicy } from './violations.js';
+
+/**
+ * Applies `onViolation` to a running task. `stop` ends it. `freeze` pauses its containers, revokes
+ * every grant, records `task.frozen`, and waits for a person: `airlock resume` (or the app)
+ * unpauses it (`task.resumed`, without its grants); `airlock stop` ends it as usual.
+ */
+export function enforceViolations(options: {
+  bus: EventBus; home: HomeLayout; clock: Clock; task: string; agent: AgentRef; policy: ViolationPolicy;
+  stop: () => void; freeze: () => Promise<void>; unfreeze: () => Promise<void>;
+}): { end(): void } {
+  const { bus, task, agent, policy } = options;
+  let frozen = false;
+  let poll: { cancel(): void } | undefined;
+  const emit = (kind: 'task.frozen' | 'task.resumed', data: Record<string, unknown>) => bus.emit({ task, agent, actor: kind === 'task.resumed' ? 'user' : 'airlock', kind, data });
+
+  const waitForResume = () => {
+    poll = options.clock.setTimeout(() => {
+      if (!frozen) return;
+      if (!takeResumeRequest(options.home, task)) return waitForResume();
+      void options.unfreeze().then(() => {
+        frozen = false;
+        emit('task.resumed', { note: 'resumed by a person; its grants stay revoked' });
+      });
+    }, 250);
+  };
+
+  const unwatch = watchViolations(bus, task, agent, policy, (reason) => {
+    if (policy.action === 'stop') options.stop();
+    if (policy.action !== 'freeze' || frozen) return;
+    frozen = true;
+    takeResumeRequest(options.home, task); // an old request does not count
+    void options.freeze().then(() => {
+      emit('task.frozen', { reason, next: `airlock resume ${task} | airlock stop ${task}` });
+      waitForResume();
+    }, () => undefined);
+  });
+  return {
+    end() {
+      unwatch();
+      poll?.cancel();
+    },
+  };
+}
