@@ -1,12 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { AirlockError } from '../core/errors.js';
+import type { AgentRegistry } from '../core/policy/registry.js';
 
-/** `airlock run demo` or `airlock run ./my-agent.yaml`: a path to a manifest, or a built-in agent. */
-export function resolveManifestPath(ref: string, assetsDir: string): string {
+/** `airlock run ./my-agent.yaml` or `airlock run demo`: a path to a manifest, or an agent's name. */
+export function resolveManifestPath(ref: string, registry: AgentRegistry): string {
   if (/\.ya?ml$/i.test(ref) || ref.includes('/') || ref.includes(path.sep)) return ref;
-  const builtIn = path.join(assetsDir, 'agents', ref, 'manifest.yaml');
-  if (fs.existsSync(builtIn)) return builtIn;
-  const known = fs.readdirSync(path.join(assetsDir, 'agents')).filter((name) => fs.existsSync(path.join(assetsDir, 'agents', name, 'manifest.yaml')));
-  throw new AirlockError('not_found', `no agent named '${ref}' (built-in agents: ${known.join(', ') || 'none'})`, 'pass the path of a manifest .yaml file, or a built-in agent name');
+  return registry.fileOf(ref);
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { isAirlockError } from '../core/errors.js';
+import { registerAgentCommands } from './commands/agents.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerCredentialCommands } from './commands/credentials.js';
 import { registerRun } from './commands/run.js';
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     .exitOverride();
   registerRun(program, setExit);
   registerTaskCommands(program, setExit);
+  registerAgentCommands(program);
   registerAuditCommands(program, setExit);
   registerCredentialCommands(program);
   registerSystemCommands(program, setExit);

@@ -100,9 +100,10 @@ export class EventRenderer {
   }
 
   #network(policy: unknown, mode: string): string {
-    const p = policy as { mode: string; allow?: string[]; widened?: boolean; source?: string } | undefined;
+    const p = policy as { mode: string; allow?: string[]; local?: string[]; widened?: boolean; source?: string } | undefined;
     if (!p) return mode;
-    const detail = p.mode === 'allowlist' ? ` [${(p.allow ?? []).join(', ')}]` : '';
+    const hosts = [...(p.allow ?? []), ...(p.local ?? []).map((l) => `local ${l}`)];
+    const detail = p.mode === 'allowlist' ? ` [${hosts.join(', ')}]` : '';
     const widened = p.widened ? this.#paint('yellow', ' (widened by --net)') : p.source === '--net' ? ' (set by --net)' : '';
     return `${p.mode}${detail}${widened}`;
   }

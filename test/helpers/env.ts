@@ -7,7 +7,8 @@ import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { systemClock } from '../../main/core/clock.js';
 import { Engine } from '../../main/core/engine/engine.js';
 import { homeLayout } from '../../main/core/home.js';
-import { manifestDigest, parseManifest } from '../../main/core/policy/manifest.js';
+import { loadManifestFile, manifestDigest, parseManifest } from '../../main/core/policy/manifest.js';
+import { AgentRegistry } from '../../main/core/policy/registry.js';
 import { TaskRunner } from '../../main/core/tasks/runner.js';
 import { resolveTaskSpec, type RunOverrides } from '../../main/core/tasks/spec.js';
 
@@ -84,12 +85,18 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
   }
 }
 
+/** Approves a manifest in a test's AIRLOCK_HOME, as `airlock agents approve` would. */
+export function approve(file: string, home: string): void {
+  new AgentRegistry(home, path.join(REPO, 'assets')).approve(loadManifestFile(file), 'test');
+}
+
 /**
  * Starts `airlock run --json` on a manifest in the background and waits until the agent has
  * printed `up`: returns the child, its task id and the stdout seen so far (kept up to date).
  */
 export async function startCliRun(dir: string, yaml: string, home: string): Promise<{ child: ChildProcessWithoutNullStreams; task: string; output: () => string; exited: Promise<number | null> }> {
   fs.writeFileSync(path.join(dir, 'agent.yaml'), yaml);
+  approve(path.join(dir, 'agent.yaml'), home);
   const child = spawn(process.execPath, [CLI, 'run', path.join(dir, 'agent.yaml'), '--json'], { env: { ...process.env, AIRLOCK_HOME: home } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

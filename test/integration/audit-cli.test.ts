@@ -2,17 +2,40 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, runCli, tempDir, waitFor } from '../helpers/env.js';
+import { Keychain } from '../../main/core/credentials/keychain.js';
+import { approve, CLI, REPO, runCli, tempDir, waitFor, type CliResult } from '../helpers/env.js';
 
 function parseLines(text: string) {
   return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
 }
 
+/** `node scripts/demo.mjs --json …`: the demo (vendor API, lent credential, refusals) as `npm run demo` runs it. */
+function runDemoJson(out: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(REPO, 'scripts', 'demo.mjs'), '--json', '--output', out], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A task that is just "some task": a manifest of its own, no network. */
+/** A small approved agent, for tests that only need some task in the trail. */
+function tinyManifest(dir: string): string {
+  const file = path.join(dir, 'tiny.yaml');
+  fs.writeFileSync(file, 'name: tiny\ncommand: ["sh", "-c", "echo reviewing; echo done"]\n');
+  approve(file, path.join(dir, 'home'));
+  return file;
+}
+
 describe('airlock log and airlock audit', () => {
-  it('log <task> replays exactly what the task did; verify says intact; one changed byte is caught', async () => {
+  it('log <task> replays exactly what the demo did, credential and refusals included; verify says intact; one changed byte is caught', { timeout: 120_000 }, async () => {
     const dir = tempDir();
     const env = { AIRLOCK_HOME: path.join(dir, 'home') };
-    const run = await runCli(['run', 'demo', '--json', '--output', path.join(dir, 'out')], { env });
+    const run = await runDemoJson(path.join(dir, 'out'), env);
     expect(run.code).toBe(0);
     const live = parseLines(run.stdout);
     const task = live[0].task as string;
@@ -24,6 +47,15 @@ describe('airlock log and airlock audit', () => {
 
     const readable = await runCli(['log', task], { env });
     expect(readable.stdout).toMatch(/INV-1043: supplier 'Acme Tooling' bank account differs from directory — flagged/);
+    expect(readable.stdout).toMatch(/⚷ lent demo-vendor-api for api\.vendor\.test:18443/);
+    expect(readable.stdout).toMatch(/⚷ demo-vendor-api used: GET api\.vendor\.test\/v1\/suppliers\/SUP-001\/bank-account → 200/);
+    expect(readable.stdout).toMatch(/✗ refused CONNECT files\.sharing\.test:443: files\.sharing\.test:443 is not in this task's allowlist/);
+    expect(readable.stdout).toMatch(/⚠ credential misuse refused: a credential placeholder sent over plain HTTP to collector\.test:80/);
+    // The trail holds the placeholder's use, never the key.
+    const secret = new Keychain().get('credential:demo-vendor-api');
+    expect(secret).toBeTruthy();
+    const segments = path.join(env.AIRLOCK_HOME, 'audit', 'segments');
+    for (const name of fs.readdirSync(segments)) expect(fs.readFileSync(path.join(segments, name), 'utf8')).not.toContain(secret!);
 
     const verify = await runCli(['audit', 'verify'], { env });
     expect(verify).toMatchObject({ code: 0, stdout: `intact, ${live.length} records, head signed\n` });
@@ -40,9 +72,11 @@ describe('airlock log and airlock audit', () => {
   it('audit export hands a task\'s record over as CSV or JSONL', async () => {
     const dir = tempDir();
     const env = { AIRLOCK_HOME: path.join(dir, 'home') };
-    const run = await runCli(['run', 'demo', '--json', '--output', path.join(dir, 'out')], { env });
+    const manifest = tinyManifest(dir);
+    const run = await runCli(['run', manifest, '--json'], { env });
+    expect(run.code).toBe(0);
     const task = parseLines(run.stdout)[0].task as string;
-    await runCli(['run', 'demo', '--json', '--output', path.join(dir, 'out2')], { env });
+    await runCli(['run', manifest, '--json'], { env });
 
     const csv = await runCli(['audit', 'export', '--format', 'csv', '--task', task], { env });
     const rows = csv.stdout.trim().split('\n');
@@ -67,7 +101,8 @@ describe('airlock log and airlock audit', () => {
     let followed = '';
     follower.stdout.on('data', (d: Buffer) => (followed += d.toString()));
     await new Promise((r) => setTimeout(r, 500));
-    const run = await runCli(['run', 'demo', '--json', '--output', path.join(dir, 'out')], { env });
+    const run = await runCli(['run', tinyManifest(dir), '--json'], { env });
+    expect(run.code).toBe(0);
     const task = parseLines(run.stdout)[0].task as string;
     await waitFor(async () => (followed.includes('"kind":"task.destroyed"') ? true : undefined), 'the follower to see the task end');
     follower.kill('SIGINT');

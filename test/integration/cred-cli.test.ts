@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Keychain } from '../../main/core/credentials/keychain.js';
-import { CLI, runCli, tempDir } from '../helpers/env.js';
+import { approve, CLI, runCli, tempDir } from '../helpers/env.js';
 
 const NAME = `cli-test-${process.pid}`;
 afterAll(() => {
@@ -58,6 +58,7 @@ describe('asking at the terminal', () => {
   it('on a terminal, the CLI asks about an unknown host and the answer decides', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'agent.yaml'), 'name: asker\ncommand: ["sh", "-c", "curl -s -o /dev/null -w \'%{http_code}\\\\n\' http://10.255.255.1/"]\nnetwork: { mode: allowlist, local: ["127.0.0.1:9"], onUnknownHost: ask, askTimeout: 20s }\n');
+    approve(path.join(dir, 'agent.yaml'), path.join(dir, 'home'));
     // `script` gives the CLI a real pseudo-terminal; "d" answers the prompt with deny.
     const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} run ${path.join(dir, 'agent.yaml')}`, '/dev/null'], { env: { ...process.env, NO_COLOR: '1', AIRLOCK_HOME: path.join(dir, 'home') } });
     let out = '';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { listTaskObjects } from '../../main/core/engine/leftovers.js';
-import { harness, lines, runCli, specFrom, startCliRun, tempDir, waitFor } from '../helpers/env.js';
+import { approve, harness, lines, runCli, specFrom, startCliRun, tempDir, waitFor } from '../helpers/env.js';
 
 async function leftoversOf(engine: ReturnType<typeof harness>['engine'], task: string) {
   return (await listTaskObjects(engine)).find((t) => t.task === task);
@@ -95,7 +95,10 @@ describe('the airlock CLI', () => {
 
   it('an unreachable engine is one line and exit 125, not a stack', async () => {
     const dir = tempDir();
-    const result = await runCli(['run', 'demo'], { env: { AIRLOCK_HOME: path.join(dir, 'home'), DOCKER_HOST: `unix://${dir}/no-engine.sock` } });
+    const home = path.join(dir, 'home');
+    fs.writeFileSync(path.join(dir, 'agent.yaml'), 'name: unreachable\ncommand: ["true"]\n');
+    approve(path.join(dir, 'agent.yaml'), home);
+    const result = await runCli(['run', path.join(dir, 'agent.yaml')], { env: { AIRLOCK_HOME: home, DOCKER_HOST: `unix://${dir}/no-engine.sock` } });
     expect(result.code).toBe(125);
     const [first, second, ...rest] = result.stderr.trim().split('\n');
     expect(first).toMatch(/^airlock: cannot reach the Docker engine at unix:\/\/.*no-engine\.sock/);

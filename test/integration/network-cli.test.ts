@@ -4,7 +4,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addAllowedHost } from '../../main/cli/ask.js';
-import { runCli, tempDir } from '../helpers/env.js';
+import { approve, runCli, tempDir } from '../helpers/env.js';
 
 // The CLI's own gateway resolves names with the machine's DNS, which tests must not use: these
 // runs reach only a server on this machine through a `local` rule (an IP, so no lookup), and
@@ -23,6 +23,7 @@ afterAll(() => {
 function manifest(dir: string, network: string): string {
   const file = path.join(dir, 'agent.yaml');
   fs.writeFileSync(file, `# my agent\nname: netcli\ncommand: ["sh", "-c", "curl -s http://127.0.0.1:${port}/hello; curl -s -o /dev/null -w '%{http_code}\\\\n' http://other.test/"]\n${network}\n`);
+  approve(file, path.join(dir, 'home'));
   return file;
 }
 
@@ -31,7 +32,7 @@ describe('airlock run with a network', () => {
     const dir = tempDir();
     const result = await runCli(['run', manifest(dir, `network: { mode: allowlist, allow: [api.vendor.test], local: ["127.0.0.1:${port}"] }`)], { env: { AIRLOCK_HOME: path.join(dir, 'home') } });
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/network allowlist \[api\.vendor\.test\]/);
+    expect(result.stdout).toMatch(/network allowlist \[api\.vendor\.test, local 127\.0\.0\.1:\d+\]/);
     expect(result.stdout).toMatch(/│ local service saw \/hello/);
     expect(result.stdout).toMatch(/→ GET 127\.0\.0\.1:\d+\/hello 200 .*\(local:127\.0\.0\.1:\d+\)/);
     expect(result.stdout).toMatch(/✗ refused GET other\.test:80: other\.test:80 is not in this task's allowlist \(rule allowlist\)/);

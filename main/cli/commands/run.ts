@@ -3,8 +3,13 @@ import { loadManifestFile } from '../../core/policy/manifest.js';
 import { resolveTaskSpec, type RunOverrides } from '../../core/tasks/spec.js';
 import { TaskRunner, type TaskOutcome } from '../../core/tasks/runner.js';
 import { systemClock } from '../../core/clock.js';
+import { AirlockError } from '../../core/errors.js';
 import { CredentialStore } from '../../core/credentials/store.js';
 import { resolveManifestPath } from '../agents.js';
+import { AgentRegistry } from '../../core/policy/registry.js';
+import type { LoadedManifest } from '../../core/policy/manifest.js';
+import { describeAgent, notApproved, recordApproval } from './agents.js';
+import readline from 'node:readline/promises';
 import { answerApprovalsAtTerminal } from '../ask.js';
 import { createContext } from '../context.js';
 import { EventRenderer } from '../render.js';
@@ -39,7 +44,8 @@ interface RunCliOptions {
 
 async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCode> {
   const ctx = createContext();
-  const loaded = loadManifestFile(resolveManifestPath(agentRef, ctx.assetsDir));
+  const registry = new AgentRegistry(ctx.home.root, ctx.assetsDir);
+  const loaded = loadManifestFile(resolveManifestPath(agentRef, registry));
   const overrides: RunOverrides = {
     ...(opts.net !== undefined && { net: opts.net }), ...(opts.cred && { creds: opts.cred }), ...(opts.input && { inputs: opts.input }),
     ...(opts.output !== undefined && { outputDir: opts.output }), ...(opts.timeout !== undefined && { timeout: opts.timeout }),
@@ -47,6 +53,8 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   };
   const spec = resolveTaskSpec(loaded, overrides);
   ctx.audit(); // no keychain, no audit trail: refuse before anything is created
+  await requireApproval(ctx, registry, loaded);
+  explainDemoCredential(ctx, spec);
 
   const renderer = new EventRenderer({ color: !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR });
   ctx.bus.subscribe((event) => {
@@ -95,4 +103,28 @@ export function exitCodeFor(outcome: TaskOutcome): ExitCode {
 function printSummary(outcome: TaskOutcome): void {
   const files = `${outcome.artifacts} file${outcome.artifacts === 1 ? '' : 's'}`;
   if (outcome.artifacts > 0) out(`\noutputs (${files}): ${outcome.artifactsDir}\n`);
+}
+
+/** Only approved agents run without a prompt: on a terminal, show what it may do and ask; else refuse. */
+async function requireApproval(ctx: ReturnType<typeof createContext>, registry: AgentRegistry, loaded: LoadedManifest): Promise<void> {
+  const state = registry.stateOf(loaded);
+  if (state === 'approved' || state === 'built-in') return;
+  if (!process.stdin.isTTY || !process.stderr.isTTY) throw notApproved(loaded, state);
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const intro = state === 'changed' ? 'This manifest has changed since it was approved.' : 'This agent has not been approved yet.';
+    const answer = await rl.question(`${intro}\n${describeAgent(loaded)}\nApprove it and run? [y/N] `);
+    if (answer.trim().toLowerCase() !== 'y') throw notApproved(loaded, state);
+  } finally {
+    rl.close();
+  }
+  recordApproval(ctx, loaded, registry.approve(loaded).approvedBy);
+}
+
+/** The built-in demo borrows a credential that `npm run demo` stores (with the pretend vendor API it needs). */
+function explainDemoCredential(ctx: ReturnType<typeof createContext>, spec: ReturnType<typeof resolveTaskSpec>): void {
+  if (spec.agent.name !== 'demo' || !spec.credentials.some((c) => c.credential === 'demo-vendor-api')) return;
+  if (new CredentialStore(ctx.home.root, ctx.keychain).list().some((c) => c.name === 'demo-vendor-api')) return;
+  throw new AirlockError('not_found', 'the demo borrows the credential demo-vendor-api, which is not stored yet',
+    'run `npm run demo`: it starts the pretend vendor API, stores the demo credential and runs the demo');
 }

@@ -100,9 +100,6 @@ export class TaskRunner {
     await fs.promises.mkdir(home.task(task), { recursive: true });
 
     const labels = sandboxLabels(task, spec.agent, this.#deps.owner ?? currentOwner());
-    const seeded = spec.inputs.length > 0 || spec.outputs.length > 0;
-    const workspace = seeded ? packWorkspace(spec.workdir, spec.inputs, spec.outputs, (file) =>
-      emit('fs.input', { path: file.path, size: file.size, sha256: file.sha256 })) : undefined;
     // Grants first: a refused credential stops the task before anything is created.
     checkGrantRequests(spec.credentials, this.#deps.credentials, spec.network, spec.agent.name);
     const expiry = new AbortController(); // an env grant that lapses stops the task
@@ -125,6 +122,10 @@ export class TaskRunner {
       lent?.credentials.revokeAll();
       throw error;
     });
+    // The inputs are read (and hashed) only now that nothing else can refuse the task.
+    const seeded = spec.inputs.length > 0 || spec.outputs.length > 0;
+    const workspace = seeded ? packWorkspace(spec.workdir, spec.inputs, spec.outputs, (file) =>
+      emit('fs.input', { path: file.path, size: file.size, sha256: file.sha256 })) : undefined;
     // No separate image check: creating the container answers 404 when the image is missing.
     const sandbox = await Sandbox.create(engine, {
       name: `airlock-${task}`, labels, image: spec.image, command: spec.command, workdir: spec.workdir,

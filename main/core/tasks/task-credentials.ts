@@ -37,7 +37,7 @@ export function checkGrantRequests(requests: GrantRequest[], store: CredentialSt
         const port = Number(/:(\d+)$/.exec(host)?.[1] ?? 443);
         const local = policy.local.some((rule) => rule.host === bare && rule.port === port);
         if (!local && !policy.allow.some((rule) => ruleMatches(rule, { host: bare, port, kind: 'name' }))) {
-          throw new AirlockError('policy_refused', `${field}: its host ${host} is not in network.allow`, `add "${host}" to network.allow, or run with --net allow:${host}`);
+          throw new AirlockError('policy_refused', `${field}: its host ${host} is not in network.allow`, `add "${host}" to network.allow (or to network.local, for a service on this machine), or run with --net allow:${host}`);
         }
       }
     }
