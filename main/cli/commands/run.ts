@@ -7,6 +7,7 @@ import { AirlockError } from '../../core/errors.js';
 import { CredentialStore } from '../../core/credentials/store.js';
 import { resolveManifestPath } from '../agents.js';
 import { AgentRegistry } from '../../core/policy/registry.js';
+import { DelegationTree } from '../../core/tasks/delegation.js';
 import type { LoadedManifest } from '../../core/policy/manifest.js';
 import { describeAgent, notApproved, recordApproval } from './agents.js';
 import readline from 'node:readline/promises';
@@ -80,6 +81,7 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
     const runner = new TaskRunner({
       engine: ctx.engine, bus: ctx.bus, clock: systemClock, home: ctx.home, assetsDir: ctx.assetsDir,
       credentials: new CredentialStore(ctx.home.root, ctx.keychain),
+      agents: registry, delegation: new DelegationTree(systemClock),
       ...(networked ? { gateway: ctx.gateway() } : {}),
     });
     const outcome = await runner.run(spec, { signal: controller.signal, ...(approvals ? { onAlways: approvals.onAlways } : {}) });

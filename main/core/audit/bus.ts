@@ -9,6 +9,7 @@ export class EventBus {
   readonly #listeners = new Set<EventListener>();
   readonly #seq = new Map<string, number>();
   readonly #redactions = new Map<string, [RegExp, string][]>();
+  readonly #lineage = new Map<string, { parent: string; chain: string[] }>();
   readonly #clock: Clock;
 
   constructor(clock: Clock = systemClock) {
@@ -20,7 +21,8 @@ export class EventBus {
     this.#seq.set(input.task, seq);
     const rules = this.#redactions.get(input.task);
     const data = rules ? (redactValue(input.data, rules) as Record<string, unknown>) : input.data;
-    const event: AirlockEvent = { v: 1, seq, time: new Date(this.#clock.now()).toISOString(), ...input, data };
+    const lineage = this.#lineage.get(input.task);
+    const event: AirlockEvent = { v: 1, seq, time: new Date(this.#clock.now()).toISOString(), ...lineage, ...input, data };
     for (const listener of this.#listeners) {
       try {
         listener(event);
@@ -51,10 +53,16 @@ export class EventBus {
     this.#redactions.set(task, [...(this.#redactions.get(task) ?? []), ...rules]);
   }
 
-  /** Forget a finished task's counter (and redactions) so a long-lived app does not grow without bound. */
+  /** A delegated task: every one of its events names its parent and the whole chain above it. */
+  setLineage(task: string, parent: string, chain: string[]): void {
+    this.#lineage.set(task, { parent, chain });
+  }
+
+  /** Forget a finished task's counter (and redactions, lineage) so a long-lived app does not grow without bound. */
   release(task: string): void {
     this.#seq.delete(task);
     this.#redactions.delete(task);
+    this.#lineage.delete(task);
   }
 }
 

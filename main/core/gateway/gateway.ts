@@ -15,7 +15,10 @@ import { TaskLimits } from './limits.js';
 import type { NetworkPolicy } from './policy.js';
 import { rawResponse, refusalBody } from './refusal.js';
 import { formatTarget, parseAbsoluteUrl, parseAuthority } from './target.js';
-import { GatewayEvents, type GatewayTask } from './task-state.js';
+import { GatewayEvents, type GatewayTask, type SandboxApiHandler } from './task-state.js';
+
+/** The reserved name of the in-sandbox API (main/core/tasks/sandbox-api.ts). */
+const SANDBOX_API_HOST = 'airlock.internal';
 
 export { defaultDialer, defaultResolver, type Dialer, type Resolver } from './dialing.js';
 
@@ -46,6 +49,9 @@ export class Gateway {
   readonly #events: GatewayEvents;
   readonly #admission: AdmissionControl;
   readonly #interception: Interception;
+  /** Tunnelled connections to the in-sandbox API, served by an HTTP server of their own. */
+  readonly #apiServer: http.Server;
+  readonly #apiConnections = new WeakMap<object, GatewayTask>();
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
@@ -54,6 +60,13 @@ export class Gateway {
     this.#events = new GatewayEvents(deps.bus, deps.clock);
     this.#admission = new AdmissionControl(this.#events, deps.resolve ?? defaultResolver, this.approvals);
     this.#interception = new Interception(this.#events, deps.clock);
+    this.#apiServer = http.createServer({ keepAlive: true, requestTimeout: 0 });
+    this.#apiServer.on('request', (req, res) => {
+      const network = this.#apiConnections.get(req.socket);
+      if (network) void this.#sandboxApi(network, req, res, req.url ?? '/');
+      else res.writeHead(500).end();
+    });
+    this.#apiServer.on('clientError', (_error, socket) => socket.destroy());
     this.#server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 30_000 });
     this.#server.on('request', (req, res) => void this.#onRequest(req, res));
     this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.#onConnect(req, socket, head));
@@ -61,7 +74,7 @@ export class Gateway {
   }
 
   /** Registers a task's policy; returns the proxy credential the sandbox will present. */
-  addTask(options: { task: string; agent: AgentRef; policy: NetworkPolicy; onAlways?: (host: string) => void; credentials?: TaskCredentialsPort }): { user: string; password: string } {
+  addTask(options: { task: string; agent: AgentRef; policy: NetworkPolicy; onAlways?: (host: string) => void; credentials?: TaskCredentialsPort; sandboxApi?: SandboxApiHandler }): { user: string; password: string } {
     const password = randomBytes(24).toString('base64url');
     this.#tasks.set(options.task, {
       agent: new DialingAgent(this.#dial),
@@ -70,6 +83,7 @@ export class Gateway {
       tlsAgent: new UpstreamTlsAgent(this.#dial, this.#deps.upstreamCa),
       ...(options.onAlways ? { onAlways: options.onAlways } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(options.sandboxApi ? { sandboxApi: options.sandboxApi } : {}),
     });
     return { user: options.task, password };
   }
@@ -97,6 +111,7 @@ export class Gateway {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
       this.#interception.close();
+      this.#apiServer.closeAllConnections();
     });
   }
 
@@ -128,6 +143,10 @@ export class Gateway {
       return;
     }
     const { target, path } = parsed;
+    if (target.host === SANDBOX_API_HOST) {
+      await this.#sandboxApi(network, req, res, path);
+      return;
+    }
     const leaked = findPlaceholder(req.headers, req.url);
     if (leaked && network.credentials && (await network.credentials.isOwnPlaceholder(leaked.token))) {
       // Plain HTTP is never given a secret, and a placeholder on it is going somewhere it should not.
@@ -190,6 +209,14 @@ export class Gateway {
       client.end(rawResponse(400, 'Bad Request', 'Airlock gateway: CONNECT needs host:port.\n'));
       return;
     }
+    if (target.host === SANDBOX_API_HOST) {
+      // Node's fetch tunnels even plain http:// through CONNECT: serve the API inside the tunnel.
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length > 0) client.unshift(head);
+      this.#apiConnections.set(client, network);
+      this.#apiServer.emit('connection', client);
+      return;
+    }
     const admission = await this.#admission.admit(network, target, 'CONNECT', undefined);
     if (!admission.ok) {
       this.#events.refuse(network, target, 'CONNECT', undefined, admission, started);
@@ -234,5 +261,15 @@ export class Gateway {
     };
     client.on('close', finish);
     upstream.on('close', finish);
+  }
+
+  async #sandboxApi(network: GatewayTask, req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
+    if (!network.sandboxApi) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Airlock: the in-sandbox API is not available to this task.\n');
+      return;
+    }
+    await network.sandboxApi(req, res, path).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
   }
 }

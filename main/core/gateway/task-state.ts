@@ -25,7 +25,11 @@ export interface GatewayTask {
   onAlways?: (host: string) => void;
   /** The task's grants: hosts they cover are intercepted and the placeholder swapped for the secret. */
   credentials?: TaskCredentialsPort;
+  /** Requests to `airlock.internal`: Airlock's own API for the sandbox (delegation, actions). */
+  sandboxApi?: SandboxApiHandler;
 }
+
+export type SandboxApiHandler = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void>;
 
 export type Admission =
   | { ok: true; address: string; decision: Decision }

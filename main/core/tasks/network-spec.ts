@@ -26,7 +26,7 @@ export function resolveNetwork(manifest: Manifest, source: string, net: string |
     ...(declared.rate?.requestsPerMinute !== undefined ? { requestsPerMinute: declared.rate.requestsPerMinute } : {}),
     ...(declared.rate?.bytes !== undefined ? { bytes: parseSize(declared.rate.bytes)! } : {}),
   };
-  if (declared.mode === 'allowlist' && declared.allow.length === 0 && declared.local.length === 0 && declared.onUnknownHost === 'deny' && net === undefined) {
+  if (declared.mode === 'allowlist' && declared.allow.length === 0 && declared.local.length === 0 && declared.onUnknownHost === 'deny' && !manifest.delegate?.allow.length && net === undefined) {
     throw new AirlockError('bad_manifest', `${source}: network.allow: is empty, so mode allowlist would reach nothing`, 'list the hosts the agent needs, use onUnknownHost: ask, or use mode: none');
   }
   const askTimeoutMs = declared.askTimeout ? parseDuration(declared.askTimeout)! : 60_000;

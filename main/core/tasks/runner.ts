@@ -18,6 +18,10 @@ import type { TaskSpec } from './spec.js';
 import { stopRequested } from './stop.js';
 import { openTaskNetwork } from './task-network.js';
 import { enforceViolations } from './enforcement.js';
+import { sandboxApi } from './sandbox-api.js';
+import { spawnChild } from './spawn-child.js';
+import type { DelegationTree } from './delegation.js';
+import type { AgentRegistry } from '../policy/registry.js';
 import { CA_BUNDLE, checkGrantRequests, openTaskCredentials, TASK_CA_FILE } from './task-credentials.js';
 import type { CredentialStore } from '../credentials/store.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -36,6 +40,10 @@ export interface TaskRunnerDeps {
   assetsDir?: string;
   /** Credentials a task may be lent. */
   credentials?: CredentialStore;
+  /** Agents by name, for delegation (and their approvals). */
+  agents?: AgentRegistry;
+  /** Who started whom: the delegation rules. */
+  delegation?: DelegationTree;
 }
 
 export interface RunOptions {
@@ -43,6 +51,8 @@ export interface RunOptions {
   taskId?: string;
   /** A person allowed a host "always": the caller confirms and adds it to the manifest. */
   onAlways?: (host: string) => void;
+  /** Set for a child task started through the in-sandbox API. */
+  parentTask?: string;
 }
 
 /** `stopped`: by Airlock, on a violation (onViolation: stop). */
@@ -83,6 +93,7 @@ export class TaskRunner {
     } catch (caught) {
       const error = explainEngineError(caught);
       emit('task.aborted', { reason: (error as Error).message, ...(error instanceof AirlockError ? { code: error.code } : {}) });
+      this.#deps.delegation?.leave(task);
       this.#deps.bus.release(task);
       throw error;
     }
@@ -115,8 +126,17 @@ export class TaskRunner {
     const envSecrets = lent?.credentials.envSecrets() ?? [];
     if (envSecrets.length > 0 && !spec.command) throw new AirlockError('bad_manifest', `${spec.agent.name}: command: is required with env delivery (secrets are handed to the command itself)`, 'give the manifest a command');
     if (lent) bus.redact(task, lent.credentials.grants().map((g, i) => ({ value: lent.credentials.secrets()[i]!, label: g.credential })));
+    const tree = this.#deps.delegation;
+    tree?.enter(task, spec.agent, spec.delegate, options.parentTask);
+    const api = sandboxApi({
+      task, agent: spec.agent, bus, tree,
+      spawn: tree ? (request) => spawnChild({
+        parent: { task, grants: lent?.credentials.grants() ?? [] }, request, registry: this.#deps.agents, tree, bus, clock, home,
+        run: async (childSpec, taskId) => this.run(childSpec, { taskId, parentTask: task, ...(options.signal ? { signal: options.signal } : {}) }),
+      }) : undefined,
+    });
     const network = await openTaskNetwork({
-      engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir, task, agent: spec.agent, spec: spec.network, labels,
+      engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir, task, agent: spec.agent, spec: spec.network, labels, sandboxApi: api,
       ...(options.onAlways ? { onAlways: options.onAlways } : {}), ...(lent ? { credentials: lent.credentials } : {}),
     }).catch((error: unknown) => {
       lent?.credentials.revokeAll();
@@ -166,6 +186,7 @@ export class TaskRunner {
         freeze: async () => {
           await Promise.all([sandbox.pause(), network.pause()]);
           lent?.credentials.revokeAll();
+          tree?.freezeDescendants(task);
         },
         unfreeze: () => Promise.all([sandbox.unpause(), network.unpause()]).then(() => undefined),
       });
@@ -208,6 +229,7 @@ export class TaskRunner {
       const removed = await sandbox.destroy();
       removed.containers += await network.close();
       lent?.credentials.revokeAll();
+      tree?.leave(task);
       emit('task.destroyed', { removed, teardownMs: clock.now() - tearingDown });
       bus.release(task);
     }

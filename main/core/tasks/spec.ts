@@ -25,6 +25,8 @@ export interface TaskSpec {
   credentials: GrantRequest[];
   /** What a violation (misuse, limits, too many refusals) does: log, stop or freeze. */
   violations: ViolationPolicy;
+  /** Which agents this one may start, how deep and how many (`delegate` in the manifest). */
+  delegate: { allow: string[]; maxDepth: number; maxTasks: number };
   /** Host folder for collected outputs; default: the task's artifacts folder in AIRLOCK_HOME. */
   outputDir: string | undefined;
 }
@@ -113,6 +115,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     network,
     credentials,
     violations: { action: manifest.onViolation, maxRefusedRequests: manifest.maxRefusedRequests },
+    delegate: { allow: manifest.delegate?.allow ?? [], maxDepth: manifest.delegate?.maxDepth ?? 1, maxTasks: manifest.delegate?.maxTasks ?? 5 },
     outputDir: overrides.outputDir ? path.resolve(cwd, overrides.outputDir) : undefined,
   };
 }

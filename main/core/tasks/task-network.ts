@@ -7,6 +7,7 @@ import { BASE_IMAGE } from '../engine/images.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { buildPolicy } from '../gateway/policy.js';
 import type { TaskCredentialsPort } from '../gateway/intercept.js';
+import type { SandboxApiHandler } from '../gateway/task-state.js';
 import type { NetworkSpec } from './network-spec.js';
 
 export interface TaskNetwork {
@@ -37,6 +38,7 @@ export async function openTaskNetwork(options: {
   labels: Record<string, string>;
   onAlways?: (host: string) => void;
   credentials?: TaskCredentialsPort;
+  sandboxApi?: SandboxApiHandler;
 }): Promise<TaskNetwork> {
   const { spec, gateway, task } = options;
   if (spec.mode === 'none') return { plan: { mode: 'none' }, env: {}, close: async () => 0, pause: async () => undefined, unpause: async () => undefined };
@@ -46,6 +48,7 @@ export async function openTaskNetwork(options: {
     policy: buildPolicy({ mode: spec.mode, allow: spec.allow, local: spec.local, onUnknownHost: spec.onUnknownHost, askTimeoutMs: spec.askTimeoutMs, rate: spec.rate }),
     ...(options.onAlways ? { onAlways: options.onAlways } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.sandboxApi ? { sandboxApi: options.sandboxApi } : {}),
   });
   let endpoint: GatewayEndpoint;
   try {

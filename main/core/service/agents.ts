@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { AirlockError, isAirlockError } from '../errors.js';
+import { loadManifestFile, type LoadedManifest } from '../policy/manifest.js';
+import type { AgentSummary } from './types.js';
+
+const MAX_RECENT = 20;
+const recentSchema = z.object({ v: z.literal(1), recent: z.array(z.object({ file: z.string(), openedAt: z.string() })) });
+
+/**
+ * The agents the app offers: the built-in ones (assets/agents/<name>/manifest.yaml) and manifests
+ * the user opened, remembered in AIRLOCK_HOME/agents.json (most recent first). A task can only be
+ * started for an agent listed here, so the UI never names an arbitrary file to run.
+ */
+export class AgentRegistry {
+  readonly #assetsDir: string;
+  readonly #file: string;
+
+  constructor(options: { assetsDir: string; home: string }) {
+    this.#assetsDir = options.assetsDir;
+    this.#file = path.join(options.home, 'agents.json');
+  }
+
+  list(): AgentSummary[] {
+    const builtIn = this.#builtInFolders().map((folder) => summarize(`builtin:${folder}`, 'built-in', path.join(this.#assetsDir, 'agents', folder, 'manifest.yaml')));
+    const opened = this.#recent().map((entry) => summarize(`file:${entry.file}`, 'opened', entry.file));
+    return [...builtIn, ...opened];
+  }
+
+  /** Remembers a manifest the user chose (it must load) and returns its summary. */
+  open(file: string): AgentSummary {
+    const absolute = path.resolve(file);
+    loadManifestFile(absolute); // refuse what does not load, with the field that is wrong
+    const recent = this.#recent().filter((entry) => entry.file !== absolute);
+    this.#write([{ file: absolute, openedAt: new Date().toISOString() }, ...recent].slice(0, MAX_RECENT));
+    return summarize(`file:${absolute}`, 'opened', absolute);
+  }
+
+  forget(id: string): void {
+    if (!id.startsWith('file:')) throw new AirlockError('bad_argument', `${id} is a built-in agent and cannot be removed`, 'only opened manifests can be removed from the list');
+    const file = id.slice('file:'.length);
+    this.#write(this.#recent().filter((entry) => entry.file !== file));
+  }
+
+  /** The manifest of a listed agent, loaded now (so a changed file is run as it is now). */
+  load(id: string): LoadedManifest {
+    const agent = this.#resolve(id);
+    return loadManifestFile(agent);
+  }
+
+  #resolve(id: string): string {
+    if (id.startsWith('builtin:')) {
+      const folder = id.slice('builtin:'.length);
+      if (this.#builtInFolders().includes(folder)) return path.join(this.#assetsDir, 'agents', folder, 'manifest.yaml');
+    } else if (id.startsWith('file:')) {
+      const file = id.slice('file:'.length);
+      if (this.#recent().some((entry) => entry.file === file)) return file;
+    }
+    throw new AirlockError('not_found', `no agent ${id} in the list`, 'open its manifest first (Agents → Open manifest…)');
+  }
+
+  #builtInFolders(): string[] {
+    const dir = path.join(this.#assetsDir, 'agents');
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir).filter((name) => fs.existsSync(path.join(dir, name, 'manifest.yaml'))).sort();
+  }
+
+  #recent(): { file: string; openedAt: string }[] {
+    try {
+      const parsed = recentSchema.safeParse(JSON.parse(fs.readFileSync(this.#file, 'utf8')));
+      return parsed.success ? parsed.data.recent : [];
+    } catch {
+      return [];
+    }
+  }
+
+  #write(recent: { file: string; openedAt: string }[]): void {
+    fs.mkdirSync(path.dirname(this.#file), { recursive: true, mode: 0o700 });
+    const temp = `${this.#file}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, `${JSON.stringify({ v: 1, recent }, null, 2)}\n`, { mode: 0o600 });
+    fs.renameSync(temp, this.#file);
+  }
+}
+
+function summarize(id: string, source: AgentSummary['source'], file: string): AgentSummary {
+  try {
+    const { manifest, digest } = loadManifestFile(file);
+    const { network, resources } = manifest;
+    return {
+      id, source, file, name: manifest.name, digest, image: manifest.image,
+      ...(manifest.description !== undefined ? { description: manifest.description } : {}),
+      network: { mode: network.mode, allow: [...network.allow], onUnknownHost: network.onUnknownHost },
+      ...(manifest.timeout !== undefined ? { timeout: manifest.timeout } : {}),
+      resources: {
+        ...(resources.cpus !== undefined ? { cpus: resources.cpus } : {}),
+        ...(resources.memory !== undefined ? { memory: String(resources.memory) } : {}),
+      },
+      envNames: Object.keys(manifest.env),
+      credentials: manifest.credentials.map((c) => ({ name: c.name, ...(c.ttl !== undefined ? { ttl: c.ttl } : {}) })),
+    };
+  } catch (error) {
+    const name = source === 'built-in' ? id.slice('builtin:'.length) : path.basename(file);
+    return {
+      id, source, file, name,
+      error: isAirlockError(error)
+        ? { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) }
+        : { code: 'internal', message: `cannot load ${file}` },
+    };
+  }
+}

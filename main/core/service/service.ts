@@ -1,0 +1,232 @@
+/**
+ * The application service: everything the desktop app (and its test bridge) asks of Airlock, over
+ * the Electron-free core. Collaborators come in through the constructor; nothing here knows about
+ * windows or IPC. Pushes to a UI are batched, and no method returns a secret.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EventBus } from '../audit/bus.js';
+import type { AirlockEvent } from '../audit/events.js';
+import { exportAuditTrail, type ExportFormat } from '../audit/export.js';
+import { queryAuditPage } from '../audit/query.js';
+import type { AuditStore } from '../audit/store.js';
+import { openHeadSigner } from '../audit/trail.js';
+import { verifyAuditTrail } from '../audit/verify.js';
+import type { Clock } from '../clock.js';
+import type { Keychain } from '../credentials/keychain.js';
+import { runDoctor, type DoctorReport } from '../doctor.js';
+import type { Engine } from '../engine/engine.js';
+import { AirlockError } from '../errors.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { HomeLayout } from '../home.js';
+import { AgentRegistry } from './agents.js';
+import { Batcher } from './batcher.js';
+import { UnavailableCredentials, type CredentialsPort } from './credentials-port.js';
+import { taskHistory } from './history.js';
+import { ImageBuilds, type BuildImage } from './images.js';
+import { ResourceSampler } from './resources.js';
+import { TaskManager, type TaskManagerDeps } from './tasks.js';
+import type {
+  AgentSummary, ApprovalInfo, ApprovalReply, AuditExportResult, AuditPageResult, AuditQueryRequest, AuditVerifyResult,
+  CredentialInput, CredentialSummary, ImageBuildState, PastTask, RunRequest, ServicePush, TaskInfo,
+} from './types.js';
+
+export interface AirlockServiceDeps {
+  /** Connects on first use, so an unusable DOCKER_HOST is an error in the UI, not a failed start. */
+  engine: () => Engine;
+  bus: EventBus;
+  /** Opens the audit trail and records the bus in it (once); throws keychain_unavailable without a keychain. */
+  audit: () => AuditStore;
+  /** The egress proxy, created on first use. */
+  gateway: () => Gateway;
+  home: HomeLayout;
+  assetsDir: string;
+  keychain: Keychain;
+  clock: Clock;
+  /** What the credentials screen lists, adds and removes (write-only secrets). */
+  credentials?: CredentialsPort;
+  /** The store tasks are lent credentials from (the same one the port adapts, in the app). */
+  credentialStore?: TaskManagerDeps['credentialStore'];
+  /** How often a running task's container stats are sampled. */
+  sampleIntervalMs?: number;
+  /** Event batches to a UI: at most this long after the first event, or at this many events. */
+  batch?: { intervalMs?: number; maxEvents?: number };
+  /** The image builder (main/core/engine/images.ts buildBaseImage by default). */
+  buildImage?: BuildImage;
+}
+
+export type PushListener = (push: ServicePush) => void;
+
+export class AirlockService {
+  readonly agents: AgentRegistry;
+  readonly #deps: AirlockServiceDeps;
+  readonly #listeners = new Set<PushListener>();
+  readonly #events: Batcher<AirlockEvent>;
+  readonly #tasks: TaskManager;
+  readonly #sampler: ResourceSampler;
+  readonly #images: ImageBuilds;
+  readonly #credentials: CredentialsPort;
+  #gateway: Gateway | undefined;
+  readonly #unsubscribe: () => void;
+
+  constructor(deps: AirlockServiceDeps) {
+    this.#deps = deps;
+    this.agents = new AgentRegistry({ assetsDir: deps.assetsDir, home: deps.home.root });
+    this.#credentials = deps.credentials ?? new UnavailableCredentials();
+    this.#events = new Batcher((events) => this.#push({ topic: 'events', payload: { events } }),
+      { intervalMs: deps.batch?.intervalMs ?? 50, maxItems: deps.batch?.maxEvents ?? 500 });
+    this.#sampler = new ResourceSampler(deps.engine, deps.bus, deps.sampleIntervalMs ?? 2000);
+    this.#tasks = new TaskManager({
+      engine: deps.engine, bus: deps.bus, clock: deps.clock, home: deps.home, assetsDir: deps.assetsDir,
+      gateway: () => this.#openGateway(), audit: deps.audit, agents: this.agents, sampler: this.#sampler,
+      ...(deps.credentialStore ? { credentialStore: deps.credentialStore } : {}),
+      onChange: () => this.#push({ topic: 'tasks', payload: this.#tasks.list() }),
+    });
+    this.#images = new ImageBuilds({ engine: deps.engine, assetsDir: deps.assetsDir, cacheDir: path.join(deps.home.root, 'cache'), build: deps.buildImage },
+      (state) => this.#push({ topic: 'images', payload: state }));
+    this.#unsubscribe = deps.bus.subscribe((event) => {
+      this.#events.push(event);
+      if (event.kind === 'approval.requested' || event.kind === 'approval.decided') this.#push({ topic: 'approvals', payload: this.approvals() });
+    });
+  }
+
+  /** Every push (event batches, task list, approvals, image builds) goes to each listener. */
+  subscribe(listener: PushListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  doctor(): Promise<DoctorReport> {
+    return runDoctor({ engine: this.#deps.engine(), keychain: this.#deps.keychain });
+  }
+
+  // ── images ──
+  buildImage(options: { offline?: boolean }): ImageBuildState {
+    return this.#images.start(options.offline);
+  }
+
+  imageBuildState(): ImageBuildState {
+    return this.#images.state();
+  }
+
+  // ── agents ──
+  listAgents(): AgentSummary[] {
+    return this.agents.list();
+  }
+
+  openAgent(file: string): AgentSummary {
+    return this.agents.open(file);
+  }
+
+  forgetAgent(id: string): void {
+    this.agents.forget(id);
+  }
+
+  // ── tasks ──
+  /** Starts a task in the background and returns its id at once; its events follow on the bus. */
+  run(request: RunRequest): { task: string } {
+    return this.#tasks.run(request);
+  }
+
+  tasks(): TaskInfo[] {
+    return this.#tasks.list();
+  }
+
+  stop(task: string): void {
+    this.#tasks.stop(task);
+  }
+
+  async history(limit: number): Promise<PastTask[]> {
+    await this.#flushAudit();
+    return taskHistory(this.#deps.home.audit, limit);
+  }
+
+  // ── approvals ──
+  approvals(): ApprovalInfo[] {
+    if (!this.#gateway) return [];
+    return this.#gateway.approvals.pending().map((request) => {
+      const agent = this.#tasks.agentOf(request.task);
+      return { id: request.id, task: request.task, host: request.host, port: request.port, expiresAt: new Date(request.expiresAt).toISOString(), ...(agent ? { agent } : {}) };
+    });
+  }
+
+  answerApproval(id: string, answer: ApprovalReply): void {
+    if (!this.#gateway?.approvals.answer(id, answer)) {
+      throw new AirlockError('not_found', 'this request is no longer waiting: it was answered, timed out, or its task ended', 'nothing to do');
+    }
+  }
+
+  // ── audit ──
+  async queryAudit(request: AuditQueryRequest): Promise<AuditPageResult> {
+    const { limit, ...query } = request;
+    await this.#flushAudit();
+    return queryAuditPage(this.#deps.home.audit, query, Math.max(1, Math.min(limit, 5000)));
+  }
+
+  async verifyAudit(): Promise<AuditVerifyResult> {
+    const signer = openHeadSigner(this.#deps.keychain);
+    await this.#flushAudit();
+    return verifyAuditTrail(this.#deps.home.audit, signer);
+  }
+
+  /** Writes the trail (or one task's records), oldest first, to a file the user chose in main. */
+  async exportAudit(file: string, format: ExportFormat, task?: string): Promise<AuditExportResult> {
+    await this.#flushAudit();
+    const absolute = path.resolve(file);
+    const out = fs.createWriteStream(absolute, { mode: 0o600 });
+    const opened = new Promise<void>((resolve, reject) => out.once('open', () => resolve()).once('error', reject));
+    await opened.catch((error: NodeJS.ErrnoException) => {
+      throw new AirlockError('bad_argument', `cannot write ${absolute}: ${error.code ?? error.message}`, 'choose a folder you can write to');
+    });
+    const write = (chunk: string) => (out.write(chunk) ? undefined : new Promise<void>((resolve) => out.once('drain', () => resolve())));
+    try {
+      const records = await exportAuditTrail(this.#deps.home.audit, format, task ? { task } : {}, write);
+      return { file: absolute, records };
+    } finally {
+      await new Promise<void>((resolve) => out.end(() => resolve()));
+    }
+  }
+
+  // ── credentials (write-only secrets) ──
+  listCredentials(): Promise<CredentialSummary[]> {
+    return this.#credentials.list();
+  }
+
+  addCredential(input: CredentialInput): Promise<void> {
+    return this.#credentials.add(input);
+  }
+
+  removeCredential(name: string): Promise<void> {
+    return this.#credentials.remove(name);
+  }
+
+  /** Cancels running tasks (tearing their sandboxes down), stops sampling and delivers what is pending. */
+  async close(): Promise<void> {
+    await this.#tasks.close();
+    this.#sampler.stopAll();
+    this.#events.close();
+    this.#unsubscribe();
+  }
+
+  #openGateway(): Gateway {
+    return (this.#gateway ??= this.#deps.gateway());
+  }
+
+  async #flushAudit(): Promise<void> {
+    try {
+      await this.#deps.audit().flush();
+    } catch {
+      // no keychain: queries still read what is on disk
+    }
+  }
+
+  #push(push: ServicePush): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(push);
+      } catch {
+        // a UI that went away must not stop the others, nor a task
+      }
+    }
+  }
+}

@@ -1,0 +1,153 @@
+import path from 'node:path';
+import type { EventBus } from '../audit/bus.js';
+import type { AgentRef, AirlockEvent } from '../audit/events.js';
+import type { Clock } from '../clock.js';
+import type { Engine } from '../engine/engine.js';
+import { AirlockError, isAirlockError } from '../errors.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { HomeLayout } from '../home.js';
+import { newTaskId } from '../tasks/ids.js';
+import { TaskRunner, type TaskRunnerDeps } from '../tasks/runner.js';
+import { resolveTaskSpec, type RunOverrides } from '../tasks/spec.js';
+import type { AgentRegistry } from './agents.js';
+import type { ResourceSampler } from './resources.js';
+import type { ErrorInfo, RunRequest, TaskInfo } from './types.js';
+
+export interface TaskManagerDeps {
+  engine: () => Engine;
+  bus: EventBus;
+  clock: Clock;
+  home: HomeLayout;
+  assetsDir: string;
+  gateway: () => Gateway;
+  /** Opens the audit trail; throws (keychain_unavailable) when it cannot, which refuses the run. */
+  audit: () => unknown;
+  agents: AgentRegistry;
+  sampler: ResourceSampler;
+  /** Credentials a task may be lent (main/core/credentials' store); without it a manifest that asks for one is refused. */
+  credentialStore?: TaskRunnerDeps['credentials'];
+  onChange: () => void;
+}
+
+interface Running {
+  info: TaskInfo;
+  agent: AgentRef;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/** Finished tasks kept in the live list (older ones are in the audit trail's history). */
+const KEEP_FINISHED = 100;
+
+/**
+ * The app's tasks: each runs in-process in the background (TaskRunner, with the gateway when
+ * networked); its state follows the bus, its resources are sampled while it runs, and stop()
+ * cancels it, which tears the sandbox down.
+ */
+export class TaskManager {
+  readonly #deps: TaskManagerDeps;
+  readonly #tasks = new Map<string, Running>();
+
+  constructor(deps: TaskManagerDeps) {
+    this.#deps = deps;
+    deps.bus.subscribe((event) => this.#onEvent(event));
+  }
+
+  run(request: RunRequest): { task: string } {
+    const loaded = this.#deps.agents.load(request.agentId);
+    const spec = resolveTaskSpec(loaded, overridesFor(request), path.dirname(loaded.file));
+    this.#deps.audit(); // no keychain, no audit trail: refuse before anything is created
+    const engine = this.#deps.engine();
+    const networked = spec.network.mode !== 'none';
+    const runner = new TaskRunner({
+      engine, bus: this.#deps.bus, clock: this.#deps.clock, home: this.#deps.home, assetsDir: this.#deps.assetsDir,
+      ...(networked ? { gateway: this.#deps.gateway() } : {}),
+      ...(this.#deps.credentialStore ? { credentials: this.#deps.credentialStore } : {}),
+    });
+    const id = newTaskId();
+    const controller = new AbortController();
+    const info: TaskInfo = {
+      id, agent: spec.agent.name, agentId: request.agentId, network: spec.network.mode, state: 'starting', stopping: false,
+      startedAt: new Date(this.#deps.clock.now()).toISOString(), artifactsDir: spec.outputDir ?? this.#deps.home.artifacts(id), artifacts: 0,
+    };
+    const done = runner.run(spec, { signal: controller.signal, taskId: id }).then((outcome) => {
+      info.state = outcome.status;
+      if (outcome.exitCode !== undefined) info.exitCode = outcome.exitCode;
+      info.artifacts = outcome.artifacts;
+    }, (error: unknown) => {
+      info.state = 'failed';
+      info.error = describe(error);
+    }).finally(() => {
+      this.#deps.sampler.stop(id);
+      info.stopping = false;
+      info.endedAt = new Date(this.#deps.clock.now()).toISOString();
+      this.#trim();
+      this.#deps.onChange();
+    });
+    this.#tasks.set(id, { info, agent: spec.agent, controller, done });
+    this.#deps.onChange();
+    return { task: id };
+  }
+
+  list(): TaskInfo[] {
+    return [...this.#tasks.values()].map((t) => ({ ...t.info, ...(t.info.error ? { error: { ...t.info.error } } : {}) })).reverse();
+  }
+
+  agentOf(task: string): string | undefined {
+    return this.#tasks.get(task)?.info.agent;
+  }
+
+  stop(task: string): void {
+    const running = this.#tasks.get(task);
+    if (!running) throw new AirlockError('not_found', `no task ${task} in this app`, 'tasks started elsewhere are stopped with `airlock stop <task>`');
+    if (running.info.endedAt !== undefined || running.controller.signal.aborted) return;
+    running.info.stopping = true;
+    running.controller.abort();
+    this.#deps.onChange();
+  }
+
+  /** Cancels every running task and waits until their sandboxes are gone. */
+  async close(): Promise<void> {
+    const pending = [...this.#tasks.values()].filter((t) => t.info.endedAt === undefined);
+    for (const task of pending) task.controller.abort();
+    await Promise.all(pending.map((t) => t.done));
+  }
+
+  #onEvent(event: AirlockEvent): void {
+    const running = this.#tasks.get(event.task);
+    if (!running) return;
+    if (event.kind === 'task.started') {
+      running.info.state = 'running';
+      this.#deps.sampler.start(event.task, running.agent);
+      this.#deps.onChange();
+    } else if (event.kind === 'task.exited' || event.kind === 'task.timeout' || event.kind === 'task.cancelled' || event.kind === 'task.stopped' || event.kind === 'task.aborted') {
+      this.#deps.sampler.stop(event.task);
+    }
+  }
+
+  #trim(): void {
+    const finished = [...this.#tasks.values()].filter((t) => t.info.endedAt !== undefined);
+    for (const task of finished.slice(0, Math.max(0, finished.length - KEEP_FINISHED))) this.#tasks.delete(task.info.id);
+  }
+}
+
+function overridesFor(request: RunRequest): RunOverrides {
+  const overrides: RunOverrides = {};
+  const network = request.network;
+  if (network?.mode === 'allowlist') {
+    if (network.allow.length === 0) throw new AirlockError('bad_argument', 'network: the allowlist is empty, so the agent could reach nothing', 'add at least one host, or choose the network "none"');
+    overrides.net = `allow:${network.allow.join(',')}`;
+  } else if (network) {
+    overrides.net = network.mode;
+  }
+  if (request.env && request.env.length > 0) overrides.env = request.env.map(({ name, value }) => `${name}=${value}`);
+  if (request.timeout !== undefined) overrides.timeout = request.timeout;
+  if (request.cpus !== undefined) overrides.cpus = String(request.cpus);
+  if (request.memory !== undefined) overrides.memory = request.memory;
+  return overrides;
+}
+
+export function describe(error: unknown): ErrorInfo {
+  if (isAirlockError(error)) return { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) };
+  return { code: 'internal', message: 'the task failed unexpectedly; details are in the Airlock log' };
+}

@@ -1,0 +1,155 @@
+/**
+ * What the application service hands to a UI. preload/contract.ts declares the same shapes as the
+ * wire types (so the renderer never compiles core code); main/ipc asserts at compile time that the
+ * two stay identical. Nothing here ever carries a secret value.
+ */
+import type { AirlockEvent } from '../audit/events.js';
+import type { AuditRecord } from '../audit/record.js';
+
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export type NetworkMode = 'none' | 'allowlist' | 'open';
+
+export interface AgentSummary {
+  /** `builtin:<folder>` or `file:<absolute path>`: what tasks.run names. */
+  id: string;
+  source: 'built-in' | 'opened';
+  file: string;
+  name: string;
+  description?: string;
+  digest?: string;
+  image?: string;
+  network?: { mode: NetworkMode; allow: string[]; onUnknownHost: 'deny' | 'ask' };
+  timeout?: string;
+  resources?: { cpus?: number; memory?: string };
+  /** Names only: values stay in the manifest. */
+  envNames?: string[];
+  /** Credentials the manifest asks for (name, ttl), for the run dialog. */
+  credentials?: { name: string; ttl?: string }[];
+  /** Set when the manifest cannot be loaded: what is wrong and how to fix it. */
+  error?: ErrorInfo;
+}
+
+export type RunNetwork = { mode: 'none' } | { mode: 'open' } | { mode: 'allowlist'; allow: string[] };
+
+export interface RunRequest {
+  agentId: string;
+  /** Instead of the manifest's network, for this run. */
+  network?: RunNetwork;
+  env?: { name: string; value: string }[];
+  timeout?: string;
+  cpus?: number;
+  memory?: string;
+}
+
+/** `stopped`: by policy (onViolation: stop); `cancelled`: by a person. */
+export type TaskState = 'starting' | 'running' | 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'failed';
+
+export interface TaskInfo {
+  id: string;
+  agent: string;
+  agentId: string;
+  network: NetworkMode;
+  state: TaskState;
+  /** A stop was asked for and the sandbox is being torn down. */
+  stopping: boolean;
+  startedAt: string;
+  endedAt?: string;
+  exitCode?: number;
+  artifactsDir: string;
+  artifacts: number;
+  error?: ErrorInfo;
+}
+
+export interface PastTask {
+  id: string;
+  agent: string;
+  startedAt?: string;
+  endedAt?: string;
+  outcome?: 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'aborted';
+  exitCode?: number;
+}
+
+export interface ApprovalInfo {
+  id: string;
+  task: string;
+  agent?: string;
+  host: string;
+  port: number;
+  expiresAt: string;
+}
+
+export type ApprovalReply = 'once' | 'task' | 'deny';
+
+export interface ImageBuildState {
+  ref: string;
+  state: 'idle' | 'building' | 'done' | 'failed';
+  phase?: string;
+  message?: string;
+  percent?: number;
+  error?: ErrorInfo;
+}
+
+export interface AuditQueryRequest {
+  task?: string;
+  agent?: string;
+  kinds?: string[];
+  decision?: 'allow' | 'deny';
+  since?: string;
+  until?: string;
+  text?: string;
+  order?: 'asc' | 'desc';
+  cursor?: string;
+  limit: number;
+}
+
+export interface AuditPageResult {
+  records: AuditRecord[];
+  next?: string;
+}
+
+export interface AuditVerifyResult {
+  ok: boolean;
+  records: number;
+  headSigned: boolean;
+  problem?: { record: number; segment?: string; line?: number; message: string };
+  notes: string[];
+}
+
+export interface AuditExportResult {
+  file: string;
+  records: number;
+}
+
+export interface CredentialSummary {
+  name: string;
+  description?: string;
+  hosts: string[];
+  header: string;
+  maxTtlMs: number;
+}
+
+export interface CredentialInput {
+  name: string;
+  /** Write-only: goes to the keychain, never comes back. */
+  secret: string;
+  hosts: string[];
+  header?: string;
+  maxTtlMs?: number;
+  description?: string;
+}
+
+export interface EventBatch {
+  events: AirlockEvent[];
+}
+
+/** What the service pushes to a UI, batched where it can be frequent. */
+export type ServicePush =
+  | { topic: 'events'; payload: EventBatch }
+  | { topic: 'tasks'; payload: TaskInfo[] }
+  | { topic: 'approvals'; payload: ApprovalInfo[] }
+  | { topic: 'images'; payload: ImageBuildState };
