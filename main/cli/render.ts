@@ -20,7 +20,10 @@ export class EventRenderer {
   render(event: AirlockEvent): string | undefined {
     // With several tasks interleaved, each line names its task by the end of its id.
     const who = this.#showTask ? ` ${this.#paint('magenta', event.task === '-' ? 'airlock' : `…${event.task.slice(-6)}`)}` : '';
-    const time = this.#paint('dim', event.time.slice(11, 23)) + who;
+    // A delegated task's lines are indented under its parent and carry its agent's name.
+    const depth = event.chain?.length ?? 0;
+    const lineage = depth > 0 ? ` ${'  '.repeat(depth - 1)}${this.#paint('magenta', `↳ ${event.agent.name}`)}` : '';
+    const time = this.#paint('dim', event.time.slice(11, 23)) + who + lineage;
     const d = event.data;
     const line = (mark: string, style: Style, text: string) => `${time} ${this.#paint(style, mark)} ${text}`;
     switch (event.kind) {
@@ -90,6 +93,8 @@ export class EventRenderer {
         return line('?', 'magenta', `waiting for a person: allow ${String(d.host)}:${String(d.port)}?`);
       case 'approval.decided':
         return line(event.decision?.allow ? '✓' : '✗', event.decision?.allow ? 'green' : 'red', `${String(d.host)}:${String(d.port)} ${event.decision?.allow ? `allowed (${String(d.answer)})` : event.decision?.by === 'default' ? 'denied: no answer in time' : 'denied'}`);
+      case 'agent.action':
+        return line('•', 'cyan', `${String(d.type)}${Object.entries(d).filter(([k]) => k !== 'type').map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('')}`);
       case 'policy.violation':
         return line('⚠', 'red', `policy violation: ${String(d.reason ?? d.rule)}${d.action ? ` (onViolation: ${String(d.action)})` : ''}`);
       case 'image.progress':

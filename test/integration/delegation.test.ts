@@ -9,7 +9,7 @@ import { loadManifestFile } from '../../main/core/policy/manifest.js';
 import { AgentRegistry } from '../../main/core/policy/registry.js';
 import { DelegationTree } from '../../main/core/tasks/delegation.js';
 import { TaskRunner } from '../../main/core/tasks/runner.js';
-import { harness, REPO, specFrom } from '../helpers/env.js';
+import { harness, REPO, runCli, specFrom, tempDir } from '../helpers/env.js';
 import { MemorySecrets } from '../helpers/memory-secrets.js';
 
 /** Approved agents in a test's own home, and a runner that lets them delegate. */
@@ -98,5 +98,14 @@ describe('delegation through the in-sandbox API', () => {
     await runner.run(specFrom(root, fs.readFileSync(path.join(root, 'stormer.yaml'), 'utf8')));
     expect(events.filter((e) => e.kind === 'task.created').length).toBe(3);
     expect(events.filter((e) => e.kind === 'policy.violation').map((e) => e.data.rule)).toEqual(['global.spawnsPerMinute', 'global.spawnsPerMinute']);
+  });
+
+  it('the built-in demo: airlock run support shows the chain and the refused loop', async () => {
+    const result = await runCli(['run', 'support'], { env: { AIRLOCK_HOME: path.join(tempDir(), 'home') } });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/↳ billing ▶ t_\w+ billing/);
+    expect(result.stdout).toMatch(/ {2}↳ compliance │ compliance: started by support → billing → compliance/);
+    expect(result.stdout).toMatch(/↳ compliance ⚠ policy violation: support is already on the chain support → billing → compliance → support: a loop/);
+    expect(result.stdout).toMatch(/│ support: replying to the customer: "The duplicate charge of EUR 639\.36 has been refunded\."/);
   });
 });

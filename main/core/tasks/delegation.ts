@@ -67,6 +67,13 @@ export class DelegationTree {
     return ids;
   }
 
+  /** The agents above a task, root first. */
+  chainAgents(task: string): string[] {
+    const names: string[] = [];
+    for (let n = this.#nodes.get(task)?.parent; n; n = n.parent) names.unshift(n.agent.name);
+    return names;
+  }
+
   onFreeze(task: string, freeze: () => void): void {
     const node = this.#nodes.get(task);
     if (node) node.freeze = freeze;

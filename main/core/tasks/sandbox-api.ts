@@ -41,7 +41,7 @@ export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventB
     }
     const route = `${req.method} ${path.split('?')[0]}`;
     if (route === 'GET /v1/whoami') {
-      reply(res, 200, { task, agent, chain: options.tree?.chain(task) ?? [] });
+      reply(res, 200, { task, agent, chain: options.tree?.chain(task) ?? [], chainAgents: options.tree?.chainAgents(task) ?? [] });
       return;
     }
     if (route === 'POST /v1/actions') {
