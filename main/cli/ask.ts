@@ -63,3 +63,12 @@ export function addAllowedHost(manifestFile: string, host: string): void {
   else if (!(document.toJS().network?.allow as string[]).includes(host)) document.addIn(['network', 'allow'], host);
   fs.writeFileSync(manifestFile, document.toString());
 }
+
+/** Learn mode's result, written into the manifest: allowlist mode with exactly these hosts, unknown hosts denied. */
+export function applyLearnedAllowlist(manifestFile: string, allow: string[]): void {
+  const document = parseDocument(fs.readFileSync(manifestFile, 'utf8'));
+  document.setIn(['network', 'mode'], 'allowlist');
+  document.setIn(['network', 'allow'], allow);
+  document.setIn(['network', 'onUnknownHost'], 'deny');
+  fs.writeFileSync(manifestFile, document.toString());
+}

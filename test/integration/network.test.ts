@@ -8,6 +8,10 @@ import { systemClock } from '../../main/core/clock.js';
 import { Gateway } from '../../main/core/gateway/gateway.js';
 import { listTaskObjects } from '../../main/core/engine/leftovers.js';
 import { TaskRunner } from '../../main/core/tasks/runner.js';
+import { learnedAllowlist } from '../../main/core/tasks/learn.js';
+import { resolveTaskSpec } from '../../main/core/tasks/spec.js';
+import { loadManifestFile } from '../../main/core/policy/manifest.js';
+import { applyLearnedAllowlist } from '../../main/cli/ask.js';
 import { harness, lines, REPO, specFrom } from '../helpers/env.js';
 import { startRemotes } from '../helpers/remotes.js';
 
@@ -161,5 +165,24 @@ network: { mode: open }
     controller.abort();
     await serving;
     expect(lines(b.events)).toEqual(['tried']);
+  });
+
+  it('learn mode: the allowlist learned from an open run, applied, lets the same run pass with unknown hosts denied', async () => {
+    const { root, events, runner } = networked();
+    const script = 'curl -s -o /dev/null -w "%{http_code} " http://api.vendor.test/a; curl -s -o /dev/null -w "%{http_code} " --cacert /workspace/in/ca.pem https://files.vendor.test/b; echo';
+    const yaml = `name: learner\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\n${INPUTS}network: { mode: none }\n`;
+    const learning = await runner.run(specFrom(root, yaml, { net: 'open' }));
+    expect(learning.exitCode).toBe(0);
+    const learned = learnedAllowlist(events);
+    expect(learned.allow).toEqual(['api.vendor.test', 'files.vendor.test']);
+
+    applyLearnedAllowlist(path.join(root, 'agent.yaml'), learned.allow);
+    const applied = loadManifestFile(path.join(root, 'agent.yaml'));
+    expect(applied.manifest.network).toMatchObject({ mode: 'allowlist', allow: ['api.vendor.test', 'files.vendor.test'], onUnknownHost: 'deny' });
+    events.length = 0;
+    const again = await runner.run(resolveTaskSpec(applied, {}, root));
+    expect(again.exitCode).toBe(0);
+    expect(lines(events)).toEqual(['200 200 ']);
+    expect(events.filter((e) => e.kind === 'net.denied')).toEqual([]);
   });
 });

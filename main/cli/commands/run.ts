@@ -11,7 +11,9 @@ import { DelegationTree } from '../../core/tasks/delegation.js';
 import type { LoadedManifest } from '../../core/policy/manifest.js';
 import { describeAgent, notApproved, recordApproval } from './agents.js';
 import readline from 'node:readline/promises';
-import { answerApprovalsAtTerminal } from '../ask.js';
+import { answerApprovalsAtTerminal, applyLearnedAllowlist } from '../ask.js';
+import { learnedAllowlist, learnedDiff } from '../../core/tasks/learn.js';
+import type { AirlockEvent } from '../../core/audit/events.js';
 import { createContext } from '../context.js';
 import { EventRenderer } from '../render.js';
 import { out } from '../stdout.js';
@@ -33,6 +35,7 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
     .option('--memory <size>', 'memory limit, e.g. 256m, 1g (swap is not added)')
     .option('--env <K=V>', 'set an environment variable (repeatable)', collect)
     .option('--json', 'print one JSON event per line instead of the readable log')
+    .option('--learn', 'run with the network open (every public host allowed and logged), then print the smallest allowlist that would have served the run')
     .action(async (agentRef: string, opts: RunCliOptions) => {
       setExit(await runCommand(agentRef, opts));
     });
@@ -40,7 +43,7 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
 
 interface RunCliOptions {
   net?: string; cred?: string[]; input?: string[]; output?: string; timeout?: string;
-  cpus?: string; memory?: string; env?: string[]; json?: boolean;
+  cpus?: string; memory?: string; env?: string[]; json?: boolean; learn?: boolean;
 }
 
 async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCode> {
@@ -49,6 +52,7 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   const loaded = loadManifestFile(resolveManifestPath(agentRef, registry));
   const overrides: RunOverrides = {
     ...(opts.net !== undefined && { net: opts.net }), ...(opts.cred && { creds: opts.cred }), ...(opts.input && { inputs: opts.input }),
+    ...(opts.learn && { net: 'open' }),
     ...(opts.output !== undefined && { outputDir: opts.output }), ...(opts.timeout !== undefined && { timeout: opts.timeout }),
     ...(opts.cpus !== undefined && { cpus: opts.cpus }), ...(opts.memory !== undefined && { memory: opts.memory }), ...(opts.env && { env: opts.env }),
   };
@@ -84,7 +88,10 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
       agents: registry, delegation: new DelegationTree(systemClock),
       ...(networked ? { gateway: ctx.gateway() } : {}),
     });
+    const seen: AirlockEvent[] = [];
+    if (opts.learn) ctx.bus.subscribe((event) => seen.push(event));
     const outcome = await runner.run(spec, { signal: controller.signal, ...(approvals ? { onAlways: approvals.onAlways } : {}) });
+    if (opts.learn) await reportLearned(loaded, seen);
     await ctx.reap();
     if (!opts.json) printSummary(outcome);
     return exitCodeFor(outcome);
@@ -129,4 +136,18 @@ function explainDemoCredential(ctx: ReturnType<typeof createContext>, spec: Retu
   if (new CredentialStore(ctx.home.root, ctx.keychain).list().some((c) => c.name === 'demo-vendor-api')) return;
   throw new AirlockError('not_found', 'the demo borrows the credential demo-vendor-api, which is not stored yet',
     'run `npm run demo`: it starts the pretend vendor API, stores the demo credential and runs the demo');
+}
+
+/** --learn: the smallest allowlist that served this run, as a manifest diff; applied after a yes on a terminal. */
+async function reportLearned(loaded: LoadedManifest, events: AirlockEvent[]): Promise<void> {
+  const { allow, credentialHosts } = learnedAllowlist(events);
+  const net = loaded.manifest.network;
+  process.stderr.write(`\nlearned: the run reached ${allow.length} host(s)${credentialHosts.length ? `, credentials were used with ${credentialHosts.join(', ')}` : ''}\n${learnedDiff({ mode: net.mode, allow: net.allow, onUnknownHost: net.onUnknownHost }, allow)}\n`);
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return;
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    if ((await rl.question(`Apply it to ${loaded.file}? [y/N] `)).trim().toLowerCase() === 'y') applyLearnedAllowlist(loaded.file, allow);
+  } finally {
+    rl.close();
+  }
 }
