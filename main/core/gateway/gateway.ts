@@ -16,6 +16,7 @@ import type { NetworkPolicy } from './policy.js';
 import { rawResponse, refusalBody } from './refusal.js';
 import { formatTarget, parseAbsoluteUrl, parseAuthority } from './target.js';
 import { GatewayEvents, type GatewayTask, type SandboxApiHandler } from './task-state.js';
+import { DecoyScanner, type Decoy } from './decoys.js';
 
 /** The reserved name of the in-sandbox API (main/core/tasks/sandbox-api.ts). */
 const SANDBOX_API_HOST = 'airlock.internal';
@@ -74,7 +75,7 @@ export class Gateway {
   }
 
   /** Registers a task's policy; returns the proxy credential the sandbox will present. */
-  addTask(options: { task: string; agent: AgentRef; policy: NetworkPolicy; onAlways?: (host: string) => void; credentials?: TaskCredentialsPort; sandboxApi?: SandboxApiHandler }): { user: string; password: string } {
+  addTask(options: { task: string; agent: AgentRef; policy: NetworkPolicy; onAlways?: (host: string) => void; credentials?: TaskCredentialsPort; sandboxApi?: SandboxApiHandler; decoys?: Decoy[] }): { user: string; password: string } {
     const password = randomBytes(24).toString('base64url');
     this.#tasks.set(options.task, {
       agent: new DialingAgent(this.#dial),
@@ -84,6 +85,7 @@ export class Gateway {
       ...(options.onAlways ? { onAlways: options.onAlways } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.sandboxApi ? { sandboxApi: options.sandboxApi } : {}),
+      ...(options.decoys?.length ? { decoys: new DecoyScanner(options.decoys) } : {}),
     });
     return { user: options.task, password };
   }
@@ -147,6 +149,14 @@ export class Gateway {
       await this.#sandboxApi(network, req, res, path);
       return;
     }
+    const decoy = network.decoys?.find(`${req.url ?? ''}\n${JSON.stringify(req.headers)}`);
+    if (decoy) {
+      this.#events.decoyTouched(network, decoy, target, req.method ?? 'GET', path);
+      const decision: Decision = { allow: false, rule: 'decoy', by: 'policy' };
+      this.#events.refuse(network, target, req.method ?? 'GET', path, { ok: false, status: 403, reason: 'a decoy secret was in the request', decision }, started);
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end('Airlock refused this request.\n');
+      return;
+    }
     const leaked = findPlaceholder(req.headers, req.url);
     if (leaked && network.credentials && (await network.credentials.isOwnPlaceholder(leaked.token))) {
       // Plain HTTP is never given a secret, and a placeholder on it is going somewhere it should not.
@@ -174,7 +184,15 @@ export class Gateway {
       agent: network.agent,
     });
     upstream.on('socket', (s) => (socket = s));
+    const findDecoy = network.decoys?.streamFinder();
     req.on('data', (chunk: Buffer) => {
+      const inBody = findDecoy?.(chunk);
+      if (inBody) {
+        this.#events.decoyTouched(network, inBody, target, req.method ?? 'GET', path);
+        upstream.destroy();
+        if (!res.headersSent) res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end('Airlock refused this request.\n');
+        return;
+      }
       bytesUp += chunk.length;
       this.#events.countBytes(network, chunk.length, [req.socket, ...(socket ? [socket] : [])]);
     });

@@ -61,6 +61,12 @@ export class Interception {
     const headers = forwardHeaders(req.headers);
     let decision = context.decision;
     let identity: { grant: string; credential: string } | undefined;
+    const decoy = network.decoys?.find(`${path}\n${JSON.stringify(req.headers)}`);
+    if (decoy) {
+      this.#events.decoyTouched(network, decoy, target, method, path);
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Airlock refused this request.\n');
+      return;
+    }
     const found = findPlaceholder(req.headers);
     if (found) {
       const authorization = await network.credentials!.authorize({ token: found.token, host: target.host, method, path });
@@ -79,7 +85,15 @@ export class Interception {
     let bytesUp = 0;
     let bytesDown = 0;
     const upstream = https.request({ host: address, port: target.port, servername: target.host, method, path, headers, agent: network.tlsAgent });
+    const findDecoy = network.decoys?.streamFinder();
     req.on('data', (chunk: Buffer) => {
+      const inBody = findDecoy?.(chunk);
+      if (inBody) {
+        this.#events.decoyTouched(network, inBody, target, method, path);
+        upstream.destroy();
+        if (!res.headersSent) res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Airlock refused this request.\n');
+        return;
+      }
       bytesUp += chunk.length;
       this.#events.countBytes(network, chunk.length, [req.socket]);
     });

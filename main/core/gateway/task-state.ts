@@ -8,6 +8,7 @@ import type { TaskLimits } from './limits.js';
 import type { NetworkPolicy } from './policy.js';
 import type { HostRule } from './rules.js';
 import type { Target } from './target.js';
+import type { Decoy, DecoyScanner } from './decoys.js';
 
 /** What the gateway holds for one task while it runs. */
 export interface GatewayTask {
@@ -27,6 +28,8 @@ export interface GatewayTask {
   credentials?: TaskCredentialsPort;
   /** Requests to `airlock.internal`: Airlock's own API for the sandbox (delegation, actions). */
   sandboxApi?: SandboxApiHandler;
+  /** Fake secrets planted in the sandbox: seeing one go out is a violation. */
+  decoys?: DecoyScanner;
 }
 
 export type SandboxApiHandler = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void>;
@@ -84,6 +87,15 @@ export class GatewayEvents {
       task: network.task, agent: network.agentRef, actor: kind === 'cred.used' ? 'agent' : 'airlock', kind, data,
       ...(grant ? { identity: { grant: grant.id, credential: grant.credential } } : {}),
       ...(kind === 'cred.used' ? {} : { decision: { allow: false, rule: `credential:${kind.slice(5)}`, by: 'policy' as const } }),
+    });
+  }
+
+  /** A decoy went out: a violation, whatever else happens to the request. */
+  decoyTouched(network: GatewayTask, decoy: Decoy, target: Target, method: string, path: string | undefined): void {
+    this.#bus.emit({
+      task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'policy.violation',
+      decision: { allow: false, rule: 'decoy', by: 'policy' },
+      data: { rule: 'decoy', reason: `the decoy ${decoy.label} was sent to ${target.host}:${target.port}`, method, host: target.host, port: target.port, ...(path !== undefined ? { path } : {}) },
     });
   }
 }

@@ -61,6 +61,11 @@ export const manifestSchema = z.strictObject({
     maxTasks: z.number().int().min(0).max(1000).optional(),
   }).optional(),
   onViolation: z.enum(['log', 'stop', 'freeze']).default('log'),
+  /** Fake secrets planted in the sandbox: using one anywhere the gateway sees is a violation. */
+  decoys: z.strictObject({
+    env: z.array(envName).default([]),
+    files: z.array(absolutePath).default([]),
+  }).optional(),
   /** Refused requests a task may make before that is a violation too. */
   maxRefusedRequests: z.number().int().min(0).max(100_000).default(20),
 });

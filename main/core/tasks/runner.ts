@@ -20,6 +20,7 @@ import { openTaskNetwork } from './task-network.js';
 import { enforceViolations } from './enforcement.js';
 import { sandboxApi } from './sandbox-api.js';
 import { spawnChild } from './spawn-child.js';
+import { plantDecoys } from './decoy-planting.js';
 import type { DelegationTree } from './delegation.js';
 import type { AgentRegistry } from '../policy/registry.js';
 import { CA_BUNDLE, checkGrantRequests, openTaskCredentials, TASK_CA_FILE } from './task-credentials.js';
@@ -126,6 +127,7 @@ export class TaskRunner {
     const envSecrets = lent?.credentials.envSecrets() ?? [];
     if (envSecrets.length > 0 && !spec.command) throw new AirlockError('bad_manifest', `${spec.agent.name}: command: is required with env delivery (secrets are handed to the command itself)`, 'give the manifest a command');
     if (lent) bus.redact(task, lent.credentials.grants().map((g, i) => ({ value: lent.credentials.secrets()[i]!, label: g.credential })));
+    const decoys = plantDecoys(spec, home.task(task));
     const tree = this.#deps.delegation;
     tree?.enter(task, spec.agent, spec.delegate, options.parentTask);
     const api = sandboxApi({
@@ -136,7 +138,7 @@ export class TaskRunner {
       }) : undefined,
     });
     const network = await openTaskNetwork({
-      engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir, task, agent: spec.agent, spec: spec.network, labels, sandboxApi: api,
+      engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir, task, agent: spec.agent, spec: spec.network, labels, sandboxApi: api, decoys: decoys.values,
       ...(options.onAlways ? { onAlways: options.onAlways } : {}), ...(lent ? { credentials: lent.credentials } : {}),
     }).catch((error: unknown) => {
       lent?.credentials.revokeAll();
@@ -144,12 +146,12 @@ export class TaskRunner {
     });
     // The inputs are read (and hashed) only now that nothing else can refuse the task.
     const seeded = spec.inputs.length > 0 || spec.outputs.length > 0;
-    const workspace = seeded ? packWorkspace(spec.workdir, spec.inputs, spec.outputs, (file) =>
+    const workspace = seeded || decoys.inputs.length > 0 ? packWorkspace(spec.workdir, [...spec.inputs, ...decoys.inputs], spec.outputs, (file) =>
       emit('fs.input', { path: file.path, size: file.size, sha256: file.sha256 })) : undefined;
     // No separate image check: creating the container answers 404 when the image is missing.
     const sandbox = await Sandbox.create(engine, {
       name: `airlock-${task}`, labels, image: spec.image, command: spec.command, workdir: spec.workdir,
-      env: { ...spec.env, ...network.env, ...lent?.env }, workspaceVolume: `airlock-${task}-workspace`, limits: spec.limits, network: network.plan,
+      env: { ...spec.env, ...decoys.env, ...network.env, ...lent?.env }, workspaceVolume: `airlock-${task}-workspace`, limits: spec.limits, network: network.plan,
       ...(lent?.credentials.ca ? { certsVolume: `airlock-${task}-certs` } : {}), secretsOnStdin: envSecrets.length > 0,
     }, workspace).then(async (created) => {
       if (lent?.credentials.ca) await created.trustCa(lent.credentials.ca.certificatePem, CA_BUNDLE, TASK_CA_FILE).catch(async (error: unknown) => {

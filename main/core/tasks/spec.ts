@@ -25,6 +25,8 @@ export interface TaskSpec {
   credentials: GrantRequest[];
   /** What a violation (misuse, limits, too many refusals) does: log, stop or freeze. */
   violations: ViolationPolicy;
+  /** Fake secrets to plant: variables and files (inside the workspace). */
+  decoys: { env: string[]; files: string[] };
   /** Which agents this one may start, how deep and how many (`delegate` in the manifest). */
   delegate: { allow: string[]; maxDepth: number; maxTasks: number };
   /** Host folder for collected outputs; default: the task's artifacts folder in AIRLOCK_HOME. */
@@ -80,6 +82,13 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     if (clash) throw new AirlockError('bad_manifest', `${field}: ${output} overlaps the read-only input ${clash.to}`, 'give outputs a folder of their own, such as /workspace/out');
   });
 
+  for (const [i, file] of (manifest.decoys?.files ?? []).entries()) {
+    if (!isInside(file, workdir)) throw new AirlockError('bad_manifest', `${source}: decoys.files[${i}]: ${file} is not inside the workspace ${workdir}`, `plant decoys under ${workdir}, e.g. ${workdir}/.aws/credentials`);
+    if (outputs.some((o) => isInside(file, o) || o === file)) throw new AirlockError('bad_manifest', `${source}: decoys.files[${i}]: ${file} is inside an output folder`, 'plant decoys where outputs are not collected');
+  }
+  for (const name of manifest.decoys?.env ?? []) {
+    if (name in manifest.env || RESERVED_ENV.test(name)) throw new AirlockError('bad_manifest', `${source}: decoys.env: ${name} is already set`, 'choose a variable the agent does not otherwise get');
+  }
   const env = { ...manifest.env };
   for (const pair of overrides.env ?? []) {
     const eq = pair.indexOf('=');
@@ -115,6 +124,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     network,
     credentials,
     violations: { action: manifest.onViolation, maxRefusedRequests: manifest.maxRefusedRequests },
+    decoys: { env: manifest.decoys?.env ?? [], files: manifest.decoys?.files ?? [] },
     delegate: { allow: manifest.delegate?.allow ?? [], maxDepth: manifest.delegate?.maxDepth ?? 1, maxTasks: manifest.delegate?.maxTasks ?? 5 },
     outputDir: overrides.outputDir ? path.resolve(cwd, overrides.outputDir) : undefined,
   };

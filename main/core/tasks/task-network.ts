@@ -8,6 +8,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import { buildPolicy } from '../gateway/policy.js';
 import type { TaskCredentialsPort } from '../gateway/intercept.js';
 import type { SandboxApiHandler } from '../gateway/task-state.js';
+import type { Decoy } from '../gateway/decoys.js';
 import type { NetworkSpec } from './network-spec.js';
 
 export interface TaskNetwork {
@@ -39,6 +40,7 @@ export async function openTaskNetwork(options: {
   onAlways?: (host: string) => void;
   credentials?: TaskCredentialsPort;
   sandboxApi?: SandboxApiHandler;
+  decoys?: Decoy[];
 }): Promise<TaskNetwork> {
   const { spec, gateway, task } = options;
   if (spec.mode === 'none') return { plan: { mode: 'none' }, env: {}, close: async () => 0, pause: async () => undefined, unpause: async () => undefined };
@@ -49,6 +51,7 @@ export async function openTaskNetwork(options: {
     ...(options.onAlways ? { onAlways: options.onAlways } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.sandboxApi ? { sandboxApi: options.sandboxApi } : {}),
+    ...(options.decoys ? { decoys: options.decoys } : {}),
   });
   let endpoint: GatewayEndpoint;
   try {
