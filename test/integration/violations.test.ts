@@ -98,8 +98,9 @@ describe('onViolation', () => {
     expect(outcome.status).toBe('stopped');
     const violation = events.find((e) => e.kind === 'policy.violation' && e.data.rule === 'decoy');
     expect(violation?.data.reason).toBe('the decoy $AWS_SECRET_ACCESS_KEY was sent to api.vendor.test:80');
-    expect(lines(events)).toContain('403');
+    // stopped at once: whether curl got to print the 403 first is a race, so it is not asserted
     expect(lines(events)).not.toContain('never');
+    expect(remotes.requests.some((r) => r.url === '/upload')).toBe(false);
   });
 
   it('a decoy credentials file planted in the workspace, read and posted in a body, is caught', async () => {
