@@ -12,6 +12,7 @@ import { listTaskObjects } from '../main/core/engine/leftovers.js';
 import { homeLayout } from '../main/core/home.js';
 import { loadManifestFile } from '../main/core/policy/manifest.js';
 import { TaskRunner } from '../main/core/tasks/runner.js';
+import { AgentRegistry } from '../main/core/policy/registry.js';
 import { resolveTaskSpec } from '../main/core/tasks/spec.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
@@ -86,6 +87,7 @@ export async function benchStartup(): Promise<void> {
   const bus = new EventBus(systemClock);
   const runner = new TaskRunner({ engine, bus, clock: systemClock, home });
   const spec = resolveTaskSpec(loadManifestFile(manifest), {});
+  new AgentRegistry(home.root, path.join(import.meta.dirname, '..', 'assets')).approve(loadManifestFile(manifest), 'bench');
 
   // Warm up caches (image layers, page cache, the CLI's compile cache) once for each.
   await bareDockerRun();

@@ -1,24 +1,35 @@
 /**
  * The composition root: the only file that wires Electron to the core. It creates the core
- * objects, registers one IPC handler per contract channel, applies the security limits to every
- * web contents, and opens the window.
+ * objects and the application service, registers one IPC handler per contract channel, forwards
+ * the service's pushes to the window, applies the security limits to every web contents, and
+ * opens the window.
  */
-import { app, ipcMain, protocol, type BrowserWindow } from 'electron';
+import { readFileSync } from 'node:fs';
+import { app, dialog, ipcMain, Menu, protocol, type BrowserWindow } from 'electron';
 import { registerAppSchemeAsPrivileged, serveAppProtocol } from './app-protocol.js';
 import { EventBus } from './core/audit/bus.js';
 import { AuditStore } from './core/audit/store.js';
 import { openHeadSigner, recordBusInTrail } from './core/audit/trail.js';
+import { systemClock } from './core/clock.js';
 import { Keychain } from './core/credentials/keychain.js';
-import { airlockHome, homeLayout } from './core/home.js';
-import { reapLeftovers } from './core/tasks/reaper.js';
+import { CredentialStore } from './core/credentials/store.js';
 import { Engine } from './core/engine/engine.js';
 import { AirlockError, isAirlockError } from './core/errors.js';
+import { defaultResolver, Gateway } from './core/gateway/gateway.js';
+import { parsePinnedHosts, pinnedResolver } from './core/gateway/pinned-hosts.js';
+import { airlockHome, homeLayout } from './core/home.js';
+import { storeAsCredentialsPort } from './core/service/credentials-port.js';
+import { AirlockService } from './core/service/service.js';
+import { reapLeftovers } from './core/tasks/reaper.js';
 import { registerAppHandlers } from './ipc/app.js';
-import { registerDoctorHandlers } from './ipc/doctor.js';
+import { forwardPushes } from './ipc/push.js';
 import { createIpcRegistrar } from './ipc/register.js';
+import { registerServiceHandlers, type Dialogs } from './ipc/service.js';
 import { applySessionLimits, applyWebContentsLimits, CONTENT_SECURITY_POLICY, DEV_CONTENT_SECURITY_POLICY } from './security.js';
 import {
+  appMenuTemplate,
   appOriginOf,
+  builtAssetsDir,
   builtPreloadPath,
   builtRendererDir,
   createMainWindow,
@@ -37,6 +48,7 @@ const isAppUrl = isAppUrlFor(appOriginOf(entryUrl));
 const contentSecurityPolicy = entryUrl.startsWith('http:') ? DEV_CONTENT_SECURITY_POLICY : CONTENT_SECURITY_POLICY;
 
 let mainWindow: BrowserWindow | null = null;
+let service: AirlockService | undefined;
 
 if (app.requestSingleInstanceLock()) {
   start();
@@ -61,6 +73,15 @@ function start(): void {
   app.on('activate', () => {
     if (app.isReady() && mainWindow === null) openMainWindow();
   });
+  // Running tasks are cancelled and their sandboxes removed before the app goes, and every
+  // recorded event is made durable.
+  let closing = false;
+  app.on('before-quit', (event) => {
+    if (closing || !service) return;
+    event.preventDefault();
+    closing = true;
+    service.close().catch(() => undefined).finally(() => app.quit());
+  });
   // Not awaited at the top level: that would hold the ESM entry open and `ready` would never come.
   app.whenReady().then(onReady).catch((error: unknown) => {
     console.error('Airlock failed to start', error);
@@ -70,29 +91,65 @@ function start(): void {
 
 function onReady(): void {
   serveAppProtocol(protocol, builtRendererDir(), CONTENT_SECURITY_POLICY);
+  // No reload/force-reload accelerators: Ctrl/Cmd+R means "run" in Airlock.
+  Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(process.platform, !app.isPackaged)));
 
   const keychain = new Keychain();
   let engine: Engine | undefined;
   const connectEngine = (): Engine => (engine ??= connectOrExplain());
 
-  // Like every CLI start, every app start removes what crashed Airlock processes left behind.
   const home = homeLayout(airlockHome());
-  const bus = new EventBus();
+  const bus = new EventBus(systemClock);
+  let store: AuditStore | undefined;
+  const audit = (): AuditStore => {
+    if (!store) {
+      store = new AuditStore({ dir: home.audit, signer: openHeadSigner(keychain) });
+      recordBusInTrail(bus, store);
+    }
+    return store;
+  };
   try {
-    recordBusInTrail(bus, new AuditStore({ dir: home.audit, signer: openHeadSigner(keychain) }));
+    audit();
   } catch {
     // no keychain: doctor.run shows it, with the fix; tasks are refused until it is there
   }
+  // As the CLI does (main/cli/context.ts): AIRLOCK_UPSTREAM_CA and AIRLOCK_GATEWAY_HOSTS for local test services.
+  const upstreamCa = process.env.AIRLOCK_UPSTREAM_CA ? readFileSync(process.env.AIRLOCK_UPSTREAM_CA, 'utf8') : undefined;
+  const credentialStore = new CredentialStore(home.root, keychain);
+  service = new AirlockService({
+    engine: connectEngine, bus, audit, home, keychain, clock: systemClock, assetsDir: builtAssetsDir(app.isPackaged, process.resourcesPath),
+    gateway: () => new Gateway({
+      bus, clock: systemClock, ...(upstreamCa ? { upstreamCa } : {}),
+      resolve: pinnedResolver(parsePinnedHosts(process.env.AIRLOCK_GATEWAY_HOSTS), defaultResolver),
+    }),
+    credentials: storeAsCredentialsPort(credentialStore),
+    credentialStore,
+  });
+  // Like every CLI start, every app start removes what crashed Airlock processes left behind.
   try {
     void reapLeftovers(connectEngine(), bus).catch(() => undefined);
   } catch {
     // an unusable DOCKER_HOST is shown by doctor.run in the window
   }
 
+  const dialogs: Dialogs = {
+    chooseManifest: async () => {
+      const options = { title: 'Open an agent manifest', properties: ['openFile' as const], filters: [{ name: 'Agent manifests', extensions: ['yaml', 'yml'] }] };
+      const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+      return result.canceled ? undefined : result.filePaths[0];
+    },
+    chooseExportFile: async (defaultName) => {
+      const options = { title: 'Export the audit trail', defaultPath: defaultName };
+      const result = mainWindow ? await dialog.showSaveDialog(mainWindow, options) : await dialog.showSaveDialog(options);
+      return result.canceled ? undefined : result.filePath;
+    },
+  };
+
   const registrar = createIpcRegistrar(ipcMain, { isOwnWebContents, isAppUrl });
   registerAppHandlers(registrar.handle, { version: app.getVersion() });
-  registerDoctorHandlers(registrar.handle, { engine: connectEngine, keychain });
+  registerServiceHandlers(registrar.handle, { service, dialogs });
   registrar.assertAllChannelsHandled();
+  forwardPushes(service, () => mainWindow?.webContents);
 
   openMainWindow();
 }

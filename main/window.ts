@@ -3,8 +3,10 @@
  * IPC main/ipc will answer. Paths resolve from the built output (out/main/index.js), so they hold
  * in `electron-vite preview` and in the packaged app alike.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BrowserWindow, nativeTheme, type WebContents } from 'electron';
+import { BrowserWindow, nativeTheme, type MenuItemConstructorOptions, type WebContents } from 'electron';
 import { APP_ENTRY_URL, APP_ORIGIN } from './app-protocol.js';
 import { isSameOrigin } from './security.js';
 
@@ -16,6 +18,36 @@ export function builtPreloadPath(): string {
 /** The built renderer directory that app:// serves. */
 export function builtRendererDir(): string {
   return fileURLToPath(new URL('../renderer/', import.meta.url));
+}
+
+/**
+ * assets/ (built-in agents, the gateway relay, the image's Dockerfile): beside the app's resources
+ * when packaged (electron-builder.yml copies it there as real files, outside the asar, because the
+ * engine is handed some of them), else the checkout's, found upwards from out/main.
+ */
+export function builtAssetsDir(isPackaged: boolean, resourcesPath: string | undefined): string {
+  if (isPackaged && resourcesPath) return path.join(resourcesPath, 'assets');
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, 'assets');
+    if (fs.existsSync(path.join(candidate, 'agents'))) return candidate;
+    dir = path.dirname(dir);
+  }
+  return path.resolve(fileURLToPath(new URL('../../assets', import.meta.url)));
+}
+
+/**
+ * The application menu: edit and window roles (so copy, paste and quit work everywhere), but no
+ * reload accelerators — Ctrl/Cmd+R is the renderer's "run" shortcut — and developer tools only
+ * in unpackaged builds.
+ */
+export function appMenuTemplate(platform: NodeJS.Platform, devTools: boolean): MenuItemConstructorOptions[] {
+  const menu: MenuItemConstructorOptions[] = [];
+  menu.push(platform === 'darwin' ? { role: 'appMenu' } : { role: 'fileMenu' });
+  menu.push({ role: 'editMenu' });
+  if (devTools) menu.push({ label: 'View', submenu: [{ role: 'toggleDevTools' }] });
+  menu.push({ role: 'windowMenu' });
+  return menu;
 }
 
 /**

@@ -3,12 +3,16 @@
  *
  * Each channel declares the runtime schema of its arguments (checked in the main process before
  * any core code runs) and, as a type only, what it returns. The preload exposes exactly one
- * function per channel and main/ipc registers exactly one handler per channel.
+ * function per channel and main/ipc registers exactly one handler per channel. Pushes (main →
+ * renderer) are declared in `pushes`, each with its payload type; the preload exposes one
+ * subscription per push topic under `airlock.subscribe`.
  *
  * This file is compiled by both the Node and the web tsconfig, so it must not import anything
  * from main/ at runtime. Result types are declared here, as the wire shape the renderer may see,
  * rather than imported from main/core: that keeps Node types out of the renderer program, and
  * main/ipc checks at compile time that the core's types match them.
+ *
+ * No result and no push carries a secret: credentials are write-only from the renderer.
  */
 import { z } from 'zod';
 
@@ -31,24 +35,240 @@ export interface DoctorReport {
   ok: boolean;
 }
 
-// ── Channels ────────────────────────────────────────────────────────────────────────────────
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export type NetworkMode = 'none' | 'allowlist' | 'open';
+
+export interface AgentSummary {
+  id: string;
+  source: 'built-in' | 'opened';
+  file: string;
+  name: string;
+  description?: string;
+  digest?: string;
+  image?: string;
+  network?: { mode: NetworkMode; allow: string[]; local: string[]; onUnknownHost: 'deny' | 'ask' };
+  /** Agents this one may start. */
+  delegates?: string[];
+  timeout?: string;
+  resources?: { cpus?: number; memory?: string };
+  envNames?: string[];
+  credentials?: { name: string; ttl?: string }[];
+  /** Approval pinned to the manifest's digest: only built-in or approved agents run. */
+  approval?: 'built-in' | 'approved' | 'changed' | 'unapproved';
+  error?: ErrorInfo;
+}
+
+/** `stopped`: by policy (onViolation: stop); `cancelled`: by a person. */
+export type TaskState = 'starting' | 'running' | 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'failed';
+
+export interface TaskInfo {
+  id: string;
+  agent: string;
+  agentId: string;
+  network: NetworkMode;
+  state: TaskState;
+  stopping: boolean;
+  startedAt: string;
+  endedAt?: string;
+  exitCode?: number;
+  artifactsDir: string;
+  artifacts: number;
+  error?: ErrorInfo;
+}
+
+export interface PastTask {
+  id: string;
+  agent: string;
+  startedAt?: string;
+  endedAt?: string;
+  outcome?: 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'aborted';
+  exitCode?: number;
+}
+
+export interface ApprovalInfo {
+  id: string;
+  task: string;
+  agent?: string;
+  host: string;
+  port: number;
+  expiresAt: string;
+}
+
+export interface ImageBuildState {
+  ref: string;
+  state: 'idle' | 'building' | 'done' | 'failed';
+  phase?: string;
+  message?: string;
+  percent?: number;
+  error?: ErrorInfo;
+}
+
+/** One entry of the action log (DESIGN.md, "Events"). */
+export interface WireEvent {
+  v: 1;
+  seq: number;
+  time: string;
+  task: string;
+  agent: { name: string; digest: string };
+  parent?: string;
+  chain?: string[];
+  actor: 'agent' | 'airlock' | 'user';
+  kind: string;
+  decision?: { allow: boolean; rule: string; by: 'policy' | 'user' | 'default' };
+  identity?: { grant: string; credential: string };
+  data: Record<string, unknown>;
+}
+
+/** An event as the audit trail keeps it. */
+export interface WireRecord extends WireEvent {
+  n: number;
+  prev: string;
+  hash: string;
+}
+
+export interface AuditPageResult {
+  records: WireRecord[];
+  next?: string;
+}
+
+export interface AuditVerifyResult {
+  ok: boolean;
+  records: number;
+  headSigned: boolean;
+  problem?: { record: number; segment?: string; line?: number; message: string };
+  notes: string[];
+}
+
+export interface AuditExportResult {
+  file: string;
+  records: number;
+}
+
+/** What the UI may know about a credential: never its value. */
+export interface CredentialSummary {
+  name: string;
+  description?: string;
+  hosts: string[];
+  header: string;
+  maxTtlMs: number;
+}
+
+export interface EventBatch {
+  events: WireEvent[];
+}
+
+// ── Argument schemas ────────────────────────────────────────────────────────────────────────
 
 /** A channel with no arguments: the renderer must send none. */
 const noArguments = z.tuple([]);
+const taskId = z.string().regex(/^t_[0-9a-hjkmnp-tv-z]{26}$/, { error: 'must be a task id (t_…)' });
+const agentId = z.string().max(4096).regex(/^(builtin:[a-z0-9][a-z0-9._-]*|file:\/.+)$/, { error: 'must be an agent id from agents.list' });
+const hostRule = z.string().max(260).regex(/^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?$/i, { error: 'must be a host, *.domain or host:port' });
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, { error: 'must be a variable name' });
+const credentialName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { error: 'must be 1-64 characters of a-z, 0-9 and -' });
+const shortText = z.string().max(64);
+
+export const runRequestSchema = z.strictObject({
+  agentId,
+  network: z.discriminatedUnion('mode', [
+    z.strictObject({ mode: z.literal('none') }),
+    z.strictObject({ mode: z.literal('open') }),
+    z.strictObject({ mode: z.literal('allowlist'), allow: z.array(hostRule).max(200) }),
+  ]).optional(),
+  env: z.array(z.strictObject({ name: envName, value: z.string().max(32_768) })).max(100).optional(),
+  timeout: shortText.optional(),
+  cpus: z.number().positive().max(256).optional(),
+  memory: shortText.optional(),
+});
+export type RunRequest = z.infer<typeof runRequestSchema>;
+
+export const auditQuerySchema = z.strictObject({
+  task: taskId.optional(),
+  agent: z.string().max(64).optional(),
+  kinds: z.array(z.string().regex(/^[a-z]+(\.[a-z]+|\.\*)$/)).max(40).optional(),
+  decision: z.enum(['allow', 'deny']).optional(),
+  since: z.iso.datetime().optional(),
+  until: z.iso.datetime().optional(),
+  text: z.string().max(500).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+  cursor: z.string().regex(/^\d{1,16}$/).optional(),
+  limit: z.number().int().min(1).max(5000),
+});
+export type AuditQueryRequest = z.infer<typeof auditQuerySchema>;
+
+export const credentialInputSchema = z.strictObject({
+  name: credentialName,
+  secret: z.string().min(1).max(65_536),
+  hosts: z.array(hostRule).min(1).max(50),
+  header: z.string().max(1000).optional(),
+  maxTtlMs: z.number().int().positive().max(30 * 24 * 3_600_000).optional(),
+  description: z.string().max(1000).optional(),
+});
+export type CredentialInput = z.infer<typeof credentialInputSchema>;
+
+// ── Channels ────────────────────────────────────────────────────────────────────────────────
 
 export const contract = {
   'app.version': { args: noArguments, result: returns<string>() },
   'doctor.run': { args: noArguments, result: returns<DoctorReport>() },
+  'images.build': { args: z.tuple([z.strictObject({ offline: z.boolean().optional() })]), result: returns<ImageBuildState>() },
+  'images.state': { args: noArguments, result: returns<ImageBuildState>() },
+  'agents.list': { args: noArguments, result: returns<AgentSummary[]>() },
+  /** Shows the OS open dialog in main; null when the user cancels. */
+  'agents.open': { args: noArguments, result: returns<AgentSummary | null>() },
+  'agents.forget': { args: z.tuple([agentId]), result: returns<void>() },
+  /** Approves the manifest as it is now (its digest); a later change asks again. */
+  'agents.approve': { args: z.tuple([agentId]), result: returns<AgentSummary>() },
+  'tasks.run': { args: z.tuple([runRequestSchema]), result: returns<{ task: string }>() },
+  'tasks.list': { args: noArguments, result: returns<TaskInfo[]>() },
+  'tasks.history': { args: z.tuple([z.strictObject({ limit: z.number().int().min(1).max(500) })]), result: returns<PastTask[]>() },
+  'tasks.stop': { args: z.tuple([taskId]), result: returns<void>() },
+  'approvals.list': { args: noArguments, result: returns<ApprovalInfo[]>() },
+  'approvals.answer': { args: z.tuple([z.strictObject({ id: z.uuid(), answer: z.enum(['once', 'task', 'deny']) })]), result: returns<void>() },
+  'audit.query': { args: z.tuple([auditQuerySchema]), result: returns<AuditPageResult>() },
+  'audit.verify': { args: noArguments, result: returns<AuditVerifyResult>() },
+  /** Shows the OS save dialog in main; null when the user cancels. */
+  'audit.export': { args: z.tuple([z.strictObject({ format: z.enum(['jsonl', 'csv']), task: taskId.optional() })]), result: returns<AuditExportResult | null>() },
+  'credentials.list': { args: noArguments, result: returns<CredentialSummary[]>() },
+  'credentials.add': { args: z.tuple([credentialInputSchema]), result: returns<void>() },
+  'credentials.remove': { args: z.tuple([credentialName]), result: returns<void>() },
 } as const satisfies Record<`${string}.${string}`, { args: z.ZodType<readonly unknown[]>; result: Returns<unknown> }>;
+
+/** Push topics (main → renderer). */
+export const PUSH_TOPICS = ['events', 'tasks', 'approvals', 'images'] as const;
+export type PushTopic = (typeof PUSH_TOPICS)[number];
+
+/**
+ * `push:<topic>`: the IPC channel of a push, never a contract channel name (those are
+ * `namespace.method`). The preload spells it out itself (so it needs no zod); a test keeps them equal.
+ */
+export function pushChannel(topic: PushTopic): `push:${PushTopic}` {
+  return `push:${topic}`;
+}
+
+/** Pushes from main to the renderer, each with its payload. Event batches carry many events each. */
+export const pushes = {
+  events: returns<EventBatch>(),
+  tasks: returns<TaskInfo[]>(),
+  approvals: returns<ApprovalInfo[]>(),
+  images: returns<ImageBuildState>(),
+} as const satisfies Record<PushTopic, Returns<unknown>>;
 
 export type Contract = typeof contract;
 export type Channel = keyof Contract;
 
 /** Every channel name, for code that must cover the whole contract (registration, tests). */
 export const channels = Object.keys(contract) as Channel[];
+export const pushTopics: readonly PushTopic[] = PUSH_TOPICS;
 
 export type ChannelArgs<C extends Channel> = z.infer<Contract[C]['args']>;
 export type ChannelResult<C extends Channel> = Contract[C]['result'] extends Returns<infer R> ? R : never;
+export type PushPayload<T extends PushTopic> = (typeof pushes)[T] extends Returns<infer R> ? R : never;
 
 // ── Envelope ────────────────────────────────────────────────────────────────────────────────
 
@@ -77,8 +297,11 @@ type MethodsOf<N extends string, Wrap extends 'envelope' | 'value'> = {
   ) => Promise<Wrap extends 'envelope' ? ErrorEnvelope<ChannelResult<C>> : ChannelResult<C>>;
 };
 
+/** One subscription per push topic: the listener gets the payload only; call the result to stop. */
+export type Subscriptions = { readonly [T in PushTopic]: (listener: (payload: PushPayload<T>) => void) => () => void };
+
 /** `window.airlock`, as exposed by the preload: `airlock.doctor.run()` resolves to an envelope. */
-export type AirlockBridge = { readonly [N in Namespace<Channel>]: MethodsOf<N, 'envelope'> };
+export type AirlockBridge = { readonly [N in Namespace<Channel>]: MethodsOf<N, 'envelope'> } & { readonly subscribe: Subscriptions };
 
 /** The renderer's API (renderer/src/lib/api.ts): the same functions, unwrapped; errors throw. */
-export type AirlockApi = { readonly [N in Namespace<Channel>]: MethodsOf<N, 'value'> };
+export type AirlockApi = { readonly [N in Namespace<Channel>]: MethodsOf<N, 'value'> } & { readonly subscribe: Subscriptions };

@@ -1,9 +1,10 @@
 /**
  * The preload: runs sandboxed, in the isolated world, before the renderer's own scripts.
  *
- * It exposes `window.airlock` with exactly one named function per contract channel and nothing
- * else — no generic invoke/send, no ipcRenderer, no event objects — so a compromised renderer can
- * only ask for what the contract allows (and main/ipc still checks every call).
+ * It exposes `window.airlock` with exactly one named function per contract channel and one
+ * subscription per push topic, and nothing else — no generic invoke/send, no ipcRenderer, no
+ * event objects — so a compromised renderer can only ask for what the contract allows (and
+ * main/ipc still checks every call).
  *
  * Functions resolve to the contract's envelope rather than throwing: contextBridge rebuilds thrown
  * errors from their message alone, so `code` and `hint` would not survive the crossing.
@@ -11,11 +12,25 @@
  *
  * Only types come from ./contract.js, so this bundle stays small and needs no other file.
  */
-import { contextBridge, ipcRenderer } from 'electron';
-import type { AirlockBridge, Channel, ChannelArgs, ChannelResult, ErrorEnvelope } from './contract.js';
+import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import type { AirlockBridge, Channel, ChannelArgs, ChannelResult, ErrorEnvelope, PushPayload, PushTopic } from './contract.js';
+
+/** contract.ts pushChannel(), spelled out here so the bundle needs no zod (a unit test keeps them equal). */
+const pushChannel = (topic: PushTopic) => `push:${topic}` as const;
 
 function invoke<C extends Channel>(channel: C, ...args: ChannelArgs<C>): Promise<ErrorEnvelope<ChannelResult<C>>> {
   return ipcRenderer.invoke(channel, ...args) as Promise<ErrorEnvelope<ChannelResult<C>>>;
+}
+
+/** Hands the listener the payload only (never Electron's event, which carries the sender). */
+function subscribe<T extends PushTopic>(topic: T, listener: (payload: PushPayload<T>) => void): () => void {
+  if (typeof listener !== 'function') throw new TypeError('a subscription needs a listener function');
+  const channel = pushChannel(topic);
+  const forward = (_event: IpcRendererEvent, payload: PushPayload<T>) => listener(payload);
+  ipcRenderer.on(channel, forward);
+  return () => {
+    ipcRenderer.removeListener(channel, forward);
+  };
 }
 
 // Typed as AirlockBridge: the compiler rejects a missing channel, an extra one, or a wrong signature.
@@ -25,6 +40,42 @@ const bridge: AirlockBridge = {
   },
   doctor: {
     run: () => invoke('doctor.run'),
+  },
+  images: {
+    build: (options) => invoke('images.build', options),
+    state: () => invoke('images.state'),
+  },
+  agents: {
+    list: () => invoke('agents.list'),
+    open: () => invoke('agents.open'),
+    forget: (id) => invoke('agents.forget', id),
+    approve: (id) => invoke('agents.approve', id),
+  },
+  tasks: {
+    run: (request) => invoke('tasks.run', request),
+    list: () => invoke('tasks.list'),
+    history: (options) => invoke('tasks.history', options),
+    stop: (task) => invoke('tasks.stop', task),
+  },
+  approvals: {
+    list: () => invoke('approvals.list'),
+    answer: (reply) => invoke('approvals.answer', reply),
+  },
+  audit: {
+    query: (query) => invoke('audit.query', query),
+    verify: () => invoke('audit.verify'),
+    export: (options) => invoke('audit.export', options),
+  },
+  credentials: {
+    list: () => invoke('credentials.list'),
+    add: (input) => invoke('credentials.add', input),
+    remove: (name) => invoke('credentials.remove', name),
+  },
+  subscribe: {
+    events: (listener) => subscribe('events', listener),
+    tasks: (listener) => subscribe('tasks', listener),
+    approvals: (listener) => subscribe('approvals', listener),
+    images: (listener) => subscribe('images', listener),
   },
 };
 

@@ -70,6 +70,19 @@ async function dispatch<C extends Channel>(
     log(`IPC ${channel} refused: ${refusal}`);
     return { ok: false, error: { code: 'forbidden', message: `${channel} refused: ${refusal}` } };
   }
+  return invokeChecked(channel, handler, rawArgs, log);
+}
+
+/**
+ * Schema check → handler → envelope, for a caller whose sender was already checked. Shared by the
+ * Electron registrar above and the e2e test bridge (test/e2e), so both serve the contract alike.
+ */
+export async function invokeChecked<C extends Channel>(
+  channel: C,
+  handler: Handler<C>,
+  rawArgs: unknown[],
+  log: (message: string, error?: unknown) => void = logToConsole,
+): Promise<ErrorEnvelope<ChannelResult<C>>> {
   const parsed = contract[channel].args.safeParse(rawArgs);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => `${issue.path.length ? `[${issue.path.join('.')}] ` : ''}${issue.message}`);

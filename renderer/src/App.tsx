@@ -1,143 +1,76 @@
-import { useEffect, type ReactNode } from 'react';
-import type { DoctorReport, IpcError } from '../../preload/contract';
-import { useAppStore } from './store';
+import { useEffect } from 'react';
+import { MOD_KEY, StatusDot } from './components/common';
+import type { Route } from './lib/route';
+import { useAgentsStore } from './store/agents';
+import { useAppStore } from './store/app';
+import { useApprovalsStore } from './store/approvals';
+import { connectStores } from './store/connect';
+import { useTasksStore } from './store/tasks';
+import { AgentsScreen } from './screens/AgentsScreen';
+import { ApprovalsScreen, ApprovalToasts } from './screens/Approvals';
+import { AuditScreen } from './screens/AuditScreen';
+import { CredentialsScreen } from './screens/CredentialsScreen';
+import { RunDialog } from './screens/RunDialog';
+import { StatusScreen } from './screens/StatusScreen';
+import { TaskDetail } from './screens/TaskDetail';
+import { TasksScreen } from './screens/TasksScreen';
+import { useShortcuts } from './shortcuts';
+
+const NAV: { screen: Exclude<Route['screen'], 'task'>; label: string }[] = [
+  { screen: 'status', label: 'Status' },
+  { screen: 'agents', label: 'Agents' },
+  { screen: 'tasks', label: 'Tasks' },
+  { screen: 'approvals', label: 'Approvals' },
+  { screen: 'credentials', label: 'Credentials' },
+  { screen: 'audit', label: 'Audit trail' },
+];
 
 export function App() {
-  const version = useAppStore((state) => state.version);
-  const doctor = useAppStore((state) => state.doctor);
-  const loadVersion = useAppStore((state) => state.loadVersion);
-  const refreshDoctor = useAppStore((state) => state.refreshDoctor);
-
-  useEffect(() => {
-    void loadVersion();
-    void refreshDoctor();
-  }, [loadVersion, refreshDoctor]);
-
-  const loading = doctor.status === 'loading' || doctor.status === 'idle';
-  const report = doctor.status === 'ready' ? doctor.report : doctor.status === 'loading' ? doctor.previous : undefined;
+  const route = useAppStore((s) => s.route);
+  const version = useAppStore((s) => s.version);
+  const doctor = useAppStore((s) => s.doctor);
+  const runFor = useAgentsStore((s) => s.runFor);
+  const pending = useApprovalsStore((s) => s.pending.length);
+  const running = useTasksStore((s) => s.tasks.filter((t) => !t.endedAt).length);
+  useEffect(() => connectStores(), []);
+  useShortcuts();
+  const ready = doctor.status === 'ready' ? doctor.report.ok : undefined;
 
   return (
-    <div className="app">
-      <header className="app-header">
-        <h1>
+    <div className="shell">
+      <nav className="sidebar" aria-label="Screens">
+        <div className="brand">
           Airlock {version && <span className="version">v{version}</span>}
-        </h1>
-        <button type="button" onClick={() => void refreshDoctor()} disabled={loading}>
-          {loading ? 'Checking…' : 'Refresh'}
-        </button>
-      </header>
-
-      <main className="app-main" aria-busy={loading}>
-        {doctor.status === 'error' && <ErrorPanel error={doctor.error} />}
-        {report && <DoctorPanels report={report} stale={loading} />}
-        {!report && loading && <p className="muted">Checking the engine, the keychain and the images…</p>}
-        {doctor.status === 'ready' && <p className="muted small">Checked at {doctor.checkedAt.toLocaleTimeString()}</p>}
+        </div>
+        {NAV.map((item) => {
+          const active = route.screen === item.screen || (item.screen === 'tasks' && route.screen === 'task');
+          return (
+            <a key={item.screen} href={`#/${item.screen}`} className={active ? 'nav active' : 'nav'} aria-current={active ? 'page' : undefined}>
+              {item.label}
+              {item.screen === 'status' && ready !== undefined && <StatusDot ok={ready} />}
+              {item.screen === 'tasks' && running > 0 && <span className="count">{running}</span>}
+              {item.screen === 'approvals' && pending > 0 && <span className="count count-ask">{pending}</span>}
+            </a>
+          );
+        })}
+        <div className="shortcuts muted small">
+          <div>{MOD_KEY}+R run</div>
+          <div>{MOD_KEY}+. stop</div>
+          <div>{MOD_KEY}+F search</div>
+        </div>
+      </nav>
+      <main className="content">
+        {route.screen === 'status' && <StatusScreen />}
+        {route.screen === 'agents' && <AgentsScreen />}
+        {route.screen === 'tasks' && <TasksScreen />}
+        {route.screen === 'task' && <TaskDetail key={route.task} task={route.task} />}
+        {route.screen === 'approvals' && <ApprovalsScreen />}
+        {route.screen === 'credentials' && <CredentialsScreen />}
+        {route.screen === 'audit' && <AuditScreen />}
       </main>
+      {runFor && <RunDialog agent={runFor} />}
+      <ApprovalToasts />
     </div>
   );
 }
 
-function ErrorPanel({ error }: { error: IpcError }) {
-  return (
-    <section className="panel panel-error" role="alert">
-      <h2>Airlock could not run its checks</h2>
-      <p>{error.message}</p>
-      {error.hint && (
-        <p className="hint">
-          <strong>How to fix:</strong> {error.hint}
-        </p>
-      )}
-      <p className="muted small">code: {error.code}</p>
-    </section>
-  );
-}
-
-function DoctorPanels({ report, stale }: { report: DoctorReport; stale: boolean }) {
-  const { engine, keychain, images } = report;
-  return (
-    <div className={stale ? 'panels stale' : 'panels'}>
-      <StatusPanel title="Docker engine" ok={engine.ok} message={engine.message} fix={engine.fix}>
-        <dl>
-          <dt>Endpoint</dt>
-          <dd>{engine.endpoint}</dd>
-          {engine.version && (
-            <>
-              <dt>Version</dt>
-              <dd>
-                {engine.version}
-                {engine.apiVersion && ` (API ${engine.apiVersion})`}
-                {engine.os && ` · ${engine.os}`}
-              </dd>
-            </>
-          )}
-        </dl>
-      </StatusPanel>
-
-      <StatusPanel title="Keychain" ok={keychain.ok} message={keychain.message} fix={keychain.fix}>
-        <dl>
-          <dt>Backend</dt>
-          <dd>{keychain.backend}</dd>
-        </dl>
-      </StatusPanel>
-
-      <section className="panel">
-        <h2>Images</h2>
-        {images.length === 0 ? (
-          <p className="muted">No images are configured.</p>
-        ) : (
-          <ul className="images">
-            {images.map((image) => (
-              <li key={image.ref}>
-                <StatusDot ok={image.present} />
-                <code>{image.ref}</code>
-                <span className="muted small">
-                  {image.present ? [formatSize(image.sizeBytes), formatDate(image.created)].filter(Boolean).join(' · ') : 'missing'}
-                </span>
-                {!image.present && image.fix && <span className="hint small">How to fix: {image.fix}</span>}
-              </li>
-            ))}
-          </ul>
-        )}
-      </section>
-    </div>
-  );
-}
-
-function StatusPanel(props: { title: string; ok: boolean; message: string; fix?: string | undefined; children?: ReactNode }) {
-  return (
-    <section className={props.ok ? 'panel' : 'panel panel-warn'}>
-      <h2>
-        <StatusDot ok={props.ok} /> {props.title}
-      </h2>
-      <p>{props.message}</p>
-      {!props.ok && props.fix && (
-        <p className="hint">
-          <strong>How to fix:</strong> {props.fix}
-        </p>
-      )}
-      {props.children}
-    </section>
-  );
-}
-
-function StatusDot({ ok }: { ok: boolean }) {
-  return <span className={ok ? 'dot dot-ok' : 'dot dot-bad'} role="img" aria-label={ok ? 'ok' : 'problem'} />;
-}
-
-function formatSize(bytes: number | undefined): string {
-  if (bytes === undefined) return '';
-  const units = ['B', 'KB', 'MB', 'GB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
-
-function formatDate(iso: string | undefined): string {
-  if (!iso) return '';
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? '' : `built ${date.toLocaleString()}`;
-}

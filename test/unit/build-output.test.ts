@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { CONTENT_SECURITY_POLICY } from '../../main/security.js';
@@ -67,5 +68,24 @@ describe('built output', () => {
     for (const [, asset] of html.matchAll(/(?:src|href)="\.\/([^"]+)"/g)) {
       expect(existsSync(out('renderer', asset!)), asset).toBe(true);
     }
+  });
+});
+
+describe('the built main bundle, with a stubbed electron', () => {
+  it('creates the window with the built preload and the built renderer entry, both on disk', async () => {
+    const { app, FakeBrowserWindow, protocol } = await import('./fake-electron.js');
+    await import(/* @vite-ignore */ pathToFileURL(out('main', 'index.js')).href);
+    app.becomeReady();
+    await vi.waitFor(() => expect(FakeBrowserWindow.created).toHaveLength(1));
+    const window = FakeBrowserWindow.created[0]!;
+    const preload = (window.options.webPreferences as { preload: string }).preload;
+    expect(preload).toBe(out('preload', 'index.cjs'));
+    expect(existsSync(preload)).toBe(true);
+    expect(window.loadedUrl).toBe('app://airlock/index.html');
+    // What app:// answers for the entry is the built renderer's index.html.
+    const serve = protocol.handlers.get('app')!;
+    const response = (await serve({ url: window.loadedUrl })) as Response;
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(readFileSync(out('renderer', 'index.html'), 'utf8'));
   });
 });

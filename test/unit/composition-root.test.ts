@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { APP_ENTRY_URL, APP_SCHEME } from '../../main/app-protocol.js';
 import { channels } from '../../preload/contract.js';
-import { app, FakeBrowserWindow, FakeWebContents, ipcMainHandlers, protocol } from './fake-electron.js';
+import { app, FakeBrowserWindow, FakeWebContents, ipcMainHandlers, menu, protocol } from './fake-electron.js';
 
 vi.mock('electron', async () => (await import('./fake-electron.js')).fakeElectron);
 
@@ -32,12 +32,38 @@ describe('the composition root', () => {
     expect(FakeBrowserWindow.created[0]!.loadedUrl).toBe(APP_ENTRY_URL);
   });
 
+  it('sets a menu without reload accelerators (Ctrl/Cmd+R runs an agent)', () => {
+    expect(menu.setApplicationMenu).toHaveBeenCalled();
+    const roles = JSON.stringify(menu.template);
+    expect(roles).not.toMatch(/reload/i);
+    expect(roles).toContain('editMenu');
+  });
+
+  it('refuses malformed payloads with no side effect, and answers channels of the service', async () => {
+    const window = FakeBrowserWindow.created[0]!;
+    const ownFrame = { url: APP_ENTRY_URL, parent: null };
+    const run = ipcMainHandlers.get('tasks.run')!;
+    await expect(run({ sender: window.webContents, senderFrame: ownFrame }, { agentId: 'builtin:demo', network: { mode: 'host' } })).resolves.toMatchObject({ ok: false, error: { code: 'bad_argument' } });
+    await expect(run({ sender: window.webContents, senderFrame: ownFrame }, { agentId: 'file:/nowhere/agent.yaml' })).resolves.toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(window.webContents.sent.filter(([channel]) => channel === 'push:tasks')).toEqual([]);
+  });
+
   it('answers IPC from its window and refuses others', async () => {
     const window = FakeBrowserWindow.created[0]!;
     const listener = ipcMainHandlers.get('app.version')!;
     const ownFrame = { url: APP_ENTRY_URL, parent: null };
     await expect(listener({ sender: window.webContents, senderFrame: ownFrame })).resolves.toEqual({ ok: true, value: '0.0.0-test' });
     await expect(listener({ sender: new FakeWebContents(), senderFrame: ownFrame })).resolves.toMatchObject({ ok: false, error: { code: 'forbidden' } });
+  });
+
+  it('cancels running tasks and flushes the trail before quitting', async () => {
+    const event = { preventDefault: vi.fn() };
+    app.emit('before-quit', event);
+    expect(event.preventDefault).toHaveBeenCalled();
+    await vi.waitFor(() => expect(app.quit).toHaveBeenCalled());
+    const again = { preventDefault: vi.fn() };
+    app.emit('before-quit', again);
+    expect(again.preventDefault).not.toHaveBeenCalled();
   });
 
   it('applies the limits to every web contents Electron creates', () => {

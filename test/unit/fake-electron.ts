@@ -35,6 +35,15 @@ let nextWebContentsId = 1;
 export class FakeWebContents extends EventEmitter {
   readonly id = nextWebContentsId++;
   readonly session: FakeSession;
+  /** What main sent to this page: [channel, payload]. */
+  readonly sent: [string, unknown][] = [];
+  destroyed = false;
+  send(channel: string, payload: unknown): void {
+    this.sent.push([channel, payload]);
+  }
+  isDestroyed(): boolean {
+    return this.destroyed;
+  }
   windowOpenHandler: ((details: { url: string }) => { action: string }) | null = null;
   constructor(session = new FakeSession()) {
     super();
@@ -104,7 +113,15 @@ export const app = new FakeApp();
 export const ipcMainHandlers = new Map<string, Listener>();
 export const exposedInMainWorld = new Map<string, unknown>();
 export const shell = { openExternal: vi.fn(() => Promise.resolve()) };
-export const ipcRenderer = { invoke: vi.fn((..._args: unknown[]) => Promise.resolve<unknown>(undefined)) };
+/** The renderer side: invoke, and push listeners by channel. */
+export const ipcRenderer = Object.assign(new EventEmitter(), {
+  invoke: vi.fn((..._args: unknown[]) => Promise.resolve<unknown>(undefined)),
+});
+export const menu = { template: null as unknown, setApplicationMenu: vi.fn() };
+export const dialog = {
+  showOpenDialog: vi.fn(() => Promise.resolve({ canceled: true, filePaths: [] as string[] })),
+  showSaveDialog: vi.fn(() => Promise.resolve({ canceled: true, filePath: '' })),
+};
 export const protocol = {
   privilegedSchemes: [] as unknown[],
   handlers: new Map<string, Listener>(),
@@ -119,6 +136,14 @@ export const protocol = {
 export const fakeElectron = {
   app,
   shell,
+  dialog,
+  Menu: {
+    buildFromTemplate: (template: unknown) => {
+      menu.template = template;
+      return { template };
+    },
+    setApplicationMenu: menu.setApplicationMenu,
+  },
   protocol,
   ipcRenderer,
   BrowserWindow: FakeBrowserWindow,

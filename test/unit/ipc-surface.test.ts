@@ -3,7 +3,7 @@
  * any change to it — a new function, a renamed one, a non-function value — show up in review.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { channels } from '../../preload/contract.js';
+import { channels, contract, PUSH_TOPICS, pushChannel, type Channel, type ChannelArgs } from '../../preload/contract.js';
 import { exposedInMainWorld, ipcRenderer } from './fake-electron.js';
 
 vi.mock('electron', async () => (await import('./fake-electron.js')).fakeElectron);
@@ -15,29 +15,75 @@ function exposedPaths(value: unknown, prefix = ''): string[] {
   return Object.entries(value).flatMap(([key, child]) => exposedPaths(child, prefix ? `${prefix}.${key}` : key));
 }
 
-async function loadPreload(): Promise<Record<string, Record<string, (...args: unknown[]) => Promise<unknown>>>> {
+type Exposed = Record<string, Record<string, (...args: unknown[]) => unknown>>;
+
+async function loadPreload(): Promise<Exposed> {
   await import('../../preload/index.js');
-  return exposedInMainWorld.get('airlock') as Record<string, Record<string, (...args: unknown[]) => Promise<unknown>>>;
+  return exposedInMainWorld.get('airlock') as Exposed;
 }
 
+const TASK = 't_01jz0000000000000000000000';
+/** Valid arguments for every channel (the compiler insists on one entry per channel). */
+const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
+  'app.version': [],
+  'doctor.run': [],
+  'images.build': [{ offline: true }],
+  'images.state': [],
+  'agents.list': [],
+  'agents.open': [],
+  'agents.forget': ['file:/home/me/agent.yaml'],
+  'agents.approve': ['builtin:demo'],
+  'tasks.run': [{ agentId: 'builtin:demo', network: { mode: 'allowlist', allow: ['api.vendor.test'] }, env: [{ name: 'MODE', value: 'x' }], timeout: '30s', cpus: 0.5, memory: '256m' }],
+  'tasks.list': [],
+  'tasks.history': [{ limit: 20 }],
+  'tasks.stop': [TASK],
+  'approvals.list': [],
+  'approvals.answer': [{ id: '3b241101-e2bb-4255-8caf-4136c566a962', answer: 'once' }],
+  'audit.query': [{ task: TASK, kinds: ['net.*'], decision: 'deny', text: 'x', order: 'desc', limit: 100 }],
+  'audit.verify': [],
+  'audit.export': [{ format: 'csv', task: TASK }],
+  'credentials.list': [],
+  'credentials.add': [{ name: 'vendor-api', secret: 's3cret', hosts: ['api.vendor.test'] }],
+  'credentials.remove': ['vendor-api'],
+};
+
 describe('preload surface', () => {
-  it('exposes exactly one function per contract channel, under window.airlock only', async () => {
+  it('exposes exactly one function per contract channel and one subscription per push topic, under window.airlock only', async () => {
     const airlock = await loadPreload();
     const exposed = exposedPaths(airlock).sort();
+    const expected = [...channels, ...PUSH_TOPICS.map((topic) => `subscribe.${topic}`)].sort();
     expect([...exposedInMainWorld.keys()]).toEqual(['airlock']);
-    expect({ exposed, channels: [...channels].sort() }).toMatchSnapshot();
-    expect(exposed).toEqual([...channels].sort());
+    expect({ exposed, channels: [...channels].sort(), pushes: [...PUSH_TOPICS].sort() }).toMatchSnapshot();
+    expect(exposed).toEqual(expected);
   });
 
-  it('each function invokes its own channel, with no extra arguments, and passes the envelope through', async () => {
+  it('each function invokes its own channel with its arguments unchanged, and passes the envelope through', async () => {
     const airlock = await loadPreload();
     for (const channel of channels) {
       const [namespace, method] = channel.split('.') as [string, string];
+      const args = SAMPLE_ARGS[channel] as unknown[];
+      expect(contract[channel].args.safeParse(args).success, `${channel} sample is valid`).toBe(true);
       const envelope = { ok: false, error: { code: 'engine_unavailable', message: 'down', hint: 'start Docker' } };
       ipcRenderer.invoke.mockClear();
       ipcRenderer.invoke.mockResolvedValueOnce(envelope);
-      await expect(airlock[namespace]![method]!()).resolves.toEqual(envelope);
-      expect(ipcRenderer.invoke).toHaveBeenCalledExactlyOnceWith(channel);
+      await expect(airlock[namespace]![method]!(...args)).resolves.toEqual(envelope);
+      expect(ipcRenderer.invoke).toHaveBeenCalledExactlyOnceWith(channel, ...args);
     }
+  });
+
+  it('subscriptions hand the listener the payload only, on the contract\'s push channel, until unsubscribed', async () => {
+    const airlock = await loadPreload();
+    for (const topic of PUSH_TOPICS) {
+      const listener = vi.fn();
+      const unsubscribe = airlock.subscribe![topic]!(listener) as () => void;
+      expect(ipcRenderer.listenerCount(pushChannel(topic))).toBe(1);
+      ipcRenderer.emit(pushChannel(topic), { sender: 'the event object, with the sender' }, { payload: topic });
+      expect(listener).toHaveBeenCalledExactlyOnceWith({ payload: topic });
+      unsubscribe();
+      expect(ipcRenderer.listenerCount(pushChannel(topic))).toBe(0);
+      ipcRenderer.emit(pushChannel(topic), {}, { payload: 'late' });
+      expect(listener).toHaveBeenCalledTimes(1);
+    }
+    expect(() => airlock.subscribe!.events!('not a function')).toThrow(/listener function/);
   });
 });

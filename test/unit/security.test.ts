@@ -15,7 +15,7 @@ import {
   isSafeExternalUrl,
   withContentSecurityPolicy,
 } from '../../main/security.js';
-import { builtPreloadPath, createMainWindow, isAppUrlFor, rendererEntryUrl } from '../../main/window.js';
+import { appMenuTemplate, builtAssetsDir, builtPreloadPath, createMainWindow, isAppUrlFor, rendererEntryUrl } from '../../main/window.js';
 import { FakeBrowserWindow, FakeSession, FakeWebContents, navigationEvent, shell } from './fake-electron.js';
 
 vi.mock('electron', async () => (await import('./fake-electron.js')).fakeElectron);
@@ -89,6 +89,18 @@ describe('the main window', () => {
   });
 });
 
+describe('menu and paths', () => {
+  it.each(['linux', 'darwin', 'win32'] as const)('the %s menu has no reload accelerator, and dev tools only when asked', (platform) => {
+    expect(JSON.stringify(appMenuTemplate(platform, false))).not.toMatch(/reload|devtools/i);
+    expect(JSON.stringify(appMenuTemplate(platform, true))).toMatch(/toggleDevTools/);
+  });
+
+  it('finds assets/ in the checkout, and beside the resources when packaged', () => {
+    expect(builtAssetsDir(false, undefined)).toBe(path.join(repoRoot, 'assets'));
+    expect(builtAssetsDir(true, '/opt/Airlock/resources')).toBe(path.join('/opt/Airlock/resources', 'assets'));
+  });
+});
+
 describe('web contents limits', () => {
   let contents: FakeWebContents;
   beforeEach(() => {
@@ -118,7 +130,7 @@ describe('web contents limits', () => {
     const open = contents.windowOpenHandler!;
     expect(open({ url: 'https://docs.docker.com/' })).toEqual({ action: 'deny' });
     expect(shell.openExternal).toHaveBeenCalledExactlyOnceWith('https://docs.docker.com/');
-    for (const url of ['http://github.com/', 'file:///etc/passwd', 'https://localhost/', `${APP_ORIGIN}/index.html`]) {
+    for (const url of ['http://github.com/', 'file:///etc/passwd', 'javascript:alert(1)', 'slack://open', 'vscode://file/etc/passwd', 'https://localhost/', `${APP_ORIGIN}/index.html`]) {
       expect(open({ url })).toEqual({ action: 'deny' });
     }
     expect(shell.openExternal).toHaveBeenCalledTimes(1);

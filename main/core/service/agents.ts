@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { loadManifestFile, type LoadedManifest } from '../policy/manifest.js';
+import { AgentRegistry as Approvals } from '../policy/registry.js';
 import type { AgentSummary } from './types.js';
 
 const MAX_RECENT = 20;
@@ -16,15 +17,18 @@ const recentSchema = z.object({ v: z.literal(1), recent: z.array(z.object({ file
 export class AgentRegistry {
   readonly #assetsDir: string;
   readonly #file: string;
+  /** Approvals pinned to manifest digests (main/core/policy/registry.ts), shared with the CLI. */
+  readonly approvals: Approvals;
 
   constructor(options: { assetsDir: string; home: string }) {
     this.#assetsDir = options.assetsDir;
     this.#file = path.join(options.home, 'agents.json');
+    this.approvals = new Approvals(options.home, options.assetsDir);
   }
 
   list(): AgentSummary[] {
-    const builtIn = this.#builtInFolders().map((folder) => summarize(`builtin:${folder}`, 'built-in', path.join(this.#assetsDir, 'agents', folder, 'manifest.yaml')));
-    const opened = this.#recent().map((entry) => summarize(`file:${entry.file}`, 'opened', entry.file));
+    const builtIn = this.#builtInFolders().map((folder) => summarize(`builtin:${folder}`, 'built-in', path.join(this.#assetsDir, 'agents', folder, 'manifest.yaml'), this.approvals));
+    const opened = this.#recent().map((entry) => summarize(`file:${entry.file}`, 'opened', entry.file, this.approvals));
     return [...builtIn, ...opened];
   }
 
@@ -34,13 +38,30 @@ export class AgentRegistry {
     loadManifestFile(absolute); // refuse what does not load, with the field that is wrong
     const recent = this.#recent().filter((entry) => entry.file !== absolute);
     this.#write([{ file: absolute, openedAt: new Date().toISOString() }, ...recent].slice(0, MAX_RECENT));
-    return summarize(`file:${absolute}`, 'opened', absolute);
+    return summarize(`file:${absolute}`, 'opened', absolute, this.approvals);
   }
 
   forget(id: string): void {
     if (!id.startsWith('file:')) throw new AirlockError('bad_argument', `${id} is a built-in agent and cannot be removed`, 'only opened manifests can be removed from the list');
     const file = id.slice('file:'.length);
     this.#write(this.#recent().filter((entry) => entry.file !== file));
+  }
+
+  /** Approves a listed agent's manifest as it is now; returns the agent with its new state. */
+  approve(id: string): { summary: AgentSummary; loaded: LoadedManifest; by: string } {
+    const loaded = this.load(id);
+    const entry = this.approvals.approve(loaded);
+    const source = id.startsWith('builtin:') ? 'built-in' : 'opened';
+    return { summary: summarize(id, source, loaded.file, this.approvals), loaded, by: entry.approvedBy };
+  }
+
+  /** Refuses an agent that is not built in or approved as it is now. */
+  requireApproved(loaded: LoadedManifest): void {
+    const state = this.approvals.stateOf(loaded);
+    if (state === 'approved' || state === 'built-in') return;
+    throw new AirlockError('policy_refused', state === 'changed'
+      ? `agent ${loaded.manifest.name}: its manifest has changed since it was approved`
+      : `agent ${loaded.manifest.name} has not been approved yet`, 'review what it may do on its card in Agents, then press Approve');
   }
 
   /** The manifest of a listed agent, loaded now (so a changed file is run as it is now). */
@@ -83,14 +104,16 @@ export class AgentRegistry {
   }
 }
 
-function summarize(id: string, source: AgentSummary['source'], file: string): AgentSummary {
+function summarize(id: string, source: AgentSummary['source'], file: string, approvals: Approvals): AgentSummary {
   try {
-    const { manifest, digest } = loadManifestFile(file);
+    const loaded = loadManifestFile(file);
+    const { manifest, digest } = loaded;
     const { network, resources } = manifest;
     return {
       id, source, file, name: manifest.name, digest, image: manifest.image,
       ...(manifest.description !== undefined ? { description: manifest.description } : {}),
-      network: { mode: network.mode, allow: [...network.allow], onUnknownHost: network.onUnknownHost },
+      network: { mode: network.mode, allow: [...network.allow], local: [...network.local], onUnknownHost: network.onUnknownHost },
+      delegates: [...(manifest.delegate?.allow ?? [])],
       ...(manifest.timeout !== undefined ? { timeout: manifest.timeout } : {}),
       resources: {
         ...(resources.cpus !== undefined ? { cpus: resources.cpus } : {}),
@@ -98,6 +121,7 @@ function summarize(id: string, source: AgentSummary['source'], file: string): Ag
       },
       envNames: Object.keys(manifest.env),
       credentials: manifest.credentials.map((c) => ({ name: c.name, ...(c.ttl !== undefined ? { ttl: c.ttl } : {}) })),
+      approval: approvals.stateOf(loaded),
     };
   } catch (error) {
     const name = source === 'built-in' ? id.slice('builtin:'.length) : path.basename(file);

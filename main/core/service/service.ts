@@ -118,6 +118,21 @@ export class AirlockService {
     return this.agents.open(file);
   }
 
+  /** Approves an agent as its manifest is now, and records who did in the audit trail. */
+  approveAgent(id: string): AgentSummary {
+    const { summary, loaded, by } = this.agents.approve(id);
+    try {
+      this.#deps.audit();
+      this.#deps.bus.emit({
+        task: '-', agent: { name: loaded.manifest.name, digest: loaded.digest }, actor: 'user', kind: 'approval.decided',
+        decision: { allow: true, rule: 'agent:approved', by: 'user' }, data: { agent: loaded.manifest.name, file: loaded.file, digest: loaded.digest, by },
+      });
+    } catch {
+      // no keychain, no trail: running is refused until there is one anyway
+    }
+    return summary;
+  }
+
   forgetAgent(id: string): void {
     this.agents.forget(id);
   }

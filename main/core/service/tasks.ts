@@ -8,6 +8,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { HomeLayout } from '../home.js';
 import { newTaskId } from '../tasks/ids.js';
 import { TaskRunner, type TaskRunnerDeps } from '../tasks/runner.js';
+import { DelegationTree } from '../tasks/delegation.js';
 import { resolveTaskSpec, type RunOverrides } from '../tasks/spec.js';
 import type { AgentRegistry } from './agents.js';
 import type { ResourceSampler } from './resources.js';
@@ -46,15 +47,19 @@ const KEEP_FINISHED = 100;
  */
 export class TaskManager {
   readonly #deps: TaskManagerDeps;
+  /** One family tree for every task the app runs: delegation rules hold across them. */
+  readonly #delegation: DelegationTree;
   readonly #tasks = new Map<string, Running>();
 
   constructor(deps: TaskManagerDeps) {
+    this.#delegation = new DelegationTree(deps.clock);
     this.#deps = deps;
     deps.bus.subscribe((event) => this.#onEvent(event));
   }
 
   run(request: RunRequest): { task: string } {
     const loaded = this.#deps.agents.load(request.agentId);
+    this.#deps.agents.requireApproved(loaded);
     const spec = resolveTaskSpec(loaded, overridesFor(request), path.dirname(loaded.file));
     this.#deps.audit(); // no keychain, no audit trail: refuse before anything is created
     const engine = this.#deps.engine();
@@ -63,6 +68,7 @@ export class TaskManager {
       engine, bus: this.#deps.bus, clock: this.#deps.clock, home: this.#deps.home, assetsDir: this.#deps.assetsDir,
       ...(networked ? { gateway: this.#deps.gateway() } : {}),
       ...(this.#deps.credentialStore ? { credentials: this.#deps.credentialStore } : {}),
+      agents: this.#deps.agents.approvals, delegation: this.#delegation,
     });
     const id = newTaskId();
     const controller = new AbortController();
@@ -77,6 +83,7 @@ export class TaskManager {
     }, (error: unknown) => {
       info.state = 'failed';
       info.error = describe(error);
+      if (!isAirlockError(error)) console.error(`task ${id} failed unexpectedly`, error); // the UI gets no details: they may carry anything
     }).finally(() => {
       this.#deps.sampler.stop(id);
       info.stopping = false;

@@ -23,13 +23,17 @@ export interface AgentSummary {
   description?: string;
   digest?: string;
   image?: string;
-  network?: { mode: NetworkMode; allow: string[]; onUnknownHost: 'deny' | 'ask' };
+  network?: { mode: NetworkMode; allow: string[]; local: string[]; onUnknownHost: 'deny' | 'ask' };
+  /** Agents this one may start. */
+  delegates?: string[];
   timeout?: string;
   resources?: { cpus?: number; memory?: string };
   /** Names only: values stay in the manifest. */
   envNames?: string[];
   /** Credentials the manifest asks for (name, ttl), for the run dialog. */
   credentials?: { name: string; ttl?: string }[];
+  /** Approval pinned to the manifest's digest: only built-in or approved agents run. */
+  approval?: 'built-in' | 'approved' | 'changed' | 'unapproved';
   /** Set when the manifest cannot be loaded: what is wrong and how to fix it. */
   error?: ErrorInfo;
 }

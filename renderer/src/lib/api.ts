@@ -6,7 +6,7 @@
  * `code` and `hint` from a thrown error; here, on the page's side, we turn failures back into
  * ApiError with both intact.
  */
-import type { AirlockApi, AirlockBridge, ErrorEnvelope, IpcError } from '../../../preload/contract';
+import type { AirlockApi, AirlockBridge, ErrorEnvelope, IpcError, Subscriptions } from '../../../preload/contract';
 
 export class ApiError extends Error {
   readonly code: string;
@@ -38,12 +38,56 @@ async function unwrap<T>(pending: Promise<ErrorEnvelope<T>>): Promise<T> {
   throw new ApiError(envelope.error);
 }
 
+/** Subscribes when the bridge is there; outside the app it is a no-op (the calls report why). */
+function subscription<T extends keyof Subscriptions>(topic: T): Subscriptions[T] {
+  return ((listener: never) => {
+    const exposed = window.airlock;
+    return exposed ? exposed.subscribe[topic](listener) : () => undefined;
+  }) as Subscriptions[T];
+}
+
 export const api: AirlockApi = {
   app: {
     version: () => unwrap(bridge().app.version()),
   },
   doctor: {
     run: () => unwrap(bridge().doctor.run()),
+  },
+  images: {
+    build: (options) => unwrap(bridge().images.build(options)),
+    state: () => unwrap(bridge().images.state()),
+  },
+  agents: {
+    list: () => unwrap(bridge().agents.list()),
+    open: () => unwrap(bridge().agents.open()),
+    forget: (id) => unwrap(bridge().agents.forget(id)),
+    approve: (id) => unwrap(bridge().agents.approve(id)),
+  },
+  tasks: {
+    run: (request) => unwrap(bridge().tasks.run(request)),
+    list: () => unwrap(bridge().tasks.list()),
+    history: (options) => unwrap(bridge().tasks.history(options)),
+    stop: (task) => unwrap(bridge().tasks.stop(task)),
+  },
+  approvals: {
+    list: () => unwrap(bridge().approvals.list()),
+    answer: (reply) => unwrap(bridge().approvals.answer(reply)),
+  },
+  audit: {
+    query: (query) => unwrap(bridge().audit.query(query)),
+    verify: () => unwrap(bridge().audit.verify()),
+    export: (options) => unwrap(bridge().audit.export(options)),
+  },
+  credentials: {
+    list: () => unwrap(bridge().credentials.list()),
+    add: (input) => unwrap(bridge().credentials.add(input)),
+    remove: (name) => unwrap(bridge().credentials.remove(name)),
+  },
+  subscribe: {
+    events: subscription('events'),
+    tasks: subscription('tasks'),
+    approvals: subscription('approvals'),
+    images: subscription('images'),
   },
 };
 

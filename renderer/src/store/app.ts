@@ -1,6 +1,7 @@
 import { create } from 'zustand';
-import type { DoctorReport, IpcError } from '../../preload/contract';
-import { api, describeError } from './lib/api';
+import type { DoctorReport, ImageBuildState, IpcError } from '../../../preload/contract';
+import { api, describeError } from '../lib/api';
+import { parseRoute, type Route } from '../lib/route';
 
 export type DoctorState =
   | { status: 'idle' }
@@ -9,15 +10,28 @@ export type DoctorState =
   | { status: 'error'; error: IpcError };
 
 interface AppState {
+  route: Route;
   version: string | null;
   doctor: DoctorState;
+  image: ImageBuildState | null;
+  imageError: IpcError | null;
+  setRoute(route: Route): void;
   loadVersion(): Promise<void>;
   refreshDoctor(): Promise<void>;
+  buildImage(offline?: boolean): Promise<void>;
+  setImageState(state: ImageBuildState): void;
 }
 
 export const useAppStore = create<AppState>()((set, get) => ({
+  route: parseRoute(window.location.hash),
   version: null,
   doctor: { status: 'idle' },
+  image: null,
+  imageError: null,
+
+  setRoute(route) {
+    set({ route });
+  },
 
   async loadVersion() {
     try {
@@ -37,5 +51,20 @@ export const useAppStore = create<AppState>()((set, get) => ({
     } catch (error) {
       set({ doctor: { status: 'error', error: describeError(error) } });
     }
+  },
+
+  async buildImage(offline) {
+    set({ imageError: null });
+    try {
+      set({ image: await api.images.build(offline === undefined ? {} : { offline }) });
+    } catch (error) {
+      set({ imageError: describeError(error) });
+    }
+  },
+
+  setImageState(state) {
+    const finished = state.state === 'done' && get().image?.state === 'building';
+    set({ image: state });
+    if (finished) void get().refreshDoctor();
   },
 }));

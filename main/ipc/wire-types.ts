@@ -1,0 +1,31 @@
+/**
+ * The contract declares its own copies of the core's result types (so the renderer never compiles
+ * core code); these fail the typecheck as soon as a copy and the original differ at all.
+ */
+import type { AirlockEvent } from '../core/audit/events.js';
+import type { DoctorReport as CoreDoctorReport } from '../core/doctor.js';
+import type * as Core from '../core/service/types.js';
+import type * as Wire from '../../preload/contract.js';
+
+type Identical<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+type Assert<T extends true> = T;
+type Assignable<From, To> = [From] extends [To] ? true : false;
+
+export type WireTypesMatchCore = [
+  Assert<Identical<CoreDoctorReport, Wire.DoctorReport>>,
+  Assert<Identical<Core.AgentSummary, Wire.AgentSummary>>,
+  Assert<Identical<Core.TaskInfo, Wire.TaskInfo>>,
+  Assert<Identical<Core.PastTask, Wire.PastTask>>,
+  Assert<Identical<Core.ApprovalInfo, Wire.ApprovalInfo>>,
+  Assert<Identical<Core.ImageBuildState, Wire.ImageBuildState>>,
+  Assert<Identical<Core.AuditVerifyResult, Wire.AuditVerifyResult>>,
+  Assert<Identical<Core.AuditExportResult, Wire.AuditExportResult>>,
+  Assert<Identical<Core.CredentialSummary, Wire.CredentialSummary>>,
+  Assert<Identical<Core.CredentialInput, Wire.CredentialInput>>,
+  Assert<Identical<Core.RunRequest, Wire.RunRequest>>,
+  Assert<Identical<Core.AuditQueryRequest, Wire.AuditQueryRequest>>,
+  // The core's event kinds are a union; on the wire a kind is any string.
+  Assert<Assignable<AirlockEvent, Wire.WireEvent>>,
+  Assert<Assignable<Core.AuditPageResult, Wire.AuditPageResult>>,
+  Assert<Assignable<Core.EventBatch, Wire.EventBatch>>,
+];

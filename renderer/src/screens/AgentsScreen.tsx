@@ -1,0 +1,87 @@
+import type { AgentSummary } from '../../../preload/contract';
+import { Badge, EmptyState, ErrorPanel, MOD_KEY } from '../components/common';
+import { useAgentsStore } from '../store/agents';
+
+export function AgentsScreen() {
+  const agents = useAgentsStore((s) => s.agents);
+  const loaded = useAgentsStore((s) => s.loaded);
+  const error = useAgentsStore((s) => s.error);
+  const open = useAgentsStore((s) => s.open);
+  return (
+    <div>
+      <header className="screen-head">
+        <h1>Agents</h1>
+        <button type="button" className="secondary" onClick={() => void open()} data-open-manifest>Open manifest…</button>
+      </header>
+      {error && <ErrorPanel error={error} />}
+      {loaded && agents.length === 0 && (
+        <EmptyState title="No agents yet" action={<button type="button" onClick={() => void open()}>Open a manifest…</button>}>
+          Open an agent manifest (<code>.yaml</code>); it stays in this list. The README shows the manifest format.
+        </EmptyState>
+      )}
+      <div className="cards">
+        {agents.map((agent) => <AgentCard key={agent.id} agent={agent} />)}
+      </div>
+    </div>
+  );
+}
+
+function AgentCard({ agent }: { agent: AgentSummary }) {
+  const openRunDialog = useAgentsStore((s) => s.openRunDialog);
+  const forget = useAgentsStore((s) => s.forget);
+  const approve = useAgentsStore((s) => s.approve);
+  const network = agent.network;
+  const approved = agent.approval === 'approved' || agent.approval === 'built-in';
+  return (
+    <article className={agent.error ? 'card panel-warn' : 'card'} data-agent={agent.name}>
+      <header className="card-head">
+        <h2>{agent.name}</h2>
+        <Badge tone="muted">{agent.source}</Badge>
+      </header>
+      {agent.description && <p>{agent.description}</p>}
+      {agent.error ? (
+        <>
+          <p className="bad-text">{agent.error.message}</p>
+          {agent.error.hint && <p className="hint small">How to fix: {agent.error.hint}</p>}
+        </>
+      ) : (
+        <dl className="small">
+          <dt>Network</dt>
+          <dd>
+            {network?.mode ?? 'none'}
+            {network?.mode === 'allowlist' && ` · ${[...network.allow, ...network.local.map((l) => `local ${l}`)].join(', ') || (agent.delegates?.length ? 'only Airlock (to start agents)' : 'nothing')}`}
+            {network && network.mode !== 'none' && network.onUnknownHost === 'ask' && ' · asks for other hosts'}
+          </dd>
+          <dt>Image</dt>
+          <dd><code>{agent.image}</code></dd>
+          <dt>Limits</dt>
+          <dd>{agent.resources?.cpus ?? 1} cpu · {agent.resources?.memory ?? '512m'} · timeout {agent.timeout ?? '10m'}</dd>
+          {agent.delegates && agent.delegates.length > 0 && (
+            <>
+              <dt>Starts</dt>
+              <dd>{agent.delegates.join(', ')}</dd>
+            </>
+          )}
+          <dt>Credentials</dt>
+          <dd>{agent.credentials && agent.credentials.length > 0 ? agent.credentials.map((c) => c.name).join(', ') : 'none'}</dd>
+          <dt>Approval</dt>
+          <dd>
+            {agent.approval === 'built-in' && <Badge tone="ok">built-in</Badge>}
+            {agent.approval === 'approved' && <Badge tone="ok">approved</Badge>}
+            {agent.approval === 'changed' && <Badge tone="warn">changed since approved</Badge>}
+            {agent.approval === 'unapproved' && <Badge tone="warn">not approved</Badge>}
+          </dd>
+          <dt>Manifest</dt>
+          <dd className="mono small" title={agent.digest}>{agent.file}</dd>
+        </dl>
+      )}
+      <footer className="card-foot">
+        {!agent.error && !approved && (
+          <button type="button" className="secondary" onClick={() => void approve(agent.id)} title="Approve this manifest as it is now: a later change asks again" data-approve>Approve</button>
+        )}
+        <button type="button" disabled={agent.error !== undefined || !approved} onClick={() => openRunDialog(agent)} title={approved ? `Run (${MOD_KEY}+R)` : 'Approve the agent first'} data-run>Run…</button>
+        {agent.source === 'opened' && <button type="button" className="link" onClick={() => void forget(agent.id)}>Remove from list</button>}
+      </footer>
+    </article>
+  );
+}

@@ -1,0 +1,58 @@
+import type { ApprovalInfo } from '../../../preload/contract';
+import { EmptyState, ErrorPanel } from '../components/common';
+import { useNow } from '../components/useNow';
+import { shortTask } from '../lib/format';
+import { navigate } from '../lib/route';
+import { useApprovalsStore } from '../store/approvals';
+
+function ApprovalCard({ request, now, compact }: { request: ApprovalInfo; now: number; compact: boolean }) {
+  const answer = useApprovalsStore((s) => s.answer);
+  const seconds = Math.max(0, Math.round((Date.parse(request.expiresAt) - now) / 1000));
+  return (
+    <article className={compact ? 'approval toast' : 'approval card'} role="alertdialog" aria-label={`Allow ${request.host}:${request.port}?`} data-approval={request.host}>
+      <p>
+        <strong>{request.agent ?? 'An agent'}</strong> wants to reach <code>{request.host}:{request.port}</code>, which is not in its allowlist.
+      </p>
+      <p className="muted small">
+        task <button type="button" className="link" onClick={() => navigate({ screen: 'task', task: request.task })}>{shortTask(request.task)}</button> · denied in {seconds}s without an answer
+      </p>
+      <div className="button-row">
+        <button type="button" onClick={() => void answer(request.id, 'once')}>Allow once</button>
+        <button type="button" className="secondary" onClick={() => void answer(request.id, 'task')}>Allow for this task</button>
+        <button type="button" className="danger" onClick={() => void answer(request.id, 'deny')}>Deny</button>
+      </div>
+    </article>
+  );
+}
+
+/** Pending "ask" requests, over whichever screen is open: the app's notification. */
+export function ApprovalToasts() {
+  const pending = useApprovalsStore((s) => s.pending);
+  const now = useNow(1000, pending.length > 0);
+  if (pending.length === 0) return null;
+  return (
+    <div className="toasts" aria-live="assertive">
+      {pending.slice(0, 3).map((request) => <ApprovalCard key={request.id} request={request} now={now} compact />)}
+      {pending.length > 3 && <button type="button" className="secondary" onClick={() => navigate({ screen: 'approvals' })}>{pending.length - 3} more waiting…</button>}
+    </div>
+  );
+}
+
+export function ApprovalsScreen() {
+  const pending = useApprovalsStore((s) => s.pending);
+  const error = useApprovalsStore((s) => s.error);
+  const now = useNow(1000, pending.length > 0);
+  return (
+    <div>
+      <header className="screen-head"><h1>Pending approvals</h1></header>
+      {error && <ErrorPanel error={error} />}
+      {pending.length === 0 ? (
+        <EmptyState title="Nothing is waiting for you">
+          An agent whose manifest says <code>onUnknownHost: ask</code> waits here (and in a notification) when it asks for a host outside its allowlist. Unanswered requests are denied when their time runs out.
+        </EmptyState>
+      ) : (
+        <div className="cards">{pending.map((request) => <ApprovalCard key={request.id} request={request} now={now} compact={false} />)}</div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,138 @@
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import type { AgentSummary, IpcError, RunRequest } from '../../../preload/contract';
+import { ErrorPanel } from '../components/common';
+import { describeError } from '../lib/api';
+import { navigate } from '../lib/route';
+import { useAgentsStore } from '../store/agents';
+import { useTasksStore } from '../store/tasks';
+
+type NetworkChoice = 'manifest' | 'none' | 'allowlist' | 'open';
+const HOST = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?$/i;
+
+export function RunDialog({ agent }: { agent: AgentSummary }) {
+  const close = () => useAgentsStore.getState().openRunDialog(null);
+  const run = useTasksStore((s) => s.run);
+  const manifestMode = agent.network?.mode ?? 'none';
+  const [network, setNetwork] = useState<NetworkChoice>('manifest');
+  const [hosts, setHosts] = useState<string[]>(agent.network?.allow ?? []);
+  const [newHost, setNewHost] = useState('');
+  const [env, setEnv] = useState<{ name: string; value: string }[]>([]);
+  const [timeout, setTimeoutText] = useState('');
+  const [cpus, setCpus] = useState('');
+  const [memory, setMemory] = useState('');
+  const [error, setError] = useState<IpcError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const first = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    first.current?.focus();
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && close();
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+
+  const addHost = () => {
+    const host = newHost.trim().toLowerCase();
+    if (!HOST.test(host)) {
+      setError({ code: 'bad_argument', message: `'${newHost}' is not a host, *.domain or host:port`, hint: 'e.g. api.github.com, *.githubusercontent.com or host:8443' });
+      return;
+    }
+    if (!hosts.includes(host)) setHosts([...hosts, host]);
+    setNewHost('');
+    setError(null);
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const request: RunRequest = { agentId: agent.id };
+    if (network === 'none' || network === 'open') request.network = { mode: network };
+    if (network === 'allowlist') request.network = { mode: 'allowlist', allow: hosts };
+    const filled = env.filter((v) => v.name.trim() !== '');
+    if (filled.length > 0) request.env = filled.map((v) => ({ name: v.name.trim(), value: v.value }));
+    if (timeout.trim()) request.timeout = timeout.trim();
+    if (cpus.trim()) request.cpus = Number(cpus);
+    if (memory.trim()) request.memory = memory.trim();
+    setBusy(true);
+    setError(null);
+    try {
+      const task = await run(request);
+      close();
+      navigate({ screen: 'task', task });
+    } catch (caught) {
+      setError(describeError(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="overlay" role="presentation" onMouseDown={(e) => e.target === e.currentTarget && close()}>
+      <form className="dialog" role="dialog" aria-modal="true" aria-labelledby="run-title" onSubmit={(e) => void submit(e)}>
+        <h2 id="run-title">Run {agent.name}</h2>
+        {agent.description && <p className="muted">{agent.description}</p>}
+
+        <fieldset>
+          <legend>Network</legend>
+          {(['manifest', 'none', 'allowlist', 'open'] as NetworkChoice[]).map((choice) => (
+            <label key={choice} className="radio">
+              <input ref={choice === 'manifest' ? first : undefined} type="radio" name="network" value={choice} checked={network === choice} onChange={() => setNetwork(choice)} />
+              {choice === 'manifest' ? `As in the manifest (${manifestMode})` : choice === 'none' ? 'None: loopback only' : choice === 'allowlist' ? 'Allowlist: only the hosts below' : 'Open: every public host, through the gateway'}
+            </label>
+          ))}
+          {network === 'allowlist' && (
+            <div className="allowlist">
+              {hosts.length === 0 && <p className="muted small">No hosts yet: the agent could reach nothing.</p>}
+              <ul>
+                {hosts.map((host) => (
+                  <li key={host}><code>{host}</code> <button type="button" className="link" aria-label={`Remove ${host}`} onClick={() => setHosts(hosts.filter((h) => h !== host))}>remove</button></li>
+                ))}
+              </ul>
+              <div className="inline">
+                <input aria-label="Host to allow" placeholder="api.example.com, *.example.com or host:8443" value={newHost} onChange={(e) => setNewHost(e.target.value)} onKeyDown={(e) => { if (e.key === 'Enter') { e.preventDefault(); addHost(); } }} />
+                <button type="button" className="secondary" onClick={addHost}>Add</button>
+              </div>
+            </div>
+          )}
+          {network === 'open' && <p className="warn-text small">Open lets the agent reach any public host. Every request is still checked against private addresses and logged.</p>}
+          {agent.network?.onUnknownHost === 'ask' && network !== 'none' && <p className="muted small">Requests to other hosts will ask you first (a notification in this window).</p>}
+        </fieldset>
+
+        <fieldset>
+          <legend>Credentials</legend>
+          {agent.credentials && agent.credentials.length > 0 ? (
+            agent.credentials.map((c) => (
+              <label key={c.name} className="slider">
+                {c.name} <input type="range" min={1} max={60} defaultValue={15} disabled aria-label={`${c.name} lifetime`} /> <span className="muted small">{c.ttl ?? 'default'} lifetime, from the manifest (the slider arrives with the credentials screen's grants)</span>
+              </label>
+            ))
+          ) : (
+            <p className="muted small">This agent asks for no credentials.</p>
+          )}
+        </fieldset>
+
+        <fieldset>
+          <legend>Limits and environment</legend>
+          <div className="grid-3">
+            <label>Timeout <input placeholder={agent.timeout ?? '10m'} value={timeout} onChange={(e) => setTimeoutText(e.target.value)} /></label>
+            <label>CPUs <input inputMode="decimal" placeholder={String(agent.resources?.cpus ?? 1)} value={cpus} onChange={(e) => setCpus(e.target.value)} /></label>
+            <label>Memory <input placeholder={agent.resources?.memory ?? '512m'} value={memory} onChange={(e) => setMemory(e.target.value)} /></label>
+          </div>
+          {env.map((v, i) => (
+            <div className="inline" key={i}>
+              <input aria-label="Variable name" placeholder="NAME" value={v.name} onChange={(e) => setEnv(env.map((x, j) => (j === i ? { ...x, name: e.target.value } : x)))} />
+              <input aria-label="Variable value" placeholder="value" value={v.value} onChange={(e) => setEnv(env.map((x, j) => (j === i ? { ...x, value: e.target.value } : x)))} />
+              <button type="button" className="link" onClick={() => setEnv(env.filter((_, j) => j !== i))}>remove</button>
+            </div>
+          ))}
+          <button type="button" className="link" onClick={() => setEnv([...env, { name: '', value: '' }])}>+ environment variable</button>
+        </fieldset>
+
+        {error && <ErrorPanel error={error} />}
+        <footer className="dialog-foot">
+          <button type="button" className="secondary" onClick={close}>Cancel</button>
+          <button type="submit" disabled={busy} data-start>{busy ? 'Starting…' : 'Run'}</button>
+        </footer>
+      </form>
+    </div>
+  );
+}

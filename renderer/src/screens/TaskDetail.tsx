@@ -1,0 +1,130 @@
+import { useEffect, useState } from 'react';
+import type { IpcError, TaskInfo } from '../../../preload/contract';
+import { BarChart, LineChart } from '../components/Charts';
+import { Badge, EmptyState, ErrorPanel, MOD_KEY } from '../components/common';
+import { useNow } from '../components/useNow';
+import { BUCKET_MS, type EventLog } from '../lib/event-log';
+import { clockTime, elapsed, formatSize } from '../lib/format';
+import { navigate } from '../lib/route';
+import { logOf, useTasksStore } from '../store/tasks';
+import { ActionLog } from './ActionLog';
+import { StateBadge } from './TasksScreen';
+
+type Tab = 'log' | 'network' | 'artifacts';
+
+export function TaskDetail({ task }: { task: string }) {
+  const info = useTasksStore((s) => s.tasks.find((t) => t.id === task));
+  const past = useTasksStore((s) => s.history.find((t) => t.id === task));
+  const version = useTasksStore((s) => s.logVersion);
+  const backfill = useTasksStore((s) => s.backfill);
+  const stop = useTasksStore((s) => s.stop);
+  const [tab, setTab] = useState<Tab>('log');
+  const [stopError, setStopError] = useState<IpcError | null>(null);
+  const [loadError, setLoadError] = useState<IpcError | null>(null);
+  const running = info !== undefined && info.endedAt === undefined;
+  const now = useNow(1000, running);
+  const log = logOf(task);
+
+  useEffect(() => {
+    backfill(task).catch((error: unknown) => setLoadError({ code: 'internal', message: `could not read this task's earlier events: ${String(error)}` }));
+  }, [task, backfill]);
+
+  const agent = info?.agent ?? past?.agent ?? log.events[0]?.agent.name ?? 'unknown agent';
+  const startedAt = info?.startedAt ?? past?.startedAt ?? log.events[0]?.time;
+  const endedAt = info?.endedAt ?? past?.endedAt;
+  const onStop = async () => setStopError(await stop(task));
+
+  return (
+    <div className="task-detail">
+      <header className="screen-head">
+        <div>
+          <button type="button" className="link" onClick={() => navigate({ screen: 'tasks' })}>← Tasks</button>
+          <h1>{agent} <code className="muted task-id">{task}</code></h1>
+          <div className="task-meta">
+            {info ? <StateBadge task={info} /> : past?.outcome ? <Badge tone={past.outcome === 'exited' && past.exitCode === 0 ? 'ok' : 'warn'}>{past.outcome}</Badge> : null}
+            {startedAt && <span className="muted">started {clockTime(startedAt)} · {elapsed(startedAt, endedAt, now)}</span>}
+            {info && <span className="muted">network {info.network}</span>}
+            <span className="muted">{log.counts.requests} requests ({log.counts.denied} refused) · {log.counts.outputLines.toLocaleString()} output lines</span>
+          </div>
+        </div>
+        {running && (
+          <button type="button" className="danger" onClick={() => void onStop()} disabled={info.stopping} title={`Stop this task (${MOD_KEY}+.)`} data-stop>
+            {info.stopping ? 'Stopping…' : 'Stop'}
+          </button>
+        )}
+      </header>
+      {info?.error && <ErrorPanel error={info.error} title="The task could not run" />}
+      {stopError && <ErrorPanel error={stopError} title="Could not stop the task" />}
+      {loadError && <ErrorPanel error={loadError} />}
+      <Charts log={log} version={version} running={running} />
+      <nav className="tabs" role="tablist">
+        {(['log', 'network', 'artifacts'] as Tab[]).map((name) => (
+          <button key={name} type="button" role="tab" aria-selected={tab === name} className={tab === name ? 'tab active' : 'tab'} onClick={() => setTab(name)}>
+            {name === 'log' ? 'Action log' : name === 'network' ? `Network (${log.counts.requests})` : `Artifacts (${log.artifacts.length})`}
+          </button>
+        ))}
+      </nav>
+      {tab === 'log' && <ActionLog log={log} version={version} />}
+      {tab === 'network' && <NetworkTable log={log} />}
+      {tab === 'artifacts' && <Artifacts log={log} info={info} />}
+    </div>
+  );
+}
+
+function Charts({ log, running }: { log: EventLog; version: number; running: boolean }) {
+  const limit = log.samples.at(-1)?.limit;
+  const empty = running ? 'Sampled every 2 s while the task runs.' : 'No samples: the task ran for less than 2 s, or before this window opened.';
+  return (
+    <div className="charts">
+      <LineChart title="CPU" tone="info" points={log.samples.map((s) => ({ t: s.t, v: s.cpu }))} format={(v) => `${v.toFixed(1)}%`} empty={empty} ceiling={100} />
+      <LineChart title={`Memory${limit ? ` (limit ${formatSize(limit)})` : ''}`} tone="ok" points={log.samples.map((s) => ({ t: s.t, v: s.memory }))} format={(v) => formatSize(v)} empty={empty} />
+      <BarChart title="Network requests" buckets={log.buckets} bucketMs={BUCKET_MS} empty="No network requests." />
+    </div>
+  );
+}
+
+function NetworkTable({ log }: { log: EventLog }) {
+  const rows = log.requests.slice(-500).reverse();
+  if (rows.length === 0) return <EmptyState title="No network requests">With network <code>none</code> the agent has loopback only; with an allowlist or <code>open</code>, every request shows here.</EmptyState>;
+  return (
+    <div className="table-wrap">
+      <table className="table">
+        <thead><tr><th>Time</th><th>Request</th><th>Status</th><th>Decision</th><th>Bytes ↑/↓</th></tr></thead>
+        <tbody>
+          {rows.map((e) => (
+            <tr key={e.seq} className={e.decision?.allow === false ? 'row-bad' : ''}>
+              <td className="mono">{clockTime(e.time)}</td>
+              <td className="mono">{String(e.data.method)} {String(e.data.host)}:{String(e.data.port)}{e.data.path !== undefined ? String(e.data.path) : ''}</td>
+              <td>{String(e.data.status)}</td>
+              <td>{e.decision ? <Badge tone={e.decision.allow ? 'ok' : 'bad'}>{e.decision.allow ? 'allowed' : 'refused'} · {e.decision.rule}</Badge> : null}</td>
+              <td className="mono">{formatSize(Number(e.data.bytesUp))} / {formatSize(Number(e.data.bytesDown))}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Artifacts({ log, info }: { log: EventLog; info: TaskInfo | undefined }) {
+  if (log.artifacts.length === 0) {
+    return <EmptyState title="No artifacts yet">Files the agent writes to its manifest's <code>outputs</code> are collected when it exits, with their sha256.</EmptyState>;
+  }
+  return (
+    <div className="table-wrap">
+      {info && <p className="muted">Collected into <code>{info.artifactsDir}</code></p>}
+      <table className="table">
+        <thead><tr><th>Path</th><th>Size</th><th>sha256</th></tr></thead>
+        <tbody>
+          {log.artifacts.map((a) => (
+            <tr key={a.path}>
+              <td className="mono">{a.path}</td>
+              <td>{a.note ?? formatSize(a.size)}</td>
+              <td className="mono small">{a.sha256?.slice(0, 16) ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,216 @@
+/**
+ * The real built renderer in real Chromium, against the real AirlockService, Docker engine and
+ * keychain, through the test bridge (bridge.ts): what a person does in the app, end to end.
+ * "Remote" hosts are local servers behind the gateway's injected resolver and dialer (names end
+ * in .test); nothing leaves this machine. Screenshots of each screen go to test/e2e/screenshots/.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listTaskObjects } from '../../main/core/engine/leftovers.js';
+import { CredentialStore } from '../../main/core/credentials/store.js';
+import { Keychain } from '../../main/core/credentials/keychain.js';
+import { storeAsCredentialsPort } from '../../main/core/service/credentials-port.js';
+import { startRemotes } from '../helpers/remotes.js';
+import { tempDir } from '../helpers/env.js';
+import { launchChromium, REPO, SCREENSHOTS, startAppUnderTest, type AppUnderTest } from './harness.js';
+
+let remotes: Awaited<ReturnType<typeof startRemotes>>;
+let app: AppUnderTest;
+let browser: Browser;
+let page: Page;
+const pageErrors: string[] = [];
+const dir = tempDir('airlock-e2e-manifests-');
+const credentialName = `e2e-${process.pid}`;
+
+function manifest(name: string, yaml: string): string {
+  const file = path.join(dir, `${name}.yaml`);
+  fs.writeFileSync(file, yaml);
+  return file;
+}
+
+async function shot(name: string): Promise<void> {
+  await page.waitForTimeout(250); // let the last batch and the charts settle
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+}
+
+async function openManifest(file: string, name: string): Promise<void> {
+  app.dialogs.manifest = file;
+  await page.goto(`${app.bridge.url}#/agents`);
+  await page.locator('[data-open-manifest]').click();
+  await page.locator(`[data-agent="${name}"]`).waitFor();
+  // An opened manifest runs only once approved (pinned to its digest).
+  await expect(page.locator(`[data-agent="${name}"] [data-run]`).isDisabled()).resolves.toBe(true);
+  await page.locator(`[data-agent="${name}"] [data-approve]`).click();
+  await page.locator(`[data-agent="${name}"] .badge`, { hasText: 'approved' }).waitFor();
+}
+
+async function runFromCard(name: string): Promise<string> {
+  await page.locator(`[data-agent="${name}"] [data-run]`).click();
+  await page.getByRole('dialog').waitFor();
+  await page.locator('[data-start]').click();
+  await page.waitForURL(/#\/tasks\/t_[0-9a-z]{26}$/);
+  return /#\/tasks\/(t_[0-9a-z]{26})$/.exec(page.url())![1]!;
+}
+
+const logRow = (text: string) => page.locator('.log-row', { hasText: text }).first();
+
+beforeAll(async () => {
+  // The real renderer as Electron would load it.
+  execFileSync(process.execPath, [path.join(REPO, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: REPO, env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }, stdio: 'pipe' });
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  remotes = await startRemotes();
+  const keychain = new Keychain();
+  app = await startAppUnderTest({ resolve: remotes.resolve, dial: remotes.dial, credentialsFrom: (home) => storeAsCredentialsPort(new CredentialStore(home, keychain)) });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await remotes?.close();
+  try {
+    new Keychain().delete(`credential:${credentialName}`);
+  } catch {
+    // removed by the test already
+  }
+});
+
+describe('the desktop app in Chromium, through the bridge', () => {
+  it('shows that Docker, the keychain and the image are ready', async () => {
+    await page.goto(`${app.bridge.url}#/status`);
+    await page.getByText('Ready to run agents.').waitFor({ timeout: 20_000 });
+    await expect(page.locator('.panel h2', { hasText: 'Docker engine' }).locator('.dot-ok').count()).resolves.toBe(1);
+    await expect(page.locator('.panel h2', { hasText: 'Keychain' }).locator('.dot-ok').count()).resolves.toBe(1);
+    await shot('01-status');
+  });
+
+  it('runs the demo agent from the UI and streams its events in, with its artifacts', async () => {
+    const demo = path.join(REPO, 'assets', 'agents', 'demo');
+    await openManifest(manifest('demo-local', `
+name: demo-local
+description: The demo agent's program and sample data, with no network and no credential
+command: ["node", "/workspace/agent/review.js"]
+inputs: [ { from: ${demo}/agent, to: /workspace/agent }, { from: ${demo}/data, to: /workspace/in } ]
+outputs: [ /workspace/out ]
+resources: { cpus: 1, memory: 256m }
+timeout: 2m
+`), 'demo-local');
+    await shot('02-agents');
+    await page.locator('[data-agent="demo-local"] [data-run]').click();
+    await page.getByRole('dialog').waitFor();
+    await shot('03-run-dialog');
+    await page.locator('[data-start]').click();
+    await page.waitForURL(/#\/tasks\/t_/);
+    await logRow('found 5 suppliers').waitFor({ timeout: 60_000 });
+    await logRow('sandbox destroyed').waitFor({ timeout: 60_000 });
+    await expect(logRow('exited with code 0').isVisible()).resolves.toBe(true);
+    await page.getByRole('tab', { name: /Artifacts/ }).click();
+    await page.getByText('/workspace/out/report.md').waitFor();
+    await shot('04-task-demo-artifacts');
+  }, 120_000);
+
+  it('shows allowed and refused requests, answers "ask" from the notification, and stops a task leaving nothing behind', async () => {
+    await openManifest(manifest('curler', `
+name: curler
+command: ["sh", "-c", "curl -s -o /dev/null -w 'allowed %{http_code}\\\\n' http://api.vendor.test/ok; curl -s -o /dev/null -w 'refused %{http_code}\\\\n' http://sneaky-metadata.test/latest; curl -s -o /dev/null -w 'asked %{http_code}\\\\n' http://other.test/asked; curl -s -o /dev/null -w 'denied %{http_code}\\\\n' http://files.vendor.test/nope; echo waiting; exec sleep 600"]
+network: { mode: allowlist, allow: [api.vendor.test, sneaky-metadata.test], onUnknownHost: ask, askTimeout: 90s }
+`), 'curler');
+    const task = await runFromCard('curler');
+    await logRow('allowed 200').waitFor({ timeout: 60_000 });
+    await logRow('refused 403').waitFor();
+    // "ask": a notification over the screen; allow other.test once, deny files.vendor.test.
+    const ask = page.locator('[data-approval="other.test"]');
+    await ask.waitFor({ timeout: 30_000 });
+    await shot('05-approval-notification');
+    await ask.getByRole('button', { name: 'Allow once' }).click();
+    await logRow('asked 200').waitFor();
+    const second = page.locator('[data-approval="files.vendor.test"]');
+    await second.waitFor({ timeout: 30_000 });
+    await second.getByRole('button', { name: 'Deny' }).click();
+    await logRow('denied 403').waitFor();
+    await logRow('waiting').waitFor();
+    expect(remotes.dialled).not.toContain('169.254.169.254:80');
+    // Resource samples arrive every 2 s: wait for the CPU chart to have a line.
+    await page.locator('.chart-svg[aria-label="CPU over time"]').waitFor({ timeout: 20_000 });
+    // Filters: only refusals.
+    await page.getByLabel('Decision').first().selectOption('deny');
+    await expect(page.locator('.log-row').count()).resolves.toBeGreaterThanOrEqual(3);
+    await expect(page.locator('.log-row.tone-ok').count()).resolves.toBe(0);
+    await shot('06-task-live-refusals-filtered');
+    await page.getByLabel('Decision').first().selectOption('');
+    await page.getByRole('tab', { name: /Network/ }).click();
+    await shot('07-task-network');
+    await page.getByRole('tab', { name: /Action log/ }).click();
+    await shot('08-task-live');
+
+    await page.locator('[data-stop]').click();
+    await logRow('sandbox destroyed').waitFor({ timeout: 30_000 });
+    await page.locator('.badge', { hasText: 'stopped' }).first().waitFor();
+    expect((await listTaskObjects(app.engine)).find((t) => t.task === task)).toBeUndefined();
+    await shot('09-task-stopped');
+  }, 180_000);
+
+  it('lists tasks live and from the trail', async () => {
+    await page.goto(`${app.bridge.url}#/tasks`);
+    await page.locator('.tasks-table tbody tr').nth(1).waitFor();
+    await shot('10-tasks');
+  });
+
+  it('searches, verifies and exports the audit trail', async () => {
+    await page.goto(`${app.bridge.url}#/audit`);
+    await page.keyboard.press('Control+f');
+    await expect(page.evaluate('document.activeElement?.getAttribute("aria-label")')).resolves.toBe('Search text');
+    await page.keyboard.type('files.vendor.test');
+    await page.keyboard.press('Enter');
+    await page.locator('.audit-table tbody tr', { hasText: 'files.vendor.test' }).first().waitFor();
+    await page.locator('[data-verify]').click();
+    await expect(page.locator('[data-verify-result]').textContent({ timeout: 20_000 })).resolves.toMatch(/^Intact: [\d,]+ records, head signed/);
+    const exportFile = path.join(dir, 'trail.csv');
+    app.dialogs.exportFile = exportFile;
+    await page.getByRole('button', { name: 'Export CSV…' }).click();
+    await page.locator('[data-export-result]').waitFor();
+    expect(fs.readFileSync(exportFile, 'utf8').split('\n')[0]).toBe('n,time,task,parent,agent,agent_digest,actor,kind,decision,rule,decided_by,grant,credential,data,hash,prev');
+    await shot('11-audit');
+  });
+
+  it('adds, lists and removes a credential without its value ever reaching the page', async () => {
+    const secret = `e2e-secret-${Date.now()}-do-not-show`;
+    const seen: string[] = [];
+    page.on('websocket', (ws) => ws.on('framereceived', (frame) => seen.push(String(frame.payload))));
+    await page.goto(`${app.bridge.url}#/credentials`);
+    const form = page.getByRole('form', { name: 'Add a credential' });
+    await form.getByLabel('Name').fill(credentialName);
+    await form.getByLabel('Hosts').fill('api.vendor.test');
+    await form.getByLabel('Secret').fill(secret);
+    await form.getByRole('button', { name: 'Add credential' }).click();
+    await page.locator('td', { hasText: credentialName }).waitFor();
+    await expect(form.getByLabel('Secret').inputValue()).resolves.toBe('');
+    await shot('12-credentials');
+    expect(await page.content()).not.toContain(secret);
+    expect(seen.join('\n')).not.toContain(secret);
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('tr', { hasText: credentialName }).getByRole('button', { name: 'Remove' }).click();
+    await page.locator('td', { hasText: credentialName }).waitFor({ state: 'detached' });
+  });
+
+  it('opens the run dialog with Ctrl+R, and follows the dark theme', async () => {
+    await page.goto(`${app.bridge.url}#/agents`);
+    await page.locator('[data-agent]').first().waitFor();
+    await page.keyboard.press('Control+r');
+    await page.getByRole('dialog').waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(`${app.bridge.url}#/tasks`);
+    await page.locator('.tasks-table tbody tr').first().click();
+    await logRow('sandbox destroyed').waitFor();
+    await shot('13-task-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(pageErrors).toEqual([]);
+  });
+});

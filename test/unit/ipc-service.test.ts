@@ -1,0 +1,150 @@
+/**
+ * The service's channels through the real registrar (sender check → schema → handler → envelope):
+ * malformed payloads are refused before the service or a dialog is touched, dialogs are chosen in
+ * main, pushes go to our own window only and batched, and no credential value ever comes back.
+ */
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { APP_ENTRY_URL, APP_ORIGIN } from '../../main/app-protocol.js';
+import { Batcher } from '../../main/core/service/batcher.js';
+import { storeAsCredentialsPort, UnavailableCredentials } from '../../main/core/service/credentials-port.js';
+import { readingFrom } from '../../main/core/service/resources.js';
+import type { AirlockService } from '../../main/core/service/service.js';
+import { forwardPushes } from '../../main/ipc/push.js';
+import { createIpcRegistrar } from '../../main/ipc/register.js';
+import { registerServiceHandlers } from '../../main/ipc/service.js';
+import { createMainWindow, isAppUrlFor, isOwnWebContents } from '../../main/window.js';
+import { FakeWebContents, ipcMainHandlers } from './fake-electron.js';
+
+vi.mock('electron', async () => (await import('./fake-electron.js')).fakeElectron);
+
+type Listener = (event: unknown, ...args: unknown[]) => Promise<{ ok: boolean; value?: unknown; error?: { code: string; message: string } }>;
+const TASK = 't_01jz0000000000000000000000';
+
+function fakeService() {
+  const methods = ['doctor', 'buildImage', 'imageBuildState', 'listAgents', 'openAgent', 'forgetAgent', 'approveAgent', 'run', 'tasks', 'history', 'stop',
+    'approvals', 'answerApproval', 'queryAudit', 'verifyAudit', 'exportAudit', 'listCredentials', 'addCredential', 'removeCredential'] as const;
+  return Object.fromEntries(methods.map((m) => [m, vi.fn(() => (m === 'run' ? { task: TASK } : m === 'exportAudit' ? { file: '/tmp/x.csv', records: 3 } : undefined))])) as unknown as Record<(typeof methods)[number], ReturnType<typeof vi.fn>>;
+}
+
+let service: ReturnType<typeof fakeService>;
+const dialogs = { chooseManifest: vi.fn(() => Promise.resolve<string | undefined>(undefined)), chooseExportFile: vi.fn(() => Promise.resolve<string | undefined>('/tmp/chosen.csv')) };
+let ownPage: { sender: FakeWebContents; senderFrame: { url: string; parent: null } };
+
+function call(channel: string, ...args: unknown[]) {
+  return (ipcMainHandlers.get(channel) as Listener)(ownPage, ...args);
+}
+
+beforeEach(() => {
+  ipcMainHandlers.clear();
+  service = fakeService();
+  dialogs.chooseManifest.mockClear();
+  dialogs.chooseExportFile.mockClear();
+  const window = createMainWindow({ preloadPath: '/x/preload/index.cjs', entryUrl: APP_ENTRY_URL, devTools: false });
+  ownPage = { sender: window.webContents as unknown as FakeWebContents, senderFrame: { url: APP_ENTRY_URL, parent: null } };
+  const registrar = createIpcRegistrar({ handle: (channel, listener) => ipcMainHandlers.set(channel, listener as never) }, { isOwnWebContents, isAppUrl: isAppUrlFor(APP_ORIGIN) }, () => undefined);
+  registerServiceHandlers(registrar.handle, { service: service as unknown as AirlockService, dialogs });
+});
+
+describe('service channels', () => {
+  it.each([
+    ['tasks.run', 'an agent id that names no listed agent kind', [{ agentId: '../../etc/passwd' }], 'run'],
+    ['tasks.run', 'an unknown field', [{ agentId: 'builtin:demo', privileged: true }], 'run'],
+    ['tasks.run', 'a host rule with a path', [{ agentId: 'builtin:demo', network: { mode: 'allowlist', allow: ['evil.test/x'] } }], 'run'],
+    ['tasks.run', 'a network mode that does not exist', [{ agentId: 'builtin:demo', network: { mode: 'host' } }], 'run'],
+    ['tasks.run', 'a bad env name', [{ agentId: 'builtin:demo', env: [{ name: 'A=B', value: 'x' }] }], 'run'],
+    ['tasks.run', 'no argument', [], 'run'],
+    ['tasks.stop', 'something that is not a task id', ['$(reboot)'], 'stop'],
+    ['tasks.history', 'a huge limit', [{ limit: 1e9 }], 'history'],
+    ['approvals.answer', '"always" (the app offers once/task/deny)', [{ id: '3b241101-e2bb-4255-8caf-4136c566a962', answer: 'always' }], 'answerApproval'],
+    ['approvals.answer', 'an id that is not a uuid', [{ id: 'x', answer: 'once' }], 'answerApproval'],
+    ['audit.query', 'no limit', [{ text: 'x' }], 'queryAudit'],
+    ['audit.query', 'a cursor that is not a number', [{ limit: 5, cursor: '../../x' }], 'queryAudit'],
+    ['audit.export', 'a file path from the renderer', [{ format: 'csv', file: '/etc/cron.d/x' }], 'exportAudit'],
+    ['agents.forget', 'a number', [42], 'forgetAgent'],
+    ['agents.approve', 'a path that is not an agent id', ['/etc/passwd'], 'approveAgent'],
+    ['agents.open', 'a path from the renderer', ['/etc/passwd'], 'openAgent'],
+    ['credentials.add', 'no secret', [{ name: 'vendor-api', hosts: ['api.vendor.test'] }], 'addCredential'],
+    ['credentials.add', 'an empty host list', [{ name: 'vendor-api', secret: 'hunter2-secret', hosts: [] }], 'addCredential'],
+    ['credentials.remove', 'a name with a path', ['../keys'], 'removeCredential'],
+    ['images.build', 'extra arguments', [{}, 'more'], 'buildImage'],
+  ])('%s refuses %s with bad_argument, touching neither the service nor a dialog', async (channel, _why, args, method) => {
+    const result = await call(channel, ...(args as unknown[]));
+    expect(result).toMatchObject({ ok: false, error: { code: 'bad_argument' } });
+    expect(result.error!.message).not.toContain('hunter2');
+    expect(service[method as keyof typeof service]).not.toHaveBeenCalled();
+    expect(dialogs.chooseManifest).not.toHaveBeenCalled();
+    expect(dialogs.chooseExportFile).not.toHaveBeenCalled();
+  });
+
+  it('passes checked arguments through: a run returns the task id at once', async () => {
+    await expect(call('tasks.run', { agentId: 'builtin:demo', network: { mode: 'none' } })).resolves.toEqual({ ok: true, value: { task: TASK } });
+    expect(service.run).toHaveBeenCalledExactlyOnceWith({ agentId: 'builtin:demo', network: { mode: 'none' } });
+  });
+
+  it('chooses files in main: export writes where the save dialog says, and a cancelled dialog does nothing', async () => {
+    await expect(call('audit.export', { format: 'csv', task: TASK })).resolves.toEqual({ ok: true, value: { file: '/tmp/x.csv', records: 3 } });
+    expect(dialogs.chooseExportFile).toHaveBeenCalledWith(`airlock-audit-${TASK}.csv`);
+    expect(service.exportAudit).toHaveBeenCalledWith('/tmp/chosen.csv', 'csv', TASK);
+    await expect(call('agents.open')).resolves.toEqual({ ok: true, value: null });
+    expect(service.openAgent).not.toHaveBeenCalled();
+  });
+
+  it('refuses a call from a window Airlock did not create', async () => {
+    const result = await (ipcMainHandlers.get('tasks.run') as Listener)({ sender: new FakeWebContents(), senderFrame: { url: APP_ENTRY_URL, parent: null } }, { agentId: 'builtin:demo' });
+    expect(result).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    expect(service.run).not.toHaveBeenCalled();
+  });
+});
+
+describe('pushes', () => {
+  it('go to our window only, one message per push, and never to destroyed contents', () => {
+    const listeners: ((push: unknown) => void)[] = [];
+    const contents = new FakeWebContents();
+    let target: FakeWebContents | undefined = contents;
+    forwardPushes({ subscribe: (listener) => (listeners.push(listener as never), () => undefined) }, () => target as never);
+    listeners[0]!({ topic: 'events', payload: { events: [1, 2, 3] } });
+    listeners[0]!({ topic: 'tasks', payload: [] });
+    expect(contents.sent).toEqual([['push:events', { events: [1, 2, 3] }], ['push:tasks', []]]);
+    contents.destroyed = true;
+    listeners[0]!({ topic: 'tasks', payload: [] });
+    target = undefined;
+    listeners[0]!({ topic: 'tasks', payload: [] });
+    expect(contents.sent).toHaveLength(2);
+  });
+
+  it('batch events: one flush per interval, or at once when the batch is full', async () => {
+    const flushed: number[][] = [];
+    const batcher = new Batcher<number>((items) => flushed.push(items), { intervalMs: 20, maxItems: 500 });
+    for (let i = 0; i < 1200; i++) batcher.push(i);
+    expect(flushed.map((b) => b.length)).toEqual([500, 500]);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(flushed.map((b) => b.length)).toEqual([500, 500, 200]);
+    expect(flushed.flat()).toEqual([...Array(1200).keys()]);
+  });
+});
+
+describe('credentials port', () => {
+  it('lists only the named fields of a store\'s records, so nothing else (a secret) can reach the UI', async () => {
+    const store = {
+      list: () => [{ name: 'vendor-api', hosts: ['api.vendor.test'], header: 'Authorization: Bearer {secret}', maxTtlMs: 60_000, createdAt: 'x', secret: 'hunter2' }],
+      add: vi.fn(),
+      remove: vi.fn(),
+    };
+    const listed = await storeAsCredentialsPort(store).list();
+    expect(listed).toEqual([{ name: 'vendor-api', hosts: ['api.vendor.test'], header: 'Authorization: Bearer {secret}', maxTtlMs: 60_000 }]);
+    expect(JSON.stringify(listed)).not.toContain('hunter2');
+  });
+
+  it('says plainly when credentials are not available', async () => {
+    await expect(new UnavailableCredentials().list()).rejects.toThrow(/credentials are not available yet/);
+  });
+});
+
+describe('resource readings', () => {
+  it('CPU in % of one core between two readings, memory without the page cache', () => {
+    const first = { cpu_stats: { cpu_usage: { total_usage: 1_000_000_000 }, system_cpu_usage: 100_000_000_000, online_cpus: 2 }, memory_stats: { usage: 50_000_000, limit: 268_435_456, stats: { inactive_file: 10_000_000 } } };
+    const second = { cpu_stats: { cpu_usage: { total_usage: 1_500_000_000 }, system_cpu_usage: 102_000_000_000, online_cpus: 2 }, memory_stats: { usage: 60_000_000, limit: 268_435_456, stats: { inactive_file: 10_000_000 } } };
+    expect(readingFrom(first, undefined)).toBeUndefined();
+    expect(readingFrom(second, first)).toEqual({ cpuPercent: 50, memoryBytes: 50_000_000, memoryLimitBytes: 268_435_456 });
+  });
+});
