@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import type { CredentialAuthorization, TaskCredentialsPort } from '../gateway/intercept.js';
 import { TaskPlaceholders, unverifiedGrantId } from './placeholder.js';
 import { parseHeaderTemplate, type CredentialStore } from './store.js';
-import { TaskCa } from './task-ca.js';
+import type { TaskCa } from './task-ca.js';
 
 /** What a task asks for: from its manifest's `credentials`, or `--cred name[:ttl]`. */
 export interface GrantRequest {
@@ -85,7 +85,8 @@ export class TaskCredentials implements TaskCredentialsPort {
     const longest = Math.max(0, ...held.map((g) => g.expiresAt - now));
     const [placeholders, ca] = await Promise.all([
       TaskPlaceholders.create(task),
-      held.some((g) => g.delivery === 'proxy') ? TaskCa.create(task, longest) : Promise.resolve(undefined),
+      // The X.509 library is loaded only for a task that needs a CA: it is a third of the CLI's start-up.
+      held.some((g) => g.delivery === 'proxy') ? import('./task-ca.js').then(({ TaskCa }) => TaskCa.create(task, longest)) : Promise.resolve(undefined),
     ]);
     const credentials = new TaskCredentials(task, held, placeholders, ca, clock, emit);
     for (const grant of held) {
