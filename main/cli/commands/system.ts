@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Keychain } from '../../core/credentials/keychain.js';
 import { runDoctor } from '../../core/doctor.js';
 import { AirlockError } from '../../core/errors.js';
-import { assertOfflineBuildPossible } from '../../core/engine/image-offline.js';
+import { canBuildOffline } from '../../core/engine/image-offline.js';
 import { BASE_IMAGE, buildBaseImage, imageStatus, type ImageProgress } from '../../core/engine/images.js';
 import { formatSize } from '../../core/policy/units.js';
 import { createContext } from '../context.js';
@@ -85,13 +85,4 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
           opts.offline ? 'check that mmdebstrap and the machine\'s apt sources work' : 'no registry reachable? try `airlock image build --offline` (Linux)');
       }
     });
-}
-
-function canBuildOffline(): boolean {
-  try {
-    assertOfflineBuildPossible();
-    return true;
-  } catch {
-    return false;
-  }
 }

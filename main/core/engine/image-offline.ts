@@ -133,6 +133,16 @@ export function findOnPath(command: string, env: NodeJS.ProcessEnv = process.env
   return undefined;
 }
 
+/** Can this machine build the base image from its own Debian packages (the fallback when no registry answers)? */
+export function canBuildOffline(): boolean {
+  try {
+    assertOfflineBuildPossible();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function assertOfflineBuildPossible(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
   if (platform !== 'linux') {
     throw new AirlockError('image_build_failed', `Offline image builds need Linux with mmdebstrap (this is ${platform}).`, 'Run `airlock image build` without --offline, with a registry reachable.');

@@ -1,6 +1,6 @@
 import type Dockerode from 'dockerode';
 import type { Engine } from '../engine/engine.js';
-import { assertOfflineBuildPossible } from '../engine/image-offline.js';
+import { canBuildOffline } from '../engine/image-offline.js';
 import { BASE_IMAGE, buildBaseImage, type ImageProgress } from '../engine/images.js';
 import { AirlockError } from '../errors.js';
 import { describe } from './tasks.js';
@@ -68,14 +68,5 @@ export class ImageBuilds {
         this.#onState(this.state());
       }, wait);
     }
-  }
-}
-
-function canBuildOffline(): boolean {
-  try {
-    assertOfflineBuildPossible();
-    return true;
-  } catch {
-    return false;
   }
 }
