@@ -63,8 +63,16 @@ export interface AgentSummary {
   error?: ErrorInfo;
 }
 
-/** `stopped`: by policy (onViolation: stop); `cancelled`: by a person. */
-export type TaskState = 'starting' | 'running' | 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'failed';
+/** `stopped`: by policy (onViolation: stop); `cancelled`: by a person; `frozen`: paused by a violation. */
+export type TaskState = 'starting' | 'running' | 'frozen' | 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'failed';
+
+/** One credential lent to a task: from `cred.granted`, until `cred.expired` or `cred.revoked`. */
+export interface TaskGrant {
+  grant: string;
+  credential: string;
+  expiresAt: string;
+  state: 'active' | 'expired' | 'revoked';
+}
 
 export interface TaskInfo {
   id: string;
@@ -79,6 +87,9 @@ export interface TaskInfo {
   artifactsDir: string;
   artifacts: number;
   error?: ErrorInfo;
+  grants: TaskGrant[];
+  /** Set while frozen by a violation (task.frozen), until task.resumed. */
+  frozen?: { reason: string; at: string };
 }
 
 export interface PastTask {
@@ -97,6 +108,8 @@ export interface ApprovalInfo {
   host: string;
   port: number;
   expiresAt: string;
+  /** The manifest "Allow always" adds the host to; absent when it cannot. */
+  manifestFile?: string;
 }
 
 export interface ImageBuildState {
@@ -184,6 +197,8 @@ export const runRequestSchema = z.strictObject({
   timeout: shortText.optional(),
   cpus: z.number().positive().max(256).optional(),
   memory: shortText.optional(),
+  /** Credentials to lend, each for at most its maximum TTL (the service checks it against the store). */
+  credentials: z.array(z.strictObject({ name: credentialName, ttlMs: z.number().int().positive().max(30 * 24 * 3_600_000) })).max(50).optional(),
 });
 export type RunRequest = z.infer<typeof runRequestSchema>;
 
@@ -228,8 +243,10 @@ export const contract = {
   'tasks.list': { args: noArguments, result: returns<TaskInfo[]>() },
   'tasks.history': { args: z.tuple([z.strictObject({ limit: z.number().int().min(1).max(500) })]), result: returns<PastTask[]>() },
   'tasks.stop': { args: z.tuple([taskId]), result: returns<void>() },
+  /** Unfreezes a task of this app that a violation froze; refused for any other task. */
+  'tasks.resume': { args: z.tuple([taskId]), result: returns<void>() },
   'approvals.list': { args: noArguments, result: returns<ApprovalInfo[]>() },
-  'approvals.answer': { args: z.tuple([z.strictObject({ id: z.uuid(), answer: z.enum(['once', 'task', 'deny']) })]), result: returns<void>() },
+  'approvals.answer': { args: z.tuple([z.strictObject({ id: z.uuid(), answer: z.enum(['once', 'task', 'always', 'deny']) })]), result: returns<void>() },
   'audit.query': { args: z.tuple([auditQuerySchema]), result: returns<AuditPageResult>() },
   'audit.verify': { args: noArguments, result: returns<AuditVerifyResult>() },
   /** Shows the OS save dialog in main; null when the user cancels. */

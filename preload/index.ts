@@ -56,6 +56,7 @@ const bridge: AirlockBridge = {
     list: () => invoke('tasks.list'),
     history: (options) => invoke('tasks.history', options),
     stop: (task) => invoke('tasks.stop', task),
+    resume: (task) => invoke('tasks.resume', task),
   },
   approvals: {
     list: () => invoke('approvals.list'),

@@ -3,6 +3,9 @@ import readline from 'node:readline/promises';
 import { parseDocument } from 'yaml';
 import type { ApprovalAnswer, ApprovalRequest } from '../core/gateway/approvals.js';
 import type { Gateway } from '../core/gateway/gateway.js';
+import { addAllowedHost } from '../core/policy/manifest-edit.js';
+
+export { addAllowedHost };
 
 const CHOICES: Record<string, ApprovalAnswer> = { o: 'once', t: 'task', a: 'always', d: 'deny', '': 'deny' };
 
@@ -54,14 +57,6 @@ export async function confirmAndAllowAlways(manifestFile: string, host: string):
   } finally {
     rl.close();
   }
-}
-
-export function addAllowedHost(manifestFile: string, host: string): void {
-  const document = parseDocument(fs.readFileSync(manifestFile, 'utf8'));
-  const allow = document.getIn(['network', 'allow']);
-  if (allow === undefined) document.setIn(['network', 'allow'], [host]);
-  else if (!(document.toJS().network?.allow as string[]).includes(host)) document.addIn(['network', 'allow'], host);
-  fs.writeFileSync(manifestFile, document.toString());
 }
 
 /** Learn mode's result, written into the manifest: allowlist mode with exactly these hosts, unknown hosts denied. */

@@ -36,6 +36,7 @@ export function registerServiceHandlers(handle: Handle, deps: ServiceHandlerDeps
   handle('tasks.list', () => service.tasks());
   handle('tasks.history', ({ limit }) => service.history(limit));
   handle('tasks.stop', (task) => service.stop(task));
+  handle('tasks.resume', (task) => service.resume(task));
 
   handle('approvals.list', () => service.approvals());
   handle('approvals.answer', ({ id, answer }) => service.answerApproval(id, answer));

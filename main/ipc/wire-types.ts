@@ -15,6 +15,7 @@ export type WireTypesMatchCore = [
   Assert<Identical<CoreDoctorReport, Wire.DoctorReport>>,
   Assert<Identical<Core.AgentSummary, Wire.AgentSummary>>,
   Assert<Identical<Core.TaskInfo, Wire.TaskInfo>>,
+  Assert<Identical<Core.TaskGrant, Wire.TaskGrant>>,
   Assert<Identical<Core.PastTask, Wire.PastTask>>,
   Assert<Identical<Core.ApprovalInfo, Wire.ApprovalInfo>>,
   Assert<Identical<Core.ImageBuildState, Wire.ImageBuildState>>,
@@ -24,6 +25,7 @@ export type WireTypesMatchCore = [
   Assert<Identical<Core.CredentialInput, Wire.CredentialInput>>,
   Assert<Identical<Core.RunRequest, Wire.RunRequest>>,
   Assert<Identical<Core.AuditQueryRequest, Wire.AuditQueryRequest>>,
+  Assert<Identical<Core.ApprovalReply, Wire.ChannelArgs<'approvals.answer'>[0]['answer']>>,
   // The core's event kinds are a union; on the wire a kind is any string.
   Assert<Assignable<AirlockEvent, Wire.WireEvent>>,
   Assert<Assignable<Core.AuditPageResult, Wire.AuditPageResult>>,

@@ -7,7 +7,7 @@ import { useApprovalsStore } from './store/approvals';
 import { connectStores } from './store/connect';
 import { useTasksStore } from './store/tasks';
 import { AgentsScreen } from './screens/AgentsScreen';
-import { ApprovalsScreen, ApprovalToasts } from './screens/Approvals';
+import { ApprovalsScreen, ApprovalToasts, ConfirmAlways } from './screens/Approvals';
 import { AuditScreen } from './screens/AuditScreen';
 import { CredentialsScreen } from './screens/CredentialsScreen';
 import { RunDialog } from './screens/RunDialog';
@@ -70,6 +70,7 @@ export function App() {
       </main>
       {runFor && <RunDialog agent={runFor} />}
       <ApprovalToasts />
+      <ConfirmAlways />
     </div>
   );
 }

@@ -24,6 +24,7 @@ let page: Page;
 const pageErrors: string[] = [];
 const dir = tempDir('airlock-e2e-manifests-');
 const credentialName = `e2e-${process.pid}`;
+const lendName = `e2e-lend-${process.pid}`;
 
 function manifest(name: string, yaml: string): string {
   const file = path.join(dir, `${name}.yaml`);
@@ -63,7 +64,9 @@ beforeAll(async () => {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   remotes = await startRemotes();
   const keychain = new Keychain();
-  app = await startAppUnderTest({ resolve: remotes.resolve, dial: remotes.dial, credentialsFrom: (home) => storeAsCredentialsPort(new CredentialStore(home, keychain)) });
+  let store: CredentialStore | undefined;
+  const storeFor = (home: string) => (store ??= new CredentialStore(home, keychain));
+  app = await startAppUnderTest({ resolve: remotes.resolve, dial: remotes.dial, credentialsFrom: (home) => storeAsCredentialsPort(storeFor(home)), credentialStoreFrom: storeFor });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -73,10 +76,12 @@ afterAll(async () => {
   await browser?.close();
   await app?.close();
   await remotes?.close();
-  try {
-    new Keychain().delete(`credential:${credentialName}`);
-  } catch {
-    // removed by the test already
+  for (const name of [credentialName, lendName]) {
+    try {
+      new Keychain().delete(`credential:${name}`);
+    } catch {
+      // removed by the test already
+    }
   }
 });
 
@@ -197,6 +202,121 @@ network: { mode: allowlist, allow: [api.vendor.test, sneaky-metadata.test], onUn
     await page.locator('tr', { hasText: credentialName }).getByRole('button', { name: 'Remove' }).click();
     await page.locator('td', { hasText: credentialName }).waitFor({ state: 'detached' });
   });
+
+  it('lends a stored credential with a TTL from the run dialog: a countdown, never the secret, and refusals in the dialog', async () => {
+    const secret = `e2e-lent-secret-${Date.now()}-do-not-show`;
+    const seen: string[] = [];
+    page.on('websocket', (ws) => ws.on('framereceived', (frame) => seen.push(String(frame.payload))));
+    await page.goto(`${app.bridge.url}#/credentials`);
+    const form = page.getByRole('form', { name: 'Add a credential' });
+    await form.getByLabel('Name').fill(lendName);
+    await form.getByLabel('Hosts').fill('api.vendor.test');
+    await form.getByLabel('Max lifetime').fill('30m');
+    await form.getByLabel('Secret').fill(secret);
+    await form.getByRole('button', { name: 'Add credential' }).click();
+    await page.locator('td', { hasText: lendName }).waitFor();
+
+    // A network that does not allow the credential's host: refused in the dialog, with the fix.
+    await page.goto(`${app.bridge.url}#/agents`);
+    await page.locator('[data-agent="demo-local"] [data-run]').click();
+    const dialog = page.getByRole('dialog');
+    await dialog.locator(`[data-lend="${lendName}"]`).waitFor();
+    await dialog.getByLabel(`Lend ${lendName}`).check();
+    await page.locator('[data-start]').click();
+    await dialog.getByRole('alert').filter({ hasText: 'network is none' }).waitFor();
+    await expect(dialog.getByRole('alert').textContent()).resolves.toMatch(/How to fix:.*allow the hosts/);
+    await shot('14-run-dialog-credential-refused');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+    await openManifest(manifest('lender', `
+name: lender
+command: ["sh", "-c", "echo lent; exec sleep 600"]
+network: { mode: allowlist, allow: [api.vendor.test] }
+`), 'lender');
+    await page.locator('[data-agent="lender"] [data-run]').click();
+    await dialog.locator(`[data-lend="${lendName}"]`).waitFor();
+    const slider = dialog.getByLabel(`${lendName} lifetime`);
+    await expect(slider.isDisabled()).resolves.toBe(true);
+    await dialog.getByLabel(`Lend ${lendName}`).check();
+    await expect(slider.getAttribute('max')).resolves.toBe(String(30 * 60_000));
+    await expect(slider.inputValue()).resolves.toBe(String(15 * 60_000)); // the smaller of 15 minutes and the max
+    await slider.fill(String(10 * 60_000));
+    await dialog.locator(`[data-lend="${lendName}"] .ttl`, { hasText: '10m00s' }).waitFor();
+    await shot('15-run-dialog-credentials');
+    await page.locator('[data-start]').click();
+    await page.waitForURL(/#\/tasks\/t_/);
+    const task = /#\/tasks\/(t_[0-9a-z]{26})$/.exec(page.url())![1]!;
+    const grant = page.locator(`.task-meta [data-grant="${lendName}"]`);
+    await grant.waitFor({ timeout: 60_000 });
+    await expect(grant.getAttribute('data-grant-state')).resolves.toBe('active');
+    await expect(grant.locator('.grant-time').textContent()).resolves.toMatch(/^(10:00|9:[0-5]\d)$/);
+    await logRow('lent').waitFor({ timeout: 60_000 });
+    await shot('16-task-grant-countdown');
+    await page.goto(`${app.bridge.url}#/tasks`);
+    const row = page.locator('.tasks-table tbody tr', { hasText: task });
+    await row.locator(`[data-grant="${lendName}"][data-grant-state="active"]`).waitFor();
+    await shot('17-tasks-grant-countdown');
+    await row.getByRole('button', { name: 'Stop' }).click();
+    await row.locator(`[data-grant="${lendName}"][data-grant-state="revoked"]`).waitFor({ timeout: 30_000 });
+    await row.locator('.badge', { hasText: 'stopped' }).waitFor({ timeout: 30_000 });
+    expect(await page.content()).not.toContain(secret);
+    expect(seen.join('\n')).not.toContain(secret);
+  }, 180_000);
+
+  it('shows a task frozen by a violation, resumes it, and stops it', async () => {
+    await openManifest(manifest('freezer', `
+name: freezer
+command: ["sh", "-c", "curl -s -o /dev/null -w 'first %{http_code}\\\\n' http://other.test/; curl -s -o /dev/null -w 'second %{http_code}\\\\n' http://other.test/; exec sleep 600"]
+network: { mode: allowlist, allow: [api.vendor.test] }
+onViolation: freeze
+maxRefusedRequests: 1
+`), 'freezer');
+    const task = await runFromCard('freezer');
+    const frozen = page.locator('[data-frozen]');
+    await frozen.waitFor({ timeout: 60_000 });
+    await expect(frozen.locator('h2').textContent()).resolves.toMatch(/^Frozen: .+/);
+    await page.locator('.task-meta .badge', { hasText: 'Frozen' }).waitFor();
+    await shot('18-task-frozen');
+    await frozen.getByRole('button', { name: 'Resume' }).click();
+    await frozen.waitFor({ state: 'detached', timeout: 30_000 });
+    await page.locator('.task-meta .badge', { hasText: 'running' }).waitFor();
+    await logRow('resumed by a person').waitFor();
+    await shot('19-task-resumed');
+    await page.locator('[data-stop]').click();
+    await logRow('sandbox destroyed').waitFor({ timeout: 30_000 });
+    await page.locator('.task-meta .badge', { hasText: 'stopped' }).waitFor();
+    expect((await listTaskObjects(app.engine)).find((t) => t.task === task)).toBeUndefined();
+  }, 180_000);
+
+  it('answers an "ask" with "Allow always" after a confirmation, adding the host to the manifest', async () => {
+    const file = manifest('asker', `
+name: asker
+# the allowlist grows when a person answers "always"
+command: ["sh", "-c", "curl -s -o /dev/null -w 'always %{http_code}\\\\n' http://other.test/always; exec sleep 600"]
+network: { mode: allowlist, allow: [api.vendor.test], onUnknownHost: ask, askTimeout: 90s }
+`);
+    await openManifest(file, 'asker');
+    await runFromCard('asker');
+    const ask = page.locator('[data-approval="other.test"]');
+    await ask.waitFor({ timeout: 60_000 });
+    await ask.getByRole('button', { name: 'Allow always…' }).click();
+    const confirm = page.locator('[data-confirm-always]');
+    await confirm.waitFor();
+    await expect(confirm.textContent()).resolves.toContain(file);
+    await shot('20-allow-always-confirm');
+    await confirm.getByRole('button', { name: 'Add to manifest and allow' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await logRow('always 200').waitFor({ timeout: 30_000 });
+    const yaml = fs.readFileSync(file, 'utf8');
+    expect(yaml).toMatch(/allow:[\s\S]*other\.test/);
+    expect(yaml).toContain('# the allowlist grows'); // comments and layout kept
+    await page.locator('[data-stop]').click();
+    await logRow('sandbox destroyed').waitFor({ timeout: 30_000 });
+    // It stays approved with the host it was given.
+    await page.goto(`${app.bridge.url}#/agents`);
+    await page.locator('[data-agent="asker"] .badge', { hasText: 'approved' }).waitFor();
+    await expect(page.locator('[data-agent="asker"]').textContent()).resolves.toContain('other.test');
+  }, 180_000);
 
   it('opens the run dialog with Ctrl+R, and follows the dark theme', async () => {
     await page.goto(`${app.bridge.url}#/agents`);

@@ -17,6 +17,7 @@ import { Engine } from '../../main/core/engine/engine.js';
 import { Gateway, type Dialer, type Resolver } from '../../main/core/gateway/gateway.js';
 import { homeLayout } from '../../main/core/home.js';
 import type { CredentialsPort } from '../../main/core/service/credentials-port.js';
+import type { CredentialStore } from '../../main/core/credentials/store.js';
 import { AirlockService } from '../../main/core/service/service.js';
 import { startBridge, type Bridge } from './bridge.js';
 
@@ -38,6 +39,8 @@ export interface AppUnderTest {
 
 export async function startAppUnderTest(options: {
   resolve?: Resolver; dial?: Dialer; credentialsFrom?: (home: string) => CredentialsPort; approvalTimeoutMs?: number;
+  /** The store tasks are lent credentials from (the one credentialsFrom adapts, as in the app). */
+  credentialStoreFrom?: (home: string) => CredentialStore;
   /** Signs the trail's head instead of the keychain's key (the UI benchmark, which needs no keychain). */
   signer?: HeadSigner;
 } = {}): Promise<AppUnderTest> {
@@ -63,6 +66,7 @@ export async function startAppUnderTest(options: {
       ...(options.approvalTimeoutMs ? { approvalTimeoutMs: options.approvalTimeoutMs } : {}),
     })),
     ...(options.credentialsFrom ? { credentials: options.credentialsFrom(home.root) } : {}),
+    ...(options.credentialStoreFrom ? { credentialStore: options.credentialStoreFrom(home.root) } : {}),
   });
   const dialogs: AppUnderTest['dialogs'] = { manifest: undefined, exportFile: undefined };
   const bridge = await startBridge({

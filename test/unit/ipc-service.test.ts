@@ -3,12 +3,21 @@
  * malformed payloads are refused before the service or a dialog is touched, dialogs are chosen in
  * main, pushes go to our own window only and batched, and no credential value ever comes back.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { APP_ENTRY_URL, APP_ORIGIN } from '../../main/app-protocol.js';
 import { Batcher } from '../../main/core/service/batcher.js';
 import { storeAsCredentialsPort, UnavailableCredentials } from '../../main/core/service/credentials-port.js';
 import { readingFrom } from '../../main/core/service/resources.js';
-import type { AirlockService } from '../../main/core/service/service.js';
+import { EventBus } from '../../main/core/audit/bus.js';
+import { systemClock } from '../../main/core/clock.js';
+import type { CredentialStore } from '../../main/core/credentials/store.js';
+import { AirlockError } from '../../main/core/errors.js';
+import { homeLayout } from '../../main/core/home.js';
+import { AirlockService } from '../../main/core/service/service.js';
+import { ttlSpec } from '../../main/core/service/tasks.js';
 import { forwardPushes } from '../../main/ipc/push.js';
 import { createIpcRegistrar } from '../../main/ipc/register.js';
 import { registerServiceHandlers } from '../../main/ipc/service.js';
@@ -21,7 +30,7 @@ type Listener = (event: unknown, ...args: unknown[]) => Promise<{ ok: boolean; v
 const TASK = 't_01jz0000000000000000000000';
 
 function fakeService() {
-  const methods = ['doctor', 'buildImage', 'imageBuildState', 'listAgents', 'openAgent', 'forgetAgent', 'approveAgent', 'run', 'tasks', 'history', 'stop',
+  const methods = ['doctor', 'buildImage', 'imageBuildState', 'listAgents', 'openAgent', 'forgetAgent', 'approveAgent', 'run', 'tasks', 'history', 'stop', 'resume',
     'approvals', 'answerApproval', 'queryAudit', 'verifyAudit', 'exportAudit', 'listCredentials', 'addCredential', 'removeCredential'] as const;
   return Object.fromEntries(methods.map((m) => [m, vi.fn(() => (m === 'run' ? { task: TASK } : m === 'exportAudit' ? { file: '/tmp/x.csv', records: 3 } : undefined))])) as unknown as Record<(typeof methods)[number], ReturnType<typeof vi.fn>>;
 }
@@ -55,7 +64,14 @@ describe('service channels', () => {
     ['tasks.run', 'no argument', [], 'run'],
     ['tasks.stop', 'something that is not a task id', ['$(reboot)'], 'stop'],
     ['tasks.history', 'a huge limit', [{ limit: 1e9 }], 'history'],
-    ['approvals.answer', '"always" (the app offers once/task/deny)', [{ id: '3b241101-e2bb-4255-8caf-4136c566a962', answer: 'always' }], 'answerApproval'],
+    ['approvals.answer', 'an answer that does not exist', [{ id: '3b241101-e2bb-4255-8caf-4136c566a962', answer: 'forever' }], 'answerApproval'],
+    ['approvals.answer', 'a manifest file named by the renderer', [{ id: '3b241101-e2bb-4255-8caf-4136c566a962', answer: 'always', file: '/etc/passwd' }], 'answerApproval'],
+    ['tasks.run', 'a credential TTL of zero', [{ agentId: 'builtin:demo', credentials: [{ name: 'vendor-api', ttlMs: 0 }] }], 'run'],
+    ['tasks.run', 'a credential TTL that is not a number', [{ agentId: 'builtin:demo', credentials: [{ name: 'vendor-api', ttlMs: '15m' }] }], 'run'],
+    ['tasks.run', 'a credential name with a path', [{ agentId: 'builtin:demo', credentials: [{ name: '../keys', ttlMs: 60_000 }] }], 'run'],
+    ['tasks.run', 'a credential with a secret in it', [{ agentId: 'builtin:demo', credentials: [{ name: 'vendor-api', ttlMs: 60_000, secret: 'hunter2' }] }], 'run'],
+    ['tasks.resume', 'something that is not a task id', ['../t_x'], 'resume'],
+    ['tasks.resume', 'no argument', [], 'resume'],
     ['approvals.answer', 'an id that is not a uuid', [{ id: 'x', answer: 'once' }], 'answerApproval'],
     ['audit.query', 'no limit', [{ text: 'x' }], 'queryAudit'],
     ['audit.query', 'a cursor that is not a number', [{ limit: 5, cursor: '../../x' }], 'queryAudit'],
@@ -79,6 +95,16 @@ describe('service channels', () => {
   it('passes checked arguments through: a run returns the task id at once', async () => {
     await expect(call('tasks.run', { agentId: 'builtin:demo', network: { mode: 'none' } })).resolves.toEqual({ ok: true, value: { task: TASK } });
     expect(service.run).toHaveBeenCalledExactlyOnceWith({ agentId: 'builtin:demo', network: { mode: 'none' } });
+  });
+
+  it('passes lent credentials, resume and "always" through to the service', async () => {
+    const request = { agentId: 'file:/home/me/agent.yaml', credentials: [{ name: 'vendor-api', ttlMs: 600_000 }] };
+    await expect(call('tasks.run', request)).resolves.toEqual({ ok: true, value: { task: TASK } });
+    expect(service.run).toHaveBeenCalledExactlyOnceWith(request);
+    await expect(call('tasks.resume', TASK)).resolves.toEqual({ ok: true, value: undefined });
+    expect(service.resume).toHaveBeenCalledExactlyOnceWith(TASK);
+    await call('approvals.answer', { id: '3b241101-e2bb-4255-8caf-4136c566a962', answer: 'always' });
+    expect(service.answerApproval).toHaveBeenCalledExactlyOnceWith('3b241101-e2bb-4255-8caf-4136c566a962', 'always');
   });
 
   it('chooses files in main: export writes where the save dialog says, and a cancelled dialog does nothing', async () => {
@@ -146,5 +172,75 @@ describe('resource readings', () => {
     const second = { cpu_stats: { cpu_usage: { total_usage: 1_500_000_000 }, system_cpu_usage: 102_000_000_000, online_cpus: 2 }, memory_stats: { usage: 60_000_000, limit: 268_435_456, stats: { inactive_file: 10_000_000 } } };
     expect(readingFrom(first, undefined)).toBeUndefined();
     expect(readingFrom(second, first)).toEqual({ cpuPercent: 50, memoryBytes: 50_000_000, memoryLimitBytes: 268_435_456 });
+  });
+});
+
+describe('the real service behind the channels', () => {
+  /** An AirlockService with no engine, no keychain and no gateway: what it refuses, it refuses before needing them. */
+  function realService() {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-ipc-'));
+    const unavailable = () => {
+      throw new AirlockError('engine_unavailable', 'not in this test');
+    };
+    const credentials = [{ name: 'vendor-api', hosts: ['api.vendor.test'], header: 'Authorization: Bearer {secret}', maxTtlMs: 30 * 60_000 }];
+    const credentialStore = {
+      list: () => credentials,
+      get: (name: string) => {
+        const found = credentials.find((c) => c.name === name);
+        if (!found) throw new AirlockError('not_found', `no credential named '${name}'`);
+        return found;
+      },
+    } as unknown as CredentialStore;
+    const real = new AirlockService({
+      engine: unavailable, bus: new EventBus(systemClock), audit: () => {
+        throw new AirlockError('keychain_unavailable', 'not in this test');
+      },
+      gateway: unavailable, home: homeLayout(path.join(root, 'home')), assetsDir: path.join(root, 'assets'), keychain: {} as never, clock: systemClock, credentialStore,
+    });
+    const manifestFile = (name: string, network: string) => {
+      const file = path.join(root, `${name}.yaml`);
+      fs.writeFileSync(file, `name: ${name}\ncommand: ["true"]\nnetwork: ${network}\n`);
+      const { id } = real.openAgent(file);
+      real.approveAgent(id);
+      return id;
+    };
+    ipcMainHandlers.clear();
+    const registrar = createIpcRegistrar({ handle: (channel, listener) => ipcMainHandlers.set(channel, listener as never) }, { isOwnWebContents, isAppUrl: isAppUrlFor(APP_ORIGIN) }, () => undefined);
+    registerServiceHandlers(registrar.handle, { service: real, dialogs });
+    return { real, manifestFile, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+  }
+
+  it('refuses to lend a credential for longer than its maximum, or to a network that does not allow its host, with the fix', async () => {
+    const { manifestFile, cleanup } = realService();
+    try {
+      const allowed = manifestFile('lender', '{ mode: allowlist, allow: [api.vendor.test] }');
+      const over = await call('tasks.run', { agentId: allowed, credentials: [{ name: 'vendor-api', ttlMs: 31 * 60_000 }] });
+      expect(over).toMatchObject({ ok: false, error: { code: 'policy_refused', message: expect.stringMatching(/ttl 31m.* longer than vendor-api's max TTL 30m/) as unknown, hint: expect.any(String) as unknown } });
+      const closed = manifestFile('closed', '{ mode: allowlist, allow: [elsewhere.test] }');
+      const host = await call('tasks.run', { agentId: closed, credentials: [{ name: 'vendor-api', ttlMs: 60_000 }] });
+      expect(host).toMatchObject({ ok: false, error: { code: 'policy_refused', message: expect.stringContaining('api.vendor.test is not in network.allow') as unknown } });
+      const none = await call('tasks.run', { agentId: allowed, network: { mode: 'none' }, credentials: [{ name: 'vendor-api', ttlMs: 60_000 }] });
+      expect(none).toMatchObject({ ok: false, error: { code: 'policy_refused', message: expect.stringContaining('network is none') as unknown } });
+      const unknown = await call('tasks.run', { agentId: allowed, credentials: [{ name: 'nope', ttlMs: 60_000 }] });
+      expect(unknown).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('refuses to resume a task that is not one of its own, and "always" for a request that is not waiting', async () => {
+    const { cleanup } = realService();
+    try {
+      await expect(call('tasks.resume', TASK)).resolves.toMatchObject({ ok: false, error: { code: 'not_found', hint: expect.stringContaining('airlock resume') as unknown } });
+      await expect(call('approvals.answer', { id: '3b241101-e2bb-4255-8caf-4136c566a962', answer: 'always' })).resolves.toMatchObject({ ok: false, error: { code: 'not_found' } });
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('turns a TTL into an exact duration for the task spec', () => {
+    expect(ttlSpec(15 * 60_000)).toBe('15m');
+    expect(ttlSpec(90_500)).toBe('1m30s500ms');
+    expect(ttlSpec(2 * 3_600_000 + 60_000)).toBe('2h1m');
   });
 });

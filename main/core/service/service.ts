@@ -19,6 +19,7 @@ import type { Engine } from '../engine/engine.js';
 import { AirlockError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { HomeLayout } from '../home.js';
+import { addAllowedHost } from '../policy/manifest-edit.js';
 import { AgentRegistry } from './agents.js';
 import { Batcher } from './batcher.js';
 import { UnavailableCredentials, type CredentialsPort } from './credentials-port.js';
@@ -151,6 +152,11 @@ export class AirlockService {
     this.#tasks.stop(task);
   }
 
+  /** Unfreezes a task of this app that a violation froze (its grants stay revoked). */
+  resume(task: string): void {
+    this.#tasks.resume(task);
+  }
+
   async history(limit: number): Promise<PastTask[]> {
     await this.#flushAudit();
     return taskHistory(this.#deps.home.audit, limit);
@@ -161,13 +167,51 @@ export class AirlockService {
     if (!this.#gateway) return [];
     return this.#gateway.approvals.pending().map((request) => {
       const agent = this.#tasks.agentOf(request.task);
-      return { id: request.id, task: request.task, host: request.host, port: request.port, expiresAt: new Date(request.expiresAt).toISOString(), ...(agent ? { agent } : {}) };
+      const manifestFile = this.#editableManifest(request.task);
+      return {
+        id: request.id, task: request.task, host: request.host, port: request.port, expiresAt: new Date(request.expiresAt).toISOString(),
+        ...(agent ? { agent } : {}), ...(manifestFile ? { manifestFile } : {}),
+      };
     });
   }
 
+  /**
+   * Answers an "ask". 'always' (which the UI has confirmed) first adds the host to network.allow in
+   * the manifest the task was started from — a file the service knows, never one a UI names — and
+   * then allows the request for this task. An approved manifest stays approved with the new host.
+   */
   answerApproval(id: string, answer: ApprovalReply): void {
-    if (!this.#gateway?.approvals.answer(id, answer)) {
-      throw new AirlockError('not_found', 'this request is no longer waiting: it was answered, timed out, or its task ended', 'nothing to do');
+    const gone = () => new AirlockError('not_found', 'this request is no longer waiting: it was answered, timed out, or its task ended', 'nothing to do');
+    if (answer === 'always') {
+      const request = this.#gateway?.approvals.pending().find((p) => p.id === id);
+      if (!request) throw gone();
+      const file = this.#editableManifest(request.task);
+      const source = this.#tasks.sourceOf(request.task);
+      if (!file || !source) {
+        throw new AirlockError('bad_argument', `the manifest of task ${request.task} cannot be changed from the app (a built-in agent, or a task started elsewhere)`,
+          'allow it for this task instead, or open a copy of the manifest and run that');
+      }
+      const approvedBefore = this.#approvedNow(source.agentId);
+      try {
+        addAllowedHost(file, request.port === 80 || request.port === 443 ? request.host : `${request.host}:${request.port}`);
+      } catch (error) {
+        throw new AirlockError('bad_argument', `cannot add ${request.host} to ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'check that the file exists and is writable, or allow it for this task instead');
+      }
+      if (approvedBefore) this.approveAgent(source.agentId);
+    }
+    if (!this.#gateway?.approvals.answer(id, answer)) throw gone();
+  }
+
+  #editableManifest(task: string): string | undefined {
+    const source = this.#tasks.sourceOf(task);
+    return source?.agentId.startsWith('file:') ? source.file : undefined;
+  }
+
+  #approvedNow(agentId: string): boolean {
+    try {
+      return this.agents.approvals.stateOf(this.agents.load(agentId)) === 'approved';
+    } catch {
+      return false;
     }
   }
 

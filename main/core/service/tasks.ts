@@ -7,6 +7,8 @@ import { AirlockError, isAirlockError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { HomeLayout } from '../home.js';
 import { newTaskId } from '../tasks/ids.js';
+import { requestResume } from '../tasks/stop.js';
+import { checkGrantRequests } from '../tasks/task-credentials.js';
 import { TaskRunner, type TaskRunnerDeps } from '../tasks/runner.js';
 import { DelegationTree } from '../tasks/delegation.js';
 import { resolveTaskSpec, type RunOverrides } from '../tasks/spec.js';
@@ -33,6 +35,8 @@ export interface TaskManagerDeps {
 interface Running {
   info: TaskInfo;
   agent: AgentRef;
+  /** The manifest it was started from. */
+  file: string;
   controller: AbortController;
   done: Promise<void>;
 }
@@ -61,6 +65,9 @@ export class TaskManager {
     const loaded = this.#deps.agents.load(request.agentId);
     this.#deps.agents.requireApproved(loaded);
     const spec = resolveTaskSpec(loaded, overridesFor(request), path.dirname(loaded.file));
+    // A credential that cannot be lent (unknown, TTL over its maximum, a host the network does not
+    // allow) is refused here, to the run dialog, before a task exists.
+    if (spec.credentials.length > 0) checkGrantRequests(spec.credentials, this.#deps.credentialStore, spec.network, spec.agent.name);
     this.#deps.audit(); // no keychain, no audit trail: refuse before anything is created
     const engine = this.#deps.engine();
     const networked = spec.network.mode !== 'none';
@@ -74,14 +81,16 @@ export class TaskManager {
     const controller = new AbortController();
     const info: TaskInfo = {
       id, agent: spec.agent.name, agentId: request.agentId, network: spec.network.mode, state: 'starting', stopping: false,
-      startedAt: new Date(this.#deps.clock.now()).toISOString(), artifactsDir: spec.outputDir ?? this.#deps.home.artifacts(id), artifacts: 0,
+      startedAt: new Date(this.#deps.clock.now()).toISOString(), artifactsDir: spec.outputDir ?? this.#deps.home.artifacts(id), artifacts: 0, grants: [],
     };
     const done = runner.run(spec, { signal: controller.signal, taskId: id }).then((outcome) => {
       info.state = outcome.status;
+      delete info.frozen;
       if (outcome.exitCode !== undefined) info.exitCode = outcome.exitCode;
       info.artifacts = outcome.artifacts;
     }, (error: unknown) => {
       info.state = 'failed';
+      delete info.frozen;
       info.error = describe(error);
       if (!isAirlockError(error)) console.error(`task ${id} failed unexpectedly`, error); // the UI gets no details: they may carry anything
     }).finally(() => {
@@ -91,13 +100,32 @@ export class TaskManager {
       this.#trim();
       this.#deps.onChange();
     });
-    this.#tasks.set(id, { info, agent: spec.agent, controller, done });
+    this.#tasks.set(id, { info, agent: spec.agent, file: loaded.file, controller, done });
     this.#deps.onChange();
     return { task: id };
   }
 
   list(): TaskInfo[] {
-    return [...this.#tasks.values()].map((t) => ({ ...t.info, ...(t.info.error ? { error: { ...t.info.error } } : {}) })).reverse();
+    return [...this.#tasks.values()].map((t) => ({
+      ...t.info, grants: t.info.grants.map((g) => ({ ...g })),
+      ...(t.info.error ? { error: { ...t.info.error } } : {}), ...(t.info.frozen ? { frozen: { ...t.info.frozen } } : {}),
+    })).reverse();
+  }
+
+  /** The agent (as agents.run names it) and manifest file of one of this app's tasks. */
+  sourceOf(task: string): { agentId: string; file: string } | undefined {
+    const running = this.#tasks.get(task);
+    return running ? { agentId: running.info.agentId, file: running.file } : undefined;
+  }
+
+  /** Asks the runner to unfreeze a task of this app that a violation froze (it answers with task.resumed). */
+  resume(task: string): void {
+    const running = this.#tasks.get(task);
+    if (!running) throw new AirlockError('not_found', `no task ${task} in this app`, 'tasks started elsewhere are resumed with `airlock resume <task>`');
+    if (running.info.state !== 'frozen' || running.info.endedAt !== undefined) {
+      throw new AirlockError('bad_argument', `task ${task} is not frozen (it is ${running.info.endedAt !== undefined ? 'over' : running.info.state})`, 'only a task frozen by a violation can be resumed');
+    }
+    requestResume(this.#deps.home, task);
   }
 
   agentOf(task: string): string | undefined {
@@ -127,6 +155,25 @@ export class TaskManager {
       running.info.state = 'running';
       this.#deps.sampler.start(event.task, running.agent);
       this.#deps.onChange();
+    } else if (event.kind === 'task.frozen') {
+      running.info.state = 'frozen';
+      running.info.frozen = { reason: typeof event.data.reason === 'string' ? event.data.reason : 'a policy violation', at: event.time };
+      this.#deps.onChange();
+    } else if (event.kind === 'task.resumed') {
+      if (running.info.endedAt === undefined) running.info.state = 'running';
+      delete running.info.frozen;
+      this.#deps.onChange();
+    } else if (event.kind === 'cred.granted' && event.identity) {
+      const expiresAt = typeof event.data.expiresAt === 'string' ? event.data.expiresAt : event.time;
+      running.info.grants.push({ grant: event.identity.grant, credential: event.identity.credential, expiresAt, state: 'active' });
+      this.#deps.onChange();
+    } else if ((event.kind === 'cred.expired' || event.kind === 'cred.revoked') && event.identity) {
+      const grant = running.info.grants.find((g) => g.grant === event.identity!.grant);
+      // A late use of an expired grant is another cred.expired: the first one counts.
+      if (grant?.state === 'active') {
+        grant.state = event.kind === 'cred.expired' ? 'expired' : 'revoked';
+        this.#deps.onChange();
+      }
     } else if (event.kind === 'task.exited' || event.kind === 'task.timeout' || event.kind === 'task.cancelled' || event.kind === 'task.stopped' || event.kind === 'task.aborted') {
       this.#deps.sampler.stop(event.task);
     }
@@ -151,7 +198,20 @@ function overridesFor(request: RunRequest): RunOverrides {
   if (request.timeout !== undefined) overrides.timeout = request.timeout;
   if (request.cpus !== undefined) overrides.cpus = String(request.cpus);
   if (request.memory !== undefined) overrides.memory = request.memory;
+  if (request.credentials && request.credentials.length > 0) overrides.creds = request.credentials.map(({ name, ttlMs }) => `${name}:${ttlSpec(ttlMs)}`);
   return overrides;
+}
+
+/** Milliseconds as an exact duration spec: 900000 → `15m`, 90500 → `1m30s500ms`. */
+export function ttlSpec(ms: number): string {
+  const parts: string[] = [];
+  let rest = Math.max(1, Math.round(ms));
+  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+    const amount = Math.floor(rest / size);
+    if (amount > 0) parts.push(`${amount}${unit}`);
+    rest -= amount * size;
+  }
+  return parts.join('');
 }
 
 export function describe(error: unknown): ErrorInfo {

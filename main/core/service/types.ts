@@ -48,10 +48,20 @@ export interface RunRequest {
   timeout?: string;
   cpus?: number;
   memory?: string;
+  /** Credentials to lend (the manifest's own are lent anyway; naming one sets its TTL). */
+  credentials?: { name: string; ttlMs: number }[];
 }
 
-/** `stopped`: by policy (onViolation: stop); `cancelled`: by a person. */
-export type TaskState = 'starting' | 'running' | 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'failed';
+/** `stopped`: by policy (onViolation: stop); `cancelled`: by a person; `frozen`: paused by a violation. */
+export type TaskState = 'starting' | 'running' | 'frozen' | 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'failed';
+
+/** One credential lent to a task: from `cred.granted`, until `cred.expired` or `cred.revoked`. */
+export interface TaskGrant {
+  grant: string;
+  credential: string;
+  expiresAt: string;
+  state: 'active' | 'expired' | 'revoked';
+}
 
 export interface TaskInfo {
   id: string;
@@ -67,6 +77,10 @@ export interface TaskInfo {
   artifactsDir: string;
   artifacts: number;
   error?: ErrorInfo;
+  /** Its grants, live: a countdown to each expiry. */
+  grants: TaskGrant[];
+  /** Set while frozen by a violation (task.frozen), until task.resumed. */
+  frozen?: { reason: string; at: string };
 }
 
 export interface PastTask {
@@ -85,9 +99,12 @@ export interface ApprovalInfo {
   host: string;
   port: number;
   expiresAt: string;
+  /** The manifest "always" adds the host to; absent when it cannot (a built-in agent, a task started elsewhere). */
+  manifestFile?: string;
 }
 
-export type ApprovalReply = 'once' | 'task' | 'deny';
+/** 'always' also adds the host to the task's manifest (network.allow). */
+export type ApprovalReply = 'once' | 'task' | 'always' | 'deny';
 
 export interface ImageBuildState {
   ref: string;

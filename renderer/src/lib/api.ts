@@ -68,6 +68,7 @@ export const api: AirlockApi = {
     list: () => unwrap(bridge().tasks.list()),
     history: (options) => unwrap(bridge().tasks.history(options)),
     stop: (task) => unwrap(bridge().tasks.stop(task)),
+    resume: (task) => unwrap(bridge().tasks.resume(task)),
   },
   approvals: {
     list: () => unwrap(bridge().approvals.list()),

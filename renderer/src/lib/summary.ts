@@ -39,6 +39,10 @@ export function summarize(event: WireEvent): Summary {
       return { mark: '■', tone: 'warn', text: `stopped after ${formatDuration(num(d.durationMs))}` };
     case 'task.stopped':
       return { mark: '■', tone: 'bad', text: `stopped by policy after ${formatDuration(num(d.durationMs))}: ${str(d.reason)}` };
+    case 'task.frozen':
+      return { mark: '❄', tone: 'bad', text: `frozen: ${str(d.reason)} (containers paused, credentials revoked)` };
+    case 'task.resumed':
+      return { mark: '▶', tone: 'warn', text: 'resumed by a person; its credentials stay revoked' };
     case 'task.aborted':
       return { mark: '✗', tone: 'bad', text: `aborted: ${str(d.reason)}` };
     case 'task.destroyed': {
@@ -70,7 +74,7 @@ export function summarize(event: WireEvent): Summary {
     case 'resource.sample':
       return { mark: '·', tone: 'muted', text: `cpu ${num(d.cpuPercent).toFixed(1)}% · memory ${formatSize(num(d.memoryBytes))}` };
     default:
-      if (event.kind.startsWith('cred.')) return { mark: '🔑', tone: event.kind === 'cred.misuse' || event.kind === 'cred.denied' ? 'bad' : 'info', text: `${event.kind.slice(5)} ${str(d.credential ?? event.identity?.credential)} ${str(d.host)}` };
+      if (event.kind.startsWith('cred.')) return { mark: '⚷', tone: event.kind === 'cred.misuse' || event.kind === 'cred.denied' ? 'bad' : 'info', text: `${event.kind.slice(5)} ${str(d.credential ?? event.identity?.credential)} ${str(d.host)}` };
       return { mark: '·', tone: 'muted', text: `${event.kind} ${JSON.stringify(d)}` };
   }
 }

@@ -1,12 +1,15 @@
-import type { ApprovalInfo } from '../../../preload/contract';
+import { useEffect, useRef, useState } from 'react';
+import type { ApprovalInfo, IpcError } from '../../../preload/contract';
 import { EmptyState, ErrorPanel } from '../components/common';
 import { useNow } from '../components/useNow';
 import { shortTask } from '../lib/format';
 import { navigate } from '../lib/route';
+import { useAgentsStore } from '../store/agents';
 import { useApprovalsStore } from '../store/approvals';
 
 function ApprovalCard({ request, now, compact }: { request: ApprovalInfo; now: number; compact: boolean }) {
   const answer = useApprovalsStore((s) => s.answer);
+  const confirmAlways = useApprovalsStore((s) => s.confirmAlways);
   const seconds = Math.max(0, Math.round((Date.parse(request.expiresAt) - now) / 1000));
   return (
     <article className={compact ? 'approval toast' : 'approval card'} role="alertdialog" aria-label={`Allow ${request.host}:${request.port}?`} data-approval={request.host}>
@@ -19,9 +22,54 @@ function ApprovalCard({ request, now, compact }: { request: ApprovalInfo; now: n
       <div className="button-row">
         <button type="button" onClick={() => void answer(request.id, 'once')}>Allow once</button>
         <button type="button" className="secondary" onClick={() => void answer(request.id, 'task')}>Allow for this task</button>
+        {request.manifestFile && <button type="button" className="secondary" onClick={() => confirmAlways(request)}>Allow always…</button>}
         <button type="button" className="danger" onClick={() => void answer(request.id, 'deny')}>Deny</button>
       </div>
     </article>
+  );
+}
+
+/** "Allow always" asks first: it changes the manifest, so later runs reach the host without asking. */
+export function ConfirmAlways() {
+  const request = useApprovalsStore((s) => s.confirming);
+  const confirmAlways = useApprovalsStore((s) => s.confirmAlways);
+  const answer = useApprovalsStore((s) => s.answer);
+  const [error, setError] = useState<IpcError | null>(null);
+  const [busy, setBusy] = useState(false);
+  const cancelButton = useRef<HTMLButtonElement>(null);
+  const id = request?.id;
+  useEffect(() => {
+    setError(null);
+    setBusy(false);
+    if (!id) return undefined;
+    cancelButton.current?.focus();
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && confirmAlways(null);
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [id, confirmAlways]);
+  if (!request) return null;
+  const host = request.port === 80 || request.port === 443 ? request.host : `${request.host}:${request.port}`;
+  const confirm = async () => {
+    setBusy(true);
+    const failed = await answer(request.id, 'always');
+    setBusy(false);
+    setError(failed);
+    if (!failed) void useAgentsStore.getState().load(); // its manifest now allows the host
+  };
+  return (
+    <div className="overlay overlay-top" role="presentation" onMouseDown={(e) => e.target === e.currentTarget && confirmAlways(null)}>
+      <section className="dialog dialog-small" role="dialog" aria-modal="true" aria-labelledby="always-title" data-confirm-always>
+        <h2 id="always-title">Always allow {host}?</h2>
+        <p>
+          <code>{host}</code> will be added to <code>network.allow</code> in <code className="break">{request.manifestFile}</code>, so {request.agent ?? 'this agent'} reaches it without asking from now on. This request is allowed for this task.
+        </p>
+        {error && <ErrorPanel error={error} />}
+        <footer className="dialog-foot">
+          <button type="button" className="secondary" ref={cancelButton} onClick={() => confirmAlways(null)}>Cancel</button>
+          <button type="button" disabled={busy} onClick={() => void confirm()} data-confirm>{busy ? 'Adding…' : 'Add to manifest and allow'}</button>
+        </footer>
+      </section>
+    </div>
   );
 }
 

@@ -1,13 +1,37 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import type { AgentSummary, IpcError, RunRequest } from '../../../preload/contract';
+import type { AgentSummary, CredentialSummary, IpcError, RunRequest } from '../../../preload/contract';
 import { ErrorPanel } from '../components/common';
-import { describeError } from '../lib/api';
+import { api, describeError } from '../lib/api';
+import { formatDuration, parseDuration } from '../lib/format';
 import { navigate } from '../lib/route';
 import { useAgentsStore } from '../store/agents';
 import { useTasksStore } from '../store/tasks';
 
 type NetworkChoice = 'manifest' | 'none' | 'allowlist' | 'open';
 const HOST = /^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?$/i;
+const DEFAULT_TTL_MS = 15 * 60_000;
+
+interface Lend {
+  on: boolean;
+  ttlMs: number;
+}
+
+/** The slider of one credential: whole minutes up to its maximum (seconds when that is short). */
+function sliderOf(maxTtlMs: number): { min: number; step: number } {
+  const step = maxTtlMs >= 10 * 60_000 ? 60_000 : 1000;
+  return { min: Math.min(step, maxTtlMs), step };
+}
+
+/** What the dialog lends at first: the manifest's credentials (at their TTL), each capped at its maximum. */
+function initialLends(stored: CredentialSummary[], agent: AgentSummary): Record<string, Lend> {
+  const lends: Record<string, Lend> = {};
+  for (const c of stored) {
+    const asked = agent.credentials?.find((m) => m.name === c.name);
+    const wanted = asked?.ttl !== undefined ? parseDuration(asked.ttl) : undefined;
+    lends[c.name] = { on: asked !== undefined, ttlMs: Math.min(wanted ?? DEFAULT_TTL_MS, c.maxTtlMs) };
+  }
+  return lends;
+}
 
 export function RunDialog({ agent }: { agent: AgentSummary }) {
   const close = () => useAgentsStore.getState().openRunDialog(null);
@@ -22,6 +46,10 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
   const [memory, setMemory] = useState('');
   const [error, setError] = useState<IpcError | null>(null);
   const [busy, setBusy] = useState(false);
+  const [stored, setStored] = useState<CredentialSummary[] | null>(null);
+  const [storedError, setStoredError] = useState<IpcError | null>(null);
+  const [lends, setLends] = useState<Record<string, Lend>>({});
+  const manifestCreds = agent.credentials ?? [];
   const first = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
@@ -30,6 +58,20 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, []);
+
+  useEffect(() => {
+    let live = true;
+    api.credentials.list().then((list) => {
+      if (!live) return;
+      setStored(list);
+      setLends(initialLends(list, agent));
+    }, (caught: unknown) => live && setStoredError(describeError(caught)));
+    return () => {
+      live = false;
+    };
+  }, [agent]);
+
+  const setLend = (name: string, change: Partial<Lend>) => setLends((all) => ({ ...all, [name]: { ...all[name]!, ...change } }));
 
   const addHost = () => {
     const host = newHost.trim().toLowerCase();
@@ -52,6 +94,8 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
     if (timeout.trim()) request.timeout = timeout.trim();
     if (cpus.trim()) request.cpus = Number(cpus);
     if (memory.trim()) request.memory = memory.trim();
+    const lent = Object.entries(lends).filter(([, lend]) => lend.on).map(([name, lend]) => ({ name, ttlMs: lend.ttlMs }));
+    if (lent.length > 0) request.credentials = lent;
     setBusy(true);
     setError(null);
     try {
@@ -97,16 +141,39 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
           {agent.network?.onUnknownHost === 'ask' && network !== 'none' && <p className="muted small">Requests to other hosts will ask you first (a notification in this window).</p>}
         </fieldset>
 
-        <fieldset>
+        <fieldset className="creds">
           <legend>Credentials</legend>
-          {agent.credentials && agent.credentials.length > 0 ? (
-            agent.credentials.map((c) => (
-              <label key={c.name} className="slider">
-                {c.name} <input type="range" min={1} max={60} defaultValue={15} disabled aria-label={`${c.name} lifetime`} /> <span className="muted small">{c.ttl ?? 'default'} lifetime, from the manifest (the slider arrives with the credentials screen's grants)</span>
-              </label>
-            ))
+          {storedError ? (
+            <p className="muted small">Stored credentials cannot be listed: {storedError.message}{manifestCreds.length > 0 ? ` The manifest asks for ${manifestCreds.map((c) => c.name).join(', ')}.` : ''}</p>
+          ) : stored === null ? (
+            <p className="muted small">Reading the stored credentials…</p>
+          ) : stored.length === 0 && manifestCreds.length === 0 ? (
+            <p className="muted small">No credentials stored. Add one under Credentials to lend it to a task; the agent only ever sees a placeholder.</p>
           ) : (
-            <p className="muted small">This agent asks for no credentials.</p>
+            <>
+              <p className="muted small">Each one lent is revoked when its time runs out or the task ends. The agent sees a placeholder, never the secret.</p>
+              {stored.map((c) => {
+                const lend = lends[c.name] ?? { on: false, ttlMs: Math.min(DEFAULT_TTL_MS, c.maxTtlMs) };
+                const asked = manifestCreds.some((m) => m.name === c.name);
+                const { min, step } = sliderOf(c.maxTtlMs);
+                return (
+                  <div key={c.name} className="cred-row" data-lend={c.name}>
+                    <label title={asked ? 'the manifest asks for it: it is always lent' : undefined}>
+                      <input type="checkbox" checked={lend.on} disabled={asked} onChange={(e) => setLend(c.name, { on: e.target.checked })} aria-label={`Lend ${c.name}`} />
+                      <strong>{c.name}</strong>
+                    </label>
+                    <input type="range" min={min} max={c.maxTtlMs} step={step} value={lend.ttlMs} disabled={!lend.on}
+                      onChange={(e) => setLend(c.name, { ttlMs: Math.min(c.maxTtlMs, Number(e.target.value)) })}
+                      aria-label={`${c.name} lifetime`} aria-valuetext={formatDuration(lend.ttlMs)} />
+                    <span className="ttl small">{formatDuration(lend.ttlMs)} <span className="muted">/ max {formatDuration(c.maxTtlMs)}</span></span>
+                    <span className="cred-hosts muted small">{asked ? 'asked for by the manifest · ' : ''}for {c.hosts.join(', ')}</span>
+                  </div>
+                );
+              })}
+              {manifestCreds.filter((m) => !stored.some((c) => c.name === m.name)).map((m) => (
+                <p key={m.name} className="warn-text small">The manifest asks for {m.name}, which is not stored: add it under Credentials, or the run is refused.</p>
+              ))}
+            </>
           )}
         </fieldset>
 

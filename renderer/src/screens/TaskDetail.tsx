@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { IpcError, TaskInfo } from '../../../preload/contract';
 import { BarChart, LineChart } from '../components/Charts';
 import { Badge, EmptyState, ErrorPanel, MOD_KEY } from '../components/common';
+import { Grants } from '../components/Grants';
 import { useNow } from '../components/useNow';
 import { BUCKET_MS, type EventLog } from '../lib/event-log';
 import { clockTime, elapsed, formatSize } from '../lib/format';
@@ -18,6 +19,8 @@ export function TaskDetail({ task }: { task: string }) {
   const version = useTasksStore((s) => s.logVersion);
   const backfill = useTasksStore((s) => s.backfill);
   const stop = useTasksStore((s) => s.stop);
+  const resume = useTasksStore((s) => s.resume);
+  const [resuming, setResuming] = useState(false);
   const [tab, setTab] = useState<Tab>('log');
   const [stopError, setStopError] = useState<IpcError | null>(null);
   const [loadError, setLoadError] = useState<IpcError | null>(null);
@@ -33,6 +36,17 @@ export function TaskDetail({ task }: { task: string }) {
   const startedAt = info?.startedAt ?? past?.startedAt ?? log.events[0]?.time;
   const endedAt = info?.endedAt ?? past?.endedAt;
   const onStop = async () => setStopError(await stop(task));
+  const frozen = running && info.state === 'frozen' && !info.stopping;
+  const onResume = async () => {
+    setResuming(true);
+    const error = await resume(task);
+    setStopError(error);
+    if (error) setResuming(false);
+  };
+  // The runner answers a resume within a moment (task.resumed): the button waits for it.
+  useEffect(() => {
+    if (!frozen) setResuming(false);
+  }, [frozen]);
 
   return (
     <div className="task-detail">
@@ -44,6 +58,7 @@ export function TaskDetail({ task }: { task: string }) {
             {info ? <StateBadge task={info} /> : past?.outcome ? <Badge tone={past.outcome === 'exited' && past.exitCode === 0 ? 'ok' : 'warn'}>{past.outcome}</Badge> : null}
             {startedAt && <span className="muted">started {clockTime(startedAt)} · {elapsed(startedAt, endedAt, now)}</span>}
             {info && <span className="muted">network {info.network}</span>}
+            {info && info.grants.length > 0 && <Grants grants={info.grants} now={now} />}
             <span className="muted">{log.counts.requests} requests ({log.counts.denied} refused) · {log.counts.outputLines.toLocaleString()} output lines</span>
           </div>
         </div>
@@ -53,8 +68,20 @@ export function TaskDetail({ task }: { task: string }) {
           </button>
         )}
       </header>
+      {frozen && (
+        <section className="panel panel-frozen" role="status" data-frozen>
+          <h2>Frozen: {info.frozen?.reason ?? 'a policy violation'}</h2>
+          <p className="muted">
+            Its containers are paused and its credentials revoked{info.frozen ? ` since ${clockTime(info.frozen.at)}` : ''}. Resume lets it carry on without its credentials; Stop ends it and tears the sandbox down.
+          </p>
+          <div className="button-row">
+            <button type="button" onClick={() => void onResume()} disabled={resuming} data-resume>{resuming ? 'Resuming…' : 'Resume'}</button>
+            <button type="button" className="danger" onClick={() => void onStop()} data-stop-frozen>Stop</button>
+          </div>
+        </section>
+      )}
       {info?.error && <ErrorPanel error={info.error} title="The task could not run" />}
-      {stopError && <ErrorPanel error={stopError} title="Could not stop the task" />}
+      {stopError && <ErrorPanel error={stopError} title="Could not do that" />}
       {loadError && <ErrorPanel error={loadError} />}
       <Charts log={log} version={version} running={running} />
       <nav className="tabs" role="tablist">

@@ -1,5 +1,6 @@
 import type { PastTask, TaskInfo } from '../../../preload/contract';
 import { Badge, EmptyState, ErrorPanel, MOD_KEY, type BadgeTone } from '../components/common';
+import { Grants } from '../components/Grants';
 import { useNow } from '../components/useNow';
 import { dateTime, elapsed } from '../lib/format';
 import { navigate } from '../lib/route';
@@ -7,10 +8,12 @@ import { useTasksStore } from '../store/tasks';
 
 export function StateBadge({ task }: { task: TaskInfo }) {
   const tone: BadgeTone = task.stopping ? 'warn'
+    : task.state === 'frozen' ? 'bad'
     : task.state === 'running' || task.state === 'starting' ? 'info'
       : task.state === 'exited' ? (task.exitCode === 0 ? 'ok' : 'bad')
         : task.state === 'cancelled' ? 'warn' : 'bad';
   const label = task.stopping ? 'stopping' : task.state === 'exited' ? `exited ${task.exitCode ?? ''}`.trim() : task.state === 'cancelled' ? 'stopped' : task.state === 'stopped' ? 'stopped by policy' : task.state;
+  if (task.state === 'frozen' && !task.stopping) return <Badge tone={tone} title={task.frozen?.reason}>{`Frozen${task.frozen ? `: ${task.frozen.reason}` : ''}`}</Badge>;
   return <Badge tone={tone}>{label}</Badge>;
 }
 
@@ -19,6 +22,7 @@ export function TasksScreen() {
   const history = useTasksStore((s) => s.history);
   const historyError = useTasksStore((s) => s.historyError);
   const stop = useTasksStore((s) => s.stop);
+  const resume = useTasksStore((s) => s.resume);
   const anyRunning = tasks.some((t) => !t.endedAt);
   const now = useNow(1000, anyRunning);
   const liveIds = new Set(tasks.map((t) => t.id));
@@ -34,7 +38,7 @@ export function TasksScreen() {
       ) : (
         <div className="table-wrap">
           <table className="table tasks-table">
-            <thead><tr><th>Agent</th><th>Task</th><th>State</th><th>Elapsed</th><th>Network</th><th /></tr></thead>
+            <thead><tr><th>Agent</th><th>Task</th><th>State</th><th>Elapsed</th><th>Network</th><th>Credentials</th><th /></tr></thead>
             <tbody>
               {tasks.map((task) => (
                 <tr key={task.id} className="clickable" onClick={() => navigate({ screen: 'task', task: task.id })}>
@@ -43,7 +47,11 @@ export function TasksScreen() {
                   <td><StateBadge task={task} /></td>
                   <td>{elapsed(task.startedAt, task.endedAt, now)}</td>
                   <td>{task.network}</td>
+                  <td><Grants grants={task.grants} now={now} /></td>
                   <td className="actions">
+                    {task.state === 'frozen' && !task.endedAt && !task.stopping && (
+                      <button type="button" className="small-button" data-resume onClick={(e) => { e.stopPropagation(); void resume(task.id); }}>Resume</button>
+                    )}
                     {!task.endedAt && (
                       <button type="button" className="danger small-button" disabled={task.stopping} onClick={(e) => { e.stopPropagation(); void stop(task.id); }}>
                         {task.stopping ? 'Stopping…' : 'Stop'}

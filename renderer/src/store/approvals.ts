@@ -7,14 +7,25 @@ interface ApprovalsState {
   error: IpcError | null;
   setPending(pending: ApprovalInfo[]): void;
   refresh(): Promise<void>;
-  answer(id: string, answer: 'once' | 'task' | 'deny'): Promise<void>;
+  answer(id: string, answer: ApprovalAnswer): Promise<IpcError | null>;
+  /** The request whose "Allow always" waits for a confirmation, in a small dialog. */
+  confirming: ApprovalInfo | null;
+  confirmAlways(request: ApprovalInfo | null): void;
 }
+
+export type ApprovalAnswer = 'once' | 'task' | 'always' | 'deny';
 
 export const useApprovalsStore = create<ApprovalsState>()((set, get) => ({
   pending: [],
   error: null,
+  confirming: null,
   setPending(pending) {
-    set({ pending });
+    const confirming = get().confirming;
+    // A request that timed out (or was answered elsewhere) takes its confirmation with it.
+    set({ pending, confirming: confirming && pending.some((p) => p.id === confirming.id) ? confirming : null });
+  },
+  confirmAlways(request) {
+    set({ confirming: request });
   },
   async refresh() {
     try {
@@ -24,12 +35,18 @@ export const useApprovalsStore = create<ApprovalsState>()((set, get) => ({
     }
   },
   async answer(id, answer) {
-    set({ pending: get().pending.filter((p) => p.id !== id), error: null });
+    const before = get().pending;
+    // "always" stays on screen until it is done: it may be refused (the manifest cannot be changed).
+    if (answer !== 'always') set({ pending: before.filter((p) => p.id !== id), error: null });
     try {
       await api.approvals.answer({ id, answer });
+      set({ pending: get().pending.filter((p) => p.id !== id), error: null, confirming: null });
+      return null;
     } catch (error) {
-      set({ error: describeError(error) });
+      const described = describeError(error);
+      set({ error: described });
       await get().refresh();
+      return described;
     }
   },
 }));

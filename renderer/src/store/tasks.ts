@@ -33,6 +33,7 @@ interface TasksState {
   loadHistory(): Promise<void>;
   run(request: RunRequest): Promise<string>;
   stop(task: string): Promise<IpcError | null>;
+  resume(task: string): Promise<IpcError | null>;
   backfill(task: string): Promise<void>;
 }
 
@@ -84,6 +85,15 @@ export const useTasksStore = create<TasksState>()((set, get) => ({
   async stop(task) {
     try {
       await api.tasks.stop(task);
+      return null;
+    } catch (error) {
+      return describeError(error);
+    }
+  },
+
+  async resume(task) {
+    try {
+      await api.tasks.resume(task);
       return null;
     } catch (error) {
       return describeError(error);
