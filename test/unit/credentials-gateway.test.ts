@@ -197,4 +197,26 @@ describe('credential placeholders at the gateway', () => {
     });
     expect(res).toBe('api.vendor.test'); // the test server's own self-signed certificate
   });
+
+  it('inside an intercepted tunnel, a Host other than the checked host is refused (no fronting the secret elsewhere)', async () => {
+    const t = await task();
+    const before = remotes.requests.length;
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const socket = net.connect(proxyPort, '127.0.0.1', () => socket.write(`CONNECT api.vendor.test:443 HTTP/1.1\r\nHost: api.vendor.test:443\r\nProxy-Authorization: ${t.auth}\r\n\r\n`));
+      socket.once('data', () => {
+        const secure = tls.connect({ socket, servername: 'api.vendor.test', ca: t.credentials.ca!.certificatePem });
+        const req = http.request({ path: '/v1/x', headers: { Host: 'attacker.cdn.test', Authorization: `Bearer ${t.env.VENDOR_TOKEN}` }, createConnection: () => secure }, (r) => {
+          let body = '';
+          r.on('data', (c: Buffer) => (body += c.toString()));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    });
+    expect(res.status).toBe(421);
+    expect(res.body).toMatch(/its Host \(attacker\.cdn\.test\) is not api\.vendor\.test/);
+    expect(remotes.requests.length).toBe(before);
+    expect(ofTask(t.id, 'cred.misuse')).toHaveLength(1);
+  });
 });

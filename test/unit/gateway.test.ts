@@ -243,4 +243,16 @@ describe('the egress gateway', () => {
     expect(Date.now() - started).toBeLessThan(5000); // answered, not retried at full speed
     expect(ofTask(t.id).filter((e) => e.kind === 'net.denied').length).toBeLessThanOrEqual(2);
   });
+
+  it('plain HTTP goes out with the checked host in Host, whatever the client wrote there', async () => {
+    const t = task({ allow: ['api.vendor.test'] });
+    const res = await new Promise<number>((resolve, reject) => {
+      http.request({ host: '127.0.0.1', port: proxyPort, path: 'http://api.vendor.test/fronted', headers: { Host: 'blocked.cdn.test', 'Proxy-Authorization': t.auth } }, (r) => {
+        r.resume();
+        resolve(r.statusCode ?? 0);
+      }).on('error', reject).end();
+    });
+    expect(res).toBe(200);
+    expect(remotes.requests.at(-1)).toMatchObject({ url: '/fronted', host: 'api.vendor.test' });
+  });
 });

@@ -179,7 +179,9 @@ export class Gateway {
     const finish = () => this.#events.requestEvent(network, target, req.method ?? 'GET', path, status, bytesUp, bytesDown, started, admission.decision);
     let socket: Duplex | undefined;
     const upstream = http.request({
-      host: admission.address, port: target.port, method: req.method, path, headers: forwardHeaders(req.headers), setHost: false,
+      // Host is the URL's authority, which was checked, whatever the client put in its Host header
+      // (another name on the same server is not what was allowed).
+      host: admission.address, port: target.port, method: req.method, path, headers: { ...forwardHeaders(req.headers), host: target.port === 80 ? hostForHeader(target) : `${hostForHeader(target)}:${target.port}` }, setHost: false,
       // the task's pool: connections only ever to the address that was checked for this request
       agent: network.agent,
     });
@@ -290,4 +292,8 @@ export class Gateway {
       if (!res.headersSent) res.writeHead(500).end();
     });
   }
+}
+
+function hostForHeader(target: { host: string; kind: string }): string {
+  return target.kind === 'ipv6' ? `[${target.host}]` : target.host;
 }

@@ -58,6 +58,14 @@ export class Interception {
     const started = this.#clock.now();
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
+    // The Host inside the tunnel must be the host that was checked (and that any grant is for):
+    // another name on the same server (a CDN, virtual hosting) is not what was allowed.
+    const hostHeader = String(req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    if (hostHeader !== target.host) {
+      this.#events.credentialEvent(network, 'cred.misuse', undefined, { method, host: target.host, port: target.port, path, reason: `Host: ${hostHeader || '(none)'} inside a tunnel to ${target.host}` });
+      res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`Airlock refused this request: its Host (${hostHeader || 'none'}) is not ${target.host}, the host this connection was allowed for.\n`);
+      return;
+    }
     const headers = forwardHeaders(req.headers);
     let decision = context.decision;
     let identity: { grant: string; credential: string } | undefined;
