@@ -52,7 +52,7 @@ async function bareDockerRun(): Promise<Sample> {
 }
 
 async function airlockCli(manifest: string, home: string): Promise<Sample> {
-  const r = await spawnTimed(process.execPath, ['bin/airlock.mjs', 'run', manifest, '--json'], { ...process.env, AIRLOCK_HOME: home });
+  const r = await spawnTimed(process.execPath, ['bin/airlock.cjs', 'run', manifest, '--json'], { ...process.env, AIRLOCK_HOME: home });
   if (r.code !== 0) throw new Error(`airlock run failed: ${r.out}`);
   const destroyed = r.out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.kind === 'task.destroyed');
   return { firstMs: stamp(r.out, 'first') - r.t0, teardownMs: r.end - stamp(r.out, 'last'), internalTeardownMs: destroyed?.data.teardownMs };

@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import * as x509 from '@peculiar/x509';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(REPO, 'bin', 'airlock.mjs');
+const CLI = path.join(REPO, 'bin', 'airlock.cjs');
 const SUPPLIERS = path.join(REPO, 'assets', 'agents', 'demo', 'data', 'suppliers.csv');
 const VENDOR_HOST = 'api.vendor.test';
 const VENDOR_PORT = 18443;

@@ -13,7 +13,7 @@ import { TaskRunner } from '../../main/core/tasks/runner.js';
 import { resolveTaskSpec, type RunOverrides } from '../../main/core/tasks/spec.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
-export const CLI = path.join(REPO, 'bin', 'airlock.mjs');
+export const CLI = path.join(REPO, 'bin', 'airlock.cjs');
 
 const created: string[] = [];
 
