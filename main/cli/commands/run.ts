@@ -25,7 +25,7 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
   program
     .command('run')
     .description('run an agent in a disposable sandbox and stream its action log')
-    .argument('<agent>', 'a manifest .yaml file, or the name of a built-in agent (demo)')
+    .argument('<agent>', 'a manifest .yaml file, or the name of an approved or built-in agent (demo, support)')
     .option('--net <mode>', 'network for this run: none | open | allow:<host>[,<host>…] (instead of the manifest\'s)')
     .option('--cred <name[:ttl]>', 'lend a credential to this task (repeatable)', collect)
     .option('--input <path[:container-path]>', 'copy a file or folder in, read-only (default: <workdir>/in/<name>; repeatable)', collect)
