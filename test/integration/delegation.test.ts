@@ -9,7 +9,7 @@ import { loadManifestFile } from '../../main/core/policy/manifest.js';
 import { AgentRegistry } from '../../main/core/policy/registry.js';
 import { DelegationTree } from '../../main/core/tasks/delegation.js';
 import { TaskRunner } from '../../main/core/tasks/runner.js';
-import { harness, REPO, runCli, specFrom, tempDir } from '../helpers/env.js';
+import { harness, REPO, runCli, specFrom, tempDir, waitFor } from '../helpers/env.js';
 import { MemorySecrets } from '../helpers/memory-secrets.js';
 
 /** Approved agents in a test's own home, and a runner that lets them delegate. */
@@ -98,6 +98,25 @@ describe('delegation through the in-sandbox API', () => {
     await runner.run(specFrom(root, fs.readFileSync(path.join(root, 'stormer.yaml'), 'utf8')));
     expect(events.filter((e) => e.kind === 'task.created').length).toBe(3);
     expect(events.filter((e) => e.kind === 'policy.violation').map((e) => e.data.rule)).toEqual(['global.spawnsPerMinute', 'global.spawnsPerMinute']);
+  });
+
+  it('freezing a parent freezes its running child too', async () => {
+    const { root, events, runner } = setup({
+      parent: agentYaml('parent', `(${call('sleeper')}) & sleep 2; curl -s http://other.test/ >/dev/null; curl -s http://other.test/ >/dev/null; sleep 60`,
+        'delegate: { allow: [sleeper], maxDepth: 1 }', 'maxRefusedRequests: 1\nonViolation: freeze'),
+      sleeper: agentYaml('sleeper', 'echo sleeping; sleep 60', ''),
+    });
+    const controller = new AbortController();
+    const running = runner.run(specFrom(root, fs.readFileSync(path.join(root, 'parent.yaml'), 'utf8')), { signal: controller.signal });
+    const frozen = await waitFor(async () => {
+      const kinds = events.filter((e) => e.kind === 'task.frozen');
+      return kinds.length === 2 ? kinds : undefined;
+    }, 'parent and child to freeze');
+    expect(frozen.map((e) => [e.agent.name, e.data.reason])).toEqual(expect.arrayContaining([
+      ['parent', 'more than 1 refused requests'], ['sleeper', 'its parent task was frozen'],
+    ]));
+    controller.abort();
+    await running;
   });
 
   it('the built-in demo: airlock run support shows the chain and the refused loop', async () => {

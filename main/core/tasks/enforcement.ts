@@ -13,7 +13,7 @@ import { watchViolations, type ViolationPolicy } from './violations.js';
 export function enforceViolations(options: {
   bus: EventBus; home: HomeLayout; clock: Clock; task: string; agent: AgentRef; policy: ViolationPolicy;
   stop: () => void; freeze: () => Promise<void>; unfreeze: () => Promise<void>;
-}): { end(): void } {
+}): { freeze(reason: string): void; end(): void } {
   const { bus, task, agent, policy } = options;
   let frozen = false;
   let poll: { cancel(): void } | undefined;
@@ -30,17 +30,22 @@ export function enforceViolations(options: {
     }, 250);
   };
 
-  const unwatch = watchViolations(bus, task, agent, policy, (reason) => {
-    if (policy.action === 'stop') options.stop();
-    if (policy.action !== 'freeze' || frozen) return;
+  const freeze = (reason: string) => {
+    if (frozen) return;
     frozen = true;
     takeResumeRequest(options.home, task); // an old request does not count
     void options.freeze().then(() => {
       emit('task.frozen', { reason, next: `airlock resume ${task} | airlock stop ${task}` });
       waitForResume();
     }, () => undefined);
+  };
+
+  const unwatch = watchViolations(bus, task, agent, policy, (reason) => {
+    if (policy.action === 'stop') options.stop();
+    if (policy.action === 'freeze') freeze(reason);
   });
   return {
+    freeze,
     end() {
       unwatch();
       poll?.cancel();

@@ -192,6 +192,8 @@ export class TaskRunner {
         },
         unfreeze: () => Promise.all([sandbox.unpause(), network.unpause()]).then(() => undefined),
       });
+      // A frozen parent freezes its running children too (see freeze above).
+      tree?.onFreeze(task, () => enforcement.freeze('its parent task was frozen'));
 
       if (options.signal?.aborted) {
         status = 'cancelled';
