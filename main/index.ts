@@ -4,7 +4,6 @@
  * the service's pushes to the window, applies the security limits to every web contents, and
  * opens the window.
  */
-import { readFileSync } from 'node:fs';
 import { app, dialog, ipcMain, Menu, protocol, type BrowserWindow } from 'electron';
 import { registerAppSchemeAsPrivileged, serveAppProtocol } from './app-protocol.js';
 import { EventBus } from './core/audit/bus.js';
@@ -15,8 +14,8 @@ import { Keychain } from './core/credentials/keychain.js';
 import { CredentialStore } from './core/credentials/store.js';
 import { Engine } from './core/engine/engine.js';
 import { AirlockError, isAirlockError } from './core/errors.js';
-import { defaultResolver, Gateway } from './core/gateway/gateway.js';
-import { parsePinnedHosts, pinnedResolver } from './core/gateway/pinned-hosts.js';
+import { Gateway } from './core/gateway/gateway.js';
+import { gatewayEnvironment } from './core/gateway/pinned-hosts.js';
 import { airlockHome, homeLayout } from './core/home.js';
 import { storeAsCredentialsPort } from './core/service/credentials-port.js';
 import { AirlockService } from './core/service/service.js';
@@ -113,15 +112,10 @@ function onReady(): void {
   } catch {
     // no keychain: doctor.run shows it, with the fix; tasks are refused until it is there
   }
-  // As the CLI does (main/cli/context.ts): AIRLOCK_UPSTREAM_CA and AIRLOCK_GATEWAY_HOSTS for local test services.
-  const upstreamCa = process.env.AIRLOCK_UPSTREAM_CA ? readFileSync(process.env.AIRLOCK_UPSTREAM_CA, 'utf8') : undefined;
   const credentialStore = new CredentialStore(home.root, keychain);
   service = new AirlockService({
     engine: connectEngine, bus, audit, home, keychain, clock: systemClock, assetsDir: builtAssetsDir(app.isPackaged, process.resourcesPath),
-    gateway: () => new Gateway({
-      bus, clock: systemClock, ...(upstreamCa ? { upstreamCa } : {}),
-      resolve: pinnedResolver(parsePinnedHosts(process.env.AIRLOCK_GATEWAY_HOSTS), defaultResolver),
-    }),
+    gateway: () => new Gateway({ bus, clock: systemClock, ...gatewayEnvironment() }),
     credentials: storeAsCredentialsPort(credentialStore),
     credentialStore,
   });

@@ -7,8 +7,8 @@ import { openHeadSigner, recordBusInTrail } from '../core/audit/trail.js';
 import { systemClock } from '../core/clock.js';
 import { Keychain } from '../core/credentials/keychain.js';
 import { Engine } from '../core/engine/engine.js';
-import { defaultResolver, Gateway } from '../core/gateway/gateway.js';
-import { parsePinnedHosts, pinnedResolver } from '../core/gateway/pinned-hosts.js';
+import { Gateway } from '../core/gateway/gateway.js';
+import { gatewayEnvironment } from '../core/gateway/pinned-hosts.js';
 import { airlockHome, homeLayout, type HomeLayout } from '../core/home.js';
 import { reapLeftovers, type ReapedTask } from '../core/tasks/reaper.js';
 
@@ -61,12 +61,7 @@ export function createContext(): CliContext {
     return reapLeftovers(engine, bus);
   })().catch(() => []));
   let egress: Gateway | undefined;
-  // AIRLOCK_UPSTREAM_CA: one more CA (PEM file) the gateway trusts upstream, e.g. a company proxy's or a local test server's.
-  const upstreamCa = process.env.AIRLOCK_UPSTREAM_CA ? fs.readFileSync(process.env.AIRLOCK_UPSTREAM_CA, 'utf8') : undefined;
-  const gateway = () => (egress ??= new Gateway({
-    bus, clock: systemClock, ...(upstreamCa ? { upstreamCa } : {}),
-    resolve: pinnedResolver(parsePinnedHosts(process.env.AIRLOCK_GATEWAY_HOSTS), defaultResolver),
-  }));
+  const gateway = () => (egress ??= new Gateway({ bus, clock: systemClock, ...gatewayEnvironment() }));
   const close = async () => {
     await reaping;
     await egress?.close();

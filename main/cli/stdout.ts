@@ -31,3 +31,8 @@ export function whenDrained(): Promise<void> {
     process.stdout.once('error', done);
   });
 }
+
+/** `--json` listings: one JSON object per line. */
+export function outJsonLines(items: readonly unknown[]): void {
+  for (const item of items) if (!out(`${JSON.stringify(item)}\n`)) return;
+}

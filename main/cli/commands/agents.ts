@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
 import { loadManifestFile, type LoadedManifest } from '../../core/policy/manifest.js';
-import { AgentRegistry } from '../../core/policy/registry.js';
+import { AgentRegistry, recordApproval as recordAgentApproval } from '../../core/policy/registry.js';
 import { findShadowAgents } from '../../core/policy/shadow.js';
 import { formatDuration } from '../../core/policy/units.js';
 import { createContext } from '../context.js';
-import { out } from '../stdout.js';
+import { out, outJsonLines } from '../stdout.js';
 import { table } from './tasks.js';
 
 export function registerAgentCommands(program: Command): void {
@@ -19,14 +19,14 @@ export function registerAgentCommands(program: Command): void {
       const ctx = createContext();
       if (opts.shadow) {
         const shadows = await findShadowAgents(ctx.engine);
-        if (opts.json) for (const s of shadows) out(`${JSON.stringify(s)}\n`);
+        if (opts.json) outJsonLines(shadows);
         else if (shadows.length === 0) out('no shadow agents: every agent-like container on the engine was started by Airlock\n');
         else out(table(['CONTAINER', 'NAME', 'IMAGE', 'WHY IT LOOKS LIKE AN AGENT'], shadows.map((s) => [s.id, s.name, s.image, s.reasons.join('; ')])));
         return;
       }
       const list = new AgentRegistry(ctx.home.root, ctx.assetsDir).list();
       if (opts.json) {
-        for (const a of list) out(`${JSON.stringify(a)}\n`);
+        outJsonLines(list);
         return;
       }
       out(table(['NAME', 'STATE', 'DIGEST', 'MANIFEST'], list.map((a) => [a.name, a.state, a.digest?.slice(7, 19) ?? 'unreadable', a.file])));
@@ -61,10 +61,7 @@ export function recordApproval(ctx: ReturnType<typeof createContext>, loaded: Lo
   } catch {
     return; // without a keychain there is no trail to write to; run refuses anyway
   }
-  ctx.bus.emit({
-    task: '-', agent: { name: loaded.manifest.name, digest: loaded.digest }, actor: 'user', kind: 'approval.decided',
-    decision: { allow: true, rule: 'agent:approved', by: 'user' }, data: { agent: loaded.manifest.name, file: loaded.file, digest: loaded.digest, by },
-  });
+  recordAgentApproval(ctx.bus, loaded, by);
 }
 
 /** What a person should see before approving: what the agent may reach and hold. */

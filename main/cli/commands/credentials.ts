@@ -3,7 +3,7 @@ import { CredentialStore } from '../../core/credentials/store.js';
 import { AirlockError } from '../../core/errors.js';
 import { formatDuration, parseDuration } from '../../core/policy/units.js';
 import { createContext } from '../context.js';
-import { out } from '../stdout.js';
+import { out, outJsonLines } from '../stdout.js';
 import { table } from './tasks.js';
 import { readSecret } from '../secret-input.js';
 
@@ -35,7 +35,7 @@ export function registerCredentialCommands(program: Command): void {
       const ctx = createContext();
       const all = new CredentialStore(ctx.home.root, ctx.keychain).list();
       if (opts.json) {
-        for (const c of all) out(`${JSON.stringify(c)}\n`);
+        outJsonLines(all);
         return;
       }
       if (all.length === 0) {

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { Keychain } from '../../core/credentials/keychain.js';
 import { runDoctor } from '../../core/doctor.js';
 import { AirlockError } from '../../core/errors.js';
-import { canBuildOffline } from '../../core/engine/image-offline.js';
-import { BASE_IMAGE, buildBaseImage, imageStatus, type ImageProgress } from '../../core/engine/images.js';
+import { BASE_IMAGE, buildBaseImage, buildBaseImagePreferOnline, imageStatus, type ImageProgress } from '../../core/engine/images.js';
 import { formatSize } from '../../core/policy/units.js';
 import { createContext } from '../context.js';
 import { out } from '../stdout.js';
@@ -61,18 +60,15 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
       };
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
-      const build = (offline: boolean) => buildBaseImage(ctx.engine.api, { offline, onProgress, signal: controller.signal, assetsDir: ctx.assetsDir });
       try {
-        let built;
-        try {
-          built = await build(opts.offline === true);
-        } catch (error) {
-          // No registry reachable, but this machine can build the same image from its own packages.
-          if (opts.offline || controller.signal.aborted || !canBuildOffline()) throw error;
-          progress.done();
-          process.stderr.write(`online build failed (${(error as Error).message.split('\n')[0]}); building offline from this machine's Debian packages\n`);
-          built = await build(true);
-        }
+        const built = await buildBaseImagePreferOnline(buildBaseImage, ctx.engine.api, {
+          offline: opts.offline ? true : undefined, onProgress, signal: controller.signal, assetsDir: ctx.assetsDir,
+          onFallback: (reason) => {
+            // No registry reachable, but this machine can build the same image from its own packages.
+            progress.done();
+            process.stderr.write(`online build failed (${reason}); building offline from this machine's Debian packages\n`);
+          },
+        });
         progress.done();
         if (!opts.json) out(`built ${built.image} (${built.id.slice(7, 19)}) in ${built.seconds.toFixed(0)}s\n`);
       } catch (error) {

@@ -5,7 +5,7 @@ import { formatDuration } from '../../core/policy/units.js';
 import { isOwnerAlive } from '../../core/tasks/owner.js';
 import { requestResume, requestStop } from '../../core/tasks/stop.js';
 import { createContext } from '../context.js';
-import { out } from '../stdout.js';
+import { out, outJsonLines } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 
 export function registerTaskCommands(program: Command, setExit: (code: ExitCode) => void): void {
@@ -18,7 +18,7 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
       await ctx.reap();
       const tasks = await listTaskObjects(ctx.engine);
       if (opts.json) {
-        for (const t of tasks) out(`${JSON.stringify({ task: t.task, agent: t.agent, state: t.containers[0]?.state ?? 'gone', created: t.containers[0]?.created, owner: t.owner })}\n`);
+        outJsonLines(tasks.map((t) => ({ task: t.task, agent: t.agent, state: t.containers[0]?.state ?? 'gone', created: t.containers[0]?.created, owner: t.owner })));
         return;
       }
       if (tasks.length === 0) {

@@ -9,6 +9,7 @@ import { AirlockError } from '../errors.js';
 import { airlockHome } from '../home.js';
 import {
   assertOfflineBuildPossible,
+  canBuildOffline,
   baseImageContext,
   configFromDockerfile,
   mmdebstrapArgs,
@@ -258,4 +259,23 @@ function importFailed(message: string, cause?: unknown): AirlockError {
 function splitRef(ref: string): [string, string] {
   const at = ref.lastIndexOf(':');
   return [ref.slice(0, at), ref.slice(at + 1)];
+}
+
+/**
+ * Online first; when that fails and nobody asked for one way or the other (`offline` undefined),
+ * the same image from this machine's Debian packages, where that can be done. For the CLI and the app.
+ */
+export async function buildBaseImagePreferOnline<T>(
+  build: (docker: Dockerode, options: BuildBaseImageOptions) => Promise<T>,
+  docker: Dockerode,
+  options: Omit<BuildBaseImageOptions, 'offline'> & { offline: boolean | undefined; onFallback?: (reason: string) => void },
+): Promise<T> {
+  const { offline, onFallback, ...rest } = options;
+  try {
+    return await build(docker, { ...rest, offline: offline === true });
+  } catch (error) {
+    if (offline !== undefined || rest.signal?.aborted || !canBuildOffline()) throw error;
+    onFallback?.((error as Error).message.split('\n')[0]!);
+    return build(docker, { ...rest, offline: true });
+  }
 }

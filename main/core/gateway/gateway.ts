@@ -14,7 +14,7 @@ import { Interception } from './interception.js';
 import { TaskLimits } from './limits.js';
 import type { NetworkPolicy } from './policy.js';
 import { rawResponse, refusalBody } from './refusal.js';
-import { formatTarget, parseAbsoluteUrl, parseAuthority } from './target.js';
+import { formatHost, formatTarget, parseAbsoluteUrl, parseAuthority } from './target.js';
 import { GatewayEvents, type GatewayTask, type SandboxApiHandler } from './task-state.js';
 import { DecoyScanner, type Decoy } from './decoys.js';
 
@@ -181,7 +181,7 @@ export class Gateway {
     const upstream = http.request({
       // Host is the URL's authority, which was checked, whatever the client put in its Host header
       // (another name on the same server is not what was allowed).
-      host: admission.address, port: target.port, method: req.method, path, headers: { ...forwardHeaders(req.headers), host: target.port === 80 ? hostForHeader(target) : `${hostForHeader(target)}:${target.port}` }, setHost: false,
+      host: admission.address, port: target.port, method: req.method, path, headers: { ...forwardHeaders(req.headers), host: target.port === 80 ? formatHost(target) : formatTarget(target) }, setHost: false,
       // the task's pool: connections only ever to the address that was checked for this request
       agent: network.agent,
     });
@@ -292,8 +292,4 @@ export class Gateway {
       if (!res.headersSent) res.writeHead(500).end();
     });
   }
-}
-
-function hostForHeader(target: { host: string; kind: string }): string {
-  return target.kind === 'ipv6' ? `[${target.host}]` : target.host;
 }

@@ -1,5 +1,6 @@
+import fs from 'node:fs';
 import { AirlockError } from '../errors.js';
-import type { Resolver } from './gateway.js';
+import { defaultResolver, type Resolver } from './dialing.js';
 
 /**
  * `name=address[,name=address…]`: names the gateway resolves to fixed addresses before asking DNS,
@@ -23,4 +24,14 @@ export function pinnedResolver(pins: Map<string, string>, fallback: Resolver): R
     const pinned = pins.get(host);
     return pinned ? [pinned] : fallback(host);
   };
+}
+
+/**
+ * The gateway settings a person can give through the environment, read the same way by the CLI and
+ * the app: AIRLOCK_GATEWAY_HOSTS (names pinned to addresses) and AIRLOCK_UPSTREAM_CA (a PEM file of
+ * one more CA to trust upstream, e.g. a company TLS proxy's or a local test server's).
+ */
+export function gatewayEnvironment(env: NodeJS.ProcessEnv = process.env): { resolve: Resolver; upstreamCa?: string } {
+  const upstreamCa = env.AIRLOCK_UPSTREAM_CA ? fs.readFileSync(env.AIRLOCK_UPSTREAM_CA, 'utf8') : undefined;
+  return { resolve: pinnedResolver(parsePinnedHosts(env.AIRLOCK_GATEWAY_HOSTS), defaultResolver), ...(upstreamCa ? { upstreamCa } : {}) };
 }

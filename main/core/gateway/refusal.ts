@@ -1,9 +1,9 @@
 import type { Target } from './target.js';
-import { formatTarget } from './target.js';
+import { formatHost, formatTarget } from './target.js';
 
 /** What a refused client is told: which rule refused it and how to allow the host. */
 export function refusalBody(target: Target, reason: string, rule: string): string {
-  const name = target.kind === 'ipv6' ? `[${target.host}]` : target.host;
+  const name = formatHost(target);
   const hostRule = target.port === 80 || target.port === 443 ? name : `${name}:${target.port}`;
   return [
     `Airlock refused ${formatTarget(target)}: ${reason}.`,

@@ -57,6 +57,11 @@ export function parseAbsoluteUrl(url: string): { target: Target; path: string } 
   return { target: { ...host, port: parsed.port ? Number(parsed.port) : 80 }, path: `${parsed.pathname}${parsed.search}` };
 }
 
+/** The host as written in a URL or a Host header: an IPv6 address in brackets. */
+export function formatHost(target: Pick<Target, 'host' | 'kind'>): string {
+  return target.kind === 'ipv6' ? `[${target.host}]` : target.host;
+}
+
 export function formatTarget(target: Pick<Target, 'host' | 'port' | 'kind'>): string {
-  return target.kind === 'ipv6' ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  return `${formatHost(target)}:${target.port}`;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { EventBus } from '../audit/bus.js';
 import { AirlockError } from '../errors.js';
 import { loadManifestFile, type LoadedManifest } from './manifest.js';
 
@@ -104,4 +105,12 @@ function safeUser(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** A person approved an agent: that goes on the record (the caller makes sure the trail is open). */
+export function recordApproval(bus: EventBus, loaded: LoadedManifest, by: string): void {
+  bus.emit({
+    task: '-', agent: { name: loaded.manifest.name, digest: loaded.digest }, actor: 'user', kind: 'approval.decided',
+    decision: { allow: true, rule: 'agent:approved', by: 'user' }, data: { agent: loaded.manifest.name, file: loaded.file, digest: loaded.digest, by },
+  });
 }

@@ -1,7 +1,6 @@
 import type Dockerode from 'dockerode';
 import type { Engine } from '../engine/engine.js';
-import { canBuildOffline } from '../engine/image-offline.js';
-import { BASE_IMAGE, buildBaseImage, type ImageProgress } from '../engine/images.js';
+import { BASE_IMAGE, buildBaseImage, buildBaseImagePreferOnline, type ImageProgress } from '../engine/images.js';
 import { AirlockError } from '../errors.js';
 import { describe } from './tasks.js';
 import type { ImageBuildState } from './types.js';
@@ -34,17 +33,13 @@ export class ImageBuilds {
     const engine = this.#deps.engine();
     const build = this.#deps.build ?? buildBaseImage;
     const onProgress = (p: ImageProgress) => this.#set({ ref: BASE_IMAGE, state: 'building', phase: p.phase, message: p.message, ...(p.percent !== undefined ? { percent: p.percent } : {}) }, false);
-    const run = (asOffline: boolean) => build(engine.api, { offline: asOffline, onProgress, assetsDir: this.#deps.assetsDir, cacheDir: this.#deps.cacheDir });
     this.#set({ ref: BASE_IMAGE, state: 'building', phase: 'resolve', message: 'starting the build', percent: 0 }, true);
     void (async () => {
       try {
-        try {
-          await run(offline === true);
-        } catch (error) {
-          if (offline !== undefined || !canBuildOffline()) throw error;
-          onProgress({ phase: 'resolve', message: 'the online build failed; building offline from this machine\'s Debian packages', percent: 0 });
-          await run(true);
-        }
+        await buildBaseImagePreferOnline(build, engine.api, {
+          offline, onProgress, assetsDir: this.#deps.assetsDir, cacheDir: this.#deps.cacheDir,
+          onFallback: () => onProgress({ phase: 'resolve', message: 'the online build failed; building offline from this machine\'s Debian packages', percent: 0 }),
+        });
         this.#set({ ref: BASE_IMAGE, state: 'done', phase: 'done', message: `${BASE_IMAGE} is ready`, percent: 100 }, true);
       } catch (error) {
         this.#set({ ref: BASE_IMAGE, state: 'failed', message: 'the build failed', error: describe(error) }, true);

@@ -20,6 +20,7 @@ import { AirlockError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { HomeLayout } from '../home.js';
 import { addAllowedHost } from '../policy/manifest-edit.js';
+import { recordApproval } from '../policy/registry.js';
 import { AgentRegistry } from './agents.js';
 import { Batcher } from './batcher.js';
 import { UnavailableCredentials, type CredentialsPort } from './credentials-port.js';
@@ -124,10 +125,7 @@ export class AirlockService {
     const { summary, loaded, by } = this.agents.approve(id);
     try {
       this.#deps.audit();
-      this.#deps.bus.emit({
-        task: '-', agent: { name: loaded.manifest.name, digest: loaded.digest }, actor: 'user', kind: 'approval.decided',
-        decision: { allow: true, rule: 'agent:approved', by: 'user' }, data: { agent: loaded.manifest.name, file: loaded.file, digest: loaded.digest, by },
-      });
+      recordApproval(this.#deps.bus, loaded, by);
     } catch {
       // no keychain, no trail: running is refused until there is one anyway
     }

@@ -1,3 +1,4 @@
+import type { AuditQuery } from '../audit/query.js';
 /**
  * What the application service hands to a UI. preload/contract.ts declares the same shapes as the
  * wire types (so the renderer never compiles core code); main/ipc asserts at compile time that the
@@ -115,18 +116,8 @@ export interface ImageBuildState {
   error?: ErrorInfo;
 }
 
-export interface AuditQueryRequest {
-  task?: string;
-  agent?: string;
-  kinds?: string[];
-  decision?: 'allow' | 'deny';
-  since?: string;
-  until?: string;
-  text?: string;
-  order?: 'asc' | 'desc';
-  cursor?: string;
-  limit: number;
-}
+/** An audit query from the UI: the core's query, one page at a time. */
+export type AuditQueryRequest = { [K in keyof (AuditQuery & { limit: number })]: (AuditQuery & { limit: number })[K] };
 
 export interface AuditPageResult {
   records: AuditRecord[];

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EventBus } from '../audit/bus.js';
 import type { Clock } from '../clock.js';
-import type { Grant } from '../credentials/grants.js';
+import { DEFAULT_TTL_MS, type Grant } from '../credentials/grants.js';
 import { AirlockError } from '../errors.js';
 import type { HomeLayout } from '../home.js';
 import { loadManifestFile } from '../policy/manifest.js';
@@ -11,8 +11,6 @@ import type { DelegationTree } from './delegation.js';
 import { newTaskId } from './ids.js';
 import type { ChildResult } from './sandbox-api.js';
 import { resolveTaskSpec, type TaskSpec } from './spec.js';
-
-const DEFAULT_CHILD_TTL_MS = 15 * 60_000;
 
 /**
  * Prepares and runs a child task for a parent's `POST /v1/tasks`: the child agent must be approved;
@@ -43,7 +41,7 @@ export async function spawnChild(options: {
     const held = parent.grants.find((g) => g.credential === c.credential && g.state === 'active');
     if (!held) throw new AirlockError('policy_refused', `${request.agent} asks for ${c.credential}, which its parent does not hold`, 'a child only gets credentials its parent holds');
     const left = held.expiresAt - now;
-    return { ...c, ttlMs: Math.min(c.ttlMs ?? DEFAULT_CHILD_TTL_MS, left) };
+    return { ...c, ttlMs: Math.min(c.ttlMs ?? DEFAULT_TTL_MS, left) };
   });
   for (const name of wanted) {
     if (!spec.credentials.some((c) => c.credential === name)) throw new AirlockError('policy_refused', `${request.agent}'s manifest does not take credential ${name}`, 'list it in the child manifest\'s credentials');
