@@ -53,6 +53,11 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
   {
+    // Agents for the tests, run by Node 24 inside a sandbox: its fetch and WebSocket are globals.
+    files: ['test/fixtures/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', fetch: 'readonly', WebSocket: 'readonly', setTimeout: 'readonly' } },
+  },
+  {
     // CommonJS run by plain Node: the CLI bundle's stubs and the in-sandbox gateway relay.
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', process: 'readonly', Buffer: 'readonly', console: 'readonly', __dirname: 'readonly' } },

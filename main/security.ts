@@ -10,7 +10,8 @@ export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  // blob: the task's screenshots (PNG bytes from screen.shot, shown through revocable blob URLs)
+  "img-src 'self' data: blob:",
   "connect-src 'none'",
   "font-src 'self'",
   "base-uri 'none'",
@@ -26,7 +27,7 @@ export const DEV_CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self' 'unsafe-inline'",
   "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
+  "img-src 'self' data: blob:",
   "connect-src 'self' ws://localhost:* ws://127.0.0.1:*",
   "font-src 'self'",
   "base-uri 'none'",

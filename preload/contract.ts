@@ -31,7 +31,8 @@ function returns<T>(): Returns<T> {
 export interface DoctorReport {
   engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
   keychain: { ok: boolean; backend: string; message: string; fix?: string };
-  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string }[];
+  /** `optional`: only some tasks need the image (agent-desktop: tasks with `display:`); a missing one does not make `ok` false. */
+  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean }[];
   ok: boolean;
 }
 
@@ -90,6 +91,10 @@ export interface TaskInfo {
   grants: TaskGrant[];
   /** Set while frozen by a violation (task.frozen), until task.resumed. */
   frozen?: { reason: string; at: string };
+  /** The virtual screen of a task whose manifest has `display:` (watched live while it runs). */
+  display?: { width: number; height: number };
+  /** Who has taken control of its screen, while someone has (its input then reaches the screen). */
+  control?: string;
 }
 
 export interface PastTask {
@@ -175,6 +180,41 @@ export interface EventBatch {
   events: WireEvent[];
 }
 
+/** One changed region of a task's screen, PNG-encoded: the live view draws it at (x, y). */
+export interface ScreenFrame {
+  task: string;
+  /** Per-watch sequence number, from 1; the first frame of a watch is the whole screen. */
+  seq: number;
+  /** The whole screen's size. */
+  width: number;
+  height: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  png: Uint8Array;
+  /** Epoch ms when the region was read from the screen. */
+  at: number;
+}
+
+export type CaptureReason = 'start' | 'interval' | 'navigation' | 'control' | 'final';
+
+/** A screenshot as its `screen.capture` event records it (the PNG comes from screen.shot). */
+export interface ScreenshotInfo {
+  /** Per-task screenshot number, from 1. */
+  index: number;
+  time: string;
+  reason: CaptureReason;
+  width: number;
+  height: number;
+  bytes: number;
+  sha256: string;
+  /** Path relative to the task's folder. */
+  file: string;
+  /** The page the browser was navigating to, for `navigation`. */
+  url?: string;
+}
+
 // ── Argument schemas ────────────────────────────────────────────────────────────────────────
 
 /** A channel with no arguments: the renderer must send none. */
@@ -226,12 +266,24 @@ export const credentialInputSchema = z.strictObject({
 });
 export type CredentialInput = z.infer<typeof credentialInputSchema>;
 
+/**
+ * Input from the person who took control of a screen: the pointer in screen pixels (within the
+ * largest screen a manifest may ask for; the service checks the task's own size) with the X11
+ * button mask, or a key as an X11 keysym.
+ */
+export const screenInputSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('pointer'), x: z.number().int().min(0).max(3839), y: z.number().int().min(0).max(2159), buttons: z.number().int().min(0).max(255) }),
+  z.strictObject({ type: z.literal('key'), keysym: z.number().int().min(0).max(0x1fff_ffff), down: z.boolean() }),
+]);
+export type ScreenInput = z.infer<typeof screenInputSchema>;
+
 // ── Channels ────────────────────────────────────────────────────────────────────────────────
 
 export const contract = {
   'app.version': { args: noArguments, result: returns<string>() },
   'doctor.run': { args: noArguments, result: returns<DoctorReport>() },
-  'images.build': { args: z.tuple([z.strictObject({ offline: z.boolean().optional() })]), result: returns<ImageBuildState>() },
+  /** `image`: which one to build, `base` (the default) or `desktop` (agent-desktop, for tasks with `display:`). */
+  'images.build': { args: z.tuple([z.strictObject({ offline: z.boolean().optional(), image: z.enum(['base', 'desktop']).optional() })]), result: returns<ImageBuildState>() },
   'images.state': { args: noArguments, result: returns<ImageBuildState>() },
   'agents.list': { args: noArguments, result: returns<AgentSummary[]>() },
   /** Shows the OS open dialog in main; null when the user cancels. */
@@ -254,10 +306,24 @@ export const contract = {
   'credentials.list': { args: noArguments, result: returns<CredentialSummary[]>() },
   'credentials.add': { args: z.tuple([credentialInputSchema]), result: returns<void>() },
   'credentials.remove': { args: z.tuple([credentialName]), result: returns<void>() },
+  /**
+   * Starts pushing a running task's screen (`screen` pushes) to the calling window alone, until
+   * screen.unwatch, the task's end, or that window's; resolves to the screen's size.
+   */
+  'screen.watch': { args: z.tuple([taskId]), result: returns<{ width: number; height: number }>() },
+  'screen.unwatch': { args: z.tuple([taskId]), result: returns<void>() },
+  /** Takes control of the screen (the person's input reaches it) or gives it back; both are logged. */
+  'screen.control': { args: z.tuple([z.strictObject({ task: taskId, take: z.boolean() })]), result: returns<void>() },
+  /** Refused unless this window took control. */
+  'screen.input': { args: z.tuple([z.strictObject({ task: taskId, input: screenInputSchema })]), result: returns<void>() },
+  /** The task's screenshots from the audit trail (also after the task). */
+  'screen.shots': { args: z.tuple([taskId]), result: returns<ScreenshotInfo[]>() },
+  /** One screenshot's PNG, refused unless it is still the file its event recorded (sha256). */
+  'screen.shot': { args: z.tuple([z.strictObject({ task: taskId, index: z.number().int().min(1).max(10_000_000) })]), result: returns<Uint8Array>() },
 } as const satisfies Record<`${string}.${string}`, { args: z.ZodType<readonly unknown[]>; result: Returns<unknown> }>;
 
 /** Push topics (main → renderer). */
-export const PUSH_TOPICS = ['events', 'tasks', 'approvals', 'images'] as const;
+export const PUSH_TOPICS = ['events', 'tasks', 'approvals', 'images', 'screen'] as const;
 export type PushTopic = (typeof PUSH_TOPICS)[number];
 
 /**
@@ -274,6 +340,8 @@ export const pushes = {
   tasks: returns<TaskInfo[]>(),
   approvals: returns<ApprovalInfo[]>(),
   images: returns<ImageBuildState>(),
+  /** Frames of a screen this window watches (screen.watch), and only those. */
+  screen: returns<ScreenFrame>(),
 } as const satisfies Record<PushTopic, Returns<unknown>>;
 
 export type Contract = typeof contract;

@@ -72,11 +72,20 @@ const bridge: AirlockBridge = {
     add: (input) => invoke('credentials.add', input),
     remove: (name) => invoke('credentials.remove', name),
   },
+  screen: {
+    watch: (task) => invoke('screen.watch', task),
+    unwatch: (task) => invoke('screen.unwatch', task),
+    control: (request) => invoke('screen.control', request),
+    input: (request) => invoke('screen.input', request),
+    shots: (task) => invoke('screen.shots', task),
+    shot: (request) => invoke('screen.shot', request),
+  },
   subscribe: {
     events: (listener) => subscribe('events', listener),
     tasks: (listener) => subscribe('tasks', listener),
     approvals: (listener) => subscribe('approvals', listener),
     images: (listener) => subscribe('images', listener),
+    screen: (listener) => subscribe('screen', listener),
   },
 };
 

@@ -14,19 +14,14 @@
 // No traffic leaves this machine: the gateway resolves api.vendor.test to 127.0.0.1
 // (AIRLOCK_GATEWAY_HOSTS), and every other name the agent uses ends in .test and is refused
 // before any DNS lookup.
-import 'reflect-metadata'; // @peculiar/x509's documented requirement (its dependency injection)
 import { Buffer } from 'node:buffer';
-import { spawn } from 'node:child_process';
-import { randomBytes, timingSafeEqual, webcrypto } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import * as x509 from '@peculiar/x509';
+import { airlock as runCli, lastTaskOf, listen as listenOn, makeCertificates, passSignalsToChild, REPO } from './demo-lib.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(REPO, 'bin', 'airlock.cjs');
 const SUPPLIERS = path.join(REPO, 'assets', 'agents', 'demo', 'data', 'suppliers.csv');
 const VENDOR_HOST = 'api.vendor.test';
 const VENDOR_PORT = 18443;
@@ -37,40 +32,6 @@ const json = args.includes('--json');
 // With --json, stdout carries only the task's events; what this script says goes to stderr.
 const say = (text) => (json ? process.stderr : process.stdout).write(`${text}\n`);
 const sayStream = json ? process.stderr : 'inherit';
-
-x509.cryptoProvider.set(webcrypto);
-
-/** A CA for the pretend vendor and a leaf certificate for api.vendor.test, made afresh each run. */
-async function makeCertificates() {
-  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const notBefore = new Date(Date.now() - 60_000);
-  const notAfter = new Date(Date.now() + 24 * 3600_000);
-  const caKeys = await webcrypto.subtle.generateKey(alg, false, ['sign', 'verify']);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(8).toString('hex').replace(/^[89a-f]/, '1'), name: 'CN=Airlock demo vendor CA, O=Airlock demo',
-    notBefore, notAfter, signingAlgorithm: alg, keys: caKeys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-  const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
-  const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: randomBytes(8).toString('hex').replace(/^[89a-f]/, '1'), subject: `CN=${VENDOR_HOST}`, issuer: ca.subject,
-    notBefore, notAfter, signingAlgorithm: alg, publicKey: keys.publicKey, signingKey: caKeys.privateKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: VENDOR_HOST }]),
-      await x509.AuthorityKeyIdentifierExtension.create(ca),
-    ],
-  });
-  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)).toString('base64');
-  const key = `-----BEGIN PRIVATE KEY-----\n${pkcs8.match(/.{1,64}/g).join('\n')}\n-----END PRIVATE KEY-----\n`;
-  return { caPem: ca.toString('pem'), certPem: `${leaf.toString('pem')}\n${ca.toString('pem')}`, key };
-}
 
 /** supplier_id → IBAN, from the demo's supplier directory (the vendor agrees with it). */
 function readAccounts() {
@@ -111,50 +72,10 @@ function vendorApi(tls, secret, accounts, seen) {
   });
 }
 
-function listen(server) {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(VENDOR_PORT, '127.0.0.1', () => resolve());
-  });
-}
-
-// Ctrl-C reaches the whole process group: airlock tears its sandbox down and exits 130, then this
-// script stops the vendor API and removes its files. A SIGTERM sent to this script alone is passed on.
-let current;
-process.on('SIGINT', () => undefined);
-process.on('SIGTERM', () => current?.kill('SIGTERM'));
-
-/** Runs the airlock CLI; resolves with its exit code. */
-function airlock(cliArgs, options = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...cliArgs], { cwd: process.cwd(), stdio: options.stdio ?? ['ignore', sayStream, 'inherit'], env: options.env ?? process.env });
-    current = child;
-    if (options.input !== undefined) child.stdin.end(options.input);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      current = undefined;
-      resolve(code ?? (signal === 'SIGINT' ? 130 : 1));
-    });
-  });
-}
-
-/** The id of the task that just ran: the newest record in the audit trail belongs to it. */
-function lastDemoTask() {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'log', '--limit', '1', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let text = '';
-    child.stdout.on('data', (chunk) => (text += chunk));
-    child.on('error', () => resolve(undefined));
-    child.on('close', () => {
-      try {
-        const record = JSON.parse(text.trim().split('\n').at(-1));
-        resolve(record.agent?.name === 'demo' ? record.task : undefined);
-      } catch {
-        resolve(undefined);
-      }
-    });
-  });
-}
+const listen = (server) => listenOn(server, VENDOR_PORT, 'the pretend vendor API');
+const airlock = (cliArgs, options = {}) => runCli(cliArgs, { stdio: ['ignore', sayStream, 'inherit'], ...options });
+const lastDemoTask = () => lastTaskOf('demo');
+passSignalsToChild();
 
 async function main() {
   const temp = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-demo-'));
@@ -163,7 +84,7 @@ async function main() {
   try {
     // The key is made anew and re-stored every run, so this server knows it and nothing else does.
     const secret = `vnd_demo_${randomBytes(24).toString('base64url')}`;
-    const tls = await makeCertificates();
+    const tls = await makeCertificates(VENDOR_HOST);
     const caFile = path.join(temp, 'vendor-ca.pem');
     fs.writeFileSync(caFile, tls.caPem);
     server = vendorApi(tls, secret, readAccounts(), seen);
@@ -171,8 +92,7 @@ async function main() {
       await listen(server);
     } catch (error) {
       server = undefined;
-      const why = error.code === 'EADDRINUSE' ? 'is already in use (is another demo running?); free it and try again' : `cannot be used: ${error.message}`;
-      console.error(`demo: port ${VENDOR_PORT} on 127.0.0.1, where the pretend vendor API listens, ${why}`);
+      console.error(`demo: ${error.message}`);
       return 1;
     }
 

@@ -8,7 +8,13 @@
 const net = require('node:net');
 const os = require('node:os');
 
-const port = Number(process.argv[2] || 3128);
+// Arguments: <port> [<browser port>]. Run as `node -e <source> …` (the sandbox has no copy of
+// this file), argv[1] is the first argument; run as `node relay.cjs …`, argv[1] is the script.
+const args = process.argv.slice(require.main ? 2 : 1);
+const port = Number(args[0] || 3128);
+// A display task's browser gets a port of its own: Chromium cannot present the proxy credential,
+// and the gateway knows connections from this port come from the sandbox's browser (OPEN payload 1).
+const browserPort = args[1] ? Number(args[1]) : undefined;
 const TYPE = { OPEN: 1, DATA: 2, END: 3, CLOSE: 4, WINDOW: 5, READY: 6, LOG: 7 };
 const WINDOW = 256 * 1024;
 const MAX_PAYLOAD = 64 * 1024;
@@ -30,12 +36,12 @@ function u32(n) {
   return b;
 }
 
-const server = net.createServer((socket) => {
+const accept = (kind) => (socket) => {
   const id = nextId++;
   const conn = { socket, credit: WINDOW };
   socket.setNoDelay(true); // small requests must not wait for delayed ACKs
   connections.set(id, conn);
-  send(TYPE.OPEN, id);
+  send(TYPE.OPEN, id, kind === 'browser' ? Buffer.from([1]) : EMPTY);
   socket.on('data', (chunk) => {
     for (let i = 0; i < chunk.length; i += MAX_PAYLOAD) send(TYPE.DATA, id, chunk.subarray(i, i + MAX_PAYLOAD));
     conn.credit -= chunk.length;
@@ -48,7 +54,8 @@ const server = net.createServer((socket) => {
     if (connections.delete(id)) send(TYPE.CLOSE, id);
   });
   socket.on('error', () => undefined);
-});
+};
+const server = net.createServer(accept('proxy'));
 
 function onFrame(type, id, payload) {
   const conn = connections.get(id);
@@ -79,10 +86,17 @@ process.stdin.on('data', (chunk) => {
 // Airlock went away: nothing can leave any more, so stop.
 process.stdin.on('end', () => process.exit(0));
 
-server.listen(port, '127.0.0.1', () => {
-  send(TYPE.READY, 0, Buffer.from(JSON.stringify({ port: server.address().port, interfaces: Object.keys(os.networkInterfaces()).sort() })));
-});
-server.on('error', (error) => {
+function fail(error) {
   send(TYPE.LOG, 0, Buffer.from(`relay: ${error.message}`));
   process.exit(1);
+}
+const ready = () => send(TYPE.READY, 0, Buffer.from(JSON.stringify({
+  port: server.address().port, interfaces: Object.keys(os.networkInterfaces()).sort(), ...(browserServer ? { browserPort: browserServer.address().port } : {}),
+})));
+const browserServer = browserPort === undefined ? undefined : net.createServer(accept('browser'));
+server.on('error', fail);
+browserServer?.on('error', fail);
+server.listen(port, '127.0.0.1', () => {
+  if (browserServer) browserServer.listen(browserPort, '127.0.0.1', ready);
+  else ready();
 });

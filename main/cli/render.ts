@@ -97,6 +97,14 @@ export class EventRenderer {
         return line('•', 'cyan', `${String(d.type)}${Object.entries(d).filter(([k]) => k !== 'type').map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('')}`);
       case 'policy.violation':
         return line('⚠', 'red', `policy violation: ${String(d.reason ?? d.rule)}${d.action ? ` (onViolation: ${String(d.action)})` : ''}`);
+      case 'screen.started':
+        return d.error !== undefined
+          ? line('▢', 'yellow', `no live screen: ${String(d.error)}`)
+          : line('▢', 'cyan', `screen ${Number(d.width)}×${Number(d.height)} up (watch it live in the app)`);
+      case 'screen.capture':
+        return line('▣', 'dim', `screenshot ${String(d.file)} (${String(d.reason)}${d.url ? ` ${String(d.url)}` : ''}) ${formatSize(Number(d.bytes))} sha256:${String(d.sha256).slice(0, 12)}`);
+      case 'screen.control':
+        return line('✋', 'magenta', d.control === 'taken' ? `${String(d.by)} took control of the screen` : `${String(d.by)} gave back control of the screen (${String(d.reason)})`);
       case 'image.progress':
         return line('…', 'dim', `${String(d.phase)}: ${String(d.message)}${d.percent !== undefined ? ` (${Number(d.percent)}%)` : ''}`);
       default:

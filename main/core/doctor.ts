@@ -1,12 +1,13 @@
 import type { Keychain } from './credentials/keychain.js';
 import { isAirlockError } from './errors.js';
 import type { Engine } from './engine/engine.js';
-import { BASE_IMAGE, imageStatus } from './engine/images.js';
+import { BASE_IMAGE, DESKTOP_IMAGE, imageStatus } from './engine/images.js';
 
 export interface DoctorReport {
   engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
   keychain: { ok: boolean; backend: string; message: string; fix?: string };
-  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string }[];
+  /** `optional`: only some tasks need the image (agent-desktop: tasks with `display:`); a missing one does not make `ok` false. */
+  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean }[];
   ok: boolean;
 }
 
@@ -21,8 +22,11 @@ export async function runDoctor(deps: { engine: Engine; keychain: Keychain }): P
       ok: true, endpoint: info.endpoint, version: info.version, apiVersion: info.apiVersion, os: `${info.os}/${info.arch}`,
       message: `${info.platform} ${info.version} (API ${info.apiVersion})`,
     };
-    const base = await imageStatus(deps.engine.api, BASE_IMAGE);
-    images = [base.present ? base : { ...base, fix: 'airlock image build (or --offline where no registry is reachable)' }];
+    const [base, desktop] = await Promise.all([imageStatus(deps.engine.api, BASE_IMAGE), imageStatus(deps.engine.api, DESKTOP_IMAGE)]);
+    images = [
+      base.present ? base : { ...base, fix: 'airlock image build (or --offline where no registry is reachable)' },
+      { ...desktop, optional: true, ...(desktop.present ? {} : { fix: 'only tasks with `display:` need it: airlock image build --desktop (or --desktop --offline)' }) },
+    ];
   } catch (error) {
     engine = {
       ok: false,
@@ -30,7 +34,7 @@ export async function runDoctor(deps: { engine: Engine; keychain: Keychain }): P
       message: isAirlockError(error) ? error.message : (error as Error).message,
       ...(isAirlockError(error) && error.hint ? { fix: error.hint } : {}),
     };
-    images = [{ ref: BASE_IMAGE, present: false, fix: 'start the engine first' }];
+    images = [{ ref: BASE_IMAGE, present: false, fix: 'start the engine first' }, { ref: DESKTOP_IMAGE, present: false, optional: true, fix: 'start the engine first' }];
   }
-  return { engine, keychain, images, ok: engine.ok && keychain.ok && images.every((i) => i.present) };
+  return { engine, keychain, images, ok: engine.ok && keychain.ok && images.every((i) => i.present || i.optional) };
 }

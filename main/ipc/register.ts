@@ -6,8 +6,10 @@
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { isAirlockError } from '../core/errors.js';
 import { channels, contract, type Channel, type ChannelArgs, type ChannelResult, type ErrorEnvelope } from '../../preload/contract.js';
+import { callerOf, type Caller } from './caller.js';
 
-export type Handler<C extends Channel> = (...args: ChannelArgs<C>) => ChannelResult<C> | Promise<ChannelResult<C>>;
+/** The channel's checked arguments, then who called (for the few handlers whose pushes belong to the caller alone). */
+export type Handler<C extends Channel> = (...args: [...ChannelArgs<C>, caller: Caller]) => ChannelResult<C> | Promise<ChannelResult<C>>;
 export type Handle = <C extends Channel>(channel: C, handler: Handler<C>) => void;
 
 /** Who may call: only the main frame of a window we created, showing our own page. */
@@ -70,7 +72,7 @@ async function dispatch<C extends Channel>(
     log(`IPC ${channel} refused: ${refusal}`);
     return { ok: false, error: { code: 'forbidden', message: `${channel} refused: ${refusal}` } };
   }
-  return invokeChecked(channel, handler, rawArgs, log);
+  return invokeChecked(channel, handler, rawArgs, callerOf(event.sender), log);
 }
 
 /**
@@ -81,6 +83,7 @@ export async function invokeChecked<C extends Channel>(
   channel: C,
   handler: Handler<C>,
   rawArgs: unknown[],
+  caller: Caller,
   log: (message: string, error?: unknown) => void = logToConsole,
 ): Promise<ErrorEnvelope<ChannelResult<C>>> {
   const parsed = contract[channel].args.safeParse(rawArgs);
@@ -89,7 +92,7 @@ export async function invokeChecked<C extends Channel>(
     return { ok: false, error: { code: 'bad_argument', message: `${channel}: invalid arguments: ${issues.join('; ')}` } };
   }
   try {
-    const value = await handler(...(parsed.data as ChannelArgs<C>));
+    const value = await handler(...([...(parsed.data as ChannelArgs<C>), caller] as [...ChannelArgs<C>, Caller]));
     return { ok: true, value };
   } catch (error) {
     if (isAirlockError(error)) {

@@ -5,6 +5,7 @@
  */
 import type { AirlockService } from '../core/service/service.js';
 import type { Handle } from './register.js';
+import { registerScreenHandlers } from './screen.js';
 
 /** The OS file dialogs, shown by the main process. undefined = the user cancelled. */
 export interface Dialogs {
@@ -51,4 +52,6 @@ export function registerServiceHandlers(handle: Handle, deps: ServiceHandlerDeps
   handle('credentials.list', () => service.listCredentials());
   handle('credentials.add', (input) => service.addCredential(input));
   handle('credentials.remove', (name) => service.removeCredential(name));
+
+  registerScreenHandlers(handle, service);
 }

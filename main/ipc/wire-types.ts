@@ -3,6 +3,7 @@
  * core code); these fail the typecheck as soon as a copy and the original differ at all.
  */
 import type { AirlockEvent } from '../core/audit/events.js';
+import type * as Desktop from '../core/desktop/types.js';
 import type { DoctorReport as CoreDoctorReport } from '../core/doctor.js';
 import type * as Core from '../core/service/types.js';
 import type * as Wire from '../../preload/contract.js';
@@ -30,4 +31,8 @@ export type WireTypesMatchCore = [
   Assert<Assignable<AirlockEvent, Wire.WireEvent>>,
   Assert<Assignable<Core.AuditPageResult, Wire.AuditPageResult>>,
   Assert<Assignable<Core.EventBatch, Wire.EventBatch>>,
+  Assert<Identical<Desktop.ScreenFrame, Wire.ScreenFrame>>,
+  Assert<Identical<Desktop.ScreenInput, Wire.ScreenInput>>,
+  Assert<Identical<Desktop.ScreenshotInfo, Wire.ScreenshotInfo>>,
+  Assert<Identical<Desktop.CaptureReason, Wire.CaptureReason>>,
 ];

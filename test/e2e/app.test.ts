@@ -13,9 +13,11 @@ import { listTaskObjects } from '../../main/core/engine/leftovers.js';
 import { CredentialStore } from '../../main/core/credentials/store.js';
 import { Keychain } from '../../main/core/credentials/keychain.js';
 import { storeAsCredentialsPort } from '../../main/core/service/credentials-port.js';
+import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { startRemotes } from '../helpers/remotes.js';
 import { tempDir } from '../helpers/env.js';
 import { launchChromium, REPO, SCREENSHOTS, startAppUnderTest, type AppUnderTest } from './harness.js';
+import { canvasColours, clickScreen, displayAgentYaml, FIELD_AT } from './live-screen.js';
 
 let remotes: Awaited<ReturnType<typeof startRemotes>>;
 let app: AppUnderTest;
@@ -333,4 +335,72 @@ network: { mode: allowlist, allow: [api.vendor.test], onUnknownHost: ask, askTim
     await page.emulateMedia({ colorScheme: 'light' });
     expect(pageErrors).toEqual([]);
   });
+
+  it('shows a display task\'s screen live, to the window that watches it only; takes control after a confirmation; steps through its screenshots', async () => {
+    const events: AirlockEvent[] = [];
+    const stopRecording = app.bus.subscribe((event) => events.push(event));
+    // A second window that watches nothing must never get a frame.
+    const bystander = await browser.newPage();
+    const bystanderFrames: string[] = [];
+    bystander.on('websocket', (ws) => ws.on('framereceived', (frame) => bystanderFrames.push(String(frame.payload))));
+    await bystander.goto(`${app.bridge.url}#/tasks`);
+    await openManifest(manifest('screen-viewer', displayAgentYaml('screen-viewer')), 'screen-viewer');
+    const task = await runFromCard('screen-viewer');
+    const panel = page.locator('[data-live-screen-panel]');
+    await panel.waitFor({ timeout: 60_000 });
+    await panel.locator('.badge', { hasText: 'View only' }).waitFor();
+    await logRow('page open').waitFor({ timeout: 90_000 });
+    // The canvas shows the agent's page: its red background and its white heading.
+    await expect.poll(async () => {
+      const c = await canvasColours(page);
+      return c.width === 1280 && c.height === 800 && !c.blank && c.page > 0.3 && c.white > 0.005;
+    }, { timeout: 30_000, interval: 500 }).toBe(true);
+    await expect(panel.locator('[data-fps]').textContent()).resolves.toMatch(/^\d+ fps/);
+    await page.screenshot({ path: path.join(SCREENSHOTS, 'live-view.png') });
+
+    // Taking control asks first; cancelling changes nothing.
+    await panel.locator('[data-take-control]').click();
+    const confirm = page.locator('[data-confirm-control]');
+    await expect(confirm.textContent()).resolves.toMatch(/Your input goes to the agent's screen.*recorded in the action log/);
+    await shot('live-view-confirm');
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    expect(events.filter((e) => e.task === task && e.kind === 'screen.control')).toEqual([]);
+    await panel.locator('[data-take-control]').click();
+    await confirm.getByRole('button', { name: 'Take control' }).click();
+    await panel.locator('.badge', { hasText: 'You have control' }).waitFor();
+    await logRow('took control of the screen').waitFor();
+    expect(events.find((e) => e.task === task && e.kind === 'screen.control')).toMatchObject({ actor: 'user', data: { control: 'taken' } });
+    // Typing into the page's field through the canvas (keysyms, Shift and Backspace included): the agent sees it.
+    await clickScreen(page, FIELD_AT.x, FIELD_AT.y);
+    await page.keyboard.type('Hix');
+    await page.keyboard.press('Backspace');
+    await page.locator('.log-row', { hasText: /typed: Hi$/ }).waitFor({ timeout: 20_000 });
+    await shot('live-view-control');
+    await panel.locator('[data-give-back]').click();
+    await panel.locator('.badge', { hasText: 'View only' }).waitFor();
+    expect(events.filter((e) => e.task === task && e.kind === 'screen.control').map((e) => e.data.control)).toEqual(['taken', 'released']);
+    expect(bystanderFrames.some((frame) => frame.includes('"push":"screen"'))).toBe(false);
+    await bystander.close();
+
+    // After the task: its screenshots, each checked against its sha256 in the trail.
+    await page.locator('[data-stop]').click();
+    await logRow('sandbox destroyed').waitFor({ timeout: 60_000 });
+    await panel.waitFor({ state: 'detached' });
+    stopRecording();
+    const captures = events.filter((e) => e.task === task && e.kind === 'screen.capture');
+    expect(captures.length).toBeGreaterThan(0);
+    await page.getByRole('tab', { name: /Screenshots/ }).click();
+    const image = page.locator('img[data-shot-index]');
+    await image.waitFor();
+    await expect(image.evaluate((img: { decode(): Promise<void>; naturalWidth: number }) => img.decode().then(() => img.naturalWidth))).resolves.toBe(1280);
+    await expect(page.locator('[data-shot-position]').textContent()).resolves.toBe(`${captures.length} / ${captures.length}`);
+    await expect(page.locator('[data-shot-sha256]').textContent()).resolves.toBe(String(captures.at(-1)!.data.sha256));
+    if (captures.length > 1) {
+      await page.getByRole('button', { name: 'Previous screenshot' }).click();
+      await page.locator(`img[data-shot-index="${String(captures.at(-2)!.data.index)}"]`).waitFor();
+    }
+    await shot('live-view-screenshots');
+    expect(pageErrors).toEqual([]);
+  }, 240_000);
 });

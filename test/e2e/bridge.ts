@@ -7,6 +7,10 @@
  *
  * The only change to the page: its CSP allows this one WebSocket (connect-src), and one classic
  * script (the shim, from the same origin) runs before the renderer's module.
+ *
+ * Messages are JSON; byte arrays (a screen frame's PNG, a screenshot) cross as {"$bytes": base64}
+ * and the shim turns them back into Uint8Array. Each connection is one caller: the frames of a
+ * screen it watches go to that connection alone, as Electron sends them to one web contents.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,6 +21,7 @@ import { transform } from 'esbuild';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AirlockService } from '../../main/core/service/service.js';
 import { registerAppHandlers } from '../../main/ipc/app.js';
+import type { Caller } from '../../main/ipc/caller.js';
 import { invokeChecked, type Handle, type Handler } from '../../main/ipc/register.js';
 import { registerServiceHandlers, type Dialogs } from '../../main/ipc/service.js';
 import { channels, PUSH_TOPICS, type Channel } from '../../preload/contract.js';
@@ -34,6 +39,34 @@ export interface Bridge {
   /** Calls answered, by channel (tests check that the UI went through the contract). */
   calls: Map<string, number>;
   close(): Promise<void>;
+}
+
+/** JSON, with every Uint8Array (Buffer included) as {"$bytes": base64}. */
+export function encodeMessage(message: unknown): string {
+  return JSON.stringify(message, function (this: Record<string, unknown>, key: string, value: unknown) {
+    // The holder's own value: a Buffer's toJSON has already run on `value`.
+    const original = this[key];
+    return original instanceof Uint8Array ? { $bytes: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') } : value;
+  });
+}
+
+/** One WebSocket connection as the caller of what it asks: per-caller pushes go to it alone. */
+function connectionCaller(ws: WebSocket): Caller {
+  const gone = new Set<() => void>();
+  ws.on('close', () => {
+    const pending = [...gone];
+    gone.clear();
+    for (const listener of pending) listener();
+  });
+  return {
+    push: (topic, payload) => {
+      if (ws.readyState === ws.OPEN) ws.send(encodeMessage({ push: topic, payload, sentAt: Date.now() }));
+    },
+    onGone: (listener) => {
+      gone.add(listener);
+      return () => gone.delete(listener);
+    },
+  };
 }
 
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.json': 'application/json' };
@@ -106,6 +139,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     wss.handleUpgrade(req, socket, head, (ws) => {
       clients.add(ws);
       ws.on('close', () => clients.delete(ws));
+      const caller = connectionCaller(ws);
       ws.on('message', (raw) => {
         let message: { id: number; channel: string; args: unknown };
         try {
@@ -115,18 +149,18 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
         }
         const channel = message.channel as Channel;
         const handler = handlers.get(channel);
-        const reply = (envelope: unknown) => ws.send(JSON.stringify({ id: message.id, envelope }));
+        const reply = (envelope: unknown) => ws.send(encodeMessage({ id: message.id, envelope }));
         if (!handler || !Array.isArray(message.args)) {
           reply({ ok: false, error: { code: 'bad_argument', message: `no channel ${String(message.channel)}` } });
           return;
         }
         calls.set(channel, (calls.get(channel) ?? 0) + 1);
-        void invokeChecked(channel, handler, message.args, (text, error) => console.error(`bridge: ${text}`, error ?? '')).then(reply);
+        void invokeChecked(channel, handler, message.args, caller, (text, error) => console.error(`bridge: ${text}`, error ?? '')).then(reply);
       });
     });
   });
   const unsubscribe = options.service.subscribe((push) => {
-    const text = JSON.stringify({ push: push.topic, payload: push.payload, sentAt: Date.now() });
+    const text = encodeMessage({ push: push.topic, payload: push.payload, sentAt: Date.now() });
     for (const client of clients) client.send(text);
   });
 

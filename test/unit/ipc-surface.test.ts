@@ -46,6 +46,12 @@ const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
   'credentials.list': [],
   'credentials.add': [{ name: 'vendor-api', secret: 's3cret', hosts: ['api.vendor.test'] }],
   'credentials.remove': ['vendor-api'],
+  'screen.watch': [TASK],
+  'screen.unwatch': [TASK],
+  'screen.control': [{ task: TASK, take: true }],
+  'screen.input': [{ task: TASK, input: { type: 'pointer', x: 1279, y: 799, buttons: 1 } }],
+  'screen.shots': [TASK],
+  'screen.shot': [{ task: TASK, index: 1 }],
 };
 
 describe('preload surface', () => {

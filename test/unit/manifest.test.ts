@@ -15,7 +15,9 @@ function problem(yaml: string): AirlockError {
 describe('manifest validation', () => {
   it('fills the safe defaults for what a manifest leaves out', () => {
     const m = parseManifest('name: tiny\ncommand: [node, /workspace/a.js]\n');
-    expect(m).toMatchObject({ image: 'airlock/agent-base:1', workdir: '/workspace', env: {}, inputs: [], outputs: [], onViolation: 'log' });
+    expect(m).toMatchObject({ workdir: '/workspace', env: {}, inputs: [], outputs: [], onViolation: 'log' });
+    // The image is chosen with the rest of the task (spec.ts): agent-base, or agent-desktop with display:.
+    expect(m.image).toBeUndefined();
     expect(m.network).toMatchObject({ mode: 'none', allow: [], onUnknownHost: 'deny' });
   });
 

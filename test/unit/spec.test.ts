@@ -15,6 +15,23 @@ describe('resolving a run', () => {
     expect(spec.outputDir).toBe(path.join(dir, 'out'));
   });
 
+  it('gives a display task the desktop image, a screen, more room and a screenshot policy; bad values name the field', () => {
+    const dir = tempDir();
+    const plain = specFrom(dir, 'name: x\ncommand: [sh]\n');
+    expect(plain.image).toBe('airlock/agent-base:1');
+    expect(plain.display).toBeUndefined();
+    const desktop = specFrom(dir, 'name: x\ncommand: [sh]\ndisplay: { width: 1280, height: 800 }\n');
+    expect(desktop.image).toBe('airlock/agent-desktop:1');
+    expect(desktop.display).toEqual({ width: 1280, height: 800, screenshotEveryMs: 5_000 });
+    expect(desktop.limits).toEqual({ cpus: 2, memoryBytes: 2 * 1024 ** 3, pids: 1024 });
+    expect(specFrom(dir, 'name: x\ncommand: [sh]\ndisplay: { width: 1024, height: 768, screenshotEvery: 0s }\nresources: { memory: 1g }\n', { cpus: '1' }))
+      .toMatchObject({ display: { screenshotEveryMs: 0 }, limits: { cpus: 1, memoryBytes: 1024 ** 3, pids: 1024 } });
+    expect(specFrom(dir, 'name: x\ncommand: [sh]\nimage: my/desktop:2\ndisplay: { width: 800, height: 600 }\n').image).toBe('my/desktop:2');
+    expect(() => specFrom(dir, 'name: x\ncommand: [sh]\ndisplay: { width: 1280, height: 800, screenshotEvery: 200ms }\n')).toThrow(/display.screenshotEvery: must be at least 1s/);
+    expect(() => specFrom(dir, 'name: x\ncommand: [sh]\ndisplay: { width: 100, height: 800 }\n')).toThrow(/display.width.*at least 320/);
+    expect(() => specFrom(dir, 'name: x\ncommand: [sh]\ndisplay: { width: 1280, height: 800, vnc: true }\n')).toThrow(/vnc/);
+  });
+
   it('takes the network from the manifest, or from --net for one run, marking a widening', () => {
     const dir = tempDir();
     const manifest = 'name: x\ncommand: [sh]\nnetwork: { mode: allowlist, allow: [api.vendor.test], local: ["127.0.0.1:8080"], onUnknownHost: ask, rate: { requestsPerMinute: 60, bytes: 1m } }\n';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Keychain } from '../../core/credentials/keychain.js';
 import { runDoctor } from '../../core/doctor.js';
 import { AirlockError } from '../../core/errors.js';
-import { BASE_IMAGE, buildBaseImage, buildBaseImagePreferOnline, imageStatus, type ImageProgress } from '../../core/engine/images.js';
+import { BASE_IMAGE, DESKTOP_IMAGE, buildBaseImage, buildBaseImagePreferOnline, imageStatus, type ImageProgress } from '../../core/engine/images.js';
 import { formatSize } from '../../core/policy/units.js';
 import { createContext } from '../context.js';
 import { out } from '../stdout.js';
@@ -21,7 +21,7 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
       if (opts.json) {
         out(`${JSON.stringify(report, null, 2)}\n`);
       } else {
-        const mark = (ok: boolean) => (ok ? 'ok     ' : 'MISSING');
+        const mark = (ok: boolean, optional = false) => (ok ? 'ok     ' : optional ? 'absent ' : 'MISSING');
         const lines: string[] = [];
         lines.push(`${mark(report.engine.ok)} engine    ${report.engine.message}`);
         lines.push(`        endpoint  ${report.engine.endpoint}`);
@@ -29,7 +29,7 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
         lines.push(`${mark(report.keychain.ok)} keychain  ${report.keychain.message}`);
         if (report.keychain.fix) lines.push(`        fix:      ${report.keychain.fix}`);
         for (const image of report.images) {
-          lines.push(`${mark(image.present)} image     ${image.ref}${image.present ? ` ${image.id?.slice(7, 19) ?? ''} ${image.sizeBytes ? formatSize(image.sizeBytes) : ''}` : ''}`);
+          lines.push(`${mark(image.present, image.optional)} image     ${image.ref}${image.present ? ` ${image.id?.slice(7, 19) ?? ''} ${image.sizeBytes ? formatSize(image.sizeBytes) : ''}` : ''}`);
           if (image.fix) lines.push(`        fix:      ${image.fix}`);
         }
         lines.push(report.ok ? '\nready to run agents' : '\nnot ready: fix the items marked MISSING');
@@ -38,19 +38,21 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
       setExit(report.ok ? EXIT.ok : 1);
     });
 
-  const image = program.command('image').description('manage the agent base image');
+  const image = program.command('image').description('manage the agent images');
   image
     .command('build')
-    .description(`build ${BASE_IMAGE}`)
+    .description(`build ${BASE_IMAGE}, or with --desktop ${DESKTOP_IMAGE} (the base plus a virtual screen, a window manager and Chromium, for tasks with display:)`)
+    .option('--desktop', `build ${DESKTOP_IMAGE} (online: FROM ${BASE_IMAGE}, which is built first when missing)`)
     .option('--offline', 'build from this machine\'s Debian packages (mmdebstrap), without a registry')
     .option('--if-missing', 'do nothing when the image is already there')
     .option('--json', 'print image.progress events as JSON lines')
-    .action(async (opts: { offline?: boolean; ifMissing?: boolean; json?: boolean }) => {
+    .action(async (opts: { desktop?: boolean; offline?: boolean; ifMissing?: boolean; json?: boolean }) => {
+      const ref = opts.desktop ? DESKTOP_IMAGE : BASE_IMAGE;
       const ctx = createContext();
       await ctx.engine.info();
       void ctx.reap();
-      if (opts.ifMissing && (await imageStatus(ctx.engine.api, BASE_IMAGE)).present) {
-        if (!opts.json) out(`${BASE_IMAGE} is already built\n`);
+      if (opts.ifMissing && (await imageStatus(ctx.engine.api, ref)).present) {
+        if (!opts.json) out(`${ref} is already built\n`);
         return;
       }
       const progress = new ProgressLine(process.stderr);
@@ -62,7 +64,7 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
       process.once('SIGINT', () => controller.abort());
       try {
         const built = await buildBaseImagePreferOnline(buildBaseImage, ctx.engine.api, {
-          offline: opts.offline ? true : undefined, onProgress, signal: controller.signal, assetsDir: ctx.assetsDir,
+          offline: opts.offline ? true : undefined, onProgress, signal: controller.signal, assetsDir: ctx.assetsDir, ...(opts.desktop ? { image: 'desktop' as const } : {}),
           onFallback: (reason) => {
             // No registry reachable, but this machine can build the same image from its own packages.
             progress.done();
@@ -77,8 +79,8 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
           setExit(EXIT.interrupted);
           return;
         }
-        throw new AirlockError('image_build_failed', `building ${BASE_IMAGE} failed: ${(error as Error).message}`,
-          opts.offline ? 'check that mmdebstrap and the machine\'s apt sources work' : 'no registry reachable? try `airlock image build --offline` (Linux)');
+        throw new AirlockError('image_build_failed', `building ${ref} failed: ${(error as Error).message}`,
+          opts.offline ? 'check that mmdebstrap and the machine\'s apt sources work' : `no registry reachable? try \`airlock image build${opts.desktop ? ' --desktop' : ''} --offline\` (Linux)`);
       }
     });
 }

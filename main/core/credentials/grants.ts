@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventBus } from '../audit/bus.js';
 import type { AgentRef, EventKind } from '../audit/events.js';
 import type { Clock } from '../clock.js';
+import { AirlockError } from '../errors.js';
 import type { CredentialAuthorization, TaskCredentialsPort } from '../gateway/intercept.js';
 import { TaskPlaceholders, unverifiedGrantId } from './placeholder.js';
 import { parseHeaderTemplate, type CredentialStore } from './store.js';
@@ -65,28 +66,33 @@ export class TaskCredentials implements TaskCredentialsPort {
 
   /** Issues every grant (the caller has checked them against the credentials' limits). */
   static async open(options: {
-    task: string; agent: AgentRef; requests: GrantRequest[]; store: CredentialStore; bus: EventBus; clock: Clock;
+    task: string; agent: AgentRef; requests: GrantRequest[]; store: CredentialStore | undefined; bus: EventBus; clock: Clock;
     onExpired?: (grant: Grant) => void;
+    /** A CA even without proxy grants, valid this long: a display task's browser traffic is opened with it. */
+    caLifetimeMs?: number;
   }): Promise<TaskCredentials> {
     const { task, bus, clock } = options;
     const emit = (kind: EventKind, grant: Grant, data: Record<string, unknown>) => bus.emit({
       task, agent: options.agent, actor: 'airlock', kind, identity: { grant: grant.id, credential: grant.credential }, data,
     });
     const now = clock.now();
+    const { store } = options;
+    if (!store && options.requests.length > 0) throw new AirlockError('internal', 'credentials were requested but this process has no credential store');
     const held: Held[] = options.requests.map((request) => {
-      const info = options.store.get(request.credential);
+      const info = store!.get(request.credential);
       return {
         id: `g_${randomUUID()}`, credential: info.name, hosts: info.hosts, expiresAt: now + (request.ttlMs ?? Math.min(DEFAULT_TTL_MS, info.maxTtlMs)),
         delivery: request.delivery, env: request.env, methods: request.methods?.map((m) => m.toUpperCase()), pathPrefix: request.pathPrefix,
-        usesLeft: request.uses, state: 'active', header: parseHeaderTemplate(info.header)!, secret: options.store.secret(info.name),
+        usesLeft: request.uses, state: 'active', header: parseHeaderTemplate(info.header)!, secret: store!.secret(info.name),
         timer: { cancel: () => undefined },
       };
     });
-    const longest = Math.max(0, ...held.map((g) => g.expiresAt - now));
+    const longest = Math.max(0, options.caLifetimeMs ?? 0, ...held.map((g) => g.expiresAt - now));
+    const needsCa = held.some((g) => g.delivery === 'proxy') || options.caLifetimeMs !== undefined;
     const [placeholders, ca] = await Promise.all([
       TaskPlaceholders.create(task),
       // The X.509 library is loaded only for a task that needs a CA: it is a third of the CLI's start-up.
-      held.some((g) => g.delivery === 'proxy') ? import('./task-ca.js').then(({ TaskCa }) => TaskCa.create(task, longest)) : Promise.resolve(undefined),
+      needsCa ? import('./task-ca.js').then(({ TaskCa }) => TaskCa.create(task, longest)) : Promise.resolve(undefined),
     ]);
     const credentials = new TaskCredentials(task, held, placeholders, ca, clock, emit);
     for (const grant of held) {

@@ -3,12 +3,14 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { AirlockError } from '../errors.js';
-import { RelayMux } from '../gateway/relay-mux.js';
+import { RelayMux, type RelayPort } from '../gateway/relay-mux.js';
 import { DockerFrameParser } from './docker-frames.js';
 import { isNotFound, type Engine } from './engine.js';
 import { gatewayContainerOptions } from './hardening.js';
 
 export const GATEWAY_PORT = 3128;
+/** The sandbox browser's proxy port (display tasks): see assets/gateway/relay.cjs. */
+export const BROWSER_PROXY_PORT = 3129;
 
 /**
  * A task's gateway endpoint: a container with no network but loopback, running the relay
@@ -33,12 +35,14 @@ export class GatewayEndpoint {
     labels: Record<string, string>;
     image: string;
     assetsDir: string;
-    onConnection: (stream: Duplex) => void;
+    onConnection: (stream: Duplex, port: RelayPort) => void;
     onLog?: (text: string) => void;
+    /** Also listen on BROWSER_PROXY_PORT for the sandbox's browser (display tasks). */
+    browser?: boolean;
     readyTimeoutMs?: number;
   }): Promise<GatewayEndpoint> {
     const relaySource = fs.readFileSync(path.join(options.assetsDir, 'gateway', 'relay.cjs'), 'utf8');
-    const container = await engine.call((api) => api.createContainer(gatewayContainerOptions({ name: options.name, labels: options.labels, image: options.image, relaySource, port: GATEWAY_PORT })));
+    const container = await engine.call((api) => api.createContainer(gatewayContainerOptions({ name: options.name, labels: options.labels, image: options.image, relaySource, port: GATEWAY_PORT, ...(options.browser ? { browserPort: BROWSER_PROXY_PORT } : {}) })));
     try {
       const attached = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
       const mux = new RelayMux(attached, options.onConnection, options.onLog);

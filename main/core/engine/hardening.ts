@@ -22,6 +22,8 @@ export interface SandboxPlan {
    * wrapper just before it execs the command: they never appear in the container's configuration.
    */
   secretsOnStdin?: boolean;
+  /** A display task: its screen, window manager and browser keep their state in /tmp too. */
+  display?: boolean;
 }
 
 /** Reads NAME=base64 lines until an empty line, exports them, then execs the agent's command. */
@@ -51,7 +53,7 @@ export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerC
     HostConfig: {
       ...hardenedHostConfig(plan.limits),
       // HOME is /tmp: tools that write caches (npm, pip, git) need a writable home.
-      Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=256m,mode=1777' },
+      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${plan.display ? '768m' : '256m'},mode=1777` },
       // The engine creates the named volume with the container (one call fewer), labelled for the reaper.
       Mounts: [
         { Type: 'volume', Source: plan.workspaceVolume, Target: plan.workdir, ReadOnly: false, VolumeOptions: { NoCopy: false, Labels: plan.labels, DriverConfig: { Name: 'local', Options: {} } } },
@@ -100,11 +102,11 @@ export function sandboxLabels(task: string, agent: { name: string; digest: strin
  * engine's attach stream. Same hardening as an agent; no network but loopback, which the agent's
  * container joins. Its stdin stays open: that is where Airlock's side of the connections arrives.
  */
-export function gatewayContainerOptions(plan: { name: string; labels: Record<string, string>; image: string; relaySource: string; port: number }): Dockerode.ContainerCreateOptions {
+export function gatewayContainerOptions(plan: { name: string; labels: Record<string, string>; image: string; relaySource: string; port: number; browserPort?: number }): Dockerode.ContainerCreateOptions {
   return {
     name: plan.name,
     Image: plan.image,
-    Cmd: ['node', '-e', plan.relaySource, String(plan.port)],
+    Cmd: ['node', '-e', plan.relaySource, String(plan.port), ...(plan.browserPort ? [String(plan.browserPort)] : [])],
     User: `${AGENT_UID}:${AGENT_UID}`,
     Env: ['HOME=/tmp'],
     Labels: { ...plan.labels, 'airlock.role': 'gateway' },

@@ -1,7 +1,7 @@
-// The offline build: mmdebstrap makes the agent-base root filesystem from the machine's own apt
-// sources (no container registry needed), as a tarball that images.ts imports into Docker.
-// The package list, dpkg excludes, user setup and image config all come from the files beside the
-// Dockerfile, so the online and offline images are the same.
+// The offline build: mmdebstrap makes the agent-base (or agent-desktop) root filesystem from the
+// machine's own apt sources (no container registry needed), as a tarball that images.ts imports
+// into Docker. The package list, dpkg excludes, user setup and image config all come from the files
+// beside the Dockerfiles, so the online and offline images are the same.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,6 +30,27 @@ export function baseImageContext(dir: string): BaseImageContext {
   };
 }
 
+/** Files of assets/images/agent-desktop: what the desktop image adds to the base. */
+export interface DesktopImageContext {
+  dir: string;
+  dockerfile: string;
+  packages: string;
+  /** The launcher, installed as `target` (mode 0755) by both builds. */
+  launcher: { source: string; target: string };
+  /** Chromium's managed policy (mode 0644), installed by both builds. */
+  browserPolicy: { source: string; target: string };
+}
+
+export function desktopImageContext(dir: string): DesktopImageContext {
+  return {
+    dir,
+    dockerfile: path.join(dir, 'Dockerfile'),
+    packages: path.join(dir, 'packages.txt'),
+    launcher: { source: path.join(dir, 'airlock-desktop'), target: '/usr/local/bin/airlock-desktop' },
+    browserPolicy: { source: path.join(dir, 'chromium-policy.json'), target: '/etc/chromium/policies/managed/airlock.json' },
+  };
+}
+
 /** Package names from packages.txt: one a line, `#` starts a comment. */
 export function parsePackageList(text: string): string[] {
   return text
@@ -38,22 +59,45 @@ export function parsePackageList(text: string): string[] {
     .filter((line) => line !== '');
 }
 
+/** The package lists of an image and the layers on top of it, as one list: in order, each name once. */
+export function mergePackageLists(...lists: string[][]): string[] {
+  return [...new Set(lists.flat())];
+}
+
 // Instructions the engine's image import accepts as `changes` (the ones that only set config).
 const CONFIG_INSTRUCTIONS = new Set(['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'USER', 'VOLUME', 'WORKDIR']);
 
 /**
  * The config instructions of the Dockerfile (ENV, LABEL, WORKDIR, USER, CMD…), continuation lines
  * joined, in order: passed as `changes` to the image import so the offline image gets exactly the
- * online image's config.
+ * online image's config. Of the USER lines only the last, the one the image ends with, is kept
+ * (a `USER root` for the RUN steps is no config); it must be non-root. `image` names the folder
+ * under assets/images, for the error.
  */
-export function configFromDockerfile(text: string): string[] {
+export function configFromDockerfile(text: string, image = 'agent-base'): string[] {
   const instructions = joinContinuations(text);
-  const changes = instructions.filter((line) => CONFIG_INSTRUCTIONS.has(line.split(/\s/, 1)[0]!.toUpperCase()));
-  if (!changes.some((line) => /^USER\s+[1-9]/i.test(line))) {
+  return lastUserOnly(instructions.filter((line) => CONFIG_INSTRUCTIONS.has(line.split(/\s/, 1)[0]!.toUpperCase())), image);
+}
+
+/**
+ * The config of an image built FROM another: the base's changes, then the layer's (a later ENV or
+ * LABEL of the same name wins, as in `docker build`), with the layer's final USER the only one.
+ */
+export function mergeImageConfig(base: string[], layer: string[], image = 'agent-desktop'): string[] {
+  return lastUserOnly([...base, ...layer], image);
+}
+
+function isUser(line: string): boolean {
+  return /^USER\s/i.test(line);
+}
+
+function lastUserOnly(changes: string[], image: string): string[] {
+  const last = changes.findLastIndex(isUser);
+  if (last < 0 || !/^USER\s+[1-9]/i.test(changes[last]!)) {
     // Refuse to produce an image that would default to root.
-    throw new AirlockError('image_build_failed', 'The agent-base Dockerfile has no non-root USER instruction.', 'Add `USER 10001:10001` to assets/images/agent-base/Dockerfile.');
+    throw new AirlockError('image_build_failed', `The ${image} Dockerfile does not end with a non-root USER instruction.`, `End assets/images/${image}/Dockerfile with \`USER 10001:10001\`.`);
   }
-  return changes;
+  return changes.filter((line, i) => !isUser(line) || i === last);
 }
 
 /** The Debian suite of `FROM debian:<suite>[-slim]`, which the offline build bootstraps. */

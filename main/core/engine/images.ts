@@ -1,31 +1,44 @@
-// The agent-base image: is it there, and build it — online with `docker build` (needs the
-// debian:bookworm-slim base from a registry) or offline with mmdebstrap + `docker import`. Both
-// first fetch the pinned official Node.js build with npm (image-node.ts) and install it in /usr/local.
+// The agent images: is one there, and build it. airlock/agent-base — online with `docker build`
+// (needs the debian:bookworm-slim base from a registry) or offline with mmdebstrap + `docker import`;
+// both first fetch the pinned official Node.js build with npm (image-node.ts) and install it in
+// /usr/local. airlock/agent-desktop, the base plus a desktop — online a `docker build` FROM the
+// local base image (built first when missing), offline one mmdebstrap root filesystem with both.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { AirlockError } from '../errors.js';
 import { airlockHome } from '../home.js';
+import { dockerBuild, importRootfs } from './image-docker.js';
 import {
   assertOfflineBuildPossible,
   canBuildOffline,
   baseImageContext,
   configFromDockerfile,
+  desktopImageContext,
+  mergeImageConfig,
+  mergePackageLists,
   mmdebstrapArgs,
   parsePackageList,
   removeScratchDir,
   runMmdebstrap,
   suiteFromDockerfile,
   type BaseImageContext,
+  type DesktopImageContext,
   type RootfsFile,
 } from './image-offline.js';
-import { NODE_DIST_FILES, nodePackageForArch, prepareNodeDist, type NodeDist } from './image-node.js';
-import { DockerStreamReader, type BuildMessageResult, type ImageProgress } from './image-progress.js';
+import { NODE_DIST_FILES, nodePackageForArch, parseNodeVersionFile, prepareNodeDist, type NodeDist } from './image-node.js';
+import type { ImageProgress } from './image-progress.js';
 
 export type { ImageProgress } from './image-progress.js';
 
 export const BASE_IMAGE = 'airlock/agent-base:1';
+/** The base image plus a virtual screen, a window manager and Chromium: tasks with `display:`. */
+export const DESKTOP_IMAGE = 'airlock/agent-desktop:1';
+
+/** The images Airlock builds: `base` (every task) and `desktop` (tasks with `display:`). */
+export type AgentImage = 'base' | 'desktop';
+export const AGENT_IMAGES: Readonly<Record<AgentImage, string>> = { base: BASE_IMAGE, desktop: DESKTOP_IMAGE };
 
 export interface ImageStatus {
   ref: string;
@@ -38,7 +51,7 @@ export interface ImageStatus {
 /** Label with the Node.js version an agent-base image was built with (from node-version.txt). */
 export const NODE_VERSION_LABEL = 'airlock.node-version';
 
-type BuildBaseImageOptions = {
+export type BuildImageOptions = {
   offline: boolean;
   onProgress: (p: ImageProgress) => void;
   signal?: AbortSignal;
@@ -49,7 +62,9 @@ type BuildBaseImageOptions = {
    * Give AIRLOCK_HOME's when you have it (the default reads AIRLOCK_HOME from the environment).
    */
   cacheDir?: string;
-  /** The tag to build; default BASE_IMAGE. For trying a change without replacing the image in use. */
+  /** Which image; default `base`. */
+  image?: AgentImage;
+  /** The tag to build; default the image's (BASE_IMAGE, DESKTOP_IMAGE). For trying a change without replacing the image in use. */
   tag?: string;
 };
 
@@ -69,27 +84,39 @@ export async function imageStatus(docker: Dockerode, ref: string): Promise<Image
   }
 }
 
-export async function buildBaseImage(docker: Dockerode, options: BuildBaseImageOptions): Promise<{ image: string; id: string; seconds: number }> {
+/** Builds agent-base, or with `image: 'desktop'` agent-desktop; see the top of this file. */
+export async function buildBaseImage(docker: Dockerode, options: BuildImageOptions): Promise<{ image: string; id: string; seconds: number }> {
   const started = performance.now();
   options.signal?.throwIfAborted();
-  const tag = options.tag ?? BASE_IMAGE;
+  const tag = options.tag ?? AGENT_IMAGES[options.image ?? 'base'];
   if (!/^[a-z0-9][a-z0-9._/:-]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) throw new AirlockError('bad_argument', `not an image tag: ${tag}`, 'use repository:tag, e.g. airlock/agent-base:test');
-  const context = baseImageContext(findContextDir(options.assetsDir));
+  const base = baseImageContext(findContextDir(options.assetsDir, 'agent-base'));
+  const desktop = options.image === 'desktop' ? desktopImageContext(findContextDir(options.assetsDir, 'agent-desktop')) : undefined;
   // Before any download: say now when the offline build cannot run here.
   const mmdebstrap = options.offline ? assertOfflineBuildPossible() : undefined;
+  // Online, the desktop is a layer on the local base image, which already has Node.js.
+  const built = desktop && !mmdebstrap
+    ? await buildDesktopOnline(docker, base, desktop, tag, options)
+    : await buildWithNode(docker, mmdebstrap, base, desktop, tag, options);
+  // Ask the engine for the full id: the legacy builder only prints a short one.
+  const id = (await imageStatus(docker, tag)).id ?? built;
+  if (!id) throw new AirlockError('image_build_failed', `The build finished but ${tag} is not in the engine.`);
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  options.onProgress({ phase: 'done', message: `${tag} ready (${id.replace(/^sha256:/, '').slice(0, 12)}) in ${seconds} s`, percent: 100 });
+  return { image: tag, id, seconds };
+}
+
+/** The builds that fetch Node.js first: agent-base online, and either image offline. */
+async function buildWithNode(docker: Dockerode, mmdebstrap: string | undefined, base: BaseImageContext, desktop: DesktopImageContext | undefined, tag: string, options: BuildImageOptions): Promise<string | undefined> {
   const arch = await engineArchitecture(docker);
   const cpu = nodePackageForArch(arch).cpu;
-  if (options.offline && cpu !== process.arch) {
+  if (mmdebstrap && cpu !== process.arch) {
     // mmdebstrap bootstraps this machine's architecture; the engine could not run that image.
     throw new AirlockError('image_build_failed', `The offline build makes an image for this machine (${process.arch}), but the Docker engine runs on ${arch}.`, 'Build offline on a machine of the engine\'s architecture, or build online (without --offline).');
   }
-  const scratchDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'airlock-image-'));
-  let built: string | undefined;
-  try {
-    // apt downloads as user _apt into mmdebstrap's temp dir below this one.
-    await fs.promises.chmod(scratchDir, 0o755);
+  return withScratchDir(options, async (scratchDir) => {
     const node = await prepareNodeDist({
-      versionFile: context.nodeVersion,
+      versionFile: base.nodeVersion,
       arch,
       cacheDir: options.cacheDir ?? defaultImageCacheDir(),
       destDir: path.join(scratchDir, 'context', 'node-dist'),
@@ -97,19 +124,22 @@ export async function buildBaseImage(docker: Dockerode, options: BuildBaseImageO
       signal: options.signal,
     });
     options.signal?.throwIfAborted();
-    built = mmdebstrap
-      ? await buildOffline(docker, mmdebstrap, context, node, scratchDir, tag, options)
-      : await buildOnline(docker, context, node, path.join(scratchDir, 'context'), tag, options);
+    return mmdebstrap
+      ? await buildOffline(docker, mmdebstrap, base, desktop, node, scratchDir, tag, options)
+      : await buildOnline(docker, base, node, path.join(scratchDir, 'context'), tag, options);
+  });
+}
+
+/** A fresh temp dir (0755: apt downloads as user _apt below it) for `work`, removed afterwards. */
+async function withScratchDir<T>(options: BuildImageOptions, work: (dir: string) => Promise<T>): Promise<T> {
+  const scratchDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'airlock-image-'));
+  try {
+    await fs.promises.chmod(scratchDir, 0o755);
+    return await work(scratchDir);
   } finally {
     const warning = await removeScratchDir(scratchDir);
     if (warning) options.onProgress({ phase: 'done', message: `warning: ${warning}` });
   }
-  // Ask the engine for the full id: the legacy builder only prints a short one.
-  const id = (await imageStatus(docker, tag)).id ?? built;
-  if (!id) throw new AirlockError('image_build_failed', `The build finished but ${tag} is not in the engine.`);
-  const seconds = Math.round((performance.now() - started) / 100) / 10;
-  options.onProgress({ phase: 'done', message: `${tag} ready (${id.replace(/^sha256:/, '').slice(0, 12)}) in ${seconds} s`, percent: 100 });
-  return { image: tag, id, seconds };
 }
 
 /** The engine's CPU architecture (x86_64, aarch64…): the image must match it, not this machine. */
@@ -123,152 +153,134 @@ async function engineArchitecture(docker: Dockerode): Promise<string> {
   }
 }
 
-function findContextDir(assetsDir: string): string {
-  for (const dir of [path.join(assetsDir, 'images', 'agent-base'), assetsDir]) {
+/** assets/images/<name>, or <name> beside the folder given (the agent-base folder itself is accepted). */
+function findContextDir(assetsDir: string, name: 'agent-base' | 'agent-desktop'): string {
+  const candidates = [path.join(assetsDir, 'images', name), name === 'agent-base' ? assetsDir : path.join(path.dirname(assetsDir), name)];
+  for (const dir of candidates) {
     if (fs.existsSync(path.join(dir, 'Dockerfile'))) return dir;
   }
-  throw new AirlockError('image_build_failed', `No agent-base Dockerfile under ${assetsDir} (expected images/agent-base/Dockerfile).`, 'Run Airlock from a complete checkout or installation.');
+  throw new AirlockError('image_build_failed', `No ${name} Dockerfile under ${assetsDir} (expected images/${name}/Dockerfile).`, 'Run Airlock from a complete checkout or installation.');
+}
+
+/** Copies the files of `dir` into `contextDir`; returns their names. */
+async function copyFolder(dir: string, contextDir: string): Promise<string[]> {
+  await fs.promises.mkdir(contextDir, { recursive: true });
+  const files = (await fs.promises.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  for (const name of files) await fs.promises.copyFile(path.join(dir, name), path.join(contextDir, name));
+  return files;
 }
 
 /**
  * `docker build` of a copy of the agent-base folder plus `node-dist/` (already in `contextDir`),
  * so the build context holds exactly what the Dockerfile COPYs.
  */
-async function buildOnline(docker: Dockerode, context: BaseImageContext, node: NodeDist, contextDir: string, tag: string, options: BuildBaseImageOptions): Promise<string | undefined> {
+async function buildOnline(docker: Dockerode, context: BaseImageContext, node: NodeDist, contextDir: string, tag: string, options: BuildImageOptions): Promise<string | undefined> {
   options.onProgress({ phase: 'resolve', message: `building ${tag} from ${context.dir}`, percent: 0 });
-  const files = (await fs.promises.readdir(context.dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
-  for (const name of files) await fs.promises.copyFile(path.join(context.dir, name), path.join(contextDir, name));
-  const src = [...files, path.basename(node.dir)];
-  const buildOptions: Dockerode.ImageBuildOptions = { t: tag, rm: true, forcerm: true, labels: { [NODE_VERSION_LABEL]: node.version } };
-  if (options.signal) buildOptions.abortSignal = options.signal;
-  let stream: NodeJS.ReadableStream;
-  try {
-    stream = await docker.buildImage({ context: contextDir, src }, buildOptions);
-  } catch (err) {
-    options.signal?.throwIfAborted();
-    throw buildFailed(`docker build failed: ${(err as Error).message}`, err);
-  }
-  try {
-    return await followDockerStream(stream, options.onProgress, options.signal, (msg) => buildFailed(`docker build failed: ${msg}`));
-  } catch (err) {
-    options.signal?.throwIfAborted();
-    if (err instanceof AirlockError) throw err;
-    throw buildFailed(`docker build failed: ${(err as Error).message}`, err);
-  }
+  const files = await copyFolder(context.dir, contextDir);
+  return dockerBuild(docker, {
+    contextDir, src: [...files, path.basename(node.dir)], tag, labels: { [NODE_VERSION_LABEL]: node.version },
+    onProgress: options.onProgress, signal: options.signal, failed: baseBuildFailed,
+  });
 }
 
-function buildFailed(message: string, cause?: unknown): AirlockError {
+function baseBuildFailed(message: string, cause?: unknown): AirlockError {
   const offline = process.platform === 'linux' ? ' If no registry is reachable, use `airlock image build --offline` (needs mmdebstrap).' : '';
   return new AirlockError('image_build_failed', message, `The online build pulls its Debian base image from a registry.${offline}`, { cause });
 }
 
+function desktopBuildFailed(message: string, cause?: unknown): AirlockError {
+  const offline = process.platform === 'linux' ? ' Where that fails, `airlock image build --desktop --offline` installs them with this machine\'s apt instead (needs mmdebstrap).' : '';
+  return new AirlockError('image_build_failed', message, `The desktop build installs its Debian packages with apt in a container FROM ${BASE_IMAGE}, from Debian's mirrors.${offline}`, { cause });
+}
+
+/** Progress of one stage of a longer build, on its share [from, to] of the bar. */
+function stageProgress(onProgress: (p: ImageProgress) => void, from: number, to: number, label: string): (p: ImageProgress) => void {
+  return (p) => onProgress({
+    // The stage's end is not the build's.
+    phase: p.phase === 'done' ? 'build' : p.phase,
+    message: `${label}: ${p.message}`,
+    ...(p.percent !== undefined ? { percent: Math.round(from + (p.percent * (to - from)) / 100) } : {}),
+  });
+}
+
 /**
- * Reads the engine's JSON message stream to its end, reporting progress; rejects with the
- * engine's own words on an `error` message. Resolves with the image id if the stream named one.
+ * `docker build` of the desktop folder (plus the base's dpkg-nodoc.cfg) FROM the local agent-base
+ * image; builds that first, online, when it is missing.
  */
-function followDockerStream(
-  stream: NodeJS.ReadableStream,
-  onProgress: (p: ImageProgress) => void,
-  signal: AbortSignal | undefined,
-  engineError: (message: string) => Error,
-): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const reader = new DockerStreamReader();
-    let imageId: string | undefined;
-    let failure: string | undefined;
-    const handle = (result: BuildMessageResult): void => {
-      if (result.error !== undefined) failure ??= result.error;
-      if (result.imageId) imageId = result.imageId;
-      if (result.progress) onProgress(result.progress);
-    };
-    const onAbort = (): void => {
-      (stream as NodeJS.ReadableStream & { destroy?: (e?: Error) => void }).destroy?.();
-      reject(signal?.reason instanceof Error ? signal.reason : new Error('image build cancelled'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-    stream.on('data', (chunk: Buffer) => reader.push(chunk).forEach(handle));
-    stream.on('error', (err: Error) => {
-      signal?.removeEventListener('abort', onAbort);
-      reject(err);
+async function buildDesktopOnline(docker: Dockerode, base: BaseImageContext, desktop: DesktopImageContext, tag: string, options: BuildImageOptions): Promise<string | undefined> {
+  let onProgress = options.onProgress;
+  const baseInfo = await docker.getImage(BASE_IMAGE).inspect().catch((err: { statusCode?: number }) => {
+    if (err.statusCode === 404) return undefined;
+    throw err;
+  });
+  if (!baseInfo) {
+    onProgress({ phase: 'resolve', message: `${BASE_IMAGE} is missing: building it first`, percent: 0 });
+    await buildBaseImage(docker, {
+      offline: false, image: 'base', assetsDir: options.assetsDir, onProgress: stageProgress(onProgress, 0, 40, BASE_IMAGE),
+      ...(options.signal ? { signal: options.signal } : {}), ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     });
-    stream.on('end', () => {
-      signal?.removeEventListener('abort', onAbort);
-      reader.end().forEach(handle);
-      if (failure !== undefined) reject(engineError(failure));
-      else resolve(imageId);
+    onProgress = stageProgress(options.onProgress, 40, 100, tag);
+  } else {
+    const pinned = parseNodeVersionFile(await fs.promises.readFile(base.nodeVersion, 'utf8')).version;
+    const has = baseInfo.Config.Labels?.[NODE_VERSION_LABEL];
+    if (has !== pinned) onProgress({ phase: 'resolve', message: `warning: ${BASE_IMAGE} has Node.js ${has ?? '(unknown)'}, not the pinned ${pinned}: rebuild it (airlock image build), then this one`, percent: 0 });
+  }
+  options.signal?.throwIfAborted();
+  return withScratchDir(options, async (scratchDir) => {
+    const contextDir = path.join(scratchDir, 'context');
+    onProgress({ phase: 'resolve', message: `building ${tag} from ${desktop.dir}`, percent: 0 });
+    const files = await copyFolder(desktop.dir, contextDir);
+    await fs.promises.copyFile(base.dpkgConfig, path.join(contextDir, path.basename(base.dpkgConfig)));
+    // COPY keeps the mode the context has; the launcher must be executable whatever the checkout did.
+    await fs.promises.chmod(path.join(contextDir, path.basename(desktop.launcher.source)), 0o755);
+    return dockerBuild(docker, {
+      contextDir, src: [...files, path.basename(base.dpkgConfig)], tag, onProgress, signal: options.signal, failed: desktopBuildFailed,
     });
   });
 }
 
-async function buildOffline(docker: Dockerode, executable: string, context: BaseImageContext, node: NodeDist, scratchDir: string, tag: string, options: BuildBaseImageOptions): Promise<string | undefined> {
-  const dockerfile = await fs.promises.readFile(context.dockerfile, 'utf8');
-  // The Dockerfile's config, plus the label the online build gets as a build option.
-  const changes = [...configFromDockerfile(dockerfile), `LABEL ${NODE_VERSION_LABEL}=${node.version}`];
-  const suite = suiteFromDockerfile(dockerfile);
-  const packages = parsePackageList(await fs.promises.readFile(context.packages, 'utf8'));
-  for (const file of [context.dpkgConfig, context.setupScript]) await fs.promises.access(file, fs.constants.R_OK);
-
-  const target = path.join(scratchDir, 'rootfs.tar');
-  options.onProgress({ phase: 'resolve', message: `bootstrapping Debian ${suite} with ${packages.join(', ')}`, percent: 0 });
+/**
+ * One mmdebstrap root filesystem with the base's packages (and the desktop's), the Node.js files
+ * (and the desktop launcher), setup.sh, imported with the base Dockerfile's config (then the
+ * desktop Dockerfile's).
+ */
+async function buildOffline(docker: Dockerode, executable: string, base: BaseImageContext, desktop: DesktopImageContext | undefined, node: NodeDist, scratchDir: string, tag: string, options: BuildImageOptions): Promise<string | undefined> {
+  const dockerfile = await fs.promises.readFile(base.dockerfile, 'utf8');
+  let config = configFromDockerfile(dockerfile);
+  const lists = [parsePackageList(await fs.promises.readFile(base.packages, 'utf8'))];
   // What the Dockerfile's `COPY node-dist/ /usr/local/` does.
   const files: RootfsFile[] = node.files.map((rel) => ({
     source: path.join(node.dir, rel),
     target: `/usr/local/${rel}`,
     mode: Object.values(NODE_DIST_FILES).find((f) => f.to === rel)?.mode ?? 0o644,
   }));
-  const args = mmdebstrapArgs({ suite, packages, dpkgConfig: context.dpkgConfig, setupScript: context.setupScript, target, files });
+  if (desktop) {
+    config = mergeImageConfig(config, configFromDockerfile(await fs.promises.readFile(desktop.dockerfile, 'utf8'), 'agent-desktop'));
+    lists.push(parsePackageList(await fs.promises.readFile(desktop.packages, 'utf8')));
+    files.push({ ...desktop.launcher, mode: 0o755 }, { ...desktop.browserPolicy, mode: 0o644 });
+  }
+  // The Dockerfile's config, plus the label the online build gets as a build option.
+  const changes = [...config, `LABEL ${NODE_VERSION_LABEL}=${node.version}`];
+  const suite = suiteFromDockerfile(dockerfile);
+  const packages = mergePackageLists(...lists);
+  for (const file of [base.dpkgConfig, base.setupScript, ...files.map((f) => f.source)]) await fs.promises.access(file, fs.constants.R_OK);
+
+  const target = path.join(scratchDir, 'rootfs.tar');
+  options.onProgress({ phase: 'resolve', message: `bootstrapping Debian ${suite} with ${packages.join(', ')}`, percent: 0 });
+  const args = mmdebstrapArgs({ suite, packages, dpkgConfig: base.dpkgConfig, setupScript: base.setupScript, target, files });
   await runMmdebstrap({ executable, args, scratchDir, onProgress: options.onProgress, signal: options.signal });
   return await importRootfs(docker, target, changes, tag, options);
 }
 
-/** `docker import` of the tarball with the Dockerfile's config, tagged `tag`. */
-async function importRootfs(docker: Dockerode, tarPath: string, changes: string[], tag: string, options: BuildBaseImageOptions): Promise<string | undefined> {
-  const size = (await fs.promises.stat(tarPath)).size;
-  const file = fs.createReadStream(tarPath);
-  let sent = 0;
-  let lastPercent = -1;
-  file.on('data', (chunk) => {
-    sent += chunk.length;
-    // The import takes the last ~10% of the bar.
-    const percent = 90 + Math.floor((sent / size) * 9);
-    if (percent !== lastPercent) {
-      lastPercent = percent;
-      options.onProgress({ phase: 'import', message: `importing into the engine (${Math.round(size / 1_000_000)} MB)`, percent });
-    }
-  });
-  const [repo, version] = splitRef(tag);
-  // docker-modem sends an array as repeated query parameters, as the API expects for `changes`.
-  const importOptions: Record<string, unknown> = { repo, tag: version, changes, message: 'airlock image build --offline' };
-  if (options.signal) importOptions.abortSignal = options.signal;
-  try {
-    const stream = await docker.importImage(file, importOptions);
-    return await followDockerStream(stream, options.onProgress, options.signal, importFailed);
-  } catch (err) {
-    options.signal?.throwIfAborted();
-    if (err instanceof AirlockError) throw err;
-    throw importFailed((err as Error).message, err);
-  } finally {
-    file.destroy();
-  }
-}
-
-function importFailed(message: string, cause?: unknown): AirlockError {
-  return new AirlockError('image_build_failed', `Importing the root filesystem into the engine failed: ${message}`, undefined, { cause });
-}
-
-function splitRef(ref: string): [string, string] {
-  const at = ref.lastIndexOf(':');
-  return [ref.slice(0, at), ref.slice(at + 1)];
-}
-
 /**
  * Online first; when that fails and nobody asked for one way or the other (`offline` undefined),
- * the same image from this machine's Debian packages, where that can be done. For the CLI and the app.
+ * the same image from this machine's Debian packages, where that can be done. For the CLI and the
+ * app, for either image (`image` in the options).
  */
 export async function buildBaseImagePreferOnline<T>(
-  build: (docker: Dockerode, options: BuildBaseImageOptions) => Promise<T>,
+  build: (docker: Dockerode, options: BuildImageOptions) => Promise<T>,
   docker: Dockerode,
-  options: Omit<BuildBaseImageOptions, 'offline'> & { offline: boolean | undefined; onFallback?: (reason: string) => void },
+  options: Omit<BuildImageOptions, 'offline'> & { offline: boolean | undefined; onFallback?: (reason: string) => void },
 ): Promise<T> {
   const { offline, onFallback, ...rest } = options;
   try {

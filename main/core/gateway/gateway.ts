@@ -17,6 +17,7 @@ import { rawResponse, refusalBody } from './refusal.js';
 import { formatHost, formatTarget, parseAbsoluteUrl, parseAuthority } from './target.js';
 import { GatewayEvents, type GatewayTask, type SandboxApiHandler } from './task-state.js';
 import { DecoyScanner, type Decoy } from './decoys.js';
+import { BrowserRefusals, isNavigation, refusalPage } from './browser.js';
 
 /** The reserved name of the in-sandbox API (main/core/tasks/sandbox-api.ts). */
 const SANDBOX_API_HOST = 'airlock.internal';
@@ -47,6 +48,9 @@ export class Gateway {
   readonly #server: http.Server;
   readonly #tasks = new Map<string, GatewayTask>();
   readonly #boundTo = new WeakMap<object, string>();
+  /** Connections from a display task's browser (the endpoint's browser port): see browser.ts. */
+  readonly #fromBrowser = new WeakSet<object>();
+  readonly #browserRefusals = new BrowserRefusals();
   readonly #events: GatewayEvents;
   readonly #admission: AdmissionControl;
   readonly #interception: Interception;
@@ -75,7 +79,10 @@ export class Gateway {
   }
 
   /** Registers a task's policy; returns the proxy credential the sandbox will present. */
-  addTask(options: { task: string; agent: AgentRef; policy: NetworkPolicy; onAlways?: (host: string) => void; credentials?: TaskCredentialsPort; sandboxApi?: SandboxApiHandler; decoys?: Decoy[] }): { user: string; password: string } {
+  addTask(options: {
+    task: string; agent: AgentRef; policy: NetworkPolicy; onAlways?: (host: string) => void; credentials?: TaskCredentialsPort; sandboxApi?: SandboxApiHandler; decoys?: Decoy[];
+    onNavigation?: (url: string) => void;
+  }): { user: string; password: string } {
     const password = randomBytes(24).toString('base64url');
     this.#tasks.set(options.task, {
       agent: new DialingAgent(this.#dial),
@@ -86,6 +93,7 @@ export class Gateway {
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.sandboxApi ? { sandboxApi: options.sandboxApi } : {}),
       ...(options.decoys?.length ? { decoys: new DecoyScanner(options.decoys) } : {}),
+      ...(options.onNavigation ? { onNavigation: options.onNavigation } : {}),
     });
     return { user: options.task, password };
   }
@@ -97,9 +105,14 @@ export class Gateway {
     this.approvals.cancelTask(task);
   }
 
-  /** A connection that arrived through a task's own gateway endpoint: only that task's credential works on it. */
-  acceptConnection(task: string, stream: Duplex): void {
+  /**
+   * A connection that arrived through a task's own gateway endpoint: only that task's credential
+   * works on it. One from the endpoint's browser port (`browser`) needs none — Chromium cannot
+   * present one, and only the sandbox can open it — and gets pages rather than bare refusals.
+   */
+  acceptConnection(task: string, stream: Duplex, options: { browser?: boolean } = {}): void {
     this.#boundTo.set(stream, task);
+    if (options.browser) this.#fromBrowser.add(stream);
     this.#server.emit('connection', stream);
   }
 
@@ -113,11 +126,13 @@ export class Gateway {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
       this.#interception.close();
+      this.#browserRefusals.close();
       this.#apiServer.closeAllConnections();
     });
   }
 
   #authenticate(req: http.IncomingMessage): GatewayTask | undefined {
+    if (this.#fromBrowser.has(req.socket)) return this.#tasks.get(this.#boundTo.get(req.socket)!);
     const header = req.headers['proxy-authorization'];
     const match = typeof header === 'string' ? /^Basic\s+(\S+)$/i.exec(header) : null;
     if (!match) return undefined;
@@ -167,10 +182,14 @@ export class Gateway {
       res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end(`Airlock refused this request: ${reason}. Credentials are only used over HTTPS, with the hosts they were granted for.\n`);
       return;
     }
+    const navigation = this.#fromBrowser.has(req.socket) && isNavigation(req.headers);
+    if (navigation) network.onNavigation?.(req.url ?? '');
     const admission = await this.#admission.admit(network, target, req.method ?? 'GET', path);
     if (!admission.ok) {
       this.#events.refuse(network, target, req.method ?? 'GET', path, admission, started);
-      res.writeHead(admission.status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end(refusalBody(target, admission.reason, admission.decision.rule));
+      const body = refusalBody(target, admission.reason, admission.decision.rule);
+      if (navigation) res.writeHead(admission.status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' }).end(refusalPage(target, body));
+      else res.writeHead(admission.status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end(body);
       return;
     }
     let bytesUp = 0;
@@ -238,13 +257,18 @@ export class Gateway {
       return;
     }
     const admission = await this.#admission.admit(network, target, 'CONNECT', undefined);
+    // The browser's TLS is opened here when the task has a CA: refusals become readable pages,
+    // and every request (not just a tunnel) is checked and logged.
+    const browser = this.#fromBrowser.has(client) && network.credentials?.ca !== undefined;
     if (!admission.ok) {
       this.#events.refuse(network, target, 'CONNECT', undefined, admission, started);
+      const body = refusalBody(target, admission.reason, admission.decision.rule);
+      if (browser) await this.#browserRefusals.serve(network, target, client, head, body).catch(() => client.destroy());
       // Answer, never just drop: some clients (Node 24's fetch) retry a dropped CONNECT at full speed.
-      client.end(rawResponse(admission.status, admission.status === 429 ? 'Too Many Requests' : 'Forbidden', refusalBody(target, admission.reason, admission.decision.rule)));
+      else client.end(rawResponse(admission.status, admission.status === 429 ? 'Too Many Requests' : 'Forbidden', body));
       return;
     }
-    if (network.credentials?.intercepts(target.host, target.port)) {
+    if (browser || network.credentials?.intercepts(target.host, target.port)) {
       await this.#interception.intercept(network, target, admission, client, head, started);
       return;
     }

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.js';
 import { findPlaceholder } from '../credentials/placeholder.js';
 import { forwardHeaders, terminateTls } from './intercept.js';
 import { formatTarget, type Target } from './target.js';
+import { isNavigation, tunnelUrl } from './browser.js';
 import type { Admission, GatewayEvents, GatewayTask } from './task-state.js';
 
 interface Intercepted {
@@ -66,6 +67,7 @@ export class Interception {
       res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`Airlock refused this request: its Host (${hostHeader || 'none'}) is not ${target.host}, the host this connection was allowed for.\n`);
       return;
     }
+    if (isNavigation(req.headers)) network.onNavigation?.(tunnelUrl(target, path));
     const headers = forwardHeaders(req.headers);
     let decision = context.decision;
     let identity: { grant: string; credential: string } | undefined;

@@ -5,7 +5,12 @@ export interface RelayReady {
   port: number;
   /** Network interfaces the endpoint sees: only `lo` when the sandbox is isolated. */
   interfaces: string[];
+  /** The display task's browser port, when the endpoint was asked for one. */
+  browserPort?: number;
 }
+
+/** Which of the endpoint's ports a connection came in on: the proxy's, or the sandbox browser's. */
+export type RelayPort = 'proxy' | 'browser';
 
 /** One connection the agent opened to its gateway endpoint, as a stream on Airlock's side. */
 class RelayedConnection extends Duplex {
@@ -88,7 +93,7 @@ export class RelayMux {
   #drained: Promise<void> | undefined;
   #closed = false;
 
-  constructor(output: NodeJS.WritableStream, onConnection: (stream: Duplex) => void, onLog: (text: string) => void = () => undefined) {
+  constructor(output: NodeJS.WritableStream, onConnection: (stream: Duplex, port: RelayPort) => void, onLog: (text: string) => void = () => undefined) {
     this.#output = output;
     let resolveReady!: (ready: RelayReady) => void;
     this.ready = new Promise((resolve) => (resolveReady = resolve));
@@ -98,7 +103,7 @@ export class RelayMux {
       else if (type === FRAME.OPEN) {
         const connection = new RelayedConnection(this, id);
         this.#connections.set(id, connection);
-        onConnection(connection);
+        onConnection(connection, payload[0] === 1 ? 'browser' : 'proxy');
       } else {
         const connection = this.#connections.get(id);
         if (!connection) return;

@@ -30,6 +30,8 @@ export interface GatewayTask {
   sandboxApi?: SandboxApiHandler;
   /** Fake secrets planted in the sandbox: seeing one go out is a violation. */
   decoys?: DecoyScanner;
+  /** A display task: its browser loaded a page (the screen is captured). */
+  onNavigation?: (url: string) => void;
 }
 
 export type SandboxApiHandler = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void>;

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { parseDuration, parseSize } from './units.js';
 
 export const DEFAULT_IMAGE = 'airlock/agent-base:1';
+/** The image of tasks with `display:` unless the manifest names one (it must have airlock-desktop). */
+export const DEFAULT_DESKTOP_IMAGE = 'airlock/agent-desktop:1';
 
 const duration = z.string().refine((s) => parseDuration(s) !== undefined, {
   error: 'must be a duration such as 30s, 10m or 1h',
@@ -24,7 +26,8 @@ const hostPattern = z.string().regex(/^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?
 export const manifestSchema = z.strictObject({
   name: agentName,
   description: z.string().max(1000).optional(),
-  image: z.string().min(1).default(DEFAULT_IMAGE),
+  /** Default: agent-base, or agent-desktop for a task with `display:`. */
+  image: z.string().min(1).optional(),
   command: z.array(z.string()).min(1, { error: 'must list the program and its arguments, e.g. ["node", "/workspace/agent.js"]' }).optional(),
   workdir: absolutePath.default('/workspace'),
   env: z.record(envName, z.string()).default({}),
@@ -65,6 +68,13 @@ export const manifestSchema = z.strictObject({
   decoys: z.strictObject({
     env: z.array(envName).default([]),
     files: z.array(absolutePath).default([]),
+  }).optional(),
+  /** A virtual screen with Chromium inside the sandbox, watched live from the app, with screenshots in the log. */
+  display: z.strictObject({
+    width: z.number().int().min(320, { error: 'must be at least 320 pixels' }).max(3840, { error: 'must be at most 3840 pixels' }),
+    height: z.number().int().min(240, { error: 'must be at least 240 pixels' }).max(2160, { error: 'must be at most 2160 pixels' }),
+    /** A screenshot this often while the screen changes; `off` (or `0s`) keeps only page loads and the first and last screens. */
+    screenshotEvery: z.union([z.enum(['off', '0s']), duration]).optional(),
   }).optional(),
   /** Refused requests a task may make before that is a violation too. */
   maxRefusedRequests: z.number().int().min(0).max(100_000).default(20),

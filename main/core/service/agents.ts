@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { loadManifestFile, type LoadedManifest } from '../policy/manifest.js';
+import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE } from '../policy/manifest-schema.js';
 import { AgentRegistry as Approvals } from '../policy/registry.js';
 import type { AgentSummary } from './types.js';
 
@@ -110,7 +111,7 @@ function summarize(id: string, source: AgentSummary['source'], file: string, app
     const { manifest, digest } = loaded;
     const { network, resources } = manifest;
     return {
-      id, source, file, name: manifest.name, digest, image: manifest.image,
+      id, source, file, name: manifest.name, digest, image: manifest.image ?? (manifest.display ? DEFAULT_DESKTOP_IMAGE : DEFAULT_IMAGE),
       ...(manifest.description !== undefined ? { description: manifest.description } : {}),
       network: { mode: network.mode, allow: [...network.allow], local: [...network.local], onUnknownHost: network.onUnknownHost },
       delegates: [...(manifest.delegate?.allow ?? [])],

@@ -1,14 +1,14 @@
 import type Dockerode from 'dockerode';
 import type { Engine } from '../engine/engine.js';
-import { BASE_IMAGE, buildBaseImage, buildBaseImagePreferOnline, type ImageProgress } from '../engine/images.js';
+import { AGENT_IMAGES, BASE_IMAGE, buildBaseImage, buildBaseImagePreferOnline, type AgentImage, type ImageProgress } from '../engine/images.js';
 import { AirlockError } from '../errors.js';
 import { describe } from './tasks.js';
 import type { ImageBuildState } from './types.js';
 
-export type BuildImage = (docker: Dockerode, options: { offline: boolean; onProgress: (p: ImageProgress) => void; assetsDir: string; cacheDir?: string }) => Promise<unknown>;
+export type BuildImage = (docker: Dockerode, options: { offline: boolean; onProgress: (p: ImageProgress) => void; assetsDir: string; cacheDir?: string; image?: AgentImage }) => Promise<unknown>;
 
 /**
- * One agent-image build at a time, in the background, with its progress pushed to the UI at most
+ * One agent-image build (agent-base or agent-desktop) at a time, in the background, with its progress pushed to the UI at most
  * every 100 ms. Like `airlock image build`: online first, and offline (from this machine's Debian
  * packages) when that fails and an offline build is possible here, unless a mode is given.
  */
@@ -28,21 +28,22 @@ export class ImageBuilds {
     return { ...this.#state };
   }
 
-  start(offline: boolean | undefined): ImageBuildState {
-    if (this.#state.state === 'building') throw new AirlockError('bad_argument', `${BASE_IMAGE} is already being built`, 'wait for the build under way to finish');
+  start(offline: boolean | undefined, image: AgentImage = 'base'): ImageBuildState {
+    if (this.#state.state === 'building') throw new AirlockError('bad_argument', `${this.#state.ref} is already being built`, 'wait for the build under way to finish');
+    const ref = AGENT_IMAGES[image];
     const engine = this.#deps.engine();
     const build = this.#deps.build ?? buildBaseImage;
-    const onProgress = (p: ImageProgress) => this.#set({ ref: BASE_IMAGE, state: 'building', phase: p.phase, message: p.message, ...(p.percent !== undefined ? { percent: p.percent } : {}) }, false);
-    this.#set({ ref: BASE_IMAGE, state: 'building', phase: 'resolve', message: 'starting the build', percent: 0 }, true);
+    const onProgress = (p: ImageProgress) => this.#set({ ref, state: 'building', phase: p.phase, message: p.message, ...(p.percent !== undefined ? { percent: p.percent } : {}) }, false);
+    this.#set({ ref, state: 'building', phase: 'resolve', message: 'starting the build', percent: 0 }, true);
     void (async () => {
       try {
         await buildBaseImagePreferOnline(build, engine.api, {
-          offline, onProgress, assetsDir: this.#deps.assetsDir, cacheDir: this.#deps.cacheDir,
+          offline, onProgress, assetsDir: this.#deps.assetsDir, cacheDir: this.#deps.cacheDir, ...(image === 'base' ? {} : { image }),
           onFallback: () => onProgress({ phase: 'resolve', message: 'the online build failed; building offline from this machine\'s Debian packages', percent: 0 }),
         });
-        this.#set({ ref: BASE_IMAGE, state: 'done', phase: 'done', message: `${BASE_IMAGE} is ready`, percent: 100 }, true);
+        this.#set({ ref, state: 'done', phase: 'done', message: `${ref} is ready`, percent: 100 }, true);
       } catch (error) {
-        this.#set({ ref: BASE_IMAGE, state: 'failed', message: 'the build failed', error: describe(error) }, true);
+        this.#set({ ref, state: 'failed', message: 'the build failed', error: describe(error) }, true);
       }
     })();
     return this.state();

@@ -4,6 +4,7 @@
  * windows or IPC. Pushes to a UI are batched, and no method returns a secret.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { EventBus } from '../audit/bus.js';
 import type { AirlockEvent } from '../audit/events.js';
@@ -13,6 +14,8 @@ import type { AuditStore } from '../audit/store.js';
 import { openHeadSigner } from '../audit/trail.js';
 import { verifyAuditTrail } from '../audit/verify.js';
 import type { Clock } from '../clock.js';
+import { ScreenRegistry } from '../desktop/screen-registry.js';
+import type { ScreenFrame, ScreenInput, ScreenshotInfo } from '../desktop/types.js';
 import type { Keychain } from '../credentials/keychain.js';
 import { runDoctor, type DoctorReport } from '../doctor.js';
 import type { Engine } from '../engine/engine.js';
@@ -27,6 +30,7 @@ import { UnavailableCredentials, type CredentialsPort } from './credentials-port
 import { taskHistory } from './history.js';
 import { ImageBuilds, type BuildImage } from './images.js';
 import { ResourceSampler } from './resources.js';
+import { listScreenshots, readScreenshot } from './screenshots.js';
 import { TaskManager, type TaskManagerDeps } from './tasks.js';
 import type {
   AgentSummary, ApprovalInfo, ApprovalReply, AuditExportResult, AuditPageResult, AuditQueryRequest, AuditVerifyResult,
@@ -55,6 +59,10 @@ export interface AirlockServiceDeps {
   batch?: { intervalMs?: number; maxEvents?: number };
   /** The image builder (main/core/engine/images.ts buildBaseImage by default). */
   buildImage?: BuildImage;
+  /** The live screens of display tasks (one for the whole app; a new one on the bus by default). */
+  screens?: ScreenRegistry;
+  /** Who a person taking control of a screen is, in the action log (default: the OS user). */
+  user?: string;
 }
 
 export type PushListener = (push: ServicePush) => void;
@@ -68,8 +76,10 @@ export class AirlockService {
   readonly #sampler: ResourceSampler;
   readonly #images: ImageBuilds;
   readonly #credentials: CredentialsPort;
+  readonly #screens: ScreenRegistry;
   #gateway: Gateway | undefined;
   readonly #unsubscribe: () => void;
+  readonly #unwatchScreens: () => void;
 
   constructor(deps: AirlockServiceDeps) {
     this.#deps = deps;
@@ -78,12 +88,16 @@ export class AirlockService {
     this.#events = new Batcher((events) => this.#push({ topic: 'events', payload: { events } }),
       { intervalMs: deps.batch?.intervalMs ?? 50, maxItems: deps.batch?.maxEvents ?? 500 });
     this.#sampler = new ResourceSampler(deps.engine, deps.bus, deps.sampleIntervalMs ?? 2000);
+    this.#screens = deps.screens ?? new ScreenRegistry(deps.bus);
     this.#tasks = new TaskManager({
       engine: deps.engine, bus: deps.bus, clock: deps.clock, home: deps.home, assetsDir: deps.assetsDir,
       gateway: () => this.#openGateway(), audit: deps.audit, agents: this.agents, sampler: this.#sampler,
       ...(deps.credentialStore ? { credentialStore: deps.credentialStore } : {}),
+      screens: this.#screens,
       onChange: () => this.#push({ topic: 'tasks', payload: this.#tasks.list() }),
     });
+    // A screen coming or going, or control changing hands, shows in the task list.
+    this.#unwatchScreens = this.#screens.onChange(() => this.#push({ topic: 'tasks', payload: this.#tasks.list() }));
     this.#images = new ImageBuilds({ engine: deps.engine, assetsDir: deps.assetsDir, cacheDir: path.join(deps.home.root, 'cache'), build: deps.buildImage },
       (state) => this.#push({ topic: 'images', payload: state }));
     this.#unsubscribe = deps.bus.subscribe((event) => {
@@ -103,8 +117,8 @@ export class AirlockService {
   }
 
   // ── images ──
-  buildImage(options: { offline?: boolean }): ImageBuildState {
-    return this.#images.start(options.offline);
+  buildImage(options: { offline?: boolean; image?: 'base' | 'desktop' }): ImageBuildState {
+    return this.#images.start(options.offline, options.image);
   }
 
   imageBuildState(): ImageBuildState {
@@ -158,6 +172,70 @@ export class AirlockService {
   async history(limit: number): Promise<PastTask[]> {
     await this.#flushAudit();
     return taskHistory(this.#deps.home.audit, limit);
+  }
+
+  // ── screens (tasks with `display:`) ──
+  /** The size of a running task's live screen; not_found when it has none (yet, or any more). */
+  screenSize(task: string): { width: number; height: number } {
+    const size = this.#screens.size(task);
+    if (!size) throw new AirlockError('not_found', `task ${task} has no live screen`, 'only running tasks whose manifest has display: show a screen (it appears a moment after the task starts)');
+    return size;
+  }
+
+  /**
+   * Watches a running task's screen: the whole screen first, then changed regions. It stops when
+   * the returned function is called or when the task's screen goes (then `onEnd` is called).
+   */
+  watchScreen(task: string, listener: (frame: ScreenFrame) => void, onEnd?: () => void): () => void {
+    let stopped = false;
+    let stopChanges = (): void => undefined;
+    // Frames name the task they are of (whatever the screen itself put there): a UI may watch several.
+    const stopFrames = this.#screens.watch(task, (frame) => {
+      if (!stopped) listener(frame.task === task ? frame : { ...frame, task });
+    });
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      stopFrames();
+      stopChanges();
+    };
+    stopChanges = this.#screens.onChange(() => {
+      if (this.#screens.has(task)) return;
+      stop();
+      onEnd?.();
+    });
+    return stop;
+  }
+
+  /** A person takes control of a task's screen: their input reaches it from now on (logged as screen.control). */
+  takeControl(task: string): void {
+    this.#screens.takeControl(task, this.#deps.user ?? osUser());
+  }
+
+  /** Back to view-only (logged). Nothing to do when nobody has control or the screen is gone. */
+  releaseControl(task: string): void {
+    this.#screens.releaseControl(task);
+  }
+
+  /** Pointer or key input for a screen someone took control of; refused while it is view-only. */
+  screenInput(task: string, input: ScreenInput): void {
+    const size = this.screenSize(task);
+    if (input.type === 'pointer' && (input.x >= size.width || input.y >= size.height)) {
+      throw new AirlockError('bad_argument', `pointer (${input.x}, ${input.y}) is outside the ${size.width}×${size.height} screen of ${task}`, 'send screen pixels, from 0 to width-1 and height-1');
+    }
+    this.#screens.input(task, input);
+  }
+
+  /** The screenshots of a task, running or long gone, from its screen.capture events in the audit trail. */
+  async screenshots(task: string): Promise<ScreenshotInfo[]> {
+    await this.#flushAudit();
+    return listScreenshots(this.#deps.home.audit, task);
+  }
+
+  /** One screenshot's PNG; refused when its file is missing or is not the one the trail recorded. */
+  async screenshot(task: string, index: number): Promise<Uint8Array> {
+    await this.#flushAudit();
+    return readScreenshot(this.#deps.home.audit, this.#deps.home.task(task), task, index);
   }
 
   // ── approvals ──
@@ -263,6 +341,7 @@ export class AirlockService {
     this.#sampler.stopAll();
     this.#events.close();
     this.#unsubscribe();
+    this.#unwatchScreens();
   }
 
   #openGateway(): Gateway {
@@ -285,5 +364,13 @@ export class AirlockService {
         // a UI that went away must not stop the others, nor a task
       }
     }
+  }
+}
+
+function osUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return 'user';
   }
 }

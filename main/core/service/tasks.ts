@@ -12,6 +12,7 @@ import { checkGrantRequests } from '../tasks/task-credentials.js';
 import { TaskRunner, type TaskRunnerDeps } from '../tasks/runner.js';
 import { DelegationTree } from '../tasks/delegation.js';
 import { resolveTaskSpec, type RunOverrides } from '../tasks/spec.js';
+import type { ScreenRegistry } from '../desktop/screen-registry.js';
 import type { AgentRegistry } from './agents.js';
 import type { ResourceSampler } from './resources.js';
 import type { ErrorInfo, RunRequest, TaskInfo } from './types.js';
@@ -29,6 +30,8 @@ export interface TaskManagerDeps {
   sampler: ResourceSampler;
   /** Credentials a task may be lent (main/core/credentials' store); without it a manifest that asks for one is refused. */
   credentialStore?: TaskRunnerDeps['credentials'];
+  /** Where display tasks register their live screens (and who has control of each). */
+  screens?: ScreenRegistry;
   onChange: () => void;
 }
 
@@ -76,12 +79,14 @@ export class TaskManager {
       ...(networked ? { gateway: this.#deps.gateway() } : {}),
       ...(this.#deps.credentialStore ? { credentials: this.#deps.credentialStore } : {}),
       agents: this.#deps.agents.approvals, delegation: this.#delegation,
+      ...(this.#deps.screens ? { screens: this.#deps.screens } : {}),
     });
     const id = newTaskId();
     const controller = new AbortController();
     const info: TaskInfo = {
       id, agent: spec.agent.name, agentId: request.agentId, network: spec.network.mode, state: 'starting', stopping: false,
       startedAt: new Date(this.#deps.clock.now()).toISOString(), artifactsDir: spec.outputDir ?? this.#deps.home.artifacts(id), artifacts: 0, grants: [],
+      ...(spec.display ? { display: { width: spec.display.width, height: spec.display.height } } : {}),
     };
     const done = runner.run(spec, { signal: controller.signal, taskId: id }).then((outcome) => {
       info.state = outcome.status;
@@ -106,10 +111,14 @@ export class TaskManager {
   }
 
   list(): TaskInfo[] {
-    return [...this.#tasks.values()].map((t) => ({
-      ...t.info, grants: t.info.grants.map((g) => ({ ...g })),
-      ...(t.info.error ? { error: { ...t.info.error } } : {}), ...(t.info.frozen ? { frozen: { ...t.info.frozen } } : {}),
-    })).reverse();
+    return [...this.#tasks.values()].map((t) => {
+      const control = this.#deps.screens?.controller(t.info.id);
+      return {
+        ...t.info, grants: t.info.grants.map((g) => ({ ...g })),
+        ...(t.info.error ? { error: { ...t.info.error } } : {}), ...(t.info.frozen ? { frozen: { ...t.info.frozen } } : {}),
+        ...(t.info.display ? { display: { ...t.info.display } } : {}), ...(control ? { control } : {}),
+      };
+    }).reverse();
   }
 
   /** The agent (as agents.run names it) and manifest file of one of this app's tasks. */

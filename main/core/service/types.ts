@@ -82,6 +82,10 @@ export interface TaskInfo {
   grants: TaskGrant[];
   /** Set while frozen by a violation (task.frozen), until task.resumed. */
   frozen?: { reason: string; at: string };
+  /** The virtual screen of a task whose manifest has `display:` (watched live while it runs). */
+  display?: { width: number; height: number };
+  /** Who has taken control of its screen, while someone has (its input then reaches the screen). */
+  control?: string;
 }
 
 export interface PastTask {

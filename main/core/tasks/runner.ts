@@ -26,6 +26,8 @@ import type { AgentRegistry } from '../policy/registry.js';
 import { CA_BUNDLE, checkGrantRequests, openTaskCredentials, TASK_CA_FILE } from './task-credentials.js';
 import type { CredentialStore } from '../credentials/store.js';
 import type { Gateway } from '../gateway/gateway.js';
+import type { ScreenRegistry } from '../desktop/screen-registry.js';
+import { desktopCommand, desktopEnv, startTaskDesktop, type TaskDesktop } from './task-desktop.js';
 
 export interface TaskRunnerDeps {
   engine: Engine;
@@ -45,6 +47,8 @@ export interface TaskRunnerDeps {
   agents?: AgentRegistry;
   /** Who started whom: the delegation rules. */
   delegation?: DelegationTree;
+  /** Where a display task's live screen is registered while it runs (the app's live view). */
+  screens?: ScreenRegistry;
 }
 
 export interface RunOptions {
@@ -107,7 +111,7 @@ export class TaskRunner {
 
     emit('task.created', {
       image: spec.image, command: spec.command ?? null, workdir: spec.workdir, network: spec.network.mode, networkPolicy: spec.network,
-      limits: spec.limits, timeoutMs: spec.timeoutMs, inputs: spec.inputs, outputs: spec.outputs,
+      limits: spec.limits, timeoutMs: spec.timeoutMs, inputs: spec.inputs, outputs: spec.outputs, display: spec.display ?? null,
     });
     await fs.promises.mkdir(home.task(task), { recursive: true });
 
@@ -116,8 +120,11 @@ export class TaskRunner {
     checkGrantRequests(spec.credentials, this.#deps.credentials, spec.network, spec.agent.name);
     const expiry = new AbortController(); // an env grant that lapses stops the task
     let expiredGrant: string | undefined;
-    const lent = spec.credentials.length > 0 ? await openTaskCredentials({
-      task, agent: spec.agent, requests: spec.credentials, store: this.#deps.credentials!, bus, clock,
+    // A display task's browser traffic is opened with a CA of the task's own (refusal pages, page loads).
+    const browserCa = spec.display !== undefined && spec.network.mode !== 'none';
+    const lent = spec.credentials.length > 0 || browserCa ? await openTaskCredentials({
+      task, agent: spec.agent, requests: spec.credentials, store: this.#deps.credentials, bus, clock,
+      ...(browserCa ? { caLifetimeMs: spec.timeoutMs } : {}),
       onExpired: (grant) => {
         if (grant.delivery !== 'env') return;
         expiredGrant = grant.credential;
@@ -137,9 +144,11 @@ export class TaskRunner {
         run: async (childSpec, taskId) => this.run(childSpec, { taskId, parentTask: task, ...(options.signal ? { signal: options.signal } : {}) }),
       }) : undefined,
     });
+    let desktop: TaskDesktop | undefined;
     const network = await openTaskNetwork({
       engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir, task, agent: spec.agent, spec: spec.network, labels, sandboxApi: api, decoys: decoys.values,
       ...(options.onAlways ? { onAlways: options.onAlways } : {}), ...(lent ? { credentials: lent.credentials } : {}),
+      ...(spec.display ? { browser: { onNavigation: (url: string) => desktop?.navigated(url) } } : {}),
     }).catch((error: unknown) => {
       lent?.credentials.revokeAll();
       throw error;
@@ -150,8 +159,8 @@ export class TaskRunner {
       emit('fs.input', { path: file.path, size: file.size, sha256: file.sha256 })) : undefined;
     // No separate image check: creating the container answers 404 when the image is missing.
     const sandbox = await Sandbox.create(engine, {
-      name: `airlock-${task}`, labels, image: spec.image, command: spec.command, workdir: spec.workdir,
-      env: { ...spec.env, ...decoys.env, ...network.env, ...lent?.env }, workspaceVolume: `airlock-${task}-workspace`, limits: spec.limits, network: network.plan,
+      name: `airlock-${task}`, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command) : spec.command, workdir: spec.workdir,
+      env: { ...spec.env, ...decoys.env, ...network.env, ...lent?.env, ...(spec.display ? desktopEnv(spec.display) : {}) }, display: spec.display !== undefined, workspaceVolume: `airlock-${task}-workspace`, limits: spec.limits, network: network.plan,
       ...(lent?.credentials.ca ? { certsVolume: `airlock-${task}-certs` } : {}), secretsOnStdin: envSecrets.length > 0,
     }, workspace).then(async (created) => {
       if (lent?.credentials.ca) await created.trustCa(lent.credentials.ca.certificatePem, CA_BUNDLE, TASK_CA_FILE).catch(async (error: unknown) => {
@@ -204,6 +213,12 @@ export class TaskRunner {
           attached.end(`${envSecrets.map((e) => `${e.name}=${Buffer.from(e.value).toString('base64')}`).join('\n')}\n\n`);
         }
         emit('task.started', { container: sandbox.container.id.slice(0, 12), timeoutMs: spec.timeoutMs });
+        if (spec.display) {
+          desktop = startTaskDesktop({
+            container: sandbox.container, task, agent: spec.agent, display: spec.display, taskDir: home.task(task), clock, screens: this.#deps.screens,
+            emit: (kind, data) => emit(kind, data),
+          });
+        }
         pumping = pipeline(attached, output);
         const stop = AbortSignal.any([expiry.signal, policyStop.signal, ...(options.signal ? [options.signal] : [])]);
         status = await this.#waitForExit(sandbox, spec.timeoutMs, stop);
@@ -211,6 +226,7 @@ export class TaskRunner {
         if (policyStop.signal.aborted) status = 'stopped';
       }
       enforcement.end();
+      await desktop?.stop();
       await sandbox.kill();
       await pumping.catch(() => undefined);
       (attached as unknown as { destroy?: () => void }).destroy?.();

@@ -7,7 +7,8 @@ import { parseDuration, parseSize } from '../policy/units.js';
 import { resolveNetwork, type NetworkSpec } from './network-spec.js';
 import type { GrantRequest } from '../credentials/grants.js';
 import type { ViolationPolicy } from './violations.js';
-import type { Manifest } from '../policy/manifest-schema.js';
+import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE, type Manifest } from '../policy/manifest-schema.js';
+import type { DisplaySpec } from '../desktop/types.js';
 
 /** Everything the orchestrator needs to run one task, resolved and checked. */
 export interface TaskSpec {
@@ -31,6 +32,8 @@ export interface TaskSpec {
   delegate: { allow: string[]; maxDepth: number; maxTasks: number };
   /** Host folder for collected outputs; default: the task's artifacts folder in AIRLOCK_HOME. */
   outputDir: string | undefined;
+  /** A virtual screen with a browser (`display:`), or undefined. */
+  display: DisplaySpec | undefined;
 }
 
 /** What a user may pass on the command line (or the app's run dialog) on top of the manifest. */
@@ -46,6 +49,8 @@ export interface RunOverrides {
 }
 
 export const SANDBOX_DEFAULTS = { cpus: 1, memoryBytes: 512 * 1024 ** 2, pids: 256, timeoutMs: 10 * 60_000 };
+/** A screen and a browser need more: Chromium alone runs ~10 processes and ~150 threads (pids counts threads). */
+export const DISPLAY_DEFAULTS = { cpus: 2, memoryBytes: 2 * 1024 ** 3, pids: 1024, screenshotEveryMs: 5_000 };
 /** Environment names Airlock sets itself (proxy, CA bundle): an agent may not override them. */
 const RESERVED_ENV = /^(HOME|PATH|HOSTNAME|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy|SSL_CERT_FILE|NODE_EXTRA_CA_CERTS|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|GIT_SSL_CAINFO|AIRLOCK_.*)$/;
 const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/var', '/tmp'];
@@ -100,10 +105,12 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     if (RESERVED_ENV.test(name)) throw new AirlockError('policy_refused', `env ${name}: is set by Airlock and cannot be overridden`, `remove ${name} from env`);
   }
 
+  const display = resolveDisplay(manifest, source);
+  const defaults = display ? DISPLAY_DEFAULTS : SANDBOX_DEFAULTS;
   const limits = {
-    cpus: overrides.cpus !== undefined ? parsePositive(overrides.cpus, '--cpus') : manifest.resources.cpus ?? SANDBOX_DEFAULTS.cpus,
-    memoryBytes: overrides.memory !== undefined ? sizeOrThrow(overrides.memory, '--memory') : manifest.resources.memory !== undefined ? parseSize(manifest.resources.memory)! : SANDBOX_DEFAULTS.memoryBytes,
-    pids: manifest.resources.pids ?? SANDBOX_DEFAULTS.pids,
+    cpus: overrides.cpus !== undefined ? parsePositive(overrides.cpus, '--cpus') : manifest.resources.cpus ?? defaults.cpus,
+    memoryBytes: overrides.memory !== undefined ? sizeOrThrow(overrides.memory, '--memory') : manifest.resources.memory !== undefined ? parseSize(manifest.resources.memory)! : defaults.memoryBytes,
+    pids: manifest.resources.pids ?? defaults.pids,
   };
   if (limits.memoryBytes < 8 * 1024 ** 2) throw bad(overrides.memory ? '--memory' : `${source}: resources.memory`, 'must be at least 8m', 'give the agent at least 8m of memory');
 
@@ -113,7 +120,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
 
   return {
     agent: { name: manifest.name, digest: loaded.digest },
-    image: manifest.image,
+    image: manifest.image ?? (display ? DEFAULT_DESKTOP_IMAGE : DEFAULT_IMAGE),
     command: manifest.command,
     workdir,
     env,
@@ -127,7 +134,17 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     decoys: { env: manifest.decoys?.env ?? [], files: manifest.decoys?.files ?? [] },
     delegate: { allow: manifest.delegate?.allow ?? [], maxDepth: manifest.delegate?.maxDepth ?? 1, maxTasks: manifest.delegate?.maxTasks ?? 5 },
     outputDir: overrides.outputDir ? path.resolve(cwd, overrides.outputDir) : undefined,
+    display,
   };
+}
+
+function resolveDisplay(manifest: Manifest, source: string): DisplaySpec | undefined {
+  if (!manifest.display) return undefined;
+  const { width, height, screenshotEvery } = manifest.display;
+  const every = screenshotEvery === undefined ? DISPLAY_DEFAULTS.screenshotEveryMs : screenshotEvery === 'off' || screenshotEvery === '0s' ? 0 : parseDuration(screenshotEvery);
+  if (every === undefined) throw bad(`${source}: display.screenshotEvery`, `'${screenshotEvery}' is not a duration`, 'write e.g. 5s, or off for page loads only');
+  if (every > 0 && every < 1000) throw bad(`${source}: display.screenshotEvery`, 'must be at least 1s (or off)', 'screenshots are kept as files: one a second is plenty for a replay');
+  return { width, height, screenshotEveryMs: every };
 }
 
 /** `./data` or `./data:/workspace/in/data`; a Windows drive letter is not a separator. */

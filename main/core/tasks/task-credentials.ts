@@ -46,14 +46,15 @@ export function checkGrantRequests(requests: GrantRequest[], store: CredentialSt
 
 /** Opens a task's grants and says what its sandbox needs for them. */
 export async function openTaskCredentials(options: {
-  task: string; agent: AgentRef; requests: GrantRequest[]; store: CredentialStore; bus: EventBus; clock: Clock; onExpired: (grant: Grant) => void;
+  task: string; agent: AgentRef; requests: GrantRequest[]; store: CredentialStore | undefined; bus: EventBus; clock: Clock; onExpired: (grant: Grant) => void;
+  caLifetimeMs?: number;
 }): Promise<{ credentials: TaskCredentials; env: Record<string, string> }> {
   const credentials = await TaskCredentials.open(options);
   const env = await credentials.placeholderEnv();
   if (credentials.ca) {
     Object.assign(env, {
       SSL_CERT_FILE: CA_BUNDLE, CURL_CA_BUNDLE: CA_BUNDLE, REQUESTS_CA_BUNDLE: CA_BUNDLE, GIT_SSL_CAINFO: CA_BUNDLE,
-      NODE_EXTRA_CA_CERTS: TASK_CA_FILE,
+      NODE_EXTRA_CA_CERTS: TASK_CA_FILE, AIRLOCK_TASK_CA: TASK_CA_FILE,
     });
   }
   return { credentials, env };

@@ -1,7 +1,7 @@
 import type { AgentRef } from '../audit/events.js';
 import { AirlockError } from '../errors.js';
 import { isNotFound, type Engine } from '../engine/engine.js';
-import { GATEWAY_PORT, GatewayEndpoint } from '../engine/gateway-endpoint.js';
+import { BROWSER_PROXY_PORT, GATEWAY_PORT, GatewayEndpoint } from '../engine/gateway-endpoint.js';
 import type { SandboxPlan } from '../engine/hardening.js';
 import { BASE_IMAGE } from '../engine/images.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -41,6 +41,8 @@ export async function openTaskNetwork(options: {
   credentials?: TaskCredentialsPort;
   sandboxApi?: SandboxApiHandler;
   decoys?: Decoy[];
+  /** A display task: its browser gets a proxy port of its own, and page loads are reported. */
+  browser?: { onNavigation: (url: string) => void };
 }): Promise<TaskNetwork> {
   const { spec, gateway, task } = options;
   if (spec.mode === 'none') return { plan: { mode: 'none' }, env: {}, close: async () => 0, pause: async () => undefined, unpause: async () => undefined };
@@ -52,12 +54,14 @@ export async function openTaskNetwork(options: {
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.sandboxApi ? { sandboxApi: options.sandboxApi } : {}),
     ...(options.decoys ? { decoys: options.decoys } : {}),
+    ...(options.browser ? { onNavigation: options.browser.onNavigation } : {}),
   });
   let endpoint: GatewayEndpoint;
   try {
     endpoint = await GatewayEndpoint.start(options.engine, {
       name: `airlock-${task}-gateway`, labels: options.labels, image: BASE_IMAGE, assetsDir: options.assetsDir,
-      onConnection: (stream) => gateway.acceptConnection(task, stream),
+      onConnection: (stream, port) => gateway.acceptConnection(task, stream, { browser: port === 'browser' }),
+      browser: options.browser !== undefined,
     });
   } catch (error) {
     gateway.removeTask(task);
@@ -71,7 +75,10 @@ export async function openTaskNetwork(options: {
   const noProxy = loopbackRule ? '' : 'localhost,127.0.0.1,::1';
   return {
     plan: { mode: 'container', container: endpoint.container.id },
-    env: { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, NO_PROXY: noProxy, no_proxy: noProxy, NODE_USE_ENV_PROXY: '1' },
+    env: {
+      HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, NO_PROXY: noProxy, no_proxy: noProxy, NODE_USE_ENV_PROXY: '1',
+      ...(options.browser ? { AIRLOCK_BROWSER_PROXY: `http://127.0.0.1:${BROWSER_PROXY_PORT}` } : {}),
+    },
     close: async () => {
       gateway.removeTask(task);
       return endpoint.destroy();

@@ -84,11 +84,20 @@ export const api: AirlockApi = {
     add: (input) => unwrap(bridge().credentials.add(input)),
     remove: (name) => unwrap(bridge().credentials.remove(name)),
   },
+  screen: {
+    watch: (task) => unwrap(bridge().screen.watch(task)),
+    unwatch: (task) => unwrap(bridge().screen.unwatch(task)),
+    control: (request) => unwrap(bridge().screen.control(request)),
+    input: (request) => unwrap(bridge().screen.input(request)),
+    shots: (task) => unwrap(bridge().screen.shots(task)),
+    shot: (request) => unwrap(bridge().screen.shot(request)),
+  },
   subscribe: {
     events: subscription('events'),
     tasks: subscription('tasks'),
     approvals: subscription('approvals'),
     images: subscription('images'),
+    screen: subscription('screen'),
   },
 };
 

@@ -36,7 +36,7 @@ export class EventLog {
   buckets: Bucket[] = [];
   requests: WireEvent[] = [];
   artifacts: Artifact[] = [];
-  counts = { requests: 0, denied: 0, asks: 0, outputLines: 0 };
+  counts = { requests: 0, denied: 0, asks: 0, outputLines: 0, screenshots: 0 };
   dropped = 0;
   /** The trail was read for what came before the first live event. */
   backfilled = false;
@@ -71,7 +71,7 @@ export class EventLog {
       this.buckets = [];
       this.requests = [];
       this.artifacts = [];
-      this.counts = { requests: 0, denied: 0, asks: 0, outputLines: 0 };
+      this.counts = { requests: 0, denied: 0, asks: 0, outputLines: 0, screenshots: 0 };
       for (const event of this.events) this.#derive(event);
       this.epoch += 1;
     }
@@ -105,6 +105,9 @@ export class EventLog {
       }
       case 'approval.requested':
         this.counts.asks += 1;
+        break;
+      case 'screen.capture':
+        this.counts.screenshots += 1;
         break;
       case 'proc.stdout':
       case 'proc.stderr':

@@ -71,6 +71,15 @@ export function summarize(event: WireEvent): Summary {
     }
     case 'policy.violation':
       return { mark: '⚠', tone: 'bad', text: `policy violation: ${str(d.reason ?? d.rule)}` };
+    case 'screen.started':
+      if (d.error !== undefined) return { mark: '▣', tone: 'bad', text: `the screen did not come up: ${str(d.error)}` };
+      return { mark: '▣', tone: 'info', text: `screen up: ${str(d.width)}×${str(d.height)}, with a browser` };
+    case 'screen.capture':
+      return { mark: '▣', tone: 'muted', text: `screenshot ${str(d.index)} (${str(d.reason)}${d.url ? ` ${str(d.url)}` : ''}) ${formatSize(num(d.bytes))} sha256:${str(d.sha256).slice(0, 12)}` };
+    case 'screen.control':
+      return d.control === 'taken'
+        ? { mark: '✋', tone: 'warn', text: `${str(d.by)} took control of the screen (${str(d.reason)})` }
+        : { mark: '✋', tone: 'info', text: `${str(d.by)} gave control of the screen back (${str(d.reason)})` };
     case 'resource.sample':
       return { mark: '·', tone: 'muted', text: `cpu ${num(d.cpuPercent).toFixed(1)}% · memory ${formatSize(num(d.memoryBytes))}` };
     default:
@@ -80,7 +89,7 @@ export function summarize(event: WireEvent): Summary {
 }
 
 /** The kind families the log filter offers. */
-export const KIND_FAMILIES = ['task', 'proc', 'net', 'approval', 'fs', 'policy', 'cred', 'resource'] as const;
+export const KIND_FAMILIES = ['task', 'proc', 'net', 'approval', 'fs', 'policy', 'cred', 'screen', 'resource'] as const;
 export type KindFamily = (typeof KIND_FAMILIES)[number];
 
 export function familyOf(kind: string): string {

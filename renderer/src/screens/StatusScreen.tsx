@@ -89,8 +89,9 @@ function ImagesPanel({ report }: { report: DoctorReport }) {
       {imageError && <ErrorPanel error={imageError} />}
       {report.engine.ok && (
         <div className="button-row">
-          <button type="button" disabled={building} onClick={() => void build()}>{report.images.every((i) => i.present) ? 'Rebuild image' : 'Build image'}</button>
+          <button type="button" disabled={building} onClick={() => void build()}>{report.images.every((i) => i.present || i.optional) ? 'Rebuild image' : 'Build image'}</button>
           <button type="button" className="secondary" disabled={building} onClick={() => void build(true)} title="From this machine's Debian packages (Linux, needs mmdebstrap)">Build offline</button>
+          <button type="button" className="secondary" disabled={building} onClick={() => void build(undefined, 'desktop')} title="The base image plus a virtual screen and Chromium, for tasks with display: (offline from this machine's Debian packages when the online build fails)">{report.images.some((i) => i.optional && !i.present) ? 'Build desktop image' : 'Rebuild desktop image'}</button>
         </div>
       )}
     </section>

@@ -9,9 +9,11 @@ import { clockTime, elapsed, formatSize } from '../lib/format';
 import { navigate } from '../lib/route';
 import { logOf, useTasksStore } from '../store/tasks';
 import { ActionLog } from './ActionLog';
+import { LiveScreen } from './LiveScreen';
+import { Screenshots } from './Screenshots';
 import { StateBadge } from './TasksScreen';
 
-type Tab = 'log' | 'network' | 'artifacts';
+type Tab = 'log' | 'network' | 'artifacts' | 'screenshots';
 
 export function TaskDetail({ task }: { task: string }) {
   const info = useTasksStore((s) => s.tasks.find((t) => t.id === task));
@@ -37,6 +39,8 @@ export function TaskDetail({ task }: { task: string }) {
   const endedAt = info?.endedAt ?? past?.endedAt;
   const onStop = async () => setStopError(await stop(task));
   const frozen = running && info.state === 'frozen' && !info.stopping;
+  const display = info?.display;
+  const tabs: Tab[] = display || log.counts.screenshots > 0 ? ['log', 'network', 'artifacts', 'screenshots'] : ['log', 'network', 'artifacts'];
   const onResume = async () => {
     setResuming(true);
     const error = await resume(task);
@@ -49,7 +53,7 @@ export function TaskDetail({ task }: { task: string }) {
   }, [frozen]);
 
   return (
-    <div className="task-detail">
+    <div className={display ? 'task-detail with-screen' : 'task-detail'}>
       <header className="screen-head">
         <div>
           <button type="button" className="link" onClick={() => navigate({ screen: 'tasks' })}>← Tasks</button>
@@ -83,20 +87,29 @@ export function TaskDetail({ task }: { task: string }) {
       {info?.error && <ErrorPanel error={info.error} title="The task could not run" />}
       {stopError && <ErrorPanel error={stopError} title="Could not do that" />}
       {loadError && <ErrorPanel error={loadError} />}
+      {running && display && info.state !== 'starting' && <LiveScreen info={{ ...info, display }} />}
       <Charts log={log} version={version} running={running} />
       <nav className="tabs" role="tablist">
-        {(['log', 'network', 'artifacts'] as Tab[]).map((name) => (
+        {tabs.map((name) => (
           <button key={name} type="button" role="tab" aria-selected={tab === name} className={tab === name ? 'tab active' : 'tab'} onClick={() => setTab(name)}>
-            {name === 'log' ? 'Action log' : name === 'network' ? `Network (${log.counts.requests})` : `Artifacts (${log.artifacts.length})`}
+            {TAB_LABELS[name](log)}
           </button>
         ))}
       </nav>
       {tab === 'log' && <ActionLog log={log} version={version} />}
       {tab === 'network' && <NetworkTable log={log} />}
       {tab === 'artifacts' && <Artifacts log={log} info={info} />}
+      {tab === 'screenshots' && <Screenshots task={task} count={log.counts.screenshots} />}
     </div>
   );
 }
+
+const TAB_LABELS: Record<Tab, (log: EventLog) => string> = {
+  log: () => 'Action log',
+  network: (log) => `Network (${log.counts.requests})`,
+  artifacts: (log) => `Artifacts (${log.artifacts.length})`,
+  screenshots: (log) => `Screenshots (${log.counts.screenshots})`,
+};
 
 function Charts({ log, running }: { log: EventLog; version: number; running: boolean }) {
   const limit = log.samples.at(-1)?.limit;

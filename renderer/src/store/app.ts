@@ -18,7 +18,7 @@ interface AppState {
   setRoute(route: Route): void;
   loadVersion(): Promise<void>;
   refreshDoctor(): Promise<void>;
-  buildImage(offline?: boolean): Promise<void>;
+  buildImage(offline?: boolean, image?: 'base' | 'desktop'): Promise<void>;
   setImageState(state: ImageBuildState): void;
 }
 
@@ -53,10 +53,10 @@ export const useAppStore = create<AppState>()((set, get) => ({
     }
   },
 
-  async buildImage(offline) {
+  async buildImage(offline, image) {
     set({ imageError: null });
     try {
-      set({ image: await api.images.build(offline === undefined ? {} : { offline }) });
+      set({ image: await api.images.build({ ...(offline === undefined ? {} : { offline }), ...(image ? { image } : {}) }) });
     } catch (error) {
       set({ imageError: describeError(error) });
     }

@@ -1,0 +1,413 @@
+// A small RFB 3.8 (VNC) client: just what the live view of a task's screen needs. The server is
+// x11vnc inside the task's container, reached through the engine's exec stream (no port), so the
+// client takes its bytes as they are pushed in (any chunking) and writes to whatever carries them.
+import { AirlockError } from '../errors.js';
+
+/** Where the client's messages go (the exec stream's stdin). */
+export interface RfbSink { write(data: Buffer): unknown }
+
+export interface RfbRect { x: number; y: number; w: number; h: number }
+
+export interface RfbHandlers {
+  /** ServerInit arrived and the client sent its pixel format, encodings and first request. */
+  onReady?(init: { width: number; height: number; name: string }): void;
+  /** One FramebufferUpdate was applied to `framebuffer`: the rectangles it changed. */
+  onUpdate?(rects: RfbRect[]): void;
+  /** DesktopSize: the framebuffer was replaced by a new, black one of this size. */
+  onResize?(width: number, height: number): void;
+  /** A protocol violation or a refusal from the server; the client ignores input after this. */
+  onError?(error: AirlockError): void;
+}
+
+/** Larger sides are refused: a real screen is never this big, and 8192² RGBA is already 256 MB. */
+export const MAX_SIDE = 8192;
+/** Desktop names and refusal reasons are short texts; a longer one is a broken stream. */
+const MAX_TEXT = 64 * 1024;
+
+// SetPixelFormat: 32 bits per pixel, depth 24, little-endian, true colour, channel maxima 255,
+// shifts red 0, green 8, blue 16, then padding.
+const SET_PIXEL_FORMAT = Buffer.from([0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16, 0, 0, 0]);
+const ENCODING_RAW = 0;
+const ENCODING_COPYRECT = 1;
+const ENCODING_DESKTOP_SIZE = -223;
+
+type State =
+  | { kind: 'version' }
+  | { kind: 'security-types' }
+  | { kind: 'security-result' }
+  | { kind: 'server-init' }
+  | { kind: 'message' }
+  | { kind: 'rect-header'; left: number }
+  | { kind: 'raw'; rect: RfbRect; row: number; left: number }
+  | { kind: 'skip'; bytes: number }
+  | { kind: 'reason'; what: string }
+  | { kind: 'failed' };
+
+/**
+ * The client side of one RFB connection. Pixels are asked for as 32-bit little-endian true colour
+ * with red at bit 0, green at 8 and blue at 16, so in memory each pixel is R,G,B,x: setting x to
+ * 255 makes `framebuffer` plain RGBA, ready for PNG without a conversion pass.
+ */
+export class RfbClient {
+  width = 0;
+  height = 0;
+  name = '';
+  /** The screen as RGBA, width × height × 4 bytes; replaced on DesktopSize. */
+  framebuffer: Buffer = Buffer.alloc(0);
+  readonly stats = { bytesReceived: 0, updates: 0, rects: 0 };
+
+  readonly #sink: RfbSink;
+  readonly #handlers: RfbHandlers;
+  // Input not yet consumed: whole chunks as they came, so nothing is copied until a field needs it.
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #state: State = { kind: 'version' };
+  #changed: RfbRect[] = [];
+  #requestIntervalMs = 0;
+  #lastRequestAt = 0;
+  #deferred: NodeJS.Timeout | undefined;
+
+  constructor(sink: RfbSink, handlers: RfbHandlers = {}) {
+    this.#sink = sink;
+    this.#handlers = handlers;
+  }
+
+  get ready(): boolean {
+    return this.width > 0 && this.#state.kind !== 'failed';
+  }
+
+  /**
+   * The least time between update requests. 0: the next request goes out as soon as an update is
+   * complete (the screen streams at the server's pace). More: the server merges what changed in
+   * between into one update, which bounds the bytes received while nobody looks at the screen.
+   */
+  set requestIntervalMs(ms: number) {
+    this.#requestIntervalMs = ms;
+    if (ms === 0) this.flushRequest();
+  }
+
+  /** Sends a request held back by requestIntervalMs now; false when none was waiting. */
+  flushRequest(): boolean {
+    if (!this.#deferred) return false;
+    clearTimeout(this.#deferred);
+    this.#deferred = undefined;
+    this.#request(true);
+    return true;
+  }
+
+  /** Stops the request timer (the stream is gone). */
+  stop(): void {
+    clearTimeout(this.#deferred);
+    this.#deferred = undefined;
+    this.#state = { kind: 'failed' };
+  }
+
+  /** Feeds bytes from the server, in whatever pieces they arrive. */
+  push(chunk: Buffer): void {
+    if (this.#state.kind === 'failed' || chunk.length === 0) return;
+    this.stats.bytesReceived += chunk.length;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    try {
+      while (this.#step());
+    } catch (error) {
+      this.#fail(error instanceof AirlockError ? error : new AirlockError('internal', `screen stream: ${(error as Error).message}`, undefined, { cause: error }));
+    }
+  }
+
+  /** Pointer position in screen pixels and the buttons held (bit 0 left, 1 middle, 2 right, 3/4 wheel). */
+  pointer(x: number, y: number, buttons: number): void {
+    if (!this.ready) return;
+    if (!Number.isInteger(buttons) || buttons < 0 || buttons > 255) throw new AirlockError('bad_argument', `pointer buttons must be a bit mask 0–255, not ${buttons}`);
+    if (!Number.isFinite(x) || !Number.isFinite(y)) throw new AirlockError('bad_argument', 'pointer position must be numbers');
+    const message = Buffer.from([5, buttons, 0, 0, 0, 0]);
+    // Outside the screen is clamped to its edge: a drag that leaves the view still ends somewhere.
+    message.writeUInt16BE(Math.min(this.width - 1, Math.max(0, Math.round(x))), 2);
+    message.writeUInt16BE(Math.min(this.height - 1, Math.max(0, Math.round(y))), 4);
+    this.#sink.write(message);
+  }
+
+  /** A key press or release, as an X11 keysym. */
+  key(keysym: number, down: boolean): void {
+    if (!this.ready) return;
+    if (!Number.isInteger(keysym) || keysym < 0 || keysym > 0xffffffff) throw new AirlockError('bad_argument', `a key must be an X11 keysym (0–0xffffffff), not ${keysym}`);
+    const message = Buffer.from([4, down ? 1 : 0, 0, 0, 0, 0, 0, 0]);
+    message.writeUInt32BE(keysym, 4);
+    this.#sink.write(message);
+  }
+
+  /** One step of the state machine; false when it needs more bytes (or has failed). */
+  #step(): boolean {
+    const state = this.#state;
+    switch (state.kind) {
+      case 'version': {
+        const bytes = this.#take(12);
+        if (!bytes) return false;
+        const text = bytes.toString('latin1');
+        const match = /^RFB (\d{3})\.(\d{3})\n$/.exec(text);
+        if (!match) throw protocol(`the server did not greet with an RFB version (got ${JSON.stringify(text)})`);
+        const [major, minor] = [Number(match[1]), Number(match[2])];
+        if (major < 3 || (major === 3 && minor < 8)) throw protocol(`the server speaks RFB ${major}.${minor}; 3.8 is needed`);
+        this.#sink.write(Buffer.from('RFB 003.008\n', 'latin1'));
+        this.#state = { kind: 'security-types' };
+        return true;
+      }
+      case 'security-types': {
+        const count = this.#peek(1)?.[0];
+        if (count === undefined) return false;
+        const bytes = this.#take(1 + count);
+        if (!bytes) return false;
+        if (count === 0) return this.#refused('the server refused the connection');
+        if (!bytes.subarray(1).includes(1)) throw protocol(`the server offers no security type "None" (offered: ${[...bytes.subarray(1)].join(', ')})`);
+        this.#sink.write(Buffer.from([1]));
+        this.#state = { kind: 'security-result' };
+        return true;
+      }
+      case 'security-result': {
+        const bytes = this.#take(4);
+        if (!bytes) return false;
+        if (bytes.readUInt32BE(0) !== 0) return this.#refused('the server refused the security handshake');
+        this.#sink.write(Buffer.from([1])); // ClientInit: shared, so other viewers are not kicked off
+        this.#state = { kind: 'server-init' };
+        return true;
+      }
+      case 'server-init': {
+        const bytes = this.#takeText(20, 'the desktop name');
+        if (!bytes) return false;
+        this.#resize(bytes.readUInt16BE(0), bytes.readUInt16BE(2));
+        this.name = bytes.subarray(24).toString('utf8');
+        this.#sink.write(Buffer.concat([SET_PIXEL_FORMAT, setEncodings([ENCODING_RAW, ENCODING_COPYRECT, ENCODING_DESKTOP_SIZE])]));
+        this.#request(false);
+        this.#state = { kind: 'message' };
+        this.#handlers.onReady?.({ width: this.width, height: this.height, name: this.name });
+        return true;
+      }
+      case 'reason': {
+        const bytes = this.#takeText(0, 'the reason');
+        if (!bytes) return false;
+        throw protocol(`${state.what}: ${bytes.subarray(4).toString('utf8') || 'no reason given'}`);
+      }
+      case 'message':
+        return this.#message();
+      case 'rect-header':
+        return this.#rectHeader(state.left);
+      case 'raw':
+        return this.#rawRows(state);
+      case 'skip': {
+        // Streamed away: a large clipboard text never sits in memory.
+        const drop = Math.min(state.bytes, this.#buffered);
+        this.#discard(drop);
+        if (drop < state.bytes) {
+          this.#state = { ...state, bytes: state.bytes - drop };
+          return false;
+        }
+        this.#state = { kind: 'message' };
+        return true;
+      }
+      case 'failed':
+        return false;
+    }
+  }
+
+  /** A refusal: its reason (length, then text) follows. */
+  #refused(what: string): boolean {
+    this.#state = { kind: 'reason', what };
+    return true;
+  }
+
+  /** `head` fixed bytes, a u32 length, then that many bytes of text: all of it, once it is all here. */
+  #takeText(head: number, what: string): Buffer | undefined {
+    const fixed = this.#peek(head + 4);
+    if (!fixed) return undefined;
+    const length = fixed.readUInt32BE(head);
+    if (length > MAX_TEXT) throw protocol(`${what} is ${length} bytes long`);
+    return this.#take(head + 4 + length);
+  }
+
+  /** A server-to-client message: its type byte and fixed header. */
+  #message(): boolean {
+    const type = this.#peek(1)?.[0];
+    if (type === undefined) return false;
+    const header = [4, 6, 1, 8][type];
+    if (header === undefined) throw protocol(`unknown server message type ${type}`);
+    const bytes = this.#take(header);
+    if (!bytes) return false;
+    // FramebufferUpdate: type, padding, number of rectangles.
+    if (type === 0) this.#state = { kind: 'rect-header', left: bytes.readUInt16BE(2) };
+    // SetColourMapEntries: we asked for true colour, so the map means nothing to us.
+    if (type === 1) this.#state = { kind: 'skip', bytes: bytes.readUInt16BE(4) * 6 };
+    // ServerCutText: the clipboard is not shared with the view. (Type 2, Bell, has no body.)
+    if (type === 3) this.#state = { kind: 'skip', bytes: bytes.readUInt32BE(4) };
+    return true;
+  }
+
+  #rectHeader(left: number): boolean {
+    if (left === 0) {
+      this.#updateDone();
+      return true;
+    }
+    const head = this.#peek(12);
+    if (!head) return false;
+    const encoding = head.readInt32BE(8);
+    // CopyRect's source position follows the header: both are taken together.
+    const bytes = this.#take(encoding === ENCODING_COPYRECT ? 16 : 12);
+    if (!bytes) return false;
+    const rect = { x: bytes.readUInt16BE(0), y: bytes.readUInt16BE(2), w: bytes.readUInt16BE(4), h: bytes.readUInt16BE(6) };
+    switch (encoding) {
+      case ENCODING_RAW:
+        this.#checkInside(rect, 'raw rectangle');
+        if (rect.w === 0 || rect.h === 0) this.#rectDone(rect, left);
+        else this.#state = { kind: 'raw', rect, row: 0, left };
+        return true;
+      case ENCODING_COPYRECT:
+        this.#checkInside(rect, 'copied rectangle');
+        this.#copyRect(rect, bytes.readUInt16BE(12), bytes.readUInt16BE(14));
+        this.#rectDone(rect, left);
+        return true;
+      case ENCODING_DESKTOP_SIZE:
+        this.#resize(rect.w, rect.h);
+        this.#changed = [];
+        this.#handlers.onResize?.(this.width, this.height);
+        this.#rectDone({ x: 0, y: 0, w: this.width, h: this.height }, left);
+        return true;
+      default:
+        throw protocol(`the server sent encoding ${encoding}, which was not asked for`);
+    }
+  }
+
+  /** Raw pixels, applied a row at a time as they arrive: at most one row is ever buffered. */
+  #rawRows(state: Extract<State, { kind: 'raw' }>): boolean {
+    const { rect } = state;
+    const rowBytes = rect.w * 4;
+    let row = state.row;
+    while (row < rect.h) {
+      const bytes = this.#take(rowBytes);
+      if (!bytes) {
+        this.#state = { ...state, row };
+        return false;
+      }
+      const at = ((rect.y + row) * this.width + rect.x) * 4;
+      bytes.copy(this.framebuffer, at);
+      for (let i = at + 3; i < at + rowBytes; i += 4) this.framebuffer[i] = 255;
+      row += 1;
+    }
+    this.#rectDone(rect, state.left);
+    return true;
+  }
+
+  #copyRect(rect: RfbRect, sx: number, sy: number): void {
+    this.#checkInside({ x: sx, y: sy, w: rect.w, h: rect.h }, 'copy source');
+    const fb = this.framebuffer;
+    const rowBytes = rect.w * 4;
+    // Rows are copied away from the overlap: bottom-up when moving down, so no source row is
+    // overwritten before it is read (Buffer#copy already handles overlap within a row).
+    const down = rect.y > sy;
+    for (let i = 0; i < rect.h; i++) {
+      const r = down ? rect.h - 1 - i : i;
+      const from = ((sy + r) * this.width + sx) * 4;
+      fb.copy(fb, ((rect.y + r) * this.width + rect.x) * 4, from, from + rowBytes);
+    }
+  }
+
+  #rectDone(rect: RfbRect, left: number): void {
+    this.stats.rects += 1;
+    if (rect.w > 0 && rect.h > 0) this.#changed.push(rect);
+    this.#state = { kind: 'rect-header', left: left - 1 };
+  }
+
+  #updateDone(): void {
+    this.stats.updates += 1;
+    const rects = this.#changed;
+    this.#changed = [];
+    this.#state = { kind: 'message' };
+    // The next request is incremental: the server answers it when something has changed.
+    const wait = this.#lastRequestAt + this.#requestIntervalMs - Date.now();
+    if (wait <= 0) this.#request(true);
+    else this.#deferred = setTimeout(() => this.flushRequest(), wait).unref();
+    if (rects.length > 0) this.#handlers.onUpdate?.(rects);
+  }
+
+  #request(incremental: boolean): void {
+    if (this.#state.kind === 'failed') return;
+    this.#lastRequestAt = Date.now();
+    const message = Buffer.from([3, incremental ? 1 : 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    message.writeUInt16BE(this.width, 6);
+    message.writeUInt16BE(this.height, 8);
+    this.#sink.write(message);
+  }
+
+  #resize(width: number, height: number): void {
+    if (width === 0 || height === 0 || width > MAX_SIDE || height > MAX_SIDE) {
+      throw protocol(`the server announced a ${width}x${height} screen (sides of 1–${MAX_SIDE} pixels are accepted)`);
+    }
+    this.width = width;
+    this.height = height;
+    // Black and opaque until the first pixels arrive.
+    this.framebuffer = Buffer.alloc(width * height * 4);
+    for (let i = 3; i < this.framebuffer.length; i += 4) this.framebuffer[i] = 255;
+  }
+
+  #checkInside(rect: RfbRect, what: string): void {
+    if (rect.x + rect.w > this.width || rect.y + rect.h > this.height) {
+      throw protocol(`a ${what} ${rect.w}x${rect.h} at ${rect.x},${rect.y} lies outside the ${this.width}x${this.height} screen`);
+    }
+  }
+
+  #fail(error: AirlockError): void {
+    this.stop();
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#handlers.onError?.(error);
+  }
+
+  /** The next n bytes without consuming them, or undefined if they have not all arrived. */
+  #peek(n: number): Buffer | undefined {
+    if (this.#buffered < n) return undefined;
+    const first = this.#chunks[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    // Copy exactly n bytes into one chunk that replaces the pieces they came from (the rest of the
+    // last piece stays a view), so neither #take nor a later peek copies them again.
+    const joined = Buffer.allocUnsafe(n);
+    let size = 0;
+    while (size < n) {
+      const chunk = this.#chunks.shift()!;
+      const used = Math.min(chunk.length, n - size);
+      chunk.copy(joined, size, 0, used);
+      size += used;
+      if (used < chunk.length) this.#chunks.unshift(chunk.subarray(used));
+    }
+    this.#chunks.unshift(joined);
+    return joined;
+  }
+
+  #take(n: number): Buffer | undefined {
+    const bytes = this.#peek(n);
+    if (bytes) this.#discard(n);
+    return bytes;
+  }
+
+  #discard(n: number): void {
+    this.#buffered -= n;
+    while (n > 0) {
+      const first = this.#chunks[0]!;
+      if (first.length > n) {
+        this.#chunks[0] = first.subarray(n);
+        return;
+      }
+      n -= first.length;
+      this.#chunks.shift();
+    }
+  }
+}
+
+function protocol(message: string): AirlockError {
+  return new AirlockError('internal', `screen stream: ${message}`, 'the desktop in the task\'s container speaks an unexpected protocol; rebuild it with `airlock image build --desktop`');
+}
+
+function setEncodings(encodings: number[]): Buffer {
+  const message = Buffer.alloc(4 + encodings.length * 4);
+  message[0] = 2;
+  message.writeUInt16BE(encodings.length, 2);
+  encodings.forEach((encoding, i) => message.writeInt32BE(encoding, 4 + i * 4));
+  return message;
+}

@@ -1,0 +1,61 @@
+/**
+ * The page that made a call. Most pushes go to the app's window as a whole (push.ts); a few belong
+ * to the page that asked for them — the frames of a screen it watches — and go to that page and
+ * to no other, for as long as that page is there.
+ */
+import type { WebContents } from 'electron';
+import { pushChannel, type PushPayload, type PushTopic } from '../../preload/contract.js';
+
+export interface Caller {
+  /** Sends one push to this caller alone; nothing once it is gone. */
+  push<T extends PushTopic>(topic: T, payload: PushPayload<T>): void;
+  /**
+   * Calls `listener` once when the caller goes away: its contents destroyed, its renderer crashed,
+   * or its page replaced by another (a reload: the new page asked for nothing). Returns the undo.
+   */
+  onGone(listener: () => void): () => void;
+}
+
+type Contents = Pick<WebContents, 'send' | 'isDestroyed' | 'on'>;
+
+const callers = new WeakMap<Contents, Caller>();
+
+/** The one Caller of a web contents (the same object for every call from it). */
+export function callerOf(contents: Contents): Caller {
+  let caller = callers.get(contents);
+  if (!caller) {
+    caller = contentsCaller(contents);
+    callers.set(contents, caller);
+  }
+  return caller;
+}
+
+function contentsCaller(contents: Contents): Caller {
+  const listeners = new Set<() => void>();
+  const gone = () => {
+    const pending = [...listeners];
+    listeners.clear();
+    for (const listener of pending) {
+      try {
+        listener();
+      } catch {
+        // one failing clean-up must not keep the others from running
+      }
+    }
+  };
+  contents.on('destroyed', gone);
+  contents.on('render-process-gone', gone);
+  // A new document in the main frame (a reload, a navigation); in-page (hash) navigations are routing.
+  contents.on('did-start-navigation', (details) => {
+    if (details.isMainFrame && !details.isSameDocument) gone();
+  });
+  return {
+    push(topic, payload) {
+      if (!contents.isDestroyed()) contents.send(pushChannel(topic), payload);
+    },
+    onGone(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { IpcError, TaskInfo } from '../../../preload/contract';
+import { Badge, ErrorPanel } from '../components/common';
+import { api, describeError } from '../lib/api';
+import { useScreenInput, useScreenWatch } from './useLiveScreen';
+
+/**
+ * A running display task's screen, live and view-only until the person takes control (after a
+ * confirmation: it is recorded in the action log); then their pointer and keys reach the agent's
+ * screen while the canvas has focus, until they give control back.
+ */
+export function LiveScreen({ info }: { info: TaskInfo & { display: { width: number; height: number } } }) {
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+  const watch = useScreenWatch(info.id, canvasRef);
+  const [confirming, setConfirming] = useState(false);
+  const [controlling, setControlling] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<IpcError | null>(null);
+  const holder = info.control;
+  useEffect(() => {
+    if (!holder) setControlling(false); // given back, or the screen went with the task
+  }, [holder]);
+  const onInputError = useCallback((failed: IpcError) => setError(failed), []);
+  const letGo = useScreenInput(canvasRef, info.id, watch.size, controlling && holder !== undefined, onInputError);
+  const { width, height } = watch.size ?? info.display;
+
+  const take = async () => {
+    setBusy(true);
+    try {
+      await api.screen.control({ task: info.id, take: true });
+      setControlling(true);
+      setConfirming(false);
+      setError(null);
+    } catch (caught) {
+      setError(describeError(caught));
+      setConfirming(false);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const giveBack = async () => {
+    letGo(); // keys and buttons still held are let go of first, while input is still accepted
+    setControlling(false);
+    try {
+      await api.screen.control({ task: info.id, take: false });
+    } catch (caught) {
+      setError(describeError(caught));
+    }
+  };
+
+  const mine = controlling && holder !== undefined;
+  return (
+    <section className="panel live-screen" aria-label="Live screen" data-live-screen-panel>
+      <div className="live-head">
+        <h2>Live screen</h2>
+        {mine ? <Badge tone="warn">You have control ({holder})</Badge>
+          : holder ? <Badge tone="warn">{holder} has control</Badge>
+            : <Badge tone="info" title="You see the agent's screen; nothing you do here reaches it">View only</Badge>}
+        <span className="muted small fps" data-fps>{watch.live ? `${watch.fps} fps${watch.fps === 0 ? ' · no changes' : ''}` : 'waiting for the screen…'}</span>
+        <span className="muted small">{width}×{height}</span>
+        <span className="live-actions">
+          {mine ? <button type="button" className="secondary" onClick={() => void giveBack()} data-give-back>Give back control</button>
+            : <button type="button" onClick={() => setConfirming(true)} disabled={!watch.live || holder !== undefined} data-take-control>Take control…</button>}
+        </span>
+      </div>
+      {watch.error && <ErrorPanel error={watch.error} title="Cannot show the screen" />}
+      {error && <ErrorPanel error={error} title="Could not do that" />}
+      <div className={mine ? 'screen-frame controlling' : 'screen-frame'}>
+        <canvas
+          ref={canvasRef}
+          className="screen-canvas"
+          width={width}
+          height={height}
+          tabIndex={mine ? 0 : -1}
+          style={{ aspectRatio: `${width} / ${height}`, width: `min(100%, calc(62vh * ${width / height}))` }}
+          aria-label={mine ? 'The agent\'s screen: your pointer and keys go to it' : 'The agent\'s screen (view only)'}
+          data-live-screen
+        />
+      </div>
+      {mine && <p className="muted small">Your pointer and keys go to the agent's screen while it has focus (click it). Everything you do is recorded in the action log.</p>}
+      {confirming && <ConfirmControl agent={info.agent} busy={busy} onConfirm={() => void take()} onCancel={() => setConfirming(false)} />}
+    </section>
+  );
+}
+
+function ConfirmControl({ agent, busy, onConfirm, onCancel }: { agent: string; busy: boolean; onConfirm: () => void; onCancel: () => void }) {
+  const cancelButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    cancelButton.current?.focus();
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onCancel();
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [onCancel]);
+  return (
+    <div className="overlay overlay-top" role="presentation" onMouseDown={(e) => e.target === e.currentTarget && onCancel()}>
+      <section className="dialog dialog-small" role="dialog" aria-modal="true" aria-labelledby="control-title" data-confirm-control>
+        <h2 id="control-title">Take control of {agent}'s screen?</h2>
+        <p>Your input goes to the agent's screen: your pointer and keys reach its browser as if the agent had sent them. This is recorded in the action log, and so is giving control back.</p>
+        <footer className="dialog-foot">
+          <button type="button" className="secondary" ref={cancelButton} onClick={onCancel}>Cancel</button>
+          <button type="button" disabled={busy} onClick={onConfirm} data-confirm>{busy ? 'Taking control…' : 'Take control'}</button>
+        </footer>
+      </section>
+    </div>
+  );
+}
