@@ -1,6 +1,7 @@
 import { benchAudit } from './audit.js';
 import { benchCredentials } from './credentials.js';
 import { benchDesktopFrames } from './desktop-frames.js';
+import { benchDesktopStart } from './desktop-start.js';
 import { benchGateway } from './gateway.js';
 import { benchStartup } from './startup.js';
 import { benchUi } from './ui.js';
@@ -12,4 +13,7 @@ if (!only || only === 'audit') await benchAudit();
 if (!only || only === 'gateway') await benchGateway();
 if (!only || only === 'credentials') await benchCredentials();
 if (!only || only === 'ui') await benchUi();
-if (!only || only === 'desktop') await benchDesktopFrames();
+if (!only || only === 'desktop') {
+  await benchDesktopStart();
+  await benchDesktopFrames();
+}

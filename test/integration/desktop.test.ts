@@ -119,12 +119,15 @@ describe('a display task', () => {
   it('starts with an empty browser profile: nothing of an earlier task\'s desktop is left', async () => {
     const { root, events, runner } = setup();
     const profile = '/tmp/.airlock-desktop/profile';
-    const script = `ls -A ${profile}/Default | grep -c . ; test -e ${profile}/Default/airlock-marker && echo marker-found || echo no-marker; echo secret > ${profile}/Default/airlock-marker`;
+    // The browser has made its profile by the time the agent starts; the first task leaves a mark in it.
+    const script = `test -d ${profile}/Default && echo profile-exists; test -e ${profile}/Default/airlock-marker && echo marker-found || echo no-marker; echo secret > ${profile}/Default/airlock-marker && echo marker-written`;
     for (const name of ['first', 'second']) {
       const outcome = await runner.run(specFrom(root, manifest(name, ['sh', '-c', script], 'network: { mode: none }')));
       expect(outcome.exitCode).toBe(0);
     }
     const out = lines(events);
+    expect(out.filter((l) => l === 'profile-exists')).toHaveLength(2);
+    expect(out.filter((l) => l === 'marker-written')).toHaveLength(2);
     expect(out.filter((l) => l === 'no-marker')).toHaveLength(2);
     expect(out).not.toContain('marker-found');
   }, 150_000);
