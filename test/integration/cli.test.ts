@@ -7,11 +7,12 @@ import { Keychain } from '../../main/core/credentials/keychain.js';
 import { REPO, runCli, tempDir, type CliResult } from '../helpers/env.js';
 
 const DEMO = path.join(REPO, 'scripts', 'demo.mjs');
+const DESKTOP_DEMO = path.join(REPO, 'scripts', 'demo-desktop.mjs');
 
 /** Runs `node scripts/demo.mjs` (what `npm run demo` runs after building the CLI) as a user would. */
-function runDemo(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+function runDemo(args: string[], env: NodeJS.ProcessEnv, script = DEMO): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEMO, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -35,6 +36,33 @@ function filesContaining(dir: string, needle: string): string[] {
     .map((entry) => path.join(entry.parentPath, entry.name))
     .filter((file) => fs.readFileSync(file).includes(needle));
 }
+
+describe('npm run demo:desktop', () => {
+  it('a computer-use agent signs in to the portal in its browser with a placeholder, reads the invoice, sees the refusal page; screenshots in the log', { timeout: 120_000 }, async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'finding');
+    const home = path.join(dir, 'home');
+    const result = await runDemo(['--output', out], { AIRLOCK_HOME: home }, DESKTOP_DEMO);
+    expect(result.stderr).not.toMatch(/^demo:/m);
+    expect(result.code).toBe(0);
+    const stdout = result.stdout;
+    expect(stdout).toMatch(/screen 1280×800 up/);
+    expect(stdout).toMatch(/⚷ demo-portal used: POST portal\.vendor\.test\/session → 204/);
+    expect(stdout).toMatch(/agent: read: Nordwind Logistics GmbH, EUR 18,420\.00, due 2026-12-15, IBAN DE44 5001 0517 5407 3249 31/);
+    expect(stdout).toMatch(/✗ refused CONNECT files\.unknown\.test:443/);
+    expect(stdout).toMatch(/agent: the browser shows: Airlock refused files\.unknown\.test:443/);
+    expect(stdout).toMatch(/screenshot screens\/\d{4}\.png \(navigation https:\/\/files\.unknown\.test\/upload\)/);
+    expect(stdout).toMatch(/POST \/session with the real key → 204/);
+    expect(stdout).not.toMatch(/with an Airlock placeholder/);
+    expect(fs.readFileSync(path.join(out, 'finding.md'), 'utf8')).toMatch(/\*\*Hold the payment\.\*\* Bank details updated/);
+    const task = /npx airlock log (t_[0-9a-z]{26})/.exec(stdout)![1]!;
+    expect(fs.readdirSync(path.join(home, 'tasks', task, 'screens')).length).toBeGreaterThanOrEqual(4);
+    const secret = new Keychain().get('credential:demo-portal');
+    expect(secret).toMatch(/^nwp_demo_/);
+    expect(result.stdout + result.stderr).not.toContain(secret!);
+    expect(filesContaining(home, secret!)).toEqual([]);
+  });
+});
 
 describe('npm run demo', () => {
   it('tells the whole story: a lent credential used, a refused host, a refused misuse; the key is nowhere but the keychain', { timeout: 120_000 }, async () => {
