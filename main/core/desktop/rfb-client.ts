@@ -1,6 +1,7 @@
 // A small RFB 3.8 (VNC) client: just what the live view of a task's screen needs. The server is
 // x11vnc inside the task's container, reached through the engine's exec stream (no port), so the
 // client takes its bytes as they are pushed in (any chunking) and writes to whatever carries them.
+import { ByteQueue } from './byte-queue.js';
 import { AirlockError } from '../errors.js';
 
 /** Where the client's messages go (the exec stream's stdin). */
@@ -59,8 +60,7 @@ export class RfbClient {
   readonly #sink: RfbSink;
   readonly #handlers: RfbHandlers;
   // Input not yet consumed: whole chunks as they came, so nothing is copied until a field needs it.
-  #chunks: Buffer[] = [];
-  #buffered = 0;
+  readonly #bytes = new ByteQueue();
   #state: State = { kind: 'version' };
   #changed: RfbRect[] = [];
   #requestIntervalMs = 0;
@@ -106,8 +106,7 @@ export class RfbClient {
   push(chunk: Buffer): void {
     if (this.#state.kind === 'failed' || chunk.length === 0) return;
     this.stats.bytesReceived += chunk.length;
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
+    this.#bytes.push(chunk);
     try {
       while (this.#step());
     } catch (error) {
@@ -141,7 +140,7 @@ export class RfbClient {
     const state = this.#state;
     switch (state.kind) {
       case 'version': {
-        const bytes = this.#take(12);
+        const bytes = this.#bytes.take(12);
         if (!bytes) return false;
         const text = bytes.toString('latin1');
         const match = /^RFB (\d{3})\.(\d{3})\n$/.exec(text);
@@ -153,9 +152,9 @@ export class RfbClient {
         return true;
       }
       case 'security-types': {
-        const count = this.#peek(1)?.[0];
+        const count = this.#bytes.peek(1)?.[0];
         if (count === undefined) return false;
-        const bytes = this.#take(1 + count);
+        const bytes = this.#bytes.take(1 + count);
         if (!bytes) return false;
         if (count === 0) return this.#refused('the server refused the connection');
         if (!bytes.subarray(1).includes(1)) throw protocol(`the server offers no security type "None" (offered: ${[...bytes.subarray(1)].join(', ')})`);
@@ -164,7 +163,7 @@ export class RfbClient {
         return true;
       }
       case 'security-result': {
-        const bytes = this.#take(4);
+        const bytes = this.#bytes.take(4);
         if (!bytes) return false;
         if (bytes.readUInt32BE(0) !== 0) return this.#refused('the server refused the security handshake');
         this.#sink.write(Buffer.from([1])); // ClientInit: shared, so other viewers are not kicked off
@@ -195,8 +194,8 @@ export class RfbClient {
         return this.#rawRows(state);
       case 'skip': {
         // Streamed away: a large clipboard text never sits in memory.
-        const drop = Math.min(state.bytes, this.#buffered);
-        this.#discard(drop);
+        const drop = Math.min(state.bytes, this.#bytes.length);
+        this.#bytes.discard(drop);
         if (drop < state.bytes) {
           this.#state = { ...state, bytes: state.bytes - drop };
           return false;
@@ -217,20 +216,20 @@ export class RfbClient {
 
   /** `head` fixed bytes, a u32 length, then that many bytes of text: all of it, once it is all here. */
   #takeText(head: number, what: string): Buffer | undefined {
-    const fixed = this.#peek(head + 4);
+    const fixed = this.#bytes.peek(head + 4);
     if (!fixed) return undefined;
     const length = fixed.readUInt32BE(head);
     if (length > MAX_TEXT) throw protocol(`${what} is ${length} bytes long`);
-    return this.#take(head + 4 + length);
+    return this.#bytes.take(head + 4 + length);
   }
 
   /** A server-to-client message: its type byte and fixed header. */
   #message(): boolean {
-    const type = this.#peek(1)?.[0];
+    const type = this.#bytes.peek(1)?.[0];
     if (type === undefined) return false;
     const header = [4, 6, 1, 8][type];
     if (header === undefined) throw protocol(`unknown server message type ${type}`);
-    const bytes = this.#take(header);
+    const bytes = this.#bytes.take(header);
     if (!bytes) return false;
     // FramebufferUpdate: type, padding, number of rectangles.
     if (type === 0) this.#state = { kind: 'rect-header', left: bytes.readUInt16BE(2) };
@@ -246,11 +245,11 @@ export class RfbClient {
       this.#updateDone();
       return true;
     }
-    const head = this.#peek(12);
+    const head = this.#bytes.peek(12);
     if (!head) return false;
     const encoding = head.readInt32BE(8);
     // CopyRect's source position follows the header: both are taken together.
-    const bytes = this.#take(encoding === ENCODING_COPYRECT ? 16 : 12);
+    const bytes = this.#bytes.take(encoding === ENCODING_COPYRECT ? 16 : 12);
     if (!bytes) return false;
     const rect = { x: bytes.readUInt16BE(0), y: bytes.readUInt16BE(2), w: bytes.readUInt16BE(4), h: bytes.readUInt16BE(6) };
     switch (encoding) {
@@ -281,7 +280,7 @@ export class RfbClient {
     const rowBytes = rect.w * 4;
     let row = state.row;
     while (row < rect.h) {
-      const bytes = this.#take(rowBytes);
+      const bytes = this.#bytes.take(rowBytes);
       if (!bytes) {
         this.#state = { ...state, row };
         return false;
@@ -355,48 +354,8 @@ export class RfbClient {
 
   #fail(error: AirlockError): void {
     this.stop();
-    this.#chunks = [];
-    this.#buffered = 0;
+    this.#bytes.clear();
     this.#handlers.onError?.(error);
-  }
-
-  /** The next n bytes without consuming them, or undefined if they have not all arrived. */
-  #peek(n: number): Buffer | undefined {
-    if (this.#buffered < n) return undefined;
-    const first = this.#chunks[0]!;
-    if (first.length >= n) return first.subarray(0, n);
-    // Copy exactly n bytes into one chunk that replaces the pieces they came from (the rest of the
-    // last piece stays a view), so neither #take nor a later peek copies them again.
-    const joined = Buffer.allocUnsafe(n);
-    let size = 0;
-    while (size < n) {
-      const chunk = this.#chunks.shift()!;
-      const used = Math.min(chunk.length, n - size);
-      chunk.copy(joined, size, 0, used);
-      size += used;
-      if (used < chunk.length) this.#chunks.unshift(chunk.subarray(used));
-    }
-    this.#chunks.unshift(joined);
-    return joined;
-  }
-
-  #take(n: number): Buffer | undefined {
-    const bytes = this.#peek(n);
-    if (bytes) this.#discard(n);
-    return bytes;
-  }
-
-  #discard(n: number): void {
-    this.#buffered -= n;
-    while (n > 0) {
-      const first = this.#chunks[0]!;
-      if (first.length > n) {
-        this.#chunks[0] = first.subarray(n);
-        return;
-      }
-      n -= first.length;
-      this.#chunks.shift();
-    }
   }
 }
 

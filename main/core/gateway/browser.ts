@@ -45,11 +45,12 @@ ${rest.filter((line) => line !== '').map((line) => `<p>${escapeHtml(line)}</p>`)
 
 /**
  * Serves the refusal page on a refused CONNECT from the browser: the tunnel is accepted only to
- * answer every request in it with 403 and the page; nothing is dialled.
+ * answer every request in it with the refusal's status (403, or 429 over a limit) and the page;
+ * nothing is dialled.
  */
 export class BrowserRefusals {
   readonly #server: http.Server;
-  readonly #pages = new WeakMap<object, { network: GatewayTask; target: Target; page: string }>();
+  readonly #pages = new WeakMap<object, { network: GatewayTask; target: Target; page: string; status: number }>();
 
   constructor() {
     this.#server = http.createServer({ keepAlive: false, requestTimeout: 30_000 });
@@ -60,17 +61,17 @@ export class BrowserRefusals {
         return;
       }
       if (isNavigation(req.headers)) refusal.network.onNavigation?.(tunnelUrl(refusal.target, req.url ?? '/'));
-      res.writeHead(403, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' }).end(refusal.page);
+      res.writeHead(refusal.status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' }).end(refusal.page);
     });
     this.#server.on('clientError', (_error, socket) => socket.destroy());
   }
 
-  async serve(network: GatewayTask, target: Target, client: Duplex, head: Buffer, body: string): Promise<void> {
+  async serve(network: GatewayTask, target: Target, client: Duplex, head: Buffer, refusal: { status: number; body: string }): Promise<void> {
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) client.unshift(head);
     const secure = await terminateTls(client, target.host, network.credentials!);
     secure.on('error', () => secure.destroy());
-    this.#pages.set(secure, { network, target, page: refusalPage(target, body) });
+    this.#pages.set(secure, { network, target, page: refusalPage(target, refusal.body), status: refusal.status });
     this.#server.emit('connection', secure);
   }
 

@@ -263,7 +263,7 @@ export class Gateway {
     if (!admission.ok) {
       this.#events.refuse(network, target, 'CONNECT', undefined, admission, started);
       const body = refusalBody(target, admission.reason, admission.decision.rule);
-      if (browser) await this.#browserRefusals.serve(network, target, client, head, body).catch(() => client.destroy());
+      if (browser) await this.#browserRefusals.serve(network, target, client, head, { status: admission.status, body }).catch(() => client.destroy());
       // Answer, never just drop: some clients (Node 24's fetch) retry a dropped CONNECT at full speed.
       else client.end(rawResponse(admission.status, admission.status === 429 ? 'Too Many Requests' : 'Forbidden', body));
       return;
