@@ -3,13 +3,11 @@
 // batching). 5,000 events/s for 20 s into an open task's log view, then on to 200,000 events:
 // frames over 50 ms (log view open vs. the same stream with the status screen open, the baseline),
 // renderer heap after GC at 200,000 events, event-to-screen latency, and scrolling at 200,000.
-import { execFileSync } from 'node:child_process';
-import path from 'node:path';
 import type { CDPSession, Page } from 'playwright-core';
 import type { AgentRef } from '../main/core/audit/events.js';
 import { ephemeralHeadSigner } from '../main/core/audit/head.js';
 import { newTaskId } from '../main/core/tasks/ids.js';
-import { launchChromium, REPO, startAppUnderTest, type AppUnderTest } from '../test/e2e/harness.js';
+import { buildRenderer, launchChromium, startAppUnderTest, type AppUnderTest } from '../test/e2e/harness.js';
 
 const RATE = Number(process.env.BENCH_UI_RATE ?? 5000);
 const SECONDS = Number(process.env.BENCH_UI_SECONDS ?? 20);
@@ -86,7 +84,7 @@ async function eventsShown(page: Page): Promise<number> {
 }
 
 export async function benchUi(): Promise<void> {
-  execFileSync(process.execPath, [path.join(REPO, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: REPO, env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }, stdio: 'pipe' });
+  buildRenderer();
   const app = await startAppUnderTest({ signer: ephemeralHeadSigner() });
   const browser = await launchChromium();
   try {

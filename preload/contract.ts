@@ -104,6 +104,8 @@ export interface PastTask {
   endedAt?: string;
   outcome?: 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'aborted';
   exitCode?: number;
+  /** Its screen, for a task with `display:` (watchable while it runs, even when the CLI runs it). */
+  display?: { width: number; height: number };
 }
 
 export interface ApprovalInfo {

@@ -10,7 +10,7 @@ import { AirlockError } from '../core/errors.js';
 import type { Caller } from './caller.js';
 import type { Handle } from './register.js';
 
-export type ScreenService = Pick<AirlockService, 'screenSize' | 'watchScreen' | 'takeControl' | 'releaseControl' | 'screenInput' | 'screenshots' | 'screenshot'>;
+export type ScreenService = Pick<AirlockService, 'attachScreen' | 'screenSize' | 'watchScreen' | 'takeControl' | 'releaseControl' | 'screenInput' | 'screenshots' | 'screenshot'>;
 
 interface CallerState {
   /** Task → stops that watch. */
@@ -52,7 +52,8 @@ export function registerScreenHandlers(handle: Handle, service: ScreenService): 
     service.releaseControl(task);
   };
 
-  handle('screen.watch', (task, caller) => {
+  handle('screen.watch', async (task, caller) => {
+    await service.attachScreen(task); // a task the CLI runs: watchable here too, view-only
     const size = service.screenSize(task);
     const state = stateOf(caller);
     state.watches.get(task)?.(); // watching again starts again, with the whole screen

@@ -4,7 +4,6 @@
  * "Remote" hosts are local servers behind the gateway's injected resolver and dialer (names end
  * in .test); nothing leaves this machine. Screenshots of each screen go to test/e2e/screenshots/.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -16,7 +15,7 @@ import { storeAsCredentialsPort } from '../../main/core/service/credentials-port
 import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { startRemotes } from '../helpers/remotes.js';
 import { tempDir } from '../helpers/env.js';
-import { launchChromium, REPO, SCREENSHOTS, startAppUnderTest, type AppUnderTest } from './harness.js';
+import { buildRenderer, launchChromium, REPO, SCREENSHOTS, startAppUnderTest, type AppUnderTest } from './harness.js';
 import { canvasColours, clickScreen, displayAgentYaml, FIELD_AT } from './live-screen.js';
 
 let remotes: Awaited<ReturnType<typeof startRemotes>>;
@@ -62,7 +61,7 @@ const logRow = (text: string) => page.locator('.log-row', { hasText: text }).fir
 
 beforeAll(async () => {
   // The real renderer as Electron would load it.
-  execFileSync(process.execPath, [path.join(REPO, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: REPO, env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }, stdio: 'pipe' });
+  buildRenderer();
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   remotes = await startRemotes();
   const keychain = new Keychain();

@@ -3,6 +3,7 @@
  * the real keychain and a fresh AIRLOCK_HOME, served by the bridge; and the machine's Chromium,
  * driven by playwright-core (no browser download).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -83,6 +84,11 @@ export async function startAppUnderTest(options: {
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** Builds the real renderer (and main and preload) as Electron would load it, into out/. */
+export function buildRenderer(): void {
+  execFileSync(process.execPath, [path.join(REPO, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], { cwd: REPO, env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }, stdio: 'pipe' });
 }
 
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'];

@@ -93,6 +93,17 @@ describe('control', () => {
     ]);
   });
 
+  it('refuses control of a screen registered view-only (a task another process runs), with why, and logs nothing', () => {
+    const { screens, service, events } = setUp();
+    const screen = new FakeScreen(TASK);
+    screens.add(TASK, AGENT, screen, { viewOnly: 'the CLI runs it' });
+    expect(() => service.takeControl(TASK)).toThrow(expect.objectContaining({ code: 'policy_refused', message: expect.stringContaining('the CLI runs it') as unknown }));
+    expect(screens.controller(TASK)).toBeUndefined();
+    expect(() => service.screenInput(TASK, { type: 'pointer', x: 1, y: 1, buttons: 1 })).toThrow(expect.objectContaining({ code: 'policy_refused' }));
+    expect(screen.inputs).toEqual([]);
+    expect(events.filter((e) => e.kind === 'screen.control')).toEqual([]);
+  });
+
   it('refuses a pointer outside the task\'s own screen', () => {
     const { screens, service } = setUp();
     const screen = new FakeScreen(TASK, 800, 600);

@@ -6,6 +6,8 @@ import type { LiveScreen, ScreenFrame, ScreenInput } from './types.js';
 interface Entry {
   screen: LiveScreen;
   agent: AgentRef;
+  /** Why nobody may take control here (a task another process runs), if so. */
+  viewOnly: string | undefined;
   /** Who holds control, when a person has taken it. */
   controller: string | undefined;
 }
@@ -25,9 +27,12 @@ export class ScreenRegistry {
     this.#bus = bus;
   }
 
-  /** Registers a task's screen; the returned function removes it (and ends any control). */
-  add(task: string, agent: AgentRef, screen: LiveScreen): () => void {
-    this.#screens.set(task, { screen, agent, controller: undefined });
+  /**
+   * Registers a task's screen; the returned function removes it (and ends any control). With
+   * `viewOnly`, taking control is refused with that reason.
+   */
+  add(task: string, agent: AgentRef, screen: LiveScreen, options: { viewOnly?: string } = {}): () => void {
+    this.#screens.set(task, { screen, agent, controller: undefined, viewOnly: options.viewOnly });
     this.#changed();
     return () => {
       const entry = this.#screens.get(task);
@@ -60,6 +65,7 @@ export class ScreenRegistry {
   /** A person takes control: from now on their input reaches the screen. Logged. */
   takeControl(task: string, who = 'user'): void {
     const entry = this.#get(task);
+    if (entry.viewOnly) throw new AirlockError('policy_refused', `the screen of ${task} can be watched here, not controlled: ${entry.viewOnly}`);
     if (entry.controller) return;
     entry.controller = who;
     this.#emitControl(task, entry, true, who, 'taken from the app');

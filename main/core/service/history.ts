@@ -25,6 +25,8 @@ export async function taskHistory(auditDir: string, limit: number, scanLimit = 2
     if (record.kind === 'task.created') {
       if (task.startedAt === undefined) complete += 1;
       task.startedAt = record.time;
+      const display = record.data.display as { width?: unknown; height?: unknown } | null | undefined;
+      if (display && typeof display.width === 'number' && typeof display.height === 'number') task.display = { width: display.width, height: display.height };
     } else if (record.kind in OUTCOMES && task.outcome === undefined) {
       task.outcome = OUTCOMES[record.kind as keyof typeof OUTCOMES];
       task.endedAt = record.time;

@@ -14,6 +14,7 @@ import type { AuditStore } from '../audit/store.js';
 import { openHeadSigner } from '../audit/trail.js';
 import { verifyAuditTrail } from '../audit/verify.js';
 import type { Clock } from '../clock.js';
+import { ExternalScreens } from '../desktop/external-screens.js';
 import { ScreenRegistry } from '../desktop/screen-registry.js';
 import type { ScreenFrame, ScreenInput, ScreenshotInfo } from '../desktop/types.js';
 import type { Keychain } from '../credentials/keychain.js';
@@ -77,6 +78,7 @@ export class AirlockService {
   readonly #images: ImageBuilds;
   readonly #credentials: CredentialsPort;
   readonly #screens: ScreenRegistry;
+  readonly #externalScreens: ExternalScreens;
   #gateway: Gateway | undefined;
   readonly #unsubscribe: () => void;
   readonly #unwatchScreens: () => void;
@@ -89,6 +91,7 @@ export class AirlockService {
       { intervalMs: deps.batch?.intervalMs ?? 50, maxItems: deps.batch?.maxEvents ?? 500 });
     this.#sampler = new ResourceSampler(deps.engine, deps.bus, deps.sampleIntervalMs ?? 2000);
     this.#screens = deps.screens ?? new ScreenRegistry(deps.bus);
+    this.#externalScreens = new ExternalScreens({ engine: deps.engine, registry: this.#screens });
     this.#tasks = new TaskManager({
       engine: deps.engine, bus: deps.bus, clock: deps.clock, home: deps.home, assetsDir: deps.assetsDir,
       gateway: () => this.#openGateway(), audit: deps.audit, agents: this.agents, sampler: this.#sampler,
@@ -175,6 +178,19 @@ export class AirlockService {
   }
 
   // ── screens (tasks with `display:`) ──
+  /**
+   * Makes a running display task's screen watchable when another Airlock process runs it (the
+   * CLI): view-only. Nothing to do for the app's own tasks, or when the task is not running.
+   */
+  async attachScreen(task: string): Promise<void> {
+    try {
+      await this.#externalScreens.attach(task);
+    } catch (error) {
+      // Without an engine no task has a screen: the watch then says there is none (and the app retries).
+      if (!(error instanceof AirlockError && error.code === 'engine_unavailable')) throw error;
+    }
+  }
+
   /** The size of a running task's live screen; not_found when it has none (yet, or any more). */
   screenSize(task: string): { width: number; height: number } {
     const size = this.#screens.size(task);

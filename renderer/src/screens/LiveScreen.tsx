@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { IpcError, TaskInfo } from '../../../preload/contract';
+import type { IpcError } from '../../../preload/contract';
 import { Badge, ErrorPanel } from '../components/common';
 import { api, describeError } from '../lib/api';
 import { useScreenInput, useScreenWatch } from './useLiveScreen';
@@ -9,7 +9,19 @@ import { useScreenInput, useScreenWatch } from './useLiveScreen';
  * confirmation: it is recorded in the action log); then their pointer and keys reach the agent's
  * screen while the canvas has focus, until they give control back.
  */
-export function LiveScreen({ info }: { info: TaskInfo & { display: { width: number; height: number } } }) {
+export interface LiveScreenTask {
+  id: string;
+  agent: string;
+  display: { width: number; height: number };
+  /** Who holds control, if anyone. */
+  control?: string | undefined;
+}
+
+/**
+ * `elsewhere`: the task runs in another Airlock process (the CLI): its screen can be watched here,
+ * but control stays with the process whose log records it.
+ */
+export function LiveScreen({ info, elsewhere = false }: { info: LiveScreenTask; elsewhere?: boolean }) {
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const watch = useScreenWatch(info.id, canvasRef);
   const [confirming, setConfirming] = useState(false);
@@ -56,10 +68,11 @@ export function LiveScreen({ info }: { info: TaskInfo & { display: { width: numb
         {mine ? <Badge tone="warn">You have control ({holder})</Badge>
           : holder ? <Badge tone="warn">{holder} has control</Badge>
             : <Badge tone="info" title="You see the agent's screen; nothing you do here reaches it">View only</Badge>}
+        {elsewhere && <span className="muted small">run from the CLI: watch only</span>}
         <span className="muted small fps" data-fps>{watch.live ? `${watch.fps} fps${watch.fps === 0 ? ' · no changes' : ''}` : 'waiting for the screen…'}</span>
         <span className="muted small">{width}×{height}</span>
         <span className="live-actions">
-          {mine ? <button type="button" className="secondary" onClick={() => void giveBack()} data-give-back>Give back control</button>
+          {elsewhere ? null : mine ? <button type="button" className="secondary" onClick={() => void giveBack()} data-give-back>Give back control</button>
             : <button type="button" onClick={() => setConfirming(true)} disabled={!watch.live || holder !== undefined} data-take-control>Take control…</button>}
         </span>
       </div>

@@ -40,6 +40,15 @@ export function TaskDetail({ task }: { task: string }) {
   const onStop = async () => setStopError(await stop(task));
   const frozen = running && info.state === 'frozen' && !info.stopping;
   const display = info?.display;
+  // A display task that another Airlock process (the CLI) is running: in the trail, not yet ended.
+  const elsewhere = info === undefined && past !== undefined && past.outcome === undefined && past.display !== undefined;
+  const loadHistory = useTasksStore((s) => s.loadHistory);
+  useEffect(() => {
+    // Its events are written by that process: the trail says when it has ended.
+    if (!elsewhere) return undefined;
+    const timer = setInterval(() => void loadHistory(), 3000);
+    return () => clearInterval(timer);
+  }, [elsewhere, loadHistory]);
   const tabs: Tab[] = display || log.counts.screenshots > 0 ? ['log', 'network', 'artifacts', 'screenshots'] : ['log', 'network', 'artifacts'];
   const onResume = async () => {
     setResuming(true);
@@ -53,7 +62,7 @@ export function TaskDetail({ task }: { task: string }) {
   }, [frozen]);
 
   return (
-    <div className={display ? 'task-detail with-screen' : 'task-detail'}>
+    <div className={display || elsewhere ? 'task-detail with-screen' : 'task-detail'}>
       <header className="screen-head">
         <div>
           <button type="button" className="link" onClick={() => navigate({ screen: 'tasks' })}>← Tasks</button>
@@ -87,7 +96,8 @@ export function TaskDetail({ task }: { task: string }) {
       {info?.error && <ErrorPanel error={info.error} title="The task could not run" />}
       {stopError && <ErrorPanel error={stopError} title="Could not do that" />}
       {loadError && <ErrorPanel error={loadError} />}
-      {running && display && info.state !== 'starting' && <LiveScreen info={{ ...info, display }} />}
+      {running && display && info.state !== 'starting' && <LiveScreen info={{ id: info.id, agent: info.agent, display, control: info.control }} />}
+      {elsewhere && <LiveScreen info={{ id: task, agent, display: past.display! }} elsewhere />}
       <Charts log={log} version={version} running={running} />
       <nav className="tabs" role="tablist">
         {tabs.map((name) => (

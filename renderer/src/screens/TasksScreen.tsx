@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import type { PastTask, TaskInfo } from '../../../preload/contract';
 import { Badge, EmptyState, ErrorPanel, MOD_KEY, type BadgeTone } from '../components/common';
 import { Grants } from '../components/Grants';
@@ -23,6 +24,11 @@ export function TasksScreen() {
   const historyError = useTasksStore((s) => s.historyError);
   const stop = useTasksStore((s) => s.stop);
   const resume = useTasksStore((s) => s.resume);
+  const loadHistory = useTasksStore((s) => s.loadHistory);
+  // Tasks the CLI started since the app opened are only in the trail: read it again on every visit.
+  useEffect(() => {
+    void loadHistory();
+  }, [loadHistory]);
   const anyRunning = tasks.some((t) => !t.endedAt);
   const now = useNow(1000, anyRunning);
   const liveIds = new Set(tasks.map((t) => t.id));
