@@ -1,6 +1,6 @@
 import type { Engine } from '../engine/engine.js';
 import { LABEL } from '../engine/engine.js';
-import { isOwnerAlive } from '../tasks/owner.js';
+import { currentOwner, isOwnerAlive } from '../tasks/owner.js';
 import type { ScreenRegistry } from './screen-registry.js';
 import { ScreenSession } from './screen-session.js';
 import type { LiveScreen, ScreenFrame } from './types.js';
@@ -41,10 +41,16 @@ export class ExternalScreens {
   async #open(task: string): Promise<void> {
     const engine = this.#engine();
     const running = await engine.call((api) => api.listContainers({ filters: { label: [`${LABEL.task}=${task}`] } }));
-    // The agent's own container (not its gateway endpoint), run by a live Airlock process here.
-    const container = running.find((c) => c.Labels['airlock.role'] === undefined && isOwnerAlive(c.Labels[LABEL.owner]));
+    // The agent's own container (not its gateway endpoint), run by another live Airlock process
+    // here: a task of this process is registered by its own runner (with control), when its screen is up.
+    const self = currentOwner();
+    const container = running.find((c) => c.Labels['airlock.role'] === undefined && c.Labels[LABEL.owner] !== self && isOwnerAlive(c.Labels[LABEL.owner]));
     if (!container || this.#registry.has(task)) return; // not running (the caller says so), or already here
     const session = await ScreenSession.open(engine.api.getContainer(container.Id), { task });
+    if (this.#registry.has(task)) {
+      session.close();
+      return;
+    }
     const agent = { name: container.Labels[LABEL.agent] ?? 'unknown', digest: container.Labels[LABEL.digest] ?? '' };
     let remove = (): void => undefined;
     const close = (): void => {
