@@ -67,9 +67,9 @@ export async function benchDesktopFrames(): Promise<void> {
   const name = `airlock-bench-desktop-${process.pid}`;
   const container = await engine.api.createContainer(sandboxContainerOptions({
     name, image: IMAGE, command: ['airlock-desktop', 'run', 'sleep', 'infinity'], workdir: '/workspace',
-    env: { AIRLOCK_DISPLAY: `${SIZE.width}x${SIZE.height}` }, workspaceVolume: name,
+    env: { AIRLOCK_DISPLAY: `${SIZE.width}x${SIZE.height}` }, workspace: { volume: name, sizeBytes: 64 * 1024 ** 2 },
     labels: { [LABEL.task]: name, [LABEL.agent]: 'bench', [LABEL.digest]: 'bench', [LABEL.owner]: currentOwner() },
-    limits: { cpus: 2, memoryBytes: 1024 ** 3, pids: 512 }, network: { mode: 'none' },
+    limits: { cpus: 2, memoryBytes: 1024 ** 3, pids: 512 }, sidecar: undefined,
   }));
   try {
     await container.start();

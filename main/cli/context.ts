@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EventBus } from '../core/audit/bus.js';
 import { AuditStore } from '../core/audit/store.js';
 import { openHeadSigner, recordBusInTrail } from '../core/audit/trail.js';
@@ -11,6 +8,9 @@ import { Gateway } from '../core/gateway/gateway.js';
 import { gatewayEnvironment } from '../core/gateway/pinned-hosts.js';
 import { airlockHome, homeLayout, type HomeLayout } from '../core/home.js';
 import { reapLeftovers, type ReapedTask } from '../core/tasks/reaper.js';
+import { findAssetsDir } from '../core/assets.js';
+
+export { findAssetsDir } from '../core/assets.js';
 
 /** The objects one CLI invocation works with, wired once here (the CLI's composition root). */
 export interface CliContext {
@@ -75,15 +75,4 @@ export function createContext(): CliContext {
 /** Lets background clean-up finish and makes every recorded event durable before the CLI exits. */
 export async function closeContexts(): Promise<void> {
   for (const context of open.splice(0)) await context.close();
-}
-
-/** assets/ ships beside the built CLI (out/cli) and beside the sources (main/cli). */
-export function findAssetsDir(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const candidate = path.join(dir, 'assets');
-    if (fs.existsSync(path.join(candidate, 'agents'))) return candidate;
-    dir = path.dirname(dir);
-  }
-  throw new Error('cannot find the assets folder next to the airlock CLI');
 }

@@ -22,7 +22,9 @@ describe('sandbox hardening', () => {
     await waitFor(async () => (lines(events).includes('ready') ? true : undefined), 'the probe to report');
     const [objects] = (await listTaskObjects(engine)).filter((t) => t.task === events[0]!.task);
     expect(objects).toBeDefined();
-    const info = await engine.api.getContainer(objects!.containers[0]!.id).inspect();
+    const inspected = await Promise.all(objects!.containers.map((c) => engine.api.getContainer(c.id).inspect()));
+    const info = inspected.find((i) => i.Config.Labels['airlock.role'] === undefined)!;
+    const sidecar = inspected.find((i) => i.Config.Labels['airlock.role'] === 'sidecar')!;
     const host = info.HostConfig;
     expect(host.CapDrop).toEqual(['ALL']);
     expect(host.CapAdd ?? []).toEqual([]);
@@ -34,9 +36,10 @@ describe('sandbox hardening', () => {
     expect(host.Memory).toBe(96 * 1024 ** 2);
     expect(host.MemorySwap).toBe(host.Memory);
     expect(host.NanoCpus).toBe(0.5e9);
-    expect(host.Init).toBe(true);
-    expect(host.NetworkMode).toBe('none');
-    expect(host.PidMode).toBe('');
+    // The agent lives in its sidecar's namespaces: loopback-only network, and a PID 1 (the
+    // sidecar's init) whose exit ends every process of the task.
+    expect(host.NetworkMode).toBe(`container:${sidecar.Id}`);
+    expect(host.PidMode).toBe(`container:${sidecar.Id}`);
     expect(host.IpcMode).toBe('private');
     expect(host.UsernsMode).toBe('');
     expect(host.Devices ?? []).toEqual([]);
@@ -47,6 +50,22 @@ describe('sandbox hardening', () => {
     expect(info.Mounts.every((m) => m.Type === 'volume' || m.Type === 'tmpfs')).toBe(true);
     const volume = await engine.api.getVolume(objects!.volumes[0]!).inspect();
     expect(volume.Labels['airlock.task']).toBe(objects!.task);
+    // The workspace is a tmpfs of resources.disk (default 1g): writing past it fails inside.
+    expect(volume.Options).toMatchObject({ type: 'tmpfs', device: 'tmpfs' });
+    expect(volume.Options!.o).toContain(`size=${1024 ** 3}`);
+
+    // The sidecar: as hardened as the agent, another user, no network, gone by itself when it exits.
+    const side = sidecar.HostConfig;
+    expect(sidecar.Config.User).toBe('10002:10002');
+    expect(side.CapDrop).toEqual(['ALL']);
+    expect(side.SecurityOpt).toContain('no-new-privileges:true');
+    expect(side.ReadonlyRootfs).toBe(true);
+    expect(side.Privileged).toBe(false);
+    expect(side.Init).toBe(true);
+    expect(side.NetworkMode).toBe('none');
+    expect(side.AutoRemove).toBe(true);
+    expect(sidecar.Config.StdinOnce).toBe(true);
+    expect(sidecar.Mounts.find((m) => m.Destination === '/workspace')?.RW).toBe(false);
 
     const seen = lines(events);
     expect(seen).toContain('CapEff:\t0000000000000000');

@@ -43,12 +43,14 @@ describe('task lifecycle', () => {
     expect(await leftoversOf(engine, outcome.task)).toBeUndefined();
   });
 
-  it('a command missing from the image fails with 127 and says which program, leaving nothing', async () => {
+  it('a command missing from the image is refused naming the field and the program, leaving nothing', async () => {
     const { root, events, engine, runner } = harness();
-    const outcome = await runner.run(specFrom(root, 'name: typo\ncommand: ["no-such-program"]\n'));
-    expect(outcome).toMatchObject({ status: 'exited', exitCode: 127 });
-    expect(lines(events, 'proc.stderr').join('\n')).toMatch(/no-such-program/);
-    expect(await leftoversOf(engine, outcome.task)).toBeUndefined();
+    await expect(runner.run(specFrom(root, 'name: typo\ncommand: ["no-such-program"]\n'))).rejects.toMatchObject({
+      code: 'bad_manifest', message: expect.stringMatching(/^command: the engine could not start \["no-such-program"\].*not found/),
+    });
+    const task = events[0]!.task;
+    expect(events.find((e) => e.kind === 'task.aborted')?.data.code).toBe('bad_manifest');
+    expect(await leftoversOf(engine, task)).toBeUndefined();
   });
 });
 

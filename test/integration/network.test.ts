@@ -60,7 +60,7 @@ ${INPUTS}network: { mode: allowlist, allow: [api.vendor.test] }
     expect(events.at(-1)).toMatchObject({ kind: 'task.destroyed', data: { removed: { containers: 2, volumes: 1 } } });
   });
 
-  it('the gateway endpoint is hardened like an agent, and the agent joins its loopback-only namespace', async () => {
+  it('the sidecar is hardened like an agent (as another user), and the agent joins its loopback-only namespaces', async () => {
     const { root, events, runner, engine } = networked();
     const controller = new AbortController();
     const running = runner.run(specFrom(root, 'name: sleeper\ncommand: ["sh", "-c", "echo up; sleep 60"]\nnetwork: { mode: open }\n'), { signal: controller.signal });
@@ -69,16 +69,18 @@ ${INPUTS}network: { mode: allowlist, allow: [api.vendor.test] }
     });
     const [objects] = (await listTaskObjects(engine)).filter((t) => t.task === events[0]!.task);
     const inspected = await Promise.all(objects!.containers.map((c) => engine.api.getContainer(c.id).inspect()));
-    const gatewayInfo = inspected.find((i) => i.Config.Labels['airlock.role'] === 'gateway')!;
+    const sidecarInfo = inspected.find((i) => i.Config.Labels['airlock.role'] === 'sidecar')!;
     const agentInfo = inspected.find((i) => i.Config.Labels['airlock.role'] === undefined)!;
-    for (const info of [gatewayInfo, agentInfo]) {
-      expect(info.HostConfig).toMatchObject({ CapDrop: ['ALL'], ReadonlyRootfs: true, Privileged: false, Init: true });
+    for (const info of [sidecarInfo, agentInfo]) {
+      expect(info.HostConfig).toMatchObject({ CapDrop: ['ALL'], ReadonlyRootfs: true, Privileged: false });
       expect(info.HostConfig.SecurityOpt).toContain('no-new-privileges:true');
-      expect(info.Config.User).toBe('10001:10001');
       expect(info.Config.Labels['airlock.task']).toBe(objects!.task);
     }
-    expect(gatewayInfo.HostConfig.NetworkMode).toBe('none');
-    expect(agentInfo.HostConfig.NetworkMode).toBe(`container:${gatewayInfo.Id}`);
+    expect(agentInfo.Config.User).toBe('10001:10001');
+    expect(sidecarInfo.Config.User).toBe('10002:10002');
+    expect(sidecarInfo.HostConfig.NetworkMode).toBe('none');
+    expect(agentInfo.HostConfig.NetworkMode).toBe(`container:${sidecarInfo.Id}`);
+    expect(agentInfo.HostConfig.PidMode).toBe(`container:${sidecarInfo.Id}`);
     controller.abort();
     expect((await running).status).toBe('cancelled');
     expect((await listTaskObjects(engine)).find((t) => t.task === objects!.task)).toBeUndefined();

@@ -25,9 +25,9 @@ const id = `${process.pid}-${Date.now().toString(36)}`;
 
 function plan(name: string, image: string, command: string[]) {
   return sandboxContainerOptions({
-    name, image, command, workdir: '/workspace', env: { AIRLOCK_DISPLAY: `${WIDTH}x${HEIGHT}` }, workspaceVolume: name,
+    name, image, command, workdir: '/workspace', env: { AIRLOCK_DISPLAY: `${WIDTH}x${HEIGHT}` }, workspace: { volume: name, sizeBytes: 64 * 1024 ** 2 },
     labels: { [LABEL.task]: name, [LABEL.agent]: 'screen-test', [LABEL.digest]: 'test', [LABEL.owner]: currentOwner() },
-    limits: { cpus: 2, memoryBytes: 1024 ** 3, pids: 512 }, network: { mode: 'none' },
+    limits: { cpus: 2, memoryBytes: 1024 ** 3, pids: 512 }, sidecar: undefined,
   });
 }
 

@@ -23,10 +23,10 @@ beforeAll(async () => {
   remotes = await startRemotes();
   gateway = new Gateway({ bus, clock: systemClock, resolve: remotes.resolve, dial: remotes.dial });
   const credential = gateway.addTask({ task: 't_relaytest', agent: { name: 'relay', digest: '' }, policy: buildPolicy({ mode: 'allowlist', allow: ['*.vendor.test'], local: [], onUnknownHost: 'deny' }) });
-  relay = spawn(process.execPath, [path.join(REPO, 'assets/gateway/relay.cjs'), '0']);
-  const mux = new RelayMux(relay.stdin, (stream) => gateway.acceptConnection('t_relaytest', stream));
+  relay = spawn(process.execPath, [path.join(REPO, 'assets/sidecar/sidecar.cjs'), JSON.stringify({ proxyPort: 0 })]);
+  const mux = new RelayMux(relay.stdin, { onConnection: (stream) => gateway.acceptConnection('t_relaytest', stream) });
   relay.stdout.on('data', (chunk: Buffer) => mux.input(chunk));
-  relayPort = (await mux.ready).port;
+  relayPort = (await mux.ready).port!;
   proxyUrl = `http://${credential.user}:${credential.password}@127.0.0.1:${relayPort}`;
 });
 afterAll(async () => {

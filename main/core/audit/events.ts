@@ -10,6 +10,8 @@ export const EVENT_KINDS = [
   'cred.granted', 'cred.used', 'cred.denied', 'cred.misuse', 'cred.expired', 'cred.revoked',
   'approval.requested', 'approval.decided',
   'policy.violation', 'agent.action', 'resource.sample',
+  // a limit of the sandbox reached (its workspace full): the agent's own writes now fail
+  'resource.limit',
   // a task's virtual screen: ready, a screenshot kept as a file, a person taking or giving back control
   'screen.started', 'screen.capture', 'screen.control',
   // the audit trail's own records: a torn write set aside after a crash, old segments removed

@@ -4,6 +4,19 @@ import { LABEL } from './engine.js';
 /** The unprivileged identity every agent runs as (the base image names it `agent`). */
 export const AGENT_UID = 10001;
 
+/** The user the task's sidecar runs as: not the agent's, so the agent can neither signal nor trace it. */
+export const SIDECAR_UID = 10002;
+
+/** A task's workspace: a volume backed by a tmpfs of a fixed size, held mounted by the sidecar. */
+export interface WorkspacePlan {
+  volume: string;
+  /** The most the agent may write there; past it, writes fail with ENOSPC. */
+  sizeBytes: number;
+}
+
+/** Files and folders a workspace may hold (tmpfs inodes): each costs the host kernel memory. */
+export const WORKSPACE_MAX_INODES = 200_000;
+
 export interface SandboxPlan {
   name: string;
   labels: Record<string, string>;
@@ -11,10 +24,14 @@ export interface SandboxPlan {
   command: string[] | undefined;
   workdir: string;
   env: Record<string, string>;
-  workspaceVolume: string;
+  workspace: WorkspacePlan;
   limits: { cpus: number; memoryBytes: number; pids: number };
-  /** `none`: loopback only. `container`: the network namespace of the task's gateway endpoint (also loopback only). */
-  network: { mode: 'none' } | { mode: 'container'; container: string };
+  /**
+   * The task's sidecar: the agent joins its network namespace (loopback only) and PID namespace.
+   * Every task has one; only tests and benchmarks of the screen run a bare container without it
+   * (then: no network but loopback, a PID namespace of its own).
+   */
+  sidecar: string | undefined;
   /** A volume over /etc/ssl/certs, so the system bundle can also trust the task's CA. */
   certsVolume?: string;
   /**
@@ -42,8 +59,6 @@ export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerC
     User: `${AGENT_UID}:${AGENT_UID}`,
     Env: Object.entries({ HOME: '/tmp', ...plan.env }).map(([k, v]) => `${k}=${v}`),
     Labels: plan.labels,
-    // A container that joins another's network namespace takes that container's hostname too.
-    ...(plan.network.mode === 'none' ? { Hostname: 'sandbox' } : {}),
     AttachStdin: plan.secretsOnStdin === true,
     AttachStdout: true,
     AttachStderr: true,
@@ -52,17 +67,22 @@ export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerC
     Tty: false,
     HostConfig: {
       ...hardenedHostConfig(plan.limits),
+      // In the sidecar's PID namespace, PID 1 is the sidecar's init (it reaps the agent's orphans);
+      // the engine gives a container that shares a PID namespace no init of its own.
+      Init: plan.sidecar === undefined,
       // HOME is /tmp: tools that write caches (npm, pip, git) need a writable home.
       Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${plan.display ? '768m' : '256m'},mode=1777` },
-      // The engine creates the named volume with the container (one call fewer), labelled for the reaper.
       Mounts: [
-        { Type: 'volume', Source: plan.workspaceVolume, Target: plan.workdir, ReadOnly: false, VolumeOptions: { NoCopy: false, Labels: plan.labels, DriverConfig: { Name: 'local', Options: {} } } },
+        workspaceMount(plan.workspace, plan.workdir, plan.labels, false),
         // Created from the image's own /etc/ssl/certs (the engine copies it in), then given the task's CA.
         ...(plan.certsVolume ? [{ Type: 'volume' as const, Source: plan.certsVolume, Target: '/etc/ssl/certs', ReadOnly: false, VolumeOptions: { NoCopy: false, Labels: plan.labels, DriverConfig: { Name: 'local', Options: {} } } }] : []),
       ],
-      // 'none' leaves loopback only; NetworkDisabled is not set because it also empties /etc/hosts,
-      // so `localhost` would not resolve for the agent's own local servers.
-      NetworkMode: plan.network.mode === 'none' ? 'none' : `container:${plan.network.container}`,
+      // The sidecar's namespaces: its network has loopback only (and, for allowlist and open
+      // networks, its relay to the gateway); its PID 1 is the task's life: when the sidecar exits,
+      // the kernel kills every process of the agent. (NetworkDisabled is not used: it also empties
+      // /etc/hosts, so `localhost` would not resolve for the agent's own local servers.)
+      NetworkMode: plan.sidecar ? `container:${plan.sidecar}` : 'none',
+      ...(plan.sidecar ? { PidMode: `container:${plan.sidecar}` } : {}),
       ShmSize: 64 * 1024 * 1024,
     },
   };
@@ -82,7 +102,6 @@ function hardenedHostConfig(limits: { cpus: number; memoryBytes: number; pids: n
     MemorySwap: limits.memoryBytes,
     NanoCpus: Math.round(limits.cpus * 1e9),
     IpcMode: 'private',
-    PidMode: '',
     UsernsMode: '',
     Devices: [],
     DeviceRequests: [],
@@ -98,29 +117,52 @@ export function sandboxLabels(task: string, agent: { name: string; digest: strin
 }
 
 /**
- * The task's gateway endpoint: the relay that carries the agent's connections to Airlock over the
- * engine's attach stream. Same hardening as an agent; no network but loopback, which the agent's
- * container joins. Its stdin stays open: that is where Airlock's side of the connections arrives.
+ * The workspace volume: a tmpfs of the task's disk size (and a bounded number of files), created by
+ * the engine with the first container that mounts it — the sidecar, which keeps it mounted while
+ * the task lives, so Airlock can copy inputs in before the agent starts and outputs out after it
+ * exits. Owned by the agent; nosuid, nodev.
  */
-export function gatewayContainerOptions(plan: { name: string; labels: Record<string, string>; image: string; relaySource: string; port: number; browserPort?: number }): Dockerode.ContainerCreateOptions {
+function workspaceMount(workspace: WorkspacePlan, target: string, labels: Record<string, string>, readOnly: boolean): Dockerode.MountSettings {
+  const tmpfs = `size=${workspace.sizeBytes},nr_inodes=${WORKSPACE_MAX_INODES},uid=${AGENT_UID},gid=${AGENT_UID},mode=0755,nosuid,nodev`;
+  return {
+    Type: 'volume', Source: workspace.volume, Target: target, ReadOnly: readOnly,
+    VolumeOptions: { NoCopy: readOnly, Labels: labels, DriverConfig: { Name: 'local', Options: { type: 'tmpfs', device: 'tmpfs', o: tmpfs } } },
+  };
+}
+
+/**
+ * A task's sidecar (assets/sidecar/sidecar.cjs): the first container of every task, whose network
+ * and PID namespaces the agent's container joins. It runs as SIDECAR_UID (the agent cannot signal
+ * or trace it) under the same hardening as an agent, with no network but loopback, and exits — and
+ * with it every process of the task — when Airlock's attach stream ends (StdinOnce: a crashed or
+ * killed Airlock closes it) or the task's deadline passes. It removes itself when it exits.
+ * It mounts the workspace read-only (keeping its tmpfs mounted, and watching how full it is).
+ */
+export function sidecarContainerOptions(plan: { name: string; labels: Record<string, string>; image: string; source: string; config: Record<string, unknown>; workspace: WorkspacePlan; workdir: string }): Dockerode.ContainerCreateOptions {
   return {
     name: plan.name,
     Image: plan.image,
-    Cmd: ['node', '-e', plan.relaySource, String(plan.port), ...(plan.browserPort ? [String(plan.browserPort)] : [])],
-    User: `${AGENT_UID}:${AGENT_UID}`,
+    Cmd: ['node', '-e', plan.source, JSON.stringify(plan.config)],
+    User: `${SIDECAR_UID}:${SIDECAR_UID}`,
     Env: ['HOME=/tmp'],
-    Labels: { ...plan.labels, 'airlock.role': 'gateway' },
+    Labels: { ...plan.labels, [ROLE_LABEL]: 'sidecar' },
     Hostname: 'sandbox',
     AttachStdin: true,
     AttachStdout: true,
     AttachStderr: true,
     OpenStdin: true,
-    StdinOnce: false,
+    StdinOnce: true,
     Tty: false,
     HostConfig: {
       ...hardenedHostConfig({ cpus: 1, memoryBytes: 128 * 1024 * 1024, pids: 32 }),
       Tmpfs: { '/tmp': 'rw,nosuid,nodev,noexec,size=16m,mode=1777' },
+      Mounts: [workspaceMount(plan.workspace, plan.workdir, plan.labels, true)],
       NetworkMode: 'none',
+      // Gone by itself once it exits (a crashed Airlock leaves only the agent's stopped container).
+      AutoRemove: true,
     },
   };
 }
+
+/** Marks a task's sidecar among its containers (the agent's has no role). */
+export const ROLE_LABEL = 'airlock.role';

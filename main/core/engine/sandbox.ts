@@ -9,39 +9,22 @@ export interface ExitState {
   oomKilled: boolean;
 }
 
-/** The engine objects of one task: its container and its workspace volume. */
+/** The agent's container of one task. (Its volumes outlive it until the task's sidecar is gone: see removeVolumes.) */
 export class Sandbox {
   readonly container: Dockerode.Container;
-  readonly volume: string;
-  readonly #engine: Engine;
-  readonly #extraVolumes: string[];
 
-  private constructor(engine: Engine, container: Dockerode.Container, volume: string, extraVolumes: string[]) {
-    this.#engine = engine;
+  private constructor(container: Dockerode.Container) {
     this.container = container;
-    this.volume = volume;
-    this.#extraVolumes = extraVolumes;
   }
 
-  /**
-   * Creates the workspace volume and the hardened container and seeds the workspace. If any step
-   * fails, whatever was created is removed before the error propagates.
-   */
-  static async create(engine: Engine, plan: SandboxPlan, workspace: NodeJS.ReadableStream | undefined): Promise<Sandbox> {
-    let container: Dockerode.Container | undefined;
-    try {
-      container = await engine.call((api) => api.createContainer(sandboxContainerOptions(plan)));
-      const sandbox = new Sandbox(engine, container, plan.workspaceVolume, plan.certsVolume ? [plan.certsVolume] : []);
-      // The engine extracts as root and keeps the owners and modes written in the archive.
-      if (workspace) await container.putArchive(workspace, { path: plan.workdir, noOverwriteDirNonDir: '1' });
-      return sandbox;
-    } catch (error) {
-      if (container) await container.remove({ force: true, v: true }).catch(() => undefined);
-      for (const volume of [plan.workspaceVolume, ...(plan.certsVolume ? [plan.certsVolume] : [])]) {
-        await engine.api.getVolume(volume).remove({ force: true }).catch(() => undefined);
-      }
-      throw error;
-    }
+  /** Creates the hardened container (not started). */
+  static async create(engine: Engine, plan: SandboxPlan): Promise<Sandbox> {
+    return new Sandbox(await engine.call((api) => api.createContainer(sandboxContainerOptions(plan))));
+  }
+
+  /** Seeds the workspace (the engine extracts as root and keeps the owners and modes written in the archive). */
+  async seed(workdir: string, workspace: NodeJS.ReadableStream): Promise<void> {
+    await this.container.putArchive(workspace, { path: workdir, noOverwriteDirNonDir: '1' });
   }
 
   /** Attach before start so not a byte of output is missed (with stdin when secrets go that way). */
@@ -96,26 +79,30 @@ export class Sandbox {
     }
   }
 
-  /** Removes the container and its volumes; safe to call twice. */
-  async destroy(): Promise<{ containers: number; volumes: number }> {
-    const removed = { containers: 0, volumes: 0 };
-    const volumes = [this.volume, ...(this.#extraVolumes)];
+  /** Removes the container (killing it if it runs); safe to call twice. Returns the containers removed. */
+  async destroy(): Promise<number> {
     try {
-      await this.container.remove({ force: true, v: true });
-      removed.containers = 1;
+      await this.container.remove({ force: true });
+      return 1;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      return 0;
+    }
+  }
+}
+
+/** Removes a task's volumes once no container uses them any more; returns how many were removed. */
+export async function removeVolumes(engine: Engine, names: string[]): Promise<number> {
+  let removed = 0;
+  for (const name of names) {
+    try {
+      await engine.api.getVolume(name).remove({ force: true });
+      removed += 1;
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
-    for (const volume of volumes) {
-      try {
-        await this.#engine.api.getVolume(volume).remove({ force: true });
-        removed.volumes += 1;
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-    }
-    return removed;
   }
+  return removed;
 }
 
 async function readSingleFile(archive: NodeJS.ReadableStream): Promise<string> {

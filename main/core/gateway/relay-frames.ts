@@ -1,6 +1,6 @@
-// The frames Airlock and its in-sandbox gateway endpoint (assets/gateway/relay.cjs) exchange over
-// the endpoint's stdin and stdout: type (1 byte), connection id (4), payload length (4), payload.
-export const FRAME = { OPEN: 1, DATA: 2, END: 3, CLOSE: 4, WINDOW: 5, READY: 6, LOG: 7 } as const;
+// The frames Airlock and a task's sidecar (assets/sidecar/sidecar.cjs) exchange over the sidecar's
+// stdin and stdout: type (1 byte), connection id (4), payload length (4), payload.
+export const FRAME = { OPEN: 1, DATA: 2, END: 3, CLOSE: 4, WINDOW: 5, READY: 6, LOG: 7, STATUS: 8, ARM: 9 } as const;
 export const HEADER_BYTES = 9;
 /** Bytes a sender may have in flight on one connection before the receiver grants more. */
 export const WINDOW_BYTES = 256 * 1024;
@@ -21,7 +21,14 @@ export function windowPayload(bytes: number): Buffer {
   return payload;
 }
 
-/** Reassembles frames from a byte stream that may split them anywhere. */
+/** A frame stream that breaks the protocol: the sidecar is not to be trusted any further. */
+export class FrameError extends Error {}
+
+/**
+ * Reassembles frames from a byte stream that may split them anywhere. A frame's length is checked
+ * before anything is buffered for it, so a peer cannot make Airlock hold more than one frame's
+ * worth of bytes (MAX_PAYLOAD) however it splits or inflates its stream.
+ */
 export class FrameReader {
   #pending = Buffer.alloc(0);
   readonly #onFrame: (type: number, id: number, payload: Buffer) => void;
@@ -30,11 +37,13 @@ export class FrameReader {
     this.#onFrame = onFrame;
   }
 
+  /** Throws FrameError on a frame longer than MAX_PAYLOAD. */
   push(chunk: Buffer): void {
     const data = this.#pending.length ? Buffer.concat([this.#pending, chunk]) : chunk;
     let offset = 0;
     while (data.length - offset >= HEADER_BYTES) {
       const length = data.readUInt32BE(offset + 5);
+      if (length > MAX_PAYLOAD) throw new FrameError(`a frame of ${length} bytes (the most is ${MAX_PAYLOAD})`);
       if (data.length - offset - HEADER_BYTES < length) break;
       this.#onFrame(data[offset]!, data.readUInt32BE(offset + 1), data.subarray(offset + HEADER_BYTES, offset + HEADER_BYTES + length));
       offset += HEADER_BYTES + length;

@@ -37,6 +37,8 @@ export const manifestSchema = z.strictObject({
     cpus: z.number().positive().max(256).optional(),
     memory: size.optional(),
     pids: z.number().int().min(16).max(32_768).optional(),
+    /** The workspace's size: a tmpfs, so writing past it fails with ENOSPC inside the sandbox. */
+    disk: size.optional(),
   }).default({}),
   timeout: duration.optional(),
   network: z.strictObject({

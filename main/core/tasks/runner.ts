@@ -6,11 +6,12 @@ import type { Actor, EventKind } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { AirlockError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
-import { isNotFound } from '../engine/engine.js';
 import { sandboxLabels } from '../engine/hardening.js';
+import { BASE_IMAGE } from '../engine/images.js';
 import { BoundedOutput, DEFAULT_OUTPUT_LIMITS, type OutputLimits } from '../engine/output.js';
-import { Sandbox } from '../engine/sandbox.js';
-import { extractOutputs, packWorkspace, type ExtractLimits } from '../engine/workspace-archive.js';
+import { removeVolumes, Sandbox } from '../engine/sandbox.js';
+import { TaskSidecar } from '../engine/task-sidecar.js';
+import { packWorkspace, type ExtractLimits } from '../engine/workspace-archive.js';
 import type { HomeLayout } from '../home.js';
 import { newTaskId } from './ids.js';
 import { currentOwner } from './owner.js';
@@ -28,6 +29,15 @@ import type { CredentialStore } from '../credentials/store.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { ScreenRegistry } from '../desktop/screen-registry.js';
 import { desktopCommand, desktopEnv, startTaskDesktop, type TaskDesktop } from './task-desktop.js';
+import { Teardown } from './teardown.js';
+import type { LiveTasks } from './live-tasks.js';
+import { explainEngineError, orImageMissing, startOrExplain } from './engine-errors.js';
+import { waitForExit, type WaitResult } from './task-wait.js';
+import { collectOutputs, DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
+import { sidecarReporter } from './sidecar-events.js';
+import { findAssetsDir } from '../assets.js';
+
+export { DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
 
 export interface TaskRunnerDeps {
   engine: Engine;
@@ -39,7 +49,7 @@ export interface TaskRunnerDeps {
   extractLimits?: ExtractLimits;
   /** The egress proxy, for tasks whose network is not `none`. */
   gateway?: Gateway;
-  /** Where assets/ is (the gateway endpoint's relay lives there). */
+  /** Where assets/ is (the sidecar's program lives there); found beside the program when not given. */
   assetsDir?: string;
   /** Credentials a task may be lent. */
   credentials?: CredentialStore;
@@ -49,6 +59,8 @@ export interface TaskRunnerDeps {
   delegation?: DelegationTree;
   /** Where a display task's live screen is registered while it runs (the app's live view). */
   screens?: ScreenRegistry;
+  /** This process's running tasks, for the controls that stop them all (audit trail failing, last resort). */
+  live?: LiveTasks;
 }
 
 export interface RunOptions {
@@ -58,9 +70,11 @@ export interface RunOptions {
   onAlways?: (host: string) => void;
   /** Set for a child task started through the in-sandbox API. */
   parentTask?: string;
+  /** A child ends when its parent does: aborted (with the reason) when the parent is over. */
+  parentEnded?: AbortSignal;
 }
 
-/** `stopped`: by Airlock, on a violation (onViolation: stop). */
+/** `stopped`: by Airlock (a violation with onViolation: stop, the audit trail failing, its sidecar gone, its parent ended). */
 export type TaskStatus = 'exited' | 'timeout' | 'cancelled' | 'stopped';
 
 export interface TaskOutcome {
@@ -75,12 +89,18 @@ export interface TaskOutcome {
 
 type Emit = (kind: EventKind, data: Record<string, unknown>, actor?: Actor) => void;
 
-export const DEFAULT_EXTRACT_LIMITS: ExtractLimits = { maxBytes: 2 * 1024 ** 3, maxFiles: 100_000 };
+/**
+ * How long after the task's deadline its sidecar ends it on its own. Airlock stops a task at the
+ * deadline itself (and collects its outputs); the sidecar's own deadline only matters when
+ * Airlock could not (hung, or asleep with the laptop).
+ */
+export const SIDECAR_GRACE_MS = 15_000;
 
 /**
- * Runs one task from start to finish: create → copy inputs → start → stream output → wait →
- * collect outputs → destroy. Whatever happens (exit, timeout, cancel, an engine error), the
- * sandbox is destroyed before run() settles.
+ * Runs one task from start to finish: grants → sidecar and container → copy inputs → start →
+ * stream output → wait → collect outputs → destroy. Every phase registers its undo as soon as what
+ * it made exists, so whatever happens (exit, timeout, cancel, an engine error, a refusal half-way),
+ * exactly what was made is taken down in reverse order before run() settles.
  */
 export class TaskRunner {
   readonly #deps: TaskRunnerDeps;
@@ -91,20 +111,32 @@ export class TaskRunner {
 
   async run(spec: TaskSpec, options: RunOptions = {}): Promise<TaskOutcome> {
     const task = options.taskId ?? newTaskId();
-    const emit = (kind: EventKind, data: Record<string, unknown>, actor: Actor = 'airlock') =>
-      this.#deps.bus.emit({ task, agent: spec.agent, actor, kind, data });
+    const { bus, clock } = this.#deps;
+    const emit: Emit = (kind, data, actor = 'airlock') => bus.emit({ task, agent: spec.agent, actor, kind, data });
+    const teardown = new Teardown();
+    const made = { containers: 0, volumes: 0, engineObjects: false };
+    let outcome: TaskOutcome | undefined;
+    let failure: unknown;
     try {
-      return await this.#run(task, spec, options, emit);
+      outcome = await this.#run(task, spec, options, emit, teardown, made);
     } catch (caught) {
-      const error = explainEngineError(caught);
-      emit('task.aborted', { reason: (error as Error).message, ...(error instanceof AirlockError ? { code: error.code } : {}) });
-      this.#deps.delegation?.leave(task);
-      this.#deps.bus.release(task);
-      throw error;
+      failure = explainEngineError(caught);
+      emit('task.aborted', { reason: (failure as Error).message, ...(failure instanceof AirlockError ? { code: failure.code } : {}) });
     }
+    const tearingDown = clock.now();
+    const failed = await teardown.run();
+    if (made.engineObjects) {
+      emit('task.destroyed', {
+        removed: { containers: made.containers, volumes: made.volumes }, teardownMs: clock.now() - tearingDown,
+        ...(failed.length > 0 ? { failed: failed.map((f) => `${f.name}: ${(f.error as Error).message}`) } : {}),
+      });
+    }
+    bus.release(task);
+    if (failure !== undefined) throw failure;
+    return outcome!;
   }
 
-  async #run(task: string, spec: TaskSpec, options: RunOptions, emit: Emit): Promise<TaskOutcome> {
+  async #run(task: string, spec: TaskSpec, options: RunOptions, emit: Emit, teardown: Teardown, made: { containers: number; volumes: number; engineObjects: boolean }): Promise<TaskOutcome> {
     const { engine, bus, clock, home } = this.#deps;
     const began = clock.now();
     const artifactsDir = spec.outputDir ?? home.artifacts(task);
@@ -114,10 +146,23 @@ export class TaskRunner {
       limits: spec.limits, timeoutMs: spec.timeoutMs, inputs: spec.inputs, outputs: spec.outputs, display: spec.display ?? null,
     });
     await fs.promises.mkdir(home.task(task), { recursive: true });
-
     const labels = sandboxLabels(task, spec.agent, this.#deps.owner ?? currentOwner());
     // Grants first: a refused credential stops the task before anything is created.
     checkGrantRequests(spec.credentials, this.#deps.credentials, spec.network, spec.agent.name);
+
+    // Airlock's own reasons to end the task early; the abort's reason is the one recorded.
+    const airlockStop = new AbortController();
+    const stopTask = (reason: string) => {
+      if (!airlockStop.signal.aborted) airlockStop.abort(reason);
+    };
+    const parentEnded = options.parentEnded;
+    if (parentEnded) {
+      const onParentEnded = () => stopTask(String(parentEnded.reason ?? 'its parent task ended'));
+      if (parentEnded.aborted) onParentEnded();
+      parentEnded.addEventListener('abort', onParentEnded, { once: true });
+      teardown.add('parent link', () => parentEnded.removeEventListener('abort', onParentEnded));
+    }
+
     const expiry = new AbortController(); // an env grant that lapses stops the task
     let expiredGrant: string | undefined;
     // A display task's browser traffic is opened with a CA of the task's own (refusal pages, page loads).
@@ -131,208 +176,185 @@ export class TaskRunner {
         expiry.abort();
       },
     }) : undefined;
+    if (lent) teardown.add('grants', () => lent.credentials.revokeAll());
     const envSecrets = lent?.credentials.envSecrets() ?? [];
     if (envSecrets.length > 0 && !spec.command) throw new AirlockError('bad_manifest', `${spec.agent.name}: command: is required with env delivery (secrets are handed to the command itself)`, 'give the manifest a command');
     if (lent) bus.redact(task, lent.credentials.grants().map((g, i) => ({ value: lent.credentials.secrets()[i]!, label: g.credential })));
+
     const decoys = plantDecoys(spec, home.task(task));
+    teardown.add('decoys', () => fs.rmSync(path.join(home.task(task), 'decoys'), { recursive: true, force: true }));
     const tree = this.#deps.delegation;
-    tree?.enter(task, spec.agent, spec.delegate, options.parentTask);
+    if (tree) {
+      tree.enter(task, spec.agent, spec.delegate, options.parentTask);
+      teardown.add('delegation node', () => tree.leave(task));
+    }
+    // Children end when this task does (whatever ends it), before its own grants are revoked.
+    const children: Promise<unknown>[] = [];
+    const childrenEnd = new AbortController();
+    teardown.add('children', async () => {
+      childrenEnd.abort('its parent task ended');
+      await Promise.allSettled(children);
+    });
     const api = sandboxApi({
       task, agent: spec.agent, bus, tree,
-      spawn: tree ? (request) => spawnChild({
-        parent: { task, grants: lent?.credentials.grants() ?? [] }, request, registry: this.#deps.agents, tree, bus, clock, home,
-        run: async (childSpec, taskId) => this.run(childSpec, { taskId, parentTask: task, ...(options.signal ? { signal: options.signal } : {}) }),
-      }) : undefined,
+      spawn: tree ? (request) => {
+        const child = spawnChild({
+          parent: { task, grants: lent?.credentials.grants() ?? [] }, request, registry: this.#deps.agents, tree, bus, clock, home,
+          run: async (childSpec, taskId) => this.run(childSpec, { taskId, parentTask: task, parentEnded: childrenEnd.signal, ...(options.signal ? { signal: options.signal } : {}) }),
+        });
+        children.push(child.catch(() => undefined));
+        return child;
+      } : undefined,
     });
+
     let desktop: TaskDesktop | undefined;
-    const network = await openTaskNetwork({
-      engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir, task, agent: spec.agent, spec: spec.network, labels, sandboxApi: api, decoys: decoys.values,
+    const network = openTaskNetwork({
+      gateway: this.#deps.gateway, task, agent: spec.agent, spec: spec.network, sandboxApi: api, decoys: decoys.values,
       ...(options.onAlways ? { onAlways: options.onAlways } : {}), ...(lent ? { credentials: lent.credentials } : {}),
       ...(spec.display ? { browser: { onNavigation: (url: string) => desktop?.navigated(url) } } : {}),
-    }).catch((error: unknown) => {
-      lent?.credentials.revokeAll();
-      throw error;
     });
+    teardown.add('network', () => network.close());
+
+    // The engine objects: volumes (removed last), the sidecar, the agent's container (removed first).
+    const workspace = { volume: `airlock-${task}-workspace`, sizeBytes: spec.limits.diskBytes };
+    const certsVolume = lent?.credentials.ca ? `airlock-${task}-certs` : undefined;
+    made.engineObjects = true;
+    teardown.add('volumes', async () => {
+      made.volumes += await removeVolumes(engine, [workspace.volume, ...(certsVolume ? [certsVolume] : [])]);
+    });
+    const report = sidecarReporter({ bus, task, agent: spec.agent, diskBytes: spec.limits.diskBytes });
+    const sidecar = await TaskSidecar.create(engine, {
+      name: `airlock-${task}-sidecar`, labels, image: BASE_IMAGE, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), workspace, workdir: spec.workdir,
+      ...(network.relay ? { proxy: { browser: network.relay.browser } } : {}),
+      events: { ...(network.relay ? { onConnection: network.relay.onConnection } : {}), onStatus: report.status, onConnectionRefused: report.connectionsRefused },
+    }).catch(orImageMissing(BASE_IMAGE, 'the task\'s sidecar'));
+    teardown.add('sidecar', async () => {
+      made.containers += await sidecar.destroy();
+    });
+    const [started, created] = await Promise.allSettled([
+      sidecar.start(),
+      Sandbox.create(engine, {
+        name: `airlock-${task}`, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command) : spec.command, workdir: spec.workdir,
+        env: { ...spec.env, ...decoys.env, ...network.env, ...lent?.env, ...(spec.display ? desktopEnv(spec.display) : {}) }, display: spec.display !== undefined,
+        workspace, limits: spec.limits, sidecar: sidecar.container.id, ...(certsVolume ? { certsVolume } : {}), secretsOnStdin: envSecrets.length > 0,
+      }),
+    ]);
+    if (created.status === 'fulfilled') {
+      teardown.add('sandbox', async () => {
+        made.containers += await created.value.destroy();
+      });
+    }
+    if (started.status === 'rejected') throw started.reason;
+    if (created.status === 'rejected') orImageMissing(spec.image, '')(created.reason);
+    const sandbox = (created as PromiseFulfilledResult<Sandbox>).value;
+
     // The inputs are read (and hashed) only now that nothing else can refuse the task.
-    const seeded = spec.inputs.length > 0 || spec.outputs.length > 0;
-    const workspace = seeded || decoys.inputs.length > 0 ? packWorkspace(spec.workdir, [...spec.inputs, ...decoys.inputs], spec.outputs, (file) =>
-      emit('fs.input', { path: file.path, size: file.size, sha256: file.sha256 })) : undefined;
-    // No separate image check: creating the container answers 404 when the image is missing.
-    const sandbox = await Sandbox.create(engine, {
-      name: `airlock-${task}`, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command) : spec.command, workdir: spec.workdir,
-      env: { ...spec.env, ...decoys.env, ...network.env, ...lent?.env, ...(spec.display ? desktopEnv(spec.display) : {}) }, display: spec.display !== undefined, workspaceVolume: `airlock-${task}-workspace`, limits: spec.limits, network: network.plan,
-      ...(lent?.credentials.ca ? { certsVolume: `airlock-${task}-certs` } : {}), secretsOnStdin: envSecrets.length > 0,
-    }, workspace).then(async (created) => {
-      if (lent?.credentials.ca) await created.trustCa(lent.credentials.ca.certificatePem, CA_BUNDLE, TASK_CA_FILE).catch(async (error: unknown) => {
-        await created.destroy();
-        throw error;
-      });
-      return created;
-    }).catch(async (error: unknown) => {
-      await network.close().catch(() => undefined);
-      lent?.credentials.revokeAll();
-      throw isNotFound(error) && /image/i.test(engineMessage(error)) ? imageMissing(spec.image) : error;
+    if (spec.inputs.length > 0 || spec.outputs.length > 0 || decoys.inputs.length > 0) {
+      await sandbox.seed(spec.workdir, packWorkspace(spec.workdir, [...spec.inputs, ...decoys.inputs], spec.outputs, (file) =>
+        emit('fs.input', { path: file.path, size: file.size, sha256: file.sha256 })));
+    }
+    if (lent?.credentials.ca) await sandbox.trustCa(lent.credentials.ca.certificatePem, CA_BUNDLE, TASK_CA_FILE);
+
+    const output = new BoundedOutput({
+      line: (stream, line, cut) => emit(stream === 'stdout' ? 'proc.stdout' : 'proc.stderr', cut ? { line, cutBytes: cut } : { line }, 'agent'),
+      budgetExceeded: () => emit('output.truncated', {
+        reason: 'output budget reached: further output is counted, not recorded',
+        maxLines: output.limits.maxLines, maxBytes: output.limits.maxBytes,
+      }),
+    }, this.#deps.outputLimits ?? DEFAULT_OUTPUT_LIMITS);
+    // Attached before start so no output is missed; read only after `task.started` is recorded,
+    // so the log shows the start before the first line (until then the engine holds the bytes).
+    const attached = await sandbox.attach(envSecrets.length > 0);
+    teardown.add('output stream', () => (attached as unknown as { destroy?: () => void }).destroy?.());
+    // Watching for violations starts before the agent does: its first request may be one.
+    const enforcement = enforceViolations({
+      bus, home, clock, task, agent: spec.agent, policy: spec.violations,
+      stop: () => stopTask('a policy violation (onViolation: stop)'),
+      freeze: async () => {
+        await Promise.all([sandbox.pause(), sidecar.pause()]);
+        lent?.credentials.revokeAll();
+        tree?.freezeDescendants(task);
+      },
+      unfreeze: () => Promise.all([sandbox.unpause(), sidecar.unpause()]).then(() => undefined),
     });
+    teardown.add('violation watch', () => enforcement.end());
+    // A frozen parent freezes its running children too (see freeze above).
+    tree?.onFreeze(task, () => enforcement.freeze('its parent task was frozen'));
+    let finished!: () => void;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    teardown.add('listed as live', this.#deps.live?.add({
+      task, agent: spec.agent, onViolation: spec.violations.action, done,
+      stop: (rule, reason) => {
+        emit('policy.violation', { rule, reason, action: 'stop' });
+        stopTask(reason);
+      },
+      freeze: (rule, reason) => {
+        emit('policy.violation', { rule, reason, action: 'freeze' });
+        enforcement.freeze(reason);
+      },
+    }) ?? (() => undefined));
+    teardown.add('done', () => finished());
 
-    let status: TaskStatus;
-    let exit: { exitCode: number | undefined; oomKilled: boolean };
-    let artifacts: number;
-    try {
-      const output = new BoundedOutput({
-        line: (stream, line, cut) => emit(stream === 'stdout' ? 'proc.stdout' : 'proc.stderr', cut ? { line, cutBytes: cut } : { line }, 'agent'),
-        budgetExceeded: () => emit('output.truncated', {
-          reason: 'output budget reached: further output is counted, not recorded',
-          maxLines: output.limits.maxLines, maxBytes: output.limits.maxBytes,
-        }),
-      }, this.#deps.outputLimits ?? DEFAULT_OUTPUT_LIMITS);
-      // Attached before start so no output is missed; read only after `task.started` is recorded,
-      // so the log shows the start before the first line (until then the engine holds the bytes).
-      const attached = await sandbox.attach(envSecrets.length > 0);
-      let pumping: Promise<void> = Promise.resolve();
-      // Watching for violations starts before the agent does: its first request may be one.
-      const policyStop = new AbortController();
-      const enforcement = enforceViolations({
-        bus, home, clock, task, agent: spec.agent, policy: spec.violations,
-        stop: () => policyStop.abort(),
-        freeze: async () => {
-          await Promise.all([sandbox.pause(), network.pause()]);
-          lent?.credentials.revokeAll();
-          tree?.freezeDescendants(task);
-        },
-        unfreeze: () => Promise.all([sandbox.unpause(), network.unpause()]).then(() => undefined),
+    let result: WaitResult;
+    let pumping: Promise<void> = Promise.resolve();
+    if (options.signal?.aborted) {
+      result = { status: 'cancelled' };
+    } else {
+      await startOrExplain(sandbox, spec);
+      const deadline = clock.now() + spec.timeoutMs;
+      await sidecar.arm((spec.timeoutMs + SIDECAR_GRACE_MS) / 1000);
+      if (envSecrets.length > 0) {
+        // env delivery: the wrapper reads NAME=base64 lines, exports them and execs the command
+        attached.end(`${envSecrets.map((e) => `${e.name}=${Buffer.from(e.value).toString('base64')}`).join('\n')}\n\n`);
+      }
+      emit('task.started', { container: sandbox.container.id.slice(0, 12), timeoutMs: spec.timeoutMs });
+      if (spec.display) {
+        const started = startTaskDesktop({
+          container: sandbox.container, task, agent: spec.agent, display: spec.display, taskDir: home.task(task), clock, screens: this.#deps.screens,
+          emit: (kind, data) => emit(kind, data),
+        });
+        desktop = started;
+        teardown.add('desktop', () => started.stop());
+      }
+      pumping = pipeline(attached, output);
+      // The sidecar holds the task's life: if it ends, the kernel has ended the agent too.
+      let running = true;
+      void sidecar.lost.then((reason) => {
+        // `airlock stop` kills the task's containers, the sidecar too: that is a person's stop.
+        if (!running || stopRequested(home, task)) return;
+        emit('policy.violation', { rule: 'sidecar.lost', reason, action: 'stop' });
+        stopTask(reason);
       });
-      // A frozen parent freezes its running children too (see freeze above).
-      tree?.onFreeze(task, () => enforcement.freeze('its parent task was frozen'));
-
-      if (options.signal?.aborted) {
-        status = 'cancelled';
-      } else {
-        await startOrExplain(sandbox, spec);
-        if (envSecrets.length > 0) {
-          // env delivery: the wrapper reads NAME=base64 lines, exports them and execs the command
-          attached.end(`${envSecrets.map((e) => `${e.name}=${Buffer.from(e.value).toString('base64')}`).join('\n')}\n\n`);
-        }
-        emit('task.started', { container: sandbox.container.id.slice(0, 12), timeoutMs: spec.timeoutMs });
-        if (spec.display) {
-          desktop = startTaskDesktop({
-            container: sandbox.container, task, agent: spec.agent, display: spec.display, taskDir: home.task(task), clock, screens: this.#deps.screens,
-            emit: (kind, data) => emit(kind, data),
-          });
-        }
-        pumping = pipeline(attached, output);
-        const stop = AbortSignal.any([expiry.signal, policyStop.signal, ...(options.signal ? [options.signal] : [])]);
-        status = await this.#waitForExit(sandbox, spec.timeoutMs, stop);
-        if (expiredGrant) status = 'timeout';
-        if (policyStop.signal.aborted) status = 'stopped';
+      const cancel = AbortSignal.any([expiry.signal, ...(options.signal ? [options.signal] : [])]);
+      result = await waitForExit({ sandbox, clock, deadline, cancel, stop: airlockStop.signal });
+      if (result.status === 'exited' && clock.now() < deadline && !stopRequested(home, task) && !(await sidecar.alive())) {
+        // The agent died with its sidecar: that is not the agent's own exit.
+        const reason = await Promise.race([sidecar.lost, new Promise<string>((resolve) => setTimeout(() => resolve('the task\'s sidecar ended'), 1000))]);
+        result = { status: 'stopped', reason };
       }
-      enforcement.end();
-      await desktop?.stop();
-      await sandbox.kill();
-      await pumping.catch(() => undefined);
-      (attached as unknown as { destroy?: () => void }).destroy?.();
-      if (output.totals.droppedBytes > 0) {
-        emit('output.truncated', { droppedBytes: output.totals.droppedBytes, recordedLines: output.totals.lines, recordedBytes: output.totals.bytes });
-      }
-
-      const state = await sandbox.wait();
-      if (status === 'exited' && stopRequested(home, task)) status = 'cancelled';
-      exit = { exitCode: status === 'exited' ? state.exitCode : undefined, oomKilled: state.oomKilled };
-      const durationMs = clock.now() - began;
-      if (status === 'timeout') emit('task.timeout', { timeoutMs: spec.timeoutMs, durationMs, ...(expiredGrant ? { reason: `the env grant of ${expiredGrant} expired` } : {}) });
-      else if (status === 'cancelled') emit('task.cancelled', { durationMs }, 'user');
-      else if (status === 'stopped') emit('task.stopped', { durationMs, reason: 'a policy violation (onViolation: stop)' });
-      else emit('task.exited', { exitCode: state.exitCode, oomKilled: state.oomKilled, durationMs, ...(state.oomKilled ? { memoryBytes: spec.limits.memoryBytes } : {}) });
-
-      artifacts = await this.#collect(sandbox, spec, artifactsDir, emit);
-    } finally {
-      const tearingDown = clock.now();
-      const removed = await sandbox.destroy();
-      removed.containers += await network.close();
-      lent?.credentials.revokeAll();
-      tree?.leave(task);
-      emit('task.destroyed', { removed, teardownMs: clock.now() - tearingDown });
-      bus.release(task);
+      running = false;
+      if (expiredGrant) result = { status: 'timeout' };
+      childrenEnd.abort('its parent task ended');
     }
-    return { task, status, exitCode: exit.exitCode, oomKilled: exit.oomKilled, artifactsDir, artifacts, durationMs: clock.now() - began };
-  }
-
-  #waitForExit(sandbox: Sandbox, timeoutMs: number, signal: AbortSignal | undefined): Promise<TaskStatus> {
-    return new Promise<TaskStatus>((resolve, reject) => {
-      const timer = this.#deps.clock.setTimeout(() => finish('timeout'), timeoutMs);
-      const onAbort = () => finish('cancelled');
-      signal?.addEventListener('abort', onAbort, { once: true });
-      let settled = false;
-      function finish(status: TaskStatus) {
-        if (settled) return;
-        settled = true;
-        timer.cancel();
-        signal?.removeEventListener('abort', onAbort);
-        resolve(status);
-      }
-      if (signal?.aborted) {
-        finish('cancelled');
-        return;
-      }
-      sandbox.wait().then(() => finish('exited'), (error: unknown) => {
-        if (!settled) reject(error as Error);
-      });
-    });
-  }
-
-  async #collect(sandbox: Sandbox, spec: TaskSpec, artifactsDir: string, emit: Emit): Promise<number> {
-    const limits = this.#deps.extractLimits ?? DEFAULT_EXTRACT_LIMITS;
-    const totals = { bytes: 0, files: 0 };
-    let count = 0;
-    for (const output of spec.outputs) {
-      const archive = await sandbox.archive(output);
-      if (!archive) {
-        emit('fs.output', { path: output, missing: true });
-        continue;
-      }
-      // One output folder lands straight in the artifacts folder; several keep their workspace paths apart.
-      const dest = spec.outputs.length === 1 ? artifactsDir : path.join(artifactsDir, path.posix.relative(spec.workdir, output));
-      const result = await extractOutputs(archive, output, dest, limits, totals);
-      for (const file of result.files) emit('fs.output', { path: file.path, file: file.file, size: file.size, sha256: file.sha256 });
-      for (const skipped of result.skipped) emit('fs.output', { path: skipped.path, skipped: skipped.reason });
-      if (result.truncated) emit('output.truncated', { reason: result.truncated.reason, path: output });
-      count += result.files.length;
+    enforcement.end();
+    await desktop?.stop();
+    await sandbox.kill();
+    await pumping.catch(() => undefined);
+    (attached as unknown as { destroy?: () => void }).destroy?.();
+    if (output.totals.droppedBytes > 0) {
+      emit('output.truncated', { droppedBytes: output.totals.droppedBytes, recordedLines: output.totals.lines, recordedBytes: output.totals.bytes });
     }
-    return count;
+
+    const state = await sandbox.wait();
+    let status: TaskStatus = result.status;
+    if (status === 'exited' && stopRequested(home, task)) status = 'cancelled';
+    const durationMs = clock.now() - began;
+    if (status === 'timeout') emit('task.timeout', { timeoutMs: spec.timeoutMs, durationMs, ...(expiredGrant ? { reason: `the env grant of ${expiredGrant} expired` } : {}) });
+    else if (status === 'cancelled') emit('task.cancelled', { durationMs }, 'user');
+    else if (status === 'stopped') emit('task.stopped', { durationMs, reason: result.status === 'stopped' ? result.reason : 'stopped by Airlock' });
+    else emit('task.exited', { exitCode: state.exitCode, oomKilled: state.oomKilled, durationMs, ...(state.oomKilled ? { memoryBytes: spec.limits.memoryBytes } : {}) });
+
+    const artifacts = await collectOutputs({ sandbox, spec, artifactsDir, limits: this.#deps.extractLimits ?? DEFAULT_EXTRACT_LIMITS, emit });
+    return { task, status, exitCode: status === 'exited' ? state.exitCode : undefined, oomKilled: state.oomKilled, artifactsDir, artifacts, durationMs: clock.now() - began };
   }
-}
-
-/** The engine refuses to start a command that is not in the image: say which field to fix. */
-async function startOrExplain(sandbox: Sandbox, spec: TaskSpec): Promise<void> {
-  try {
-    await sandbox.start();
-  } catch (error) {
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status === 400 || status === 500) {
-      const detail = engineMessage(error);
-      throw new AirlockError('bad_manifest', `command: the engine could not start ${JSON.stringify(spec.command ?? '(image default)')} in ${spec.image}: ${detail}`,
-        'check that the program exists in the image and is executable by an unprivileged user');
-    }
-    throw error;
-  }
-}
-
-/** Engine HTTP errors are not Airlock bugs: report them as one line, not a stack. */
-function explainEngineError(error: unknown): unknown {
-  if (error instanceof AirlockError) return error;
-  if (typeof (error as { statusCode?: unknown }).statusCode === 'number') {
-    return new AirlockError('internal', `the engine refused: ${engineMessage(error)}`, 'see `airlock doctor`', { cause: error });
-  }
-  return error;
-}
-
-function engineMessage(error: unknown): string {
-  const json = (error as { json?: { message?: string } }).json;
-  return (json?.message ?? (error as Error).message).trim();
-}
-
-function imageMissing(image: string): AirlockError {
-  return new AirlockError('image_missing', `image ${image} is not on the engine`,
-    image.startsWith('airlock/agent-base')
-      ? 'build it with `airlock image build` (or `airlock image build --offline` where no registry is reachable)'
-      : `pull or build ${image} first (docker pull ${image})`);
 }

@@ -19,7 +19,7 @@ export interface TaskSpec {
   env: Record<string, string>;
   inputs: { from: string; to: string }[];
   outputs: string[];
-  limits: { cpus: number; memoryBytes: number; pids: number };
+  limits: { cpus: number; memoryBytes: number; pids: number; diskBytes: number };
   timeoutMs: number;
   network: NetworkSpec;
   /** Credentials to lend the task (checked against the store when it starts). */
@@ -48,9 +48,11 @@ export interface RunOverrides {
   env?: string[];
 }
 
-export const SANDBOX_DEFAULTS = { cpus: 1, memoryBytes: 512 * 1024 ** 2, pids: 256, timeoutMs: 10 * 60_000 };
+export const SANDBOX_DEFAULTS = { cpus: 1, memoryBytes: 512 * 1024 ** 2, pids: 256, diskBytes: 1024 ** 3, timeoutMs: 10 * 60_000 };
+/** The workspace's size limits: below 16m nothing real fits; above 64g a tmpfs is no longer a sane place. */
+const DISK_RANGE = { min: 16 * 1024 ** 2, max: 64 * 1024 ** 3 };
 /** A screen and a browser need more: Chromium alone runs ~10 processes and ~150 threads (pids counts threads). */
-export const DISPLAY_DEFAULTS = { cpus: 2, memoryBytes: 2 * 1024 ** 3, pids: 1024, screenshotEveryMs: 5_000 };
+export const DISPLAY_DEFAULTS = { cpus: 2, memoryBytes: 2 * 1024 ** 3, pids: 1024, diskBytes: 1024 ** 3, screenshotEveryMs: 5_000 };
 /** Environment names Airlock sets itself (proxy, CA bundle): an agent may not override them. */
 const RESERVED_ENV = /^(HOME|PATH|HOSTNAME|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy|SSL_CERT_FILE|NODE_EXTRA_CA_CERTS|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|GIT_SSL_CAINFO|AIRLOCK_.*)$/;
 const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/var', '/tmp'];
@@ -111,8 +113,10 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     cpus: overrides.cpus !== undefined ? parsePositive(overrides.cpus, '--cpus') : manifest.resources.cpus ?? defaults.cpus,
     memoryBytes: overrides.memory !== undefined ? sizeOrThrow(overrides.memory, '--memory') : manifest.resources.memory !== undefined ? parseSize(manifest.resources.memory)! : defaults.memoryBytes,
     pids: manifest.resources.pids ?? defaults.pids,
+    diskBytes: manifest.resources.disk !== undefined ? parseSize(manifest.resources.disk)! : defaults.diskBytes,
   };
   if (limits.memoryBytes < 8 * 1024 ** 2) throw bad(overrides.memory ? '--memory' : `${source}: resources.memory`, 'must be at least 8m', 'give the agent at least 8m of memory');
+  if (limits.diskBytes < DISK_RANGE.min || limits.diskBytes > DISK_RANGE.max) throw bad(`${source}: resources.disk`, 'must be between 16m and 64g', 'e.g. disk: 2g');
 
   const timeoutText = overrides.timeout ?? manifest.timeout;
   const timeoutMs = timeoutText === undefined ? SANDBOX_DEFAULTS.timeoutMs : parseDuration(timeoutText);
