@@ -20,6 +20,8 @@ import { airlockHome, homeLayout } from './core/home.js';
 import { storeAsCredentialsPort } from './core/service/credentials-port.js';
 import { AirlockService } from './core/service/service.js';
 import { reapLeftovers } from './core/tasks/reaper.js';
+import { installLastResort } from './core/tasks/last-resort.js';
+import { haltTasksWhenTrailFails, LiveTasks } from './core/tasks/live-tasks.js';
 import { registerAppHandlers } from './ipc/app.js';
 import { forwardPushes } from './ipc/push.js';
 import { createIpcRegistrar } from './ipc/register.js';
@@ -99,14 +101,18 @@ function onReady(): void {
 
   const home = homeLayout(airlockHome());
   const bus = new EventBus(systemClock);
+  const live = new LiveTasks();
   let store: AuditStore | undefined;
   const audit = (): AuditStore => {
     if (!store) {
       store = new AuditStore({ dir: home.audit, signer: openHeadSigner(keychain) });
       recordBusInTrail(bus, store);
+      haltTasksWhenTrailFails(store, live);
     }
     return store;
   };
+  // An error nothing handled: stop every task with an event, flush the trail, quit (never half-run).
+  installLastResort({ process, live, flush: async () => store?.flush(), exit: (code) => app.exit(code) });
   try {
     audit();
   } catch {
@@ -118,6 +124,7 @@ function onReady(): void {
     gateway: () => new Gateway({ bus, clock: systemClock, ...gatewayEnvironment() }),
     credentials: storeAsCredentialsPort(credentialStore),
     credentialStore,
+    live,
   });
   // Like every CLI start, every app start removes what crashed Airlock processes left behind.
   try {

@@ -9,6 +9,7 @@ import { gatewayEnvironment } from '../core/gateway/pinned-hosts.js';
 import { airlockHome, homeLayout, type HomeLayout } from '../core/home.js';
 import { reapLeftovers, type ReapedTask } from '../core/tasks/reaper.js';
 import { findAssetsDir } from '../core/assets.js';
+import { haltTasksWhenTrailFails, LiveTasks } from '../core/tasks/live-tasks.js';
 
 export { findAssetsDir } from '../core/assets.js';
 
@@ -33,9 +34,13 @@ export interface CliContext {
   reap(): Promise<ReapedTask[]>;
   /** Waits for a reap under way and makes every recorded event durable. */
   close(): Promise<void>;
+  /** The tasks this process runs (one registry for the whole process). */
+  live: LiveTasks;
 }
 
 const open: CliContext[] = [];
+/** Every task this CLI process runs: stopped together when the audit trail fails or Airlock itself does. */
+export const liveTasks = new LiveTasks();
 
 /** Every command that talks to the engine calls reap() at start, so each start cleans up after crashed runs. */
 export function createContext(): CliContext {
@@ -48,6 +53,7 @@ export function createContext(): CliContext {
     if (!store) {
       store = new AuditStore({ dir: home.audit, signer: openHeadSigner(keychain) });
       recordBusInTrail(bus, store);
+      haltTasksWhenTrailFails(store, liveTasks);
     }
     return store;
   };
@@ -67,7 +73,7 @@ export function createContext(): CliContext {
     await egress?.close();
     await store?.close();
   };
-  const context: CliContext = { home, bus, engine, keychain, assetsDir: findAssetsDir(), audit, gateway, reap, close };
+  const context: CliContext = { home, bus, engine, keychain, assetsDir: findAssetsDir(), audit, gateway, reap, close, live: liveTasks };
   open.push(context);
   return context;
 }

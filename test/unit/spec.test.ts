@@ -8,7 +8,10 @@ describe('resolving a run', () => {
     const dir = tempDir();
     fs.mkdirSync(path.join(dir, 'data'));
     const spec = specFrom(dir, 'name: x\ncommand: [sh]\nresources: { memory: 256m }\n', { cpus: '0.5', timeout: '30s', env: ['A=1', 'B=x=y'], inputs: ['./data'], outputDir: 'out' });
-    expect(spec.limits).toEqual({ cpus: 0.5, memoryBytes: 256 * 1024 ** 2, pids: 256 });
+    expect(spec.limits).toEqual({ cpus: 0.5, memoryBytes: 256 * 1024 ** 2, pids: 256, diskBytes: 1024 ** 3 });
+    expect(specFrom(dir, 'name: x\ncommand: [sh]\nresources: { disk: 2g }\n').limits.diskBytes).toBe(2 * 1024 ** 3);
+    expect(() => specFrom(dir, 'name: x\ncommand: [sh]\nresources: { disk: 1m }\n')).toThrow(/resources.disk: must be between 16m and 64g/);
+    expect(() => specFrom(dir, 'name: x\ncommand: [sh]\nresources: { disk: lots }\n')).toThrow(/resources.disk: must be a size/);
     expect(spec.timeoutMs).toBe(30_000);
     expect(spec.env).toEqual({ A: '1', B: 'x=y' });
     expect(spec.inputs).toEqual([{ from: path.join(dir, 'data'), to: '/workspace/in/data' }]);
@@ -23,7 +26,7 @@ describe('resolving a run', () => {
     const desktop = specFrom(dir, 'name: x\ncommand: [sh]\ndisplay: { width: 1280, height: 800 }\n');
     expect(desktop.image).toBe('airlock/agent-desktop:1');
     expect(desktop.display).toEqual({ width: 1280, height: 800, screenshotEveryMs: 5_000 });
-    expect(desktop.limits).toEqual({ cpus: 2, memoryBytes: 2 * 1024 ** 3, pids: 1024 });
+    expect(desktop.limits).toEqual({ cpus: 2, memoryBytes: 2 * 1024 ** 3, pids: 1024, diskBytes: 1024 ** 3 });
     expect(specFrom(dir, 'name: x\ncommand: [sh]\ndisplay: { width: 1024, height: 768, screenshotEvery: 0s }\nresources: { memory: 1g }\n', { cpus: '1' }))
       .toMatchObject({ display: { screenshotEveryMs: 0 }, limits: { cpus: 1, memoryBytes: 1024 ** 3, pids: 1024 } });
     expect(specFrom(dir, 'name: x\ncommand: [sh]\nimage: my/desktop:2\ndisplay: { width: 800, height: 600 }\n').image).toBe('my/desktop:2');

@@ -85,7 +85,7 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
     const runner = new TaskRunner({
       engine: ctx.engine, bus: ctx.bus, clock: systemClock, home: ctx.home, assetsDir: ctx.assetsDir,
       credentials: new CredentialStore(ctx.home.root, ctx.keychain),
-      agents: registry, delegation: new DelegationTree(systemClock),
+      agents: registry, delegation: new DelegationTree(systemClock), live: ctx.live,
       ...(networked ? { gateway: ctx.gateway() } : {}),
     });
     const seen: AirlockEvent[] = [];

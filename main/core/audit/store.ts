@@ -51,6 +51,8 @@ export class AuditStore {
   #tip: ChainTip | undefined;
   #failure: Error | undefined;
   #writableWaiters: (() => void)[] = [];
+  readonly #failureListeners = new Set<(error: Error) => void>();
+  #retry: NodeJS.Timeout | undefined;
   /** Groups written (each one write and one fsync) and records in them: for tests and benchmarks. */
   readonly stats = { commits: 0, records: 0 };
 
@@ -85,7 +87,24 @@ export class AuditStore {
   }
 
   close(): Promise<void> {
-    return this.flush();
+    return this.flush().finally(() => {
+      clearTimeout(this.#retry);
+      this.#retry = undefined;
+    });
+  }
+
+  /** Why the last group could not be made durable, while that is so (it is retried every second). */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Called when events stop being durable (disk full, I/O error, the folder gone): the owner stops
+   * what must not run unrecorded. Called once per failure, not for each retry that fails again.
+   */
+  onFailure(listener: (error: Error) => void): () => void {
+    this.#failureListeners.add(listener);
+    return () => this.#failureListeners.delete(listener);
   }
 
   /**
@@ -141,8 +160,24 @@ export class AuditStore {
       this.stats.records += recovered.length + batch.length;
     } catch (error) {
       this.#tip = undefined; // re-read from disk next time
+      const first = this.#failure === undefined;
       this.#failure = new Error(`the audit trail could not be written: ${(error as Error).message}`, { cause: error });
       this.#pending = [...batch, ...this.#pending]; // keep them for the next try: nothing is lost silently
+      // Try again on our own: the events held here are written once the disk has room again.
+      this.#retry ??= setTimeout(() => {
+        this.#retry = undefined;
+        this.#requestCommit(0);
+      }, 1000);
+      this.#retry.unref?.();
+      if (first) {
+        for (const listener of this.#failureListeners) {
+          try {
+            listener(this.#failure);
+          } catch {
+            // a listener that fails must not stop the retries
+          }
+        }
+      }
     } finally {
       await release?.().catch(() => undefined);
     }

@@ -23,6 +23,7 @@ import type { Engine } from '../engine/engine.js';
 import { AirlockError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { HomeLayout } from '../home.js';
+import type { LiveTasks } from '../tasks/live-tasks.js';
 import { addAllowedHost } from '../policy/manifest-edit.js';
 import { recordApproval } from '../policy/registry.js';
 import { AgentRegistry } from './agents.js';
@@ -64,6 +65,8 @@ export interface AirlockServiceDeps {
   screens?: ScreenRegistry;
   /** Who a person taking control of a screen is, in the action log (default: the OS user). */
   user?: string;
+  /** The process's running tasks (stopped together when the audit trail fails, or Airlock does). */
+  live?: LiveTasks;
 }
 
 export type PushListener = (push: ServicePush) => void;
@@ -97,6 +100,7 @@ export class AirlockService {
       gateway: () => this.#openGateway(), audit: deps.audit, agents: this.agents, sampler: this.#sampler,
       ...(deps.credentialStore ? { credentialStore: deps.credentialStore } : {}),
       screens: this.#screens,
+      ...(deps.live ? { live: deps.live } : {}),
       onChange: () => this.#push({ topic: 'tasks', payload: this.#tasks.list() }),
     });
     // A screen coming or going, or control changing hands, shows in the task list.

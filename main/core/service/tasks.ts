@@ -13,6 +13,7 @@ import { TaskRunner, type TaskRunnerDeps } from '../tasks/runner.js';
 import { DelegationTree } from '../tasks/delegation.js';
 import { resolveTaskSpec, type RunOverrides } from '../tasks/spec.js';
 import type { ScreenRegistry } from '../desktop/screen-registry.js';
+import type { LiveTasks } from '../tasks/live-tasks.js';
 import type { AgentRegistry } from './agents.js';
 import type { ResourceSampler } from './resources.js';
 import type { ErrorInfo, RunRequest, TaskInfo } from './types.js';
@@ -32,6 +33,8 @@ export interface TaskManagerDeps {
   credentialStore?: TaskRunnerDeps['credentials'];
   /** Where display tasks register their live screens (and who has control of each). */
   screens?: ScreenRegistry;
+  /** The process's running tasks (stopped together when the audit trail fails, or Airlock does). */
+  live?: LiveTasks;
   onChange: () => void;
 }
 
@@ -80,6 +83,7 @@ export class TaskManager {
       ...(this.#deps.credentialStore ? { credentials: this.#deps.credentialStore } : {}),
       agents: this.#deps.agents.approvals, delegation: this.#delegation,
       ...(this.#deps.screens ? { screens: this.#deps.screens } : {}),
+      ...(this.#deps.live ? { live: this.#deps.live } : {}),
     });
     const id = newTaskId();
     const controller = new AbortController();

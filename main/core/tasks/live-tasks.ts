@@ -49,3 +49,8 @@ export class LiveTasks {
     await Promise.race([Promise.allSettled(running.map((t) => t.done)), new Promise((resolve) => setTimeout(resolve, waitMs).unref())]);
   }
 }
+
+/** The audit trail failing halts every task of this process (see LiveTasks.haltAll). */
+export function haltTasksWhenTrailFails(store: { onFailure(listener: (error: Error) => void): () => void }, live: LiveTasks): () => void {
+  return store.onFailure((error) => live.haltAll('audit.unwritable', `${error.message}: tasks must not run unrecorded`));
+}

@@ -316,7 +316,8 @@ export class TaskRunner {
         desktop = started;
         teardown.add('desktop', () => started.stop());
       }
-      pumping = pipeline(attached, output);
+      // Handled at once: on an early exit (an engine error) the stream is destroyed by the teardown.
+      pumping = pipeline(attached, output).catch(() => undefined);
       // The sidecar holds the task's life: if it ends, the kernel has ended the agent too.
       let running = true;
       void sidecar.lost.then((reason) => {
@@ -339,7 +340,7 @@ export class TaskRunner {
     enforcement.end();
     await desktop?.stop();
     await sandbox.kill();
-    await pumping.catch(() => undefined);
+    await pumping;
     (attached as unknown as { destroy?: () => void }).destroy?.();
     if (output.totals.droppedBytes > 0) {
       emit('output.truncated', { droppedBytes: output.totals.droppedBytes, recordedLines: output.totals.lines, recordedBytes: output.totals.bytes });
