@@ -61,6 +61,8 @@ export interface TaskRunnerDeps {
   screens?: ScreenRegistry;
   /** This process's running tasks, for the controls that stop them all (audit trail failing, last resort). */
   live?: LiveTasks;
+  /** How long after a task's deadline its sidecar ends it on its own (default SIDECAR_GRACE_MS). */
+  sidecarGraceMs?: number;
 }
 
 export interface RunOptions {
@@ -302,7 +304,7 @@ export class TaskRunner {
     } else {
       await startOrExplain(sandbox, spec);
       const deadline = clock.now() + spec.timeoutMs;
-      await sidecar.arm((spec.timeoutMs + SIDECAR_GRACE_MS) / 1000);
+      await sidecar.arm((spec.timeoutMs + (this.#deps.sidecarGraceMs ?? SIDECAR_GRACE_MS)) / 1000);
       if (envSecrets.length > 0) {
         // env delivery: the wrapper reads NAME=base64 lines, exports them and execs the command
         attached.end(`${envSecrets.map((e) => `${e.name}=${Buffer.from(e.value).toString('base64')}`).join('\n')}\n\n`);
