@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
-import { listTaskObjects, removeTaskObjects } from '../../core/engine/leftovers.js';
+import { agentContainer, listTaskObjects, removeTaskObjects } from '../../core/engine/leftovers.js';
 import { formatDuration } from '../../core/policy/units.js';
 import { isOwnerAlive } from '../../core/tasks/owner.js';
 import { requestResume, requestStop } from '../../core/tasks/stop.js';
@@ -18,7 +18,7 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
       await ctx.reap();
       const tasks = await listTaskObjects(ctx.engine);
       if (opts.json) {
-        outJsonLines(tasks.map((t) => ({ task: t.task, agent: t.agent, state: t.containers[0]?.state ?? 'gone', created: t.containers[0]?.created, owner: t.owner })));
+        outJsonLines(tasks.map((t) => ({ task: t.task, agent: t.agent, state: agentContainer(t)?.state ?? 'gone', created: agentContainer(t)?.created, owner: t.owner })));
         return;
       }
       if (tasks.length === 0) {
@@ -26,7 +26,7 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
         return;
       }
       const rows = tasks.map((t) => {
-        const c = t.containers[0];
+        const c = agentContainer(t);
         const pid = t.owner?.split(':')[1] ?? '?';
         return [t.task, t.agent, c?.state ?? 'gone', c ? formatDuration(Date.now() - c.created * 1000) : '-', pid];
       });

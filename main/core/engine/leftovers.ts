@@ -6,7 +6,8 @@ export interface TaskObjects {
   agent: string;
   digest: string;
   owner: string | undefined;
-  containers: { id: string; state: string; status: string; created: number }[];
+  /** The agent's container and its sidecar (role `sidecar`), if they still exist. */
+  containers: { id: string; state: string; status: string; created: number; role: string | undefined }[];
   volumes: string[];
   networks: string[];
 }
@@ -29,7 +30,7 @@ export async function listTaskObjects(engine: Engine): Promise<TaskObjects[]> {
     }
     return objects;
   };
-  for (const c of containers) entry(c.Labels)?.containers.push({ id: c.Id, state: c.State, status: c.Status, created: c.Created });
+  for (const c of containers) entry(c.Labels)?.containers.push({ id: c.Id, state: c.State, status: c.Status, created: c.Created, role: c.Labels?.['airlock.role'] });
   for (const v of volumes.Volumes ?? []) entry(v.Labels ?? undefined)?.volumes.push(v.Name);
   for (const n of networks) entry(n.Labels)?.networks.push(n.Id);
   return [...byTask.values()].sort((a, b) => a.task.localeCompare(b.task));
@@ -51,4 +52,9 @@ export async function removeTaskObjects(engine: Engine, objects: TaskObjects): P
     await engine.api.getVolume(v).remove({ force: true }).then(() => removed.volumes++, ignoreGone);
   }
   return removed;
+}
+
+/** The container the agent itself runs in (not its sidecar). */
+export function agentContainer(objects: TaskObjects): TaskObjects['containers'][number] | undefined {
+  return objects.containers.find((c) => c.role === undefined);
 }
