@@ -82,7 +82,7 @@ export class AuditStore {
   flush(): Promise<void> {
     this.#requestCommit(0);
     return this.#chain.then(() => {
-      if (this.#failure) throw this.#failure;
+      if (this.#failure) throw new Error(`${this.#failure.message} (${this.#pending.length} event(s) not recorded)`, { cause: this.#failure });
     });
   }
 

@@ -6,7 +6,9 @@ export function Grants({ grants, now, empty }: { grants: TaskGrant[]; now: numbe
   return (
     <span className="grants">
       {grants.map((g) => {
-        const left = Date.parse(g.expiresAt) - now;
+        // `now` ticks once a second: a grant that arrived since the last tick must not show more
+        // time than it was lent for.
+        const left = Date.parse(g.expiresAt) - Math.max(now, Date.now());
         const state = g.state === 'active' && left <= 0 ? 'expired' : g.state;
         const label = state === 'active' ? countdown(left) : state;
         return (
