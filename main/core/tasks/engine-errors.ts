@@ -43,3 +43,16 @@ export function orImageMissing(image: string, what: string): (error: unknown) =>
     throw error;
   };
 }
+
+/**
+ * The engine refused something a security control needs (the sidecar's namespaces, its tmpfs
+ * workspace): the task is refused, naming the control, rather than run without it.
+ */
+export function orControlRefused(control: string, about?: RegExp): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof AirlockError || isNotFound(error) || typeof (error as { statusCode?: unknown }).statusCode !== 'number') throw error;
+    if (about && !about.test(engineMessage(error))) throw error;
+    throw new AirlockError('policy_refused', `${control} cannot be enforced on this engine, so the task is refused: ${engineMessage(error)}`,
+      'use Docker Engine 20.10 or later, Docker Desktop, or Podman with its Docker-compatible API; see `airlock doctor`', { cause: error });
+  };
+}

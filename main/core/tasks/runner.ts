@@ -31,7 +31,7 @@ import type { ScreenRegistry } from '../desktop/screen-registry.js';
 import { desktopCommand, desktopEnv, startTaskDesktop, type TaskDesktop } from './task-desktop.js';
 import { Teardown } from './teardown.js';
 import type { LiveTasks } from './live-tasks.js';
-import { explainEngineError, orImageMissing, startOrExplain } from './engine-errors.js';
+import { explainEngineError, orControlRefused, orImageMissing, startOrExplain } from './engine-errors.js';
 import { waitForExit, type WaitResult } from './task-wait.js';
 import { collectOutputs, DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
 import { sidecarReporter } from './sidecar-events.js';
@@ -229,7 +229,7 @@ export class TaskRunner {
       name: `airlock-${task}-sidecar`, labels, image: BASE_IMAGE, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), workspace, workdir: spec.workdir,
       ...(network.relay ? { proxy: { browser: network.relay.browser } } : {}),
       events: { ...(network.relay ? { onConnection: network.relay.onConnection } : {}), onStatus: report.status, onConnectionRefused: report.connectionsRefused },
-    }).catch(orImageMissing(BASE_IMAGE, 'the task\'s sidecar'));
+    }).catch(orImageMissing(BASE_IMAGE, 'the task\'s sidecar')).catch(orControlRefused('the task\'s sidecar (its fail-safe, namespaces and size-limited workspace)'));
     teardown.add('sidecar', async () => {
       made.containers += await sidecar.destroy();
     });
@@ -246,8 +246,14 @@ export class TaskRunner {
         made.containers += await created.value.destroy();
       });
     }
-    if (started.status === 'rejected') throw started.reason;
-    if (created.status === 'rejected') orImageMissing(spec.image, '')(created.reason);
+    if (started.status === 'rejected') orControlRefused('the task\'s sidecar (its fail-safe, namespaces and size-limited workspace)')(started.reason);
+    if (created.status === 'rejected') {
+      try {
+        orImageMissing(spec.image, '')(created.reason);
+      } catch (error) {
+        orControlRefused('joining the sidecar\'s network and PID namespaces', /namespace|pid|container:/i)(error);
+      }
+    }
     const sandbox = (created as PromiseFulfilledResult<Sandbox>).value;
 
     // The inputs are read (and hashed) only now that nothing else can refuse the task.
