@@ -117,10 +117,12 @@ export class TaskRunner {
     const emit: Emit = (kind, data, actor = 'airlock') => bus.emit({ task, agent: spec.agent, actor, kind, data });
     const teardown = new Teardown();
     const made = { containers: 0, volumes: 0, engineObjects: false };
+    let finished!: () => void;
+    const done = new Promise<void>((resolve) => (finished = resolve));
     let outcome: TaskOutcome | undefined;
     let failure: unknown;
     try {
-      outcome = await this.#run(task, spec, options, emit, teardown, made);
+      outcome = await this.#run(task, spec, options, emit, teardown, made, done);
     } catch (caught) {
       failure = explainEngineError(caught);
       emit('task.aborted', { reason: (failure as Error).message, ...(failure instanceof AirlockError ? { code: failure.code } : {}) });
@@ -134,11 +136,12 @@ export class TaskRunner {
       });
     }
     bus.release(task);
+    finished();
     if (failure !== undefined) throw failure;
     return outcome!;
   }
 
-  async #run(task: string, spec: TaskSpec, options: RunOptions, emit: Emit, teardown: Teardown, made: { containers: number; volumes: number; engineObjects: boolean }): Promise<TaskOutcome> {
+  async #run(task: string, spec: TaskSpec, options: RunOptions, emit: Emit, teardown: Teardown, made: { containers: number; volumes: number; engineObjects: boolean }, done: Promise<void>): Promise<TaskOutcome> {
     const { engine, bus, clock, home } = this.#deps;
     const began = clock.now();
     const artifactsDir = spec.outputDir ?? home.artifacts(task);
@@ -288,8 +291,6 @@ export class TaskRunner {
     teardown.add('violation watch', () => enforcement.end());
     // A frozen parent freezes its running children too (see freeze above).
     tree?.onFreeze(task, () => enforcement.freeze('its parent task was frozen'));
-    let finished!: () => void;
-    const done = new Promise<void>((resolve) => (finished = resolve));
     teardown.add('listed as live', this.#deps.live?.add({
       task, agent: spec.agent, onViolation: spec.violations.action, done,
       stop: (rule, reason) => {
@@ -301,7 +302,6 @@ export class TaskRunner {
         enforcement.freeze(reason);
       },
     }) ?? (() => undefined));
-    teardown.add('done', () => finished());
 
     let result: WaitResult;
     let pumping: Promise<void> = Promise.resolve();
