@@ -12,7 +12,7 @@ import { watchViolations, type ViolationPolicy } from './violations.js';
  */
 export function enforceViolations(options: {
   bus: EventBus; home: HomeLayout; clock: Clock; task: string; agent: AgentRef; policy: ViolationPolicy;
-  stop: () => void; freeze: () => Promise<void>; unfreeze: () => Promise<void>;
+  stop: (reason?: string) => void; freeze: () => Promise<void>; unfreeze: () => Promise<void>;
 }): { freeze(reason: string): void; end(): void } {
   const { bus, task, agent, policy } = options;
   let frozen = false;
@@ -26,6 +26,10 @@ export function enforceViolations(options: {
       void options.unfreeze().then(() => {
         frozen = false;
         emit('task.resumed', { note: 'resumed by a person; its grants stay revoked' });
+      }, (error: unknown) => {
+        // Still paused: it stays frozen, and a person may still stop it.
+        emit('task.frozen', { reason: `could not resume: ${(error as Error).message}`, next: `airlock stop ${task}` });
+        waitForResume();
       });
     }, 250);
   };
@@ -37,7 +41,11 @@ export function enforceViolations(options: {
     void options.freeze().then(() => {
       emit('task.frozen', { reason, next: `airlock resume ${task} | airlock stop ${task}` });
       waitForResume();
-    }, () => undefined);
+    }, (error: unknown) => {
+      // A task that cannot be frozen is not left running: it is stopped instead.
+      frozen = false;
+      options.stop(`it could not be frozen (${(error as Error).message}) after ${reason}`);
+    });
   };
 
   const unwatch = watchViolations(bus, task, agent, policy, (reason) => {

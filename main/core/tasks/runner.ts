@@ -280,7 +280,7 @@ export class TaskRunner {
     // Watching for violations starts before the agent does: its first request may be one.
     const enforcement = enforceViolations({
       bus, home, clock, task, agent: spec.agent, policy: spec.violations,
-      stop: () => stopTask('a policy violation (onViolation: stop)'),
+      stop: (reason) => stopTask(reason ?? 'a policy violation (onViolation: stop)'),
       freeze: async () => {
         await Promise.all([sandbox.pause(), sidecar.pause()]);
         lent?.credentials.revokeAll();
