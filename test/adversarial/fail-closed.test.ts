@@ -141,6 +141,18 @@ describe('what an agent can make Airlock hold', () => {
     await gateway.close();
   });
 
+  it('the events a task causes are capped: a loop of refused requests cannot fill the audit trail\'s disk', async () => {
+    const h = harness();
+    const gateway = new Gateway({ bus: h.bus, clock: systemClock, resolve: remotes.resolve, dial: remotes.dial });
+    const runner = new TaskRunner({ engine, bus: h.bus, clock: systemClock, home: h.home, gateway, assetsDir: path.join(REPO, 'assets'), eventBudget: 100 });
+    const script = 'while true; do curl -s -o /dev/null http://other.test/; done';
+    const outcome = await runner.run(specFrom(h.root, `name: spammer\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\nnetwork: { mode: allowlist, allow: [api.vendor.test] }\nmaxRefusedRequests: 100000\n`));
+    expect(outcome.status).toBe('stopped');
+    expect(h.events.find((e) => e.kind === 'policy.violation')?.data).toMatchObject({ rule: 'limits.events', action: 'stop' });
+    expect(h.events.filter((e) => e.task === outcome.task && e.kind !== 'proc.stdout').length).toBeLessThan(200);
+    await gateway.close();
+  });
+
   it('the workspace is capped at resources.disk: writing past it fails inside the sandbox, and that is an event', async () => {
     const { root, events, runner } = harness();
     const script = 'dd if=/dev/zero of=/workspace/big bs=1M count=100 2>&1 | head -1; df -m /workspace | tail -1 | awk \'{print "size " $2}\'; sleep 2';

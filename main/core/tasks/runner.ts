@@ -36,6 +36,7 @@ import { waitForExit, type WaitResult } from './task-wait.js';
 import { collectOutputs, DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
 import { sidecarReporter } from './sidecar-events.js';
 import { findAssetsDir } from '../assets.js';
+import { watchEventBudget } from './event-budget.js';
 
 export { DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
 
@@ -63,6 +64,8 @@ export interface TaskRunnerDeps {
   live?: LiveTasks;
   /** How long after a task's deadline its sidecar ends it on its own (default SIDECAR_GRACE_MS). */
   sidecarGraceMs?: number;
+  /** Events a task may cause besides its output (default MAX_TASK_EVENTS); past it, it is stopped. */
+  eventBudget?: number;
 }
 
 export interface RunOptions {
@@ -289,6 +292,11 @@ export class TaskRunner {
       unfreeze: () => Promise.all([sandbox.unpause(), sidecar.unpause()]).then(() => undefined),
     });
     teardown.add('violation watch', () => enforcement.end());
+    teardown.add('event budget', watchEventBudget(bus, task, (reason) => {
+      emit('policy.violation', { rule: 'limits.events', reason, action: spec.violations.action === 'freeze' ? 'freeze' : 'stop' });
+      if (spec.violations.action === 'freeze') enforcement.freeze(reason);
+      else stopTask(reason);
+    }, this.#deps.eventBudget));
     // A frozen parent freezes its running children too (see freeze above).
     tree?.onFreeze(task, () => enforcement.freeze('its parent task was frozen'));
     teardown.add('listed as live', this.#deps.live?.add({
