@@ -156,7 +156,7 @@ export class TaskRunner {
     // The inputs are read (and hashed) only now that nothing else can refuse the task.
     const seeded = spec.inputs.length > 0 || spec.outputs.length > 0;
     const workspace = seeded || decoys.inputs.length > 0 ? packWorkspace(spec.workdir, [...spec.inputs, ...decoys.inputs], spec.outputs, (file) =>
-      emit('fs.input', { path: file.path, size: file.size, sha256: file.sha256 })) : undefined;
+      emit('fs.input', { path: file.path, from: file.from, size: file.size, sha256: file.sha256 })) : undefined;
     // No separate image check: creating the container answers 404 when the image is missing.
     const sandbox = await Sandbox.create(engine, {
       name: `airlock-${task}`, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command) : spec.command, workdir: spec.workdir,
