@@ -16,11 +16,13 @@ const STRUCTURAL = /["',:[\]{}]/;
 /**
  * Finds a task's secrets in its events, wherever an agent or a remote host put them, and cuts
  * them out of the serialised event, keys included. Each secret is looked for as it is and in the
- * forms simple tools produce: JSON-escaped (also `\uXXXX`), URL-encoded (every character or only
- * some, upper or lower hex, `+` for space), hex (either case), and base64 (standard or URL
- * alphabet, padded or not, at any of the three byte alignments, so also inside `Basic
- * base64(user:secret)`), and base64 or hex URL-encoded in turn. A line cut at the output limit
- * loses an ending that could be the start of a secret.
+ * forms simple tools produce: JSON-escaped (also `\uXXXX`, and JSON inside JSON), URL-encoded
+ * (every character or only some, upper or lower hex, `+` for a space), hex (either case), and
+ * base64 (standard or URL alphabet, padded or not, at any of the three byte alignments, so also
+ * inside `Basic base64(user:secret)`), and base64 or hex URL-encoded in turn; each line of a
+ * secret with several lines on its own too. A line cut at the output limit loses an ending that
+ * could be the start of a secret. Anything else (other encodings, compression, a secret split by
+ * the agent itself) is not recognised: see the README's limits.
  */
 export class Redactor {
   readonly #labels: string[];
@@ -123,7 +125,7 @@ function patternsOf(value: string): string[] {
     spelled(value),
     ...lines.map((line) => spelled(line)),
     spelled(bytes.toString('hex'), true),
-    ...base64Cores(bytes).map((core) => spelled(core)),
+    ...base64Cores(bytes).map(({ core, mixedBefore, mixedAfter }) => `${mixedBefore ? `${BASE64_CHAR}?` : ''}${spelled(core)}${mixedAfter ? `${BASE64_CHAR}?(?:=|%3[dD]){0,2}` : ''}`),
   ]).sort((a, b) => b.length - a.length);
 }
 
@@ -132,36 +134,41 @@ function plainFormsOf(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
   const everyByte = [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
   return unique([
-    value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), everyByte, bytes.toString('hex'), ...base64Cores(bytes),
+    value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), everyByte, bytes.toString('hex'), ...base64Cores(bytes).map((c) => c.core),
     ...value.split(/\r?\n/).filter((line) => line.length >= MIN_LINE_LENGTH),
   ]);
 }
 
+/** One base64 character (either alphabet, `+` and `/` also URL-encoded). */
+const BASE64_CHAR = '(?:[A-Za-z0-9+/_-]|%2[bBfF])';
+
 /**
  * The part of base64 that depends on the secret alone when it sits at byte offset 0, 1 or 2 of
- * whatever is encoded: the characters that mix in neighbouring bytes are left off at both ends.
+ * whatever is encoded: the characters that mix in neighbouring bytes are left off at both ends
+ * (the patterns take in one such character on either side, and the padding, when there is one).
  */
-function base64Cores(bytes: Buffer): string[] {
-  const cores: string[] = [];
+function base64Cores(bytes: Buffer): { core: string; mixedBefore: boolean; mixedAfter: boolean }[] {
+  const cores: { core: string; mixedBefore: boolean; mixedAfter: boolean }[] = [];
   for (const offset of [0, 1, 2]) {
     const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64').replace(/=+$/, '');
-    const mixedAtEnd = (offset + bytes.length) % 3 === 0 ? 0 : 1;
-    const core = encoded.slice([0, 2, 3][offset], encoded.length - mixedAtEnd);
-    if (core.length >= MIN_SECRET_LENGTH) cores.push(core, core.replaceAll('+', '-').replaceAll('/', '_'));
+    const mixedAfter = (offset + bytes.length) % 3 !== 0;
+    const core = encoded.slice([0, 2, 3][offset], encoded.length - (mixedAfter ? 1 : 0));
+    if (core.length < MIN_SECRET_LENGTH) continue;
+    for (const alphabet of [core, core.replaceAll('+', '-').replaceAll('/', '_')]) cores.push({ core: alphabet, mixedBefore: offset > 0, mixedAfter });
   }
-  return cores;
+  return cores.filter((c, i) => cores.findIndex((other) => other.core === c.core) === i);
 }
 
 /**
- * A regex source matching `text` however each character is spelled: as it is, JSON-escaped
- * (`\"`, `\n`, `\u00e9`), or percent-encoded (`%C3%A9`, either case; `+` for a space).
+ * A regex source matching `text` however each character is spelled: as it is, JSON-escaped once
+ * or twice (`\"`, `\\\"`, `\n`, `\u00e9`), or percent-encoded (`%C3%A9`, either case; `+` for a space).
  */
 function spelled(text: string, caseless = false): string {
   let source = '';
   for (const char of text) {
     const ways = new Set<string>([literal(char, caseless)]);
     const json = JSON.stringify(char).slice(1, -1);
-    if (json !== char) ways.add(escapeRegex(json));
+    if (json !== char) ways.add(escapeRegex(json)).add(escapeRegex(JSON.stringify(json).slice(1, -1))); // JSON in JSON too
     for (const unit of char.split('')) ways.add(`\\\\u${hexCaseless(unit.charCodeAt(0).toString(16).padStart(4, '0'))}`);
     ways.add([...Buffer.from(char, 'utf8')].map((b) => `%${hexCaseless(b.toString(16).padStart(2, '0'))}`).join(''));
     if (char === ' ') ways.add('\\+');
