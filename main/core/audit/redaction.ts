@@ -19,8 +19,8 @@ const STRUCTURAL = /["',:[\]{}]/;
  * forms simple tools produce: JSON-escaped (also `\uXXXX`, and JSON inside JSON), URL-encoded
  * (every character or only some, upper or lower hex, `+` for a space), hex (either case), and
  * base64 (standard or URL alphabet, padded or not, at any of the three byte alignments, so also
- * inside `Basic base64(user:secret)`), and base64 or hex URL-encoded in turn; each line of a
- * secret with several lines on its own too. A line cut at the output limit loses an ending that
+ * inside `Basic base64(user:secret)`), also with its `+`, `/` and `=` URL-encoded; and each line
+ * of a secret with several lines on its own. A line cut at the output limit loses an ending that
  * could be the start of a secret. Anything else (other encodings, compression, a secret split by
  * the agent itself) is not recognised: see the README's limits.
  */
@@ -124,8 +124,8 @@ function patternsOf(value: string): string[] {
   return unique([
     spelled(value),
     ...lines.map((line) => spelled(line)),
-    spelled(bytes.toString('hex'), true),
-    ...base64Cores(bytes).map(({ core, mixedBefore, mixedAfter }) => `${mixedBefore ? `${BASE64_CHAR}?` : ''}${spelled(core)}${mixedAfter ? `${BASE64_CHAR}?(?:=|%3[dD]){0,2}` : ''}`),
+    spelled(bytes.toString('hex'), { caseless: true, encoded: true }),
+    ...base64Cores(bytes).map(({ core, mixedBefore, mixedAfter }) => `${mixedBefore ? `${BASE64_CHAR}?` : ''}${spelled(core, { encoded: true })}${mixedAfter ? `${BASE64_CHAR}?(?:=|%3[dD]){0,2}` : ''}`),
   ]).sort((a, b) => b.length - a.length);
 }
 
@@ -162,14 +162,20 @@ function base64Cores(bytes: Buffer): { core: string; mixedBefore: boolean; mixed
 /**
  * A regex source matching `text` however each character is spelled: as it is, JSON-escaped once
  * or twice (`\"`, `\\\"`, `\n`, `\u00e9`), or percent-encoded (`%C3%A9`, either case; `+` for a space).
+ * `encoded` (hex, base64): letters and digits only as they are, which keeps the pattern small.
  */
-function spelled(text: string, caseless = false): string {
+function spelled(text: string, options: { caseless?: boolean; encoded?: boolean } = {}): string {
   let source = '';
   for (const char of text) {
-    const ways = new Set<string>([literal(char, caseless)]);
+    const ways = new Set<string>([literal(char, options.caseless ?? false)]);
+    if (options.encoded && /[A-Za-z0-9]/.test(char)) {
+      source += [...ways][0];
+      continue;
+    }
     const json = JSON.stringify(char).slice(1, -1);
     if (json !== char) ways.add(escapeRegex(json)).add(escapeRegex(JSON.stringify(json).slice(1, -1))); // JSON in JSON too
-    for (const unit of char.split('')) ways.add(`\\\\u${hexCaseless(unit.charCodeAt(0).toString(16).padStart(4, '0'))}`);
+    // `\uXXXX` as JSON encoders write punctuation and non-ASCII characters (letters and digits never).
+    if (!/[A-Za-z0-9]/.test(char)) for (const unit of char.split('')) ways.add(`\\\\u${hexCaseless(unit.charCodeAt(0).toString(16).padStart(4, '0'))}`);
     ways.add([...Buffer.from(char, 'utf8')].map((b) => `%${hexCaseless(b.toString(16).padStart(2, '0'))}`).join(''));
     if (char === ' ') ways.add('\\+');
     source += ways.size === 1 ? [...ways][0] : `(?:${[...ways].join('|')})`;
