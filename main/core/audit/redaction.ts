@@ -12,6 +12,7 @@ export const MIN_SECRET_LENGTH = 4;
 const MIN_LINE_LENGTH = 8;
 /** JSON's structural characters: a secret holding one could span two tokens of a serialised event. */
 const STRUCTURAL = /["',:[\]{}]/;
+const STRUCTURAL_OR_ESCAPE = /["',:[\]{}\\]/;
 
 /**
  * Finds a task's secrets in its events, wherever an agent or a remote host put them, and cuts
@@ -30,7 +31,11 @@ export class Redactor {
   readonly #test: RegExp;
   /** Plain forms (lower case) for recognising the start of a secret at the end of a cut line. */
   readonly #prefixForms: { form: string; label: string }[];
-  readonly #structural: boolean;
+  /**
+   * For each secret with a structural character: its longest stretch without one. A secret whole
+   * across two tokens has that stretch inside one token, so an event without it needs no check.
+   */
+  readonly #anchors: string[];
 
   constructor(secrets: readonly RedactedSecret[]) {
     const usable = secrets.filter((s) => s.value.length >= MIN_SECRET_LENGTH);
@@ -39,7 +44,7 @@ export class Redactor {
     this.#pattern = new RegExp(groups.join('|') || '(?!)', 'g');
     this.#test = new RegExp(this.#pattern.source);
     this.#prefixForms = usable.flatMap((s) => plainFormsOf(s.value).map((form) => ({ form: asciiLower(form), label: s.label })));
-    this.#structural = usable.some((s) => STRUCTURAL.test(s.value));
+    this.#anchors = usable.filter((s) => STRUCTURAL.test(s.value)).map((s) => s.value.split(STRUCTURAL_OR_ESCAPE).reduce((a, b) => (b.length > a.length ? b : a), ''));
   }
 
   /** An event's data with every secret replaced by `[redacted:<label>]`; the same object when none was there. */
@@ -51,7 +56,7 @@ export class Redactor {
     }
     // A secret with quotes, commas or brackets could still be whole across two tokens of the
     // serialised event: then the data is withheld rather than recorded with it.
-    if (this.#structural) {
+    if (this.#anchors.length > 0 && (this.#anchors.some((a) => a.length < 2) || holdsAny(redacted, this.#anchors))) {
       const label = this.#find(canonicalize(redacted) ?? '');
       if (label !== undefined) return { withheld: `[redacted:${label}] this event's data held a secret across its fields, so it is not recorded` };
     }
@@ -115,6 +120,17 @@ export class Redactor {
     }
     return longest > 0 ? `${line.slice(0, line.length - longest)}[redacted:${label}]` : line;
   }
+}
+
+/** Whether a key, string or number anywhere in a value contains one of the texts. */
+function holdsAny(value: unknown, texts: string[]): boolean {
+  if (typeof value === 'string' || typeof value === 'number') {
+    const text = String(value);
+    return texts.some((t) => text.includes(t));
+  }
+  if (Array.isArray(value)) return value.some((item) => holdsAny(item, texts));
+  if (value !== null && typeof value === 'object') return Object.entries(value).some(([key, item]) => texts.some((t) => key.includes(t)) || holdsAny(item, texts));
+  return false;
 }
 
 /** Regex sources for one secret: as it is (with every escape and encoding of each character), hex, base64. */
