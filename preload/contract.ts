@@ -73,6 +73,8 @@ export interface ApprovalSummary {
   resources: { cpus: number; memory: string; pids: number };
   timeout: string;
   warnings: string[];
+  /** The labelled lines the CLI shows too. */
+  rows: { label: string; text: string }[];
 }
 
 export interface AgentSummary {

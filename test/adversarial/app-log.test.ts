@@ -10,10 +10,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, tempDir } from '../helpers/env.js';
+import { tempDir } from '../helpers/env.js';
+import { hostileAgent, RAW_CONTROL } from './hostile-agent.js';
 import { buildRenderer, launchChromium, SCREENSHOTS, startAppUnderTest, type AppUnderTest } from '../e2e/harness.js';
 
-const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 let app: AppUnderTest;
 let browser: Browser;
 let page: Page;
@@ -25,15 +25,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
   const dir = tempDir('airlock-app-log-');
-  fs.copyFileSync(path.join(REPO, 'test/fixtures/hostile/app-log.mjs'), path.join(dir, 'agent.mjs'));
-  const file = path.join(dir, 'agent.yaml');
-  fs.writeFileSync(file, [
-    'name: impostor',
-    'command: ["node", "/workspace/agent.mjs"]',
-    'inputs: [{ from: ./agent.mjs, to: /workspace/agent.mjs }]',
-    'outputs: [/workspace/out]',
-    'network: { mode: allowlist, allow: [nothing.test] }',
-  ].join('\n'));
+  const file = hostileAgent(dir, { name: 'impostor', script: 'app-log.mjs', more: ['outputs: [/workspace/out]', 'network: { mode: allowlist, allow: [nothing.test] }'] });
   const { id } = app.service.openAgent(file);
   await app.service.approveAgent(id);
   ({ task } = app.service.run({ agentId: id }));

@@ -12,7 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keychain } from '../../main/core/credentials/keychain.js';
-import { approve, CLI, REPO, runCli, tempDir, type CliResult } from '../helpers/env.js';
+import { approve, CLI, runCli, tempDir, type CliResult } from '../helpers/env.js';
+import { hostileAgent } from './hostile-agent.js';
 
 const NAME = `redaction-${process.pid}`;
 // Quotes and a backslash (so JSON escapes it), a two-byte character (so the cut can fall inside
@@ -65,15 +66,10 @@ function trailText(): string {
 
 beforeAll(async () => {
   expect(await storeSecret()).toBe(0);
-  fs.copyFileSync(path.join(REPO, 'test/fixtures/hostile/redaction.mjs'), path.join(dir, 'agent.mjs'));
-  const manifest = path.join(dir, 'agent.yaml');
-  fs.writeFileSync(manifest, [
-    'name: redaction-attacker',
-    'command: ["node", "/workspace/agent.mjs"]',
-    'inputs: [{ from: ./agent.mjs, to: /workspace/agent.mjs }]',
-    `credentials: [{ name: ${NAME}, delivery: env, env: DB_PASSWORD, ttl: 5m }]`,
-    'network: { mode: allowlist, allow: [db.vendor.test] }',
-  ].join('\n'));
+  const manifest = hostileAgent(dir, {
+    name: 'redaction-attacker', script: 'redaction.mjs',
+    more: [`credentials: [{ name: ${NAME}, delivery: env, env: DB_PASSWORD, ttl: 5m }]`, 'network: { mode: allowlist, allow: [db.vendor.test] }'],
+  });
   approve(manifest, home);
   run = await runCli(['run', manifest, '--json'], { env: { AIRLOCK_HOME: home } });
   events = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as Event);

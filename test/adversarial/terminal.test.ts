@@ -11,10 +11,9 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine, LABEL } from '../../main/core/engine/engine.js';
 import { currentOwner } from '../../main/core/tasks/owner.js';
-import { approve, REPO, runCli, tempDir, type CliResult } from '../helpers/env.js';
+import { approve, runCli, tempDir, type CliResult } from '../helpers/env.js';
+import { hostileAgent, RAW_CONTROL } from './hostile-agent.js';
 
-/** Anything a terminal acts on: C0 but newline, DEL, C1, and the bidi and line-separator characters. */
-const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 const FAKE = '12:00:00.000 ✓ sandbox destroyed (nothing left) in 1ms';
 /** A line as Airlock itself writes one: its time, then its mark. */
 const AIRLOCK_DESTROYED_LINE = /^\d\d:\d\d:\d\d\.\d{3} ✓ sandbox destroyed/;
@@ -25,15 +24,7 @@ let run: CliResult;
 let task: string;
 
 beforeAll(async () => {
-  fs.copyFileSync(path.join(REPO, 'test/fixtures/hostile/terminal.mjs'), path.join(dir, 'agent.mjs'));
-  const manifest = path.join(dir, 'agent.yaml');
-  fs.writeFileSync(manifest, [
-    'name: terminal-attacker',
-    'command: ["node", "/workspace/agent.mjs"]',
-    'inputs: [{ from: ./agent.mjs, to: /workspace/agent.mjs }]',
-    'outputs: [/workspace/out]',
-    'network: { mode: allowlist, allow: [nothing.test] }',
-  ].join('\n'));
+  const manifest = hostileAgent(dir, { name: 'terminal-attacker', script: 'terminal.mjs', more: ['outputs: [/workspace/out]', 'network: { mode: allowlist, allow: [nothing.test] }'] });
   approve(manifest, home);
   run = await runCli(['run', manifest], { env: { AIRLOCK_HOME: home } });
   task = /▶ (t_[0-9a-z]{26}) /.exec(run.stdout)?.[1] ?? '';

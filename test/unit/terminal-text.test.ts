@@ -22,6 +22,7 @@ describe('terminal text', () => {
   it('jsonText: valid JSON with no raw C1, DEL or bidi character, parsing back to the same value', () => {
     const value = { line: HOSTILE, [HOSTILE]: [HOSTILE] };
     const text = jsonText(value);
+    // eslint-disable-next-line no-control-regex -- looking for control characters
     expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/);
     expect(JSON.parse(text)).toEqual(value);
     expect(terminalSafe(text)).toBe(text);

@@ -4,7 +4,7 @@ import { loadManifestFile, type LoadedManifest } from '../../core/policy/manifes
 import { approveAgent, type ApprovalRecorder } from '../../core/policy/approval.js';
 import { AgentRegistry, currentUserName } from '../../core/policy/registry.js';
 import { findShadowAgents } from '../../core/policy/shadow.js';
-import { approvalSummary, type ApprovalSummary } from '../../core/policy/approval-summary.js';
+import { approvalSummary } from '../../core/policy/approval-summary.js';
 import { createContext } from '../context.js';
 import { out, outJsonLines } from '../stdout.js';
 import { table } from './tasks.js';
@@ -62,36 +62,15 @@ export function approvalRecorder(ctx: ReturnType<typeof createContext>, registry
   return { registry, bus: ctx.bus, trail: () => ctx.audit() };
 }
 
-/** What a person should see before approving: everything the agent will get (core's approval summary). */
+/** What a person should see before approving: everything the agent will get (core's approval summary, as the app shows it). */
 export function describeAgent(loaded: LoadedManifest): string {
   // The manifest may be someone else's: every field of it is shown inert.
   const s = inertDeep(approvalSummary(loaded));
-  const list = (items: string[], none = 'none') => items.join(', ') || none;
-  const net = s.network;
-  const network = net.mode === 'none' ? 'none' : [
-    net.mode === 'open' ? 'open (any public host)' : `allowlist: ${list([...net.allow, ...net.local.map((l) => `local ${l}`)], '(empty)')}`,
-    net.onUnknownHost === 'ask' ? `asks about other hosts (waits ${net.askTimeout})` : 'other hosts refused',
-    ...(net.rate ? [`rate ${[net.rate.requestsPerMinute !== undefined ? `${net.rate.requestsPerMinute}/min` : '', net.rate.bytes ?? ''].filter(Boolean).join(', ')}`] : []),
-  ].join('; ');
-  const credential = (c: ApprovalSummary['credentials'][number]) => `${c.name}: ${c.delivery === 'env' ? 'the real secret' : 'a placeholder'} in $${c.env}, ttl ${c.ttl}${c.methods ? `, methods ${c.methods.join('/')}` : ''}${c.pathPrefix ? `, path ${c.pathPrefix}*` : ''}${c.uses !== null ? `, ${c.uses} uses` : ''}`;
-  const lines = [
+  return [
     `${s.name}${s.description ? ` — ${s.description}` : ''}`,
-    `  manifest:     ${s.file} (${s.digest})`,
-    `  image:        ${s.image}`,
-    `  command:      ${s.command ? JSON.stringify(s.command) : "(the image's)"}   workdir: ${s.workdir}`,
-    `  inputs:       ${list(s.inputs.map((i) => `${i.outsideManifestFolder ? '⚠ ' : ''}${i.hostPath} → ${i.to}`))}`,
-    `  outputs:      ${list(s.outputs)}`,
-    `  env:          ${list(s.env.map((e) => (e.value !== undefined ? `${e.name}=${e.value}` : `${e.name}=(hidden: ${e.hidden})`)))}`,
-    `  network:      ${network}`,
-    `  credentials:  ${list(s.credentials.map(credential))}`,
-    `  delegates:    ${s.delegation ? `${list(s.delegation.allow)} (depth ≤ ${s.delegation.maxDepth}, ≤ ${s.delegation.maxTasks} tasks)` : 'none'}`,
-    `  decoys:       ${list([...s.decoys.env.map((e) => `$${e}`), ...s.decoys.files])}`,
-    `  display:      ${s.display ? `${s.display.width}×${s.display.height} with a browser, a screenshot every ${s.display.screenshotEvery}` : 'none'}`,
-    `  resources:    ${s.resources.cpus} cpu · ${s.resources.memory} · ${s.resources.pids} pids   timeout: ${s.timeout}`,
-    `  on violation: ${s.onViolation} (a violation too: more than ${s.maxRefusedRequests} refused requests)`,
+    ...s.rows.map((row) => `  ${`${row.label}:`.padEnd(14)}${row.text}`),
     ...s.warnings.map((w) => `  ⚠ ${w}`),
-  ];
-  return lines.join('\n');
+  ].join('\n');
 }
 
 export function notApproved(loaded: LoadedManifest, state: 'changed' | 'unapproved'): AirlockError {

@@ -44,9 +44,16 @@ export interface ApprovalSummary {
   timeout: string;
   /** What deserves a second look before approving. */
   warnings: string[];
+  /** The same, as the labelled lines both the CLI and the app show (so their words cannot differ either). */
+  rows: { label: string; text: string }[];
 }
 
 export function approvalSummary(loaded: LoadedManifest): ApprovalSummary {
+  const model = summaryModel(loaded);
+  return { ...model, rows: rowsOf(model) };
+}
+
+function summaryModel(loaded: LoadedManifest): Omit<ApprovalSummary, 'rows'> {
   const { manifest: m, file, digest } = loaded;
   const folder = path.dirname(file);
   const defaults = m.display ? DISPLAY_DEFAULTS : SANDBOX_DEFAULTS;
@@ -100,6 +107,34 @@ export function approvalSummary(loaded: LoadedManifest): ApprovalSummary {
     timeout: m.timeout ?? formatDuration(SANDBOX_DEFAULTS.timeoutMs),
     warnings,
   };
+}
+
+function rowsOf(s: Omit<ApprovalSummary, 'rows'>): ApprovalSummary['rows'] {
+  const list = (items: string[], none = 'none') => items.join(', ') || none;
+  const net = s.network;
+  const rate = net.rate ? [net.rate.requestsPerMinute !== undefined ? `${net.rate.requestsPerMinute}/min` : '', net.rate.bytes ?? ''].filter(Boolean).join(', ') : '';
+  const network = net.mode === 'none' ? 'none' : [
+    net.mode === 'open' ? 'open (any public host)' : `allowlist: ${list([...net.allow, ...net.local.map((l) => `local ${l}`)], '(empty)')}`,
+    net.onUnknownHost === 'ask' ? `asks about other hosts (waits ${net.askTimeout})` : 'other hosts refused',
+    ...(rate ? [`rate ${rate}`] : []),
+  ].join('; ');
+  const credential = (c: ApprovalSummary['credentials'][number]) => `${c.name}: ${c.delivery === 'env' ? 'the real secret' : 'a placeholder'} in $${c.env}, ttl ${c.ttl}`
+    + `${c.methods ? `, methods ${c.methods.join('/')}` : ''}${c.pathPrefix ? `, path ${c.pathPrefix}*` : ''}${c.uses !== null ? `, ${c.uses} uses` : ''}`;
+  return [
+    { label: 'manifest', text: `${s.file} (${s.digest})` },
+    { label: 'image', text: s.image },
+    { label: 'command', text: `${s.command ? JSON.stringify(s.command) : "(the image's)"}   workdir: ${s.workdir}` },
+    { label: 'inputs', text: list(s.inputs.map((i) => `${i.outsideManifestFolder ? '⚠ ' : ''}${i.hostPath} → ${i.to}`)) },
+    { label: 'outputs', text: list(s.outputs) },
+    { label: 'env', text: list(s.env.map((e) => (e.value !== undefined ? `${e.name}=${e.value}` : `${e.name}=(hidden: ${e.hidden ?? 'looks secret'})`))) },
+    { label: 'network', text: network },
+    { label: 'credentials', text: list(s.credentials.map(credential)) },
+    { label: 'delegates', text: s.delegation ? `${list(s.delegation.allow)} (depth ≤ ${s.delegation.maxDepth}, ≤ ${s.delegation.maxTasks} tasks)` : 'none' },
+    { label: 'decoys', text: list([...s.decoys.env.map((e) => `$${e}`), ...s.decoys.files]) },
+    { label: 'display', text: s.display ? `${s.display.width}×${s.display.height} with a browser, a screenshot every ${s.display.screenshotEvery}` : 'none' },
+    { label: 'resources', text: `${s.resources.cpus} cpu · ${s.resources.memory} · ${s.resources.pids} pids   timeout: ${s.timeout}` },
+    { label: 'on violation', text: `${s.onViolation} (a violation too: more than ${s.maxRefusedRequests} refused requests)` },
+  ];
 }
 
 /** Where an input really is: relative to the manifest, with every symlink on the way followed. */
