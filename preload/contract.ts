@@ -44,6 +44,39 @@ export interface ErrorInfo {
 
 export type NetworkMode = 'none' | 'allowlist' | 'open';
 
+/** Everything an agent will get, as a person approving it sees it (main/core/policy/approval-summary.ts). */
+export interface ApprovalSummary {
+  name: string;
+  description?: string;
+  file: string;
+  digest: string;
+  image: string;
+  command: string[] | null;
+  workdir: string;
+  inputs: { from: string; hostPath: string; to: string; outsideManifestFolder: boolean; missing: boolean }[];
+  env: { name: string; value?: string; hidden?: string }[];
+  outputs: string[];
+  display: { width: number; height: number; screenshotEvery: string } | null;
+  network: {
+    mode: 'none' | 'allowlist' | 'open';
+    allow: string[];
+    local: string[];
+    onUnknownHost: 'deny' | 'ask';
+    askTimeout: string;
+    rate: { requestsPerMinute?: number; bytes?: string } | null;
+  };
+  credentials: { name: string; delivery: 'proxy' | 'env'; env: string; ttl: string; methods: string[] | null; pathPrefix: string | null; uses: number | null }[];
+  delegation: { allow: string[]; maxDepth: number; maxTasks: number } | null;
+  decoys: { env: string[]; files: string[] };
+  onViolation: 'log' | 'stop' | 'freeze';
+  maxRefusedRequests: number;
+  resources: { cpus: number; memory: string; pids: number };
+  timeout: string;
+  warnings: string[];
+  /** The labelled lines the CLI shows too. */
+  rows: { label: string; text: string }[];
+}
+
 export interface AgentSummary {
   id: string;
   source: 'built-in' | 'opened';
@@ -61,6 +94,8 @@ export interface AgentSummary {
   credentials?: { name: string; ttl?: string }[];
   /** Approval pinned to the manifest's digest: only built-in or approved agents run. */
   approval?: 'built-in' | 'approved' | 'changed' | 'unapproved';
+  /** Everything the agent will get: what the approval view shows. */
+  review?: ApprovalSummary;
   error?: ErrorInfo;
 }
 

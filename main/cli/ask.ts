@@ -1,59 +1,74 @@
 import fs from 'node:fs';
 import readline from 'node:readline/promises';
 import { parseDocument } from 'yaml';
+import { isAirlockError } from '../core/errors.js';
 import type { ApprovalAnswer, ApprovalRequest } from '../core/gateway/approvals.js';
 import type { Gateway } from '../core/gateway/gateway.js';
+import { alwaysHostRule, type AlwaysOutcome } from '../core/policy/approval.js';
 import { addAllowedHost } from '../core/policy/manifest-edit.js';
+import { err } from './stdout.js';
+import { inert, terminalSafe } from './terminal-text.js';
 
 export { addAllowedHost };
 
 const CHOICES: Record<string, ApprovalAnswer> = { o: 'once', t: 'task', a: 'always', d: 'deny', '': 'deny' };
 
+/** "Always" for a task's manifest: the core use case (approval.ts allowHostAlways), bound to the file. */
+export interface AlwaysAtTerminal {
+  file: string;
+  allow: (host: string) => Promise<AlwaysOutcome>;
+}
+
 /**
  * Answers the gateway's "ask" requests at the terminal, one at a time. Without a terminal every
- * request is denied at once (and says so), rather than left to time out.
+ * request is denied at once (and says so), rather than left to time out. "Always" (offered when
+ * the manifest may be changed: not for a built-in agent) asks for a confirmation, then does what
+ * the app does: adds the host to the manifest and keeps an approved manifest approved, on the
+ * record; only then is the request allowed. If that fails, the person is told and asked again.
  */
-export function answerApprovalsAtTerminal(gateway: Gateway, manifestFile: string): { stop: () => void; onAlways: (host: string) => void } {
+export function answerApprovalsAtTerminal(gateway: Gateway, always: AlwaysAtTerminal | undefined): { stop: () => void } {
   const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
   let queue = Promise.resolve();
   const stop = gateway.approvals.onRequest((request) => {
     if (!interactive) {
-      process.stderr.write(`airlock: ${request.host}:${request.port} is not in the allowlist and there is no terminal to ask: denied\n`);
+      err(`airlock: ${inert(request.host)}:${request.port} is not in the allowlist and there is no terminal to ask: denied\n`);
       gateway.approvals.answer(request.id, 'deny');
       return;
     }
-    queue = queue.then(() => prompt(gateway, request)).catch(() => undefined);
+    queue = queue.then(() => prompt(gateway, request, always)).catch(() => undefined);
   });
-  // Questions go one at a time: the confirmation for "always" waits behind any prompt on screen.
-  const onAlways = (host: string) => {
-    queue = queue.then(() => confirmAndAllowAlways(manifestFile, host)).then(() => undefined, () => undefined);
-  };
-  return { stop, onAlways };
+  return { stop };
 }
 
-async function prompt(gateway: Gateway, request: ApprovalRequest): Promise<void> {
-  if (!gateway.approvals.pending(request.task).some((p) => p.id === request.id)) return; // timed out meanwhile
-  const seconds = Math.max(0, Math.round((request.expiresAt - Date.now()) / 1000));
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`\nThe agent wants to reach ${request.host}:${request.port}, which is not in its allowlist.\nAllow [o]nce, for this [t]ask, [a]lways (adds it to the manifest), or [d]eny? (denied in ${seconds}s) `);
-    gateway.approvals.answer(request.id, CHOICES[answer.trim().toLowerCase().slice(0, 1)] ?? 'deny');
-  } finally {
-    rl.close();
+async function prompt(gateway: Gateway, request: ApprovalRequest, always: AlwaysAtTerminal | undefined): Promise<void> {
+  const waiting = () => gateway.approvals.pending(request.task).some((p) => p.id === request.id);
+  const host = alwaysHostRule(request.host, request.port);
+  while (waiting()) {
+    const seconds = Math.max(0, Math.round((request.expiresAt - Date.now()) / 1000));
+    const choices = always ? 'Allow [o]nce, for this [t]ask, [a]lways (adds it to the manifest), or [d]eny?' : 'Allow [o]nce, for this [t]ask, or [d]eny?';
+    const typed = (await ask(`\nThe agent wants to reach ${inert(request.host)}:${request.port}, which is not in its allowlist.\n${choices} (denied in ${seconds}s) `)).trim().toLowerCase().slice(0, 1);
+    const answer = CHOICES[typed] ?? 'deny';
+    if (answer !== 'always') {
+      gateway.approvals.answer(request.id, answer);
+      return;
+    }
+    if (!always || !waiting()) continue;
+    if ((await ask(`Add "${inert(host)}" to network.allow in ${inert(always.file)}? [y/N] `)).trim().toLowerCase() !== 'y') continue;
+    try {
+      const outcome = await always.allow(host);
+      err(`airlock: ${inert(outcome.message)}\n`);
+      gateway.approvals.answer(request.id, 'always');
+      return;
+    } catch (error) {
+      err(`airlock: ${inert((error as Error).message)}\n${isAirlockError(error) && error.hint ? `  fix: ${inert(error.hint)}\n` : ''}`);
+    }
   }
 }
 
-/**
- * "Always": after a confirmation, add the host to network.allow in the manifest file, keeping its
- * comments and layout. Without a terminal nothing is written.
- */
-export async function confirmAndAllowAlways(manifestFile: string, host: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
+async function ask(question: string): Promise<string> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const yes = (await rl.question(`Add "${host}" to network.allow in ${manifestFile}? [y/N] `)).trim().toLowerCase() === 'y';
-    if (yes) addAllowedHost(manifestFile, host);
-    return yes;
+    return await rl.question(terminalSafe(question));
   } finally {
     rl.close();
   }

@@ -8,6 +8,7 @@ import { registerSystemCommands } from './commands/system.js';
 import { registerTaskCommands } from './commands/tasks.js';
 import { closeContexts } from './context.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
+import { err } from './stdout.js';
 
 export async function main(argv: string[]): Promise<ExitCode> {
   let exitCode: ExitCode = EXIT.ok;
@@ -35,23 +36,23 @@ export async function main(argv: string[]): Promise<ExitCode> {
     await closeContexts();
   } catch (error) {
     // Events that could not be made durable: say so, and do not exit 0.
-    process.stderr.write(`airlock: ${(error as Error).message}\n`);
+    err(`airlock: ${(error as Error).message}\n`);
     if (exitCode === EXIT.ok) exitCode = EXIT.couldNotRun;
   }
   return exitCode;
 }
 
-/** One line (plus a hint) for errors a user can act on; a stack only for real bugs. */
+/** One line (plus a hint) for errors a user can act on; a stack only for real bugs. Messages may quote agent data: err() makes them inert. */
 function reportError(error: unknown): ExitCode {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
     return EXIT.couldNotRun; // commander already printed what was wrong
   }
   if (isAirlockError(error)) {
-    process.stderr.write(`airlock: ${error.message}\n`);
-    if (error.hint) process.stderr.write(`  fix: ${error.hint}\n`);
+    err(`airlock: ${error.message}\n`);
+    if (error.hint) err(`  fix: ${error.hint}\n`);
     return EXIT.couldNotRun;
   }
-  process.stderr.write(`airlock: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+  err(`airlock: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
   return EXIT.couldNotRun;
 }

@@ -2,10 +2,15 @@ import path from 'node:path';
 import { styleText } from 'node:util';
 import type { AirlockEvent } from '../core/audit/events.js';
 import { formatDuration, formatSize } from '../core/policy/units.js';
+import { inertDeep } from './terminal-text.js';
 
 type Style = Parameters<typeof styleText>[0];
 
-/** Turns events into the readable, coloured live log of `airlock run` (plain text when not a TTY). */
+/**
+ * Turns events into the readable, coloured live log of `airlock run` (plain text when not a TTY).
+ * Every string of an event (keys too) is made inert before any of it is rendered, so no field an
+ * agent wrote can carry a control character, a newline or a bidi override onto the terminal.
+ */
 export class EventRenderer {
   readonly #color: boolean;
   readonly #cwd: string;
@@ -18,6 +23,10 @@ export class EventRenderer {
   }
 
   render(event: AirlockEvent): string | undefined {
+    return this.#render(inertDeep(event));
+  }
+
+  #render(event: AirlockEvent): string | undefined {
     // With several tasks interleaved, each line names its task by the end of its id.
     const who = this.#showTask ? ` ${this.#paint('magenta', event.task === '-' ? 'airlock' : `…${event.task.slice(-6)}`)}` : '';
     // A delegated task's lines are indented under its parent and carry its agent's name.
@@ -26,11 +35,12 @@ export class EventRenderer {
     const time = this.#paint('dim', event.time.slice(11, 23)) + who + lineage;
     const d = event.data;
     const line = (mark: string, style: Style, text: string) => `${time} ${this.#paint(style, mark)} ${text}`;
+    if (typeof d.withheld === 'string') return line('⚠', 'yellow', `${event.kind}: ${d.withheld}`); // redaction withheld its data
     switch (event.kind) {
       case 'task.created':
         return line('▶', 'cyan', `${this.#paint('bold', event.task)} ${event.agent.name} · image ${String(d.image)} · network ${this.#network(d.networkPolicy, String(d.network))} · ${describeLimits(d.limits)} · timeout ${formatDuration(Number(d.timeoutMs))}`);
       case 'fs.input':
-        return line('↳', 'dim', `input ${String(d.path)} ${formatSize(Number(d.size))} sha256:${String(d.sha256).slice(0, 12)}`);
+        return line('↳', 'dim', `input ${String(d.path)}${d.from !== undefined ? ` ← ${String(d.from)}` : ''} ${formatSize(Number(d.size))} sha256:${String(d.sha256).slice(0, 12)}`);
       case 'task.started':
         return line('●', 'green', `started (container ${String(d.container)})`);
       case 'proc.stdout':
@@ -94,7 +104,8 @@ export class EventRenderer {
       case 'approval.decided':
         return line(event.decision?.allow ? '✓' : '✗', event.decision?.allow ? 'green' : 'red', `${String(d.host)}:${String(d.port)} ${event.decision?.allow ? `allowed (${String(d.answer)})` : event.decision?.by === 'default' ? 'denied: no answer in time' : 'denied'}`);
       case 'agent.action':
-        return line('•', 'cyan', `${String(d.type)}${Object.entries(d).filter(([k]) => k !== 'type').map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('')}`);
+        // What the agent says it did: marked as its own claim, whatever its fields say.
+        return line('•', 'cyan', `${event.actor === 'agent' ? `${this.#paint('magenta', '[agent]')} ` : ''}${String(d.type)}${Object.entries(d).filter(([k]) => k !== 'type').map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('')}`);
       case 'policy.violation':
         return line('⚠', 'red', `policy violation: ${String(d.reason ?? d.rule)}${d.action ? ` (onViolation: ${String(d.action)})` : ''}`);
       case 'screen.started':

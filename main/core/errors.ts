@@ -11,6 +11,8 @@ export type AirlockErrorCode =
   | 'bad_argument'
   | 'not_found'
   | 'keychain_unavailable'
+  /** The audit trail cannot make a record durable (so what needed it did not happen). */
+  | 'audit_unavailable'
   | 'internal';
 
 export class AirlockError extends Error {

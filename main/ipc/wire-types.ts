@@ -15,6 +15,7 @@ type Assignable<From, To> = [From] extends [To] ? true : false;
 export type WireTypesMatchCore = [
   Assert<Identical<CoreDoctorReport, Wire.DoctorReport>>,
   Assert<Identical<Core.AgentSummary, Wire.AgentSummary>>,
+  Assert<Identical<Core.ApprovalSummary, Wire.ApprovalSummary>>,
   Assert<Identical<Core.TaskInfo, Wire.TaskInfo>>,
   Assert<Identical<Core.TaskGrant, Wire.TaskGrant>>,
   Assert<Identical<Core.PastTask, Wire.PastTask>>,

@@ -7,7 +7,7 @@ import { harness, lines, specFrom } from '../helpers/env.js';
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 describe('inputs and outputs', () => {
-  it('inputs arrive read-only, with the hashes recorded', async () => {
+  it('inputs arrive read-only, with the hashes and the host files they came from recorded', async () => {
     const { root, events, runner } = harness();
     fs.mkdirSync(path.join(root, 'data', 'nested'), { recursive: true });
     fs.writeFileSync(path.join(root, 'data', 'a.csv'), 'id,amount\n1,10\n');
@@ -22,8 +22,8 @@ inputs: [{ from: ./data, to: /workspace/in }]
     expect(lines(events)).toEqual(['id,amount', '1,10', 'hello', 'write-refused', 'delete-refused', 'create-refused', '/etc/shadow', 'link-goes-nowhere-useful']);
     const inputs = events.filter((e) => e.kind === 'fs.input').map((e) => e.data);
     expect(inputs).toEqual([
-      { path: '/workspace/in/a.csv', size: 15, sha256: sha256('id,amount\n1,10\n') },
-      { path: '/workspace/in/nested/b.txt', size: 5, sha256: sha256('hello') },
+      { path: '/workspace/in/a.csv', from: path.join(root, 'data', 'a.csv'), size: 15, sha256: sha256('id,amount\n1,10\n') },
+      { path: '/workspace/in/nested/b.txt', from: path.join(root, 'data', 'nested', 'b.txt'), size: 5, sha256: sha256('hello') },
     ]);
   });
 

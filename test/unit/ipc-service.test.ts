@@ -12,6 +12,9 @@ import { Batcher } from '../../main/core/service/batcher.js';
 import { storeAsCredentialsPort, UnavailableCredentials } from '../../main/core/service/credentials-port.js';
 import { readingFrom } from '../../main/core/service/resources.js';
 import { EventBus } from '../../main/core/audit/bus.js';
+import { ephemeralHeadSigner } from '../../main/core/audit/head.js';
+import { AuditStore } from '../../main/core/audit/store.js';
+import { recordBusInTrail } from '../../main/core/audit/trail.js';
 import { systemClock } from '../../main/core/clock.js';
 import type { CredentialStore } from '../../main/core/credentials/store.js';
 import { AirlockError } from '../../main/core/errors.js';
@@ -191,17 +194,19 @@ describe('the real service behind the channels', () => {
         return found;
       },
     } as unknown as CredentialStore;
+    // A real trail (with a key in memory): an approval is kept only once it is recorded.
+    const bus = new EventBus(systemClock);
+    const store = new AuditStore({ dir: path.join(root, 'audit'), signer: ephemeralHeadSigner() });
+    recordBusInTrail(bus, store);
     const real = new AirlockService({
-      engine: unavailable, bus: new EventBus(systemClock), audit: () => {
-        throw new AirlockError('keychain_unavailable', 'not in this test');
-      },
+      engine: unavailable, bus, audit: () => store,
       gateway: unavailable, home: homeLayout(path.join(root, 'home')), assetsDir: path.join(root, 'assets'), keychain: {} as never, clock: systemClock, credentialStore,
     });
-    const manifestFile = (name: string, network: string) => {
+    const manifestFile = async (name: string, network: string) => {
       const file = path.join(root, `${name}.yaml`);
       fs.writeFileSync(file, `name: ${name}\ncommand: ["true"]\nnetwork: ${network}\n`);
       const { id } = real.openAgent(file);
-      real.approveAgent(id);
+      await real.approveAgent(id);
       return id;
     };
     ipcMainHandlers.clear();
@@ -213,10 +218,10 @@ describe('the real service behind the channels', () => {
   it('refuses to lend a credential for longer than its maximum, or to a network that does not allow its host, with the fix', async () => {
     const { manifestFile, cleanup } = realService();
     try {
-      const allowed = manifestFile('lender', '{ mode: allowlist, allow: [api.vendor.test] }');
+      const allowed = await manifestFile('lender', '{ mode: allowlist, allow: [api.vendor.test] }');
       const over = await call('tasks.run', { agentId: allowed, credentials: [{ name: 'vendor-api', ttlMs: 31 * 60_000 }] });
       expect(over).toMatchObject({ ok: false, error: { code: 'policy_refused', message: expect.stringMatching(/ttl 31m.* longer than vendor-api's max TTL 30m/) as unknown, hint: expect.any(String) as unknown } });
-      const closed = manifestFile('closed', '{ mode: allowlist, allow: [elsewhere.test] }');
+      const closed = await manifestFile('closed', '{ mode: allowlist, allow: [elsewhere.test] }');
       const host = await call('tasks.run', { agentId: closed, credentials: [{ name: 'vendor-api', ttlMs: 60_000 }] });
       expect(host).toMatchObject({ ok: false, error: { code: 'policy_refused', message: expect.stringContaining('api.vendor.test is not in network.allow') as unknown } });
       const none = await call('tasks.run', { agentId: allowed, network: { mode: 'none' }, credentials: [{ name: 'vendor-api', ttlMs: 60_000 }] });

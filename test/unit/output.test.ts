@@ -43,6 +43,11 @@ describe('agent output', () => {
     expect(got).toEqual([{ stream: 'stdout', text: 'x'.repeat(10), cut: 90 }, { stream: 'stdout', text: 'short', cut: 0 }]);
   });
 
+  it('cuts at a character, never inside one, and counts the bytes of a character cut in two', async () => {
+    const { got } = await feed([frame(1, `${'x'.repeat(9)}Üabc\n`)], { maxLineBytes: 10 }); // Ü is two bytes: the 10th and 11th
+    expect(got).toEqual([{ stream: 'stdout', text: 'x'.repeat(9), cut: 5 }]);
+  });
+
   it('past the budget, drains and counts instead of recording, and says so once', async () => {
     const many = Array.from({ length: 50 }, (_, i) => frame(1, `line ${i}\n`));
     const { got, exceeded, totals } = await feed(many, { maxLines: 10 });

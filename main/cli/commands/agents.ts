@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
 import { loadManifestFile, type LoadedManifest } from '../../core/policy/manifest.js';
-import { AgentRegistry, recordApproval as recordAgentApproval } from '../../core/policy/registry.js';
+import { approveAgent, type ApprovalRecorder } from '../../core/policy/approval.js';
+import { AgentRegistry, currentUserName } from '../../core/policy/registry.js';
 import { findShadowAgents } from '../../core/policy/shadow.js';
-import { formatDuration } from '../../core/policy/units.js';
+import { approvalSummary } from '../../core/policy/approval-summary.js';
 import { createContext } from '../context.js';
 import { out, outJsonLines } from '../stdout.js';
 import { table } from './tasks.js';
+import { inert, inertDeep } from '../terminal-text.js';
 
 export function registerAgentCommands(program: Command): void {
   const agents = program.command('agents').description('the agents that may run: approvals pinned to each manifest\'s digest');
@@ -45,37 +47,29 @@ export function registerAgentCommands(program: Command): void {
     .command('approve')
     .description('approve a manifest as it is now (any later change asks again)')
     .argument('<manifest>', 'the manifest .yaml file')
-    .action((file: string) => {
+    .action(async (file: string) => {
       const ctx = createContext();
       const loaded = loadManifestFile(file);
-      const entry = new AgentRegistry(ctx.home.root, ctx.assetsDir).approve(loaded);
-      recordApproval(ctx, loaded, entry.approvedBy);
-      out(`${describeAgent(loaded)}\napproved ${loaded.manifest.name} (${loaded.digest.slice(7, 19)}) by ${entry.approvedBy}\n`);
+      const by = currentUserName();
+      out(`${describeAgent(loaded)}\n`);
+      await approveAgent(approvalRecorder(ctx, new AgentRegistry(ctx.home.root, ctx.assetsDir)), loaded, by);
+      out(`approved ${inert(loaded.manifest.name)} (${loaded.digest.slice(7, 19)}) by ${inert(by)}\n`);
     });
 }
 
-/** A person approved an agent: that is on the record too. */
-export function recordApproval(ctx: ReturnType<typeof createContext>, loaded: LoadedManifest, by: string): void {
-  try {
-    ctx.audit();
-  } catch {
-    return; // without a keychain there is no trail to write to; run refuses anyway
-  }
-  recordAgentApproval(ctx.bus, loaded, by);
+/** Approvals from the CLI go on this process's bus, into its audit trail (opened on first use). */
+export function approvalRecorder(ctx: ReturnType<typeof createContext>, registry: AgentRegistry): ApprovalRecorder {
+  return { registry, bus: ctx.bus, trail: () => ctx.audit() };
 }
 
-/** What a person should see before approving: what the agent may reach and hold. */
+/** What a person should see before approving: everything the agent will get (core's approval summary, as the app shows it). */
 export function describeAgent(loaded: LoadedManifest): string {
-  const m = loaded.manifest;
-  const net = m.network.mode === 'none' ? 'none' : m.network.mode === 'open' ? 'open (any public host)' : `allowlist: ${[...m.network.allow, ...m.network.local.map((l) => `local ${l}`)].join(', ') || '(empty)'}${m.network.onUnknownHost === 'ask' ? ', asks about others' : ''}`;
+  // The manifest may be someone else's: every field of it is shown inert.
+  const s = inertDeep(approvalSummary(loaded));
   return [
-    `${m.name}${m.description ? ` — ${m.description}` : ''}`,
-    `  manifest:    ${loaded.file} (${loaded.digest})`,
-    `  image:       ${m.image}   command: ${m.command ? JSON.stringify(m.command) : '(the image\'s)'}`,
-    `  network:     ${net}`,
-    `  credentials: ${m.credentials.map((c) => `${c.name} (${c.delivery}${c.ttl ? `, ${c.ttl}` : ''})`).join(', ') || 'none'}`,
-    `  delegates:   ${m.delegate?.allow.join(', ') || 'none'}`,
-    `  on violation: ${m.onViolation}   timeout: ${m.timeout ?? formatDuration(600_000)}`,
+    `${s.name}${s.description ? ` — ${s.description}` : ''}`,
+    ...s.rows.map((row) => `  ${`${row.label}:`.padEnd(14)}${row.text}`),
+    ...s.warnings.map((w) => `  ⚠ ${w}`),
   ].join('\n');
 }
 

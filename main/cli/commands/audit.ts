@@ -9,7 +9,7 @@ import { openHeadSigner } from '../../core/audit/trail.js';
 import { verifyAuditTrail } from '../../core/audit/verify.js';
 import { AirlockError } from '../../core/errors.js';
 import { createContext } from '../context.js';
-import { out, stdoutClosed, whenDrained } from '../stdout.js';
+import { err, out, outExact, outJson, stdoutClosed, whenDrained } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { EventRenderer } from '../render.js';
 
@@ -27,8 +27,11 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
       const ctx = createContext();
       const renderer = new EventRenderer({ color: !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR, showTask: task === undefined });
       const print = (event: AirlockEvent) => {
-        const text = opts.json ? JSON.stringify(event) : renderer.render(event);
-        if (text !== undefined) out(`${text}\n`);
+        if (opts.json) outJson(event);
+        else {
+          const text = renderer.render(event);
+          if (text !== undefined) out(`${text}\n`);
+        }
         return !stdoutClosed();
       };
       let ended = false;
@@ -66,7 +69,7 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
       const ctx = createContext();
       const result = await verifyAuditTrail(ctx.home.audit, openHeadSigner(ctx.keychain));
       if (opts.json) {
-        out(`${JSON.stringify(result)}\n`);
+        outJson(result);
       } else if (result.ok) {
         out(`intact, ${result.records} records, ${result.headSigned ? 'head signed' : 'no head yet'}\n`);
         for (const note of result.notes) out(`note: ${note}\n`);
@@ -92,14 +95,14 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
       const write = file
         ? (chunk: string) => (file.write(chunk) ? undefined : new Promise<void>((resolve) => file.once('drain', () => resolve())))
         : (chunk: string) => {
-          if (!out(chunk)) throw new StdoutClosed();
+          if (!outExact(chunk)) throw new StdoutClosed();
           return whenDrained();
         };
       try {
         const count = await exportAuditTrail(ctx.home.audit, opts.format as ExportFormat, query, write);
         if (file) {
           await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
-          process.stderr.write(`exported ${count} records to ${opts.output}\n`);
+          err(`exported ${count} records to ${opts.output}\n`);
         }
       } catch (error) {
         if (!(error instanceof StdoutClosed)) throw error;

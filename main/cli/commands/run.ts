@@ -9,14 +9,17 @@ import { resolveManifestPath } from '../agents.js';
 import { AgentRegistry } from '../../core/policy/registry.js';
 import { DelegationTree } from '../../core/tasks/delegation.js';
 import type { LoadedManifest } from '../../core/policy/manifest.js';
-import { describeAgent, notApproved, recordApproval } from './agents.js';
+import { approvalRecorder, describeAgent, notApproved } from './agents.js';
+import { allowHostAlways, approveAgent } from '../../core/policy/approval.js';
+import { currentUserName } from '../../core/policy/registry.js';
+import { terminalSafe } from '../terminal-text.js';
 import readline from 'node:readline/promises';
 import { answerApprovalsAtTerminal, applyLearnedAllowlist } from '../ask.js';
 import { learnedAllowlist, learnedDiff } from '../../core/tasks/learn.js';
 import type { AirlockEvent } from '../../core/audit/events.js';
 import { createContext } from '../context.js';
 import { EventRenderer } from '../render.js';
-import { out } from '../stdout.js';
+import { out, outJson } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -65,8 +68,11 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   ctx.bus.subscribe((event) => {
     // Clean up after crashed runs once this task is under way, so it does not delay the start.
     if (event.kind === 'task.started' || event.kind === 'task.aborted') void ctx.reap();
-    const text = opts.json ? JSON.stringify(event) : renderer.render(event);
-    if (text !== undefined) out(`${text}\n`);
+    if (opts.json) outJson(event);
+    else {
+      const text = renderer.render(event);
+      if (text !== undefined) out(`${text}\n`);
+    }
   });
 
   const controller = new AbortController();
@@ -80,7 +86,10 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
   const networked = spec.network.mode !== 'none';
-  const approvals = networked ? answerApprovalsAtTerminal(ctx.gateway(), loaded.file) : undefined;
+  // "Always" is the same use case as in the app (core policy/approval.ts); never for a built-in agent.
+  const always = registry.stateOf(loaded) === 'built-in' ? undefined
+    : { file: loaded.file, allow: (host: string) => allowHostAlways(approvalRecorder(ctx, registry), loaded.file, host, currentUserName()) };
+  const approvals = networked ? answerApprovalsAtTerminal(ctx.gateway(), always) : undefined;
   try {
     const runner = new TaskRunner({
       engine: ctx.engine, bus: ctx.bus, clock: systemClock, home: ctx.home, assetsDir: ctx.assetsDir,
@@ -90,7 +99,7 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
     });
     const seen: AirlockEvent[] = [];
     if (opts.learn) ctx.bus.subscribe((event) => seen.push(event));
-    const outcome = await runner.run(spec, { signal: controller.signal, ...(approvals ? { onAlways: approvals.onAlways } : {}) });
+    const outcome = await runner.run(spec, { signal: controller.signal });
     if (opts.learn) await reportLearned(loaded, seen);
     await ctx.reap();
     if (!opts.json) printSummary(outcome);
@@ -122,12 +131,12 @@ async function requireApproval(ctx: ReturnType<typeof createContext>, registry: 
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     const intro = state === 'changed' ? 'This manifest has changed since it was approved.' : 'This agent has not been approved yet.';
-    const answer = await rl.question(`${intro}\n${describeAgent(loaded)}\nApprove it and run? [y/N] `);
+    const answer = await rl.question(terminalSafe(`${intro}\n${describeAgent(loaded)}\nApprove it and run? [y/N] `));
     if (answer.trim().toLowerCase() !== 'y') throw notApproved(loaded, state);
   } finally {
     rl.close();
   }
-  recordApproval(ctx, loaded, registry.approve(loaded).approvedBy);
+  await approveAgent(approvalRecorder(ctx, registry), loaded, currentUserName());
 }
 
 /** The built-in demo borrows a credential that `npm run demo` stores (with the pretend vendor API it needs). */

@@ -5,7 +5,8 @@ import { AirlockError } from '../../core/errors.js';
 import { BASE_IMAGE, DESKTOP_IMAGE, buildBaseImage, buildBaseImagePreferOnline, imageStatus, type ImageProgress } from '../../core/engine/images.js';
 import { formatSize } from '../../core/policy/units.js';
 import { createContext } from '../context.js';
-import { out } from '../stdout.js';
+import { err, out, outJson } from '../stdout.js';
+import { jsonText } from '../terminal-text.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { ProgressLine } from '../progress.js';
 
@@ -19,7 +20,7 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
       void ctx.reap();
       const report = await runDoctor({ engine: ctx.engine, keychain: new Keychain() });
       if (opts.json) {
-        out(`${JSON.stringify(report, null, 2)}\n`);
+        out(`${jsonText(report, 2)}\n`);
       } else {
         const mark = (ok: boolean, optional = false) => (ok ? 'ok     ' : optional ? 'absent ' : 'MISSING');
         const lines: string[] = [];
@@ -57,7 +58,7 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
       }
       const progress = new ProgressLine(process.stderr);
       const onProgress = (p: ImageProgress) => {
-        if (opts.json) out(`${JSON.stringify({ kind: 'image.progress', time: new Date().toISOString(), data: p })}\n`);
+        if (opts.json) outJson({ kind: 'image.progress', time: new Date().toISOString(), data: p });
         else progress.update(p.percent, `${p.phase}: ${p.message}`);
       };
       const controller = new AbortController();
@@ -68,7 +69,7 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
           onFallback: (reason) => {
             // No registry reachable, but this machine can build the same image from its own packages.
             progress.done();
-            process.stderr.write(`online build failed (${reason}); building offline from this machine's Debian packages\n`);
+            err(`online build failed (${reason}); building offline from this machine's Debian packages\n`);
           },
         });
         progress.done();

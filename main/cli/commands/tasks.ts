@@ -7,6 +7,7 @@ import { requestResume, requestStop } from '../../core/tasks/stop.js';
 import { createContext } from '../context.js';
 import { out, outJsonLines } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import { inert } from '../terminal-text.js';
 
 export function registerTaskCommands(program: Command, setExit: (code: ExitCode) => void): void {
   program
@@ -77,12 +78,17 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
       const reaped = await ctx.reap();
       if (reaped.length === 0) out('nothing to clean up\n');
       for (const r of reaped) {
-        out(`removed ${r.task} (${r.agent}): ${r.removed.containers} container(s), ${r.removed.volumes} volume(s), ${r.removed.networks} network(s)\n`);
+        out(`removed ${inert(r.task)} (${inert(r.agent)}): ${r.removed.containers} container(s), ${r.removed.volumes} volume(s), ${r.removed.networks} network(s)\n`);
       }
     });
 }
 
-export function table(header: string[], rows: string[][]): string {
+/**
+ * Columns for listings. Every cell is made inert: names, images and labels of containers on the
+ * engine (`ps`, `agents ls --shadow`) are anyone's text, not Airlock's.
+ */
+export function table(header: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((row) => row.map(inert));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return `${[format(header), ...rows.map(format)].join('\n')}\n`;

@@ -1,6 +1,7 @@
 import type { AirlockEvent, EventInput } from './events.js';
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
+import { Redactor, type RedactedSecret } from './redaction.js';
 
 export type EventListener = (event: AirlockEvent) => void;
 
@@ -8,7 +9,8 @@ export type EventListener = (event: AirlockEvent) => void;
 export class EventBus {
   readonly #listeners = new Set<EventListener>();
   readonly #seq = new Map<string, number>();
-  readonly #redactions = new Map<string, [RegExp, string][]>();
+  readonly #secrets = new Map<string, RedactedSecret[]>();
+  readonly #redactors = new Map<string, Redactor>();
   readonly #lineage = new Map<string, { parent: string; chain: string[] }>();
   readonly #clock: Clock;
 
@@ -19,8 +21,8 @@ export class EventBus {
   emit(input: EventInput): AirlockEvent {
     const seq = (this.#seq.get(input.task) ?? 0) + 1;
     this.#seq.set(input.task, seq);
-    const rules = this.#redactions.get(input.task);
-    const data = rules ? (redactValue(input.data, rules) as Record<string, unknown>) : input.data;
+    const redactor = this.#redactors.get(input.task);
+    const data = redactor ? redactor.redactData(input.data) : input.data;
     const lineage = this.#lineage.get(input.task);
     const event: AirlockEvent = { v: 1, seq, time: new Date(this.#clock.now()).toISOString(), ...lineage, ...input, data };
     for (const listener of this.#listeners) {
@@ -39,18 +41,14 @@ export class EventBus {
   }
 
   /**
-   * Secrets a task holds in the clear (env delivery): from now on they are replaced in every event
-   * of the task — as they are, base64 (both alphabets) and URL-encoded — before anyone sees it.
+   * Secrets a task holds in the clear (env delivery): from now on they are cut out of every event
+   * of the task — keys and values, as they are and in the encodings redaction.ts lists — before
+   * anyone (a UI, the audit trail) sees it.
    */
-  redact(task: string, secrets: { value: string; label: string }[]): void {
-    const rules: [RegExp, string][] = [];
-    for (const { value, label } of secrets) {
-      if (value.length < 4) continue;
-      const buffer = Buffer.from(value);
-      const forms = new Set([value, buffer.toString('base64'), buffer.toString('base64').replace(/=+$/, ''), buffer.toString('base64url'), encodeURIComponent(value)]);
-      for (const form of forms) rules.push([new RegExp(form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'g'), `[redacted:${label}]`]);
-    }
-    this.#redactions.set(task, [...(this.#redactions.get(task) ?? []), ...rules]);
+  redact(task: string, secrets: RedactedSecret[]): void {
+    const all = [...(this.#secrets.get(task) ?? []), ...secrets];
+    this.#secrets.set(task, all);
+    this.#redactors.set(task, new Redactor(all));
   }
 
   /** A delegated task: every one of its events names its parent and the whole chain above it. */
@@ -61,14 +59,8 @@ export class EventBus {
   /** Forget a finished task's counter (and redactions, lineage) so a long-lived app does not grow without bound. */
   release(task: string): void {
     this.#seq.delete(task);
-    this.#redactions.delete(task);
+    this.#secrets.delete(task);
+    this.#redactors.delete(task);
     this.#lineage.delete(task);
   }
-}
-
-function redactValue(value: unknown, rules: [RegExp, string][]): unknown {
-  if (typeof value === 'string') return rules.reduce((text, [pattern, replacement]) => text.replace(pattern, replacement), value);
-  if (Array.isArray(value)) return value.map((item) => redactValue(item, rules));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactValue(v, rules)]));
-  return value;
 }

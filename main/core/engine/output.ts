@@ -61,8 +61,16 @@ class LineSplitter {
   /** Emit what is pending as a line (at a newline, or at the end of the stream). */
   flush(): void {
     if (this.#pendingBytes === 0 && this.#cutBytes === 0) return;
-    const text = Buffer.concat(this.#pending, this.#pendingBytes).toString('utf8').replace(/\r$/, '');
-    const cut = this.#cutBytes;
+    let kept = Buffer.concat(this.#pending, this.#pendingBytes);
+    let cut = this.#cutBytes;
+    if (cut > 0) {
+      // Cut at a character, never inside one: what is kept is exactly the start of what was
+      // printed, so a secret begun before the cut is still recognised (and redacted) there.
+      const partial = incompleteCharacterBytes(kept);
+      kept = kept.subarray(0, kept.length - partial);
+      cut += partial;
+    }
+    const text = kept.toString('utf8').replace(/\r$/, '');
     this.#reset();
     this._owner.emitLine(this._stream, text, cut);
   }
@@ -88,6 +96,17 @@ class LineSplitter {
     this.#pendingBytes = 0;
     this.#cutBytes = 0;
   }
+}
+
+/** How many bytes at the end of `bytes` are the start of a UTF-8 character cut off before its end. */
+function incompleteCharacterBytes(bytes: Buffer): number {
+  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
+    const byte = bytes[bytes.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: the character began further back
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return length > back ? back : 0;
+  }
+  return 0;
 }
 
 /**

@@ -9,6 +9,8 @@ import { AGENT_UID } from './hardening.js';
 export interface InputFile {
   /** Path inside the container. */
   path: string;
+  /** The host file it was copied from. */
+  from: string;
   size: number;
   sha256: string;
 }
@@ -77,7 +79,7 @@ async function addTree(
     const source = fs.createReadStream(hostPath);
     source.on('data', (chunk) => hash.update(chunk));
     await pipeline(source, entry);
-    onInput({ path: containerPath, size: stat.size, sha256: hash.digest('hex') });
+    onInput({ path: containerPath, from: hostPath, size: stat.size, sha256: hash.digest('hex') });
   } else if (stat.isSymbolicLink()) {
     const target = await fs.promises.readlink(hostPath);
     await new Promise<void>((resolve, reject) => {

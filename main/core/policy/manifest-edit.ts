@@ -2,13 +2,21 @@ import fs from 'node:fs';
 import { parseDocument } from 'yaml';
 
 /**
- * Adds a host to network.allow in a manifest file, keeping its comments and layout ("always" in
- * an approval: the CLI's prompt and the app both use it). A host already there is left alone.
+ * A manifest's text with a host added to network.allow, comments and layout kept ("always" in an
+ * approval). A host already there leaves the text as it is.
  */
-export function addAllowedHost(manifestFile: string, host: string): void {
-  const document = parseDocument(fs.readFileSync(manifestFile, 'utf8'));
+export function withAllowedHost(text: string, host: string): string {
+  const document = parseDocument(text);
   const allow = document.getIn(['network', 'allow']);
   if (allow === undefined) document.setIn(['network', 'allow'], [host]);
-  else if (!(document.toJS().network?.allow as string[]).includes(host)) document.addIn(['network', 'allow'], host);
-  fs.writeFileSync(manifestFile, document.toString());
+  else if ((document.toJS().network?.allow as string[]).includes(host)) return text;
+  else document.addIn(['network', 'allow'], host);
+  return document.toString();
+}
+
+/** The same, in a file. */
+export function addAllowedHost(manifestFile: string, host: string): void {
+  const text = fs.readFileSync(manifestFile, 'utf8');
+  const edited = withAllowedHost(text, host);
+  if (edited !== text) fs.writeFileSync(manifestFile, edited);
 }

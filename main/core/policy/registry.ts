@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import type { EventBus } from '../audit/bus.js';
 import { AirlockError } from '../errors.js';
 import { loadManifestFile, type LoadedManifest } from './manifest.js';
 
@@ -67,8 +66,11 @@ export class AgentRegistry {
     return entry.digest === loaded.digest ? 'approved' : 'changed';
   }
 
-  /** Pins this manifest (file and digest) under its name, replacing any earlier approval of that name. */
-  approve(loaded: LoadedManifest, by = safeUser()): Entry {
+  /**
+   * Pins this manifest (file and digest) under its name, replacing any earlier approval of that name.
+   * A person's approval goes through approval.ts approveAgent, which records it in the trail first.
+   */
+  approve(loaded: LoadedManifest, by = currentUserName()): Entry {
     const entry: Entry = { name: loaded.manifest.name, file: loaded.file, digest: loaded.digest, approvedAt: new Date().toISOString(), approvedBy: by };
     const others = this.#read().filter((e) => e.name !== entry.name);
     fs.mkdirSync(path.dirname(this.#file), { recursive: true, mode: 0o700 });
@@ -99,18 +101,11 @@ function isInside(file: string, dir: string): boolean {
   return !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
-function safeUser(): string {
+/** Who is approving: the OS user. */
+export function currentUserName(): string {
   try {
     return os.userInfo().username;
   } catch {
     return 'unknown';
   }
-}
-
-/** A person approved an agent: that goes on the record (the caller makes sure the trail is open). */
-export function recordApproval(bus: EventBus, loaded: LoadedManifest, by: string): void {
-  bus.emit({
-    task: '-', agent: { name: loaded.manifest.name, digest: loaded.digest }, actor: 'user', kind: 'approval.decided',
-    decision: { allow: true, rule: 'agent:approved', by: 'user' }, data: { agent: loaded.manifest.name, file: loaded.file, digest: loaded.digest, by },
-  });
 }

@@ -4,6 +4,8 @@ import { z } from 'zod';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { loadManifestFile, type LoadedManifest } from '../policy/manifest.js';
 import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE } from '../policy/manifest-schema.js';
+import { approveAgent, type ApprovalRecorder } from '../policy/approval.js';
+import { approvalSummary } from '../policy/approval-summary.js';
 import { AgentRegistry as Approvals } from '../policy/registry.js';
 import type { AgentSummary } from './types.js';
 
@@ -48,12 +50,11 @@ export class AgentRegistry {
     this.#write(this.#recent().filter((entry) => entry.file !== file));
   }
 
-  /** Approves a listed agent's manifest as it is now; returns the agent with its new state. */
-  approve(id: string): { summary: AgentSummary; loaded: LoadedManifest; by: string } {
+  /** Approves a listed agent's manifest as it is now, on the record; returns the agent with its new state. */
+  async approve(id: string, recorder: ApprovalRecorder, by: string): Promise<AgentSummary> {
     const loaded = this.load(id);
-    const entry = this.approvals.approve(loaded);
-    const source = id.startsWith('builtin:') ? 'built-in' : 'opened';
-    return { summary: summarize(id, source, loaded.file, this.approvals), loaded, by: entry.approvedBy };
+    await approveAgent(recorder, loaded, by);
+    return summarize(id, id.startsWith('builtin:') ? 'built-in' : 'opened', loaded.file, this.approvals);
   }
 
   /** Refuses an agent that is not built in or approved as it is now. */
@@ -123,6 +124,7 @@ function summarize(id: string, source: AgentSummary['source'], file: string, app
       envNames: Object.keys(manifest.env),
       credentials: manifest.credentials.map((c) => ({ name: c.name, ...(c.ttl !== undefined ? { ttl: c.ttl } : {}) })),
       approval: approvals.stateOf(loaded),
+      review: approvalSummary(loaded),
     };
   } catch (error) {
     const name = source === 'built-in' ? id.slice('builtin:'.length) : path.basename(file);

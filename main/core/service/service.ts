@@ -24,9 +24,9 @@ import { AirlockError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { HomeLayout } from '../home.js';
 import type { LiveTasks } from '../tasks/live-tasks.js';
-import { addAllowedHost } from '../policy/manifest-edit.js';
-import { recordApproval } from '../policy/registry.js';
+import type { ApprovalRecorder } from '../policy/approval.js';
 import { AgentRegistry } from './agents.js';
+import { ApprovalDesk } from './approvals.js';
 import { Batcher } from './batcher.js';
 import { UnavailableCredentials, type CredentialsPort } from './credentials-port.js';
 import { taskHistory } from './history.js';
@@ -82,6 +82,8 @@ export class AirlockService {
   readonly #credentials: CredentialsPort;
   readonly #screens: ScreenRegistry;
   readonly #externalScreens: ExternalScreens;
+  readonly #approvals: ApprovalDesk;
+  readonly #recorder: ApprovalRecorder;
   #gateway: Gateway | undefined;
   readonly #unsubscribe: () => void;
   readonly #unwatchScreens: () => void;
@@ -103,6 +105,8 @@ export class AirlockService {
       ...(deps.live ? { live: deps.live } : {}),
       onChange: () => this.#push({ topic: 'tasks', payload: this.#tasks.list() }),
     });
+    this.#recorder = { registry: this.agents.approvals, bus: deps.bus, trail: deps.audit };
+    this.#approvals = new ApprovalDesk({ gateway: () => this.#gateway, tasks: this.#tasks, recorder: this.#recorder, user: () => this.#user() });
     // A screen coming or going, or control changing hands, shows in the task list.
     this.#unwatchScreens = this.#screens.onChange(() => this.#push({ topic: 'tasks', payload: this.#tasks.list() }));
     this.#images = new ImageBuilds({ engine: deps.engine, assetsDir: deps.assetsDir, cacheDir: path.join(deps.home.root, 'cache'), build: deps.buildImage },
@@ -141,16 +145,12 @@ export class AirlockService {
     return this.agents.open(file);
   }
 
-  /** Approves an agent as its manifest is now, and records who did in the audit trail. */
-  approveAgent(id: string): AgentSummary {
-    const { summary, loaded, by } = this.agents.approve(id);
-    try {
-      this.#deps.audit();
-      recordApproval(this.#deps.bus, loaded, by);
-    } catch {
-      // no keychain, no trail: running is refused until there is one anyway
-    }
-    return summary;
+  /**
+   * Approves an agent as its manifest is now. The approval is kept only once its record is durable
+   * in the audit trail; without one (no keychain, a failing disk) it is refused, saying so.
+   */
+  async approveAgent(id: string): Promise<AgentSummary> {
+    return this.agents.approve(id, this.#recorder, this.#user());
   }
 
   forgetAgent(id: string): void {
@@ -229,7 +229,7 @@ export class AirlockService {
 
   /** A person takes control of a task's screen: their input reaches it from now on (logged as screen.control). */
   takeControl(task: string): void {
-    this.#screens.takeControl(task, this.#deps.user ?? osUser());
+    this.#screens.takeControl(task, this.#user());
   }
 
   /** Back to view-only (logged). Nothing to do when nobody has control or the screen is gone. */
@@ -260,55 +260,12 @@ export class AirlockService {
 
   // ── approvals ──
   approvals(): ApprovalInfo[] {
-    if (!this.#gateway) return [];
-    return this.#gateway.approvals.pending().map((request) => {
-      const agent = this.#tasks.agentOf(request.task);
-      const manifestFile = this.#editableManifest(request.task);
-      return {
-        id: request.id, task: request.task, host: request.host, port: request.port, expiresAt: new Date(request.expiresAt).toISOString(),
-        ...(agent ? { agent } : {}), ...(manifestFile ? { manifestFile } : {}),
-      };
-    });
+    return this.#approvals.list();
   }
 
-  /**
-   * Answers an "ask". 'always' (which the UI has confirmed) first adds the host to network.allow in
-   * the manifest the task was started from — a file the service knows, never one a UI names — and
-   * then allows the request for this task. An approved manifest stays approved with the new host.
-   */
-  answerApproval(id: string, answer: ApprovalReply): void {
-    const gone = () => new AirlockError('not_found', 'this request is no longer waiting: it was answered, timed out, or its task ended', 'nothing to do');
-    if (answer === 'always') {
-      const request = this.#gateway?.approvals.pending().find((p) => p.id === id);
-      if (!request) throw gone();
-      const file = this.#editableManifest(request.task);
-      const source = this.#tasks.sourceOf(request.task);
-      if (!file || !source) {
-        throw new AirlockError('bad_argument', `the manifest of task ${request.task} cannot be changed from the app (a built-in agent, or a task started elsewhere)`,
-          'allow it for this task instead, or open a copy of the manifest and run that');
-      }
-      const approvedBefore = this.#approvedNow(source.agentId);
-      try {
-        addAllowedHost(file, request.port === 80 || request.port === 443 ? request.host : `${request.host}:${request.port}`);
-      } catch (error) {
-        throw new AirlockError('bad_argument', `cannot add ${request.host} to ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'check that the file exists and is writable, or allow it for this task instead');
-      }
-      if (approvedBefore) this.approveAgent(source.agentId);
-    }
-    if (!this.#gateway?.approvals.answer(id, answer)) throw gone();
-  }
-
-  #editableManifest(task: string): string | undefined {
-    const source = this.#tasks.sourceOf(task);
-    return source?.agentId.startsWith('file:') ? source.file : undefined;
-  }
-
-  #approvedNow(agentId: string): boolean {
-    try {
-      return this.agents.approvals.stateOf(this.agents.load(agentId)) === 'approved';
-    } catch {
-      return false;
-    }
+  /** Answers an "ask"; 'always' edits the task's manifest first (see ApprovalDesk). */
+  answerApproval(id: string, answer: ApprovalReply): Promise<void> {
+    return this.#approvals.answer(id, answer);
   }
 
   // ── audit ──
@@ -362,6 +319,10 @@ export class AirlockService {
     this.#events.close();
     this.#unsubscribe();
     this.#unwatchScreens();
+  }
+
+  #user(): string {
+    return this.#deps.user ?? osUser();
   }
 
   #openGateway(): Gateway {

@@ -6,6 +6,9 @@ import type { AuditQuery } from '../audit/query.js';
  */
 import type { AirlockEvent } from '../audit/events.js';
 import type { AuditRecord } from '../audit/record.js';
+import type { ApprovalSummary } from '../policy/approval-summary.js';
+
+export type { ApprovalSummary };
 
 export interface ErrorInfo {
   code: string;
@@ -35,6 +38,8 @@ export interface AgentSummary {
   credentials?: { name: string; ttl?: string }[];
   /** Approval pinned to the manifest's digest: only built-in or approved agents run. */
   approval?: 'built-in' | 'approved' | 'changed' | 'unapproved';
+  /** Everything the agent will get, as the approval view shows it (the CLI's summary is the same model). */
+  review?: ApprovalSummary;
   /** Set when the manifest cannot be loaded: what is wrong and how to fix it. */
   error?: ErrorInfo;
 }

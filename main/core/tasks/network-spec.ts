@@ -18,6 +18,8 @@ export type NetworkSpec =
   };
 
 const RANK = { none: 0, allowlist: 1, open: 2 } as const;
+/** How long "ask" waits for a person when the manifest does not say (network.askTimeout). */
+export const DEFAULT_ASK_TIMEOUT_MS = 60_000;
 
 /** The manifest's network, or `--net none|open|allow:<host>[,<host>…]` in its place for one run. */
 export function resolveNetwork(manifest: Manifest, source: string, net: string | undefined): NetworkSpec {
@@ -29,7 +31,7 @@ export function resolveNetwork(manifest: Manifest, source: string, net: string |
   if (declared.mode === 'allowlist' && declared.allow.length === 0 && declared.local.length === 0 && declared.onUnknownHost === 'deny' && !manifest.delegate?.allow.length && net === undefined) {
     throw new AirlockError('bad_manifest', `${source}: network.allow: is empty, so mode allowlist would reach nothing`, 'list the hosts the agent needs, use onUnknownHost: ask, or use mode: none');
   }
-  const askTimeoutMs = declared.askTimeout ? parseDuration(declared.askTimeout)! : 60_000;
+  const askTimeoutMs = declared.askTimeout ? parseDuration(declared.askTimeout)! : DEFAULT_ASK_TIMEOUT_MS;
   if (net === undefined) {
     return declared.mode === 'none'
       ? { mode: 'none', source: 'manifest', widened: false }

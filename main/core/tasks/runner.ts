@@ -265,7 +265,7 @@ export class TaskRunner {
     // The inputs are read (and hashed) only now that nothing else can refuse the task.
     if (spec.inputs.length > 0 || spec.outputs.length > 0 || decoys.inputs.length > 0) {
       await sandbox.seed(spec.workdir, packWorkspace(spec.workdir, [...spec.inputs, ...decoys.inputs], spec.outputs, (file) =>
-        emit('fs.input', { path: file.path, size: file.size, sha256: file.sha256 })));
+        emit('fs.input', { path: file.path, from: file.from, size: file.size, sha256: file.sha256 })));
     }
     if (lent?.credentials.ca) await sandbox.trustCa(lent.credentials.ca.certificatePem, CA_BUNDLE, TASK_CA_FILE);
 

@@ -53,6 +53,8 @@ export const SANDBOX_DEFAULTS = { cpus: 1, memoryBytes: 512 * 1024 ** 2, pids: 2
 const DISK_RANGE = { min: 16 * 1024 ** 2, max: 64 * 1024 ** 3 };
 /** A screen and a browser need more: Chromium alone runs ~10 processes and ~150 threads (pids counts threads). */
 export const DISPLAY_DEFAULTS = { cpus: 2, memoryBytes: 2 * 1024 ** 3, pids: 1024, diskBytes: 1024 ** 3, screenshotEveryMs: 5_000 };
+/** How deep and how many descendants a manifest's `delegate` allows when it does not say. */
+export const DELEGATE_DEFAULTS = { maxDepth: 1, maxTasks: 5 };
 /** Environment names Airlock sets itself (proxy, CA bundle): an agent may not override them. */
 const RESERVED_ENV = /^(HOME|PATH|HOSTNAME|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy|SSL_CERT_FILE|NODE_EXTRA_CA_CERTS|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|GIT_SSL_CAINFO|AIRLOCK_.*)$/;
 const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/var', '/tmp'];
@@ -136,7 +138,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     credentials,
     violations: { action: manifest.onViolation, maxRefusedRequests: manifest.maxRefusedRequests },
     decoys: { env: manifest.decoys?.env ?? [], files: manifest.decoys?.files ?? [] },
-    delegate: { allow: manifest.delegate?.allow ?? [], maxDepth: manifest.delegate?.maxDepth ?? 1, maxTasks: manifest.delegate?.maxTasks ?? 5 },
+    delegate: { allow: manifest.delegate?.allow ?? [], maxDepth: manifest.delegate?.maxDepth ?? DELEGATE_DEFAULTS.maxDepth, maxTasks: manifest.delegate?.maxTasks ?? DELEGATE_DEFAULTS.maxTasks },
     outputDir: overrides.outputDir ? path.resolve(cwd, overrides.outputDir) : undefined,
     display,
   };

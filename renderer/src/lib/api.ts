@@ -5,18 +5,25 @@
  * The preload resolves every call to an envelope because Electron's contextBridge would strip
  * `code` and `hint` from a thrown error; here, on the page's side, we turn failures back into
  * ApiError with both intact.
+ *
+ * Everything that comes back — results, pushes, errors — is made visible here (visible-text.ts):
+ * events carry what agents and remote hosts wrote, so no control or bidi character reaches a screen.
  */
 import type { AirlockApi, AirlockBridge, ErrorEnvelope, IpcError, Subscriptions } from '../../../preload/contract';
+import { visible, visibleDeep } from './visible-text';
+
+/** Identifiers the UI sends back as they came (an agent id names a manifest file). Never applied to events. */
+const IDS: ReadonlySet<string> = new Set(['id', 'agentId']);
 
 export class ApiError extends Error {
   readonly code: string;
   readonly hint: string | undefined;
 
   constructor(error: IpcError) {
-    super(error.message);
+    super(visible(error.message));
     this.name = 'ApiError';
-    this.code = error.code;
-    this.hint = error.hint;
+    this.code = visible(error.code);
+    this.hint = error.hint === undefined ? undefined : visible(error.hint);
   }
 }
 
@@ -32,17 +39,22 @@ function bridge(): AirlockBridge {
   return exposed;
 }
 
-async function unwrap<T>(pending: Promise<ErrorEnvelope<T>>): Promise<T> {
+/** A result, made visible; `keep` names identifier fields to pass as they are. */
+async function unwrap<T>(pending: Promise<ErrorEnvelope<T>>, keep: ReadonlySet<string> = IDS): Promise<T> {
   const envelope = await pending;
-  if (envelope.ok) return envelope.value;
+  if (envelope.ok) return visibleDeep(envelope.value, keep);
   throw new ApiError(envelope.error);
 }
 
-/** Subscribes when the bridge is there; outside the app it is a no-op (the calls report why). */
-function subscription<T extends keyof Subscriptions>(topic: T): Subscriptions[T] {
-  return ((listener: never) => {
+/** Results that are events (or hold their data): every key and value is the agent's to choose. */
+const events = <T>(pending: Promise<ErrorEnvelope<T>>) => unwrap(pending, new Set());
+
+/** Subscribes when the bridge is there; outside the app it is a no-op (the calls report why). Payloads are made visible. */
+function subscription<T extends keyof Subscriptions>(topic: T, keep: ReadonlySet<string> = IDS): Subscriptions[T] {
+  return ((listener: (payload: unknown) => void) => {
     const exposed = window.airlock;
-    return exposed ? exposed.subscribe[topic](listener) : () => undefined;
+    const subscribe = exposed?.subscribe[topic] as ((wrapped: (payload: unknown) => void) => () => void) | undefined;
+    return subscribe ? subscribe((payload) => listener(visibleDeep(payload, keep))) : () => undefined;
   }) as Subscriptions[T];
 }
 
@@ -75,7 +87,7 @@ export const api: AirlockApi = {
     answer: (reply) => unwrap(bridge().approvals.answer(reply)),
   },
   audit: {
-    query: (query) => unwrap(bridge().audit.query(query)),
+    query: (query) => events(bridge().audit.query(query)),
     verify: () => unwrap(bridge().audit.verify()),
     export: (options) => unwrap(bridge().audit.export(options)),
   },
@@ -89,11 +101,11 @@ export const api: AirlockApi = {
     unwatch: (task) => unwrap(bridge().screen.unwatch(task)),
     control: (request) => unwrap(bridge().screen.control(request)),
     input: (request) => unwrap(bridge().screen.input(request)),
-    shots: (task) => unwrap(bridge().screen.shots(task)),
+    shots: (task) => events(bridge().screen.shots(task)),
     shot: (request) => unwrap(bridge().screen.shot(request)),
   },
   subscribe: {
-    events: subscription('events'),
+    events: subscription('events', new Set()),
     tasks: subscription('tasks'),
     approvals: subscription('approvals'),
     images: subscription('images'),

@@ -13,8 +13,12 @@ export interface Summary {
 const str = (value: unknown) => (value === undefined || value === null ? '' : String(value));
 const num = (value: unknown) => Number(value);
 
+/** Who recorded an event, as every log row shows it: an agent's own records can never pass for Airlock's. */
+export const RECORDED_BY: Record<WireEvent['actor'], string> = { agent: 'agent', airlock: 'airlock', user: 'person' };
+
 export function summarize(event: WireEvent): Summary {
   const d = event.data;
+  if (typeof d.withheld === 'string') return { mark: '⚠', tone: 'warn', text: d.withheld };
   switch (event.kind) {
     case 'task.created': {
       const policy = d.networkPolicy as { mode?: string; allow?: string[]; widened?: boolean } | undefined;
@@ -51,7 +55,7 @@ export function summarize(event: WireEvent): Summary {
       return { mark: '✓', tone: 'ok', text: `sandbox destroyed (${parts.join(', ') || 'nothing left'}) in ${formatDuration(num(d.teardownMs))}` };
     }
     case 'fs.input':
-      return { mark: '↳', tone: 'muted', text: `input ${str(d.path)} ${formatSize(num(d.size))} sha256:${str(d.sha256).slice(0, 12)}` };
+      return { mark: '↳', tone: 'muted', text: `input ${str(d.path)}${d.from !== undefined ? ` ← ${str(d.from)}` : ''} ${formatSize(num(d.size))} sha256:${str(d.sha256).slice(0, 12)}` };
     case 'fs.output':
       if (d.missing) return { mark: '↳', tone: 'warn', text: `output ${str(d.path)} was not created by the agent` };
       if (d.skipped) return { mark: '↳', tone: 'warn', text: `output ${str(d.path)} skipped: ${str(d.skipped)}` };
@@ -68,6 +72,10 @@ export function summarize(event: WireEvent): Summary {
     case 'approval.decided': {
       const allow = event.decision?.allow === true;
       return { mark: allow ? '✓' : '✗', tone: allow ? 'ok' : 'bad', text: `${str(d.host)}:${str(d.port)} ${allow ? `allowed (${str(d.answer)})` : event.decision?.by === 'default' ? 'denied: no answer in time' : 'denied by a person'}` };
+    }
+    case 'agent.action': {
+      const fields = Object.entries(d).filter(([k]) => k !== 'type').map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join('');
+      return { mark: '•', tone: 'info', text: `${str(d.type)}${fields}` };
     }
     case 'policy.violation':
       return { mark: '⚠', tone: 'bad', text: `policy violation: ${str(d.reason ?? d.rule)}` };

@@ -5,9 +5,15 @@ import { VirtualList } from '../components/VirtualList';
 import type { EventLog } from '../lib/event-log';
 import { FilteredView, isFiltering, NO_FILTER, type LogFilter } from '../lib/filter';
 import { clockTime } from '../lib/format';
-import { KIND_FAMILIES, summarize } from '../lib/summary';
+import { KIND_FAMILIES, RECORDED_BY, summarize } from '../lib/summary';
 
 const ROW_HEIGHT = 22;
+
+const ACTOR_TITLE: Record<WireEvent['actor'], string> = {
+  agent: 'Recorded from what the agent did or said (its output, its /v1/actions records): the agent\'s claim, not Airlock\'s',
+  airlock: 'Recorded by Airlock itself',
+  user: 'A person\'s decision, recorded by Airlock',
+};
 
 /**
  * The live action log: virtualised, filtered by kind family, decision and text, following the
@@ -49,13 +55,14 @@ export function ActionLog({ log, version }: { log: EventLog; version: number }) 
     const isSelected = selected !== null && selected.seq === event.seq && selected.task === event.task;
     return (
       <div
-        className={`log-row tone-${summary.tone}${isSelected ? ' selected' : ''}`}
+        className={`log-row tone-${summary.tone} by-${event.actor}${isSelected ? ' selected' : ''}`}
         data-seq={event.seq}
         data-time={event.time}
         onClick={() => setSelected(isSelected ? null : event)}
         role="listitem"
       >
         <span className="log-time">{clockTime(event.time)}</span>
+        <span className={`log-actor actor-${event.actor}`} title={ACTOR_TITLE[event.actor]}>{RECORDED_BY[event.actor]}</span>
         <span className="log-kind">{event.kind}</span>
         <span className="log-mark">{summary.mark}</span>
         <span className="log-text">{summary.text}</span>
@@ -94,7 +101,7 @@ export function ActionLog({ log, version }: { log: EventLog; version: number }) 
         <div className="log-detail">
           <div className="log-detail-head">
             <strong>#{selected.seq} {selected.kind}</strong>
-            <Badge tone="muted">{selected.actor}</Badge>
+            <Badge tone={selected.actor === 'agent' ? 'warn' : 'muted'} title={ACTOR_TITLE[selected.actor]}>recorded by {RECORDED_BY[selected.actor]}</Badge>
             {selected.decision && <Badge tone={selected.decision.allow ? 'ok' : 'bad'}>{selected.decision.allow ? 'allowed' : 'refused'} by {selected.decision.by} · {selected.decision.rule}</Badge>}
             <button type="button" className="link" onClick={() => setSelected(null)}>Close</button>
           </div>

@@ -1,4 +1,5 @@
 import type { AgentSummary } from '../../../preload/contract';
+import { ApprovalReview } from '../components/ApprovalReview';
 import { Badge, EmptyState, ErrorPanel, MOD_KEY } from '../components/common';
 import { useAgentsStore } from '../store/agents';
 
@@ -30,7 +31,6 @@ function AgentCard({ agent }: { agent: AgentSummary }) {
   const openRunDialog = useAgentsStore((s) => s.openRunDialog);
   const forget = useAgentsStore((s) => s.forget);
   const approve = useAgentsStore((s) => s.approve);
-  const network = agent.network;
   const approved = agent.approval === 'approved' || agent.approval === 'built-in';
   return (
     <article className={agent.error ? 'card panel-warn' : 'card'} data-agent={agent.name}>
@@ -45,35 +45,20 @@ function AgentCard({ agent }: { agent: AgentSummary }) {
           {agent.error.hint && <p className="hint small">How to fix: {agent.error.hint}</p>}
         </>
       ) : (
-        <dl className="small">
-          <dt>Network</dt>
-          <dd>
-            {network?.mode ?? 'none'}
-            {network?.mode === 'allowlist' && ` · ${[...network.allow, ...network.local.map((l) => `local ${l}`)].join(', ') || (agent.delegates?.length ? 'only Airlock (to start agents)' : 'nothing')}`}
-            {network && network.mode !== 'none' && network.onUnknownHost === 'ask' && ' · asks for other hosts'}
-          </dd>
-          <dt>Image</dt>
-          <dd><code>{agent.image}</code></dd>
-          <dt>Limits</dt>
-          <dd>{agent.resources?.cpus ?? 1} cpu · {agent.resources?.memory ?? '512m'} · timeout {agent.timeout ?? '10m'}</dd>
-          {agent.delegates && agent.delegates.length > 0 && (
-            <>
-              <dt>Starts</dt>
-              <dd>{agent.delegates.join(', ')}</dd>
-            </>
-          )}
-          <dt>Credentials</dt>
-          <dd>{agent.credentials && agent.credentials.length > 0 ? agent.credentials.map((c) => c.name).join(', ') : 'none'}</dd>
-          <dt>Approval</dt>
-          <dd>
-            {agent.approval === 'built-in' && <Badge tone="ok">built-in</Badge>}
-            {agent.approval === 'approved' && <Badge tone="ok">approved</Badge>}
-            {agent.approval === 'changed' && <Badge tone="warn">changed since approved</Badge>}
-            {agent.approval === 'unapproved' && <Badge tone="warn">not approved</Badge>}
-          </dd>
-          <dt>Manifest</dt>
-          <dd className="mono small" title={agent.digest}>{agent.file}</dd>
-        </dl>
+        <>
+          {agent.review && <ApprovalReview review={agent.review} />}
+          <dl className="small">
+            <dt>Approval</dt>
+            <dd>
+              {agent.approval === 'built-in' && <Badge tone="ok">built-in</Badge>}
+              {agent.approval === 'approved' && <Badge tone="ok">approved</Badge>}
+              {agent.approval === 'changed' && <Badge tone="warn">changed since approved</Badge>}
+              {agent.approval === 'unapproved' && <Badge tone="warn">not approved</Badge>}
+            </dd>
+            <dt>Manifest</dt>
+            <dd className="mono small" title={agent.digest}>{agent.file}</dd>
+          </dl>
+        </>
       )}
       <footer className="card-foot">
         {!agent.error && !approved && (

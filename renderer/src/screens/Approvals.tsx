@@ -61,7 +61,7 @@ export function ConfirmAlways() {
       <section className="dialog dialog-small" role="dialog" aria-modal="true" aria-labelledby="always-title" data-confirm-always>
         <h2 id="always-title">Always allow {host}?</h2>
         <p>
-          <code>{host}</code> will be added to <code>network.allow</code> in <code className="break">{request.manifestFile}</code>, so {request.agent ?? 'this agent'} reaches it without asking from now on. This request is allowed for this task.
+          <code>{host}</code> will be added to <code>network.allow</code> in <code className="break">{request.manifestFile}</code>, so {request.agent ?? 'this agent'} reaches it without asking from now on. If the manifest was approved as it was, it stays approved, on the record in the audit trail; otherwise it needs approving before its next run. Then this request is allowed.
         </p>
         {error && <ErrorPanel error={error} />}
         <footer className="dialog-foot">

@@ -1,0 +1,52 @@
+/**
+ * Agent-controlled text, shown inertly. React already escapes HTML; what it does not do is stop a
+ * control character or a bidi override from changing what a person reads (U+202E turns
+ * `invoice‮fdp.exe` into what looks like `invoiceexe.pdf`). Every such character is shown as a
+ * visible escape instead (`\u202e`), as the CLI does. api.ts applies this to everything that
+ * comes from the main process, so no screen has to remember it.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_TEST = new RegExp(UNSAFE.source);
+const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+export function visible(text: string): string {
+  return UNSAFE_TEST.test(text) ? text.replace(UNSAFE, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
+}
+
+/**
+ * Every string in a value made visible, object keys too; the same object when nothing needed it
+ * (the common case, so the log's hot path allocates nothing). Strings under `keep` keys are
+ * identifiers the UI sends back (an agent's id names its manifest file) and stay as they are.
+ */
+export function visibleDeep<T>(value: T, keep: ReadonlySet<string> = NOTHING): T {
+  return made(value, keep) as T;
+}
+
+const NOTHING: ReadonlySet<string> = new Set();
+
+function made(value: unknown, keep: ReadonlySet<string>): unknown {
+  if (typeof value === 'string') return visible(value);
+  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const next = made(item, keep);
+      if (next !== item) (copy ??= value.slice())[i] = next;
+    }
+    return copy ?? value;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    const safeKey = visible(key);
+    const next = keep.has(key) ? item : made(item, keep);
+    if (safeKey !== key || next !== item) {
+      copy ??= { ...(value as Record<string, unknown>) };
+      if (safeKey !== key) delete copy[key];
+      copy[safeKey] = next;
+    }
+  }
+  return copy ?? value;
+}
