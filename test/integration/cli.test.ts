@@ -44,7 +44,7 @@ describe('npm run demo:desktop', () => {
     const home = path.join(dir, 'home');
     const result = await runDemo(['--output', out], { AIRLOCK_HOME: home }, DESKTOP_DEMO);
     expect(result.stderr).not.toMatch(/^demo:/m);
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr + result.stdout).toBe(0);
     const stdout = result.stdout;
     expect(stdout).toMatch(/screen 1280×800 up/);
     expect(stdout).toMatch(/⚷ demo-portal used: POST portal\.vendor\.test\/session → 204/);

@@ -111,14 +111,13 @@ export class TaskSidecar {
   /** Starts it and checks it: it must see loopback only (and have opened the proxy port, if it relays). */
   async start(readyTimeoutMs = 15_000): Promise<void> {
     await this.container.start();
-    let timer: NodeJS.Timeout | undefined;
-    const ready = await Promise.race([
-      this.#mux.ready,
-      this.lost.then((reason) => Promise.reject(new AirlockError('internal', `the task's sidecar did not start: ${reason}`, 'see `airlock doctor`'))),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new AirlockError('internal', `the task's sidecar did not start: ${this.#stderr.trim() || 'no answer'}`, 'see `airlock doctor`')), readyTimeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
+    // Rejects only while starting: the sidecar may well be lost later, when nobody races it.
+    let failed: (error: AirlockError) => void = () => undefined;
+    const notStarted = new Promise<never>((_, reject) => (failed = reject));
+    notStarted.catch(() => undefined);
+    void this.lost.then((reason) => failed(new AirlockError('internal', `the task's sidecar did not start: ${reason}`, 'see `airlock doctor`')));
+    const timer = setTimeout(() => failed(new AirlockError('internal', `the task's sidecar did not start: ${this.#stderr.trim() || 'no answer'}`, 'see `airlock doctor`')), readyTimeoutMs);
+    const ready = await Promise.race([this.#mux.ready, notStarted]).finally(() => clearTimeout(timer));
     const foreign = ready.interfaces.filter((name) => name !== 'lo');
     if (foreign.length > 0) {
       throw new AirlockError('policy_refused', `the sandbox's network is not isolated on this engine: its sidecar sees ${foreign.join(', ')} besides loopback`,
