@@ -140,7 +140,7 @@ export class TaskRunner {
     const api = sandboxApi({
       task, agent: spec.agent, bus, tree,
       spawn: tree ? (request) => spawnChild({
-        parent: { task, grants: lent?.credentials.grants() ?? [] }, request, registry: this.#deps.agents, tree, bus, clock, home,
+        parent: { task, agent: spec.agent, credentials: lent?.credentials, network: spec.network }, request, registry: this.#deps.agents, tree, bus, clock, home,
         run: async (childSpec, taskId) => this.run(childSpec, { taskId, parentTask: task, ...(options.signal ? { signal: options.signal } : {}) }),
       }) : undefined,
     });
