@@ -1,5 +1,5 @@
 // A task's live screen: x11vnc inside the task's container, spoken to through the engine's exec
-// stream (`airlock-desktop vnc` on the exec's stdin/stdout), so no port is opened anywhere, and
+// stream (x11vnc behind socat on the exec's stdin/stdout), so no port is opened anywhere, and
 // turned into PNG frames of the changed regions for the app's live view.
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
@@ -35,6 +35,34 @@ const IDLE_REQUEST_MS = 250;
 
 const DESKTOP_HINT = 'display tasks need the desktop image: use airlock/agent-desktop:1 (`airlock image build --desktop`)';
 
+/**
+ * The live view's helpers, started with a command line and an environment of Airlock's own so they
+ * read nothing the agent can write (its HOME is the writable /tmp): `env -i` drops every variable of
+ * the container; HOME is a folder that does not exist on the read-only root; PATH names only the
+ * image's read-only folders; x11vnc gets -norc (it would read ~/.x11vncrc: `clip`, `blackout` or
+ * `rawfb` there would hide or fake the screen). dash, non-interactive, reads no startup file; socat
+ * reads none. The screen is the image's :99 (as `airlock-desktop vnc`, which trusted HOME).
+ * x11vnc can hang in its own exit path: it runs under a tiny shell that SIGKILLs it when socat,
+ * seeing stdin end, sends SIGTERM (socat turns the \' of its SYSTEM address into quotes).
+ */
+const VNC_SCRIPT = String.raw`command -v x11vnc >/dev/null && command -v socat >/dev/null || { echo 'airlock-desktop: x11vnc or socat not found in the image' >&2; exit 127; }
+tries=600
+while [ ! -S /tmp/.X11-unix/X99 ]; do
+  tries=$((tries - 1))
+  [ "$tries" -gt 0 ] || { echo 'airlock-desktop: no screen to show' >&2; exit 70; }
+  sleep 0.05
+done
+exec socat STDIO "SYSTEM:exec 3<&0; x11vnc -norc -inetd -nopw -quiet -shared -noxdamage -nocursorshape -nosel -noclipboard -nonap <&3 >&3 3<&- & trap 'kill -KILL \$!' TERM; wait"`;
+export const VNC_COMMAND = ['/usr/bin/env', '-i', 'PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/nonexistent', 'DISPLAY=:99', 'LANG=C.UTF-8', '/bin/sh', '-c', VNC_SCRIPT];
+/**
+ * `env` itself starts with the container's environment (the manifest's `env` among it): the
+ * variables that would make the loader or libc load or read a file are blanked for it, so an
+ * agent cannot plant one in /tmp for them. (An exec cannot unset a variable; only those an empty
+ * value switches off are listed: LD_SHOW_AUXV and LD_DYNAMIC_WEAK act on being set at all.)
+ */
+const LOADER_VARIABLES = ['GCONV_PATH', 'GETCONF_DIR', 'GLIBC_TUNABLES', 'HOSTALIASES', 'LD_AUDIT', 'LD_DEBUG', 'LD_DEBUG_OUTPUT', 'LD_LIBRARY_PATH',
+  'LD_ORIGIN_PATH', 'LD_PRELOAD', 'LD_PROFILE', 'LOCALDOMAIN', 'LOCPATH', 'MALLOC_TRACE', 'NIS_PATH', 'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TMPDIR', 'TZDIR'];
+
 export class ScreenSession implements LiveScreen {
   /** Resolves when the stream ends: with the reason when it was not close(). Never rejects. */
   readonly ended: Promise<AirlockError | undefined>;
@@ -55,6 +83,8 @@ export class ScreenSession implements LiveScreen {
   #filledWaiters: Array<(filled: boolean) => void> = [];
   #updateWaiters: Array<() => void> = [];
   #lastChangeAt = 0;
+  /** A ping is out: its one-pixel answer is not a change of the screen. */
+  #pinged = false;
   /** Union of what changed since the last frame: tracked only while someone watches. */
   #dirty: RfbRect | undefined;
   #encoding = false;
@@ -101,12 +131,14 @@ export class ScreenSession implements LiveScreen {
     stream.on('error', (error) => gone(error));
   }
 
-  /** Starts `airlock-desktop vnc` in the (running) container and completes the RFB handshake. */
+  /** Starts x11vnc in the (running) container (VNC_COMMAND) and completes the RFB handshake. */
   static async open(container: Dockerode.Container, options: ScreenSessionOptions = {}): Promise<ScreenSession> {
     let stream: Duplex;
     try {
       const exec = await container.exec({
-        Cmd: ['airlock-desktop', 'vnc'],
+        Cmd: VNC_COMMAND,
+        Env: LOADER_VARIABLES.map((name) => `${name}=`),
+        WorkingDir: '/',
         User: `${AGENT_UID}:${AGENT_UID}`,
         AttachStdin: true,
         AttachStdout: true,
@@ -184,6 +216,12 @@ export class ScreenSession implements LiveScreen {
     return this.#lastChangeAt;
   }
 
+  /** Asks the server for a sign of life (stats.bytesReceived grows when it answers). */
+  ping(): void {
+    this.#pinged = true;
+    this.#client.ping();
+  }
+
   input(event: ScreenInput): void {
     if (this.#closed) throw new AirlockError('not_found', 'the live screen has closed');
     if (event.type === 'pointer') this.#client.pointer(event.x, event.y, event.buttons);
@@ -208,7 +246,9 @@ export class ScreenSession implements LiveScreen {
   }
 
   #updated(rects: RfbRect[]): void {
-    this.#lastChangeAt = Date.now();
+    const pong = this.#pinged && rects.length === 1 && rects[0]!.x === 0 && rects[0]!.y === 0 && rects[0]!.w === 1 && rects[0]!.h === 1;
+    if (pong) this.#pinged = false;
+    else this.#lastChangeAt = Date.now();
     for (const wake of this.#updateWaiters.splice(0)) wake();
     if (!this.#filled) {
       this.#filled = true;
