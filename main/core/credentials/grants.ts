@@ -18,6 +18,11 @@ export interface GrantRequest {
   methods?: string[];
   pathPrefix?: string;
   uses?: number;
+  /**
+   * A child task's grant is drawn from its parent's: the secret is the parent's (never read again
+   * from the store), every use is also one of the parent's, and it works only while the parent's does.
+   */
+  drawFrom?: { credentials: TaskCredentials; grant: string };
 }
 
 export const DEFAULT_TTL_MS = 15 * 60_000;
@@ -39,6 +44,8 @@ interface Held extends Grant {
   header: { name: string; value: string };
   secret: string;
   timer: { cancel(): void };
+  /** The parent task's grant this one is drawn from (delegation). */
+  parent: Held | undefined;
 }
 
 /**
@@ -77,14 +84,15 @@ export class TaskCredentials implements TaskCredentialsPort {
     });
     const now = clock.now();
     const { store } = options;
-    if (!store && options.requests.length > 0) throw new AirlockError('internal', 'credentials were requested but this process has no credential store');
+    if (!store && options.requests.some((r) => !r.drawFrom)) throw new AirlockError('internal', 'credentials were requested but this process has no credential store');
     const held: Held[] = options.requests.map((request) => {
+      if (request.drawFrom) return drawnGrant(request, request.drawFrom.credentials.#heldGrant(request.drawFrom.grant), now);
       const info = store!.get(request.credential);
       return {
         id: `g_${randomUUID()}`, credential: info.name, hosts: info.hosts, expiresAt: now + (request.ttlMs ?? Math.min(DEFAULT_TTL_MS, info.maxTtlMs)),
         delivery: request.delivery, env: request.env, methods: request.methods?.map((m) => m.toUpperCase()), pathPrefix: request.pathPrefix,
         usesLeft: request.uses, state: 'active', header: parseHeaderTemplate(info.header)!, secret: store!.secret(info.name),
-        timer: { cancel: () => undefined },
+        timer: { cancel: () => undefined }, parent: undefined,
       };
     });
     const longest = Math.max(0, options.caLifetimeMs ?? 0, ...held.map((g) => g.expiresAt - now));
@@ -96,7 +104,7 @@ export class TaskCredentials implements TaskCredentialsPort {
     ]);
     const credentials = new TaskCredentials(task, held, placeholders, ca, clock, emit);
     for (const grant of held) {
-      emit('cred.granted', grant, { credential: grant.credential, hosts: grant.hosts, delivery: grant.delivery, env: grant.env, expiresAt: new Date(grant.expiresAt).toISOString(), ...(grant.usesLeft !== undefined ? { uses: grant.usesLeft } : {}) });
+      emit('cred.granted', grant, { credential: grant.credential, hosts: grant.hosts, delivery: grant.delivery, env: grant.env, expiresAt: new Date(grant.expiresAt).toISOString(), ...(grant.usesLeft !== undefined ? { uses: grant.usesLeft } : {}), ...(grant.parent ? { drawnFrom: grant.parent.id } : {}) });
       grant.timer = clock.setTimeout(() => {
         if (grant.state !== 'active') return;
         grant.state = 'expired';
@@ -122,6 +130,11 @@ export class TaskCredentials implements TaskCredentialsPort {
   /** Every secret value this task holds, for redaction. */
   secrets(): string[] {
     return this.#grants.map((g) => g.secret);
+  }
+
+  /** Every secret with its credential's name: what events (and a child's answer) are redacted of. */
+  redactions(): { value: string; label: string }[] {
+    return this.#grants.map((g) => ({ value: g.secret, label: g.credential }));
   }
 
   grants(): Grant[] {
@@ -153,11 +166,14 @@ export class TaskCredentials implements TaskCredentialsPort {
     if (grant.state !== 'active') return { ok: false, status: 401, kind: grant.state === 'expired' ? 'cred.expired' : 'cred.denied', reason: `the grant of ${grant.credential} is ${grant.state}`, grant: ref(grant) };
     if (grant.methods && !grant.methods.includes(request.method.toUpperCase())) return { ok: false, status: 403, kind: 'cred.denied', reason: `${request.method} is not among the grant's methods (${grant.methods.join(', ')})`, grant: ref(grant) };
     if (grant.pathPrefix && !request.path.startsWith(grant.pathPrefix)) return { ok: false, status: 403, kind: 'cred.denied', reason: `${request.path} is outside the grant's path ${grant.pathPrefix}`, grant: ref(grant) };
-    if (grant.usesLeft !== undefined) {
-      if (grant.usesLeft <= 0) return { ok: false, status: 403, kind: 'cred.denied', reason: `the grant of ${grant.credential} has no uses left`, grant: ref(grant) };
-      grant.usesLeft -= 1;
-    }
+    const exhausted = drawUse(grant);
+    if (exhausted) return { ok: false, status: 403, kind: 'cred.denied', reason: exhausted, grant: ref(grant) };
     return { ok: true, grant: ref(grant), header: { name: grant.header.name, value: grant.header.value.replace('{secret}', grant.secret) } };
+  }
+
+  /** A grant of this task, for a child's grant to be drawn from (see GrantRequest.drawFrom). */
+  #heldGrant(id: string): Held | undefined {
+    return this.#grants.find((g) => g.id === id);
   }
 
   /** The task is over: every grant revoked, its placeholders dead for good. */
@@ -172,6 +188,40 @@ export class TaskCredentials implements TaskCredentialsPort {
     }
     this.#placeholders.destroy();
   }
+}
+
+/**
+ * A child's grant, drawn from its parent's: the parent's hosts, header and secret; never past the
+ * parent's expiry. The caller (delegation) has already narrowed delivery, methods, path and uses.
+ */
+function drawnGrant(request: GrantRequest, parent: Held | undefined, now: number): Held {
+  if (!parent || parent.state !== 'active' || parent.credential !== request.credential) {
+    throw new AirlockError('policy_refused', `the parent's grant of ${request.credential} is not active`, 'a child only gets credentials its parent holds');
+  }
+  return {
+    id: `g_${randomUUID()}`, credential: parent.credential, hosts: parent.hosts,
+    expiresAt: Math.min(parent.expiresAt, now + (request.ttlMs ?? DEFAULT_TTL_MS)),
+    delivery: request.delivery, env: request.env, methods: request.methods?.map((m) => m.toUpperCase()), pathPrefix: request.pathPrefix,
+    usesLeft: request.uses, state: 'active', header: parent.header, secret: parent.secret,
+    timer: { cancel: () => undefined }, parent,
+  };
+}
+
+/**
+ * Counts one use of a grant, which is also a use of every grant it is drawn from: refused (with the
+ * reason) when any of them has none left or is no longer active; nothing is counted then.
+ */
+function drawUse(grant: Held): string | undefined {
+  const line: Held[] = [];
+  for (let g: Held | undefined = grant; g; g = g.parent) line.push(g);
+  for (const above of line.slice(1)) {
+    if (above.state !== 'active') return `the parent task's grant of ${above.credential} is ${above.state}`;
+  }
+  for (const g of line) {
+    if (g.usesLeft !== undefined && g.usesLeft <= 0) return g === grant ? `the grant of ${g.credential} has no uses left` : `the parent task's grant of ${g.credential} has no uses left`;
+  }
+  for (const g of line) if (g.usesLeft !== undefined) g.usesLeft -= 1;
+  return undefined;
 }
 
 function ref(grant: Grant): { id: string; credential: string } {

@@ -95,6 +95,11 @@ export class RfbClient {
     return true;
   }
 
+  /** Asks for the top-left pixel, which the server must send even when nothing changed: a sign of life. */
+  ping(): void {
+    if (this.ready) this.#sink.write(Buffer.from([3, 0, 0, 0, 0, 0, 0, 1, 0, 1]));
+  }
+
   /** Stops the request timer (the stream is gone). */
   stop(): void {
     clearTimeout(this.#deferred);

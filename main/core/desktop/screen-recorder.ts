@@ -17,9 +17,17 @@ export interface ScreenRecorderOptions {
   settleMs?: number;
   /** Capture a navigation after at most this long, settled or not (animated pages). */
   maxSettleMs?: number;
-  /** A runaway agent must not fill the disk: screenshots stop after this many (the last one is still taken). */
+  /**
+   * A runaway agent (a page that changes all the time, a storm of page loads) must not fill the
+   * disk: screenshots stop at this many or this many bytes, with `onLimit` once; room for the last
+   * screen is kept (one shot, and a whole screen's raw size).
+   */
   maxShots?: number;
+  maxBytes?: number;
+  onLimit?: (info: { reason: string; screenshots: number; bytes: number }) => void;
 }
+
+export const SCREENSHOT_LIMITS = { maxShots: 2_000, maxBytes: 500 * 1024 ** 2 };
 
 /** A screen that went away mid-capture must not hold up the end of the task. */
 const CAPTURE_TIMEOUT_MS = 5_000;
@@ -42,8 +50,10 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
  * captured twice. Captures run one at a time, in order.
  */
 export class ScreenRecorder {
-  readonly #options: Required<Omit<ScreenRecorderOptions, 'emit' | 'screen' | 'taskDir' | 'clock'>> & ScreenRecorderOptions;
+  readonly #options: Required<Omit<ScreenRecorderOptions, 'emit' | 'screen' | 'taskDir' | 'clock' | 'onLimit'>> & ScreenRecorderOptions;
   #index = 0;
+  #bytes = 0;
+  #limited = false;
   #lastSha = '';
   #lastCaptureAt = 0;
   #queue: Promise<void> = Promise.resolve();
@@ -54,7 +64,7 @@ export class ScreenRecorder {
   #failures = 0;
 
   constructor(options: ScreenRecorderOptions) {
-    this.#options = { settleMs: 400, maxSettleMs: 3_000, maxShots: 2_000, ...options };
+    this.#options = { settleMs: 400, maxSettleMs: 3_000, ...SCREENSHOT_LIMITS, ...options };
   }
 
   get count(): number {
@@ -113,11 +123,21 @@ export class ScreenRecorder {
     }, everyMs);
   }
 
+  #limit(): void {
+    if (this.#limited) return;
+    this.#limited = true;
+    const { maxShots, maxBytes } = this.#options;
+    this.#options.onLimit?.({
+      reason: `screenshot limit reached (${maxShots} screenshots or ${maxBytes} bytes): no more are kept but the last screen`,
+      screenshots: this.#index, bytes: this.#bytes,
+    });
+  }
+
   #capture(reason: CaptureReason, url?: string, last = false): void {
     if (this.#stopped) return;
     this.#queue = this.#queue.then(async () => {
-      if (this.#index >= this.#options.maxShots && !last) return;
-      const { screen, taskDir, clock, emit } = this.#options;
+      const { screen, taskDir, clock, emit, maxShots, maxBytes } = this.#options;
+      if (this.#limited && !last) return;
       this.#lastCaptureAt = clock.now();
       let shot: Awaited<ReturnType<LiveScreen['capture']>>;
       try {
@@ -129,12 +149,19 @@ export class ScreenRecorder {
       }
       const sha256 = createHash('sha256').update(shot.png).digest('hex');
       if (sha256 === this.#lastSha && reason !== 'navigation') return;
+      // Short of the caps by one shot and one raw screen, except the last: the end is always kept.
+      const reserve = last ? 0 : shot.width * shot.height * 4 + 1024;
+      if (this.#index + (last ? 1 : 2) > maxShots || this.#bytes + shot.png.length + reserve > maxBytes) {
+        this.#limit();
+        return;
+      }
       this.#lastSha = sha256;
       const index = this.#index + 1;
       const file = path.posix.join('screens', `${String(index).padStart(4, '0')}.png`);
       await fs.promises.mkdir(path.join(taskDir, 'screens'), { recursive: true });
       await fs.promises.writeFile(path.join(taskDir, file), shot.png, { mode: 0o600 });
       this.#index = index;
+      this.#bytes += shot.png.length;
       emit({ index, reason, width: shot.width, height: shot.height, bytes: shot.png.length, sha256, file, ...(url !== undefined ? { url } : {}) });
     }).catch(() => {
       this.#failures += 1;

@@ -1,5 +1,5 @@
 // A task's live screen: x11vnc inside the task's container, spoken to through the engine's exec
-// stream (`airlock-desktop vnc` on the exec's stdin/stdout), so no port is opened anywhere, and
+// stream (x11vnc behind socat on the exec's stdin/stdout), so no port is opened anywhere, and
 // turned into PNG frames of the changed regions for the app's live view.
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
@@ -9,6 +9,7 @@ import { AirlockError } from '../errors.js';
 import { cropRgba, encodePng } from './png.js';
 import { RfbClient, type RfbRect } from './rfb-client.js';
 import type { LiveScreen, ScreenFrame, ScreenInput } from './types.js';
+import { VNC_COMMAND, VNC_ENV } from './vnc-command.js';
 
 export interface ScreenSessionOptions {
   /** Frames per second at most, per session (default 20). Changes in between are merged. */
@@ -55,6 +56,8 @@ export class ScreenSession implements LiveScreen {
   #filledWaiters: Array<(filled: boolean) => void> = [];
   #updateWaiters: Array<() => void> = [];
   #lastChangeAt = 0;
+  /** A ping is out: its one-pixel answer is not a change of the screen. */
+  #pinged = false;
   /** Union of what changed since the last frame: tracked only while someone watches. */
   #dirty: RfbRect | undefined;
   #encoding = false;
@@ -101,12 +104,14 @@ export class ScreenSession implements LiveScreen {
     stream.on('error', (error) => gone(error));
   }
 
-  /** Starts `airlock-desktop vnc` in the (running) container and completes the RFB handshake. */
+  /** Starts x11vnc in the (running) container (VNC_COMMAND) and completes the RFB handshake. */
   static async open(container: Dockerode.Container, options: ScreenSessionOptions = {}): Promise<ScreenSession> {
     let stream: Duplex;
     try {
       const exec = await container.exec({
-        Cmd: ['airlock-desktop', 'vnc'],
+        Cmd: VNC_COMMAND,
+        Env: VNC_ENV,
+        WorkingDir: '/',
         User: `${AGENT_UID}:${AGENT_UID}`,
         AttachStdin: true,
         AttachStdout: true,
@@ -184,6 +189,12 @@ export class ScreenSession implements LiveScreen {
     return this.#lastChangeAt;
   }
 
+  /** Asks the server for a sign of life (stats.bytesReceived grows when it answers). */
+  ping(): void {
+    this.#pinged = true;
+    this.#client.ping();
+  }
+
   input(event: ScreenInput): void {
     if (this.#closed) throw new AirlockError('not_found', 'the live screen has closed');
     if (event.type === 'pointer') this.#client.pointer(event.x, event.y, event.buttons);
@@ -208,7 +219,9 @@ export class ScreenSession implements LiveScreen {
   }
 
   #updated(rects: RfbRect[]): void {
-    this.#lastChangeAt = Date.now();
+    const pong = this.#pinged && rects.length === 1 && rects[0]!.x === 0 && rects[0]!.y === 0 && rects[0]!.w === 1 && rects[0]!.h === 1;
+    if (pong) this.#pinged = false;
+    else this.#lastChangeAt = Date.now();
     for (const wake of this.#updateWaiters.splice(0)) wake();
     if (!this.#filled) {
       this.#filled = true;

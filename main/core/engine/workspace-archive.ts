@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import tar from 'tar-stream';
 import { AGENT_UID } from './hardening.js';
+import { sparseFileWriter } from './sparse-file.js';
 
 export interface InputFile {
   /** Path inside the container. */
@@ -111,8 +111,12 @@ export interface ExtractResult {
 
 /**
  * Unpacks an engine archive of one output folder into `destDir`. Only regular files and folders are
- * written; every name is checked to stay inside destDir, no existing symlink is followed (parents
- * are checked, files opened with O_NOFOLLOW), and totals are capped so an agent cannot fill the disk.
+ * written (a hard link is collected again under its own name, as a copy of the file it links to);
+ * every name is checked to stay inside destDir, no existing symlink is followed (parents are
+ * checked, files opened with O_NOFOLLOW), and totals are capped so an agent cannot fill the disk:
+ * every entry counts towards the file cap (folders, links and skipped ones too), an entry over the
+ * bytes left ends the extraction without reading it (the engine's archive carries a sparse file's
+ * zeros in full), and zero blocks are written as holes.
  */
 export async function extractOutputs(
   archive: NodeJS.ReadableStream,
@@ -128,16 +132,25 @@ export async function extractOutputs(
   const reading = pipeline(archive, extract).catch((error: unknown) => {
     if (!result.truncated) throw error;
   });
+  /** What was collected, by name in the archive: where a later hard link to it finds its data. */
+  const collected = new Map<string, OutputFile>();
+  const stop = (reason: string) => {
+    result.truncated = { reason };
+    // Nothing after this entry is read: ending the stream also ends the engine's archive.
+    (archive as unknown as { destroy?: () => void }).destroy?.();
+    extract.destroy();
+  };
 
   for await (const entry of extract) {
     const header = entry.header;
     // The engine names entries after the folder asked for: `out/report.md` for /workspace/out.
-    const rel = header.name.split('/').slice(1).filter((p) => p !== '').join('/');
+    const rel = inArchive(header.name);
     const shownPath = rel ? `${containerPath}/${rel}` : containerPath; // not normalised: show what was attempted
-    if (result.truncated) {
-      entry.resume();
-      continue;
+    if (totals.files + 1 > limits.maxFiles) {
+      stop(`output limit reached at ${shownPath}: more than ${limits.maxFiles} entries (files, folders and links all count); the rest was not collected`);
+      break;
     }
+    totals.files += 1;
     const problem = rel === '' ? undefined : unsafeName(rel);
     if (problem) {
       result.skipped.push({ path: shownPath, reason: problem });
@@ -153,42 +166,50 @@ export async function extractOutputs(
         }
       }
       entry.resume();
-    } else if (header.type === 'file' || header.type === 'contiguous-file') {
-      const size = header.size ?? 0;
-      if (totals.bytes + size > limits.maxBytes || totals.files + 1 > limits.maxFiles) {
-        result.truncated = { reason: `output limit reached (${limits.maxFiles} files, ${limits.maxBytes} bytes)` };
-        entry.resume();
-        continue;
-      }
-      const parts = rel.split('/');
-      const target = await openTarget(root, parts);
-      if (typeof target === 'string') {
-        result.skipped.push({ path: shownPath, reason: target });
-        entry.resume();
-        continue;
-      }
-      const { handle, file } = target;
-      const hash = createHash('sha256');
-      try {
-        await pipeline(entry, new Writable({
-          write(chunk: Buffer, _enc, done) {
-            hash.update(chunk);
-            handle.write(chunk).then(() => done(), done);
-          },
-        }));
-      } finally {
-        await handle.close();
-      }
-      totals.bytes += size;
-      totals.files += 1;
-      result.files.push({ path: shownPath, file, size, sha256: hash.digest('hex') });
-    } else {
-      result.skipped.push({ path: shownPath, reason: `${header.type} not collected` });
-      entry.resume();
+      continue;
     }
+    const isFile = header.type === 'file' || header.type === 'contiguous-file';
+    const linked = header.type === 'link' ? collected.get(inArchive(header.linkname ?? '')) : undefined;
+    if (!isFile && !linked) {
+      const reason = header.type === 'link' ? `a hard link to ${containerPath}/${inArchive(header.linkname ?? '')}, which was not collected` : `${header.type} not collected`;
+      result.skipped.push({ path: shownPath, reason });
+      entry.resume();
+      continue;
+    }
+    const size = linked ? linked.size : header.size ?? 0;
+    if (totals.bytes + size > limits.maxBytes) {
+      stop(`output limit reached at ${shownPath}: its ${size} bytes are more than the ${limits.maxBytes - totals.bytes} left of ${limits.maxBytes}; it and the rest were not collected`);
+      break;
+    }
+    const target = await openTarget(root, rel.split('/'));
+    if (typeof target === 'string') {
+      result.skipped.push({ path: shownPath, reason: target });
+      entry.resume();
+      continue;
+    }
+    const hash = createHash('sha256');
+    try {
+      if (linked) {
+        entry.resume();
+        await pipeline(fs.createReadStream(linked.file), sparseFileWriter(target.handle, hash));
+      } else {
+        await pipeline(entry, sparseFileWriter(target.handle, hash));
+      }
+    } finally {
+      await target.handle.close();
+    }
+    totals.bytes += size;
+    const file: OutputFile = { path: shownPath, file: target.file, size, sha256: hash.digest('hex') };
+    collected.set(rel, file);
+    result.files.push(file);
   }
   await reading;
   return result;
+}
+
+/** An archive entry's name below the folder asked for (`out/a/b` → `a/b`). */
+function inArchive(name: string): string {
+  return name.split('/').slice(1).filter((p) => p !== '').join('/');
 }
 
 function unsafeName(rel: string): string | undefined {

@@ -207,7 +207,7 @@ export class TaskRunner {
       task, agent: spec.agent, bus, tree,
       spawn: tree ? (request) => {
         const child = spawnChild({
-          parent: { task, grants: lent?.credentials.grants() ?? [] }, request, registry: this.#deps.agents, tree, bus, clock, home,
+          parent: { task, agent: spec.agent, credentials: lent?.credentials, network: spec.network }, request, registry: this.#deps.agents, tree, bus, clock, home,
           run: async (childSpec, taskId) => this.run(childSpec, { taskId, parentTask: task, parentEnded: childrenEnd.signal, ...(options.signal ? { signal: options.signal } : {}) }),
         });
         children.push(child.catch(() => undefined));

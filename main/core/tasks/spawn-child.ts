@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EventBus } from '../audit/bus.js';
 import type { Clock } from '../clock.js';
-import { DEFAULT_TTL_MS, type Grant } from '../credentials/grants.js';
+import type { AgentRef } from '../audit/events.js';
+import type { TaskCredentials } from '../credentials/grants.js';
 import { AirlockError } from '../errors.js';
 import type { HomeLayout } from '../home.js';
 import { loadManifestFile } from '../policy/manifest.js';
@@ -11,14 +11,19 @@ import type { DelegationTree } from './delegation.js';
 import { newTaskId } from './ids.js';
 import type { ChildResult } from './sandbox-api.js';
 import { resolveTaskSpec, type TaskSpec } from './spec.js';
+import { narrowChildGrants } from './child-grants.js';
+import { narrowNetwork } from './network-intersection.js';
+import type { NetworkSpec } from './network-spec.js';
+import { EventBus } from '../audit/bus.js';
 
 /**
  * Prepares and runs a child task for a parent's `POST /v1/tasks`: the child agent must be approved;
- * it gets only credentials its parent holds, for no longer than the parent has left; the request's
- * input arrives as /workspace/in/request.json; its `result.json` output and last lines go back.
+ * its grants are its parent's narrowed and its network lies within its parent's (narrowing is an
+ * event on the parent's task); the request's input arrives as /workspace/in/request.json; its
+ * `result.json` output and last lines go back, redacted of every secret the parent holds.
  */
 export async function spawnChild(options: {
-  parent: { task: string; grants: Grant[] };
+  parent: { task: string; agent: AgentRef; credentials: TaskCredentials | undefined; network: NetworkSpec };
   request: { agent: string; input: unknown; credentials: string[] | undefined };
   registry: AgentRegistry | undefined;
   tree: DelegationTree;
@@ -34,18 +39,20 @@ export async function spawnChild(options: {
   if (state !== 'approved' && state !== 'built-in') throw new AirlockError('policy_refused', `agent ${request.agent} is ${state === 'changed' ? 'changed since its approval' : 'not approved'}`, `approve it: airlock agents approve ${loaded.file}`);
   const spec = resolveTaskSpec(loaded, {});
 
-  // Child grants ⊆ parent grants, and never longer than the parent's.
-  const now = options.clock.now();
-  const wanted = request.credentials ?? spec.credentials.map((c) => c.credential);
-  spec.credentials = spec.credentials.filter((c) => wanted.includes(c.credential)).map((c) => {
-    const held = parent.grants.find((g) => g.credential === c.credential && g.state === 'active');
-    if (!held) throw new AirlockError('policy_refused', `${request.agent} asks for ${c.credential}, which its parent does not hold`, 'a child only gets credentials its parent holds');
-    const left = held.expiresAt - now;
-    return { ...c, ttlMs: Math.min(c.ttlMs ?? DEFAULT_TTL_MS, left) };
+  // Delegation never widens: the child's grants are the parent's narrowed, its network within the parent's.
+  const grants = narrowChildGrants({
+    agent: request.agent, requests: spec.credentials, wanted: request.credentials ?? spec.credentials.map((c) => c.credential),
+    parent: parent.credentials, now: options.clock.now(),
   });
-  for (const name of wanted) {
-    if (!spec.credentials.some((c) => c.credential === name)) throw new AirlockError('policy_refused', `${request.agent}'s manifest does not take credential ${name}`, 'list it in the child manifest\'s credentials');
+  spec.credentials = grants.requests;
+  const network = narrowNetwork(parent.network, spec.network);
+  spec.network = network.network;
+  const narrowed = [...grants.narrowed, ...network.narrowed.map((what) => `${request.agent} network: ${what}`)];
+  if (narrowed.length > 0) {
+    options.bus.emit({ task: parent.task, agent: parent.agent, actor: 'airlock', kind: 'agent.action', data: { type: 'delegate.narrowed', agent: request.agent, narrowed } });
   }
+  // Taken now: a parent frozen while its child runs has its grants revoked, and their values wiped.
+  const secrets = parent.credentials?.redactions() ?? [];
 
   const task = newTaskId();
   if (request.input !== undefined) {
@@ -64,7 +71,8 @@ export async function spawnChild(options: {
   });
   try {
     const outcome = await options.run(spec, task);
-    return { task, status: outcome.status, exitCode: outcome.exitCode, result: readResult(outcome.artifactsDir), output };
+    const answer = redactForParent({ result: readResult(outcome.artifactsDir), output }, secrets, options.clock);
+    return { task, status: outcome.status, exitCode: outcome.exitCode, ...answer };
   } finally {
     stop();
   }
@@ -78,4 +86,17 @@ function readResult(dir: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The answer the parent's sandbox gets, with the secrets the child could have held (they are the
+ * parent's, see narrowChildGrants) replaced exactly as in every event: through a bus of its own,
+ * so one redaction rule serves the log and the answer. Its rules for the child are gone by now.
+ */
+function redactForParent(answer: { result: unknown; output: string[] }, secrets: { value: string; label: string }[], clock: Clock): { result: unknown; output: string[] } {
+  if (secrets.length === 0) return answer;
+  const scrubber = new EventBus(clock);
+  scrubber.redact('answer', secrets);
+  const event = scrubber.emit({ task: 'answer', agent: { name: 'answer', digest: '' }, actor: 'airlock', kind: 'agent.action', data: answer });
+  return event.data as { result: unknown; output: string[] };
 }

@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { AgentRef } from '../audit/events.js';
 import type { Clock } from '../clock.js';
+import { KeptScreen, type ContainerState, type KeptScreenTiming } from '../desktop/kept-screen.js';
 import { ScreenRecorder } from '../desktop/screen-recorder.js';
 import type { ScreenRegistry } from '../desktop/screen-registry.js';
 import { ScreenSession } from '../desktop/screen-session.js';
@@ -23,11 +24,16 @@ export interface TaskDesktop {
   stop(): Promise<void>;
 }
 
+/** What the task's log gets from its screen. */
+export type DesktopEventKind = 'screen.started' | 'screen.capture' | 'policy.violation' | 'output.truncated';
+
 /**
  * Connects to a display task's screen once its container has started — through an exec stream,
  * never a port — then registers it for the live view and records screenshots. Runs in the
  * background: the agent is not held up, and a screen that fails to come up is an event, not a
- * failed task (the agent's own work may not need it).
+ * failed task (the agent's own work may not need it). The agent can kill the screen's helpers
+ * (they run as its user): that is a `policy.violation` (rule `screen.lost`, so onViolation
+ * applies), and the screen is re-opened with backoff (see KeptScreen).
  */
 export function startTaskDesktop(options: {
   container: Dockerode.Container;
@@ -37,36 +43,50 @@ export function startTaskDesktop(options: {
   taskDir: string;
   clock: Clock;
   screens: ScreenRegistry | undefined;
-  emit: (kind: 'screen.started' | 'screen.capture', data: Record<string, unknown>) => void;
+  emit: (kind: DesktopEventKind, data: Record<string, unknown>) => void;
+  /** Screenshot caps (default SCREENSHOT_LIMITS) and the screen's re-open timing, for tests. */
+  limits?: { maxShots?: number; maxBytes?: number };
+  timing?: Partial<KeptScreenTiming>;
 }): TaskDesktop {
   let recorder: ScreenRecorder | undefined;
-  let session: ScreenSession | undefined;
   let unregister: (() => void) | undefined;
-  let stopped = false;
-  const opening = ScreenSession.open(options.container, { task: options.task }).then((opened) => {
-    if (stopped) {
-      opened.close();
-      return;
-    }
-    session = opened;
-    options.emit('screen.started', { width: opened.width, height: opened.height, screenshotEveryMs: options.display.screenshotEveryMs });
-    unregister = options.screens?.add(options.task, options.agent, opened);
-    recorder = new ScreenRecorder({
-      screen: opened, taskDir: options.taskDir, clock: options.clock, everyMs: options.display.screenshotEveryMs,
-      emit: (info: Omit<ScreenshotInfo, 'time'>) => options.emit('screen.capture', { ...info }),
-    });
-    recorder.start();
-  }, (error: unknown) => {
-    if (!stopped) options.emit('screen.started', { error: (error as Error).message });
+  const { emit, display } = options;
+  const screen: KeptScreen = new KeptScreen({
+    open: () => ScreenSession.open(options.container, { task: options.task }),
+    containerState: () => containerState(options.container),
+    clock: options.clock,
+    ...(options.timing ? { timing: options.timing } : {}),
+    onOpened: ({ width, height, reopened }) => {
+      emit('screen.started', { width, height, screenshotEveryMs: display.screenshotEveryMs, ...(reopened > 0 ? { reopened } : {}) });
+      if (recorder) return;
+      unregister = options.screens?.add(options.task, options.agent, screen);
+      recorder = new ScreenRecorder({
+        screen, taskDir: options.taskDir, clock: options.clock, everyMs: display.screenshotEveryMs, ...options.limits,
+        emit: (info: Omit<ScreenshotInfo, 'time'>) => emit('screen.capture', { ...info }),
+        onLimit: (info) => emit('output.truncated', info),
+      });
+      recorder.start();
+    },
+    onOpenFailed: (error, retryInMs) => emit('screen.started', { error: error.message, ...(retryInMs !== undefined ? { retryInMs } : {}) }),
+    onLost: ({ reason, losses, retryInMs }) => emit('policy.violation', {
+      rule: 'screen.lost', losses, retryInMs,
+      reason: `the screen's recording was cut while the task ran (${reason}); re-opening it in ${Math.round(retryInMs / 1000)} s`,
+    }),
   });
+  const opening = screen.start();
   return {
     navigated: (url) => recorder?.navigated(url),
     async stop() {
-      stopped = true;
       await opening;
       await recorder?.stop();
       unregister?.();
-      session?.close();
+      screen.close();
     },
   };
+}
+
+async function containerState(container: Dockerode.Container): Promise<ContainerState> {
+  const info = await container.inspect();
+  if (!info.State.Running) return 'gone';
+  return info.State.Paused ? 'paused' : 'running';
 }
