@@ -12,6 +12,7 @@ describe('resolving a run', () => {
     expect(specFrom(dir, 'name: x\ncommand: [sh]\nresources: { disk: 2g }\n').limits.diskBytes).toBe(2 * 1024 ** 3);
     expect(() => specFrom(dir, 'name: x\ncommand: [sh]\nresources: { disk: 1m }\n')).toThrow(/resources.disk: must be between 16m and 64g/);
     expect(() => specFrom(dir, 'name: x\ncommand: [sh]\nresources: { disk: lots }\n')).toThrow(/resources.disk: must be a size/);
+    expect(() => specFrom(dir, 'name: x\ncommand: [sh]\nenv: { LD_PRELOAD: /workspace/x.so }\n')).toThrow(/env LD_PRELOAD: is set by Airlock/);
     expect(spec.timeoutMs).toBe(30_000);
     expect(spec.env).toEqual({ A: '1', B: 'x=y' });
     expect(spec.inputs).toEqual([{ from: path.join(dir, 'data'), to: '/workspace/in/data' }]);

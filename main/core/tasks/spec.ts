@@ -56,7 +56,9 @@ export const DISPLAY_DEFAULTS = { cpus: 2, memoryBytes: 2 * 1024 ** 3, pids: 102
 /** How deep and how many descendants a manifest's `delegate` allows when it does not say. */
 export const DELEGATE_DEFAULTS = { maxDepth: 1, maxTasks: 5 };
 /** Environment names Airlock sets itself (proxy, CA bundle): an agent may not override them. */
-const RESERVED_ENV = /^(HOME|PATH|HOSTNAME|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy|SSL_CERT_FILE|NODE_EXTRA_CA_CERTS|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|GIT_SSL_CAINFO|AIRLOCK_.*)$/;
+// The dynamic loader's variables (LD_*) too: every program Airlock itself runs in the sandbox (the
+// screen's helpers) inherits the container's environment, and must not load the agent's code.
+const RESERVED_ENV = /^(HOME|PATH|HOSTNAME|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy|SSL_CERT_FILE|NODE_EXTRA_CA_CERTS|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|GIT_SSL_CAINFO|AIRLOCK_.*|LD_.*)$/;
 const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/var', '/tmp'];
 
 function bad(field: string, problem: string, hint: string): AirlockError {
