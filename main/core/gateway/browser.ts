@@ -4,7 +4,10 @@
 // a proxy's answer to CONNECT — and page loads are reported, so the task's screen is captured.
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
 import { terminateTls } from './intercept.js';
+import { answerClientError } from './refusal.js';
+import { guardServer, type GatewayTimeouts, type Watchdog } from './timeouts.js';
 import { formatHost, formatTarget, type Target } from './target.js';
 import type { GatewayTask } from './task-state.js';
 
@@ -52,8 +55,8 @@ export class BrowserRefusals {
   readonly #server: http.Server;
   readonly #pages = new WeakMap<object, { network: GatewayTask; target: Target; page: string; status: number }>();
 
-  constructor() {
-    this.#server = http.createServer({ keepAlive: false, requestTimeout: 30_000 });
+  constructor(watchdog: Watchdog, timeouts: GatewayTimeouts) {
+    this.#server = http.createServer({ keepAlive: false, requestTimeout: 30_000, headersTimeout: timeouts.headersMs });
     this.#server.on('request', (req, res) => {
       const refusal = this.#pages.get(req.socket);
       if (!refusal) {
@@ -63,13 +66,15 @@ export class BrowserRefusals {
       if (isNavigation(req.headers)) refusal.network.onNavigation?.(tunnelUrl(refusal.target, req.url ?? '/'));
       res.writeHead(refusal.status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' }).end(refusal.page);
     });
-    this.#server.on('clientError', (_error, socket) => socket.destroy());
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(socket, error));
+    this.#server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => answerClientError(socket, 405, 'CONNECT is not passed on here'));
+    guardServer(this.#server, watchdog, timeouts);
   }
 
-  async serve(network: GatewayTask, target: Target, client: Duplex, head: Buffer, refusal: { status: number; body: string }): Promise<void> {
+  serve(network: GatewayTask, target: Target, client: Duplex, head: Buffer, refusal: { status: number; body: string }, context: tls.SecureContext): void {
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) client.unshift(head);
-    const secure = await terminateTls(client, target.host, network.credentials!);
+    const secure = terminateTls(client, context);
     secure.on('error', () => secure.destroy());
     this.#pages.set(secure, { network, target, page: refusalPage(target, refusal.body), status: refusal.status });
     this.#server.emit('connection', secure);
