@@ -65,6 +65,7 @@ export class SandboxApiRoute {
         req.socket.destroy();
       });
       req.on('data', (chunk: Buffer) => {
+        this.#watchdog.touch(req);
         size += chunk.length;
         this.#events.countBytes(network, chunk.length, [req.socket]);
         if (size > max) settle(`the body is over ${max} bytes, the most this call takes`);

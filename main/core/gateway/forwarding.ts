@@ -3,7 +3,7 @@
 // closes half-way — it ends in exactly one `net.request` event, the upstream request is never left
 // half-sent on a kept-alive connection, and nothing throws out of it.
 import type http from 'node:http';
-import { pipeline, Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 import type { Decision } from '../audit/events.js';
 import { decodeWhole, decoders, parseContentEncoding } from './content-coding.js';
 import { bodyFraming, withFraming } from './framing.js';
@@ -95,15 +95,28 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
       status = failure.status;
       res.writeHead(failure.status, PLAIN).end(`Airlock gateway: ${failure.reason}.\n`);
     } else {
-      res.destroy();
+      cutOff();
     }
     finish(failure.decision ? { refusal: { status: failure.status, reason: failure.reason, decision: failure.decision } } : { error: failure.reason });
+  };
+  /**
+   * The response is already under way: its head and what was passed on reach the sandbox, then the
+   * connection ends without the response's end, so the sandbox sees it cut off (its framing says so).
+   */
+  const cutOff = () => {
+    const socket = res.socket;
+    if (!socket || socket.destroyed) return;
+    res.flushHeaders();
+    socket.end();
+    const grace = watchdog.watch(timeouts.idleMs, () => socket.destroy());
+    socket.once('close', () => grace.stop());
   };
   res.on('error', () => undefined);
   // The sandbox went away before the answer was complete: the upstream request goes with it.
   res.once('close', () => {
     if (res.writableFinished) return;
     upstream?.destroy();
+    if (!res.headersSent) status = 499; // nginx's "client closed request": there was no answer to give
     finish({ error: 'the sandbox closed the connection before the response was complete' });
   });
 
@@ -113,7 +126,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
     const coding = parseContentEncoding(req.headers['content-encoding']);
     if ('unknown' in coding) return fail({ status: 415, reason: `a request body encoded as ${coding.unknown} cannot be checked, so it is not passed on`, decision: { allow: false, rule: 'content-encoding', by: 'policy' } });
     if (coding.codings.length > 0) {
-      const inspected = await readAndInspect(req, coding.codings, call.bodyCheck);
+      const inspected = await readAndInspect(req, coding.codings, call.bodyCheck, () => watchdog.touch(req));
       if ('refusal' in inspected) return fail({ ...inspected.refusal });
       buffered = inspected.body;
       bytesUp += buffered.length;
@@ -150,6 +163,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
     };
     req.on('data', (chunk: Buffer) => {
       if (finished) return;
+      watchdog.touch(req);
       bytesUp += chunk.length;
       events.countBytes(network, chunk.length, [req.socket]);
       if (!scan) return write(chunk);
@@ -170,7 +184,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
     const code = response.statusCode ?? 0;
     if (code < 200 || code > 599) return fail({ status: 502, reason: `${formatTarget(target)} answered with status ${code}, which is not a final HTTP status` });
     const headers = forwardHeaders(response.headers);
-    const stages: (Transform | Readable | Writable)[] = [response];
+    const stages: (Transform | Readable)[] = [response];
     const hasBody = method !== 'HEAD' && code !== 204 && code !== 304;
     if (reflect && hasBody) {
       const coding = parseContentEncoding(response.headers['content-encoding']);
@@ -186,25 +200,28 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
       if (inHeaders) events.reflected(network, target, method, call.path, inHeaders.found.tag, `the ${inHeaders.name} header`, inHeaders.found.form);
       if (hasBody) stages.push(redactingStream(reflect, (found) => events.reflected(network, target, method, call.path, found.tag, 'the body', found.form)));
     }
-    stages.push(new Transform({
+    const counted = new Transform({
       transform: (chunk: Buffer, _encoding, done) => {
         watch.touch();
         bytesDown += chunk.length;
         events.countBytes(network, chunk.length, [req.socket]);
         done(null, chunk);
       },
-    }));
+    });
+    stages.push(counted);
     try {
       res.writeHead(code, headers);
     } catch (error) {
       return fail({ status: 502, reason: `${formatTarget(target)} sent a response Airlock cannot pass on (${(error as Error).message})` });
     }
     status = code;
-    stages.push(res);
+    // Not in the pipeline: a failure upstream must not destroy the response before what was sent reaches the sandbox.
+    counted.pipe(res);
     pipeline(stages, (error) => {
       if (error) {
         request.destroy();
-        res.destroy();
+        counted.unpipe(res);
+        cutOff();
         finish({ error: error.message });
       } else {
         finish();
@@ -214,12 +231,13 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
 }
 
 /** Reads a compressed body whole (bounded), and checks it as sent and decompressed. */
-async function readAndInspect<W>(req: http.IncomingMessage, codings: Parameters<typeof decodeWhole>[1], check: NonNullable<UpstreamCall<W>['bodyCheck']>): Promise<{ body: Buffer } | { refusal: Refusal }> {
+async function readAndInspect<W>(req: http.IncomingMessage, codings: Parameters<typeof decodeWhole>[1], check: NonNullable<UpstreamCall<W>['bodyCheck']>, touch: () => void): Promise<{ body: Buffer } | { refusal: Refusal }> {
   const tooLarge = (what: string): { refusal: Refusal } => ({ refusal: { status: 413, reason: `a compressed request body over ${what} cannot be checked, so it is not passed on`, decision: { allow: false, rule: 'content-encoding', by: 'policy' } } });
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const chunk of req) {
+      touch();
       size += (chunk as Buffer).length;
       if (size > MAX_ENCODED_BODY) return tooLarge(`${MAX_ENCODED_BODY / 1024 / 1024} MiB`);
       chunks.push(chunk as Buffer);

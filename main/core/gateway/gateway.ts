@@ -71,6 +71,8 @@ export class Gateway {
   /** Tunnelled connections to the in-sandbox API, served by an HTTP server of their own. */
   readonly #apiServer: http.Server;
   readonly #apiConnections = new WeakMap<object, GatewayTask>();
+  /** Every connection from a sandbox still open (tunnels included, which leave the HTTP server): closed with the gateway. */
+  readonly #open = new Set<Duplex>();
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
@@ -97,6 +99,10 @@ export class Gateway {
     guardServer(this.#apiServer, this.#watchdog, this.#timeouts, this.#recordExpired((socket) => this.#apiConnections.get(socket)));
 
     this.#server = http.createServer(serverOptions);
+    this.#server.on('connection', (socket: Duplex) => {
+      this.#open.add(socket);
+      socket.once('close', () => this.#open.delete(socket));
+    });
     this.#server.on('request', (req, res) => {
       this.#onRequest(req, res).catch((error: unknown) => this.#internalError(this.#boundTask(req.socket), req, res, error));
     });
@@ -160,6 +166,7 @@ export class Gateway {
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
+      for (const socket of this.#open) socket.destroy();
       this.#interception.close();
       this.#browserRefusals.close();
       this.#apiServer.closeAllConnections();

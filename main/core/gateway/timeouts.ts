@@ -51,6 +51,7 @@ export class Watchdog {
   readonly #clock: Clock;
   readonly #tickMs: number;
   readonly #entries = new Set<Entry>();
+  readonly #owned = new WeakMap<object, Watch>();
   #timer: { cancel(): void } | undefined;
 
   constructor(clock: Clock, tickMs = 1_000) {
@@ -78,6 +79,16 @@ export class Watchdog {
         this.#entries.delete(entry);
       },
     };
+  }
+
+  /** Ties a watch to a stream, so whoever reads the stream can report activity on it (touch). */
+  bind(owner: object, watch: Watch): void {
+    this.#owned.set(owner, watch);
+  }
+
+  /** Activity on a stream whose limit was tied to it with bind(); nothing otherwise. */
+  touch(owner: object): void {
+    this.#owned.get(owner)?.touch();
   }
 
   close(): void {
@@ -110,8 +121,9 @@ export class Watchdog {
 /**
  * Limits on the connections of one of the gateway's HTTP servers: the request head must be complete
  * within `headersMs` of connecting or of the last response (idle keep-alive included), and a request
- * body may not pause longer than `idleMs`. While a request is being answered the connection's own
- * limit rests (the upstream's apply). `onExpired` is told, then the connection is destroyed.
+ * body may not pause longer than `idleMs` (its reader reports progress with Watchdog.touch). While a
+ * request is being answered the connection's own limit rests (the upstream's apply). `onExpired` is
+ * told, then the connection is destroyed.
  */
 export function guardServer(server: http.Server, watchdog: Watchdog, timeouts: Pick<GatewayTimeouts, 'headersMs' | 'idleMs'>, onExpired: (socket: Duplex, phase: 'head' | 'body') => void = () => undefined): void {
   const guards = new WeakMap<object, { watch: Watch; open: number }>();
@@ -128,9 +140,16 @@ export function guardServer(server: http.Server, watchdog: Watchdog, timeouts: P
     const guard = guards.get(req.socket);
     if (!guard) return;
     guard.open += 1;
-    guard.watch.restart(timeouts.idleMs, expire(req.socket, 'body'));
-    req.on('data', guard.watch.touch);
-    req.once('end', guard.watch.pause);
+    // The body's reader reports each chunk (Watchdog.touch): a 'data' listener here would start the
+    // stream flowing before the reader is there, and its first chunks would be lost.
+    const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+    if (hasBody && !req.complete) {
+      guard.watch.restart(timeouts.idleMs, expire(req.socket, 'body'));
+      watchdog.bind(req, guard.watch);
+      req.once('end', guard.watch.pause);
+    } else {
+      guard.watch.pause();
+    }
     res.once('close', () => {
       guard.open -= 1;
       if (guard.open === 0 && !req.socket.destroyed) guard.watch.restart(timeouts.headersMs, expire(req.socket, 'head'));
