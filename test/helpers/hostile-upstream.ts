@@ -106,7 +106,9 @@ export async function startHostileUpstream() {
 function reflect(req: http.IncomingMessage, res: http.ServerResponse, echo: string): void {
   const how = /\/reflect\/([a-z0-9-]+)/.exec(req.url ?? '')?.[1] ?? 'raw';
   const authorization = String(req.headers.authorization ?? req.headers['x-api-key'] ?? '');
-  const send = (body: Buffer | string, headers: http.OutgoingHttpHeaders = {}) => res.writeHead(200, { 'Content-Type': 'text/plain', ...headers }).end(body);
+  const send = (body: Buffer | string, headers: http.OutgoingHttpHeaders = {}): void => {
+    res.writeHead(200, { 'Content-Type': 'text/plain', ...headers }).end(body);
+  };
   switch (how) {
     case 'base64': return send(Buffer.from(echo).toString('base64'));
     case 'base64url': return send(Buffer.from(`..${echo}`).toString('base64url'));
