@@ -25,11 +25,12 @@ export const TEST_TIMEOUTS: GatewayTimeouts = { headersMs: 5_000, idleMs: 5_000,
 /**
  * The real Gateway on a fake clock, in front of upstreams under the test's control, with a
  * credential store in memory: `vendor-api` (Authorization: Bearer) for echo.vendor.test,
- * `files-api` (X-Api-Key) for other.vendor.test and `hostile-api` for hostile.vendor.test. `task()` registers a task as the runner would;
+ * `files-api` (X-Api-Key) for other.vendor.test, `hostile-api` for hostile.vendor.test and
+ * `wild-api` for *.mint.vendor.test. `task()` registers a task as the runner would;
  * `bound()` opens a connection that arrived through the task's own endpoint (as the relay's do).
  */
-export async function gatewayUnderAttack(options: { hostAddresses?: () => string[] } = {}) {
-  const upstream = await startHostileUpstream();
+export async function gatewayUnderAttack(options: { hostAddresses?: () => string[]; names?: Record<string, string> } = {}) {
+  const upstream = await startHostileUpstream(options.names);
   const clock = new FakeClock();
   const bus = new EventBus(clock);
   const events: AirlockEvent[] = [];
@@ -43,6 +44,7 @@ export async function gatewayUnderAttack(options: { hostAddresses?: () => string
   store.add({ name: 'vendor-api', secret: SECRET, hosts: ['echo.vendor.test'], maxTtlMs: 3_600_000 });
   store.add({ name: 'files-api', secret: FILES_SECRET, hosts: ['other.vendor.test'], header: 'X-Api-Key: {secret}', maxTtlMs: 3_600_000 });
   store.add({ name: 'hostile-api', secret: HOSTILE_SECRET, hosts: ['hostile.vendor.test'], maxTtlMs: 3_600_000 });
+  store.add({ name: 'wild-api', secret: 'wild_SENTINEL_5e8f21', hosts: ['*.mint.vendor.test'], maxTtlMs: 3_600_000 });
   const agent = { name: 'attacker', digest: 'sha256:x' };
 
   // Connections that arrive "through a task's endpoint": bound to the task, as relayed ones are.
@@ -55,7 +57,7 @@ export async function gatewayUnderAttack(options: { hostAddresses?: () => string
   const binderPort = await new Promise<number>((resolve) => binder.listen(0, '127.0.0.1', () => resolve((binder.address() as net.AddressInfo).port)));
 
   let counter = 0;
-  async function task(spec: { grants?: Partial<GrantRequest>[]; allow?: string[]; mode?: 'allowlist' | 'open'; rate?: { requestsPerMinute?: number; bytes?: number }; decoys?: Decoy[]; sandboxApi?: SandboxApiHandler } = {}) {
+  async function task(spec: { grants?: Partial<GrantRequest>[]; allow?: string[]; local?: string[]; mode?: 'allowlist' | 'open'; rate?: { requestsPerMinute?: number; bytes?: number }; decoys?: Decoy[]; sandboxApi?: SandboxApiHandler } = {}) {
     const id = `t_attack${++counter}`;
     const credentials = spec.grants ? await TaskCredentials.open({
       task: id, agent, store, bus, clock,
@@ -63,7 +65,7 @@ export async function gatewayUnderAttack(options: { hostAddresses?: () => string
     }) : undefined;
     const credential = gateway.addTask({
       task: id, agent,
-      policy: buildPolicy({ mode: spec.mode ?? 'allowlist', allow: spec.allow ?? ['*.vendor.test'], local: [], onUnknownHost: 'deny', ...(spec.rate ? { rate: spec.rate } : {}) }),
+      policy: buildPolicy({ mode: spec.mode ?? 'allowlist', allow: spec.allow ?? ['*.vendor.test'], local: spec.local ?? [], onUnknownHost: 'deny', ...(spec.rate ? { rate: spec.rate } : {}) }),
       ...(credentials ? { credentials } : {}), ...(spec.decoys ? { decoys: spec.decoys } : {}), ...(spec.sandboxApi ? { sandboxApi: spec.sandboxApi } : {}),
     });
     const env = credentials ? await credentials.placeholderEnv() : {};

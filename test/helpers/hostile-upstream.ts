@@ -25,7 +25,7 @@ export interface Received {
  * and record every byte; any other `*.vendor.test` name (443: TLS, 80: plain) is `hostile`, whose
  * answer the test writes raw on the socket (`upstream.hostile = (socket, head) => …`).
  */
-export async function startHostileUpstream() {
+export async function startHostileUpstream(extraNames: Record<string, string> = {}) {
   const dir = tempDir('airlock-hostile-');
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
@@ -76,7 +76,7 @@ export async function startHostileUpstream() {
   // "Public" addresses (never dialled for real: the dialer maps them to loopback ports).
   const ECHO = '34.120.1.10';
   const HOSTILE = '34.120.1.20';
-  const names: Record<string, string> = { 'echo.vendor.test': ECHO, 'plain.vendor.test': ECHO, 'other.vendor.test': ECHO };
+  const names: Record<string, string> = { 'echo.vendor.test': ECHO, 'plain.vendor.test': ECHO, 'other.vendor.test': ECHO, ...extraNames };
   const routes = new Map([[`${ECHO}:443`, ports.echo], [`${ECHO}:80`, ports.plain], [`${HOSTILE}:443`, ports.hostile], [`${HOSTILE}:80`, ports.hostilePlain]]);
   const resolve: Resolver = async (host) => {
     if (names[host]) return [names[host]];
