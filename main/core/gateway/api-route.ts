@@ -3,6 +3,7 @@
 // arrive whole within a short time; a refused call is answered with the reason and recorded.
 import type http from 'node:http';
 import type { Clock } from '../clock.js';
+import { framingProblem } from './framing.js';
 import type { Target } from './target.js';
 import type { GatewayEvents, GatewayTask } from './task-state.js';
 import type { GatewayTimeouts, Watchdog } from './timeouts.js';
@@ -34,6 +35,8 @@ export class SandboxApiRoute {
     };
     const api = network.sandboxApi;
     if (!api) return refuse(404, 'the in-sandbox API is not available to this task', 'api');
+    const framing = framingProblem(req);
+    if (framing) return refuse(framing.status, framing.reason, 'framing');
     const limited = network.limits.admitRequest();
     if (limited) {
       this.#events.violation(network, limited, API_TARGET, method, path);

@@ -2,12 +2,13 @@
 // the gateway endpoint's browser port): a refused site gets Airlock's refusal page as a page the
 // person watching can read — inside TLS, with a leaf from the task's CA, since browsers never show
 // a proxy's answer to CONNECT — and page loads are reported, so the task's screen is captured.
-import http from 'node:http';
+import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import { terminateTls } from './intercept.js';
 import { answerClientError } from './refusal.js';
-import { guardServer, type GatewayTimeouts, type Watchdog } from './timeouts.js';
+import { gatewayServer } from './server.js';
+import type { GatewayTimeouts, Watchdog } from './timeouts.js';
 import { formatHost, formatTarget, type Target } from './target.js';
 import type { GatewayTask } from './task-state.js';
 
@@ -56,7 +57,7 @@ export class BrowserRefusals {
   readonly #pages = new WeakMap<object, { network: GatewayTask; target: Target; page: string; status: number }>();
 
   constructor(watchdog: Watchdog, timeouts: GatewayTimeouts) {
-    this.#server = http.createServer({ keepAlive: false, requestTimeout: 30_000, headersTimeout: timeouts.headersMs });
+    this.#server = gatewayServer(watchdog, timeouts);
     this.#server.on('request', (req, res) => {
       const refusal = this.#pages.get(req.socket);
       if (!refusal) {
@@ -68,7 +69,6 @@ export class BrowserRefusals {
     });
     this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(socket, error));
     this.#server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => answerClientError(socket, 405, 'CONNECT is not passed on here'));
-    guardServer(this.#server, watchdog, timeouts);
   }
 
   serve(network: GatewayTask, target: Target, client: Duplex, head: Buffer, refusal: { status: number; body: string }, context: tls.SecureContext): void {

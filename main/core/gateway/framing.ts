@@ -14,7 +14,7 @@ const SINGLETONS = new Set(['host', 'content-length', 'transfer-encoding', 'auth
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 export interface FramingRefusal {
-  status: 400 | 501;
+  status: 400 | 417 | 501;
   reason: string;
 }
 
@@ -26,6 +26,8 @@ export function framingProblem(req: http.IncomingMessage): FramingRefusal | unde
     if (SINGLETONS.has(name) && seen.has(name)) return { status: 400, reason: `the request has more than one ${req.rawHeaders[i]} header` };
     seen.add(name);
   }
+  const expect = req.headers.expect;
+  if (expect !== undefined && expect.trim().toLowerCase() !== '100-continue') return { status: 417, reason: `Expect: ${expect} (only 100-continue is understood)` };
   const transfer = req.headers['transfer-encoding'];
   if (transfer !== undefined && transfer.trim().toLowerCase() !== 'chunked') {
     return { status: 501, reason: `Transfer-Encoding: ${transfer} (only chunked is passed on)` };

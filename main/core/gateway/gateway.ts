@@ -22,7 +22,8 @@ import type { NetworkPolicy } from './policy.js';
 import { answerClientError, rawResponse, refusalBody } from './refusal.js';
 import { formatHost, formatTarget, parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
 import { GATEWAY_TARGET, GatewayEvents, type Admission, type GatewayTask, type SandboxApiHandler } from './task-state.js';
-import { DEFAULT_TIMEOUTS, guardServer, Watchdog, type GatewayTimeouts } from './timeouts.js';
+import { gatewayServer } from './server.js';
+import { DEFAULT_TIMEOUTS, Watchdog, type GatewayTimeouts } from './timeouts.js';
 import type { Found } from './secret-scanner.js';
 import { TaskWatch, type Watched } from './watch-lists.js';
 
@@ -86,9 +87,7 @@ export class Gateway {
     this.#interception = new Interception(this.#events, deps.clock, this.#watchdog, this.#timeouts);
     this.#browserRefusals = new BrowserRefusals(this.#watchdog, this.#timeouts);
     this.#api = new SandboxApiRoute(this.#events, deps.clock, this.#watchdog, this.#timeouts);
-    const serverOptions = { keepAlive: true, requestTimeout: 0, headersTimeout: this.#timeouts.headersMs };
-
-    this.#apiServer = http.createServer(serverOptions);
+    this.#apiServer = gatewayServer(this.#watchdog, this.#timeouts, this.#recordExpired((socket) => this.#apiConnections.get(socket)));
     this.#apiServer.on('request', (req, res) => {
       const network = this.#apiConnections.get(req.socket);
       if (!network) return void res.writeHead(500, PLAIN).end();
@@ -96,9 +95,8 @@ export class Gateway {
     });
     this.#apiServer.on('connect', (_req: http.IncomingMessage, socket: Duplex) => answerClientError(socket, 405, 'CONNECT is not passed on here'));
     this.#apiServer.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(socket, error, undefined, this.#recordMalformed(this.#apiConnections.get(socket))));
-    guardServer(this.#apiServer, this.#watchdog, this.#timeouts, this.#recordExpired((socket) => this.#apiConnections.get(socket)));
 
-    this.#server = http.createServer(serverOptions);
+    this.#server = gatewayServer(this.#watchdog, this.#timeouts, this.#recordExpired((socket) => this.#boundTask(socket)));
     this.#server.on('connection', (socket: Duplex) => {
       this.#open.add(socket);
       socket.once('close', () => this.#open.delete(socket));
@@ -115,7 +113,6 @@ export class Gateway {
       });
     });
     this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(socket, error, undefined, this.#recordMalformed(this.#boundTask(socket))));
-    guardServer(this.#server, this.#watchdog, this.#timeouts, this.#recordExpired((socket) => this.#boundTask(socket)));
   }
 
   /** Registers a task's policy; returns the proxy credential the sandbox will present. */
@@ -225,6 +222,9 @@ export class Gateway {
     const method = req.method ?? 'GET';
     const network = this.#authenticate(req);
     if (!network) {
+      // On a task's own connection the attempt is the task's: recorded (elsewhere there is no task to record it for).
+      const bound = this.#boundTask(req.socket);
+      if (bound) this.#events.refuse(bound, GATEWAY_TARGET, method, undefined, { ok: false, status: 407, reason: 'the request did not carry this task\'s proxy credential', decision: { allow: false, rule: 'proxy-credential', by: 'policy' } }, started);
       res.writeHead(407, { 'Proxy-Authenticate': 'Basic realm="airlock"', ...PLAIN }).end('Airlock gateway: this task\'s proxy credential is required (it is in HTTP_PROXY inside the sandbox).\n');
       return;
     }

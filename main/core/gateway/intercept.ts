@@ -51,7 +51,8 @@ export function terminateTls(client: Duplex, context: tls.SecureContext): tls.TL
 }
 
 /** Hop-by-hop and proxy headers never go upstream. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+// (Expect too: the gateway has answered 100-continue itself, and refuses any other expectation.)
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
 
 export function forwardHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const connectionListed = String(headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim());

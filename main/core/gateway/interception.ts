@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
@@ -15,7 +15,8 @@ import type { Found } from './secret-scanner.js';
 import { authorizePlaceholders, findPlaceholders } from './substitution.js';
 import { formatHost, type Target } from './target.js';
 import type { Admission, GatewayEvents, GatewayTask } from './task-state.js';
-import { guardServer, type GatewayTimeouts, type Watchdog } from './timeouts.js';
+import { gatewayServer } from './server.js';
+import type { GatewayTimeouts, Watchdog } from './timeouts.js';
 import type { Watched } from './watch-lists.js';
 
 interface Intercepted {
@@ -64,7 +65,7 @@ export class Interception {
     this.#clock = clock;
     this.#watchdog = watchdog;
     this.#timeouts = timeouts;
-    this.#server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: timeouts.headersMs });
+    this.#server = gatewayServer(watchdog, timeouts);
     this.#server.on('request', (req, res) => void this.#onIntercepted(req, res).catch((error: unknown) => this.#internalError(req, res, error)));
     // A CONNECT inside an intercepted tunnel (authority form): refused, not silently dropped.
     this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
@@ -78,7 +79,6 @@ export class Interception {
         if (context) this.#events.refuse(context.network, context.target, '-', undefined, { ok: false, status, reason, decision: { allow: false, rule: 'malformed', by: 'policy' } }, this.#clock.now());
       });
     });
-    guardServer(this.#server, watchdog, timeouts);
   }
 
   close(): void {
