@@ -6,14 +6,14 @@ import { connectThrough, exchange, request, tlsThrough, watchProcessFailures } f
 import { gatewayUnderAttack, SECRET, TEST_TIMEOUTS } from '../helpers/gateway-under-attack.js';
 
 let attack: Awaited<ReturnType<typeof gatewayUnderAttack>>;
-const process = watchProcessFailures();
+const crashes = watchProcessFailures();
 
 beforeAll(async () => {
   attack = await gatewayUnderAttack();
 });
 afterAll(async () => {
   await attack.close();
-  process.stop();
+  crashes.stop();
 });
 
 /** The gateway still serves: a plain request through it gets the upstream's answer. */
@@ -21,7 +21,7 @@ async function stillServes(t: { auth: string }): Promise<void> {
   const socket = await connectThrough(attack.port, t.auth, 'echo.vendor.test:443');
   expect(socket.status).toBe(200);
   socket.socket.destroy();
-  expect(process.failures).toEqual([]);
+  expect(crashes.failures).toEqual([]);
 }
 
 describe('hostile requests', () => {
@@ -191,5 +191,5 @@ it('a usable request still works after all of this', async () => {
   const res = await request(secure, { path: '/v1/ok', headers: { Host: 'echo.vendor.test', Authorization: `Bearer ${t.env.VENDOR_TOKEN}` } });
   expect(res.status).toBe(200);
   expect(attack.upstream.received.at(-1)?.headers.authorization).toBe(`Bearer ${SECRET}`);
-  expect(process.failures).toEqual([]);
+  expect(crashes.failures).toEqual([]);
 });

@@ -6,7 +6,7 @@ import { connectThrough, exchange, watchProcessFailures } from '../helpers/gatew
 import { gatewayUnderAttack, TEST_TIMEOUTS } from '../helpers/gateway-under-attack.js';
 
 let attack: Awaited<ReturnType<typeof gatewayUnderAttack>>;
-const process = watchProcessFailures();
+const crashes = watchProcessFailures();
 // This machine's interfaces, as the gateway is told them (os.networkInterfaces() in the product).
 const ownAddresses = ['127.0.0.1', '34.120.9.9', '2600:1f18:9::9'];
 
@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await attack.close();
-  process.stop();
+  crashes.stop();
 });
 
 async function connectStatus(t: { auth: string }, authority: string): Promise<{ status: number; reason: string }> {
@@ -80,7 +80,7 @@ describe('minted certificates are rate-limited before minting', () => {
     expect(statuses.slice(60)).toEqual([429, 429]);
     expect(t.of('policy.violation').map((e) => e.data.rule)).toEqual(['rate.certificates', 'rate.certificates']);
     expect((await connectStatus(t, 'n1.mint.vendor.test:443')).status).toBe(200); // already minted: served from the cache
-    expect(process.failures).toEqual([]);
+    expect(crashes.failures).toEqual([]);
   });
 });
 
@@ -134,6 +134,6 @@ describe('the in-sandbox API is bounded', () => {
     expect(status).toBe(200);
     const big = JSON.stringify({ type: 'tool_call', blob: 'x'.repeat(70 * 1024) });
     expect(await exchange(socket, `POST /v1/actions HTTP/1.1\r\nHost: airlock.internal\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n${big}`)).toMatch(/^HTTP\/1\.1 413/);
-    expect(process.failures).toEqual([]);
+    expect(crashes.failures).toEqual([]);
   });
 });

@@ -8,14 +8,14 @@ import { exchange, request, tlsThrough, watchProcessFailures } from '../helpers/
 import { FILES_SECRET, gatewayUnderAttack, SECRET } from '../helpers/gateway-under-attack.js';
 
 let attack: Awaited<ReturnType<typeof gatewayUnderAttack>>;
-const process = watchProcessFailures();
+const crashes = watchProcessFailures();
 
 beforeAll(async () => {
   attack = await gatewayUnderAttack();
 });
 afterAll(async () => {
   await attack.close();
-  process.stop();
+  crashes.stop();
 });
 
 const ENCODINGS = (value: string) => [value, Buffer.from(value).toString('base64'), Buffer.from(value).toString('base64url'), Buffer.from(value).toString('hex')];
@@ -52,7 +52,7 @@ describe('the secret goes only where the grant says', () => {
     expect((await request(secure, { path: '/v1/./x/../invoices//2024', headers: { Host: 'echo.vendor.test', Authorization: `Bearer ${t.env.VENDOR_TOKEN}` } })).status).toBe(200);
     expect(requestsCarrying(SECRET)).toEqual(['GET /v1/invoices/2024']);
     expect(t.of('cred.denied').length + t.of('net.denied').filter((e) => e.decision?.rule === 'request-target').length).toBe(attempts.length);
-    expect(process.failures).toEqual([]);
+    expect(crashes.failures).toEqual([]);
   });
 
   it('TRACE (which echoes the request back) and absolute or authority targets in the tunnel are refused; the secret never goes', async () => {

@@ -70,7 +70,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
   let bytesDown = 0;
   let status = 502;
   let sent = false;
-  let upstream: http.ClientRequest | undefined;
+  let upstream: http.ClientRequest | undefined = undefined;
   const watch = watchdog.watch(timeouts.upstreamResponseMs, () => fail({ status: 504, reason: `${formatTarget(target)} did not answer within ${timeouts.upstreamResponseMs / 1000} s` }));
   watch.pause();
 

@@ -50,8 +50,10 @@ export function answerClientError(socket: Duplex, problem: NodeJS.ErrnoException
     return;
   }
   onRefused?.(described.status, described.reason);
-  const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
-  if (!socket.writable || inProgress) {
+  // An earlier request on the connection still waits for its answer: a 400 written now would be read
+  // as that answer, so the connection is closed instead (that request is recorded as cut off).
+  const pending = (socket as Duplex & { _httpMessage?: unknown })._httpMessage !== undefined && (socket as Duplex & { _httpMessage?: unknown })._httpMessage !== null;
+  if (!socket.writable || pending) {
     socket.destroy();
     return;
   }

@@ -16,7 +16,14 @@ export type OriginTarget =
   }
   | { ok: false; reason: string };
 
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** C0 controls and DEL: no path needs them, and servers read them in different ways. */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
 /** Percent-decodes once; undefined when an escape is malformed. */
 function decodeOnce(text: string): string | undefined {
@@ -37,7 +44,7 @@ function segmentProblem(raw: string): 'dot' | string | undefined {
   for (let round = 0; round < 2; round++) {
     const decoded = decodeOnce(text);
     if (decoded === undefined) return round === 0 ? 'a malformed percent-escape' : undefined;
-    if (CONTROL.test(decoded)) return 'a control character';
+    if (hasControl(decoded)) return 'a control character';
     if (decoded.includes('\\')) return 'a backslash';
     if (isDotSegment(decoded)) return round === 0 ? 'dot' : 'a doubly encoded dot-segment';
     // An encoded slash is kept as data (`group%2Fname`) unless it would make a dot- or empty segment.
