@@ -109,6 +109,15 @@ describe('the secret goes only where the grant says', () => {
     expect(t.of('cred.misuse').filter((e) => !e.data.reflected)).toHaveLength(4);
   });
 
+  it('a credential host typed in another case with a trailing dot is the same host: intercepted, substituted, stored normalised', async () => {
+    const info = attack.store.add({ name: 'typed-api', secret: 'typed_SENTINEL_4410aa', hosts: ['ECHO.Vendor.TEST.'], header: 'X-Typed: {secret}', maxTtlMs: 3_600_000 });
+    expect(info.hosts).toEqual(['echo.vendor.test']);
+    const t = await attack.task({ grants: [{ credential: 'typed-api', env: 'TYPED' }] });
+    const secure = await tlsThrough(attack.port, t.auth, 'echo.vendor.test', t.ca);
+    expect((await request(secure, { path: '/v1/typed', headers: { Host: 'echo.vendor.test', 'X-Typed': t.env.TYPED! } })).status).toBe(200);
+    expect(attack.upstream.received.at(-1)?.headers['x-typed']).toBe('typed_SENTINEL_4410aa');
+  });
+
   it('a Host naming another port than the tunnel\'s is refused (421)', async () => {
     const t = await attack.task({ grants: [{}] });
     const secure = await tlsThrough(attack.port, t.auth, 'echo.vendor.test', t.ca);
