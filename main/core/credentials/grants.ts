@@ -134,11 +134,6 @@ export class TaskCredentials implements TaskCredentialsPort {
     return this.#grants.some((g) => g.delivery === 'proxy' && g.state !== 'revoked' && g.hosts.some((pattern) => covers(pattern, host, port)));
   }
 
-  async isOwnPlaceholder(token: string): Promise<boolean> {
-    const verdict = await this.#placeholders.verify(token, '', this.#clock.now());
-    return verdict.ok || verdict.problem !== 'invalid';
-  }
-
   /** What the gateway watches for: the proxy grants' secrets (never to come back to the sandbox) and the placeholders issued. */
   watched(): { secrets: { value: string; grant: { id: string; credential: string } }[]; placeholders: WatchedPlaceholder[] } {
     const secrets = this.#grants.filter((g) => g.delivery === 'proxy' && g.state !== 'revoked' && g.secret !== '').map((g) => ({ value: g.secret, grant: ref(g) }));

@@ -13,8 +13,6 @@ export interface TaskCredentialsPort {
   intercepts(host: string, port: number): boolean;
   /** Checks a placeholder for a request (`path`: normalised, without the query) and counts a use. */
   authorize(request: { token: string; host: string; port: number; method: string; path: string }): Promise<CredentialAuthorization>;
-  /** A token signed by this task's key, valid or not for the host: a sign of misuse where it turns up. */
-  isOwnPlaceholder(token: string): Promise<boolean>;
   /** Secrets that must never come back to the sandbox, and the placeholders to look for where they should not go. */
   watched(): { secrets: { value: string; grant: { id: string; credential: string } }[]; placeholders: WatchedPlaceholder[] };
 }
