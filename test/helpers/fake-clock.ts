@@ -5,7 +5,7 @@ export class FakeClock implements Clock {
   #now: number;
   #timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
 
-  constructor(start = Date.UTC(2026, 11, 1, 12)) {
+  constructor(start = Date.now()) {
     this.#now = start;
   }
 

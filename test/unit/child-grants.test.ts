@@ -31,6 +31,7 @@ describe('a child\'s grant is its parent\'s narrowed', () => {
     [{ pathPrefix: '/v1/reports/' }, { pathPrefix: '/v1/' }, { pathPrefix: '/v1/reports/' }],
     [{ pathPrefix: '/v1/' }, {}, { pathPrefix: '/v1/' }],
     [{ pathPrefix: '/v1/' }, { pathPrefix: '/v2/' }, /\.pathPrefix: \/v2\/ is outside its parent's path \/v1\//],
+    [{ pathPrefix: '/v1' }, { pathPrefix: '/v1-admin' }, /\.pathPrefix: \/v1-admin is outside its parent's path \/v1/],
     [{ uses: 5 }, { uses: 100 }, { uses: 5 }],
     [{ uses: 5 }, {}, { uses: 5 }],
     [{ uses: 5 }, { uses: 2 }, { uses: 2 }],
@@ -60,7 +61,7 @@ describe('a child\'s grant is its parent\'s narrowed', () => {
     const kid = await TaskCredentials.open({ task: 't_kid', agent, requests: [narrow(parent, {})], store: undefined, bus: new EventBus(), clock: systemClock });
     expect(kid.redactions()).toEqual([{ value: 'the-secret-value', label: 'api' }]);
     const token = (await kid.placeholderEnv()).TOKEN!;
-    const use = () => kid.authorize({ token, host: 'api.vendor.test', method: 'GET', path: '/' });
+    const use = () => kid.authorize({ token, host: 'api.vendor.test', port: 443, method: 'GET', path: '/' });
     expect(await use()).toMatchObject({ ok: true });
     expect(parent.grants()[0]!.usesLeft).toBe(1);
     parent.revokeAll();

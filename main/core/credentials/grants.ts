@@ -4,7 +4,8 @@ import type { AgentRef, EventKind } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { AirlockError } from '../errors.js';
 import type { CredentialAuthorization, TaskCredentialsPort } from '../gateway/intercept.js';
-import { TaskPlaceholders, unverifiedGrantId } from './placeholder.js';
+import { canonicalHostPatterns, hostPatternMatches, HTTPS_PORTS, normaliseHost, parseHostPattern } from '../policy/host-pattern.js';
+import { TaskPlaceholders, unverifiedGrantId, type WatchedPlaceholder } from './placeholder.js';
 import { parseHeaderTemplate, type CredentialStore } from './store.js';
 import type { TaskCa } from './task-ca.js';
 
@@ -89,7 +90,7 @@ export class TaskCredentials implements TaskCredentialsPort {
       if (request.drawFrom) return drawnGrant(request, request.drawFrom.credentials.#heldGrant(request.drawFrom.grant), now);
       const info = store!.get(request.credential);
       return {
-        id: `g_${randomUUID()}`, credential: info.name, hosts: info.hosts, expiresAt: now + (request.ttlMs ?? Math.min(DEFAULT_TTL_MS, info.maxTtlMs)),
+        id: `g_${randomUUID()}`, credential: info.name, hosts: canonicalHostPatterns(info.hosts), expiresAt: now + (request.ttlMs ?? Math.min(DEFAULT_TTL_MS, info.maxTtlMs)),
         delivery: request.delivery, env: request.env, methods: request.methods?.map((m) => m.toUpperCase()), pathPrefix: request.pathPrefix,
         usesLeft: request.uses, state: 'active', header: parseHeaderTemplate(info.header)!, secret: store!.secret(info.name),
         timer: { cancel: () => undefined }, parent: undefined,
@@ -146,13 +147,14 @@ export class TaskCredentials implements TaskCredentialsPort {
     return this.#grants.some((g) => g.delivery === 'proxy' && g.state !== 'revoked' && g.hosts.some((pattern) => covers(pattern, host, port)));
   }
 
-  async isOwnPlaceholder(token: string): Promise<boolean> {
-    const verdict = await this.#placeholders.verify(token, '', this.#clock.now());
-    return verdict.ok || verdict.problem !== 'invalid';
+  /** What the gateway watches for: the proxy grants' secrets (never to come back to the sandbox) and the placeholders issued. */
+  watched(): { secrets: { value: string; grant: { id: string; credential: string } }[]; placeholders: WatchedPlaceholder[] } {
+    const secrets = this.#grants.filter((g) => g.delivery === 'proxy' && g.state !== 'revoked' && g.secret !== '').map((g) => ({ value: g.secret, grant: ref(g) }));
+    return { secrets, placeholders: this.#placeholders.issued() };
   }
 
-  async authorize(request: { token: string; host: string; method: string; path: string }): Promise<CredentialAuthorization> {
-    const verdict = await this.#placeholders.verify(request.token, request.host, this.#clock.now());
+  async authorize(request: { token: string; host: string; port: number; method: string; path: string }): Promise<CredentialAuthorization> {
+    const verdict = await this.#placeholders.verify(request.token, request.host, this.#clock.now(), request.port);
     if (!verdict.ok) {
       if (verdict.problem === 'expired') {
         const id = unverifiedGrantId(request.token); // only to name the grant in the event
@@ -164,8 +166,11 @@ export class TaskCredentials implements TaskCredentialsPort {
     const grant = this.#grants.find((g) => g.id === verdict.claims.grant);
     if (!grant) return { ok: false, status: 403, kind: 'cred.misuse', reason: 'a placeholder for a grant this task does not hold' };
     if (grant.state !== 'active') return { ok: false, status: 401, kind: grant.state === 'expired' ? 'cred.expired' : 'cred.denied', reason: `the grant of ${grant.credential} is ${grant.state}`, grant: ref(grant) };
-    if (grant.methods && !grant.methods.includes(request.method.toUpperCase())) return { ok: false, status: 403, kind: 'cred.denied', reason: `${request.method} is not among the grant's methods (${grant.methods.join(', ')})`, grant: ref(grant) };
-    if (grant.pathPrefix && !request.path.startsWith(grant.pathPrefix)) return { ok: false, status: 403, kind: 'cred.denied', reason: `${request.path} is outside the grant's path ${grant.pathPrefix}`, grant: ref(grant) };
+    const method = request.method.toUpperCase();
+    // Methods that echo the request back would hand the secret to whoever reads the response.
+    if (ECHOING_METHODS.has(method)) return { ok: false, status: 403, kind: 'cred.denied', reason: `${method} echoes the request back, so it never carries a secret`, grant: ref(grant) };
+    if (grant.methods && !grant.methods.includes(method)) return { ok: false, status: 403, kind: 'cred.denied', reason: `${request.method} is not among the grant's methods (${grant.methods.join(', ')})`, grant: ref(grant) };
+    if (grant.pathPrefix && !withinPrefix(request.path, grant.pathPrefix)) return { ok: false, status: 403, kind: 'cred.denied', reason: `${request.path} is outside the grant's path ${grant.pathPrefix}`, grant: ref(grant) };
     const exhausted = drawUse(grant);
     if (exhausted) return { ok: false, status: 403, kind: 'cred.denied', reason: exhausted, grant: ref(grant) };
     return { ok: true, grant: ref(grant), header: { name: grant.header.name, value: grant.header.value.replace('{secret}', grant.secret) } };
@@ -224,6 +229,17 @@ function drawUse(grant: Held): string | undefined {
   return undefined;
 }
 
+const ECHOING_METHODS = new Set(['TRACE', 'TRACK']);
+
+/**
+ * Is a (normalised) path within a grant's prefix, segment by segment: `/v1` and `/v1/` both allow
+ * `/v1/invoices`, neither allows `/v1-admin`.
+ */
+export function withinPrefix(path: string, prefix: string): boolean {
+  const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  return path === base || path.startsWith(`${base}/`);
+}
+
 function ref(grant: Grant): { id: string; credential: string } {
   return { id: grant.id, credential: grant.credential };
 }
@@ -233,11 +249,9 @@ function publicView(grant: Held | Grant): Grant {
   return { id, credential, hosts, expiresAt, delivery, env, methods, pathPrefix, usesLeft, state };
 }
 
-/** A credential host (`api.vendor.test`, `*.vendor.test`, `host:8443`) covers a request target. */
+/** A credential host (`api.vendor.test`, `*.vendor.test`, `host:8443`; 443 when no port) covers a request target. */
 function covers(pattern: string, host: string, port: number): boolean {
-  const match = /^(.*?)(?::(\d+))?$/.exec(pattern)!;
-  const name = match[1]!;
-  const wanted = match[2] ? Number(match[2]) : 443;
-  if (port !== wanted) return false;
-  return name.startsWith('*.') ? host.endsWith(name.slice(1)) : host === name;
+  const parsed = parseHostPattern(pattern);
+  const target = normaliseHost(host);
+  return parsed !== undefined && target !== undefined && hostPatternMatches(parsed, { ...target, port }, HTTPS_PORTS);
 }

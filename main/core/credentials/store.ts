@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AirlockError } from '../errors.js';
-import { parseHostRule } from '../gateway/rules.js';
+import { parseHostPattern } from '../policy/host-pattern.js';
 import type { SecretStore } from './keychain.js';
 
 /** What Airlock keeps about a credential outside the keychain. Never the secret. */
@@ -70,13 +70,16 @@ export class CredentialStore {
     if (!NAME.test(input.name)) throw new AirlockError('bad_argument', `name: '${input.name}' must be 1-64 characters of a-z, 0-9 and -`, 'e.g. vendor-api');
     if (input.secret.length === 0) throw new AirlockError('bad_argument', 'the secret is empty', 'pipe it on standard input: `printf %s "$TOKEN" | airlock cred add …`');
     if (input.hosts.length === 0) throw new AirlockError('bad_argument', '--host: at least one host is needed', 'e.g. --host api.vendor.test');
-    for (const host of input.hosts) {
-      if (!parseHostRule(host)) throw new AirlockError('bad_argument', `--host: '${host}' is not a host, *.domain or host:port`, 'e.g. --host api.vendor.test');
-    }
+    // Stored normalised (case, trailing dot, IDN): `API.Vendor.test` is api.vendor.test wherever it is compared.
+    const hosts = input.hosts.map((host) => {
+      const pattern = parseHostPattern(host);
+      if (!pattern) throw new AirlockError('bad_argument', `--host: '${host}' is not a host, *.domain or host:port`, 'e.g. --host api.vendor.test');
+      return pattern.text;
+    });
     const header = input.header ?? DEFAULT_HEADER;
     if (!parseHeaderTemplate(header)) throw new AirlockError('bad_argument', `--header: '${header}' must be "Name: value" with {secret} once`, `e.g. --header '${DEFAULT_HEADER}'`);
     const info: CredentialInfo = {
-      name: input.name, hosts: input.hosts, header, maxTtlMs: input.maxTtlMs ?? DEFAULT_MAX_TTL_MS, createdAt: new Date().toISOString(),
+      name: input.name, hosts: [...new Set(hosts)], header, maxTtlMs: input.maxTtlMs ?? DEFAULT_MAX_TTL_MS, createdAt: new Date().toISOString(),
       ...(input.description ? { description: input.description } : {}),
     };
     const others = this.list().filter((c) => c.name !== input.name);

@@ -2,6 +2,8 @@ import type { Decision } from '../audit/events.js';
 import type { Approvals } from './approvals.js';
 import type { Resolver } from './dialing.js';
 import { decideName, type NameVerdict } from './policy.js';
+import { hostPatternText } from '../policy/host-pattern.js';
+import type { HostAddresses } from './addresses.js';
 import { parseHostRule, refusedAddressReason } from './rules.js';
 import { formatTarget, type Target } from './target.js';
 import type { Admission, GatewayEvents, GatewayTask } from './task-state.js';
@@ -11,11 +13,18 @@ export class AdmissionControl {
   readonly #events: GatewayEvents;
   readonly #resolve: Resolver;
   readonly #approvals: Approvals;
+  readonly #hostAddresses: HostAddresses;
 
-  constructor(events: GatewayEvents, resolve: Resolver, approvals: Approvals) {
+  constructor(events: GatewayEvents, resolve: Resolver, approvals: Approvals, hostAddresses: HostAddresses) {
     this.#events = events;
     this.#resolve = resolve;
     this.#approvals = approvals;
+    this.#hostAddresses = hostAddresses;
+  }
+
+  /** Why an address may not be dialled without a `local` rule: not public, or this machine's own. */
+  #refused(address: string): string | undefined {
+    return refusedAddressReason(address) ?? (this.#hostAddresses.has(address) ? 'an address of this machine' : undefined);
   }
 
   async admit(network: GatewayTask, target: Target, method: string, path: string | undefined): Promise<Admission> {
@@ -34,10 +43,11 @@ export class AdmissionControl {
       return { ok: false, status: 502, reason: `${target.host} could not be resolved (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, decision: { ...verdict.decision, allow: false } };
     }
     if (verdict.local) return addresses[0] ? { ok: true, address: addresses[0], decision: verdict.decision } : { ok: false, status: 502, reason: `${target.host} has no address`, decision: { ...verdict.decision, allow: false } };
-    const usable = addresses.find((address) => refusedAddressReason(address) === undefined);
+    const usable = addresses.find((address) => this.#refused(address) === undefined);
     if (usable) return { ok: true, address: usable, decision: verdict.decision };
     const first = addresses[0] ?? '';
-    const reason = target.kind === 'name' ? `${target.host} resolves to ${first}, ${refusedAddressReason(first)}` : `${first} is ${refusedAddressReason(first)}`;
+    const why = this.#refused(first) ?? 'no address';
+    const reason = target.kind === 'name' ? `${target.host} resolves to ${first || 'nothing'}, ${why}` : `${first} is ${why}`;
     return { ok: false, status: 403, reason, decision: { allow: false, rule: 'address:not-public', by: 'policy' } };
   }
 
@@ -50,10 +60,10 @@ export class AdmissionControl {
     this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: by === 'user' ? 'user' : 'airlock', kind: 'approval.decided', decision, data: { id: request.id, host: target.host, port: target.port, answer: given } });
     if (!allow) return { verdict: 'deny', decision, reason: by === 'default' ? `nobody allowed ${formatTarget(target)} in time` : `a person refused ${formatTarget(target)}` };
     if (given === 'task' || given === 'always') {
-      const rule = parseHostRule(target.port === 80 || target.port === 443 ? target.host : `${target.host}:${target.port}`);
+      const rule = parseHostRule(hostPatternText(target));
       if (rule) network.approved.push(rule);
     }
-    if (given === 'always') network.onAlways?.(target.port === 80 || target.port === 443 ? target.host : `${target.host}:${target.port}`);
+    if (given === 'always') network.onAlways?.(hostPatternText(target));
     return { verdict: 'allow', decision, local: false };
   }
 }

@@ -2,9 +2,13 @@
 // the gateway endpoint's browser port): a refused site gets Airlock's refusal page as a page the
 // person watching can read — inside TLS, with a leaf from the task's CA, since browsers never show
 // a proxy's answer to CONNECT — and page loads are reported, so the task's screen is captured.
-import http from 'node:http';
+import type http from 'node:http';
 import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
 import { terminateTls } from './intercept.js';
+import { answerClientError } from './refusal.js';
+import { gatewayServer } from './server.js';
+import type { GatewayTimeouts, Watchdog } from './timeouts.js';
 import { formatHost, formatTarget, type Target } from './target.js';
 import type { GatewayTask } from './task-state.js';
 
@@ -52,8 +56,8 @@ export class BrowserRefusals {
   readonly #server: http.Server;
   readonly #pages = new WeakMap<object, { network: GatewayTask; target: Target; page: string; status: number }>();
 
-  constructor() {
-    this.#server = http.createServer({ keepAlive: false, requestTimeout: 30_000 });
+  constructor(watchdog: Watchdog, timeouts: GatewayTimeouts) {
+    this.#server = gatewayServer(watchdog, timeouts);
     this.#server.on('request', (req, res) => {
       const refusal = this.#pages.get(req.socket);
       if (!refusal) {
@@ -63,13 +67,14 @@ export class BrowserRefusals {
       if (isNavigation(req.headers)) refusal.network.onNavigation?.(tunnelUrl(refusal.target, req.url ?? '/'));
       res.writeHead(refusal.status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' }).end(refusal.page);
     });
-    this.#server.on('clientError', (_error, socket) => socket.destroy());
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(socket, error));
+    this.#server.on('connect', (_req: http.IncomingMessage, socket: Duplex) => answerClientError(socket, 405, 'CONNECT is not passed on here'));
   }
 
-  async serve(network: GatewayTask, target: Target, client: Duplex, head: Buffer, refusal: { status: number; body: string }): Promise<void> {
+  serve(network: GatewayTask, target: Target, client: Duplex, head: Buffer, refusal: { status: number; body: string }, context: tls.SecureContext): void {
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) client.unshift(head);
-    const secure = await terminateTls(client, target.host, network.credentials!);
+    const secure = terminateTls(client, context);
     secure.on('error', () => secure.destroy());
     this.#pages.set(secure, { network, target, page: refusalPage(target, refusal.body), status: refusal.status });
     this.#server.emit('connection', secure);

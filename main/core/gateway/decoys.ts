@@ -20,32 +20,3 @@ export function makeDecoyValue(name: string): string {
   if (/OPENAI/i.test(name)) return `sk-proj-${randomFrom(`${ALNUM}abcdefghijklmnopqrstuvwxyz`, 48)}`;
   return `sk_live_${randomBytes(16).toString('hex')}`;
 }
-
-/** Finds decoy values in what passes through the gateway, also across chunk boundaries. */
-export class DecoyScanner {
-  readonly #decoys: Decoy[];
-  readonly #overlap: number;
-
-  constructor(decoys: Decoy[]) {
-    this.#decoys = decoys.filter((d) => d.value.length >= 8);
-    this.#overlap = Math.max(0, ...this.#decoys.map((d) => d.value.length)) - 1;
-  }
-
-  get empty(): boolean {
-    return this.#decoys.length === 0;
-  }
-
-  find(text: string): Decoy | undefined {
-    return this.#decoys.find((d) => text.includes(d.value));
-  }
-
-  /** For a stream: call with each chunk; remembers the end of the last one. */
-  streamFinder(): (chunk: Buffer) => Decoy | undefined {
-    let tail = '';
-    return (chunk) => {
-      const text = tail + chunk.toString('latin1');
-      tail = text.slice(-this.#overlap);
-      return this.find(text);
-    };
-  }
-}

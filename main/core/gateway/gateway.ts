@@ -2,27 +2,33 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
 import type { EventBus } from '../audit/bus.js';
 import type { AgentRef, Decision } from '../audit/events.js';
 import type { Clock } from '../clock.js';
-import { findPlaceholder } from '../credentials/placeholder.js';
+import { HostAddresses } from './addresses.js';
 import { AdmissionControl } from './admission.js';
+import { SandboxApiRoute, SANDBOX_API_HOST } from './api-route.js';
 import { Approvals } from './approvals.js';
+import { BrowserRefusals, isNavigation, refusalPage } from './browser.js';
+import type { Decoy } from './decoys.js';
 import { defaultDialer, defaultResolver, DialingAgent, type Dialer, type Resolver } from './dialing.js';
+import { forward } from './forwarding.js';
+import { framingProblem } from './framing.js';
 import { forwardHeaders, UpstreamTlsAgent, type TaskCredentialsPort } from './intercept.js';
-import { Interception } from './interception.js';
+import { Interception, requestHeadText, watchedRefusal } from './interception.js';
 import { TaskLimits } from './limits.js';
 import type { NetworkPolicy } from './policy.js';
-import { rawResponse, refusalBody } from './refusal.js';
-import { formatHost, formatTarget, parseAbsoluteUrl, parseAuthority } from './target.js';
-import { GatewayEvents, type GatewayTask, type SandboxApiHandler } from './task-state.js';
-import { DecoyScanner, type Decoy } from './decoys.js';
-import { BrowserRefusals, isNavigation, refusalPage } from './browser.js';
-
-/** The reserved name of the in-sandbox API (main/core/tasks/sandbox-api.ts). */
-const SANDBOX_API_HOST = 'airlock.internal';
+import { answerClientError, rawResponse, refusalBody } from './refusal.js';
+import { formatHost, formatTarget, parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
+import { GATEWAY_TARGET, GatewayEvents, type Admission, type GatewayTask, type SandboxApiHandler } from './task-state.js';
+import { gatewayServer } from './server.js';
+import { DEFAULT_TIMEOUTS, Watchdog, type GatewayTimeouts } from './timeouts.js';
+import type { Found } from './secret-scanner.js';
+import { TaskWatch, type Watched } from './watch-lists.js';
 
 export { defaultDialer, defaultResolver, type Dialer, type Resolver } from './dialing.js';
+export type { GatewayTimeouts } from './timeouts.js';
 
 export interface GatewayDeps {
   bus: EventBus;
@@ -33,13 +39,19 @@ export interface GatewayDeps {
   approvalTimeoutMs?: number;
   /** PEM of one more CA to trust for upstream TLS (besides the system's): for local test servers. */
   upstreamCa?: string;
+  /** This machine's interface addresses (refused like loopback); os.networkInterfaces() when absent. */
+  hostAddresses?: () => string[];
+  timeouts?: Partial<GatewayTimeouts>;
 }
+
+const PLAIN = { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' };
 
 /**
  * Airlock's egress proxy: an HTTP forward proxy with CONNECT, shared by all tasks of this process.
  * Each request must carry its task's proxy credential; the target is checked against the task's
  * policy before any DNS lookup, every resolved address is checked before it is dialled (and only
- * checked addresses are dialled), and every request becomes an event.
+ * checked addresses are dialled), and every request becomes an event. Nothing a sandbox or an
+ * upstream sends can throw out of it: every handler answers a failure with a status and a reason.
  */
 export class Gateway {
   readonly approvals: Approvals;
@@ -50,32 +62,57 @@ export class Gateway {
   readonly #boundTo = new WeakMap<object, string>();
   /** Connections from a display task's browser (the endpoint's browser port): see browser.ts. */
   readonly #fromBrowser = new WeakSet<object>();
-  readonly #browserRefusals = new BrowserRefusals();
+  readonly #browserRefusals: BrowserRefusals;
   readonly #events: GatewayEvents;
   readonly #admission: AdmissionControl;
   readonly #interception: Interception;
+  readonly #timeouts: GatewayTimeouts;
+  readonly #watchdog: Watchdog;
+  readonly #api: SandboxApiRoute;
   /** Tunnelled connections to the in-sandbox API, served by an HTTP server of their own. */
   readonly #apiServer: http.Server;
   readonly #apiConnections = new WeakMap<object, GatewayTask>();
+  /** Every connection from a sandbox still open (tunnels included, which leave the HTTP server): closed with the gateway. */
+  readonly #open = new Set<Duplex>();
 
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
     this.#dial = deps.dial ?? defaultDialer;
+    this.#timeouts = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
+    this.#watchdog = new Watchdog(deps.clock);
     this.approvals = new Approvals(deps.clock, deps.approvalTimeoutMs ?? 60_000);
     this.#events = new GatewayEvents(deps.bus, deps.clock);
-    this.#admission = new AdmissionControl(this.#events, deps.resolve ?? defaultResolver, this.approvals);
-    this.#interception = new Interception(this.#events, deps.clock);
-    this.#apiServer = http.createServer({ keepAlive: true, requestTimeout: 0 });
+    const hostAddresses = new HostAddresses(deps.clock, deps.hostAddresses);
+    this.#admission = new AdmissionControl(this.#events, deps.resolve ?? defaultResolver, this.approvals, hostAddresses);
+    this.#interception = new Interception(this.#events, deps.clock, this.#watchdog, this.#timeouts);
+    this.#browserRefusals = new BrowserRefusals(this.#watchdog, this.#timeouts);
+    this.#api = new SandboxApiRoute(this.#events, deps.clock, this.#watchdog, this.#timeouts);
+    this.#apiServer = gatewayServer(this.#watchdog, this.#timeouts, this.#recordExpired((socket) => this.#apiConnections.get(socket)));
     this.#apiServer.on('request', (req, res) => {
       const network = this.#apiConnections.get(req.socket);
-      if (network) void this.#sandboxApi(network, req, res, req.url ?? '/');
-      else res.writeHead(500).end();
+      if (!network) return void res.writeHead(500, PLAIN).end();
+      this.#api.serve(network, req, res, req.url ?? '/').catch((error: unknown) => this.#internalError(network, req, res, error));
     });
-    this.#apiServer.on('clientError', (_error, socket) => socket.destroy());
-    this.#server = http.createServer({ keepAlive: true, requestTimeout: 0, headersTimeout: 30_000 });
-    this.#server.on('request', (req, res) => void this.#onRequest(req, res));
-    this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void this.#onConnect(req, socket, head));
-    this.#server.on('clientError', (_error, socket) => socket.destroy());
+    this.#apiServer.on('connect', (_req: http.IncomingMessage, socket: Duplex) => answerClientError(socket, 405, 'CONNECT is not passed on here'));
+    this.#apiServer.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(socket, error, undefined, this.#recordMalformed(this.#apiConnections.get(socket))));
+
+    this.#server = gatewayServer(this.#watchdog, this.#timeouts, this.#recordExpired((socket) => this.#boundTask(socket)));
+    this.#server.on('connection', (socket: Duplex) => {
+      this.#open.add(socket);
+      socket.once('close', () => this.#open.delete(socket));
+    });
+    this.#server.on('request', (req, res) => {
+      this.#onRequest(req, res).catch((error: unknown) => this.#internalError(this.#boundTask(req.socket), req, res, error));
+    });
+    this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      this.#onConnect(req, socket, head).catch((error: unknown) => {
+        const network = this.#boundTask(socket);
+        if (network) this.#events.refuse(network, GATEWAY_TARGET, 'CONNECT', undefined, { ok: false, status: 500, reason: `Airlock could not handle this CONNECT (${(error as Error)?.message})`, decision: { allow: false, rule: 'internal', by: 'policy' } }, deps.clock.now());
+        answerClientError(socket, 500, 'Airlock could not handle this CONNECT');
+      });
+    });
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(socket, error, undefined, this.#recordMalformed(this.#boundTask(socket))));
   }
 
   /** Registers a task's policy; returns the proxy credential the sandbox will present. */
@@ -89,11 +126,11 @@ export class Gateway {
       task: options.task, agentRef: options.agent, policy: options.policy, token: Buffer.from(password),
       approved: [], limits: new TaskLimits(this.#deps.clock, options.policy.rate),
       tlsAgent: new UpstreamTlsAgent(this.#dial, this.#deps.upstreamCa),
+      watch: new TaskWatch(options.decoys ?? [], options.credentials),
       ...(options.onAlways ? { onAlways: options.onAlways } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.sandboxApi ? { sandboxApi: options.sandboxApi } : {}),
-      ...(options.decoys?.length ? { decoys: new DecoyScanner(options.decoys) } : {}),
-      ...(options.onNavigation ? { onNavigation: options.onNavigation } : {}),
+      ...(options.onNavigation ? { onNavigation: guarded(options.onNavigation) } : {}),
     });
     return { user: options.task, password };
   }
@@ -113,6 +150,7 @@ export class Gateway {
   acceptConnection(task: string, stream: Duplex, options: { browser?: boolean } = {}): void {
     this.#boundTo.set(stream, task);
     if (options.browser) this.#fromBrowser.add(stream);
+    stream.on('error', () => stream.destroy());
     this.#server.emit('connection', stream);
   }
 
@@ -125,19 +163,51 @@ export class Gateway {
     return new Promise((resolve) => {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
+      for (const socket of this.#open) socket.destroy();
       this.#interception.close();
       this.#browserRefusals.close();
       this.#apiServer.closeAllConnections();
+      this.#watchdog.close();
     });
   }
 
+  #boundTask(socket: object): GatewayTask | undefined {
+    const task = this.#boundTo.get(socket);
+    return task === undefined ? undefined : this.#tasks.get(task);
+  }
+
+  /** A request Node's parser refused on a task's connection: recorded as refused. */
+  #recordMalformed(network: GatewayTask | undefined): (status: number, reason: string) => void {
+    return (status, reason) => {
+      if (network) this.#events.refuse(network, GATEWAY_TARGET, '-', undefined, { ok: false, status, reason, decision: { allow: false, rule: 'malformed', by: 'policy' } }, this.#deps.clock.now());
+    };
+  }
+
+  /** A connection cut for taking too long over its request head (partly sent) or body: recorded. */
+  #recordExpired(taskOf: (socket: Duplex) => GatewayTask | undefined): (socket: Duplex, phase: 'head' | 'body') => void {
+    return (socket, phase) => {
+      const network = taskOf(socket);
+      if (!network || phase !== 'head') return; // a body that stalls ends its request's own event
+      const reason = `the request head did not arrive within ${this.#timeouts.headersMs / 1000} s`;
+      this.#events.refuse(network, GATEWAY_TARGET, '-', undefined, { ok: false, status: 408, reason, decision: { allow: false, rule: 'timeout', by: 'policy' } }, this.#deps.clock.now());
+    };
+  }
+
+  #internalError(network: GatewayTask | undefined, req: http.IncomingMessage, res: http.ServerResponse, error: unknown): void {
+    const reason = `Airlock could not handle this request (${(error as Error)?.message ?? String(error)})`;
+    if (network) this.#events.refuse(network, GATEWAY_TARGET, req.method ?? '-', undefined, { ok: false, status: 500, reason, decision: { allow: false, rule: 'internal', by: 'policy' } }, this.#deps.clock.now());
+    if (!res.headersSent && !res.destroyed) res.writeHead(500, PLAIN).end(`Airlock gateway: ${reason}.\n`);
+    else res.destroy();
+  }
+
   #authenticate(req: http.IncomingMessage): GatewayTask | undefined {
-    if (this.#fromBrowser.has(req.socket)) return this.#tasks.get(this.#boundTo.get(req.socket)!);
+    if (this.#fromBrowser.has(req.socket)) return this.#boundTask(req.socket);
     const header = req.headers['proxy-authorization'];
     const match = typeof header === 'string' ? /^Basic\s+(\S+)$/i.exec(header) : null;
     if (!match) return undefined;
     const decoded = Buffer.from(match[1]!, 'base64').toString();
     const colon = decoded.indexOf(':');
+    if (colon < 0) return undefined;
     const network = this.#tasks.get(decoded.slice(0, colon));
     if (!network) return undefined;
     const given = Buffer.from(decoded.slice(colon + 1));
@@ -149,95 +219,54 @@ export class Gateway {
 
   async #onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = this.#deps.clock.now();
+    const method = req.method ?? 'GET';
     const network = this.#authenticate(req);
     if (!network) {
-      res.writeHead(407, { 'Proxy-Authenticate': 'Basic realm="airlock"', 'Content-Type': 'text/plain' }).end('Airlock gateway: this task\'s proxy credential is required (it is in HTTP_PROXY inside the sandbox).\n');
+      // On a task's own connection the attempt is the task's: recorded (elsewhere there is no task to record it for).
+      const bound = this.#boundTask(req.socket);
+      if (bound) this.#events.refuse(bound, GATEWAY_TARGET, method, undefined, { ok: false, status: 407, reason: 'the request did not carry this task\'s proxy credential', decision: { allow: false, rule: 'proxy-credential', by: 'policy' } }, started);
+      res.writeHead(407, { 'Proxy-Authenticate': 'Basic realm="airlock"', ...PLAIN }).end('Airlock gateway: this task\'s proxy credential is required (it is in HTTP_PROXY inside the sandbox).\n');
       return;
     }
+    const refuse = (target: Target, path: string | undefined, refusal: { status: number; reason: string; decision: Decision }, body = `Airlock refused this request: ${refusal.reason}.\n`) => {
+      this.#events.refuse(network, target, method, path, { ok: false, ...refusal }, started);
+      res.writeHead(refusal.status, PLAIN).end(body);
+    };
     const parsed = parseAbsoluteUrl(req.url ?? '');
-    if (!parsed) {
-      res.writeHead(400, { 'Content-Type': 'text/plain' }).end('Airlock gateway: send absolute http:// URLs, or CONNECT for anything else.\n');
-      return;
-    }
+    if (!parsed) return refuse(GATEWAY_TARGET, undefined, { status: 400, reason: 'send absolute http:// URLs, or CONNECT for anything else', decision: { allow: false, rule: 'request-target', by: 'policy' } });
     const { target, path } = parsed;
-    if (target.host === SANDBOX_API_HOST) {
-      await this.#sandboxApi(network, req, res, path);
-      return;
-    }
-    const decoy = network.decoys?.find(`${req.url ?? ''}\n${JSON.stringify(req.headers)}`);
-    if (decoy) {
-      this.#events.decoyTouched(network, decoy, target, req.method ?? 'GET', path);
-      const decision: Decision = { allow: false, rule: 'decoy', by: 'policy' };
-      this.#events.refuse(network, target, req.method ?? 'GET', path, { ok: false, status: 403, reason: 'a decoy secret was in the request', decision }, started);
-      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end('Airlock refused this request.\n');
-      return;
-    }
-    const leaked = findPlaceholder(req.headers, req.url);
-    if (leaked && network.credentials && (await network.credentials.isOwnPlaceholder(leaked.token))) {
-      // Plain HTTP is never given a secret, and a placeholder on it is going somewhere it should not.
-      const reason = `a credential placeholder sent over plain HTTP to ${formatTarget(target)}`;
-      this.#events.credentialEvent(network, 'cred.misuse', undefined, { method: req.method, host: target.host, port: target.port, path, reason });
-      const decision: Decision = { allow: false, rule: 'credential:misuse', by: 'policy' };
-      this.#events.refuse(network, target, req.method ?? 'GET', path, { ok: false, status: 403, reason, decision }, started);
-      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end(`Airlock refused this request: ${reason}. Credentials are only used over HTTPS, with the hosts they were granted for.\n`);
-      return;
-    }
+    if (target.host === SANDBOX_API_HOST) return this.#api.serve(network, req, res, path);
+    const framing = framingProblem(req);
+    if (framing) return refuse(target, path, { ...framing, decision: { allow: false, rule: 'framing', by: 'policy' } });
+    // Plain HTTP is never given a secret: a placeholder on it (in any encoding) is going somewhere it should not.
+    const scanner = network.watch.requestScanner(target, false);
+    const inHead = scanner.find(requestHeadText(req, req.url ?? ''));
+    if (inHead) return refuse(target, path, watchedRefusal(this.#events, network, target, method, path, inHead, 'a request sent over plain HTTP'));
     const navigation = this.#fromBrowser.has(req.socket) && isNavigation(req.headers);
     if (navigation) network.onNavigation?.(req.url ?? '');
-    const admission = await this.#admission.admit(network, target, req.method ?? 'GET', path);
+    const admission = await this.#admission.admit(network, target, method, path);
     if (!admission.ok) {
-      this.#events.refuse(network, target, req.method ?? 'GET', path, admission, started);
       const body = refusalBody(target, admission.reason, admission.decision.rule);
+      this.#events.refuse(network, target, method, path, admission, started);
       if (navigation) res.writeHead(admission.status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' }).end(refusalPage(target, body));
-      else res.writeHead(admission.status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end(body);
+      else res.writeHead(admission.status, PLAIN).end(body);
       return;
     }
-    let bytesUp = 0;
-    let bytesDown = 0;
-    let status = 502;
-    const finish = () => this.#events.requestEvent(network, target, req.method ?? 'GET', path, status, bytesUp, bytesDown, started, admission.decision);
-    let socket: Duplex | undefined;
-    const upstream = http.request({
+    const reflect = network.watch.responseScanner();
+    await forward({
+      network, target, method, path, req, res, started, decision: admission.decision,
       // Host is the URL's authority, which was checked, whatever the client put in its Host header
       // (another name on the same server is not what was allowed).
-      host: admission.address, port: target.port, method: req.method, path, headers: { ...forwardHeaders(req.headers), host: target.port === 80 ? formatHost(target) : formatTarget(target) }, setHost: false,
+      headers: { ...forwardHeaders(req.headers), host: target.port === 80 ? formatHost(target) : formatTarget(target) },
       // the task's pool: connections only ever to the address that was checked for this request
-      agent: network.agent,
-    });
-    upstream.on('socket', (s) => (socket = s));
-    const findDecoy = network.decoys?.streamFinder();
-    req.on('data', (chunk: Buffer) => {
-      const inBody = findDecoy?.(chunk);
-      if (inBody) {
-        this.#events.decoyTouched(network, inBody, target, req.method ?? 'GET', path);
-        upstream.destroy();
-        if (!res.headersSent) res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end('Airlock refused this request.\n');
-        return;
-      }
-      bytesUp += chunk.length;
-      this.#events.countBytes(network, chunk.length, [req.socket, ...(socket ? [socket] : [])]);
-    });
-    upstream.on('response', (upstreamRes) => {
-      status = upstreamRes.statusCode ?? 502;
-      res.writeHead(status, forwardHeaders(upstreamRes.headers));
-      upstreamRes.on('data', (chunk: Buffer) => {
-        bytesDown += chunk.length;
-        this.#events.countBytes(network, chunk.length, [req.socket, ...(socket ? [socket] : [])]);
-      });
-      upstreamRes.pipe(res);
-      upstreamRes.on('end', finish);
-    });
-    upstream.on('error', (error) => {
-      if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' }).end(`Airlock gateway: could not reach ${formatTarget(target)}: ${error.message}\n`);
-      else res.destroy();
-      finish();
-    });
-    req.pipe(upstream);
+      open: (headers) => http.request({ host: admission.address, port: target.port, method, path, headers, setHost: false, agent: network.agent }),
+      ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: (found: Found<Watched>) => watchedRefusal(this.#events, network, target, method, path, found, 'a request body sent over plain HTTP') } }),
+      ...(reflect ? { reflect } : {}),
+    }, { events: this.#events, watchdog: this.#watchdog, timeouts: this.#timeouts });
   }
 
   async #onConnect(req: http.IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     const started = this.#deps.clock.now();
-    client.on('error', () => client.destroy());
     const network = this.#authenticate(req);
     if (!network) {
       client.end(rawResponse(407, 'Proxy Authentication Required', 'Airlock gateway: this task\'s proxy credential is required.\n', ['Proxy-Authenticate: Basic realm="airlock"']));
@@ -245,6 +274,7 @@ export class Gateway {
     }
     const target = parseAuthority(req.url ?? '');
     if (!target) {
+      this.#events.refuse(network, GATEWAY_TARGET, 'CONNECT', undefined, { ok: false, status: 400, reason: 'CONNECT needs host:port', decision: { allow: false, rule: 'request-target', by: 'policy' } }, started);
       client.end(rawResponse(400, 'Bad Request', 'Airlock gateway: CONNECT needs host:port.\n'));
       return;
     }
@@ -263,57 +293,87 @@ export class Gateway {
     if (!admission.ok) {
       this.#events.refuse(network, target, 'CONNECT', undefined, admission, started);
       const body = refusalBody(target, admission.reason, admission.decision.rule);
-      if (browser) await this.#browserRefusals.serve(network, target, client, head, { status: admission.status, body }).catch(() => client.destroy());
+      const context = browser ? await this.#leafFor(network, target, client, started, false) : undefined;
+      if (context) this.#browserRefusals.serve(network, target, client, head, { status: admission.status, body }, context);
       // Answer, never just drop: some clients (Node 24's fetch) retry a dropped CONNECT at full speed.
-      else client.end(rawResponse(admission.status, admission.status === 429 ? 'Too Many Requests' : 'Forbidden', body));
+      else if (!client.writableEnded) client.end(rawResponse(admission.status, admission.status === 429 ? 'Too Many Requests' : 'Forbidden', body));
       return;
     }
     if (browser || network.credentials?.intercepts(target.host, target.port)) {
-      await this.#interception.intercept(network, target, admission, client, head, started);
+      const context = await this.#leafFor(network, target, client, started, true);
+      if (context) await this.#interception.intercept(network, target, admission, client, head, context, started);
       return;
     }
+    await this.#tunnel(network, target, admission, client, head, started);
+  }
+
+  /**
+   * The task CA's certificate for `target`, minted within the task's rate (checked before minting);
+   * refused (answered, and recorded when `record`) when over it.
+   */
+  async #leafFor(network: GatewayTask, target: Target, client: Duplex, started: number, record: boolean): Promise<tls.SecureContext | undefined> {
+    try {
+      return await network.credentials!.ca!.contextFor(target.host);
+    } catch (error) {
+      const limited = (error as { code?: string }).code === 'rate.certificates';
+      const reason = limited ? `rate.certificates: ${(error as Error).message}` : `no certificate could be made for ${target.host} (${(error as Error).message})`;
+      if (limited) this.#events.violation(network, reason, target, 'CONNECT', undefined);
+      if (record) this.#events.refuse(network, target, 'CONNECT', undefined, { ok: false, status: limited ? 429 : 502, reason, decision: { allow: false, rule: limited ? 'rate.certificates' : 'internal', by: 'policy' } }, started);
+      client.end(rawResponse(limited ? 429 : 502, limited ? 'Too Many Requests' : 'Bad Gateway', `Airlock gateway: ${reason}.\n`));
+      return undefined;
+    }
+  }
+
+  /** An ordinary CONNECT tunnel: bytes both ways, counted, until either side closes or it idles too long. */
+  async #tunnel(network: GatewayTask, target: Target, admission: Extract<Admission, { ok: true }>, client: Duplex, head: Buffer, started: number): Promise<void> {
     let upstream: Duplex;
     try {
       upstream = await this.#dial(admission.address, target.port);
     } catch (error) {
       client.end(rawResponse(502, 'Bad Gateway', `Airlock gateway: could not connect to ${formatTarget(target)}: ${(error as Error).message}\n`));
-      this.#events.requestEvent(network, target, 'CONNECT', undefined, 502, 0, 0, started, admission.decision);
+      this.#events.requestEvent(network, target, 'CONNECT', undefined, 502, 0, 0, started, admission.decision, { error: (error as Error).message });
       return;
     }
     let bytesUp = head.length;
     let bytesDown = 0;
+    let done = false;
+    const idle = this.#watchdog.watch(this.#timeouts.tunnelIdleMs, () => finish(`nothing crossed the tunnel for ${this.#timeouts.tunnelIdleMs / 1000} s`));
+    const finish = (error?: string) => {
+      if (done) return;
+      done = true;
+      idle.stop();
+      upstream.destroy();
+      client.destroy();
+      this.#events.requestEvent(network, target, 'CONNECT', undefined, 200, bytesUp, bytesDown, started, admission.decision, error ? { error } : {});
+    };
+    upstream.on('error', () => finish());
+    client.on('close', () => finish());
+    upstream.on('close', () => finish());
+    if (client.destroyed) return finish();
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) upstream.write(head);
     client.on('data', (chunk: Buffer) => {
+      idle.touch();
       bytesUp += chunk.length;
       this.#events.countBytes(network, chunk.length, [client, upstream]);
     });
     upstream.on('data', (chunk: Buffer) => {
+      idle.touch();
       bytesDown += chunk.length;
       this.#events.countBytes(network, chunk.length, [client, upstream]);
     });
-    upstream.on('error', () => client.destroy());
     client.pipe(upstream);
     upstream.pipe(client);
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      upstream.destroy();
-      client.destroy();
-      this.#events.requestEvent(network, target, 'CONNECT', undefined, 200, bytesUp, bytesDown, started, admission.decision);
-    };
-    client.on('close', finish);
-    upstream.on('close', finish);
   }
+}
 
-  async #sandboxApi(network: GatewayTask, req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
-    if (!network.sandboxApi) {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Airlock: the in-sandbox API is not available to this task.\n');
-      return;
+/** A callback of the owner's: whatever it throws stays out of the request's handling. */
+function guarded(callback: (url: string) => void): (url: string) => void {
+  return (url) => {
+    try {
+      callback(url);
+    } catch {
+      // the screen capture it triggers is best-effort
     }
-    await network.sandboxApi(req, res, path).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-    });
-  }
+  };
 }

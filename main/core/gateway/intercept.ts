@@ -3,16 +3,18 @@ import https from 'node:https';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import type { Dialer } from './gateway.js';
+import type { WatchedPlaceholder } from '../credentials/placeholder.js';
+import type { Dialer } from './dialing.js';
 
 /** What the gateway needs from a task's credentials (main/core/credentials implements it). */
 export interface TaskCredentialsPort {
   ca: { contextFor(host: string): Promise<tls.SecureContext> } | undefined;
   /** True for hosts the task holds an active proxy grant for: only their TLS is intercepted. */
   intercepts(host: string, port: number): boolean;
-  authorize(request: { token: string; host: string; method: string; path: string }): Promise<CredentialAuthorization>;
-  /** A token signed by this task's key, valid or not for the host: a sign of misuse where it turns up. */
-  isOwnPlaceholder(token: string): Promise<boolean>;
+  /** Checks a placeholder for a request (`path`: normalised, without the query) and counts a use. */
+  authorize(request: { token: string; host: string; port: number; method: string; path: string }): Promise<CredentialAuthorization>;
+  /** Secrets that must never come back to the sandbox, and the placeholders to look for where they should not go. */
+  watched(): { secrets: { value: string; grant: { id: string; credential: string } }[]; placeholders: WatchedPlaceholder[] };
 }
 
 export type CredentialAuthorization =
@@ -42,13 +44,13 @@ export class UpstreamTlsAgent extends https.Agent {
 }
 
 /** Terminates the sandbox's TLS to an intercepted host with a leaf certificate from the task's CA. */
-export async function terminateTls(client: Duplex, host: string, credentials: TaskCredentialsPort): Promise<tls.TLSSocket> {
-  const context = await credentials.ca!.contextFor(host);
+export function terminateTls(client: Duplex, context: tls.SecureContext): tls.TLSSocket {
   return new tls.TLSSocket(client as net.Socket, { isServer: true, secureContext: context, ALPNProtocols: ['http/1.1'] });
 }
 
 /** Hop-by-hop and proxy headers never go upstream. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+// (Expect too: the gateway has answered 100-continue itself, and refuses any other expectation.)
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authorization', 'proxy-authenticate', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
 
 export function forwardHeaders(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const connectionListed = String(headers.connection ?? '').toLowerCase().split(',').map((h) => h.trim());

@@ -1,13 +1,23 @@
-import http from 'node:http';
+import type http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
+import type tls from 'node:tls';
 import type { Decision } from '../audit/events.js';
 import type { Clock } from '../clock.js';
-import { findPlaceholder } from '../credentials/placeholder.js';
-import { forwardHeaders, terminateTls } from './intercept.js';
-import { formatTarget, type Target } from './target.js';
+import { normaliseHost } from '../policy/host-pattern.js';
 import { isNavigation, tunnelUrl } from './browser.js';
+import { forward, type Refusal } from './forwarding.js';
+import { framingProblem } from './framing.js';
+import { forwardHeaders, terminateTls } from './intercept.js';
+import { answerClientError } from './refusal.js';
+import { parseOriginForm } from './request-target.js';
+import type { Found } from './secret-scanner.js';
+import { authorizePlaceholders, findPlaceholders } from './substitution.js';
+import { formatHost, type Target } from './target.js';
 import type { Admission, GatewayEvents, GatewayTask } from './task-state.js';
+import { gatewayServer } from './server.js';
+import type { GatewayTimeouts, Watchdog } from './timeouts.js';
+import type { Watched } from './watch-lists.js';
 
 interface Intercepted {
   network: GatewayTask;
@@ -16,114 +26,152 @@ interface Intercepted {
   decision: Decision;
 }
 
+/** The refusal of a request that carried a decoy or a placeholder where it must not go; records why. */
+export function watchedRefusal(events: GatewayEvents, network: GatewayTask, target: Target, method: string, path: string, found: Found<Watched>, where: string): Refusal {
+  if (found.tag.kind === 'decoy') {
+    events.decoyTouched(network, found.tag.decoy, target, method, path);
+    return { status: 403, reason: 'a decoy secret was in the request', decision: { allow: false, rule: 'decoy', by: 'policy' } };
+  }
+  const reason = `a credential placeholder (${found.form}) in ${where} to ${formatHost(target)}:${target.port}, which its grant does not cover`;
+  events.credentialEvent(network, 'cred.misuse', undefined, { method, host: target.host, port: target.port, path, reason });
+  return { status: 403, reason, decision: { allow: false, rule: 'credential:misuse', by: 'policy' } };
+}
+
+/** The request head as one text, for finding watched values in names, values and the target alike. */
+export function requestHeadText(req: http.IncomingMessage, target: string, skipHeaders: ReadonlySet<string> = new Set()): string {
+  const lines = [target];
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (!skipHeaders.has(req.rawHeaders[i]!.toLowerCase())) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+  }
+  return lines.join('\n');
+}
+
 /**
  * Hosts a task holds a grant for: their TLS is terminated here (with a leaf from the task's CA),
- * each request is checked for a placeholder, given the real secret, and forwarded over verified TLS.
+ * each request is checked — origin form, method, normalised path, framing, Host, every placeholder
+ * — given the real secret, forwarded over verified TLS, and its response cleared of the secret.
  */
 export class Interception {
   readonly #events: GatewayEvents;
   readonly #clock: Clock;
+  readonly #watchdog: Watchdog;
+  readonly #timeouts: GatewayTimeouts;
   /** Decrypted connections: served by an HTTP server of their own. */
   readonly #server: http.Server;
   readonly #intercepted = new WeakMap<object, Intercepted>();
 
-  constructor(events: GatewayEvents, clock: Clock) {
+  constructor(events: GatewayEvents, clock: Clock, watchdog: Watchdog, timeouts: GatewayTimeouts) {
     this.#events = events;
     this.#clock = clock;
-    this.#server = http.createServer({ keepAlive: true, requestTimeout: 0 });
-    this.#server.on('request', (req, res) => void this.#onIntercepted(req, res));
-    this.#server.on('clientError', (_error, socket) => socket.destroy());
+    this.#watchdog = watchdog;
+    this.#timeouts = timeouts;
+    this.#server = gatewayServer(watchdog, timeouts);
+    this.#server.on('request', (req, res) => void this.#onIntercepted(req, res).catch((error: unknown) => this.#internalError(req, res, error)));
+    // A CONNECT inside an intercepted tunnel (authority form): refused, not silently dropped.
+    this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+      const context = this.#intercepted.get(socket);
+      if (context) this.#events.refuse(context.network, context.target, 'CONNECT', req.url ?? '', { ok: false, status: 405, reason: 'CONNECT inside an intercepted connection', decision: { allow: false, rule: 'request-target', by: 'policy' } }, this.#clock.now());
+      answerClientError(socket, 405, 'CONNECT is not passed on inside an intercepted connection');
+    });
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+      const context = this.#intercepted.get(socket);
+      answerClientError(socket, error, undefined, (status, reason) => {
+        if (context) this.#events.refuse(context.network, context.target, '-', undefined, { ok: false, status, reason, decision: { allow: false, rule: 'malformed', by: 'policy' } }, this.#clock.now());
+      });
+    });
   }
 
   close(): void {
     this.#server.closeAllConnections();
   }
 
-  async intercept(network: GatewayTask, target: Target, admission: Extract<Admission, { ok: true }>, client: Duplex, head: Buffer, started: number): Promise<void> {
+  async intercept(network: GatewayTask, target: Target, admission: Extract<Admission, { ok: true }>, client: Duplex, head: Buffer, context: tls.SecureContext, started: number): Promise<void> {
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) client.unshift(head);
-    const secure = await terminateTls(client, target.host, network.credentials!);
+    const secure = terminateTls(client, context);
     secure.on('error', () => secure.destroy());
     this.#intercepted.set(secure, { network, target, address: admission.address, decision: admission.decision });
     secure.once('close', () => this.#events.requestEvent(network, target, 'CONNECT', undefined, 200, 0, 0, started, admission.decision, { intercepted: true }));
     this.#server.emit('connection', secure);
   }
 
+  #internalError(req: http.IncomingMessage, res: http.ServerResponse, error: unknown): void {
+    const context = this.#intercepted.get(req.socket);
+    const reason = `Airlock could not handle this request (${(error as Error)?.message ?? String(error)})`;
+    if (context) this.#events.refuse(context.network, context.target, req.method ?? '-', req.url, { ok: false, status: 500, reason, decision: { allow: false, rule: 'internal', by: 'policy' } }, this.#clock.now());
+    if (!res.headersSent && !res.destroyed) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end(`Airlock gateway: ${reason}.\n`);
+    else res.destroy();
+  }
+
   async #onIntercepted(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const context = this.#intercepted.get(req.socket);
     if (!context) {
-      res.writeHead(500).end();
+      res.writeHead(500, { Connection: 'close' }).end();
       return;
     }
     const { network, target, address } = context;
     const started = this.#clock.now();
     const method = req.method ?? 'GET';
-    const path = req.url ?? '/';
+    const refuse = (status: number, reason: string, rule: string, path = req.url): void => {
+      this.#events.refuse(network, target, method, path, { ok: false, status, reason, decision: { allow: false, rule, by: 'policy' } }, started);
+      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' }).end(`Airlock refused this request: ${reason}.\n`);
+    };
+    // TRACE echoes the request back: with a secret in it, that is the secret handed to the sandbox.
+    if (method === 'TRACE') return refuse(405, 'TRACE echoes the request back, so it is not passed on to a host Airlock holds a credential for', 'method');
+    const origin = parseOriginForm(req.url ?? '');
+    if (!origin.ok) return refuse(400, origin.reason, 'request-target');
+    const framing = framingProblem(req);
+    if (framing) return refuse(framing.status, framing.reason, 'framing');
     // The Host inside the tunnel must be the host that was checked (and that any grant is for):
     // another name on the same server (a CDN, virtual hosting) is not what was allowed.
-    const hostHeader = String(req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
-    if (hostHeader !== target.host) {
-      this.#events.credentialEvent(network, 'cred.misuse', undefined, { method, host: target.host, port: target.port, path, reason: `Host: ${hostHeader || '(none)'} inside a tunnel to ${target.host}` });
-      res.writeHead(421, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`Airlock refused this request: its Host (${hostHeader || 'none'}) is not ${target.host}, the host this connection was allowed for.\n`);
-      return;
+    const hostHeader = String(req.headers.host ?? '');
+    const hostMatch = /^(\[[^\]]*\]|[^:]*)(?::(\d{1,5}))?$/.exec(hostHeader);
+    const named = hostMatch ? normaliseHost(hostMatch[1]!) : undefined;
+    if (!named || named.host !== target.host || (hostMatch![2] !== undefined && Number(hostMatch![2]) !== target.port)) {
+      const reason = `its Host (${hostHeader || 'none'}) is not ${formatHost(target)}:${target.port}, the host this connection was allowed for`;
+      this.#events.credentialEvent(network, 'cred.misuse', undefined, { method, host: target.host, port: target.port, path: origin.path, reason: `Host: ${hostHeader || '(none)'} inside a tunnel to ${target.host}` });
+      return refuse(421, reason, 'host', origin.path);
     }
-    if (isNavigation(req.headers)) network.onNavigation?.(tunnelUrl(target, path));
+    if (isNavigation(req.headers)) network.onNavigation?.(tunnelUrl(target, origin.path));
+
+    // Placeholders in header and query values are verified and swapped below; anywhere else in the
+    // head (or in any encoding) one whose grant does not cover this host is misuse, as is a decoy.
+    const placeholders = findPlaceholders(req, origin.query);
+    const query = placeholders.query;
+    const scanner = network.watch.requestScanner(target, true);
+    const inHead = scanner.find(requestHeadText(req, `${origin.path}${query !== undefined ? `?${query}` : ''}`, placeholders.removed));
+    if (inHead) {
+      const refusal = watchedRefusal(this.#events, network, target, method, origin.path, inHead, 'the request head');
+      return refuse(refusal.status, refusal.reason, refusal.decision.rule, origin.path);
+    }
     const headers = forwardHeaders(req.headers);
     let decision = context.decision;
-    let identity: { grant: string; credential: string } | undefined;
-    const decoy = network.decoys?.find(`${path}\n${JSON.stringify(req.headers)}`);
-    if (decoy) {
-      this.#events.decoyTouched(network, decoy, target, method, path);
-      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Airlock refused this request.\n');
-      return;
-    }
-    const found = findPlaceholder(req.headers);
-    if (found) {
-      const authorization = await network.credentials!.authorize({ token: found.token, host: target.host, method, path });
-      if (!authorization.ok) {
-        this.#events.credentialEvent(network, authorization.kind, authorization.grant, { method, host: target.host, port: target.port, path, reason: authorization.reason });
-        const refused: Decision = { allow: false, rule: `credential:${authorization.kind.slice(5)}`, by: 'policy' };
-        this.#events.requestEvent(network, target, method, path, authorization.status, 0, 0, started, refused);
-        res.writeHead(authorization.status, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`Airlock refused this request: ${authorization.reason}.\n`);
-        return;
+    let substituted: { grant: string; credential: string }[] = [];
+    if (placeholders.tokens.size > 0) {
+      const substitution = network.credentials
+        ? await authorizePlaceholders(network.credentials, placeholders, target, method, origin.decodedPath)
+        : { ok: false as const, status: 403 as const, kind: 'cred.misuse' as const, reason: 'a placeholder, but this task holds no credentials', grant: undefined };
+      if (!substitution.ok) {
+        this.#events.credentialEvent(network, substitution.kind, substitution.grant, { method, host: target.host, port: target.port, path: origin.path, reason: substitution.reason });
+        return refuse(substitution.status, substitution.reason, `credential:${substitution.kind.slice(5)}`, origin.path);
       }
-      if (found.header) delete headers[found.header];
-      headers[authorization.header.name.toLowerCase()] = authorization.header.value;
-      identity = { grant: authorization.grant.id, credential: authorization.grant.credential };
-      decision = { allow: true, rule: `grant:${authorization.grant.credential}`, by: 'policy' };
+      for (const name of placeholders.removed) delete headers[name];
+      Object.assign(headers, substitution.set);
+      substituted = substitution.grants;
+      if (substituted[0]) decision = { allow: true, rule: `grant:${substituted[0].credential}`, by: 'policy' };
     }
-    let bytesUp = 0;
-    let bytesDown = 0;
-    const upstream = https.request({ host: address, port: target.port, servername: target.host, method, path, headers, agent: network.tlsAgent });
-    const findDecoy = network.decoys?.streamFinder();
-    req.on('data', (chunk: Buffer) => {
-      const inBody = findDecoy?.(chunk);
-      if (inBody) {
-        this.#events.decoyTouched(network, inBody, target, method, path);
-        upstream.destroy();
-        if (!res.headersSent) res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Airlock refused this request.\n');
-        return;
-      }
-      bytesUp += chunk.length;
-      this.#events.countBytes(network, chunk.length, [req.socket]);
-    });
-    upstream.on('response', (upstreamRes) => {
-      res.writeHead(upstreamRes.statusCode ?? 502, forwardHeaders(upstreamRes.headers));
-      upstreamRes.on('data', (chunk: Buffer) => {
-        bytesDown += chunk.length;
-        this.#events.countBytes(network, chunk.length, [req.socket]);
-      });
-      upstreamRes.pipe(res);
-      upstreamRes.on('end', () => {
-        this.#events.requestEvent(network, target, method, path, upstreamRes.statusCode ?? 502, bytesUp, bytesDown, started, decision, identity ? { intercepted: true } : { intercepted: true }, identity);
-        if (identity) this.#events.credentialEvent(network, 'cred.used', { id: identity.grant, credential: identity.credential }, { method, host: target.host, port: target.port, path, status: upstreamRes.statusCode });
-      });
-    });
-    upstream.on('error', (error) => {
-      if (!res.headersSent) res.writeHead(502, { 'Content-Type': 'text/plain' }).end(`Airlock gateway: ${formatTarget(target)} failed: ${error.message}\n`);
-      else res.destroy();
-      this.#events.requestEvent(network, target, method, path, 502, bytesUp, bytesDown, started, decision, { intercepted: true, error: error.message }, identity);
-    });
-    req.pipe(upstream);
+    headers.host = target.port === 443 ? formatHost(target) : `${formatHost(target)}:${target.port}`;
+    const path = `${origin.path}${query !== undefined ? `?${query}` : ''}`;
+    await forward({
+      network, target, method, path: origin.path, req, res, started, decision, headers,
+      ...(substituted[0] ? { identity: substituted[0] } : {}),
+      extra: { intercepted: true },
+      open: (framed) => https.request({ host: address, port: target.port, ...(target.kind === 'name' ? { servername: target.host } : {}), method, path, headers: framed, agent: network.tlsAgent }),
+      ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: (found: Found<Watched>) => watchedRefusal(this.#events, network, target, method, origin.path, found, 'the request body') } }),
+      ...(network.watch.responseScanner() ? { reflect: network.watch.responseScanner()! } : {}),
+      onSent: (status) => {
+        for (const grant of substituted) this.#events.credentialEvent(network, 'cred.used', { id: grant.grant, credential: grant.credential }, { method, host: target.host, port: target.port, path: origin.path, status });
+      },
+    }, { events: this.#events, watchdog: this.#watchdog, timeouts: this.#timeouts });
   }
 }

@@ -1,4 +1,6 @@
-import net from 'node:net';
+import { normaliseHost } from '../policy/host-pattern.js';
+
+export { normaliseHost } from '../policy/host-pattern.js';
 
 /** Where a request wants to go, as the gateway matches it: a normalised name or address, and a port. */
 export interface Target {
@@ -6,32 +8,6 @@ export interface Target {
   host: string;
   port: number;
   kind: 'name' | 'ipv4' | 'ipv6';
-}
-
-/**
- * Normalises a host the way a resolver would read it, before any matching: case, a trailing dot,
- * IDN (to punycode), and IPv4 in unusual spellings (`2130706433`, `0177.0.0.1`, `0x7f.1`), which
- * the WHATWG URL parser turns into dotted decimal.
- */
-export function normaliseHost(raw: string): { host: string; kind: Target['kind'] } | undefined {
-  let host = raw.trim();
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  if (net.isIPv6(host)) return { host: canonicalIPv6(host), kind: 'ipv6' };
-  let parsed: URL;
-  try {
-    parsed = new URL(`http://${host}/`);
-  } catch {
-    return undefined;
-  }
-  if (parsed.username || parsed.password || parsed.port || parsed.pathname !== '/') return undefined;
-  const name = parsed.hostname.replace(/\.$/, '');
-  if (!name) return undefined;
-  if (net.isIPv4(name)) return { host: name, kind: 'ipv4' };
-  return { host: name, kind: 'name' };
-}
-
-function canonicalIPv6(host: string): string {
-  return new URL(`http://[${host}]/`).hostname.slice(1, -1);
 }
 
 /** `host:port` of a CONNECT request (the port is required there). */

@@ -8,7 +8,8 @@ import type { TaskLimits } from './limits.js';
 import type { NetworkPolicy } from './policy.js';
 import type { HostRule } from './rules.js';
 import type { Target } from './target.js';
-import type { Decoy, DecoyScanner } from './decoys.js';
+import type { Decoy } from './decoys.js';
+import type { TaskWatch } from './watch-lists.js';
 
 /** What the gateway holds for one task while it runs. */
 export interface GatewayTask {
@@ -28,13 +29,21 @@ export interface GatewayTask {
   credentials?: TaskCredentialsPort;
   /** Requests to `airlock.internal`: Airlock's own API for the sandbox (delegation, actions). */
   sandboxApi?: SandboxApiHandler;
-  /** Fake secrets planted in the sandbox: seeing one go out is a violation. */
-  decoys?: DecoyScanner;
+  /** What must not go out (decoys, placeholders where their grant does not cover) and never come back (secrets). */
+  watch: TaskWatch;
   /** A display task: its browser loaded a page (the screen is captured). */
   onNavigation?: (url: string) => void;
 }
 
-export type SandboxApiHandler = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void>;
+/** Airlock's own API for the sandbox (main/core/tasks/sandbox-api.ts); the gateway reads the body for it, bounded. */
+export interface SandboxApiHandler {
+  /** The largest body a call may carry, in bytes, decided from its method and path before any is read. */
+  maxBody(method: string, path: string): number;
+  handle(call: { method: string; path: string; body: Buffer }, res: http.ServerResponse): Promise<void>;
+}
+
+/** Where events put a request the gateway could not read far enough to know its target. */
+export const GATEWAY_TARGET: Target = { host: 'airlock-gateway', port: 3128, kind: 'name' };
 
 export type Admission =
   | { ok: true; address: string; decision: Decision }
@@ -89,6 +98,17 @@ export class GatewayEvents {
       task: network.task, agent: network.agentRef, actor: kind === 'cred.used' ? 'agent' : 'airlock', kind, data,
       ...(grant ? { identity: { grant: grant.id, credential: grant.credential } } : {}),
       ...(kind === 'cred.used' ? {} : { decision: { allow: false, rule: `credential:${kind.slice(5)}`, by: 'policy' as const } }),
+    });
+  }
+
+  /**
+   * The upstream's response carried one of the task's secrets (as is or encoded): it was replaced
+   * before the sandbox could read it. Recorded as misuse: the sandbox made the upstream echo it.
+   */
+  reflected(network: GatewayTask, target: Target, method: string, path: string | undefined, secret: { grant: string; credential: string }, where: string, form: string): void {
+    this.credentialEvent(network, 'cred.misuse', { id: secret.grant, credential: secret.credential }, {
+      method, host: target.host, port: target.port, ...(path !== undefined ? { path } : {}), reflected: true, where, form,
+      reason: `the response from ${target.host} carried the secret of ${secret.credential} (${form}) in ${where}; it was replaced before reaching the sandbox`,
     });
   }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseHostPattern } from './host-pattern.js';
 import { parseDuration, parseSize } from './units.js';
 
 export const DEFAULT_IMAGE = 'airlock/agent-base:1';
@@ -18,10 +19,15 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be a
 export const agentName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, {
   error: 'must be 1-64 characters of a-z, 0-9 and -, starting and ending with a letter or digit',
 });
-/** `host`, `*.domain`, either with an optional `:port`. Matched before any DNS lookup (gateway issue). */
-const hostPattern = z.string().regex(/^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?$/i, {
+/** `host`, `*.domain`, either with an optional `:port` (host-pattern.ts reads it, as everywhere). Matched before any DNS lookup. */
+const hostPattern = z.string().refine((text) => parseHostPattern(text) !== undefined, {
   error: 'must be a host name, optionally *.domain and :port, such as api.vendor.test or *.erp.test:8443',
 });
+/** Exactly one host and port: `127.0.0.1:8080`, `db.internal:5432`, `[::1]:8080`. */
+const localRule = z.string().refine((text) => {
+  const pattern = parseHostPattern(text);
+  return pattern !== undefined && !pattern.wildcard && pattern.port !== undefined;
+}, { error: 'must be host:port, such as 127.0.0.1:8080' });
 
 export const manifestSchema = z.strictObject({
   name: agentName,
@@ -44,7 +50,7 @@ export const manifestSchema = z.strictObject({
   network: z.strictObject({
     mode: z.enum(['none', 'allowlist', 'open']).default('none'),
     allow: z.array(hostPattern).default([]),
-    local: z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'must be host:port, such as 127.0.0.1:8080' })).default([]),
+    local: z.array(localRule).default([]),
     onUnknownHost: z.enum(['deny', 'ask']).default('deny'),
     /** How long a request to an unknown host waits for a person before it is denied. */
     askTimeout: duration.optional(),

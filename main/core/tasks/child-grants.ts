@@ -1,4 +1,4 @@
-import { DEFAULT_TTL_MS, type Grant, type GrantRequest, type TaskCredentials } from '../credentials/grants.js';
+import { DEFAULT_TTL_MS, withinPrefix, type Grant, type GrantRequest, type TaskCredentials } from '../credentials/grants.js';
 import { AirlockError } from '../errors.js';
 
 /**
@@ -83,11 +83,12 @@ function narrowMethods(field: string, wanted: string[] | undefined, parent: stri
 
 function narrowPath(field: string, wanted: string | undefined, parent: string | undefined, note: (what: string) => void): string | undefined {
   if (parent === undefined) return wanted;
-  if (wanted === undefined || parent.startsWith(wanted)) {
+  // Segment by segment, as the gateway checks a path: `/v1-admin` is not within `/v1`.
+  if (wanted === undefined || withinPrefix(parent, wanted)) {
     if (wanted !== parent) note(`pathPrefix ${wanted ?? '(any)'} narrowed to ${parent} (its parent's)`);
     return parent;
   }
-  if (wanted.startsWith(parent)) return wanted;
+  if (withinPrefix(wanted, parent)) return wanted;
   throw refuse(`${field}.pathPrefix`, `${wanted} is outside its parent's path ${parent}`, `ask for ${parent} or a path below it`);
 }
 

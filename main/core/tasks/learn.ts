@@ -1,4 +1,5 @@
 import type { AirlockEvent } from '../audit/events.js';
+import { HTTPS_PORTS, hostPatternText, normaliseHost, WEB_PORTS } from '../policy/host-pattern.js';
 
 /**
  * Learn mode: from a run whose network was `open`, the smallest allowlist that would have served
@@ -9,11 +10,12 @@ export function learnedAllowlist(events: AirlockEvent[]): { allow: string[]; cre
   const allow = new Set<string>();
   const credentialHosts = new Set<string>();
   for (const event of events) {
-    if (event.kind === 'net.request' && event.decision?.allow && typeof event.data.host === 'string' && !String(event.decision.rule).startsWith('local:')) {
-      const port = Number(event.data.port);
-      allow.add(port === 80 || port === 443 ? event.data.host : `${event.data.host}:${port}`);
-    }
-    if (event.kind === 'cred.used' && typeof event.data.host === 'string') credentialHosts.add(event.data.host);
+    const host = typeof event.data.host === 'string' ? normaliseHost(event.data.host) : undefined;
+    const port = Number(event.data.port);
+    if (!host || !Number.isInteger(port)) continue;
+    // Written as host patterns are everywhere: an IPv6 address in brackets, the port unless a default one.
+    if (event.kind === 'net.request' && event.decision?.allow && !String(event.decision.rule).startsWith('local:')) allow.add(hostPatternText({ ...host, port }, WEB_PORTS));
+    if (event.kind === 'cred.used') credentialHosts.add(hostPatternText({ ...host, port }, HTTPS_PORTS));
   }
   return { allow: [...allow].sort(), credentialHosts: [...credentialHosts].sort() };
 }

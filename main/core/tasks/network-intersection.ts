@@ -1,32 +1,20 @@
-import { parseHostRule, parseLocalRule, ruleMatches } from '../gateway/rules.js';
-import { normaliseHost } from '../gateway/target.js';
+import { parseLocalRule } from '../gateway/rules.js';
+import { formatHostPattern, hostPatternMatches, normaliseHost, parseHostPattern, WEB_PORTS, type HostPattern } from '../policy/host-pattern.js';
 import type { NetworkSpec } from './network-spec.js';
 
-/** One allowlist entry as the intersection sees it: a name (or `*.` subdomains of it) and a port. */
-interface HostPattern {
-  host: string;
-  wildcard: boolean;
-  /** Undefined: the web's ports, 80 and 443. */
-  port: number | undefined;
-}
-
-// A thin adapter over gateway/rules.ts, so the host-pattern type that replaces it changes only this.
-function parsePattern(text: string): HostPattern | undefined {
-  const rule = parseHostRule(text);
-  return rule ? { host: rule.host, wildcard: rule.wildcard, port: rule.port } : undefined;
-}
+const parsePattern = parseHostPattern;
 
 /** Does a pattern's name part match this host (ports aside)? Wildcards match names only, never addresses. */
 function nameMatches(pattern: HostPattern, host: string): boolean {
-  const kind = normaliseHost(host)?.kind ?? 'name';
-  return ruleMatches({ text: '', host: pattern.host, wildcard: pattern.wildcard, port: 443 }, { host, port: 443, kind });
+  const target = normaliseHost(host) ?? { host, kind: 'name' as const };
+  return hostPatternMatches({ ...pattern, port: undefined }, { ...target, port: 443 }, [443]);
 }
 
-function formatPattern(pattern: HostPattern): string {
-  return `${pattern.wildcard ? '*.' : ''}${pattern.host}${pattern.port === undefined ? '' : `:${pattern.port}`}`;
+/** `base`'s host with the given wildcard and port, as a pattern with its canonical text. */
+function patternOf(base: HostPattern, wildcard: boolean, port: number | undefined): HostPattern {
+  const pattern = { host: base.host, kind: base.kind, wildcard, port };
+  return { ...pattern, text: formatHostPattern(pattern) };
 }
-
-const WEB_PORTS = [80, 443];
 
 /** The ports both patterns allow: undefined (80 and 443), one port, or null when none. */
 function commonPort(a: number | undefined, b: number | undefined): number | undefined | null {
@@ -39,11 +27,11 @@ function commonPort(a: number | undefined, b: number | undefined): number | unde
 function intersectPatterns(parent: HostPattern, child: HostPattern): HostPattern | undefined {
   const port = commonPort(parent.port, child.port);
   if (port === null) return undefined;
-  if (!child.wildcard) return nameMatches(parent, child.host) ? { host: child.host, wildcard: false, port } : undefined;
-  if (!parent.wildcard) return nameMatches(child, parent.host) ? { host: parent.host, wildcard: false, port } : undefined;
+  if (!child.wildcard) return nameMatches(parent, child.host) ? patternOf(child, false, port) : undefined;
+  if (!parent.wildcard) return nameMatches(child, parent.host) ? patternOf(parent, false, port) : undefined;
   // Two wildcards: one's subdomains contain the other's when its name is the other's or below it.
-  if (child.host === parent.host || nameMatches(parent, child.host)) return { host: child.host, wildcard: true, port };
-  if (nameMatches(child, parent.host)) return { host: parent.host, wildcard: true, port };
+  if (child.host === parent.host || nameMatches(parent, child.host)) return patternOf(child, true, port);
+  if (nameMatches(child, parent.host)) return patternOf(parent, true, port);
   return undefined;
 }
 
@@ -87,8 +75,8 @@ export function narrowNetwork(parent: NetworkSpec, child: NetworkSpec): Narrowed
         const within = rule ? parentRules.map((p) => intersectPatterns(p, rule)).filter((p): p is HostPattern => p !== undefined) : [];
         if (within.length === 0) narrowed.push(`allow ${text} (not within the parent's network)`);
         for (const pattern of within) {
-          const formatted = formatPattern(pattern);
-          if (formatted !== text) narrowed.push(`allow ${text} narrowed to ${formatted} (the parent's rule)`);
+          const formatted = pattern.text;
+          if (formatted !== rule!.text) narrowed.push(`allow ${text} narrowed to ${formatted} (the parent's rule)`);
           kept.add(formatted);
         }
       }

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { EventBus } from '../audit/bus.js';
 import type { AgentRef } from '../audit/events.js';
+import type { SandboxApiHandler } from '../gateway/task-state.js';
 import type { DelegationTree } from './delegation.js';
 
 /** The reserved name agents call Airlock by, through their proxy. Never resolved, never forwarded. */
@@ -18,7 +19,11 @@ export interface ChildResult {
 
 export type SpawnChild = (request: { agent: string; input: unknown; credentials: string[] | undefined }) => Promise<ChildResult>;
 
-const MAX_BODY = 1024 * 1024;
+/** Body caps, in bytes: an action is a small record; a child task's input may be larger. */
+export const MAX_ACTION_BODY = 64 * 1024;
+const MAX_TASK_BODY = 256 * 1024;
+/** How deeply an action may nest: deeper JSON is refused, not recorded (each level costs stack where it is walked). */
+const MAX_ACTION_DEPTH = 16;
 
 /**
  * The in-sandbox API, served by the gateway on the task's own proxy connection (so it is
@@ -26,28 +31,34 @@ const MAX_BODY = 1024 * 1024;
  * `POST /v1/tasks` starts a child task of an allowed agent and answers with its result;
  * `GET /v1/whoami` says which task, agent and chain the caller is. Every call is an event.
  */
-export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventBus; tree: DelegationTree | undefined; spawn: SpawnChild | undefined }) {
+export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventBus; tree: DelegationTree | undefined; spawn: SpawnChild | undefined }): SandboxApiHandler {
   const { task, agent, bus } = options;
   const reply = (res: http.ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'Content-Type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
   };
-  return async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
+  const maxBody = (method: string, path: string) => (method !== 'POST' ? 0 : path.split('?')[0] === '/v1/tasks' ? MAX_TASK_BODY : MAX_ACTION_BODY);
+  return { maxBody, handle: async (call, res) => {
+    const { method, path } = call;
     let body: unknown;
     try {
-      body = await readJson(req);
+      body = parseJson(call.body);
     } catch (error) {
       reply(res, 400, { error: (error as Error).message });
       return;
     }
-    const route = `${req.method} ${path.split('?')[0]}`;
+    const route = `${method} ${path.split('?')[0]}`;
     if (route === 'GET /v1/whoami') {
       reply(res, 200, { task, agent, chain: options.tree?.chain(task) ?? [], chainAgents: options.tree?.chainAgents(task) ?? [] });
       return;
     }
     if (route === 'POST /v1/actions') {
       const action = body as Record<string, unknown> | undefined;
-      if (!action || typeof action.type !== 'string') {
-        reply(res, 400, { error: 'send a JSON object with a "type", e.g. {"type":"tool_call","tool":"search"}' });
+      if (!action || typeof action !== 'object' || Array.isArray(action) || typeof action.type !== 'string' || action.type.length > 100) {
+        reply(res, 400, { error: 'send a JSON object with a "type" (at most 100 characters), e.g. {"type":"tool_call","tool":"search"}' });
+        return;
+      }
+      if (depth(action) > MAX_ACTION_DEPTH) {
+        reply(res, 400, { error: `the action nests deeper than ${MAX_ACTION_DEPTH} levels` });
         return;
       }
       bus.emit({ task, agent, actor: 'agent', kind: 'agent.action', data: action });
@@ -80,21 +91,28 @@ export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventB
       return;
     }
     reply(res, 404, { error: `no such call: ${route}`, calls: ['GET /v1/whoami', 'POST /v1/actions', 'POST /v1/tasks'] });
-  };
+  } };
 }
 
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new Error('the request body is over 1 MB');
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return undefined;
+function parseJson(body: Buffer): unknown {
+  if (body.length === 0) return undefined;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(body.toString('utf8'));
   } catch {
     throw new Error('the body is not JSON');
   }
+}
+
+/** How deeply a JSON value nests (iteratively: the value itself may be hostile). */
+function depth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, level] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    deepest = Math.max(deepest, level);
+    if (deepest > MAX_ACTION_DEPTH) return deepest;
+    for (const child of Object.values(item)) stack.push([child, level + 1]);
+  }
+  return deepest;
 }

@@ -4,8 +4,8 @@ import type { Clock } from '../clock.js';
 import { TaskCredentials, type Grant, type GrantRequest } from '../credentials/grants.js';
 import type { CredentialStore } from '../credentials/store.js';
 import { AirlockError } from '../errors.js';
-import { ruleMatches } from '../gateway/rules.js';
 import { buildPolicy } from '../gateway/policy.js';
+import { hostPatternCovers, HTTPS_PORTS, parseHostPattern, WEB_PORTS } from '../policy/host-pattern.js';
 import { formatDuration } from '../policy/units.js';
 import type { NetworkSpec } from './network-spec.js';
 
@@ -33,10 +33,11 @@ export function checkGrantRequests(requests: GrantRequest[], store: CredentialSt
     if (network.mode === 'allowlist' && request.delivery === 'proxy') {
       const policy = buildPolicy({ mode: 'allowlist', allow: network.allow, local: network.local, onUnknownHost: 'deny' });
       for (const host of info.hosts) {
-        const bare = host.replace(/^\*\./, 'x.').replace(/:\d+$/, '');
-        const port = Number(/:(\d+)$/.exec(host)?.[1] ?? 443);
-        const local = policy.local.some((rule) => rule.host === bare && rule.port === port);
-        if (!local && !policy.allow.some((rule) => ruleMatches(rule, { host: bare, port, kind: 'name' }))) {
+        // Every host the credential names (all of a wildcard's subdomains) must be reachable, on its port.
+        const pattern = parseHostPattern(host);
+        const port = pattern?.port ?? 443;
+        const local = pattern !== undefined && !pattern.wildcard && policy.local.some((rule) => rule.host === pattern.host && rule.port === port);
+        if (!pattern || (!local && !policy.allow.some((rule) => hostPatternCovers(rule, WEB_PORTS, pattern, HTTPS_PORTS)))) {
           throw new AirlockError('policy_refused', `${field}: its host ${host} is not in network.allow`, `add "${host}" to network.allow (or to network.local, for a service on this machine), or run with --net allow:${host}`);
         }
       }

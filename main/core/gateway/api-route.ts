@@ -1,0 +1,81 @@
+// The gateway's side of the in-sandbox API (`airlock.internal`): every call counts against the
+// task's request rate and byte budget, its body is capped (per call, before any is read) and must
+// arrive whole within a short time; a refused call is answered with the reason and recorded.
+import type http from 'node:http';
+import type { Clock } from '../clock.js';
+import { framingProblem } from './framing.js';
+import type { Target } from './target.js';
+import type { GatewayEvents, GatewayTask } from './task-state.js';
+import type { GatewayTimeouts, Watchdog } from './timeouts.js';
+
+/** The reserved name of the in-sandbox API (main/core/tasks/sandbox-api.ts). */
+export const SANDBOX_API_HOST = 'airlock.internal';
+const API_TARGET: Target = { host: SANDBOX_API_HOST, port: 80, kind: 'name' };
+
+export class SandboxApiRoute {
+  readonly #events: GatewayEvents;
+  readonly #clock: Clock;
+  readonly #watchdog: Watchdog;
+  readonly #timeouts: GatewayTimeouts;
+
+  constructor(events: GatewayEvents, clock: Clock, watchdog: Watchdog, timeouts: GatewayTimeouts) {
+    this.#events = events;
+    this.#clock = clock;
+    this.#watchdog = watchdog;
+    this.#timeouts = timeouts;
+  }
+
+  async serve(network: GatewayTask, req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
+    const started = this.#clock.now();
+    const method = req.method ?? 'GET';
+    const refuse = (status: number, reason: string, rule: string) => {
+      this.#events.refuse(network, API_TARGET, method, path, { ok: false, status, reason, decision: { allow: false, rule, by: 'policy' } }, started);
+      if (!res.headersSent && !res.destroyed) res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' }).end(`${JSON.stringify({ error: reason })}\n`);
+      else res.destroy();
+    };
+    const api = network.sandboxApi;
+    if (!api) return refuse(404, 'the in-sandbox API is not available to this task', 'api');
+    const framing = framingProblem(req);
+    if (framing) return refuse(framing.status, framing.reason, 'framing');
+    const limited = network.limits.admitRequest();
+    if (limited) {
+      this.#events.violation(network, limited, API_TARGET, method, path);
+      return refuse(429, limited, limited.split(':')[0]!);
+    }
+    const max = api.maxBody(method, path);
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) return refuse(413, `the body is over ${max} bytes, the most this call takes`, 'api.body');
+    const body = await this.#readBody(network, req, max);
+    if (typeof body === 'string') return refuse(body.startsWith('the body is over') ? 413 : 408, body, 'api.body');
+    await api.handle({ method, path, body }, res).catch((error: unknown) => refuse(500, `the call failed (${(error as Error).message})`, 'internal'));
+  }
+
+  /** The whole body, within `max` bytes and the API's body time; else why not. */
+  #readBody(network: GatewayTask, req: http.IncomingMessage, max: number): Promise<Buffer | string> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      const settle = (value: Buffer | string) => {
+        if (done) return;
+        done = true;
+        watch.stop();
+        req.removeAllListeners('data');
+        resolve(value);
+      };
+      const watch = this.#watchdog.watch(this.#timeouts.apiBodyMs, () => {
+        settle(`the body did not arrive within ${this.#timeouts.apiBodyMs / 1000} s`);
+        req.socket.destroy();
+      });
+      req.on('data', (chunk: Buffer) => {
+        this.#watchdog.touch(req);
+        size += chunk.length;
+        this.#events.countBytes(network, chunk.length, [req.socket]);
+        if (size > max) settle(`the body is over ${max} bytes, the most this call takes`);
+        else chunks.push(chunk);
+      });
+      req.once('end', () => settle(Buffer.concat(chunks)));
+      req.once('close', () => settle('the sandbox closed the connection before the body was complete'));
+    });
+  }
+}
