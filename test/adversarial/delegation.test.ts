@@ -106,7 +106,7 @@ describe('delegation never widens', () => {
     expect(events.filter((e) => e.kind === 'cred.denied' && e.task === greedyTask.task).map((e) => String(e.data.reason))).toEqual([
       expect.stringMatching(/DELETE is not among the grant's methods \(GET\)/), expect.stringMatching(/has no uses left/),
     ]);
-    expect(events.find((e) => e.kind === 'net.denied' && e.task === greedyTask.task)?.data).toMatchObject({ host: 'other.test' });
+    expect(events.filter((e) => e.kind === 'net.denied' && e.task === greedyTask.task).map((e) => e.data.host)).toContain('other.test');
 
     // The parent's own uses went with its child's; the gateway kept serving (403, not a dead proxy).
     expect(linesOf(events, 'boss').filter((l) => l.startsWith('boss'))).toEqual(['boss first 200', 'boss after 403']);
