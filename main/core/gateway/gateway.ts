@@ -164,6 +164,10 @@ export class Gateway {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
       for (const socket of this.#open) socket.destroy();
+      for (const network of this.#tasks.values()) {
+        network.agent.destroy();
+        network.tlsAgent.destroy();
+      }
       this.#interception.close();
       this.#browserRefusals.close();
       this.#apiServer.closeAllConnections();
