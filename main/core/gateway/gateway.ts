@@ -244,7 +244,7 @@ export class Gateway {
     if (framing) return refuse(target, path, { ...framing, decision: { allow: false, rule: 'framing', by: 'policy' } });
     // Plain HTTP is never given a secret: a placeholder on it (in any encoding) is going somewhere it should not.
     const scanner = network.watch.requestScanner(target, false);
-    const inHead = scanner.find(requestHeadText(req, req.url ?? ''));
+    const inHead = scanner.empty ? undefined : scanner.find(requestHeadText(req, req.url ?? ''));
     if (inHead) return refuse(target, path, watchedRefusal(this.#events, network, target, method, path, inHead, 'a request sent over plain HTTP'));
     const navigation = this.#fromBrowser.has(req.socket) && isNavigation(req.headers);
     if (navigation) network.onNavigation?.(req.url ?? '');

@@ -139,7 +139,7 @@ export class Interception {
     const placeholders = findPlaceholders(req, origin.query);
     const query = placeholders.query;
     const scanner = network.watch.requestScanner(target, true);
-    const inHead = scanner.find(requestHeadText(req, `${origin.path}${query !== undefined ? `?${query}` : ''}`, placeholders.removed));
+    const inHead = scanner.empty ? undefined : scanner.find(requestHeadText(req, `${origin.path}${query !== undefined ? `?${query}` : ''}`, placeholders.removed));
     if (inHead) {
       const refusal = watchedRefusal(this.#events, network, target, method, origin.path, inHead, 'the request head');
       return refuse(refusal.status, refusal.reason, refusal.decision.rule, origin.path);
