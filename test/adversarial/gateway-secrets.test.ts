@@ -185,7 +185,7 @@ describe('decoys and placeholders are seen through simple encodings', () => {
     expect(answer.status).toBe(403);
     expect(attack.upstream.received.filter((r) => r.url === '/drop' || r.url === '/upload')).toEqual([]);
     expect(t.of('cred.misuse').map((e) => String(e.data.reason))).toEqual([
-      expect.stringMatching(/placeholder \(base64\) in a request body sent over plain HTTP/),
+      expect.stringMatching(/placeholder sent over plain HTTP to plain\.vendor\.test:80 \(base64, in the request body\)/),
       expect.stringMatching(/placeholder \(as is\) in the request body to other\.vendor\.test:443/),
     ]);
   });

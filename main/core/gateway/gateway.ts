@@ -245,7 +245,7 @@ export class Gateway {
     // Plain HTTP is never given a secret: a placeholder on it (in any encoding) is going somewhere it should not.
     const scanner = network.watch.requestScanner(target, false);
     const inHead = scanner.empty ? undefined : scanner.find(requestHeadText(req, req.url ?? ''));
-    if (inHead) return refuse(target, path, watchedRefusal(this.#events, network, target, method, path, inHead, 'a request sent over plain HTTP'));
+    if (inHead) return refuse(target, path, watchedRefusal(this.#events, network, target, method, path, inHead, { plain: true, part: 'head' }));
     const navigation = this.#fromBrowser.has(req.socket) && isNavigation(req.headers);
     if (navigation) network.onNavigation?.(req.url ?? '');
     const admission = await this.#admission.admit(network, target, method, path);
@@ -264,7 +264,7 @@ export class Gateway {
       headers: { ...forwardHeaders(req.headers), host: target.port === 80 ? formatHost(target) : formatTarget(target) },
       // the task's pool: connections only ever to the address that was checked for this request
       open: (headers) => http.request({ host: admission.address, port: target.port, method, path, headers, setHost: false, agent: network.agent }),
-      ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: (found: Found<Watched>) => watchedRefusal(this.#events, network, target, method, path, found, 'a request body sent over plain HTTP') } }),
+      ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: (found: Found<Watched>) => watchedRefusal(this.#events, network, target, method, path, found, { plain: true, part: 'body' }) } }),
       ...(reflect ? { reflect } : {}),
     }, { events: this.#events, watchdog: this.#watchdog, timeouts: this.#timeouts });
   }
