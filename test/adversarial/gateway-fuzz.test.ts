@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exchange, tlsThrough, watchProcessFailures } from '../helpers/gateway-client.js';
+import { readableSecret } from '../helpers/secret-forms.js';
 import { FILES_SECRET, gatewayUnderAttack, HOSTILE_SECRET, SECRET } from '../helpers/gateway-under-attack.js';
 
 let attack: Awaited<ReturnType<typeof gatewayUnderAttack>>;
@@ -30,26 +31,7 @@ async function waitUntil(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setTimeout(r, 5));
 }
 
-/** Can any of the secrets be read back from the text: as is, base64 (any alignment), hex, percent-encoded? */
-function secretIn(text: string): string | undefined {
-  const views = [text];
-  try {
-    views.push(decodeURIComponent(text));
-  } catch {
-    // not percent-decodable as a whole: the raw view is checked
-  }
-  for (const secret of SECRETS) {
-    for (const view of views) {
-      if (view.includes(secret) || view.toLowerCase().includes(Buffer.from(secret).toString('hex'))) return secret;
-      for (const pad of ['', 'x', 'xy']) {
-        for (const encoded of [Buffer.from(`${pad}${secret}`).toString('base64'), Buffer.from(`${pad}${secret}`).toString('base64url')]) {
-          if (view.includes(encoded.slice(4, -4))) return secret;
-        }
-      }
-    }
-  }
-  return undefined;
-}
+const secretIn = (text: string) => readableSecret(text, SECRETS);
 
 /** The final responses in a raw answer (1xx left out; bodies skipped by their framing, none after HEAD). */
 function statuses(raw: string, method: string): number[] {

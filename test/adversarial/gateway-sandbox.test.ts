@@ -17,6 +17,7 @@ import { TaskRunner } from '../../main/core/tasks/runner.js';
 import { harness, lines, REPO, specFrom } from '../helpers/env.js';
 import { watchProcessFailures } from '../helpers/gateway-client.js';
 import { startHostileUpstream } from '../helpers/hostile-upstream.js';
+import { readableSecret } from '../helpers/secret-forms.js';
 import { MemorySecrets } from '../helpers/memory-secrets.js';
 
 const SECRET = `sk_live_SANDBOX_${process.pid}_c0ffee`;
@@ -46,21 +47,7 @@ function setup() {
   return { ...h, runner };
 }
 
-/** Any of the secrets readable in a text: as is, base64 (any alignment), hex, percent-encoded. */
-function secretIn(text: string): boolean {
-  for (const secret of [SECRET, FILES_SECRET]) {
-    const views = [text, text.replace(/%([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16)))];
-    for (const view of views) {
-      if (view.includes(secret) || view.toLowerCase().includes(Buffer.from(secret).toString('hex'))) return true;
-      for (const pad of ['', 'x', 'xy']) {
-        for (const encoded of [Buffer.from(`${pad}${secret}`).toString('base64'), Buffer.from(`${pad}${secret}`).toString('base64url')]) {
-          if (view.includes(encoded.slice(4, -4))) return true;
-        }
-      }
-    }
-  }
-  return false;
-}
+const secretIn = (text: string) => readableSecret(text, [SECRET, FILES_SECRET]) !== undefined;
 
 // Every attack prints "<name> <status>" and appends what came back to /workspace/out/received.txt.
 const ATTACKS = String.raw`

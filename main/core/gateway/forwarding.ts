@@ -3,7 +3,7 @@
 // closes half-way — it ends in exactly one `net.request` event, the upstream request is never left
 // half-sent on a kept-alive connection, and nothing throws out of it.
 import type http from 'node:http';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import type { Decision } from '../audit/events.js';
 import { decodeWhole, decoders, parseContentEncoding } from './content-coding.js';
 import { bodyFraming, withFraming } from './framing.js';
@@ -180,11 +180,10 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
 
   function relayResponse(response: http.IncomingMessage): void {
     watch.restart(timeouts.upstreamIdleMs, () => fail({ status: 504, reason: `${formatTarget(target)} stopped sending its response for ${timeouts.upstreamIdleMs / 1000} s` }));
-    response.on('error', () => undefined);
     const code = response.statusCode ?? 0;
     if (code < 200 || code > 599) return fail({ status: 502, reason: `${formatTarget(target)} answered with status ${code}, which is not a final HTTP status` });
     const headers = forwardHeaders(response.headers);
-    const stages: (Transform | Readable)[] = [response];
+    const stages: Transform[] = [];
     const hasBody = method !== 'HEAD' && code !== 204 && code !== 304;
     if (reflect && hasBody) {
       const coding = parseContentEncoding(response.headers['content-encoding']);
@@ -200,33 +199,36 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
       if (inHeaders) events.reflected(network, target, method, call.path, inHeaders.found.tag, `the ${inHeaders.name} header`, inHeaders.found.form);
       if (hasBody) stages.push(redactingStream(reflect, (found) => events.reflected(network, target, method, call.path, found.tag, 'the body', found.form)));
     }
-    const counted = new Transform({
-      transform: (chunk: Buffer, _encoding, done) => {
-        watch.touch();
-        bytesDown += chunk.length;
-        events.countBytes(network, chunk.length, [req.socket]);
-        done(null, chunk);
-      },
-    });
-    stages.push(counted);
     try {
       res.writeHead(code, headers);
     } catch (error) {
       return fail({ status: 502, reason: `${formatTarget(target)} sent a response Airlock cannot pass on (${(error as Error).message})` });
     }
     status = code;
-    // Not in the pipeline: a failure upstream must not destroy the response before what was sent reaches the sandbox.
-    counted.pipe(res);
-    pipeline(stages, (error) => {
-      if (error) {
-        request.destroy();
-        counted.unpipe(res);
-        cutOff();
-        finish({ error: error.message });
-      } else {
-        finish();
-      }
+    // Piped by hand, not with pipeline(): a failure upstream must not destroy the response before
+    // what was already passed on reaches the sandbox (and the plain case stays one pipe).
+    let source: Readable = response;
+    const failed = (error: Error) => {
+      if (finished) return;
+      request.destroy();
+      source.unpipe(res);
+      for (const stage of stages) stage.destroy();
+      cutOff();
+      finish({ error: error.message });
+    };
+    response.on('error', failed);
+    response.on('aborted', () => failed(new Error('aborted')));
+    for (const stage of stages) {
+      stage.on('error', failed);
+      source = source.pipe(stage);
+    }
+    source.on('data', (chunk: Buffer) => {
+      watch.touch();
+      bytesDown += chunk.length;
+      events.countBytes(network, chunk.length, [req.socket]);
     });
+    source.once('end', () => finish());
+    source.pipe(res);
   }
 }
 

@@ -164,6 +164,10 @@ export class Gateway {
       this.#server.close(() => resolve());
       this.#server.closeAllConnections();
       for (const socket of this.#open) socket.destroy();
+      for (const network of this.#tasks.values()) {
+        network.agent.destroy();
+        network.tlsAgent.destroy();
+      }
       this.#interception.close();
       this.#browserRefusals.close();
       this.#apiServer.closeAllConnections();
@@ -240,8 +244,8 @@ export class Gateway {
     if (framing) return refuse(target, path, { ...framing, decision: { allow: false, rule: 'framing', by: 'policy' } });
     // Plain HTTP is never given a secret: a placeholder on it (in any encoding) is going somewhere it should not.
     const scanner = network.watch.requestScanner(target, false);
-    const inHead = scanner.find(requestHeadText(req, req.url ?? ''));
-    if (inHead) return refuse(target, path, watchedRefusal(this.#events, network, target, method, path, inHead, 'a request sent over plain HTTP'));
+    const inHead = scanner.empty ? undefined : scanner.find(requestHeadText(req, req.url ?? ''));
+    if (inHead) return refuse(target, path, watchedRefusal(this.#events, network, target, method, path, inHead, { plain: true, part: 'head' }));
     const navigation = this.#fromBrowser.has(req.socket) && isNavigation(req.headers);
     if (navigation) network.onNavigation?.(req.url ?? '');
     const admission = await this.#admission.admit(network, target, method, path);
@@ -260,7 +264,7 @@ export class Gateway {
       headers: { ...forwardHeaders(req.headers), host: target.port === 80 ? formatHost(target) : formatTarget(target) },
       // the task's pool: connections only ever to the address that was checked for this request
       open: (headers) => http.request({ host: admission.address, port: target.port, method, path, headers, setHost: false, agent: network.agent }),
-      ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: (found: Found<Watched>) => watchedRefusal(this.#events, network, target, method, path, found, 'a request body sent over plain HTTP') } }),
+      ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: (found: Found<Watched>) => watchedRefusal(this.#events, network, target, method, path, found, { plain: true, part: 'body' }) } }),
       ...(reflect ? { reflect } : {}),
     }, { events: this.#events, watchdog: this.#watchdog, timeouts: this.#timeouts });
   }

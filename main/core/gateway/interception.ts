@@ -26,13 +26,18 @@ interface Intercepted {
   decision: Decision;
 }
 
-/** The refusal of a request that carried a decoy or a placeholder where it must not go; records why. */
-export function watchedRefusal(events: GatewayEvents, network: GatewayTask, target: Target, method: string, path: string, found: Found<Watched>, where: string): Refusal {
+/**
+ * The refusal of a request that carried a decoy or a placeholder where it must not go (over plain
+ * HTTP, anywhere; in an intercepted connection, to a host its grant does not cover); records why.
+ */
+export function watchedRefusal(events: GatewayEvents, network: GatewayTask, target: Target, method: string, path: string, found: Found<Watched>, where: { plain: boolean; part: 'head' | 'body' }): Refusal {
   if (found.tag.kind === 'decoy') {
     events.decoyTouched(network, found.tag.decoy, target, method, path);
     return { status: 403, reason: 'a decoy secret was in the request', decision: { allow: false, rule: 'decoy', by: 'policy' } };
   }
-  const reason = `a credential placeholder (${found.form}) in ${where} to ${formatHost(target)}:${target.port}, which its grant does not cover`;
+  const reason = where.plain
+    ? `a credential placeholder sent over plain HTTP to ${formatHost(target)}:${target.port} (${found.form}, in the request ${where.part})`
+    : `a credential placeholder (${found.form}) in the request ${where.part} to ${formatHost(target)}:${target.port}, which its grant does not cover`;
   events.credentialEvent(network, 'cred.misuse', undefined, { method, host: target.host, port: target.port, path, reason });
   return { status: 403, reason, decision: { allow: false, rule: 'credential:misuse', by: 'policy' } };
 }
@@ -139,9 +144,9 @@ export class Interception {
     const placeholders = findPlaceholders(req, origin.query);
     const query = placeholders.query;
     const scanner = network.watch.requestScanner(target, true);
-    const inHead = scanner.find(requestHeadText(req, `${origin.path}${query !== undefined ? `?${query}` : ''}`, placeholders.removed));
+    const inHead = scanner.empty ? undefined : scanner.find(requestHeadText(req, `${origin.path}${query !== undefined ? `?${query}` : ''}`, placeholders.removed));
     if (inHead) {
-      const refusal = watchedRefusal(this.#events, network, target, method, origin.path, inHead, 'the request head');
+      const refusal = watchedRefusal(this.#events, network, target, method, origin.path, inHead, { plain: false, part: 'head' });
       return refuse(refusal.status, refusal.reason, refusal.decision.rule, origin.path);
     }
     const headers = forwardHeaders(req.headers);
@@ -167,7 +172,7 @@ export class Interception {
       ...(substituted[0] ? { identity: substituted[0] } : {}),
       extra: { intercepted: true },
       open: (framed) => https.request({ host: address, port: target.port, ...(target.kind === 'name' ? { servername: target.host } : {}), method, path, headers: framed, agent: network.tlsAgent }),
-      ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: (found: Found<Watched>) => watchedRefusal(this.#events, network, target, method, origin.path, found, 'the request body') } }),
+      ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: (found: Found<Watched>) => watchedRefusal(this.#events, network, target, method, origin.path, found, { plain: false, part: 'body' }) } }),
       ...(network.watch.responseScanner() ? { reflect: network.watch.responseScanner()! } : {}),
       onSent: (status) => {
         for (const grant of substituted) this.#events.credentialEvent(network, 'cred.used', { id: grant.grant, credential: grant.credential }, { method, host: target.host, port: target.port, path: origin.path, status });
