@@ -83,6 +83,14 @@ export async function startHostileUpstream(extraNames: Record<string, string> = 
     if (host.endsWith('.vendor.test')) return [HOSTILE];
     throw Object.assign(new Error(`${host} not found`), { code: 'ENOTFOUND' });
   };
+  const servers: net.Server[] = [echoServer, plainServer, hostileServer, hostilePlainServer];
+  const connections = new Set<net.Socket>();
+  for (const server of servers) {
+    server.on('connection', (socket: net.Socket) => {
+      connections.add(socket);
+      socket.once('close', () => connections.delete(socket));
+    });
+  }
   const dial: Dialer = (address, port) => new Promise<Duplex>((ok, fail) => {
     const local = routes.get(`${address}:${port}`);
     if (local === undefined) return fail(new Error(`test dialer: ${address}:${port} is not a test host`));
@@ -94,9 +102,10 @@ export async function startHostileUpstream(extraNames: Record<string, string> = 
     set hostile(behaviour: (socket: Duplex, head: string) => void) {
       hostile = behaviour;
     },
-    close: () => Promise.all([echoServer, plainServer, hostileServer, hostilePlainServer].map((s) => new Promise((r) => {
+    close: () => Promise.all(servers.map((s) => new Promise((r) => {
       for (const socket of hostileOpen) socket.destroy();
-      (s as http.Server).closeAllConnections?.();
+      // Every connection, also one still in its TLS handshake, or close() waits for it to time out.
+      for (const socket of connections) socket.destroy();
       s.close(r);
     }))),
   };
