@@ -120,7 +120,10 @@ function onFrame(type, id, payload) {
   else if (type === TYPE.END) conn.socket.end();
   else if (type === TYPE.CLOSE) {
     connections.delete(id);
-    conn.socket.destroy();
+    // After an END, what is still being written to the agent goes first: closing a socket whose
+    // writes have all left drops nothing; destroying one mid-write would cut the agent's data.
+    if (conn.socket.writableEnded && !conn.socket.writableFinished) conn.socket.once('finish', () => conn.socket.destroy());
+    else conn.socket.destroy();
   } else if (type === TYPE.WINDOW) {
     conn.credit += payload.readUInt32BE(0);
     if (conn.credit > 0) conn.socket.resume();

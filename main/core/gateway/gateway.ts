@@ -352,7 +352,12 @@ export class Gateway {
     };
     upstream.on('error', () => finish());
     client.on('close', () => finish());
-    upstream.on('close', () => finish());
+    // The far end closing is the end of what it sends, not of what is still on its way to the
+    // sandbox: the pipe ends the client once everything written to it has gone; then both go.
+    upstream.on('close', () => {
+      if (client.writableFinished || client.destroyed) finish();
+      else client.once('finish', () => finish());
+    });
     if (client.destroyed) return finish();
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (head.length > 0) upstream.write(head);
