@@ -6,14 +6,22 @@ import { benchGateway } from './gateway.js';
 import { benchStartup } from './startup.js';
 import { benchUi } from './ui.js';
 
-// `npm run bench [startup|audit|gateway|credentials|ui|desktop]`: all by default.
-const only = process.argv[2];
-if (!only || only === 'startup') await benchStartup();
-if (!only || only === 'audit') await benchAudit();
-if (!only || only === 'gateway') await benchGateway();
-if (!only || only === 'credentials') await benchCredentials();
-if (!only || only === 'ui') await benchUi();
-if (!only || only === 'desktop') {
-  await benchDesktopStart();
-  await benchDesktopFrames();
+// `npm run bench [startup|audit|gateway|credentials|ui|desktop]…`: the ones named, all by default.
+const BENCHES: Record<string, () => Promise<void>> = {
+  startup: benchStartup,
+  audit: benchAudit,
+  gateway: benchGateway,
+  credentials: benchCredentials,
+  ui: benchUi,
+  desktop: async () => {
+    await benchDesktopStart();
+    await benchDesktopFrames();
+  },
+};
+const named = process.argv.slice(2);
+const unknown = named.filter((name) => !(name in BENCHES));
+if (unknown.length > 0) {
+  console.error(`no benchmark named ${unknown.join(', ')}: choose from ${Object.keys(BENCHES).join(', ')}`);
+  process.exit(2);
 }
+for (const [name, bench] of Object.entries(BENCHES)) if (named.length === 0 || named.includes(name)) await bench();
