@@ -39,8 +39,9 @@ export async function listTaskObjects(engine: Engine): Promise<TaskObjects[]> {
 /** Removes a task's objects: containers first (they hold the volumes and networks), then the rest. */
 export async function removeTaskObjects(engine: Engine, objects: TaskObjects): Promise<{ containers: number; volumes: number; networks: number }> {
   const removed = { containers: 0, volumes: 0, networks: 0 };
+  // Gone, or going: a task's sidecar removes itself when it exits (409 "removal in progress").
   const ignoreGone = (error: unknown) => {
-    if (!isNotFound(error)) throw error;
+    if (!isNotFound(error) && (error as { statusCode?: number }).statusCode !== 409) throw error;
   };
   for (const c of objects.containers) {
     await engine.api.getContainer(c.id).remove({ force: true, v: true }).then(() => removed.containers++, ignoreGone);
