@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { harness, lines, specFrom } from '../helpers/env.js';
 
 const IMAGE = 'airlock-redteam/volume:1';
@@ -22,6 +22,10 @@ beforeAll(() => {
   execFileSync('docker', ['build', '-q', '-t', IMAGE, dir], { stdio: 'ignore' });
   fs.rmSync(dir, { recursive: true, force: true });
 }, 120_000);
+
+afterAll(() => {
+  execFileSync('docker', ['rmi', '-f', IMAGE], { stdio: 'ignore' });
+});
 
 describe('red team: the disk limit', () => {
   it('holds for a VOLUME the image declares, and nothing of the task is left on the host', async () => {

@@ -133,6 +133,7 @@ export class FakeEngine {
         this.log.push(`created ${container.role}`);
         return container;
       },
+      getImage: () => ({ inspect: async () => ({ Config: { Volumes: null } }) }),
       getVolume: (name: string) => ({
         remove: async () => {
           if (!this.volumes.delete(name)) throw Object.assign(new Error('no such volume'), { statusCode: 404 });

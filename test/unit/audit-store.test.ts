@@ -29,6 +29,18 @@ describe('the audit store', () => {
     for (let i = 1; i < records.length; i++) expect(records[i]!.prev).toBe(records[i - 1]!.hash);
   });
 
+  it('keeps writing when an event holds what canonical JSON refuses (a lone surrogate, Infinity): replaced, and said so', async () => {
+    const { dir, store, signer } = freshStore();
+    store.append(event());
+    store.append(event({ kind: 'agent.action', data: { type: 'note', text: 'a\ud800b', ['k\udc00']: 1, n: Infinity } }));
+    store.append(event());
+    await store.close();
+    const records = await all(dir);
+    expect(records).toHaveLength(3);
+    expect(records[1]!.data).toEqual({ type: 'note', text: 'a\ufffdb', ['k\ufffd']: 1, n: 'Infinity', unrecordableReplaced: true });
+    expect(await verifyAuditTrail(dir, signer)).toMatchObject({ ok: true, records: 3 });
+  });
+
   it('makes records durable within 100 ms of append without being asked, in groups', async () => {
     const { dir, store } = freshStore();
     for (let i = 0; i < 500; i++) store.append(event());

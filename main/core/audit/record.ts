@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { AirlockEvent } from './events.js';
+import { toWellFormed } from './well-formed.js';
 
 /** An event as the audit trail keeps it: numbered, and chained to the record before it. */
 export interface AuditRecord extends AirlockEvent {
@@ -20,7 +21,14 @@ const HASH_SUFFIX = /,"hash":"([0-9a-f]{64})"\}$/;
 const SUFFIX_LENGTH = ',"hash":"'.length + 64 + '"}'.length;
 
 export function sealRecord(event: AirlockEvent, n: number, prev: string): { line: string; hash: string } {
-  const body = canonicalize({ ...event, n, prev });
+  let body: string | undefined;
+  try {
+    body = canonicalize({ ...event, n, prev });
+  } catch {
+    // What canonical JSON refuses (a lone surrogate, a number that is not finite) must not keep
+    // the trail from being written: the record is kept with those values replaced, and says so.
+    body = canonicalize({ ...event, data: { ...(recordable(event.data) as Record<string, unknown>), unrecordableReplaced: true }, n, prev });
+  }
   if (body === undefined) throw new Error('event cannot be serialised');
   const hash = hashBody(body);
   return { line: `${body.slice(0, -1)},"hash":"${hash}"}`, hash };
@@ -44,4 +52,15 @@ export function parseRecord(line: string): AuditRecord | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A copy of a value that canonical JSON can hold: lone surrogates → U+FFFD, other numbers → their text. */
+export function recordable(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return toWellFormed(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 64) return '[too deep]';
+  if (Array.isArray(value)) return value.map((item) => recordable(item, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [toWellFormed(key), recordable(item, depth + 1)]));
 }

@@ -41,6 +41,11 @@ export interface SandboxPlan {
   secretsOnStdin?: boolean;
   /** A display task: its screen, window manager and browser keep their state in /tmp too. */
   display?: boolean;
+  /**
+   * Paths the image declares as VOLUMEs: each gets a tmpfs of the workspace's size instead of an
+   * anonymous volume on the host's disk (which no limit would bound, and which would outlive the task).
+   */
+  imageVolumes?: string[];
 }
 
 /** Reads NAME=base64 lines until an empty line, exports them, then execs the agent's command. */
@@ -71,7 +76,11 @@ export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerC
       // the engine gives a container that shares a PID namespace no init of its own.
       Init: plan.sidecar === undefined,
       // HOME is /tmp: tools that write caches (npm, pip, git) need a writable home.
-      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${plan.display ? '768m' : '256m'},mode=1777` },
+      Tmpfs: {
+        ...Object.fromEntries((plan.imageVolumes ?? []).filter((p) => !isWithin(p, plan.workdir) && !isWithin(p, '/tmp'))
+          .map((p) => [p, `rw,nosuid,nodev,size=${plan.workspace.sizeBytes},mode=1777`])),
+        '/tmp': `rw,nosuid,nodev,size=${plan.display ? '768m' : '256m'},mode=1777`,
+      },
       Mounts: [
         workspaceMount(plan.workspace, plan.workdir, plan.labels, false),
         // Created from the image's own /etc/ssl/certs (the engine copies it in), then given the task's CA.
@@ -166,3 +175,11 @@ export function sidecarContainerOptions(plan: { name: string; labels: Record<str
 
 /** Marks a task's sidecar among its containers (the agent's has no role). */
 export const ROLE_LABEL = 'airlock.role';
+
+/** Is `child` the folder `parent` or inside it (container paths)? */
+function isWithin(child: string, parent: string): boolean {
+  const normal = (p: string) => p.replace(/\/+$/, '') || '/';
+  const c = normal(child);
+  const q = normal(parent);
+  return c === q || c.startsWith(`${q === '/' ? '' : q}/`);
+}

@@ -82,7 +82,8 @@ export class Sandbox {
   /** Removes the container (killing it if it runs); safe to call twice. Returns the containers removed. */
   async destroy(): Promise<number> {
     try {
-      await this.container.remove({ force: true });
+      // `v`: an anonymous volume (an image's VOLUME that was not given a tmpfs) goes with it.
+      await this.container.remove({ force: true, v: true });
       return 1;
     } catch (error) {
       if (!isNotFound(error)) throw error;
@@ -113,4 +114,10 @@ async function readSingleFile(archive: NodeJS.ReadableStream): Promise<string> {
     for await (const chunk of entry) text += (chunk as Buffer).toString();
   }
   return text;
+}
+
+/** The paths an image declares as VOLUMEs (its config), e.g. `/cache`. */
+export async function imageVolumes(engine: Engine, image: string): Promise<string[]> {
+  const info = await engine.call((api) => api.getImage(image).inspect());
+  return Object.keys((info.Config as { Volumes?: Record<string, unknown> | null } | undefined)?.Volumes ?? {});
 }

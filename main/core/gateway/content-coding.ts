@@ -12,13 +12,6 @@ const DECODERS: Record<Coding, () => Transform> = {
   zstd: () => zlib.createZstdDecompress(),
 };
 
-const ONE_SHOT: Record<Coding, (data: Buffer, options: zlib.ZlibOptions & zlib.BrotliOptions) => Promise<Buffer>> = {
-  gzip: (data, options) => new Promise((resolve, reject) => zlib.gunzip(data, options, (e, out) => (e ? reject(e) : resolve(out)))),
-  deflate: (data, options) => new Promise((resolve, reject) => zlib.inflate(data, options, (e, out) => (e ? reject(e) : resolve(out)))),
-  br: (data, options) => new Promise((resolve, reject) => zlib.brotliDecompress(data, options, (e, out) => (e ? reject(e) : resolve(out)))),
-  zstd: (data, options) => new Promise((resolve, reject) => zlib.zstdDecompress(data, options as zlib.ZstdOptions, (e, out) => (e ? reject(e) : resolve(out)))),
-};
-
 /**
  * The codings of a Content-Encoding header, in the order they were applied (identity left out), or
  * the first one Airlock cannot decode.
@@ -38,11 +31,4 @@ export function parseContentEncoding(header: string | string[] | undefined): { c
 /** Streams that undo the codings, last applied first. */
 export function decoders(codings: readonly Coding[]): Transform[] {
   return [...codings].reverse().map((coding) => DECODERS[coding]());
-}
-
-/** Undoes the codings of a whole body, producing at most `maxBytes` (more rejects). */
-export async function decodeWhole(data: Buffer, codings: readonly Coding[], maxBytes: number): Promise<Buffer> {
-  let out = data;
-  for (const coding of [...codings].reverse()) out = await ONE_SHOT[coding](out, { maxOutputLength: maxBytes });
-  return out;
 }

@@ -3,9 +3,11 @@
 // closes half-way — it ends in exactly one `net.request` event, the upstream request is never left
 // half-sent on a kept-alive connection, and nothing throws out of it.
 import type http from 'node:http';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Decision } from '../audit/events.js';
-import { decodeWhole, decoders, parseContentEncoding } from './content-coding.js';
+import { decoders, parseContentEncoding, type Coding } from './content-coding.js';
+import { MAX_HELD_BODY_BYTES, type TaskLimits } from './limits.js';
 import { bodyFraming, withFraming } from './framing.js';
 import { forwardHeaders } from './intercept.js';
 import type { Found, SecretScanner } from './secret-scanner.js';
@@ -75,10 +77,13 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
   watch.pause();
 
   let finished = false;
+  /** Gives back the task's allowance for a compressed body held while it was checked. */
+  let releaseHeld: (() => void) | undefined;
   const finish = (outcome: { refusal?: Refusal; error?: string } = {}) => {
     if (finished) return;
     finished = true;
     watch.stop();
+    releaseHeld?.();
     // Never leave a request half-sent on a connection the pool would hand to the next one.
     if (upstream && !upstream.writableFinished) upstream.destroy();
     if (outcome.refusal) {
@@ -126,7 +131,9 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
     const coding = parseContentEncoding(req.headers['content-encoding']);
     if ('unknown' in coding) return fail({ status: 415, reason: `a request body encoded as ${coding.unknown} cannot be checked, so it is not passed on`, decision: { allow: false, rule: 'content-encoding', by: 'policy' } });
     if (coding.codings.length > 0) {
-      const inspected = await readAndInspect(req, coding.codings, call.bodyCheck, () => watchdog.touch(req));
+      const inspected = await readAndInspect(req, coding.codings, call.bodyCheck, () => watchdog.touch(req), network.limits);
+      // What the task held of its allowance is given back once this exchange is over.
+      releaseHeld = () => network.limits.releaseBody(inspected.held);
       if ('refusal' in inspected) return fail({ ...inspected.refusal });
       buffered = inspected.body;
       bytesUp += buffered.length;
@@ -232,31 +239,56 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
   }
 }
 
-/** Reads a compressed body whole (bounded), and checks it as sent and decompressed. */
-async function readAndInspect<W>(req: http.IncomingMessage, codings: Parameters<typeof decodeWhole>[1], check: NonNullable<UpstreamCall<W>['bodyCheck']>, touch: () => void): Promise<{ body: Buffer } | { refusal: Refusal }> {
-  const tooLarge = (what: string): { refusal: Refusal } => ({ refusal: { status: 413, reason: `a compressed request body over ${what} cannot be checked, so it is not passed on`, decision: { allow: false, rule: 'content-encoding', by: 'policy' } } });
+/**
+ * Reads a compressed body whole (bounded: it goes upstream only once checked, and a task may hold
+ * only so much at once), then checks it as sent and as it decompresses: the decompressed bytes go
+ * through the scanner as a stream and are never held, so a small bomb cannot make Airlock hold what
+ * it inflates to. The caller releases what `held` says once the body has gone.
+ */
+async function readAndInspect<W>(req: http.IncomingMessage, codings: Coding[], check: NonNullable<UpstreamCall<W>['bodyCheck']>, touch: () => void, limits: TaskLimits): Promise<{ body: Buffer; held: number } | { refusal: Refusal; held: number }> {
+  const tooLarge = (what: string): Refusal => ({ status: 413, reason: `a compressed request body over ${what} cannot be checked, so it is not passed on`, decision: { allow: false, rule: 'content-encoding', by: 'policy' } });
   const chunks: Buffer[] = [];
-  let size = 0;
+  let held = 0;
   try {
     for await (const chunk of req) {
       touch();
-      size += (chunk as Buffer).length;
-      if (size > MAX_ENCODED_BODY) return tooLarge(`${MAX_ENCODED_BODY / 1024 / 1024} MiB`);
+      const length = (chunk as Buffer).length;
+      if (held + length > MAX_ENCODED_BODY) return { refusal: tooLarge(`${MAX_ENCODED_BODY / 1024 / 1024} MiB`), held };
+      if (!limits.holdBody(length)) {
+        return { refusal: { status: 503, reason: `the task already has ${MAX_HELD_BODY_BYTES / 1024 / 1024} MiB of compressed request bodies being checked: send fewer at once`, decision: { allow: false, rule: 'content-encoding', by: 'policy' } }, held };
+      }
+      held += length;
       chunks.push(chunk as Buffer);
     }
   } catch (error) {
-    return { refusal: { status: 400, reason: `the request body could not be read (${(error as Error).message})`, decision: { allow: false, rule: 'malformed', by: 'policy' } } };
+    return { refusal: { status: 400, reason: `the request body could not be read (${(error as Error).message})`, decision: { allow: false, rule: 'malformed', by: 'policy' } }, held };
   }
   const body = Buffer.concat(chunks);
-  let decoded: Buffer;
+  const asSent = check.scanner.find(body);
+  if (asSent) return { refusal: check.refuse(asSent), held };
+  const scan = check.scanner.stream('detect');
+  let decoded = 0;
+  let found: Found<W> | undefined;
+  const look = (chunk: Buffer): boolean => {
+    found = scan.push(chunk).found[0];
+    return found !== undefined;
+  };
   try {
-    decoded = await decodeWhole(body, codings, MAX_DECODED_BODY);
+    const stages: NodeJS.ReadWriteStream[] = decoders(codings);
+    await pipeline([Readable.from([body]), ...stages, new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        decoded += chunk.length;
+        if (decoded > MAX_DECODED_BODY) return done(Object.assign(new Error('too large'), { code: 'ERR_BUFFER_TOO_LARGE' }));
+        // A match ends the check at once: nothing more needs decompressing.
+        done(look(chunk) ? Object.assign(new Error('found'), { code: 'AIRLOCK_FOUND' }) : null);
+      },
+    })]);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return tooLarge(`${MAX_DECODED_BODY / 1024 / 1024} MiB decompressed`);
-    return { refusal: { status: 400, reason: `the request body is not valid ${codings.join(', ')} (${(error as Error).message})`, decision: { allow: false, rule: 'content-encoding', by: 'policy' } } };
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') return { refusal: tooLarge(`${MAX_DECODED_BODY / 1024 / 1024} MiB decompressed`), held };
+    if (code !== 'AIRLOCK_FOUND') return { refusal: { status: 400, reason: `the request body is not valid ${codings.join(', ')} (${(error as Error).message})`, decision: { allow: false, rule: 'content-encoding', by: 'policy' } }, held };
   }
-  const found = check.scanner.find(body) ?? check.scanner.find(decoded);
-  return found ? { refusal: check.refuse(found) } : { body };
+  return found ? { refusal: check.refuse(found), held } : { body, held };
 }
 
 /** Replaces secrets in response header values (same length); returns the first one found. */

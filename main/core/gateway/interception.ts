@@ -125,6 +125,12 @@ export class Interception {
     if (method === 'TRACE') return refuse(405, 'TRACE echoes the request back, so it is not passed on to a host Airlock holds a credential for', 'method');
     const origin = parseOriginForm(req.url ?? '');
     if (!origin.ok) return refuse(400, origin.reason, 'request-target');
+    // Each request in a tunnel counts against the task's rate and byte budget, as one outside does.
+    const limited = network.limits.admitRequest();
+    if (limited) {
+      this.#events.violation(network, limited, target, method, origin.path);
+      return refuse(429, limited, limited.split(':')[0]!, origin.path);
+    }
     const framing = framingProblem(req);
     if (framing) return refuse(framing.status, framing.reason, 'framing');
     // The Host inside the tunnel must be the host that was checked (and that any grant is for):

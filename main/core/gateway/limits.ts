@@ -1,5 +1,11 @@
 import type { Clock } from '../clock.js';
 
+/**
+ * Compressed request bodies a task may have held in Airlock at once while they are checked (each
+ * at most 8 MiB): without a total, 128 connections would be a gigabyte.
+ */
+export const MAX_HELD_BODY_BYTES = 16 * 1024 * 1024;
+
 /** A task's request rate (sliding minute) and byte budget (both directions, whole task). */
 export class TaskLimits {
   readonly #clock: Clock;
@@ -7,6 +13,7 @@ export class TaskLimits {
   readonly #byteBudget: number | undefined;
   readonly #recent: number[] = [];
   #bytes = 0;
+  #heldBodyBytes = 0;
 
   constructor(clock: Clock, rate: { requestsPerMinute?: number; bytes?: number }) {
     this.#clock = clock;
@@ -34,5 +41,16 @@ export class TaskLimits {
 
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Takes `bytes` of the held-body allowance; false when that would pass MAX_HELD_BODY_BYTES. */
+  holdBody(bytes: number): boolean {
+    if (this.#heldBodyBytes + bytes > MAX_HELD_BODY_BYTES) return false;
+    this.#heldBodyBytes += bytes;
+    return true;
+  }
+
+  releaseBody(bytes: number): void {
+    this.#heldBodyBytes = Math.max(0, this.#heldBodyBytes - bytes);
   }
 }

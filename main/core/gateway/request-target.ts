@@ -47,6 +47,9 @@ function segmentProblem(raw: string): 'dot' | string | undefined {
     if (hasControl(decoded)) return 'a control character';
     if (decoded.includes('\\')) return 'a backslash';
     if (isDotSegment(decoded)) return round === 0 ? 'dot' : 'a doubly encoded dot-segment';
+    // Tomcat, Jetty and Spring drop `;parameters` from a segment before resolving dot-segments:
+    // `..;x` is `..` to them. Refused, rather than read differently from the upstream.
+    if (decoded.includes(';') && isDotSegment(decoded.slice(0, decoded.indexOf(';')))) return 'a dot-segment with ;parameters';
     // An encoded slash is kept as data (`group%2Fname`) unless it would make a dot- or empty segment.
     if (decoded.includes('/') && decoded.split('/').some((part) => part === '' || isDotSegment(part))) return 'an encoded slash around a dot-segment';
     if (decoded === text) return undefined;

@@ -9,7 +9,7 @@ import type { Engine } from '../engine/engine.js';
 import { sandboxLabels } from '../engine/hardening.js';
 import { BASE_IMAGE } from '../engine/images.js';
 import { BoundedOutput, DEFAULT_OUTPUT_LIMITS, type OutputLimits } from '../engine/output.js';
-import { removeVolumes, Sandbox } from '../engine/sandbox.js';
+import { imageVolumes, removeVolumes, Sandbox } from '../engine/sandbox.js';
 import { TaskSidecar } from '../engine/task-sidecar.js';
 import { packWorkspace, type ExtractLimits } from '../engine/workspace-archive.js';
 import type { HomeLayout } from '../home.js';
@@ -230,6 +230,8 @@ export class TaskRunner {
     teardown.add('volumes', async () => {
       made.volumes += await removeVolumes(engine, [workspace.volume, ...(certsVolume ? [certsVolume] : [])]);
     });
+    // An image's own VOLUMEs get a tmpfs each (a 404 here is the missing image, said so).
+    const volumesOfImage = await imageVolumes(engine, spec.image).catch(orImageMissing(spec.image, ''));
     const report = sidecarReporter({ bus, task, agent: spec.agent, diskBytes: spec.limits.diskBytes });
     const sidecar = await TaskSidecar.create(engine, {
       name: `airlock-${task}-sidecar`, labels, image: BASE_IMAGE, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), workspace, workdir: spec.workdir,
@@ -244,7 +246,7 @@ export class TaskRunner {
       Sandbox.create(engine, {
         name: `airlock-${task}`, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command) : spec.command, workdir: spec.workdir,
         env: { ...spec.env, ...decoys.env, ...network.env, ...lent?.env, ...(spec.display ? desktopEnv(spec.display) : {}) }, display: spec.display !== undefined,
-        workspace, limits: spec.limits, sidecar: sidecar.container.id, ...(certsVolume ? { certsVolume } : {}), secretsOnStdin: envSecrets.length > 0,
+        workspace, limits: spec.limits, sidecar: sidecar.container.id, ...(certsVolume ? { certsVolume } : {}), secretsOnStdin: envSecrets.length > 0, imageVolumes: volumesOfImage,
       }),
     ]);
     if (created.status === 'fulfilled') {
