@@ -50,6 +50,19 @@ function pixel(client: RfbClient, x: number, y: number): number[] {
   return [...client.framebuffer.subarray(at, at + 4)];
 }
 
+describe('RfbClient held to the display task\'s own size', () => {
+  it('refuses a server that announces a bigger screen than the task has (the X server is the agent\'s)', () => {
+    const errors: AirlockError[] = [];
+    const client = new RfbClient({ write: () => true }, { onError: (error) => errors.push(error) }, { width: 120, height: 100 });
+    client.push(RECORDED); // a 160x100 screen
+    expect(errors[0]?.message).toMatch(/announced a 160x100 screen \(at most 120x100 is accepted\)/);
+    expect(client.framebuffer.length).toBe(0);
+    const fits = new RfbClient({ write: () => true }, {}, { width: 160, height: 100 });
+    fits.push(RECORDED);
+    expect(fits.width).toBe(160);
+  });
+});
+
 describe('RfbClient on a stream recorded from x11vnc', () => {
   const whole = replay(RECORDED, () => RECORDED.length);
 

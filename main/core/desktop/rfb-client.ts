@@ -59,6 +59,7 @@ export class RfbClient {
 
   readonly #sink: RfbSink;
   readonly #handlers: RfbHandlers;
+  readonly #maxSize: { width: number; height: number };
   // Input not yet consumed: whole chunks as they came, so nothing is copied until a field needs it.
   readonly #bytes = new ByteQueue();
   #state: State = { kind: 'version' };
@@ -67,9 +68,11 @@ export class RfbClient {
   #lastRequestAt = 0;
   #deferred: NodeJS.Timeout | undefined;
 
-  constructor(sink: RfbSink, handlers: RfbHandlers = {}) {
+  /** `maxSize`: the largest screen accepted (a display task's own size: the server is the agent's). */
+  constructor(sink: RfbSink, handlers: RfbHandlers = {}, maxSize = { width: MAX_SIDE, height: MAX_SIDE }) {
     this.#sink = sink;
     this.#handlers = handlers;
+    this.#maxSize = { width: Math.min(maxSize.width, MAX_SIDE), height: Math.min(maxSize.height, MAX_SIDE) };
   }
 
   get ready(): boolean {
@@ -341,8 +344,8 @@ export class RfbClient {
   }
 
   #resize(width: number, height: number): void {
-    if (width === 0 || height === 0 || width > MAX_SIDE || height > MAX_SIDE) {
-      throw protocol(`the server announced a ${width}x${height} screen (sides of 1–${MAX_SIDE} pixels are accepted)`);
+    if (width === 0 || height === 0 || width > this.#maxSize.width || height > this.#maxSize.height) {
+      throw protocol(`the server announced a ${width}x${height} screen (at most ${this.#maxSize.width}x${this.#maxSize.height} is accepted)`);
     }
     this.width = width;
     this.height = height;

@@ -18,6 +18,8 @@ export interface ScreenSessionOptions {
   readyTimeoutMs?: number;
   /** The task id written into each frame. */
   task?: string;
+  /** The largest screen accepted: a display task's own (its X server is the agent's, and may lie). */
+  maxSize?: { width: number; height: number };
 }
 
 interface Watcher {
@@ -82,7 +84,7 @@ export class ScreenSession implements LiveScreen {
         onFail(failure);
         this.#end(failure);
       },
-    });
+    }, options.maxSize);
     this.#client.requestIntervalMs = IDLE_REQUEST_MS;
     const frames = new DockerFrameParser((name, piece) => {
       if (name === 'stdout') {

@@ -52,7 +52,7 @@ export function startTaskDesktop(options: {
   let unregister: (() => void) | undefined;
   const { emit, display } = options;
   const screen: KeptScreen = new KeptScreen({
-    open: () => ScreenSession.open(options.container, { task: options.task }),
+    open: () => ScreenSession.open(options.container, { task: options.task, maxSize: { width: display.width, height: display.height } }),
     containerState: () => containerState(options.container),
     clock: options.clock,
     ...(options.timing ? { timing: options.timing } : {}),
