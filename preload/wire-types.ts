@@ -1,0 +1,231 @@
+/**
+ * The wire types of the IPC contract (preload/contract.ts): the shapes results and pushes have as
+ * the renderer may see them. Declared here rather than imported from main/core, which keeps Node
+ * types out of the renderer program; main/ipc/wire-types.ts fails the build if the core's types
+ * and these drift apart. Types only: nothing here exists at runtime.
+ */
+
+/** What `airlock doctor` reports: can Airlock reach an engine, a keychain, and its images. */
+export interface DoctorReport {
+  engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
+  keychain: { ok: boolean; backend: string; message: string; fix?: string };
+  /** `optional`: only some tasks need the image (agent-desktop: tasks with `display:`); a missing one does not make `ok` false. */
+  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean }[];
+  ok: boolean;
+}
+
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export type NetworkMode = 'none' | 'allowlist' | 'open';
+
+/** Everything an agent will get, as a person approving it sees it (main/core/policy/approval-summary.ts). */
+export interface ApprovalSummary {
+  name: string;
+  description?: string;
+  file: string;
+  digest: string;
+  image: string;
+  command: string[] | null;
+  workdir: string;
+  inputs: { from: string; hostPath: string; to: string; outsideManifestFolder: boolean; missing: boolean }[];
+  env: { name: string; value?: string; hidden?: string }[];
+  outputs: string[];
+  display: { width: number; height: number; screenshotEvery: string } | null;
+  network: {
+    mode: 'none' | 'allowlist' | 'open';
+    allow: string[];
+    local: string[];
+    onUnknownHost: 'deny' | 'ask';
+    askTimeout: string;
+    rate: { requestsPerMinute?: number; bytes?: string } | null;
+  };
+  credentials: { name: string; delivery: 'proxy' | 'env'; env: string; ttl: string; methods: string[] | null; pathPrefix: string | null; uses: number | null }[];
+  delegation: { allow: string[]; maxDepth: number; maxTasks: number } | null;
+  decoys: { env: string[]; files: string[] };
+  onViolation: 'log' | 'stop' | 'freeze';
+  maxRefusedRequests: number;
+  resources: { cpus: number; memory: string; pids: number };
+  timeout: string;
+  warnings: string[];
+  /** The labelled lines the CLI shows too. */
+  rows: { label: string; text: string }[];
+}
+
+export interface AgentSummary {
+  id: string;
+  source: 'built-in' | 'opened';
+  file: string;
+  name: string;
+  description?: string;
+  digest?: string;
+  image?: string;
+  network?: { mode: NetworkMode; allow: string[]; local: string[]; onUnknownHost: 'deny' | 'ask' };
+  /** Agents this one may start. */
+  delegates?: string[];
+  timeout?: string;
+  resources?: { cpus?: number; memory?: string };
+  envNames?: string[];
+  credentials?: { name: string; ttl?: string }[];
+  /** Approval pinned to the manifest's digest: only built-in or approved agents run. */
+  approval?: 'built-in' | 'approved' | 'changed' | 'unapproved';
+  /** Everything the agent will get: what the approval view shows. */
+  review?: ApprovalSummary;
+  error?: ErrorInfo;
+}
+
+/** `stopped`: by policy (onViolation: stop); `cancelled`: by a person; `frozen`: paused by a violation. */
+export type TaskState = 'starting' | 'running' | 'frozen' | 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'failed';
+
+/** One credential lent to a task: from `cred.granted`, until `cred.expired` or `cred.revoked`. */
+export interface TaskGrant {
+  grant: string;
+  credential: string;
+  expiresAt: string;
+  state: 'active' | 'expired' | 'revoked';
+}
+
+export interface TaskInfo {
+  id: string;
+  agent: string;
+  agentId: string;
+  network: NetworkMode;
+  state: TaskState;
+  stopping: boolean;
+  startedAt: string;
+  endedAt?: string;
+  exitCode?: number;
+  artifactsDir: string;
+  artifacts: number;
+  error?: ErrorInfo;
+  grants: TaskGrant[];
+  /** Set while frozen by a violation (task.frozen), until task.resumed. */
+  frozen?: { reason: string; at: string };
+  /** The virtual screen of a task whose manifest has `display:` (watched live while it runs). */
+  display?: { width: number; height: number };
+  /** Who has taken control of its screen, while someone has (its input then reaches the screen). */
+  control?: string;
+}
+
+export interface PastTask {
+  id: string;
+  agent: string;
+  startedAt?: string;
+  endedAt?: string;
+  outcome?: 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'aborted';
+  exitCode?: number;
+  /** Its screen, for a task with `display:` (watchable while it runs, even when the CLI runs it). */
+  display?: { width: number; height: number };
+}
+
+export interface ApprovalInfo {
+  id: string;
+  task: string;
+  agent?: string;
+  host: string;
+  port: number;
+  expiresAt: string;
+  /** The manifest "Allow always" adds the host to; absent when it cannot. */
+  manifestFile?: string;
+}
+
+export interface ImageBuildState {
+  ref: string;
+  state: 'idle' | 'building' | 'done' | 'failed';
+  phase?: string;
+  message?: string;
+  percent?: number;
+  error?: ErrorInfo;
+}
+
+/** One entry of the action log (DESIGN.md, "Events"). */
+export interface WireEvent {
+  v: 1;
+  seq: number;
+  time: string;
+  task: string;
+  agent: { name: string; digest: string };
+  parent?: string;
+  chain?: string[];
+  actor: 'agent' | 'airlock' | 'user';
+  kind: string;
+  decision?: { allow: boolean; rule: string; by: 'policy' | 'user' | 'default' };
+  identity?: { grant: string; credential: string };
+  data: Record<string, unknown>;
+}
+
+/** An event as the audit trail keeps it. */
+export interface WireRecord extends WireEvent {
+  n: number;
+  prev: string;
+  hash: string;
+}
+
+export interface AuditPageResult {
+  records: WireRecord[];
+  next?: string;
+}
+
+export interface AuditVerifyResult {
+  ok: boolean;
+  records: number;
+  headSigned: boolean;
+  problem?: { record: number; segment?: string; line?: number; message: string };
+  notes: string[];
+}
+
+export interface AuditExportResult {
+  file: string;
+  records: number;
+}
+
+/** What the UI may know about a credential: never its value. */
+export interface CredentialSummary {
+  name: string;
+  description?: string;
+  hosts: string[];
+  header: string;
+  maxTtlMs: number;
+}
+
+export interface EventBatch {
+  events: WireEvent[];
+}
+
+/** One changed region of a task's screen, PNG-encoded: the live view draws it at (x, y). */
+export interface ScreenFrame {
+  task: string;
+  /** Per-watch sequence number, from 1; the first frame of a watch is the whole screen. */
+  seq: number;
+  /** The whole screen's size. */
+  width: number;
+  height: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  png: Uint8Array;
+  /** Epoch ms when the region was read from the screen. */
+  at: number;
+}
+
+export type CaptureReason = 'start' | 'interval' | 'navigation' | 'control' | 'final';
+
+/** A screenshot as its `screen.capture` event records it (the PNG comes from screen.shot). */
+export interface ScreenshotInfo {
+  /** Per-task screenshot number, from 1. */
+  index: number;
+  time: string;
+  reason: CaptureReason;
+  width: number;
+  height: number;
+  bytes: number;
+  sha256: string;
+  /** Path relative to the task's folder. */
+  file: string;
+  /** The page the browser was navigating to, for `navigation`. */
+  url?: string;
+}
