@@ -1,20 +1,12 @@
 // Nothing a sandbox or an upstream sends can end Airlock's process: hostile requests and hostile
 // upstream answers against the real gateway, over real sockets. Each attack must fail with an
 // answer (a status and a reason), leave the gateway serving, and be in the log.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectThrough, exchange, request, tlsThrough, watchProcessFailures } from '../helpers/gateway-client.js';
-import { gatewayUnderAttack, SECRET, TEST_TIMEOUTS } from '../helpers/gateway-under-attack.js';
+import { describe, expect, it } from 'vitest';
+import { connectThrough, exchange, request, tlsThrough } from '../helpers/gateway-client.js';
+import { gatewayUnderAttackForFile, type GatewayUnderAttack, SECRET, TEST_TIMEOUTS } from '../helpers/gateway-under-attack.js';
 
-let attack: Awaited<ReturnType<typeof gatewayUnderAttack>>;
-const crashes = watchProcessFailures();
-
-beforeAll(async () => {
-  attack = await gatewayUnderAttack();
-});
-afterAll(async () => {
-  await attack.close();
-  crashes.stop();
-});
+let attack: GatewayUnderAttack;
+const crashes = gatewayUnderAttackForFile((started) => (attack = started));
 
 /** The gateway still serves: a plain request through it gets the upstream's answer. */
 async function stillServes(t: { auth: string }): Promise<void> {

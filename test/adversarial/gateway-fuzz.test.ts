@@ -5,25 +5,17 @@
 // secret reaches an upstream outside its grant, and no secret ever comes back to the sandbox.
 import fc from 'fast-check';
 import zlib from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exchange, tlsThrough, watchProcessFailures } from '../helpers/gateway-client.js';
+import { describe, expect, it } from 'vitest';
+import { exchange, tlsThrough } from '../helpers/gateway-client.js';
 import { readableSecret } from '../helpers/secret-forms.js';
-import { FILES_SECRET, gatewayUnderAttack, HOSTILE_SECRET, SECRET } from '../helpers/gateway-under-attack.js';
+import { FILES_SECRET, gatewayUnderAttackForFile, type GatewayUnderAttack, HOSTILE_SECRET, SECRET } from '../helpers/gateway-under-attack.js';
 
-let attack: Awaited<ReturnType<typeof gatewayUnderAttack>>;
-const crashes = watchProcessFailures();
+let attack: GatewayUnderAttack;
 /** The request heads the hostile upstream read, to check where its secret went. */
 const hostileHeads: string[] = [];
 /** A task of its own for each run, so each run's decisions are counted apart, whenever they land. */
 const newTask = () => attack.task({ grants: [{ methods: ['GET', 'POST'], pathPrefix: '/v1/' }, { credential: 'files-api', env: 'FILES_KEY' }, { credential: 'hostile-api', env: 'HOSTILE_TOKEN' }] });
-
-beforeAll(async () => {
-  attack = await gatewayUnderAttack();
-});
-afterAll(async () => {
-  await attack.close();
-  crashes.stop();
-});
+const crashes = gatewayUnderAttackForFile((started) => (attack = started));
 
 const SECRETS = [SECRET, FILES_SECRET, HOSTILE_SECRET];
 

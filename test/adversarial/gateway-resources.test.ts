@@ -1,25 +1,17 @@
 // Every resource a sandbox can make the gateway spend is bounded, and open mode never reaches the
 // machine itself: a hostile sandbox against the real gateway (fake clock for every time limit).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sandboxApi } from '../../main/core/tasks/sandbox-api.js';
-import { connectThrough, exchange, watchProcessFailures } from '../helpers/gateway-client.js';
-import { gatewayUnderAttack, TEST_TIMEOUTS } from '../helpers/gateway-under-attack.js';
+import { connectThrough, exchange } from '../helpers/gateway-client.js';
+import { gatewayUnderAttackForFile, type GatewayUnderAttack, TEST_TIMEOUTS } from '../helpers/gateway-under-attack.js';
 
-let attack: Awaited<ReturnType<typeof gatewayUnderAttack>>;
-const crashes = watchProcessFailures();
+let attack: GatewayUnderAttack;
 // This machine's interfaces, as the gateway is told them (os.networkInterfaces() in the product).
 const ownAddresses = ['127.0.0.1', '34.120.9.9', '2600:1f18:9::9'];
-
-beforeAll(async () => {
-  attack = await gatewayUnderAttack({
+const crashes = gatewayUnderAttackForFile((started) => (attack = started), {
     hostAddresses: () => ownAddresses,
     names: { 'myself.vendor.test': '34.120.9.9', 'myself6.vendor.test': '2600:1f18:9::9', 'renumbered.vendor.test': '34.120.9.10' },
   });
-});
-afterAll(async () => {
-  await attack.close();
-  crashes.stop();
-});
 
 async function connectStatus(t: { auth: string }, authority: string): Promise<{ status: number; reason: string }> {
   const { status, socket } = await connectThrough(attack.port, t.auth, authority);

@@ -3,21 +3,13 @@
 // Each attack must fail, the secret must appear nowhere it should not (upstream bytes, answers,
 // events), the gateway must keep serving, and the attempt must be in the log.
 import zlib from 'node:zlib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { exchange, request, tlsThrough, watchProcessFailures } from '../helpers/gateway-client.js';
-import { FILES_SECRET, gatewayUnderAttack, SECRET } from '../helpers/gateway-under-attack.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { exchange, request, tlsThrough } from '../helpers/gateway-client.js';
+import { FILES_SECRET, gatewayUnderAttackForFile, type GatewayUnderAttack, SECRET } from '../helpers/gateway-under-attack.js';
 import { readableSecret } from '../helpers/secret-forms.js';
 
-let attack: Awaited<ReturnType<typeof gatewayUnderAttack>>;
-const crashes = watchProcessFailures();
-
-beforeAll(async () => {
-  attack = await gatewayUnderAttack();
-});
-afterAll(async () => {
-  await attack.close();
-  crashes.stop();
-});
+let attack: GatewayUnderAttack;
+const crashes = gatewayUnderAttackForFile((started) => (attack = started));
 
 /** The secret in none of its forms: not as is, base64 (any alignment), hex, percent-encoded. */
 function expectNoSecret(text: string, secret = SECRET): void {

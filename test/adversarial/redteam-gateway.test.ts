@@ -2,20 +2,12 @@
 // upstreams). Each test is an attack that succeeds on issue 12's code: it fails until fixed.
 import net from 'node:net';
 import zlib from 'node:zlib';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { exchange, request, tlsThrough, watchProcessFailures } from '../helpers/gateway-client.js';
-import { gatewayUnderAttack, SECRET } from '../helpers/gateway-under-attack.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { exchange, request, tlsThrough } from '../helpers/gateway-client.js';
+import { gatewayUnderAttackForFile, type GatewayUnderAttack, SECRET } from '../helpers/gateway-under-attack.js';
 
-let attack: Awaited<ReturnType<typeof gatewayUnderAttack>>;
-const crashes = watchProcessFailures();
-
-beforeAll(async () => {
-  attack = await gatewayUnderAttack();
-});
-afterAll(async () => {
-  await attack.close();
-  crashes.stop();
-});
+let attack: GatewayUnderAttack;
+const crashes = gatewayUnderAttackForFile((started) => (attack = started));
 
 let mark = 0;
 beforeEach(() => {

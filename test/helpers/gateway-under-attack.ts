@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import net from 'node:net';
 import path from 'node:path';
 import { EventBus } from '../../main/core/audit/bus.js';
@@ -11,7 +12,7 @@ import { buildPolicy } from '../../main/core/gateway/policy.js';
 import type { SandboxApiHandler } from '../../main/core/gateway/task-state.js';
 import { tempDir } from './env.js';
 import { FakeClock } from './fake-clock.js';
-import { proxyAuth } from './gateway-client.js';
+import { proxyAuth, watchProcessFailures } from './gateway-client.js';
 import { startHostileUpstream } from './hostile-upstream.js';
 import { MemorySecrets } from './memory-secrets.js';
 
@@ -89,4 +90,24 @@ export async function gatewayUnderAttack(options: { hostAddresses?: () => string
       await upstream.close();
     },
   };
+}
+
+export type GatewayUnderAttack = Awaited<ReturnType<typeof gatewayUnderAttack>>;
+
+/**
+ * One gateway under attack for a whole test file: started before its tests (handed to `use`),
+ * closed after them; returns the watch on uncaught exceptions and unhandled rejections meanwhile.
+ */
+export function gatewayUnderAttackForFile(use: (attack: GatewayUnderAttack) => void, options?: Parameters<typeof gatewayUnderAttack>[0]): ReturnType<typeof watchProcessFailures> {
+  const crashes = watchProcessFailures();
+  let attack: GatewayUnderAttack | undefined;
+  beforeAll(async () => {
+    attack = await gatewayUnderAttack(options);
+    use(attack);
+  });
+  afterAll(async () => {
+    await attack?.close();
+    crashes.stop();
+  });
+  return crashes;
 }
