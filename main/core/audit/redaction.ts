@@ -1,3 +1,4 @@
+import { base64Cores } from '../secret-forms.js';
 import canonicalize from 'canonicalize';
 
 /** A secret a task holds in the clear (env delivery), and the name its redactions carry. */
@@ -141,7 +142,7 @@ function patternsOf(value: string): string[] {
     spelled(value),
     ...lines.map((line) => spelled(line)),
     spelled(bytes.toString('hex'), { caseless: true, encoded: true }),
-    ...base64Cores(bytes).map(({ core, mixedBefore, mixedAfter }) => `${mixedBefore ? `${BASE64_CHAR}?` : ''}${spelled(core, { encoded: true })}${mixedAfter ? `${BASE64_CHAR}?(?:=|%3[dD]){0,2}` : ''}`),
+    ...base64Alphabets(bytes).map(({ core, mixedBefore, mixedAfter }) => `${mixedBefore ? `${BASE64_CHAR}?` : ''}${spelled(core, { encoded: true })}${mixedAfter ? `${BASE64_CHAR}?(?:=|%3[dD]){0,2}` : ''}`),
   ]).sort((a, b) => b.length - a.length);
 }
 
@@ -150,7 +151,7 @@ function plainFormsOf(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
   const everyByte = [...bytes].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
   return unique([
-    value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), everyByte, bytes.toString('hex'), ...base64Cores(bytes).map((c) => c.core),
+    value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), everyByte, bytes.toString('hex'), ...base64Alphabets(bytes).map((c) => c.core),
     ...value.split(/\r?\n/).filter((line) => line.length >= MIN_LINE_LENGTH),
   ]);
 }
@@ -158,20 +159,10 @@ function plainFormsOf(value: string): string[] {
 /** One base64 character (either alphabet, `+` and `/` also URL-encoded). */
 const BASE64_CHAR = '(?:[A-Za-z0-9+/_-]|%2[bBfF])';
 
-/**
- * The part of base64 that depends on the secret alone when it sits at byte offset 0, 1 or 2 of
- * whatever is encoded: the characters that mix in neighbouring bytes are left off at both ends
- * (the patterns take in one such character on either side, and the padding, when there is one).
- */
-function base64Cores(bytes: Buffer): { core: string; mixedBefore: boolean; mixedAfter: boolean }[] {
-  const cores: { core: string; mixedBefore: boolean; mixedAfter: boolean }[] = [];
-  for (const offset of [0, 1, 2]) {
-    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64').replace(/=+$/, '');
-    const mixedAfter = (offset + bytes.length) % 3 !== 0;
-    const core = encoded.slice([0, 2, 3][offset], encoded.length - (mixedAfter ? 1 : 0));
-    if (core.length < MIN_SECRET_LENGTH) continue;
-    for (const alphabet of [core, core.replaceAll('+', '-').replaceAll('/', '_')]) cores.push({ core: alphabet, mixedBefore: offset > 0, mixedAfter });
-  }
+/** The base64 cores of a secret (see secret-forms.ts), in both alphabets, long enough to be told apart. */
+function base64Alphabets(bytes: Buffer): { core: string; mixedBefore: boolean; mixedAfter: boolean }[] {
+  const cores = base64Cores(bytes).filter((c) => c.core.length >= MIN_SECRET_LENGTH)
+    .flatMap((c) => [c, { ...c, core: c.core.replaceAll('+', '-').replaceAll('/', '_') }]);
   return cores.filter((c, i) => cores.findIndex((other) => other.core === c.core) === i);
 }
 

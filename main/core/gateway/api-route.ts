@@ -8,7 +8,7 @@ import type { Target } from './target.js';
 import type { GatewayEvents, GatewayTask } from './task-state.js';
 import type { GatewayTimeouts, Watchdog } from './timeouts.js';
 
-/** The reserved name of the in-sandbox API (main/core/tasks/sandbox-api.ts). */
+/** The reserved name agents call Airlock by (main/core/tasks/sandbox-api.ts), through their proxy. Never resolved, never forwarded. */
 export const SANDBOX_API_HOST = 'airlock.internal';
 const API_TARGET: Target = { host: SANDBOX_API_HOST, port: 80, kind: 'name' };
 

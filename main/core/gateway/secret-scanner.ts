@@ -5,6 +5,8 @@
 // hold-back so a value split across chunks is still found, and so a match can be replaced by as
 // many `*` before any of it is passed on (the length, and so the framing, stays the same).
 
+import { base64Cores } from '../secret-forms.js';
+
 export type ScanForm = 'as is' | 'base64' | 'base64url' | 'hex';
 
 export interface Needle<T> {
@@ -30,23 +32,10 @@ interface Pattern<T> {
 const PERCENT = 0x25;
 const STAR = 0x2a;
 
-/** The base64 text of `value` that is the same wherever it starts within a longer base64 text (3 alignments). */
-function base64Cores(value: Buffer): string[] {
-  const cores: string[] = [];
-  for (let offset = 0; offset < 3; offset++) {
-    const text = Buffer.concat([Buffer.alloc(offset), value]).toString('base64');
-    // Characters that mix bits of the unknown neighbours are left out at either end.
-    const first = Math.ceil((8 * offset) / 6);
-    const last = Math.floor((8 * (offset + value.length)) / 6);
-    cores.push(text.slice(first, last));
-  }
-  return cores;
-}
-
 function patternsOf<T>(needle: Needle<T>): Pattern<T>[] {
   const value = Buffer.from(needle.value, 'utf8');
   const found = new Map<string, ScanForm>([[value.toString('latin1'), 'as is']]);
-  for (const core of base64Cores(value)) {
+  for (const { core } of base64Cores(value)) {
     // Too short a core would match by chance: for values under 6 bytes only the plain forms are looked for.
     if (core.length < 8) continue;
     if (!found.has(core)) found.set(core, 'base64');

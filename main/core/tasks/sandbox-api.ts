@@ -5,8 +5,6 @@ import type { AgentRef } from '../audit/events.js';
 import type { SandboxApiHandler } from '../gateway/task-state.js';
 import type { DelegationTree } from './delegation.js';
 
-/** The reserved name agents call Airlock by, through their proxy. Never resolved, never forwarded. */
-export const SANDBOX_API_HOST = 'airlock.internal';
 
 export interface ChildResult {
   task: string;
