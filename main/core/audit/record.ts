@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { AirlockEvent } from './events.js';
-import { toWellFormed } from './well-formed.js';
+import { isWellFormed, toWellFormed } from './well-formed.js';
 
 /** An event as the audit trail keeps it: numbered, and chained to the record before it. */
 export interface AuditRecord extends AirlockEvent {
@@ -63,4 +63,24 @@ export function recordable(value: unknown, depth = 0): unknown {
   if (depth > 64) return '[too deep]';
   if (Array.isArray(value)) return value.map((item) => recordable(item, depth + 1));
   return Object.fromEntries(Object.entries(value).map(([key, item]) => [toWellFormed(key), recordable(item, depth + 1)]));
+}
+
+/**
+ * What in a parsed JSON value the audit trail's canonical JSON (RFC 8785) refuses: a lone
+ * surrogate (`"\ud800"`, in a key or a value) or a number that is not finite (`1e999` parses as
+ * Infinity). Iterative: the value itself may be hostile.
+ */
+export function unrecordable(value: unknown): string | undefined {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === 'string' && !isWellFormed(item)) return 'a lone surrogate';
+    if (typeof item === 'number' && !Number.isFinite(item)) return `a number too large (${item})`;
+    if (item === null || typeof item !== 'object') continue;
+    for (const [key, child] of Object.entries(item)) {
+      if (!isWellFormed(key)) return 'a lone surrogate';
+      stack.push(child);
+    }
+  }
+  return undefined;
 }

@@ -1,4 +1,4 @@
-import { isWellFormed } from '../audit/well-formed.js';
+import { unrecordable } from '../audit/record.js';
 import type http from 'node:http';
 import type { EventBus } from '../audit/bus.js';
 import type { AgentRef } from '../audit/events.js';
@@ -106,25 +106,6 @@ function parseJson(body: Buffer): unknown {
   return value;
 }
 
-/**
- * What in a parsed JSON value the audit trail's canonical JSON (RFC 8785) refuses: a lone
- * surrogate (`"\ud800"`, in a key or a value) or a number that is not finite (`1e999` parses as
- * Infinity). Iterative: the value itself may be hostile.
- */
-function unrecordable(value: unknown): string | undefined {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (typeof item === 'string' && !isWellFormed(item)) return 'a lone surrogate';
-    if (typeof item === 'number' && !Number.isFinite(item)) return `a number too large (${item})`;
-    if (item === null || typeof item !== 'object') continue;
-    for (const [key, child] of Object.entries(item)) {
-      if (!isWellFormed(key)) return 'a lone surrogate';
-      stack.push(child);
-    }
-  }
-  return undefined;
-}
 
 /** How deeply a JSON value nests (iteratively: the value itself may be hostile). */
 function depth(value: unknown): number {
