@@ -22,7 +22,7 @@ const os = require('node:os');
 // Run as `node -e <source> <json>` (the sandbox has no copy of this file), argv[1] is the argument;
 // run as `node sidecar.cjs <json>` (tests), argv[2] is.
 const config = JSON.parse(process.argv[require.main ? 2 : 1] || '{}');
-const TYPE = { OPEN: 1, DATA: 2, END: 3, CLOSE: 4, WINDOW: 5, READY: 6, LOG: 7, STATUS: 8, ARM: 9 };
+const TYPE = { OPEN: 1, DATA: 2, END: 3, CLOSE: 4, WINDOW: 5, READY: 6, LOG: 7, STATUS: 8, ARM: 9, REPORT: 10 };
 const WINDOW = 256 * 1024;
 const MAX_PAYLOAD = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -60,25 +60,25 @@ setInterval(() => {
 
 // ---- the workspace's size limit ----------------------------------------------------------------
 let full = false;
-if (config.workspace) {
-  setInterval(() => {
-    let stats;
-    try {
-      stats = fs.statfsSync(config.workspace);
-    } catch {
-      return;
-    }
-    const total = stats.blocks * stats.bsize;
-    const free = stats.bavail * stats.bsize;
-    // Full: less than 1% (at most 1 MiB) left; reported again only after it went below 90%.
-    if (!full && free <= Math.min(total / 100, 1024 * 1024)) {
-      full = true;
-      status({ disk: { full: true, usedBytes: total - free, totalBytes: total } });
-    } else if (full && total - free < total * 0.9) {
-      full = false;
-    }
-  }, 1000);
+function checkDisk() {
+  if (!config.workspace) return;
+  let stats;
+  try {
+    stats = fs.statfsSync(config.workspace);
+  } catch {
+    return;
+  }
+  const total = stats.blocks * stats.bsize;
+  const free = stats.bavail * stats.bsize;
+  // Full: less than 1% (at most 1 MiB) left; reported again only after it went below 90%.
+  if (!full && free <= Math.min(total / 100, 1024 * 1024)) {
+    full = true;
+    status({ disk: { full: true, usedBytes: total - free, totalBytes: total } });
+  } else if (full && total - free < total * 0.9) {
+    full = false;
+  }
 }
+if (config.workspace) setInterval(checkDisk, 1000);
 
 // ---- relayed connections -------------------------------------------------------------------------
 let refused = 0;
@@ -109,6 +109,12 @@ const accept = (kind) => (socket) => {
 };
 
 function onFrame(type, id, payload) {
+  if (type === TYPE.REPORT) {
+    // The agent has exited: what the last second's checks may have missed, now.
+    checkDisk();
+    status({ reported: true });
+    return;
+  }
   if (type === TYPE.ARM) {
     // Airlock started the agent: the task's deadline is this many ms from now (plus Airlock's grace).
     deadline = Date.now() + payload.readUInt32BE(0) * 1000;

@@ -39,6 +39,7 @@ export class TaskSidecar {
   readonly #relays: boolean;
   #stderr = '';
   #closing = false;
+  #reported: (() => void) | undefined;
 
   /**
    * Creates the sidecar and attaches to it (not started yet: the agent's container can be created
@@ -86,7 +87,10 @@ export class TaskSidecar {
         else connection.destroy(); // no network: nothing to relay to
       },
       onLog: (text) => (lastWords = text.slice(0, 500)),
-      onStatus: (status) => events.onStatus?.(status),
+      onStatus: (status) => {
+        if (status.reported === true) this.#reported?.();
+        else events.onStatus?.(status);
+      },
       onConnectionRefused: (open) => events.onConnectionRefused?.(open),
       onProtocolError: (reason) => {
         declareLost(`the task's sidecar broke the relay protocol (${reason})`);
@@ -124,6 +128,18 @@ export class TaskSidecar {
         'use an engine that honours NetworkMode none');
     }
     if (this.#relays && ready.port !== GATEWAY_PORT) throw new AirlockError('internal', 'the task\'s sidecar did not open the proxy port');
+  }
+
+  /**
+   * Has the sidecar check and report now what it checks every second (the workspace full), so a
+   * task that ends sooner is not missed; waits at most `timeoutMs` for the answer.
+   */
+  async flushReports(timeoutMs = 500): Promise<void> {
+    const answered = new Promise<void>((resolve) => (this.#reported = resolve));
+    let timer: NodeJS.Timeout | undefined;
+    await this.#mux.requestReport();
+    await Promise.race([answered, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]).finally(() => clearTimeout(timer));
+    this.#reported = undefined;
   }
 
   /** Whether the sidecar still runs (it removes itself when it exits). */

@@ -1,6 +1,6 @@
 // The frames Airlock and a task's sidecar (assets/sidecar/sidecar.cjs) exchange over the sidecar's
 // stdin and stdout: type (1 byte), connection id (4), payload length (4), payload.
-export const FRAME = { OPEN: 1, DATA: 2, END: 3, CLOSE: 4, WINDOW: 5, READY: 6, LOG: 7, STATUS: 8, ARM: 9 } as const;
+export const FRAME = { OPEN: 1, DATA: 2, END: 3, CLOSE: 4, WINDOW: 5, READY: 6, LOG: 7, STATUS: 8, ARM: 9, REPORT: 10 } as const;
 export const HEADER_BYTES = 9;
 /** Bytes a sender may have in flight on one connection before the receiver grants more. */
 export const WINDOW_BYTES = 256 * 1024;

@@ -179,6 +179,11 @@ export class RelayMux {
     return this.write(encodeFrame(FRAME.ARM, 0, windowPayload(Math.max(1, Math.min(0xffffffff, Math.ceil(seconds))))));
   }
 
+  /** Asks the sidecar for its reports now (the workspace's state); it answers with STATUS `reported`. */
+  requestReport(): Promise<void> {
+    return this.write(encodeFrame(FRAME.REPORT, 0));
+  }
+
   forget(id: number): void {
     this.#connections.delete(id);
     if (this.#connections.size < this.#maxConnections / 2) this.#refusedInBurst = false;

@@ -365,6 +365,8 @@ export class TaskRunner {
     }
 
     const state = await sandbox.wait();
+    // What the sidecar checks every second (the workspace full) is checked once more now.
+    await sidecar.flushReports().catch(() => undefined);
     let status: TaskStatus = result.status;
     if (status === 'exited' && stopRequested(home, task)) status = 'cancelled';
     const durationMs = clock.now() - began;
