@@ -10,6 +10,8 @@ import { Engine, LABEL } from '../main/core/engine/engine.js';
 import { sandboxContainerOptions } from '../main/core/engine/hardening.js';
 import { DESKTOP_IMAGE } from '../main/core/engine/images.js';
 import { currentOwner } from '../main/core/tasks/owner.js';
+import { desktopCommand } from '../main/core/tasks/task-desktop.js';
+import { findAssetsDir } from '../main/core/assets.js';
 
 const IMAGE = process.env.BENCH_DESKTOP_IMAGE ?? DESKTOP_IMAGE;
 const SECONDS = Number(process.env.BENCH_DESKTOP_SECONDS ?? 5);
@@ -66,7 +68,7 @@ export async function benchDesktopFrames(): Promise<void> {
   const engine = Engine.connect();
   const name = `airlock-bench-desktop-${process.pid}`;
   const container = await engine.api.createContainer(sandboxContainerOptions({
-    name, image: IMAGE, command: ['airlock-desktop', 'run', 'sleep', 'infinity'], workdir: '/workspace',
+    name, image: IMAGE, command: desktopCommand(['sleep', 'infinity'], findAssetsDir()), workdir: '/workspace',
     env: { AIRLOCK_DISPLAY: `${SIZE.width}x${SIZE.height}` }, workspace: { volume: name, sizeBytes: 64 * 1024 ** 2 },
     labels: { [LABEL.task]: name, [LABEL.agent]: 'bench', [LABEL.digest]: 'bench', [LABEL.owner]: currentOwner() },
     limits: { cpus: 2, memoryBytes: 1024 ** 3, pids: 512 }, sidecar: undefined,

@@ -10,8 +10,8 @@ import { sandboxContainerOptions } from '../../main/core/engine/hardening.js';
 import { DESKTOP_IMAGE } from '../../main/core/engine/images.js';
 import { currentOwner } from '../../main/core/tasks/owner.js';
 import { TaskRunner } from '../../main/core/tasks/runner.js';
-import { startTaskDesktop } from '../../main/core/tasks/task-desktop.js';
-import { harness, specFrom, tempDir, waitFor } from '../helpers/env.js';
+import { desktopCommand, startTaskDesktop } from '../../main/core/tasks/task-desktop.js';
+import { harness, REPO, specFrom, tempDir, waitFor } from '../helpers/env.js';
 
 /** Opens a page of one colour in the sandbox's browser (through its DevTools endpoint, as an agent would). */
 const paint = (colour: string) => `curl -s -X PUT 'http://127.0.0.1:9222/json/new?data:text/html,%3Cbody%20style%3Dbackground%3A${colour}%3E' >/dev/null`;
@@ -72,7 +72,7 @@ describe('a display agent attacking its own recording', () => {
     const page = encodeURIComponent('<body><script>setInterval(() => { document.body.style.background = `hsl(${Date.now() % 360},90%,50%)`; }, 100)</script>');
     const container = await engine.api.createContainer(sandboxContainerOptions({
       name, image: DESKTOP_IMAGE, workdir: '/workspace', workspace: { volume: name, sizeBytes: 64 * 1024 ** 2 }, display: true, sidecar: undefined,
-      command: ['airlock-desktop', 'run', 'sh', '-c', `curl -s -X PUT 'http://127.0.0.1:9222/json/new?data:text/html,${page}' >/dev/null; sleep 300`],
+      command: desktopCommand(['sh', '-c', `curl -s -X PUT 'http://127.0.0.1:9222/json/new?data:text/html,${page}' >/dev/null; sleep 300`], path.join(REPO, 'assets')),
       env: { AIRLOCK_DISPLAY: '640x400' }, limits: { cpus: 2, memoryBytes: 1024 ** 3, pids: 1024 },
       labels: { [LABEL.task]: name, [LABEL.agent]: 'screen-caps', [LABEL.digest]: 'test', [LABEL.owner]: currentOwner() },
     }));

@@ -123,7 +123,7 @@ describe('a display task', () => {
     const script = `test -d ${profile}/Default && echo profile-exists; test -e ${profile}/Default/airlock-marker && echo marker-found || echo no-marker; echo secret > ${profile}/Default/airlock-marker && echo marker-written`;
     for (const name of ['first', 'second']) {
       const outcome = await runner.run(specFrom(root, manifest(name, ['sh', '-c', script], 'network: { mode: none }')));
-      expect(outcome.exitCode).toBe(0);
+      expect(outcome.exitCode, lines(events, 'proc.stderr').join('\n')).toBe(0);
     }
     const out = lines(events);
     expect(out.filter((l) => l === 'profile-exists')).toHaveLength(2);

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type Dockerode from 'dockerode';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,8 @@ import { Engine, LABEL } from '../../main/core/engine/engine.js';
 import { sandboxContainerOptions } from '../../main/core/engine/hardening.js';
 import { BASE_IMAGE, DESKTOP_IMAGE } from '../../main/core/engine/images.js';
 import { currentOwner } from '../../main/core/tasks/owner.js';
-import { waitFor } from '../helpers/env.js';
+import { desktopCommand } from '../../main/core/tasks/task-desktop.js';
+import { REPO, waitFor } from '../helpers/env.js';
 
 // The live screen end to end: a hardened desktop container (Xvfb, matchbox, Chromium, x11vnc),
 // reached only through the engine's exec stream. Chromium is driven from inside the container
@@ -94,7 +96,7 @@ describe('ScreenSession against a real desktop container', () => {
   let stopWatching = (): void => undefined;
 
   beforeAll(async () => {
-    container = await engine.api.createContainer(plan(name, IMAGE, ['airlock-desktop', 'run', 'sleep', '300']));
+    container = await engine.api.createContainer(plan(name, IMAGE, desktopCommand(['sleep', '300'], path.join(REPO, 'assets'))));
     await container.start();
     await waitFor(async () => ((await run(container, ['curl', '-fs', 'http://127.0.0.1:9222/json/version'])).code === 0 ? true : undefined), 'Chromium to start', 60_000);
   });

@@ -244,7 +244,7 @@ export class TaskRunner {
     const [started, created] = await Promise.allSettled([
       sidecar.start(),
       Sandbox.create(engine, {
-        name: `airlock-${task}`, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command) : spec.command, workdir: spec.workdir,
+        name: `airlock-${task}`, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command, this.#deps.assetsDir ?? findAssetsDir()) : spec.command, workdir: spec.workdir,
         env: { ...spec.env, ...decoys.env, ...network.env, ...lent?.env, ...(spec.display ? desktopEnv(spec.display) : {}) }, display: spec.display !== undefined,
         workspace, limits: spec.limits, sidecar: sidecar.container.id, ...(certsVolume ? { certsVolume } : {}), secretsOnStdin: envSecrets.length > 0, imageVolumes: volumesOfImage,
       }),

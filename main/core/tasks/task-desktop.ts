@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type Dockerode from 'dockerode';
 import type { AgentRef } from '../audit/events.js';
 import type { Clock } from '../clock.js';
@@ -7,9 +9,15 @@ import type { ScreenRegistry } from '../desktop/screen-registry.js';
 import { ScreenSession } from '../desktop/screen-session.js';
 import type { DisplaySpec, ScreenshotInfo } from '../desktop/types.js';
 
-/** The sandbox's command for a display task: the desktop first, then the agent's own command. */
-export function desktopCommand(command: string[] | undefined): string[] {
-  return ['airlock-desktop', 'run', ...(command ?? [])];
+/**
+ * The sandbox's command for a display task: the desktop first, then the agent's own command. The
+ * launcher is Airlock's own (assets/images/agent-desktop/airlock-desktop, run by the image's `sh`),
+ * not whatever copy an image carries: what starts the screen is what this Airlock ships, also in an
+ * image built before it.
+ */
+export function desktopCommand(command: string[] | undefined, assetsDir: string): string[] {
+  const launcher = fs.readFileSync(path.join(assetsDir, 'images', 'agent-desktop', 'airlock-desktop'), 'utf8');
+  return ['sh', '-c', launcher, 'airlock-desktop', 'run', ...(command ?? [])];
 }
 
 /** What the sandbox's environment gets for a display task (besides the browser's proxy and CA). */
