@@ -75,7 +75,7 @@ describe('airlock log and airlock audit', () => {
     const manifest = tinyManifest(dir);
     const run = await runCli(['run', manifest, '--json'], { env });
     expect(run.code).toBe(0);
-    const task = parseLines(run.stdout)[0].task as string;
+    const task = parseLines(run.stdout).find((e) => e.kind === 'task.created')!.task as string;
     await runCli(['run', manifest, '--json'], { env });
 
     const csv = await runCli(['audit', 'export', '--format', 'csv', '--task', task], { env });
@@ -103,7 +103,7 @@ describe('airlock log and airlock audit', () => {
     await new Promise((r) => setTimeout(r, 500));
     const run = await runCli(['run', tinyManifest(dir), '--json'], { env });
     expect(run.code).toBe(0);
-    const task = parseLines(run.stdout)[0].task as string;
+    const task = parseLines(run.stdout).find((e) => e.kind === 'task.created')!.task as string;
     await waitFor(async () => (followed.includes('"kind":"task.destroyed"') ? true : undefined), 'the follower to see the task end');
     follower.kill('SIGINT');
     const seen = parseLines(followed).filter((r) => r.task === task);
