@@ -21,7 +21,7 @@ export const FILES_SECRET = 'files_SENTINEL_0b22d8';
 export const HOSTILE_SECRET = 'hostile_SENTINEL_93ad10';
 
 /** Short limits, so a fake clock can run them out. */
-export const TEST_TIMEOUTS: GatewayTimeouts = { headersMs: 5_000, idleMs: 5_000, apiBodyMs: 2_000, upstreamResponseMs: 10_000, upstreamIdleMs: 5_000, tunnelIdleMs: 20_000 };
+export const TEST_TIMEOUTS: GatewayTimeouts = { headersMs: 5_000, idleMs: 5_000, apiBodyMs: 2_000, upstreamResponseMs: 10_000, upstreamIdleMs: 5_000, tunnelIdleMs: 20_000, clientHelloMs: 5_000 };
 
 /**
  * The real Gateway on a fake clock, in front of upstreams under the test's control, with a
