@@ -21,7 +21,7 @@ import { TaskLimits } from './limits.js';
 import type { NetworkPolicy } from './policy.js';
 import { answerClientError, rawResponse, refusalBody } from './refusal.js';
 import { formatHost, formatTarget, parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
-import { GATEWAY_TARGET, GatewayEvents, type Admission, type GatewayTask, type SandboxApiHandler } from './task-state.js';
+import { GATEWAY_TARGET, GatewayEvents, type GatewayTask, type SandboxApiHandler } from './task-state.js';
 import { gatewayServer } from './server.js';
 import { DEFAULT_TIMEOUTS, Watchdog, type GatewayTimeouts } from './timeouts.js';
 import type { Found } from './secret-scanner.js';
