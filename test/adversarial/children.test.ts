@@ -27,7 +27,7 @@ function setup(child: string) {
   return { ...h, runner, gateway };
 }
 
-const start = `curl -s -X POST -d '{"agent":"lingerer"}' http://airlock.internal/v1/tasks >/dev/null &`;
+const start = `curl -s -X POST -H 'content-type: application/json' -d '{"agent":"lingerer"}' http://airlock.internal/v1/tasks >/dev/null &`;
 
 describe('children end with their parent', () => {
   it.each([

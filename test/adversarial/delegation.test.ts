@@ -48,7 +48,7 @@ const agent = (name: string, script: string, rest: string) =>
   `name: ${name}\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\noutputs: [/workspace/out]\n${rest}\n`;
 /** `code METHOD PATH`: the status of a request to the vendor API with the credential's placeholder (or value). */
 const CODE = 'code() { curl -s -o /dev/null -w "%{http_code}" -X "$1" -H "Authorization: Bearer $VENDOR_TOKEN" "https://api.vendor.test$2"; }';
-const spawn = (child: string) => `curl -s -X POST -d '{"agent":"${child}"}' http://airlock.internal/v1/tasks`;
+const spawn = (child: string) => `curl -s -X POST -H 'content-type: application/json' -d '{"agent":"${child}"}' http://airlock.internal/v1/tasks`;
 const linesOf = (events: AirlockEvent[], agentName: string) => events.filter((e) => e.agent.name === agentName && e.kind === 'proc.stdout').map((e) => String(e.data.line));
 
 describe('delegation never widens', () => {

@@ -100,7 +100,7 @@ describe('the in-sandbox API is bounded', () => {
   it('a body that trickles is cut after the API\'s body time (fake clock), with a 408 in the log', async () => {
     const t = await apiTask();
     const socket = await t.bound();
-    const answer = exchange(socket, `POST http://airlock.internal/v1/actions HTTP/1.1\r\nHost: airlock.internal\r\nProxy-Authorization: ${t.auth}\r\nContent-Length: 100\r\n\r\n{"type":`);
+    const answer = exchange(socket, `POST http://airlock.internal/v1/actions HTTP/1.1\r\nHost: airlock.internal\r\nProxy-Authorization: ${t.auth}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"type":`);
     await new Promise((r) => setTimeout(r, 50)); // the head and first bytes reach the gateway (real sockets)
     attack.clock.advance(TEST_TIMEOUTS.apiBodyMs + 1_000);
     await answer;
@@ -125,7 +125,7 @@ describe('the in-sandbox API is bounded', () => {
     const { status, socket } = await connectThrough(attack.port, t.auth, 'airlock.internal:80');
     expect(status).toBe(200);
     const big = JSON.stringify({ type: 'tool_call', blob: 'x'.repeat(70 * 1024) });
-    expect(await exchange(socket, `POST /v1/actions HTTP/1.1\r\nHost: airlock.internal\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n${big}`)).toMatch(/^HTTP\/1\.1 413/);
+    expect(await exchange(socket, `POST /v1/actions HTTP/1.1\r\nHost: airlock.internal\r\nContent-Type: application/json\r\nContent-Length: ${big.length}\r\nConnection: close\r\n\r\n${big}`)).toMatch(/^HTTP\/1\.1 413/);
     expect(crashes.failures).toEqual([]);
   });
 });

@@ -21,7 +21,7 @@ export const FILES_SECRET = 'files_SENTINEL_0b22d8';
 export const HOSTILE_SECRET = 'hostile_SENTINEL_93ad10';
 
 /** Short limits, so a fake clock can run them out. */
-export const TEST_TIMEOUTS: GatewayTimeouts = { headersMs: 5_000, idleMs: 5_000, apiBodyMs: 2_000, upstreamResponseMs: 10_000, upstreamIdleMs: 5_000, tunnelIdleMs: 20_000 };
+export const TEST_TIMEOUTS: GatewayTimeouts = { headersMs: 5_000, idleMs: 5_000, apiBodyMs: 2_000, upstreamResponseMs: 10_000, upstreamIdleMs: 5_000, tunnelIdleMs: 20_000, clientHelloMs: 5_000 };
 
 /**
  * The real Gateway on a fake clock, in front of upstreams under the test's control, with a
@@ -58,7 +58,7 @@ export async function gatewayUnderAttack(options: { hostAddresses?: () => string
   const binderPort = await new Promise<number>((resolve) => binder.listen(0, '127.0.0.1', () => resolve((binder.address() as net.AddressInfo).port)));
 
   let counter = 0;
-  async function task(spec: { grants?: Partial<GrantRequest>[]; allow?: string[]; local?: string[]; mode?: 'allowlist' | 'open'; rate?: { requestsPerMinute?: number; bytes?: number }; decoys?: Decoy[]; sandboxApi?: SandboxApiHandler } = {}) {
+  async function task(spec: { grants?: Partial<GrantRequest>[]; allow?: string[]; local?: string[]; mode?: 'allowlist' | 'open'; rate?: { requestsPerMinute?: number; bytes?: number }; decoys?: Decoy[]; sandboxApi?: SandboxApiHandler; onUnknownHost?: 'deny' | 'ask' } = {}) {
     const id = `t_attack${++counter}`;
     const credentials = spec.grants ? await TaskCredentials.open({
       task: id, agent, store, bus, clock,
@@ -66,7 +66,7 @@ export async function gatewayUnderAttack(options: { hostAddresses?: () => string
     }) : undefined;
     const credential = gateway.addTask({
       task: id, agent,
-      policy: buildPolicy({ mode: spec.mode ?? 'allowlist', allow: spec.allow ?? ['*.vendor.test'], local: spec.local ?? [], onUnknownHost: 'deny', ...(spec.rate ? { rate: spec.rate } : {}) }),
+      policy: buildPolicy({ mode: spec.mode ?? 'allowlist', allow: spec.allow ?? ['*.vendor.test'], local: spec.local ?? [], onUnknownHost: spec.onUnknownHost ?? 'deny', ...(spec.rate ? { rate: spec.rate } : {}) }),
       ...(credentials ? { credentials } : {}), ...(spec.decoys ? { decoys: spec.decoys } : {}), ...(spec.sandboxApi ? { sandboxApi: spec.sandboxApi } : {}),
     });
     const env = credentials ? await credentials.placeholderEnv() : {};

@@ -40,7 +40,7 @@ const agentYaml = (name: string, script: string, delegate: string, extra = '') =
 describe('delegation through the in-sandbox API', () => {
   it('a chain support → billing → compliance runs, each its own task; the loop back to support is refused', async () => {
     const { root, events, runner, engine } = setup({
-      support: agentYaml('support', `curl -s -X POST -d '{"type":"tool_call","tool":"lookup_customer"}' http://airlock.internal/v1/actions; echo; ${call('billing')}`, 'delegate: { allow: [billing], maxDepth: 3, maxTasks: 5 }'),
+      support: agentYaml('support', `curl -s -X POST -H 'content-type: application/json' -d '{"type":"tool_call","tool":"lookup_customer"}' http://airlock.internal/v1/actions; echo; ${call('billing')}`, 'delegate: { allow: [billing], maxDepth: 3, maxTasks: 5 }'),
       billing: agentYaml('billing', `cat /workspace/in/request.json; echo; ${call('compliance')}; echo '{"invoice":"paid"}' > /workspace/out/result.json`, 'delegate: { allow: [compliance], maxDepth: 3 }'),
       compliance: agentYaml('compliance', `curl -s http://airlock.internal/v1/whoami; echo; ${call('support')}`, 'delegate: { allow: [support], maxDepth: 3 }'),
     });

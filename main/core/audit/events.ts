@@ -9,6 +9,8 @@ export const EVENT_KINDS = [
   'net.request', 'net.denied',
   'cred.granted', 'cred.used', 'cred.denied', 'cred.misuse', 'cred.expired', 'cred.revoked',
   'approval.requested', 'approval.decided',
+  // a task asked about more hosts than a person can be asked about at once: the rest were denied unasked
+  'approval.burst',
   'policy.violation', 'agent.action', 'resource.sample',
   // a limit of the sandbox reached (its workspace full): the agent's own writes now fail
   'resource.limit',

@@ -2,9 +2,9 @@ import type { Decision } from '../audit/events.js';
 import type { Approvals } from './approvals.js';
 import type { Resolver } from './dialing.js';
 import { decideName, type NameVerdict } from './policy.js';
-import { hostPatternText } from '../policy/host-pattern.js';
+import { exactHostPattern } from '../policy/host-pattern.js';
 import type { HostAddresses } from './addresses.js';
-import { parseHostRule, refusedAddressReason } from './rules.js';
+import { refusedAddressReason } from './rules.js';
 import { formatTarget, type Target } from './target.js';
 import type { Admission, GatewayEvents, GatewayTask } from './task-state.js';
 
@@ -52,18 +52,27 @@ export class AdmissionControl {
   }
 
   async #ask(network: GatewayTask, target: Target): Promise<Exclude<NameVerdict, { verdict: 'ask' }>> {
-    const { request, answer } = this.#approvals.request(network.task, target.host, target.port, network.policy.askTimeoutMs);
-    this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'approval.requested', data: { id: request.id, host: target.host, port: target.port, expiresAt: new Date(request.expiresAt).toISOString() } });
+    const ticket = this.#approvals.request(network.task, target.host, target.port, network.policy.askTimeoutMs);
+    if (ticket.kind === 'limited') {
+      const decision: Decision = { allow: false, rule: 'ask:limit', by: 'default' };
+      if (ticket.burst) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'approval.burst', decision, data: { host: target.host, port: target.port, reason: ticket.reason } });
+      return { verdict: 'deny', decision, reason: `${formatTarget(target)} was not asked about: ${ticket.reason}` };
+    }
+    const { request, answer } = ticket;
+    // A request that joined an ask already waiting shares its answer; the ask's owner records it and keeps the rule.
+    const owner = ticket.kind === 'asked';
+    if (owner) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'approval.requested', data: { id: request.id, host: target.host, port: target.port, expiresAt: new Date(request.expiresAt).toISOString() } });
     const { answer: given, by } = await answer;
     const allow = given !== 'deny';
     const decision: Decision = { allow, rule: allow ? `ask:${given}` : by === 'default' ? 'ask:timeout' : 'ask:deny', by };
-    this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: by === 'user' ? 'user' : 'airlock', kind: 'approval.decided', decision, data: { id: request.id, host: target.host, port: target.port, answer: given } });
+    if (owner) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: by === 'user' ? 'user' : 'airlock', kind: 'approval.decided', decision, data: { id: request.id, host: target.host, port: target.port, answer: given } });
     if (!allow) return { verdict: 'deny', decision, reason: by === 'default' ? `nobody allowed ${formatTarget(target)} in time` : `a person refused ${formatTarget(target)}` };
-    if (given === 'task' || given === 'always') {
-      const rule = parseHostRule(hostPatternText(target));
-      if (rule) network.approved.push(rule);
+    if (owner && (given === 'task' || given === 'always')) {
+      // The checked host itself becomes the rule: its text is never read again as a pattern.
+      const rule = exactHostPattern(target);
+      network.approved.push(rule);
+      if (given === 'always') network.onAlways?.(rule.text);
     }
-    if (given === 'always') network.onAlways?.(hostPatternText(target));
     return { verdict: 'allow', decision, local: false };
   }
 }

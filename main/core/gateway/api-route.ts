@@ -1,6 +1,9 @@
-// The gateway's side of the in-sandbox API (`airlock.internal`): every call counts against the
-// task's request rate and byte budget, its body is capped (per call, before any is read) and must
-// arrive whole within a short time; a refused call is answered with the reason and recorded.
+// The gateway's side of the in-sandbox API (`airlock.internal`): it answers the agent only — never
+// the display task's browser (its port never reaches the API), nor any request a browser would
+// send (Origin, Referer, Sec-Fetch-*, a body that is not JSON: what a web page can make a browser
+// send without the API's consent). Every call counts against the task's request rate and byte
+// budget, its body is capped (per call, before any is read) and must arrive whole within a short
+// time; a refused call is answered with the reason and recorded.
 import type http from 'node:http';
 import type { Clock } from '../clock.js';
 import { framingProblem } from './framing.js';
@@ -11,6 +14,22 @@ import type { GatewayTimeouts, Watchdog } from './timeouts.js';
 /** The reserved name agents call Airlock by (main/core/tasks/sandbox-api.ts), through their proxy. Never resolved, never forwarded. */
 export const SANDBOX_API_HOST = 'airlock.internal';
 const API_TARGET: Target = { host: SANDBOX_API_HOST, port: 80, kind: 'name' };
+
+/** Headers only a browser sends on its own: a call carrying one was made by a web page, not the agent. */
+const BROWSER_HEADERS = /^(?:origin|referer|sec-fetch-.*)$/;
+/** Methods whose calls carry no body: every other call must say its body is JSON. */
+const BODYLESS = new Set(['GET', 'HEAD']);
+
+/** Why a call looks like a web page's rather than the agent's: the status and reason; undefined when it does not. */
+export function browserCallProblem(req: http.IncomingMessage): { status: number; reason: string } | undefined {
+  const header = Object.keys(req.headers).find((name) => BROWSER_HEADERS.test(name));
+  if (header) return { status: 403, reason: `the in-sandbox API answers the agent only, and a call with ${header === 'referer' || header === 'origin' ? `an ${header[0]!.toUpperCase()}${header.slice(1)}` : `a ${header}`} header comes from a web page` };
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (!BODYLESS.has(req.method ?? 'GET') && type !== 'application/json') {
+    return { status: 415, reason: `a ${req.method} call must send Content-Type: application/json${type ? ` (not ${type})` : ''}` };
+  }
+  return undefined;
+}
 
 export class SandboxApiRoute {
   readonly #events: GatewayEvents;
@@ -25,7 +44,8 @@ export class SandboxApiRoute {
     this.#timeouts = timeouts;
   }
 
-  async serve(network: GatewayTask, req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> {
+  /** `browser`: the call came in on the display browser's port, which never reaches the API. */
+  async serve(network: GatewayTask, req: http.IncomingMessage, res: http.ServerResponse, path: string, browser = false): Promise<void> {
     const started = this.#clock.now();
     const method = req.method ?? 'GET';
     const refuse = (status: number, reason: string, rule: string) => {
@@ -33,8 +53,11 @@ export class SandboxApiRoute {
       if (!res.headersSent && !res.destroyed) res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' }).end(`${JSON.stringify({ error: reason })}\n`);
       else res.destroy();
     };
+    if (browser) return refuse(403, 'the in-sandbox API is not reachable from the task\'s browser', 'api.browser');
     const api = network.sandboxApi;
     if (!api) return refuse(404, 'the in-sandbox API is not available to this task', 'api');
+    const fromPage = browserCallProblem(req);
+    if (fromPage) return refuse(fromPage.status, fromPage.reason, 'api.origin');
     const framing = framingProblem(req);
     if (framing) return refuse(framing.status, framing.reason, 'framing');
     const limited = network.limits.admitRequest();

@@ -12,40 +12,100 @@ export interface ApprovalRequest {
   expiresAt: number;
 }
 
+export type ApprovalOutcome = { answer: ApprovalAnswer; by: 'user' | 'default' };
+
+/** How many asks one task may put before a person: more is a burst, denied without asking. */
+export interface AskLimits {
+  /** Asks of one task waiting at once (each for another host:port). */
+  maxPending: number;
+  /** New asks of one task within a minute. */
+  perMinute: number;
+}
+
+export const DEFAULT_ASK_LIMITS: AskLimits = { maxPending: 5, perMinute: 20 };
+
+const MINUTE_MS = 60_000;
+
+/**
+ * What became of a request to ask: a new ask (`asked`), the answer of one already waiting for the
+ * same task, host and port (`joined`: nobody is asked twice), or none, over the task's limits
+ * (`limited`; `burst` on the first refusal of a burst, which is recorded once).
+ */
+export type AskTicket =
+  | { kind: 'asked' | 'joined'; request: ApprovalRequest; answer: Promise<ApprovalOutcome> }
+  | { kind: 'limited'; reason: string; burst: boolean };
+
 interface Pending extends ApprovalRequest {
+  answer: Promise<ApprovalOutcome>;
   settle(answer: ApprovalAnswer, by: 'user' | 'default'): void;
+}
+
+/** A task's recent asks: when each was made, and whether it is over its limits now. */
+interface TaskAsks {
+  times: number[];
+  bursting: boolean;
 }
 
 /**
  * Requests to hosts outside the allowlist, held until a person answers (the CLI's prompt, the
- * app's notification) or the time runs out, which denies.
+ * app's notification) or the time runs out, which denies. Per task, the same host and port is
+ * asked once however many requests wait for it, and asks are limited (AskLimits): an agent cannot
+ * bury the person in prompts until one is clicked by mistake.
  */
 export class Approvals {
   readonly #clock: Clock;
   readonly #timeoutMs: number;
+  readonly #limits: AskLimits;
   readonly #pending = new Map<string, Pending>();
+  readonly #asks = new Map<string, TaskAsks>();
   readonly #listeners = new Set<(request: ApprovalRequest) => void>();
 
-  constructor(clock: Clock, timeoutMs: number) {
+  constructor(clock: Clock, timeoutMs: number, limits: Partial<AskLimits> = {}) {
     this.#clock = clock;
     this.#timeoutMs = timeoutMs;
+    this.#limits = { ...DEFAULT_ASK_LIMITS, ...limits };
   }
 
-  /** Resolves with the answer and who gave it; 'deny' by 'default' when nobody answers in time. */
-  request(task: string, host: string, port: number, timeoutMs = this.#timeoutMs): { request: ApprovalRequest; answer: Promise<{ answer: ApprovalAnswer; by: 'user' | 'default' }> } {
+  /** Asks (or joins the ask already waiting); the answer resolves 'deny' by 'default' when nobody answers in time. */
+  request(task: string, host: string, port: number, timeoutMs = this.#timeoutMs): AskTicket {
+    const waiting = [...this.#pending.values()].find((p) => p.task === task && p.host === host && p.port === port);
+    if (waiting) return { kind: 'joined', request: withoutInternals(waiting), answer: waiting.answer };
+    const limited = this.#overLimit(task);
+    if (limited) return limited;
     const id = randomUUID();
     const request: ApprovalRequest = { id, task, host, port, expiresAt: this.#clock.now() + timeoutMs };
-    const answer = new Promise<{ answer: ApprovalAnswer; by: 'user' | 'default' }>((resolve) => {
+    let settle: Pending['settle'] = () => undefined;
+    const answer = new Promise<ApprovalOutcome>((resolve) => {
       const timer = this.#clock.setTimeout(() => settle('deny', 'default'), timeoutMs);
-      const settle = (value: ApprovalAnswer, by: 'user' | 'default') => {
+      settle = (value, by) => {
         if (!this.#pending.delete(id)) return;
         timer.cancel();
         resolve({ answer: value, by });
       };
-      this.#pending.set(id, { ...request, settle });
     });
+    this.#pending.set(id, { ...request, answer, settle });
     for (const listener of this.#listeners) listener(request);
-    return { request, answer };
+    return { kind: 'asked', request, answer };
+  }
+
+  /** Counts a new ask of `task` against its limits; the refusal when it is over one. */
+  #overLimit(task: string): Extract<AskTicket, { kind: 'limited' }> | undefined {
+    const asks = this.#asks.get(task) ?? { times: [], bursting: false };
+    this.#asks.set(task, asks);
+    const now = this.#clock.now();
+    asks.times = asks.times.filter((time) => now - time < MINUTE_MS);
+    const pending = this.pending(task).length;
+    const reason = pending >= this.#limits.maxPending
+      ? `${pending} asks of this task are already waiting for a person (at most ${this.#limits.maxPending})`
+      : asks.times.length >= this.#limits.perMinute ? `this task asked about ${asks.times.length} hosts within a minute (at most ${this.#limits.perMinute})` : undefined;
+    if (reason) {
+      const burst = !asks.bursting;
+      asks.bursting = true;
+      return { kind: 'limited', reason, burst };
+    }
+    asks.bursting = false;
+    asks.times.push(now);
+    return undefined;
   }
 
   /** A person's answer; false when the request is no longer waiting. */
@@ -57,7 +117,7 @@ export class Approvals {
   }
 
   pending(task?: string): ApprovalRequest[] {
-    return [...this.#pending.values()].filter((p) => !task || p.task === task).map(({ settle: _settle, ...request }) => request);
+    return [...this.#pending.values()].filter((p) => !task || p.task === task).map(withoutInternals);
   }
 
   onRequest(listener: (request: ApprovalRequest) => void): () => void {
@@ -68,5 +128,10 @@ export class Approvals {
   /** Denies everything a finished task was waiting for. */
   cancelTask(task: string): void {
     for (const pending of [...this.#pending.values()]) if (pending.task === task) pending.settle('deny', 'default');
+    this.#asks.delete(task);
   }
+}
+
+function withoutInternals({ id, task, host, port, expiresAt }: Pending): ApprovalRequest {
+  return { id, task, host, port, expiresAt };
 }

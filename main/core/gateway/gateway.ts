@@ -9,7 +9,7 @@ import type { Clock } from '../clock.js';
 import { HostAddresses } from './addresses.js';
 import { AdmissionControl } from './admission.js';
 import { SandboxApiRoute, SANDBOX_API_HOST } from './api-route.js';
-import { Approvals } from './approvals.js';
+import { Approvals, type AskLimits } from './approvals.js';
 import { BrowserRefusals, isNavigation, refusalPage } from './browser.js';
 import type { Decoy } from './decoys.js';
 import { defaultDialer, defaultResolver, DialingAgent, type Dialer, type Resolver } from './dialing.js';
@@ -21,11 +21,12 @@ import { TaskLimits } from './limits.js';
 import type { NetworkPolicy } from './policy.js';
 import { answerClientError, rawResponse, refusalBody } from './refusal.js';
 import { formatHost, formatTarget, parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
-import { GATEWAY_TARGET, GatewayEvents, type Admission, type GatewayTask, type SandboxApiHandler } from './task-state.js';
+import { GATEWAY_TARGET, GatewayEvents, type GatewayTask, type SandboxApiHandler } from './task-state.js';
 import { gatewayServer } from './server.js';
 import { DEFAULT_TIMEOUTS, Watchdog, type GatewayTimeouts } from './timeouts.js';
 import type { Found } from './secret-scanner.js';
 import { TaskWatch, type Watched } from './watch-lists.js';
+import { plainTunnel } from './tunnel.js';
 
 export { defaultDialer, defaultResolver, type Dialer, type Resolver } from './dialing.js';
 export type { GatewayTimeouts } from './timeouts.js';
@@ -37,6 +38,8 @@ export interface GatewayDeps {
   dial?: Dialer;
   /** How long a request to an unknown host waits for a person (onUnknownHost: ask). */
   approvalTimeoutMs?: number;
+  /** How many asks a task may have waiting, and make per minute (DEFAULT_ASK_LIMITS when absent). */
+  askLimits?: Partial<AskLimits>;
   /** PEM of one more CA to trust for upstream TLS (besides the system's): for local test servers. */
   upstreamCa?: string;
   /** This machine's interface addresses (refused like loopback); os.networkInterfaces() when absent. */
@@ -80,7 +83,7 @@ export class Gateway {
     this.#dial = deps.dial ?? defaultDialer;
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
     this.#watchdog = new Watchdog(deps.clock);
-    this.approvals = new Approvals(deps.clock, deps.approvalTimeoutMs ?? 60_000);
+    this.approvals = new Approvals(deps.clock, deps.approvalTimeoutMs ?? 60_000, deps.askLimits);
     this.#events = new GatewayEvents(deps.bus, deps.clock);
     const hostAddresses = new HostAddresses(deps.clock, deps.hostAddresses);
     this.#admission = new AdmissionControl(this.#events, deps.resolve ?? defaultResolver, this.approvals, hostAddresses);
@@ -239,7 +242,7 @@ export class Gateway {
     const parsed = parseAbsoluteUrl(req.url ?? '');
     if (!parsed) return refuse(GATEWAY_TARGET, undefined, { status: 400, reason: 'send absolute http:// URLs, or CONNECT for anything else', decision: { allow: false, rule: 'request-target', by: 'policy' } });
     const { target, path } = parsed;
-    if (target.host === SANDBOX_API_HOST) return this.#api.serve(network, req, res, path);
+    if (target.host === SANDBOX_API_HOST) return this.#api.serve(network, req, res, path, this.#fromBrowser.has(req.socket));
     const framing = framingProblem(req);
     if (framing) return refuse(target, path, { ...framing, decision: { allow: false, rule: 'framing', by: 'policy' } });
     // Plain HTTP is never given a secret: a placeholder on it (in any encoding) is going somewhere it should not.
@@ -282,6 +285,12 @@ export class Gateway {
       client.end(rawResponse(400, 'Bad Request', 'Airlock gateway: CONNECT needs host:port.\n'));
       return;
     }
+    if (target.host === SANDBOX_API_HOST && this.#fromBrowser.has(client)) {
+      const reason = 'the in-sandbox API is not reachable from the task\'s browser';
+      this.#events.refuse(network, target, 'CONNECT', undefined, { ok: false, status: 403, reason, decision: { allow: false, rule: 'api.browser', by: 'policy' } }, started);
+      client.end(rawResponse(403, 'Forbidden', `Airlock refused this request: ${reason}.\n`));
+      return;
+    }
     if (target.host === SANDBOX_API_HOST) {
       // Node's fetch tunnels even plain http:// through CONNECT: serve the API inside the tunnel.
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -308,7 +317,7 @@ export class Gateway {
       if (context) await this.#interception.intercept(network, target, admission, client, head, context, started);
       return;
     }
-    await this.#tunnel(network, target, admission, client, head, started);
+    await plainTunnel({ events: this.#events, watchdog: this.#watchdog, timeouts: this.#timeouts, dial: this.#dial }, network, target, admission, client, head, started);
   }
 
   /**
@@ -326,53 +335,6 @@ export class Gateway {
       client.end(rawResponse(limited ? 429 : 502, limited ? 'Too Many Requests' : 'Bad Gateway', `Airlock gateway: ${reason}.\n`));
       return undefined;
     }
-  }
-
-  /** An ordinary CONNECT tunnel: bytes both ways, counted, until either side closes or it idles too long. */
-  async #tunnel(network: GatewayTask, target: Target, admission: Extract<Admission, { ok: true }>, client: Duplex, head: Buffer, started: number): Promise<void> {
-    let upstream: Duplex;
-    try {
-      upstream = await this.#dial(admission.address, target.port);
-    } catch (error) {
-      client.end(rawResponse(502, 'Bad Gateway', `Airlock gateway: could not connect to ${formatTarget(target)}: ${(error as Error).message}\n`));
-      this.#events.requestEvent(network, target, 'CONNECT', undefined, 502, 0, 0, started, admission.decision, { error: (error as Error).message });
-      return;
-    }
-    let bytesUp = head.length;
-    let bytesDown = 0;
-    let done = false;
-    const idle = this.#watchdog.watch(this.#timeouts.tunnelIdleMs, () => finish(`nothing crossed the tunnel for ${this.#timeouts.tunnelIdleMs / 1000} s`));
-    const finish = (error?: string) => {
-      if (done) return;
-      done = true;
-      idle.stop();
-      upstream.destroy();
-      client.destroy();
-      this.#events.requestEvent(network, target, 'CONNECT', undefined, 200, bytesUp, bytesDown, started, admission.decision, error ? { error } : {});
-    };
-    upstream.on('error', () => finish());
-    client.on('close', () => finish());
-    // The far end closing is the end of what it sends, not of what is still on its way to the
-    // sandbox: the pipe ends the client once everything written to it has gone; then both go.
-    upstream.on('close', () => {
-      if (client.writableFinished || client.destroyed) finish();
-      else client.once('finish', () => finish());
-    });
-    if (client.destroyed) return finish();
-    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length > 0) upstream.write(head);
-    client.on('data', (chunk: Buffer) => {
-      idle.touch();
-      bytesUp += chunk.length;
-      this.#events.countBytes(network, chunk.length, [client, upstream]);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      idle.touch();
-      bytesDown += chunk.length;
-      this.#events.countBytes(network, chunk.length, [client, upstream]);
-    });
-    client.pipe(upstream);
-    upstream.pipe(client);
   }
 }
 

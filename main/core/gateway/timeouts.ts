@@ -18,6 +18,8 @@ export interface GatewayTimeouts {
   upstreamIdleMs: number;
   /** A CONNECT tunnel that carries nothing either way. */
   tunnelIdleMs: number;
+  /** From a plain tunnel's opening to its client's complete TLS ClientHello (read for its server name). */
+  clientHelloMs: number;
 }
 
 export const DEFAULT_TIMEOUTS: GatewayTimeouts = {
@@ -27,6 +29,7 @@ export const DEFAULT_TIMEOUTS: GatewayTimeouts = {
   upstreamResponseMs: 300_000,
   upstreamIdleMs: 120_000,
   tunnelIdleMs: 600_000,
+  clientHelloMs: 10_000,
 };
 
 /** One running limit: expires `limitMs` after it was started or last touched, unless paused or stopped. */

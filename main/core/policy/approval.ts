@@ -4,6 +4,7 @@ import type { EventBus } from '../audit/bus.js';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { manifestDigest, parseManifest, type LoadedManifest } from './manifest.js';
 import { withAllowedHost } from './manifest-edit.js';
+import { parseHostPattern } from './host-pattern.js';
 import type { AgentRegistry } from './registry.js';
 
 /**
@@ -82,7 +83,13 @@ export interface AlwaysOutcome {
  * was approved as it was just before the edit and the edit changed nothing but that one host —
  * recording the approval first, as approveAgent does. A built-in agent's manifest is never edited.
  */
-export async function allowHostAlways(recorder: ApprovalRecorder, file: string, host: string, by: string): Promise<AlwaysOutcome> {
+export async function allowHostAlways(recorder: ApprovalRecorder, file: string, asked: string, by: string): Promise<AlwaysOutcome> {
+  // Exactly the host that was asked about: a name that reads as a pattern (`*.x.test`) is refused, never widened.
+  const exact = parseHostPattern(asked);
+  if (!exact || exact.wildcard) {
+    throw new AirlockError('bad_argument', `${JSON.stringify(asked)} is not one host name: "always" adds exactly the host that was asked about`, 'answer the request with "deny", or edit network.allow in the manifest by hand');
+  }
+  const host = exact.text;
   const text = readManifest(file);
   const before: LoadedManifest = { manifest: parseManifest(text, file), digest: manifestDigest(text), file };
   const state = recorder.registry.stateOf(before);

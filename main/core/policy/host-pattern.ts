@@ -27,8 +27,15 @@ export const WEB_PORTS: readonly number[] = [80, 443];
 export const HTTPS_PORTS: readonly number[] = [443];
 
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
-/** What a name is after IDN: letters, digits, `-` and `_` in dot-separated labels. */
-const NAME = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/;
+/** One label of a host name after IDN (RFC 1123): letters, digits and `-`, not at either end; 1-63 characters. */
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** The longest name DNS can carry, without its trailing dot. */
+const MAX_NAME = 253;
+
+/** A host name as DNS carries it: LDH labels of at most 63 characters, at most 253 in all (no `_`, `*` or anything else). */
+function isHostName(name: string): boolean {
+  return name.length <= MAX_NAME && name.split('.').every((label) => LABEL.test(label));
+}
 
 /**
  * Normalises a host before any matching: case, a trailing dot, IDN, IPv4 in unusual spellings
@@ -47,7 +54,7 @@ export function normaliseHost(raw: string): NormalisedHost | undefined {
   if (parsed === undefined || parsed.startsWith('[')) return undefined;
   const name = parsed.replace(/\.$/, '');
   if (IPV4.test(name)) return { host: name, kind: 'ipv4' };
-  return NAME.test(name) ? { host: name, kind: 'name' } : undefined;
+  return isHostName(name) ? { host: name, kind: 'name' } : undefined;
 }
 
 function parseUrlHost(host: string): string | undefined {
@@ -86,7 +93,16 @@ export function formatHostPattern(pattern: NormalisedHost & { wildcard?: boolean
 
 /** The text a person would write for one host and port: the port only when it is not a default one. */
 export function hostPatternText(target: NormalisedHost & { port: number }, defaultPorts: readonly number[] = WEB_PORTS): string {
-  return formatHostPattern({ ...target, wildcard: false, port: defaultPorts.includes(target.port) ? undefined : target.port });
+  return exactHostPattern(target, defaultPorts).text;
+}
+
+/**
+ * The rule a person's answer about one host makes: that host exactly, on its port (none when a
+ * default one). Built from the checked host, never by parsing its text again as a pattern.
+ */
+export function exactHostPattern(target: NormalisedHost & { port: number }, defaultPorts: readonly number[] = WEB_PORTS): HostPattern {
+  const pattern = { host: target.host, kind: target.kind, wildcard: false, port: defaultPorts.includes(target.port) ? undefined : target.port };
+  return { ...pattern, text: formatHostPattern(pattern) };
 }
 
 /** Does `pattern` match a request to `target` (a normalised host and a port)? */
