@@ -46,7 +46,7 @@ describe('delegation through the in-sandbox API', () => {
       invoicing: agentYaml('invoicing', `cat /workspace/in/request.json; echo; ${call('checker')}; echo '{"invoice":"paid"}' > /workspace/out/result.json`, 'delegate: { allow: [checker], maxDepth: 3 }'),
       checker: agentYaml('checker', `curl -s http://airlock.internal/v1/whoami; echo; ${call('helpdesk')}`, 'delegate: { allow: [helpdesk], maxDepth: 3 }'),
     });
-    const outcome = await runner.run(specFrom(root, fs.readFileSync(path.join(root, 'support.yaml'), 'utf8')));
+    const outcome = await runner.run(specFrom(root, fs.readFileSync(path.join(root, 'helpdesk.yaml'), 'utf8')));
     expect(outcome.exitCode).toBe(0);
     const created = events.filter((e) => e.kind === 'task.created');
     expect(created.map((e) => e.agent.name)).toEqual(['helpdesk', 'invoicing', 'checker']);
