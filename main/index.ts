@@ -128,7 +128,7 @@ function onReady(): void {
   });
   // Like every CLI start, every app start removes what crashed Airlock processes left behind.
   try {
-    void reapLeftovers(connectEngine(), bus).catch(() => undefined);
+    void reapLeftovers(connectEngine(), bus, home.audit).catch(() => undefined);
   } catch {
     // an unusable DOCKER_HOST is shown by doctor.run in the window
   }

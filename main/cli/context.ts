@@ -7,7 +7,7 @@ import { Engine } from '../core/engine/engine.js';
 import { Gateway } from '../core/gateway/gateway.js';
 import { gatewayEnvironment } from '../core/gateway/pinned-hosts.js';
 import { airlockHome, homeLayout, type HomeLayout } from '../core/home.js';
-import { reapLeftovers, type ReapedTask } from '../core/tasks/reaper.js';
+import { reapLeftovers, type ReapOutcome } from '../core/tasks/reaper.js';
 import { findAssetsDir } from '../core/assets.js';
 import { haltTasksWhenTrailFails, LiveTasks } from '../core/tasks/live-tasks.js';
 
@@ -31,7 +31,7 @@ export interface CliContext {
    * Removes leftovers of dead Airlock processes (once; later calls return the same promise).
    * Settles, never rejects: an unreachable engine is reported by the command itself.
    */
-  reap(): Promise<ReapedTask[]>;
+  reap(): Promise<ReapOutcome>;
   /** Waits for a reap under way and makes every recorded event durable. */
   close(): Promise<void>;
   /** The tasks this process runs (one registry for the whole process). */
@@ -57,15 +57,17 @@ export function createContext(): CliContext {
     }
     return store;
   };
-  let reaping: Promise<ReapedTask[]> | undefined;
+  let reaping: Promise<ReapOutcome> | undefined;
   const reap = () => (reaping ??= (async () => {
     try {
-      audit(); // a reaped task's task.aborted event belongs in the trail
+      // A reaped task's task.aborted event belongs in the trail; this process's own task records
+      // are on disk first, since the reaper believes only what the trail says Airlock made.
+      await audit().flush();
     } catch {
-      // without a keychain the leftovers are still removed; the command reports the keychain itself
+      // without a keychain (or a writable trail) the trail on disk still vouches for what it holds
     }
-    return reapLeftovers(engine, bus);
-  })().catch(() => []));
+    return reapLeftovers(engine, bus, home.audit);
+  })().catch(() => ({ reaped: [], leftAlone: [] })));
   let egress: Gateway | undefined;
   const gateway = () => (egress ??= new Gateway({ bus, clock: systemClock, ...gatewayEnvironment() }));
   const close = async () => {

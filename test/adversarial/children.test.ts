@@ -24,7 +24,7 @@ function setup(child: string) {
     engine: h.engine, bus: h.bus, clock: systemClock, home: h.home, gateway, assetsDir: path.join(REPO, 'assets'),
     agents: registry, delegation: new DelegationTree(systemClock),
   });
-  return { ...h, runner, gateway };
+  return { ...h, runner, gateway, registry };
 }
 
 const start = `curl -s -X POST -H 'content-type: application/json' -d '{"agent":"lingerer"}' http://airlock.internal/v1/tasks >/dev/null &`;
@@ -36,7 +36,9 @@ describe('children end with their parent', () => {
   ])('a parent that %s while its child runs stops the child first, with the reason', async (_how, parentScript, extra) => {
     const s = setup('name: lingerer\ncommand: ["sh", "-c", "echo child up; sleep 120; echo child never"]\n');
     const started = Date.now();
-    const outcome = await s.runner.run(specFrom(s.root, `name: parent\ncommand: ["sh", "-c", ${JSON.stringify(parentScript)}]\nnetwork: { mode: allowlist }\ndelegate: { allow: [lingerer] }\n${extra}`));
+    const spec = specFrom(s.root, `name: parent\ncommand: ["sh", "-c", ${JSON.stringify(parentScript)}]\nnetwork: { mode: allowlist }\ndelegate: { allow: [lingerer] }\n${extra}`);
+    s.registry.approve(loadManifestFile(path.join(s.root, 'agent.yaml')), 'test'); // pins lingerer, approved above
+    const outcome = await s.runner.run(spec);
     expect(Date.now() - started).toBeLessThan(30_000);
     const child = s.events.find((e) => e.kind === 'task.created' && e.agent.name === 'lingerer')!.task;
     const childEnd = s.events.find((e) => e.task === child && e.kind === 'task.stopped');

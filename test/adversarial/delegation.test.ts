@@ -29,11 +29,13 @@ afterAll(async () => {
 function setup(agents: Record<string, string>) {
   const h = harness();
   const registry = new AgentRegistry(h.home.root, path.join(REPO, 'assets'));
-  for (const [name, yaml] of Object.entries(agents)) {
+  const files = Object.entries(agents).map(([name, yaml]) => {
     const file = path.join(h.root, `${name}.yaml`);
     fs.writeFileSync(file, yaml);
-    registry.approve(loadManifestFile(file), 'test');
-  }
+    return file;
+  });
+  // Twice: an approval pins the agents its manifest may start as they are approved at that moment.
+  for (const file of [...files, ...files]) registry.approve(loadManifestFile(file), 'test');
   const store = new CredentialStore(h.home.root, new MemorySecrets());
   store.add({ name: 'vendor-api', secret: SECRET, hosts: ['api.vendor.test'], maxTtlMs: 3_600_000 });
   const gateway = new Gateway({ bus: h.bus, clock: systemClock, resolve: remotes.resolve, dial: remotes.dial, upstreamCa: fs.readFileSync(remotes.cert, 'utf8') });

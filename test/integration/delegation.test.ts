@@ -16,11 +16,13 @@ import { MemorySecrets } from '../helpers/memory-secrets.js';
 function setup(agents: Record<string, string>, limits = { concurrentTasks: 8, spawnsPerMinute: 30 }) {
   const h = harness();
   const registry = new AgentRegistry(h.home.root, path.join(REPO, 'assets'));
-  for (const [name, yaml] of Object.entries(agents)) {
+  const files = Object.entries(agents).map(([name, yaml]) => {
     const file = path.join(h.root, `${name}.yaml`);
     fs.writeFileSync(file, yaml);
-    registry.approve(loadManifestFile(file), 'test');
-  }
+    return file;
+  });
+  // Twice: an approval pins the agents its manifest may start as they are approved at that moment.
+  for (const file of [...files, ...files]) registry.approve(loadManifestFile(file), 'test');
   const store = new CredentialStore(h.home.root, new MemorySecrets());
   store.add({ name: 'billing-api', secret: 'billing-secret', hosts: ['billing.vendor.test'], maxTtlMs: 3_600_000 });
   store.add({ name: 'ledger-api', secret: 'ledger-secret', hosts: ['ledger.vendor.test'], maxTtlMs: 3_600_000 });
@@ -38,29 +40,29 @@ const agentYaml = (name: string, script: string, delegate: string, extra = '') =
   `name: ${name}\nenv: { AGENT: ${name} }\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\noutputs: [/workspace/out]\n${extra.includes('network:') ? '' : delegate ? 'network: { mode: allowlist }\n' : 'network: { mode: none }\n'}${delegate}\n${extra}`;
 
 describe('delegation through the in-sandbox API', () => {
-  it('a chain support → billing → compliance runs, each its own task; the loop back to support is refused', async () => {
+  it('a chain helpdesk → invoicing → checker runs, each its own task; the loop back to helpdesk is refused', async () => {
     const { root, events, runner, engine } = setup({
-      support: agentYaml('support', `curl -s -X POST -H 'content-type: application/json' -d '{"type":"tool_call","tool":"lookup_customer"}' http://airlock.internal/v1/actions; echo; ${call('billing')}`, 'delegate: { allow: [billing], maxDepth: 3, maxTasks: 5 }'),
-      billing: agentYaml('billing', `cat /workspace/in/request.json; echo; ${call('compliance')}; echo '{"invoice":"paid"}' > /workspace/out/result.json`, 'delegate: { allow: [compliance], maxDepth: 3 }'),
-      compliance: agentYaml('compliance', `curl -s http://airlock.internal/v1/whoami; echo; ${call('support')}`, 'delegate: { allow: [support], maxDepth: 3 }'),
+      helpdesk: agentYaml('helpdesk', `curl -s -X POST -H 'content-type: application/json' -d '{"type":"tool_call","tool":"lookup_customer"}' http://airlock.internal/v1/actions; echo; ${call('invoicing')}`, 'delegate: { allow: [invoicing], maxDepth: 3, maxTasks: 5 }'),
+      invoicing: agentYaml('invoicing', `cat /workspace/in/request.json; echo; ${call('checker')}; echo '{"invoice":"paid"}' > /workspace/out/result.json`, 'delegate: { allow: [checker], maxDepth: 3 }'),
+      checker: agentYaml('checker', `curl -s http://airlock.internal/v1/whoami; echo; ${call('helpdesk')}`, 'delegate: { allow: [helpdesk], maxDepth: 3 }'),
     });
-    const outcome = await runner.run(specFrom(root, fs.readFileSync(path.join(root, 'support.yaml'), 'utf8')));
+    const outcome = await runner.run(specFrom(root, fs.readFileSync(path.join(root, 'helpdesk.yaml'), 'utf8')));
     expect(outcome.exitCode).toBe(0);
     const created = events.filter((e) => e.kind === 'task.created');
-    expect(created.map((e) => e.agent.name)).toEqual(['support', 'billing', 'compliance']);
-    const [support, billing, compliance] = created.map((e) => e.task);
-    expect(created[1]).toMatchObject({ parent: support, chain: [support] });
-    expect(created[2]).toMatchObject({ parent: billing, chain: [support, billing] });
-    expect(events.filter((e) => e.task === compliance).every((e) => e.parent === billing)).toBe(true);
-    const loop = events.find((e) => e.kind === 'policy.violation' && e.task === compliance);
-    expect(loop).toMatchObject({ decision: { rule: 'delegate.cycle' }, data: { reason: 'support is already on the chain support → billing → compliance → support: a loop' } });
-    const billingOut = events.filter((e) => e.task === billing && e.kind === 'proc.stdout').map((e) => String(e.data.line));
-    expect(billingOut[0]).toBe('{\n  "from": "support"\n}'.split('\n')[0]);
-    const supportOut = events.filter((e) => e.task === support && e.kind === 'proc.stdout').map((e) => String(e.data.line)).join('\n');
+    expect(created.map((e) => e.agent.name)).toEqual(['helpdesk', 'invoicing', 'checker']);
+    const [helpdesk, invoicing, checker] = created.map((e) => e.task);
+    expect(created[1]).toMatchObject({ parent: helpdesk, chain: [helpdesk] });
+    expect(created[2]).toMatchObject({ parent: invoicing, chain: [helpdesk, invoicing] });
+    expect(events.filter((e) => e.task === checker).every((e) => e.parent === invoicing)).toBe(true);
+    const loop = events.find((e) => e.kind === 'policy.violation' && e.task === checker);
+    expect(loop).toMatchObject({ decision: { rule: 'delegate.cycle' }, data: { reason: 'helpdesk is already on the chain helpdesk → invoicing → checker → helpdesk: a loop' } });
+    const billingOut = events.filter((e) => e.task === invoicing && e.kind === 'proc.stdout').map((e) => String(e.data.line));
+    expect(billingOut[0]).toBe('{\n  "from": "helpdesk"\n}'.split('\n')[0]);
+    const supportOut = events.filter((e) => e.task === helpdesk && e.kind === 'proc.stdout').map((e) => String(e.data.line)).join('\n');
     expect(supportOut).toMatch(/"recorded":true/);
-    expect(JSON.parse(supportOut.split('\n').at(-1)!)).toMatchObject({ task: billing, status: 'exited', exitCode: 0, result: { invoice: 'paid' } });
-    expect(events.find((e) => e.kind === 'agent.action' && e.task === support && e.data.type === 'tool_call')).toMatchObject({ actor: 'agent', data: { tool: 'lookup_customer' } });
-    expect((await listTaskObjects(engine)).filter((t) => [support, billing, compliance].includes(t.task))).toEqual([]);
+    expect(JSON.parse(supportOut.split('\n').at(-1)!)).toMatchObject({ task: invoicing, status: 'exited', exitCode: 0, result: { invoice: 'paid' } });
+    expect(events.find((e) => e.kind === 'agent.action' && e.task === helpdesk && e.data.type === 'tool_call')).toMatchObject({ actor: 'agent', data: { tool: 'lookup_customer' } });
+    expect((await listTaskObjects(engine)).filter((t) => [helpdesk, invoicing, checker].includes(t.task))).toEqual([]);
   });
 
   it('refuses agents not listed, chains deeper than allowed, and more descendants than allowed', async () => {
@@ -78,13 +80,13 @@ describe('delegation through the in-sandbox API', () => {
 
   it('a child gets only grants its parent holds, never for longer; asking for more is refused', async () => {
     const { root, events, runner } = setup({
-      payer: agentYaml('payer', `${call('billing', ',"credentials":["billing-api"]')}; echo; ${call('ledger', ',"credentials":["ledger-api"]')}`, 'delegate: { allow: [billing, ledger], maxDepth: 2 }', 'credentials: [{ name: billing-api, ttl: 2m, env: BILLING_TOKEN }]\nnetwork: { mode: allowlist, allow: [billing.vendor.test] }'),
-      billing: agentYaml('billing', 'echo billing ran', '', 'credentials: [{ name: billing-api, ttl: 30m, env: BILLING_TOKEN }]\nnetwork: { mode: allowlist, allow: [billing.vendor.test] }'),
+      payer: agentYaml('payer', `${call('invoicing', ',"credentials":["billing-api"]')}; echo; ${call('ledger', ',"credentials":["ledger-api"]')}`, 'delegate: { allow: [invoicing, ledger], maxDepth: 2 }', 'credentials: [{ name: billing-api, ttl: 2m, env: BILLING_TOKEN }]\nnetwork: { mode: allowlist, allow: [billing.vendor.test] }'),
+      invoicing: agentYaml('invoicing', 'echo invoicing ran', '', 'credentials: [{ name: billing-api, ttl: 30m, env: BILLING_TOKEN }]\nnetwork: { mode: allowlist, allow: [billing.vendor.test] }'),
       ledger: agentYaml('ledger', 'echo ledger ran', '', 'credentials: [{ name: ledger-api, env: LEDGER_TOKEN }]\nnetwork: { mode: allowlist, allow: [ledger.vendor.test] }'),
     });
     await runner.run(specFrom(root, fs.readFileSync(path.join(root, 'payer.yaml'), 'utf8')));
     const granted = events.filter((e) => e.kind === 'cred.granted').map((e) => ({ agent: e.agent.name, expiresAt: Date.parse(String(e.data.expiresAt)) }));
-    expect(granted.map((g) => g.agent)).toEqual(['payer', 'billing']);
+    expect(granted.map((g) => g.agent)).toEqual(['payer', 'invoicing']);
     expect(granted[1]!.expiresAt).toBeLessThanOrEqual(granted[0]!.expiresAt + 1000);
     const refused = events.find((e) => e.kind === 'policy.violation' && e.data.rule === 'delegate.refused');
     expect(String(refused?.data.reason)).toMatch(/ledger asks for ledger-api, which its parent does not hold/);

@@ -1,26 +1,27 @@
+import readline from 'node:readline/promises';
 import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
 import { loadManifestFile, type LoadedManifest } from '../../core/policy/manifest.js';
-import { approveAgent, type ApprovalRecorder } from '../../core/policy/approval.js';
+import { approveAgent, describeReplacement, type ApprovalRecorder } from '../../core/policy/approval.js';
 import { AgentRegistry, currentUserName } from '../../core/policy/registry.js';
 import { findShadowAgents } from '../../core/policy/shadow.js';
 import { approvalSummary } from '../../core/policy/approval-summary.js';
 import { createContext } from '../context.js';
 import { out, outJsonLines } from '../stdout.js';
 import { table } from './tasks.js';
-import { inert, inertDeep } from '../terminal-text.js';
+import { inert, inertDeep, terminalSafe } from '../terminal-text.js';
 
 export function registerAgentCommands(program: Command): void {
   const agents = program.command('agents').description('the agents that may run: approvals pinned to each manifest\'s digest');
   agents
     .command('ls')
     .description('list known agents and whether they are approved')
-    .option('--shadow', 'instead, list containers on the engine that look like agents but were not started by Airlock')
+    .option('--shadow', 'instead, list containers on the engine that look like agents, or carry Airlock\'s labels, but were not started by Airlock')
     .option('--json', 'one JSON object per line')
     .action(async (opts: { shadow?: boolean; json?: boolean }) => {
       const ctx = createContext();
       if (opts.shadow) {
-        const shadows = await findShadowAgents(ctx.engine);
+        const shadows = await findShadowAgents(ctx.engine, ctx.home.audit);
         if (opts.json) outJsonLines(shadows);
         else if (shadows.length === 0) out('no shadow agents: every agent-like container on the engine was started by Airlock\n');
         else out(table(['CONTAINER', 'NAME', 'IMAGE', 'WHY IT LOOKS LIKE AN AGENT'], shadows.map((s) => [s.id, s.name, s.image, s.reasons.join('; ')])));
@@ -47,14 +48,41 @@ export function registerAgentCommands(program: Command): void {
     .command('approve')
     .description('approve a manifest as it is now (any later change asks again)')
     .argument('<manifest>', 'the manifest .yaml file')
-    .action(async (file: string) => {
+    .option('--replace', 'its name is approved from another file: replace that approval (asked on a terminal; refused without this otherwise)')
+    .action(async (file: string, opts: { replace?: boolean }) => {
       const ctx = createContext();
+      const registry = new AgentRegistry(ctx.home.root, ctx.assetsDir);
       const loaded = loadManifestFile(file);
+      registry.assertApprovable(loaded);
       const by = currentUserName();
-      out(`${describeAgent(loaded)}\n`);
-      await approveAgent(approvalRecorder(ctx, new AgentRegistry(ctx.home.root, ctx.assetsDir)), loaded, by);
-      out(`approved ${inert(loaded.manifest.name)} (${loaded.digest.slice(7, 19)}) by ${inert(by)}\n`);
+      out(`${describeAgent(loaded)}\n${describeDelegates(registry, loaded)}`);
+      const replaced = registry.replaced(loaded);
+      const replace = opts.replace === true || (replaced !== undefined && await confirmReplacement(describeReplacement(loaded, replaced)));
+      await approveAgent(approvalRecorder(ctx, registry), loaded, by, undefined, { replace });
+      out(`approved ${inert(loaded.manifest.name)} (${loaded.digest.slice(7, 19)}) by ${inert(by)}${replaced ? `, replacing ${inert(replaced.file)} (${replaced.digest.slice(7, 19)})` : ''}\n`);
     });
+}
+
+/** Asks on a terminal; without one the answer is no (approveAgent then refuses, saying to pass --replace). */
+async function confirmReplacement(what: string): Promise<boolean> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question(terminalSafe(`${what}.\nReplace it? [y/N] `))).trim().toLowerCase() === 'y';
+  } finally {
+    rl.close();
+  }
+}
+
+/** The agents this one may start, each pinned by the digest it has now (or said to be unpinned). */
+function describeDelegates(registry: AgentRegistry, loaded: LoadedManifest): string {
+  const names = loaded.manifest.delegate?.allow ?? [];
+  if (names.length === 0) return '';
+  const pins = registry.currentDelegates(loaded);
+  const lines = names.map((name) => pins[name]
+    ? `    ${inert(name)}: pinned at ${pins[name].slice(7, 19)}`
+    : `    ${inert(name)}: not approved now, so it cannot be started; approve it, then approve this manifest again`);
+  return `  pins the agents it may start:\n${lines.join('\n')}\n`;
 }
 
 /** Approvals from the CLI go on this process's bus, into its audit trail (opened on first use). */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
-import { agentContainer, listTaskObjects, removeTaskObjects } from '../../core/engine/leftovers.js';
+import { agentContainer, removeTaskObjects } from '../../core/engine/leftovers.js';
+import { ownTaskObjects } from '../../core/tasks/own-objects.js';
 import { formatDuration } from '../../core/policy/units.js';
 import { isOwnerAlive } from '../../core/tasks/owner.js';
 import { requestResume, requestStop } from '../../core/tasks/stop.js';
@@ -17,7 +18,8 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
     .action(async (opts: { json?: boolean }) => {
       const ctx = createContext();
       await ctx.reap();
-      const tasks = await listTaskObjects(ctx.engine);
+      // Only tasks Airlock made (its audit trail says so): a container with forged labels is no task.
+      const { tasks } = await ownTaskObjects(ctx.engine, ctx.home.audit);
       if (opts.json) {
         outJsonLines(tasks.map((t) => ({ task: t.task, agent: t.agent, state: agentContainer(t)?.state ?? 'gone', created: agentContainer(t)?.created, owner: t.owner })));
         return;
@@ -41,7 +43,7 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
     .action(async (task: string) => {
       const ctx = createContext();
       void ctx.reap();
-      const objects = (await listTaskObjects(ctx.engine)).find((t) => t.task === task);
+      const objects = (await ownTaskObjects(ctx.engine, ctx.home.audit)).tasks.find((t) => t.task === task);
       if (!objects) throw new AirlockError('not_found', `no running task ${task}`, 'see `airlock ps` for running tasks');
       requestStop(ctx.home, task);
       for (const c of objects.containers) {
@@ -61,7 +63,7 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
     .argument('<task>', 'task id (see airlock ps)')
     .action(async (task: string) => {
       const ctx = createContext();
-      const objects = (await listTaskObjects(ctx.engine)).find((t) => t.task === task);
+      const objects = (await ownTaskObjects(ctx.engine, ctx.home.audit)).tasks.find((t) => t.task === task);
       if (!objects) throw new AirlockError('not_found', `no running task ${task}`, 'see `airlock ps` for running tasks');
       if (!objects.containers.some((c) => c.state === 'paused')) throw new AirlockError('bad_argument', `${task} is not frozen`, 'only a task frozen by a violation can be resumed');
       if (!isOwnerAlive(objects.owner)) throw new AirlockError('not_found', `the Airlock process that ran ${task} is gone`, `remove it with \`airlock stop ${task}\``);
@@ -75,10 +77,13 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
     .action(async () => {
       const ctx = createContext();
       await ctx.engine.info(); // an unreachable engine is an error here, not "nothing to clean up"
-      const reaped = await ctx.reap();
+      const { reaped, leftAlone } = await ctx.reap();
       if (reaped.length === 0) out('nothing to clean up\n');
       for (const r of reaped) {
         out(`removed ${inert(r.task)} (${inert(r.agent)}): ${r.removed.containers} container(s), ${r.removed.volumes} volume(s), ${r.removed.networks} network(s)\n`);
+      }
+      for (const claim of leftAlone) {
+        out(`left alone ${claim.kind} ${inert(claim.name)}: it carries Airlock's labels (task ${inert(claim.claimedTask)}), but ${inert(claim.reason)}\n`);
       }
     });
 }

@@ -18,6 +18,8 @@ export const EVENT_KINDS = [
   'screen.started', 'screen.capture', 'screen.control',
   // the audit trail's own records: a torn write set aside after a crash, old segments removed
   'audit.recovered', 'audit.retention',
+  // an engine object carrying Airlock's labels that Airlock did not make (left alone by the reaper)
+  'engine.forged',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -1,16 +1,23 @@
 import { LABEL, isNotFound, type Engine } from './engine.js';
 
-/** Every engine object Airlock made for one task, found by its labels. */
+/** The engine objects labelled as one task's (its claim, until tasks/own-objects.ts vouches for it). */
 export interface TaskObjects {
   task: string;
   agent: string;
   digest: string;
   owner: string | undefined;
   /** The agent's container and its sidecar (role `sidecar`), if they still exist. */
-  containers: { id: string; state: string; status: string; created: number; role: string | undefined }[];
+  containers: { id: string; name: string; image: string; state: string; status: string; created: number; role: string | undefined }[];
   volumes: string[];
   networks: string[];
+  /** When the engine made the oldest of these objects (Unix seconds; undefined if it does not say). */
+  created: number | undefined;
 }
+
+/**
+ * Every engine object that carries an `airlock.task` label, grouped by that label. Labels are
+ * anyone's claims: what Airlock can vouch for is sorted out by tasks/own-objects.ts.
+ */
 
 export async function listTaskObjects(engine: Engine): Promise<TaskObjects[]> {
   const filters = { label: [LABEL.task] };
@@ -25,13 +32,21 @@ export async function listTaskObjects(engine: Engine): Promise<TaskObjects[]> {
     if (!task) return undefined;
     let objects = byTask.get(task);
     if (!objects) {
-      objects = { task, agent: labels[LABEL.agent] ?? '?', digest: labels[LABEL.digest] ?? '', owner: labels[LABEL.owner], containers: [], volumes: [], networks: [] };
+      objects = { task, agent: labels[LABEL.agent] ?? '?', digest: labels[LABEL.digest] ?? '', owner: labels[LABEL.owner], containers: [], volumes: [], networks: [], created: undefined };
       byTask.set(task, objects);
     }
     return objects;
   };
-  for (const c of containers) entry(c.Labels)?.containers.push({ id: c.Id, state: c.State, status: c.Status, created: c.Created, role: c.Labels?.['airlock.role'] });
-  for (const v of volumes.Volumes ?? []) entry(v.Labels ?? undefined)?.volumes.push(v.Name);
+  const made = (objects: TaskObjects | undefined, seconds: number) => {
+    if (objects && Number.isFinite(seconds)) objects.created = Math.min(objects.created ?? seconds, seconds);
+    return objects;
+  };
+  for (const c of containers) {
+    made(entry(c.Labels), c.Created)?.containers.push({ id: c.Id, name: c.Names[0]?.replace(/^\//, '') ?? '', image: c.Image, state: c.State, status: c.Status, created: c.Created, role: c.Labels?.['airlock.role'] });
+  }
+  for (const v of volumes.Volumes ?? []) {
+    made(entry(v.Labels ?? undefined), Date.parse((v as { CreatedAt?: string }).CreatedAt ?? '') / 1000)?.volumes.push(v.Name);
+  }
   for (const n of networks) entry(n.Labels)?.networks.push(n.Id);
   return [...byTask.values()].sort((a, b) => a.task.localeCompare(b.task));
 }
@@ -58,4 +73,9 @@ export async function removeTaskObjects(engine: Engine, objects: TaskObjects): P
 /** The container the agent itself runs in (not its sidecar). */
 export function agentContainer(objects: TaskObjects): TaskObjects['containers'][number] | undefined {
   return objects.containers.find((c) => c.role === undefined);
+}
+
+/** The names Airlock gives a task's engine objects (recorded in its `task.created` event). */
+export function taskObjectNames(task: string): { container: string; sidecar: string; workspace: string; certs: string } {
+  return { container: `airlock-${task}`, sidecar: `airlock-${task}-sidecar`, workspace: `airlock-${task}-workspace`, certs: `airlock-${task}-certs` };
 }

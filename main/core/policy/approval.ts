@@ -5,7 +5,7 @@ import { AirlockError, isAirlockError } from '../errors.js';
 import { manifestDigest, parseManifest, type LoadedManifest } from './manifest.js';
 import { withAllowedHost } from './manifest-edit.js';
 import { parseHostPattern } from './host-pattern.js';
-import type { AgentRegistry } from './registry.js';
+import type { AgentRegistry, Replaced } from './registry.js';
 
 /**
  * What an approval needs besides the approvals file: the bus its record goes on, and the audit
@@ -18,16 +18,34 @@ export interface ApprovalRecorder {
   trail: () => { flush(): Promise<void> };
 }
 
+/** What a person confirmed besides the manifest itself. */
+export interface ApproveOptions {
+  /** The manifest's name is approved from another file, and the person agreed to replace that approval. */
+  replace?: boolean;
+}
+
 /**
- * A person approves a manifest as it is now. The `approval.decided` record is made durable first,
- * and only then is the approval pinned (AIRLOCK_HOME/approvals.json): if the audit trail cannot
- * record it, nothing is approved and the error says so.
+ * A person approves a manifest as it is now. A built-in's name cannot be taken, and another file's
+ * approval under the same name is replaced only when the person confirmed it (`replace`). The
+ * `approval.decided` record (with what it replaces and the delegates it pins) is made durable
+ * first, and only then is the approval pinned (AIRLOCK_HOME/approvals.json): if the audit trail
+ * cannot record it, nothing is approved and the error says so. A re-approval for an "always" host
+ * (`change`) keeps the delegates pinned before: only the host changed.
  */
-export async function approveAgent(recorder: ApprovalRecorder, loaded: LoadedManifest, by: string, change?: { previousDigest: string; added: string }): Promise<void> {
+export async function approveAgent(recorder: ApprovalRecorder, loaded: LoadedManifest, by: string, change?: { previousDigest: string; added: string }, options: ApproveOptions = {}): Promise<void> {
+  const { registry } = recorder;
+  registry.assertApprovable(loaded);
+  const replaced = registry.replaced(loaded);
+  if (replaced && !options.replace) throw replacementNotConfirmed(loaded, replaced);
+  const delegates = change ? registry.pinnedDelegates({ ...loaded, digest: change.previousDigest }) : registry.currentDelegates(loaded);
   const record = (allow: boolean, rule: string, extra: Record<string, unknown> = {}) => recorder.bus.emit({
     task: '-', agent: { name: loaded.manifest.name, digest: loaded.digest }, actor: 'user', kind: 'approval.decided',
     decision: { allow, rule, by: 'user' },
-    data: { agent: loaded.manifest.name, file: loaded.file, digest: loaded.digest, by, ...(change ? { reason: 'always', previousDigest: change.previousDigest, added: { 'network.allow': change.added } } : {}), ...extra },
+    data: {
+      agent: loaded.manifest.name, file: loaded.file, digest: loaded.digest, by,
+      ...(change ? { reason: 'always', previousDigest: change.previousDigest, added: { 'network.allow': change.added } } : {}),
+      ...(replaced ? { replaces: replaced } : {}), ...(delegates && Object.keys(delegates).length > 0 ? { delegates } : {}), ...extra,
+    },
   });
   let trail: { flush(): Promise<void> };
   try {
@@ -35,7 +53,7 @@ export async function approveAgent(recorder: ApprovalRecorder, loaded: LoadedMan
   } catch (error) {
     throw notRecorded(loaded, error);
   }
-  record(true, 'agent:approved');
+  record(true, replaced ? 'agent:approved-replacing' : 'agent:approved');
   try {
     await trail.flush();
   } catch (error) {
@@ -44,11 +62,21 @@ export async function approveAgent(recorder: ApprovalRecorder, loaded: LoadedMan
     throw notRecorded(loaded, error);
   }
   try {
-    recorder.registry.approve(loaded, by);
+    registry.approve(loaded, by, delegates);
   } catch (error) {
     record(false, 'agent:approval-not-kept', { reason: (error as Error).message });
     throw error;
   }
+}
+
+/** What approving `loaded` would replace, in words: old file and digest → new file and digest. */
+export function describeReplacement(loaded: LoadedManifest, replaced: Replaced): string {
+  return `${loaded.manifest.name} is already approved from ${replaced.file} (${replaced.digest.slice(7, 19)}); approving ${loaded.file} (${loaded.digest.slice(7, 19)}) replaces it`;
+}
+
+function replacementNotConfirmed(loaded: LoadedManifest, replaced: Replaced): AirlockError {
+  return new AirlockError('policy_refused', `${describeReplacement(loaded, replaced)}, which was not confirmed`,
+    `to replace it, confirm when asked (the app, or \`airlock agents approve\` on a terminal), or run \`airlock agents approve --replace ${loaded.file}\``);
 }
 
 function notRecorded(loaded: LoadedManifest, cause: unknown): AirlockError {

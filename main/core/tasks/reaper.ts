@@ -1,6 +1,7 @@
 import type { EventBus } from '../audit/bus.js';
 import type { Engine } from '../engine/engine.js';
-import { listTaskObjects, removeTaskObjects } from '../engine/leftovers.js';
+import { removeTaskObjects } from '../engine/leftovers.js';
+import { ownTaskObjects, type ForgedClaim } from './own-objects.js';
 import { isOwnedHere, isOwnerAlive } from './owner.js';
 
 export interface ReapedTask {
@@ -9,18 +10,28 @@ export interface ReapedTask {
   removed: { containers: number; volumes: number; networks: number };
 }
 
+export interface ReapOutcome {
+  reaped: ReapedTask[];
+  /** Objects with Airlock's labels that Airlock did not make: left alone (see `airlock agents ls --shadow`). */
+  leftAlone: ForgedClaim[];
+}
+
 /**
- * Removes what crashed or killed Airlock processes left on the engine: every labelled object of a
- * task whose owning process on this machine is gone. Records a `task.aborted` event for each.
+ * Removes what crashed or killed Airlock processes left on the engine: the objects of a task that
+ * Airlock made (its audit trail in `trailDir` says so, see own-objects.ts) and whose owning
+ * process on this machine is gone. Records a `task.aborted` event for each; an object that only
+ * carries Airlock's labels is never removed, and is recorded (`engine.forged`) as left alone.
  * Runs at every start of the CLI and the app, and as `airlock gc`.
  */
 export async function reapLeftovers(
   engine: Engine,
   bus: EventBus,
+  trailDir: string,
   isAlive: (owner: string | undefined) => boolean = isOwnerAlive,
-): Promise<ReapedTask[]> {
+): Promise<ReapOutcome> {
+  const { tasks, forged } = await ownTaskObjects(engine, trailDir);
   const reaped: ReapedTask[] = [];
-  for (const objects of await listTaskObjects(engine)) {
+  for (const objects of tasks) {
     if (objects.owner !== undefined && !isOwnedHere(objects.owner)) continue;
     if (isAlive(objects.owner)) continue;
     const removed = await removeTaskObjects(engine, objects);
@@ -34,5 +45,11 @@ export async function reapLeftovers(
     bus.release(objects.task);
     reaped.push({ task: objects.task, agent: objects.agent, removed });
   }
-  return reaped;
+  for (const claim of forged) {
+    bus.emit({
+      task: '-', agent: { name: 'airlock', digest: '' }, actor: 'airlock', kind: 'engine.forged',
+      data: { object: claim.kind, id: claim.id, name: claim.name, image: claim.image, claimedTask: claim.claimedTask, reason: claim.reason, action: 'left alone' },
+    });
+  }
+  return { reaped, leftAlone: forged };
 }

@@ -10,6 +10,7 @@ import { sandboxLabels } from '../engine/hardening.js';
 import { BASE_IMAGE } from '../engine/images.js';
 import { BoundedOutput, DEFAULT_OUTPUT_LIMITS, type OutputLimits } from '../engine/output.js';
 import { imageVolumes, removeVolumes, Sandbox } from '../engine/sandbox.js';
+import { taskObjectNames } from '../engine/leftovers.js';
 import { TaskSidecar } from '../engine/task-sidecar.js';
 import { packWorkspace, type ExtractLimits } from '../engine/workspace-archive.js';
 import type { HomeLayout } from '../home.js';
@@ -149,12 +150,17 @@ export class TaskRunner {
     const began = clock.now();
     const artifactsDir = spec.outputDir ?? home.artifacts(task);
 
+    // The owner and the names of what it will make are on the record: the labels on the engine are
+    // only claims, and the reaper, `ps` and the shadow scan believe them only when they match this.
+    const owner = this.#deps.owner ?? currentOwner();
+    const names = taskObjectNames(task);
     emit('task.created', {
       image: spec.image, command: spec.command ?? null, workdir: spec.workdir, network: spec.network.mode, networkPolicy: spec.network,
       limits: spec.limits, timeoutMs: spec.timeoutMs, inputs: spec.inputs, outputs: spec.outputs, display: spec.display ?? null,
+      owner, objects: { containers: [names.container, names.sidecar], volumes: [names.workspace, names.certs] },
     });
     await fs.promises.mkdir(home.task(task), { recursive: true });
-    const labels = sandboxLabels(task, spec.agent, this.#deps.owner ?? currentOwner());
+    const labels = sandboxLabels(task, spec.agent, owner);
     // Grants first: a refused credential stops the task before anything is created.
     checkGrantRequests(spec.credentials, this.#deps.credentials, spec.network, spec.agent.name);
 
@@ -224,8 +230,8 @@ export class TaskRunner {
     teardown.add('network', () => network.close());
 
     // The engine objects: volumes (removed last), the sidecar, the agent's container (removed first).
-    const workspace = { volume: `airlock-${task}-workspace`, sizeBytes: spec.limits.diskBytes };
-    const certsVolume = lent?.credentials.ca ? `airlock-${task}-certs` : undefined;
+    const workspace = { volume: names.workspace, sizeBytes: spec.limits.diskBytes };
+    const certsVolume = lent?.credentials.ca ? names.certs : undefined;
     made.engineObjects = true;
     teardown.add('volumes', async () => {
       made.volumes += await removeVolumes(engine, [workspace.volume, ...(certsVolume ? [certsVolume] : [])]);
@@ -234,7 +240,7 @@ export class TaskRunner {
     const volumesOfImage = await imageVolumes(engine, spec.image).catch(orImageMissing(spec.image, ''));
     const report = sidecarReporter({ bus, task, agent: spec.agent, diskBytes: spec.limits.diskBytes });
     const sidecar = await TaskSidecar.create(engine, {
-      name: `airlock-${task}-sidecar`, labels, image: BASE_IMAGE, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), workspace, workdir: spec.workdir,
+      name: names.sidecar, labels, image: BASE_IMAGE, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), workspace, workdir: spec.workdir,
       ...(network.relay ? { proxy: { browser: network.relay.browser } } : {}),
       events: { ...(network.relay ? { onConnection: network.relay.onConnection } : {}), onStatus: report.status, onConnectionRefused: report.connectionsRefused },
     }).catch(orImageMissing(BASE_IMAGE, 'the task\'s sidecar')).catch(orControlRefused('the task\'s sidecar (its fail-safe, namespaces and size-limited workspace)'));
@@ -244,7 +250,7 @@ export class TaskRunner {
     const [started, created] = await Promise.allSettled([
       sidecar.start(),
       Sandbox.create(engine, {
-        name: `airlock-${task}`, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command, this.#deps.assetsDir ?? findAssetsDir()) : spec.command, workdir: spec.workdir,
+        name: names.container, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command, this.#deps.assetsDir ?? findAssetsDir()) : spec.command, workdir: spec.workdir,
         env: { ...spec.env, ...decoys.env, ...network.env, ...lent?.env, ...(spec.display ? desktopEnv(spec.display) : {}) }, display: spec.display !== undefined,
         workspace, limits: spec.limits, sidecar: sidecar.container.id, ...(certsVolume ? { certsVolume } : {}), secretsOnStdin: envSecrets.length > 0, imageVolumes: volumesOfImage,
       }),
@@ -325,7 +331,7 @@ export class TaskRunner {
         // env delivery: the wrapper reads NAME=base64 lines, exports them and execs the command
         attached.end(`${envSecrets.map((e) => `${e.name}=${Buffer.from(e.value).toString('base64')}`).join('\n')}\n\n`);
       }
-      emit('task.started', { container: sandbox.container.id.slice(0, 12), timeoutMs: spec.timeoutMs });
+      emit('task.started', { container: sandbox.container.id.slice(0, 12), timeoutMs: spec.timeoutMs, containers: [sandbox.container.id, sidecar.container.id] });
       if (spec.display) {
         const started = startTaskDesktop({
           container: sandbox.container, task, agent: spec.agent, display: spec.display, taskDir: home.task(task), clock, screens: this.#deps.screens,

@@ -17,7 +17,8 @@ import type { NetworkSpec } from './network-spec.js';
 import { EventBus } from '../audit/bus.js';
 
 /**
- * Prepares and runs a child task for a parent's `POST /v1/tasks`: the child agent must be approved;
+ * Prepares and runs a child task for a parent's `POST /v1/tasks`: the child agent must be approved,
+ * and be the very manifest (by digest) pinned when the parent was approved;
  * its grants are its parent's narrowed and its network lies within its parent's (narrowing is an
  * event on the parent's task); the request's input arrives as /workspace/in/request.json; its
  * `result.json` output and last lines go back, redacted of every secret the parent holds.
@@ -37,6 +38,9 @@ export async function spawnChild(options: {
   const loaded = loadManifestFile(registry.fileOf(request.agent));
   const state = registry.stateOf(loaded);
   if (state !== 'approved' && state !== 'built-in') throw new AirlockError('policy_refused', `agent ${request.agent} is ${state === 'changed' ? 'changed since its approval' : 'not approved'}`, `approve it: airlock agents approve ${loaded.file}`);
+  // By name AND digest: only the manifest pinned when the parent was approved may join its chain.
+  const pinned = registry.checkDelegate(parent.agent, loaded);
+  if (!pinned.ok) throw new AirlockError('policy_refused', pinned.reason);
   const spec = resolveTaskSpec(loaded, {});
 
   // Delegation never widens: the child's grants are the parent's narrowed, its network within the parent's.
