@@ -9,13 +9,15 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ASK_ARM_DELAY_MS } from '../../renderer/src/lib/ask-placement.js';
+
 import { hostileAgent } from '../adversarial/hostile-agent.js';
 import { tempDir } from '../helpers/env.js';
 import { buildRenderer, launchChromium, startAppUnderTest, type AppUnderTest } from './harness.js';
 
 const LOOK_ALIKE = 'login.example.com.account-verification.secure-session.evil.test';
 const SECOND = 'second.example.test';
+/** The renderer's arming delay (renderer/src/lib/ask-placement.ts; that file is compiled for the web only). */
+const ASK_ARM_DELAY_MS = 600;
 /** Any character that changes what a person reads without being seen, raw on the page (innerText puts tabs and newlines between cells itself). */
 // eslint-disable-next-line no-control-regex -- looking for control characters
 const RAW_HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]|\udb40|\ufe00/;
@@ -58,8 +60,9 @@ describe('what the person sees in the app', () => {
     await expect(first.locator('[data-domain]').textContent()).resolves.toBe('evil.test');
     await expect(first.locator('[data-whole]').textContent()).resolves.toBe(`${LOOK_ALIKE}:80`);
     // Whole and on screen: wrapped, not overflowing or cut off.
-    const fits = await first.locator('[data-whole]').evaluate((el) => el.scrollWidth <= el.clientWidth + 1 && el.getBoundingClientRect().right <= window.innerWidth);
-    expect(fits).toBe(true);
+    expect(await first.locator('[data-whole]').evaluate((el) => el.scrollWidth <= el.clientWidth + 1)).toBe(true);
+    const whole = (await first.locator('[data-whole]').boundingBox())!;
+    expect(whole.x + whole.width).toBeLessThanOrEqual(page.viewportSize()!.width);
 
     // From here on the page's time moves only when the test says so.
     await page.clock.pauseAt(Date.now() + 2 * ASK_ARM_DELAY_MS);
@@ -94,10 +97,10 @@ describe('what the person sees in the app', () => {
   it('output lines, action fields and output names show bidi and zero-width characters as visible escapes', async () => {
     await page.locator('.log-row', { hasText: 'sent to pay\\u200bpal.com: \\u202eevil\\u202c tag\\udb40\\udc41' }).first().waitFor();
     await page.locator('.log-row', { hasText: 'report\\u202efdp.exe' }).first().waitFor();
-    expect(await page.evaluate(() => document.body.innerText)).not.toMatch(RAW_HIDDEN);
+    expect(await page.locator('body').innerText()).not.toMatch(RAW_HIDDEN);
     await page.getByRole('tab', { name: /Artifacts/ }).click();
     await page.getByText('/workspace/out/report\\u202efdp.exe').waitFor();
     await page.getByText('/workspace/out/pay\\u200bpal\\u00ad.txt').waitFor();
-    expect(await page.evaluate(() => document.body.innerText)).not.toMatch(RAW_HIDDEN);
+    expect(await page.locator('body').innerText()).not.toMatch(RAW_HIDDEN);
   }, 60_000);
 });
