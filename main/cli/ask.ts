@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import readline from 'node:readline/promises';
+import { styleText } from 'node:util';
 import { parseDocument } from 'yaml';
 import { isAirlockError } from '../core/errors.js';
 import type { ApprovalAnswer, ApprovalRequest } from '../core/gateway/approvals.js';
 import type { Gateway } from '../core/gateway/gateway.js';
 import { alwaysHostRule, type AlwaysOutcome } from '../core/policy/approval.js';
 import { addAllowedHost } from '../core/policy/manifest-edit.js';
+import { hostLine } from '../core/text/host-display.js';
 import { err } from './stdout.js';
 import { inert, terminalSafe } from './terminal-text.js';
 
@@ -31,7 +33,7 @@ export function answerApprovalsAtTerminal(gateway: Gateway, always: AlwaysAtTerm
   let queue = Promise.resolve();
   const stop = gateway.approvals.onRequest((request) => {
     if (!interactive) {
-      err(`airlock: ${inert(request.host)}:${request.port} is not in the allowlist and there is no terminal to ask: denied\n`);
+      err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${requestedHost(request, false)}\n`);
       gateway.approvals.answer(request.id, 'deny');
       return;
     }
@@ -46,7 +48,7 @@ async function prompt(gateway: Gateway, request: ApprovalRequest, always: Always
   while (waiting()) {
     const seconds = Math.max(0, Math.round((request.expiresAt - Date.now()) / 1000));
     const choices = always ? 'Allow [o]nce, for this [t]ask, [a]lways (adds it to the manifest), or [d]eny?' : 'Allow [o]nce, for this [t]ask, or [d]eny?';
-    const typed = (await ask(`\nThe agent wants to reach ${inert(request.host)}:${request.port}, which is not in its allowlist.\n${choices} (denied in ${seconds}s) `)).trim().toLowerCase().slice(0, 1);
+    const typed = (await ask(`\nThe agent wants to reach a host that is not in its allowlist:\n  ${requestedHost(request, !process.env.NO_COLOR)}\n${choices} (denied in ${seconds}s) `)).trim().toLowerCase().slice(0, 1);
     const answer = CHOICES[typed] ?? 'deny';
     if (answer !== 'always') {
       gateway.approvals.answer(request.id, answer);
@@ -63,6 +65,15 @@ async function prompt(gateway: Gateway, request: ApprovalRequest, always: Always
       err(`airlock: ${inert((error as Error).message)}\n${isAirlockError(error) && error.hint ? `  fix: ${inert(error.hint)}\n` : ''}`);
     }
   }
+}
+
+/**
+ * The host asked for, whole and with its port, its registrable domain first (bold on a colour
+ * terminal): `evil.test  ← login.example.com.evil.test:443`. Never shortened: the domain decides.
+ */
+function requestedHost(request: ApprovalRequest, colour: boolean): string {
+  const host = inert(request.host);
+  return hostLine(host, request.port, (domain) => (colour ? styleText('bold', domain) : domain));
 }
 
 async function ask(question: string): Promise<string> {

@@ -175,7 +175,7 @@ network: { mode: open }
     const yaml = `name: learner\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\n${INPUTS}network: { mode: none }\n`;
     const learning = await runner.run(specFrom(root, yaml, { net: 'open' }));
     expect(learning.exitCode).toBe(0);
-    const learned = learnedAllowlist(events);
+    const learned = learnedAllowlist(events, learning.task);
     expect(learned.allow).toEqual(['api.vendor.test', 'files.vendor.test']);
 
     applyLearnedAllowlist(path.join(root, 'agent.yaml'), learned.allow);

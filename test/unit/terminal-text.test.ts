@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { inert, inertDeep, jsonText, terminalSafe } from '../../main/cli/terminal-text.js';
+import { visibleText as visible } from '../../main/core/text/visible.js';
 
 const HOSTILE = 'a\x1b]52;c;eA==\x07b\r\n\t\u009b2J\u007f\u202efdp.exe\u2066\u2028';
 
@@ -26,5 +27,29 @@ describe('terminal text', () => {
     expect(text).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\u2028\u2029]/);
     expect(JSON.parse(text)).toEqual(value);
     expect(terminalSafe(text)).toBe(text);
+  });
+});
+
+describe('one definition of hidden characters, for the CLI and the app', () => {
+  const INVISIBLE = 'a\u200bb\u200cc\u200dd\u2060e\ufefff\u00adg\u{e0041}h\ufe00i\u{e0100}j\u3164k\u180el\u2061m';
+
+  it('zero-width, invisible, tag and variation-selector characters are shown, in the CLI and the app alike', () => {
+    const shown = 'a\\u200bb\\u200cc\\u200dd\\u2060e\\ufefff\\u00adg\\udb40\\udc41h\\ufe00i\\udb40\\udd00j\\u3164k\\u180el\\u2061m';
+    expect(inert(INVISIBLE)).toBe(shown);
+    expect(visible(INVISIBLE)).toBe(shown);
+    expect(terminalSafe(INVISIBLE)).toBe(shown);
+  });
+
+  it('an emoji keeps its presentation selector and its joiners; a run of selectors or a stray joiner is shown', () => {
+    expect(visible('❤\ufe0f 👩\u200d💻 1\ufe0f\u20e3')).toBe('❤\ufe0f 👩\u200d💻 1\ufe0f\u20e3');
+    expect(visible('❤\ufe0f\ufe0f')).toBe('❤\\ufe0f\\ufe0f');
+    expect(visible('x\ufe0f a\u200d💻')).toBe('x\\ufe0f a\\u200d💻');
+  });
+
+  it('--json keeps the true string: valid JSON, no raw invisible character, parsing back to the same value', () => {
+    const value = { name: INVISIBLE };
+    const text = jsonText(value, 2);
+    expect(text).not.toMatch(/[\u200b-\u200d\u2060\ufeff\u00ad]|\ufe00|\udb40/);
+    expect(JSON.parse(text)).toEqual(value);
   });
 });

@@ -12,14 +12,14 @@ import type { LoadedManifest } from '../../core/policy/manifest.js';
 import { approvalRecorder, describeAgent, notApproved } from './agents.js';
 import { allowHostAlways, approveAgent } from '../../core/policy/approval.js';
 import { currentUserName } from '../../core/policy/registry.js';
-import { terminalSafe } from '../terminal-text.js';
+import { inert, inertDeep, terminalSafe } from '../terminal-text.js';
 import readline from 'node:readline/promises';
 import { answerApprovalsAtTerminal, applyLearnedAllowlist } from '../ask.js';
-import { learnedAllowlist, learnedDiff } from '../../core/tasks/learn.js';
+import { learnedAllowlist, learnedDiff, learnedReview, type Learned } from '../../core/tasks/learn.js';
 import type { AirlockEvent } from '../../core/audit/events.js';
 import { createContext } from '../context.js';
 import { EventRenderer } from '../render.js';
-import { out, outJson } from '../stdout.js';
+import { err, out, outJson } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -100,7 +100,7 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
     const seen: AirlockEvent[] = [];
     if (opts.learn) ctx.bus.subscribe((event) => seen.push(event));
     const outcome = await runner.run(spec, { signal: controller.signal });
-    if (opts.learn) await reportLearned(loaded, seen);
+    if (opts.learn) await reportLearned(loaded, learnedAllowlist(seen, outcome.task));
     await ctx.reap();
     if (!opts.json) printSummary(outcome);
     return exitCodeFor(outcome);
@@ -148,14 +148,16 @@ function explainDemoCredential(ctx: ReturnType<typeof createContext>, spec: Retu
 }
 
 /** --learn: the smallest allowlist that served this run, as a manifest diff; applied after a yes on a terminal. */
-async function reportLearned(loaded: LoadedManifest, events: AirlockEvent[]): Promise<void> {
-  const { allow, credentialHosts } = learnedAllowlist(events);
+async function reportLearned(loaded: LoadedManifest, learned: Learned): Promise<void> {
+  const { allow } = learned;
   const net = loaded.manifest.network;
-  process.stderr.write(`\nlearned: the run reached ${allow.length} host(s)${credentialHosts.length ? `, credentials were used with ${credentialHosts.join(', ')}` : ''}\n${learnedDiff({ mode: net.mode, allow: net.allow, onUnknownHost: net.onUnknownHost }, allow)}\n`);
+  // Only this task's own hosts (a child's belong in the child's manifest), each on its line; agent-named hosts made inert.
+  const shown = inertDeep({ learned, net });
+  err(`\n${learnedReview(shown.learned)}\n${learnedDiff({ mode: shown.net.mode, allow: shown.net.allow, onUnknownHost: shown.net.onUnknownHost }, shown.learned.allow)}\n`);
   if (!process.stdin.isTTY || !process.stderr.isTTY) return;
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
-    if ((await rl.question(`Apply it to ${loaded.file}? [y/N] `)).trim().toLowerCase() === 'y') applyLearnedAllowlist(loaded.file, allow);
+    if ((await rl.question(terminalSafe(`Apply it to ${inert(loaded.file)}? [y/N] `))).trim().toLowerCase() === 'y') applyLearnedAllowlist(loaded.file, allow);
   } finally {
     rl.close();
   }

@@ -1,17 +1,15 @@
 /**
  * Agent-controlled text, shown inertly. React already escapes HTML; what it does not do is stop a
- * control character or a bidi override from changing what a person reads (U+202E turns
- * `invoice‮fdp.exe` into what looks like `invoiceexe.pdf`). Every such character is shown as a
- * visible escape instead (`\u202e`), as the CLI does. api.ts applies this to everything that
- * comes from the main process, so no screen has to remember it.
+ * control character, a bidi override or an invisible character from changing what a person reads
+ * (U+202E turns `invoice‮fdp.exe` into what looks like `invoiceexe.pdf`; a zero-width space makes
+ * one host name look like another). Every such character is shown as a visible escape instead
+ * (`\u202e`), by the same definition the CLI uses (main/core/text/visible.ts). api.ts applies this
+ * to everything that comes from the main process, so no screen has to remember it.
  */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const UNSAFE_TEST = new RegExp(UNSAFE.source);
-const SHORT: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+import { visibleText } from '../../../main/core/text/visible';
 
 export function visible(text: string): string {
-  return UNSAFE_TEST.test(text) ? text.replace(UNSAFE, (c) => SHORT[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : text;
+  return visibleText(text);
 }
 
 /**

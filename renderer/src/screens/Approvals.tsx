@@ -1,32 +1,72 @@
 import { useEffect, useRef, useState } from 'react';
+import { hostForDecision } from '../../../main/core/text/host-display';
 import type { ApprovalInfo, IpcError } from '../../../preload/contract';
 import { EmptyState, ErrorPanel } from '../components/common';
 import { useNow } from '../components/useNow';
+import { armsIn, ASK_ARM_DELAY_MS, place, type Placement } from '../lib/ask-placement';
 import { shortTask } from '../lib/format';
 import { navigate } from '../lib/route';
 import { useAgentsStore } from '../store/agents';
 import { useApprovalsStore } from '../store/approvals';
 
-function ApprovalCard({ request, now, compact }: { request: ApprovalInfo; now: number; compact: boolean }) {
+/**
+ * The host as a person decides about it: its registrable domain first and prominent, then the
+ * whole host and port, wrapped, never cut off (core/text/host-display.ts, as the CLI shows it).
+ */
+export function HostToDecide({ host, port }: { host: string; port?: number }) {
+  const { domain, whole, problem } = hostForDecision(host, port);
+  return (
+    <p className="approval-host" data-host-line>
+      {domain && domain !== whole && <><strong className="approval-domain" data-domain>{domain}</strong><span className="muted" aria-hidden> ← </span></>}
+      <code className="approval-whole" data-whole>{whole}</code>
+      {problem && <span className="warn-text"> ({problem})</span>}
+    </p>
+  );
+}
+
+function ApprovalCard({ request, now, compact, armed }: { request: ApprovalInfo; now: number; compact: boolean; armed: boolean }) {
   const answer = useApprovalsStore((s) => s.answer);
   const confirmAlways = useApprovalsStore((s) => s.confirmAlways);
   const seconds = Math.max(0, Math.round((Date.parse(request.expiresAt) - now) / 1000));
   return (
-    <article className={compact ? 'approval toast' : 'approval card'} role="alertdialog" aria-label={`Allow ${request.host}:${request.port}?`} data-approval={request.host}>
+    <article className={compact ? 'approval toast' : 'approval card'} role="alertdialog" aria-label={`Allow ${request.host}:${request.port}?`} data-approval={request.host} data-armed={armed}>
+      <HostToDecide host={request.host} port={request.port} />
       <p>
-        <strong>{request.agent ?? 'An agent'}</strong> wants to reach <code>{request.host}:{request.port}</code>, which is not in its allowlist.
+        <strong>{request.agent ?? 'An agent'}</strong> wants to reach this host, which is not in its allowlist.
       </p>
       <p className="muted small">
         task <button type="button" className="link" onClick={() => navigate({ screen: 'task', task: request.task })}>{shortTask(request.task)}</button> · denied in {seconds}s without an answer
       </p>
       <div className="button-row">
-        <button type="button" onClick={() => void answer(request.id, 'once')}>Allow once</button>
-        <button type="button" className="secondary" onClick={() => void answer(request.id, 'task')}>Allow for this task</button>
-        {request.manifestFile && <button type="button" className="secondary" onClick={() => confirmAlways(request)}>Allow always…</button>}
-        <button type="button" className="danger" onClick={() => void answer(request.id, 'deny')}>Deny</button>
+        <button type="button" disabled={!armed} onClick={() => void answer(request.id, 'once')}>Allow once</button>
+        <button type="button" disabled={!armed} className="secondary" onClick={() => void answer(request.id, 'task')}>Allow for this task</button>
+        {request.manifestFile && <button type="button" disabled={!armed} className="secondary" onClick={() => confirmAlways(request)}>Allow always…</button>}
+        <button type="button" disabled={!armed} className="danger" onClick={() => void answer(request.id, 'deny')}>Deny</button>
       </div>
     </article>
   );
+}
+
+/**
+ * Which shown asks take clicks: each only once it has stood still at its place for the arming
+ * delay (ask-placement.ts). Re-renders when the next one arms.
+ */
+function useArmed(ids: readonly string[]): (id: string) => boolean {
+  const placements = useRef<Map<string, Placement>>(new Map());
+  const [tick, setTick] = useState(0);
+  const key = ids.join(' ');
+  placements.current = place(placements.current, ids, Date.now()); // the same on a repeated render
+  useEffect(() => {
+    const now = Date.now();
+    const waits = [...placements.current.values()].map((p) => armsIn(p.since, now)).filter((ms) => ms > 0);
+    if (waits.length === 0) return undefined;
+    const timer = setTimeout(() => setTick((n) => n + 1), Math.min(...waits));
+    return () => clearTimeout(timer);
+  }, [key, tick]);
+  return (id) => {
+    const placed = placements.current.get(id);
+    return placed !== undefined && armsIn(placed.since, Date.now(), ASK_ARM_DELAY_MS) === 0;
+  };
 }
 
 /** "Allow always" asks first: it changes the manifest, so later runs reach the host without asking. */
@@ -59,7 +99,8 @@ export function ConfirmAlways() {
   return (
     <div className="overlay overlay-top" role="presentation" onMouseDown={(e) => e.target === e.currentTarget && confirmAlways(null)}>
       <section className="dialog dialog-small" role="dialog" aria-modal="true" aria-labelledby="always-title" data-confirm-always>
-        <h2 id="always-title">Always allow {host}?</h2>
+        <h2 id="always-title">Always allow this host?</h2>
+        <HostToDecide host={request.host} {...(request.port === 80 || request.port === 443 ? {} : { port: request.port })} />
         <p>
           <code>{host}</code> will be added to <code>network.allow</code> in <code className="break">{request.manifestFile}</code>, so {request.agent ?? 'this agent'} reaches it without asking from now on. If the manifest was approved as it was, it stays approved, on the record in the audit trail; otherwise it needs approving before its next run. Then this request is allowed.
         </p>
@@ -77,10 +118,13 @@ export function ConfirmAlways() {
 export function ApprovalToasts() {
   const pending = useApprovalsStore((s) => s.pending);
   const now = useNow(1000, pending.length > 0);
+  const shown = pending.slice(0, 3);
+  const armed = useArmed(shown.map((request) => request.id));
   if (pending.length === 0) return null;
+  // Stacked from the bottom up in arrival order: a new ask goes above, never shifting the ones below.
   return (
     <div className="toasts" aria-live="assertive">
-      {pending.slice(0, 3).map((request) => <ApprovalCard key={request.id} request={request} now={now} compact />)}
+      {shown.map((request) => <ApprovalCard key={request.id} request={request} now={now} compact armed={armed(request.id)} />)}
       {pending.length > 3 && <button type="button" className="secondary" onClick={() => navigate({ screen: 'approvals' })}>{pending.length - 3} more waiting…</button>}
     </div>
   );
@@ -90,6 +134,7 @@ export function ApprovalsScreen() {
   const pending = useApprovalsStore((s) => s.pending);
   const error = useApprovalsStore((s) => s.error);
   const now = useNow(1000, pending.length > 0);
+  const armed = useArmed(pending.map((request) => request.id));
   return (
     <div>
       <header className="screen-head"><h1>Pending approvals</h1></header>
@@ -99,7 +144,7 @@ export function ApprovalsScreen() {
           An agent whose manifest says <code>onUnknownHost: ask</code> waits here (and in a notification) when it asks for a host outside its allowlist. Unanswered requests are denied when their time runs out.
         </EmptyState>
       ) : (
-        <div className="cards">{pending.map((request) => <ApprovalCard key={request.id} request={request} now={now} compact={false} />)}</div>
+        <div className="cards">{pending.map((request) => <ApprovalCard key={request.id} request={request} now={now} compact={false} armed={armed(request.id)} />)}</div>
       )}
     </div>
   );

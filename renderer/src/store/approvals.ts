@@ -1,6 +1,7 @@
 import { create } from 'zustand';
 import type { ApprovalInfo, IpcError } from '../../../preload/contract';
 import { api, describeError } from '../lib/api';
+import { keepOrder } from '../lib/ask-placement';
 
 interface ApprovalsState {
   pending: ApprovalInfo[];
@@ -22,14 +23,15 @@ export const useApprovalsStore = create<ApprovalsState>()((set, get) => ({
   setPending(pending) {
     const confirming = get().confirming;
     // A request that timed out (or was answered elsewhere) takes its confirmation with it.
-    set({ pending, confirming: confirming && pending.some((p) => p.id === confirming.id) ? confirming : null });
+    // In first-seen order whatever order they come in: a new ask is appended, never inserted before one on screen.
+    set({ pending: keepOrder(get().pending, pending), confirming: confirming && pending.some((p) => p.id === confirming.id) ? confirming : null });
   },
   confirmAlways(request) {
     set({ confirming: request });
   },
   async refresh() {
     try {
-      set({ pending: await api.approvals.list() });
+      set({ pending: keepOrder(get().pending, await api.approvals.list()) });
     } catch {
       // pushes keep the list current once the app can answer
     }
