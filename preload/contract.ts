@@ -107,8 +107,13 @@ export const contract = {
   /** Shows the OS open dialog in main; null when the user cancels. */
   'agents.open': { args: noArguments, result: returns<AgentSummary | null>() },
   'agents.forget': { args: z.tuple([agentId]), result: returns<void>() },
-  /** Approves the manifest as it is now (its digest); a later change asks again. */
-  'agents.approve': { args: z.tuple([agentId]), result: returns<AgentSummary>() },
+  /**
+   * Approves the manifest as it is now (its digest); a later change asks again. `replaces`: the
+   * digest of another file's approval under the same name that the person saw and agreed to
+   * replace (AgentSummary.replaces); without it, or when the approval there is another by now, a
+   * replacement is refused.
+   */
+  'agents.approve': { args: z.tuple([agentId, z.strictObject({ replaces: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional() })]), result: returns<AgentSummary>() },
   'tasks.run': { args: z.tuple([runRequestSchema]), result: returns<{ task: string }>() },
   'tasks.list': { args: noArguments, result: returns<TaskInfo[]>() },
   'tasks.history': { args: z.tuple([z.strictObject({ limit: z.number().int().min(1).max(500) })]), result: returns<PastTask[]>() },

@@ -49,7 +49,7 @@ const bridge: AirlockBridge = {
     list: () => invoke('agents.list'),
     open: () => invoke('agents.open'),
     forget: (id) => invoke('agents.forget', id),
-    approve: (id) => invoke('agents.approve', id),
+    approve: (id, options) => invoke('agents.approve', id, options),
   },
   tasks: {
     run: (request) => invoke('tasks.run', request),

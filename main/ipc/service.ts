@@ -31,7 +31,7 @@ export function registerServiceHandlers(handle: Handle, deps: ServiceHandlerDeps
     return file === undefined ? null : service.openAgent(file);
   });
   handle('agents.forget', (id) => service.forgetAgent(id));
-  handle('agents.approve', (id) => service.approveAgent(id));
+  handle('agents.approve', (id, options) => service.approveAgent(id, options));
 
   handle('tasks.run', (request) => service.run(request));
   handle('tasks.list', () => service.tasks());

@@ -16,6 +16,7 @@ import { DelegationTree } from '../../main/core/tasks/delegation.js';
 import { newTaskId } from '../../main/core/tasks/ids.js';
 import { reapLeftovers } from '../../main/core/tasks/reaper.js';
 import { TaskRunner } from '../../main/core/tasks/runner.js';
+import { AgentRegistry as AppAgents } from '../../main/core/service/agents.js';
 import { harness, REPO, runCli, specFrom, waitFor } from '../helpers/env.js';
 
 // Names and labels are claims until Airlock checks them: a third-party manifest cannot take a
@@ -81,6 +82,31 @@ describe('agent names', () => {
     expect(s.registry.fileOf('helper')).toBe(theirs.file);
     const decided = s.events.filter((e) => e.kind === 'approval.decided');
     expect(decided.at(-1)).toMatchObject({ decision: { allow: true, rule: 'agent:approved-replacing' }, data: { file: theirs.file, digest: theirs.digest, replaces: { file: mine.file, digest: mine.digest } } });
+    await s.store.close();
+  });
+
+  it('the app says what approving replaces, and replaces only the approval the person was shown', async () => {
+    const s = recorded();
+    const agents = new AppAgents({ assetsDir: path.join(REPO, 'assets'), home: s.home.root });
+    const mine = s.write('mine/helper.yaml', 'name: helper\ncommand: ["true"]\nnetwork: { mode: none }\n');
+    const theirs = s.write('theirs/helper.yaml', 'name: helper\ncommand: ["sh", "-c", "echo other"]\nnetwork: { mode: none }\n');
+    const third = s.write('third/helper.yaml', 'name: helper\ncommand: ["sh", "-c", "echo third"]\nnetwork: { mode: none }\n');
+    await approveAgent(s.recorder, mine, 'tester');
+    const card = agents.open(theirs.file);
+    expect(card).toMatchObject({ approval: 'unapproved', replaces: { file: mine.file, digest: mine.digest } });
+    // No confirmation, or a confirmation of something else, is refused: the name stays with mine.
+    expect((await refusal(agents.approve(card.id, s.recorder, 'tester'))).message).toContain('which was not confirmed');
+    expect((await refusal(agents.approve(card.id, s.recorder, 'tester', { replaces: theirs.digest }))).message).toContain('which was not confirmed');
+    expect(s.registry.fileOf('helper')).toBe(mine.file);
+    // The person was shown mine; meanwhile a third file took the name: the confirmation no longer holds.
+    await approveAgent(s.recorder, third, 'tester', undefined, { replace: true });
+    expect((await refusal(agents.approve(card.id, s.recorder, 'tester', { replaces: mine.digest }))).message).toContain(`already approved from ${third.file}`);
+    expect(s.registry.fileOf('helper')).toBe(third.file);
+    // Confirming what is there now replaces it, and the card no longer says it replaces anything.
+    const approved = await agents.approve(card.id, s.recorder, 'tester', { replaces: third.digest });
+    expect(approved.approval).toBe('approved');
+    expect(approved.replaces).toBeUndefined();
+    expect(s.registry.fileOf('helper')).toBe(theirs.file);
     await s.store.close();
   });
 

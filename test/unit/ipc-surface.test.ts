@@ -32,7 +32,7 @@ const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
   'agents.list': [],
   'agents.open': [],
   'agents.forget': ['file:/home/me/agent.yaml'],
-  'agents.approve': ['builtin:demo'],
+  'agents.approve': ['builtin:demo', {}],
   'tasks.run': [{ agentId: 'builtin:demo', network: { mode: 'allowlist', allow: ['api.vendor.test'] }, env: [{ name: 'MODE', value: 'x' }], timeout: '30s', cpus: 0.5, memory: '256m', credentials: [{ name: 'vendor-api', ttlMs: 900_000 }] }],
   'tasks.list': [],
   'tasks.history': [{ limit: 20 }],

@@ -50,10 +50,15 @@ export class AgentRegistry {
     this.#write(this.#recent().filter((entry) => entry.file !== file));
   }
 
-  /** Approves a listed agent's manifest as it is now, on the record; returns the agent with its new state. */
-  async approve(id: string, recorder: ApprovalRecorder, by: string): Promise<AgentSummary> {
+  /**
+   * Approves a listed agent's manifest as it is now, on the record; returns the agent with its new
+   * state. Another file's approval under the same name is replaced only when `replaces` is its
+   * digest: what the person was shown and confirmed, not whatever holds the name by now.
+   */
+  async approve(id: string, recorder: ApprovalRecorder, by: string, options: { replaces?: string } = {}): Promise<AgentSummary> {
     const loaded = this.load(id);
-    await approveAgent(recorder, loaded, by);
+    const replaced = this.approvals.replaced(loaded);
+    await approveAgent(recorder, loaded, by, undefined, { replace: replaced !== undefined && replaced.digest === options.replaces });
     return summarize(id, id.startsWith('builtin:') ? 'built-in' : 'opened', loaded.file, this.approvals);
   }
 
@@ -124,6 +129,7 @@ function summarize(id: string, source: AgentSummary['source'], file: string, app
       envNames: Object.keys(manifest.env),
       credentials: manifest.credentials.map((c) => ({ name: c.name, ...(c.ttl !== undefined ? { ttl: c.ttl } : {}) })),
       approval: approvals.stateOf(loaded),
+      ...replacement(loaded, approvals),
       review: approvalSummary(loaded),
     };
   } catch (error) {
@@ -135,4 +141,12 @@ function summarize(id: string, source: AgentSummary['source'], file: string, app
         : { code: 'internal', message: `cannot load ${file}` },
     };
   }
+}
+
+/** The approval another file holds under this name, while this one is not approved itself. */
+function replacement(loaded: LoadedManifest, approvals: Approvals): Pick<AgentSummary, 'replaces'> {
+  const state = approvals.stateOf(loaded);
+  if (state === 'approved' || state === 'built-in') return {};
+  const replaced = approvals.replaced(loaded);
+  return replaced ? { replaces: { file: replaced.file, digest: replaced.digest } } : {};
 }

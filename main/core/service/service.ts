@@ -149,8 +149,8 @@ export class AirlockService {
    * Approves an agent as its manifest is now. The approval is kept only once its record is durable
    * in the audit trail; without one (no keychain, a failing disk) it is refused, saying so.
    */
-  async approveAgent(id: string): Promise<AgentSummary> {
-    return this.agents.approve(id, this.#recorder, this.#user());
+  async approveAgent(id: string, options: { replaces?: string } = {}): Promise<AgentSummary> {
+    return this.agents.approve(id, this.#recorder, this.#user(), options);
   }
 
   forgetAgent(id: string): void {

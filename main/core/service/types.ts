@@ -38,6 +38,8 @@ export interface AgentSummary {
   credentials?: { name: string; ttl?: string }[];
   /** Approval pinned to the manifest's digest: only built-in or approved agents run. */
   approval?: 'built-in' | 'approved' | 'changed' | 'unapproved';
+  /** Approving this manifest would replace the approval another file holds under the same name. */
+  replaces?: { file: string; digest: string };
   /** Everything the agent will get, as the approval view shows it (the CLI's summary is the same model). */
   review?: ApprovalSummary;
   /** Set when the manifest cannot be loaded: what is wrong and how to fix it. */

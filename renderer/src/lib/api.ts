@@ -73,7 +73,7 @@ export const api: AirlockApi = {
     list: () => unwrap(bridge().agents.list()),
     open: () => unwrap(bridge().agents.open()),
     forget: (id) => unwrap(bridge().agents.forget(id)),
-    approve: (id) => unwrap(bridge().agents.approve(id)),
+    approve: (id, options) => unwrap(bridge().agents.approve(id, options)),
   },
   tasks: {
     run: (request) => unwrap(bridge().tasks.run(request)),

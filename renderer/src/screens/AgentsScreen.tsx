@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import type { AgentSummary } from '../../../preload/contract';
 import { ApprovalReview } from '../components/ApprovalReview';
 import { Badge, EmptyState, ErrorPanel, MOD_KEY } from '../components/common';
@@ -32,6 +33,9 @@ function AgentCard({ agent }: { agent: AgentSummary }) {
   const forget = useAgentsStore((s) => s.forget);
   const approve = useAgentsStore((s) => s.approve);
   const approved = agent.approval === 'approved' || agent.approval === 'built-in';
+  // Replacing another file's approval of this name takes a second, explicit step that says what goes.
+  const [confirmingReplace, setConfirmingReplace] = useState(false);
+  const replaces = !approved ? agent.replaces : undefined;
   return (
     <article className={agent.error ? 'card panel-warn' : 'card'} data-agent={agent.name}>
       <header className="card-head">
@@ -60,8 +64,23 @@ function AgentCard({ agent }: { agent: AgentSummary }) {
           </dl>
         </>
       )}
+      {!agent.error && replaces && (
+        <div className="panel-warn small" data-replaces>
+          <p><strong>{agent.name}</strong> is already approved from another file: <span className="mono">{replaces.file}</span> (<span className="mono">{replaces.digest.slice(7, 19)}</span>).</p>
+          <p>Approving this manifest (<span className="mono">{agent.file}</span>, <span className="mono">{agent.digest?.slice(7, 19)}</span>) replaces that approval: tasks and delegation chains that name {agent.name} get this file instead.</p>
+          {confirmingReplace && (
+            <p>
+              <button type="button" className="danger" onClick={() => { setConfirmingReplace(false); void approve(agent.id, replaces.digest); }} data-confirm-replace>Replace the approval</button>{' '}
+              <button type="button" className="link" onClick={() => setConfirmingReplace(false)}>Cancel</button>
+            </p>
+          )}
+        </div>
+      )}
       <footer className="card-foot">
-        {!agent.error && !approved && (
+        {!agent.error && !approved && replaces && !confirmingReplace && (
+          <button type="button" className="secondary" onClick={() => setConfirmingReplace(true)} title="Approving this replaces another file's approval of the same name: you are asked to confirm" data-approve>Approve…</button>
+        )}
+        {!agent.error && !approved && !replaces && (
           <button type="button" className="secondary" onClick={() => void approve(agent.id)} title="Approve this manifest as it is now: a later change asks again" data-approve>Approve</button>
         )}
         <button type="button" disabled={agent.error !== undefined || !approved} onClick={() => openRunDialog(agent)} title={approved ? `Run (${MOD_KEY}+R)` : 'Approve the agent first'} data-run>Run…</button>

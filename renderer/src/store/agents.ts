@@ -11,7 +11,8 @@ interface AgentsState {
   load(): Promise<void>;
   open(): Promise<void>;
   forget(id: string): Promise<void>;
-  approve(id: string): Promise<void>;
+  /** `replaces`: the digest of the approval under the same name the person agreed to replace. */
+  approve(id: string, replaces?: string): Promise<void>;
   openRunDialog(agent: AgentSummary | null): void;
 }
 
@@ -48,9 +49,9 @@ export const useAgentsStore = create<AgentsState>()((set, get) => ({
     }
   },
 
-  async approve(id) {
+  async approve(id, replaces) {
     try {
-      await api.agents.approve(id);
+      await api.agents.approve(id, replaces === undefined ? {} : { replaces });
       await get().load();
       set({ error: null });
     } catch (error) {
