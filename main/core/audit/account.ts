@@ -81,13 +81,15 @@ export async function accountForTip(options: AccountOptions): Promise<AccountedT
   const walked = await walkAfter(after, anchor);
   const intent = await readIntent(dir, signer);
   const explained = walked.last ? intentExplains(intent, anchor, walked.last) : false;
-  if (explained === 'whole' && walked.chained && !walked.torn) {
-    const last = after.at(-1)!.segment;
+  if (explained === 'whole' && walked.chained) {
+    // Pinned by the signed intent's hash: adopted. Torn bytes after them are no record: set aside.
+    const torn = walked.tornAt ? await setAside(dir, TORN_DIR, [walked.tornAt]) : [];
     const notice = airlockRecord(time, 'audit.recovered', {
-      reason: 'records written just before a crash, before their head was signed, were adopted: the writer\'s signed intent vouches for them',
+      reason: `records written just before a crash, before their head was signed, were adopted: the writer's signed intent vouches for them${torn.length > 0 ? '; a write cut short after them was set aside' : ''}`,
       records: { from: anchor.n + 1, to: walked.last!.n },
+      ...(torn[0] ? { segment: torn[0].segment, offset: torn[0].offset, bytes: torn[0].bytes, keptAs: torn[0].keptAs } : {}),
     });
-    return { segment: last, size: (await fs.promises.stat(last.path)).size, n: walked.last!.n, hash: walked.last!.hash, notices: [notice] };
+    return { segment: walked.lastAt!.segment, size: walked.lastAt!.start, n: walked.last!.n, hash: walked.last!.hash, notices: [notice] };
   }
   // The writer's own intent from this record, or nothing but a torn last line: a crash cut a write short.
   const crash = (intent?.from.n === anchor.n && intent.from.hash === anchor.hash) || (walked.records === 0 && walked.torn);
@@ -129,23 +131,36 @@ async function locate(segments: Segment[], anchor: TrailEnd): Promise<{ index: n
   return undefined;
 }
 
+interface Walked {
+  chained: boolean;
+  records: number;
+  last: TrailEnd | undefined;
+  /** Just after the last record: its segment and the byte offset there. */
+  lastAt: SegmentPart | undefined;
+  torn: boolean;
+  tornAt?: SegmentPart;
+}
+
 /** Streams what follows the anchor: does it continue the chain, how far, and does it end in a torn write. */
-async function walkAfter(parts: SegmentPart[], anchor: TrailEnd): Promise<{ chained: boolean; records: number; last: TrailEnd | undefined; torn: boolean }> {
+async function walkAfter(parts: SegmentPart[], anchor: TrailEnd): Promise<Walked> {
   let previous: TrailEnd = anchor;
   let records = 0;
+  let lastAt: SegmentPart | undefined;
+  const walked = (chained: boolean, torn: boolean) => ({ chained, records, last: records > 0 ? previous : undefined, lastAt, torn });
   for (const [i, { segment, start }] of parts.entries()) {
     for await (const line of readLines(segment.path, start)) {
-      if (line.torn) return { chained: i === parts.length - 1, records, last: records > 0 ? previous : undefined, torn: true };
+      if (line.torn) return { ...walked(i === parts.length - 1, true), tornAt: { segment, start: line.offset } };
       const opened = openLine(line.text);
       const link = opened ? linkOf(opened.body) : undefined;
       const chains = opened && link && link.n === previous.n + 1 && link.prev === previous.hash && hashBody(opened.body) === opened.claimed
         && (start > 0 || line.offset > 0 || segment.firstN === link.n);
-      if (!chains) return { chained: false, records, last: records > 0 ? previous : undefined, torn: false };
+      if (!chains) return walked(false, false);
       previous = { n: link.n, hash: opened.claimed };
+      lastAt = { segment, start: line.offset + Buffer.byteLength(line.text) + 1 };
       records += 1;
     }
   }
-  return { chained: true, records, last: records > 0 ? previous : undefined, torn: false };
+  return walked(true, false);
 }
 
 /** A segment file with nothing in it (a crash between creating and writing it) holds nothing to account for. */
