@@ -63,6 +63,7 @@ export class AuditStore {
   #failure: Error | undefined;
   #writableWaiters: (() => void)[] = [];
   readonly #failureListeners = new Set<(error: Error) => void>();
+  readonly #tamperListeners = new Set<(record: AirlockEvent) => void>();
   #retry: NodeJS.Timeout | undefined;
   readonly #clock: Clock;
   readonly #rememberInterval: number;
@@ -131,6 +132,12 @@ export class AuditStore {
     return () => this.#failureListeners.delete(listener);
   }
 
+  /** Called once an `audit.tamper` record is durable: the owner tells the person (it goes on writing). */
+  onTamper(listener: (record: AirlockEvent) => void): () => void {
+    this.#tamperListeners.add(listener);
+    return () => this.#tamperListeners.delete(listener);
+  }
+
   /**
    * At most one commit waits in line: it takes everything pending when it starts, so queueing
    * another before then would only add work (and, in a burst, an ever longer promise chain).
@@ -187,7 +194,17 @@ export class AuditStore {
         this.stats.commits += 1;
         this.stats.records += notices.length + batch.length;
       }
-      this.#remember(notices.some((notice) => notice.kind === 'audit.tamper'));
+      const tampering = notices.filter((notice) => notice.kind === 'audit.tamper');
+      this.#remember(tampering.length > 0);
+      for (const record of tampering) {
+        for (const listener of this.#tamperListeners) {
+          try {
+            listener(record);
+          } catch {
+            // telling someone must not undo the write
+          }
+        }
+      }
     } catch (error) {
       this.#tip = undefined; // re-read from disk next time
       const first = this.#failure === undefined;
