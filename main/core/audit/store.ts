@@ -179,8 +179,8 @@ export class AuditStore {
         },
       });
       if (batch.length > 0) {
-        const tip = await this.#readTip();
-        notices = tip.notices;
+        const { notices: found, ...tip } = await this.#readTip();
+        notices = found;
         const { chunks, end } = this.#seal(tip, [...notices, ...batch]);
         const time = new Date(this.#clock.now()).toISOString();
         // The torn-write marker: signed and durable before any of the group's bytes are.
