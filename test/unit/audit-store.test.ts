@@ -9,7 +9,7 @@ import type { AuditRecord } from '../../main/core/audit/record.js';
 import { GENESIS } from '../../main/core/audit/record.js';
 import { pruneAuditTrail } from '../../main/core/audit/retention.js';
 import { AuditStore, TORN_DIR } from '../../main/core/audit/store.js';
-import { HEAD_FILE } from '../../main/core/audit/head.js';
+import { HEAD_FILE, type HeadSigner } from '../../main/core/audit/head.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { verifyAuditTrail } from '../../main/core/audit/verify.js';
 import { event, freshStore, readLinesOf, segmentFiles, writeLinesOf } from '../helpers/audit.js';
@@ -131,6 +131,32 @@ describe('the audit store', () => {
     expect(records[10]!.data).toMatchObject({ records: { from: 11, to: 13 } });
     expect(fs.readdirSync(path.join(dir, TORN_DIR))).toHaveLength(1);
     expect(await verifyAuditTrail(dir, signer)).toMatchObject({ ok: true, records: 12, notes: [] });
+  });
+
+  it('a group on disk whose head could not be signed is not written twice: the retry adopts it and signs', async () => {
+    const { dir, signer } = freshStore();
+    let failNextHead = false;
+    const flaky: HeadSigner = {
+      ...signer,
+      sign: (head) => {
+        if (failNextHead && head.from === undefined) {
+          failNextHead = false;
+          throw new Error('the keychain went away for a moment');
+        }
+        return signer.sign(head);
+      },
+    };
+    const store = new AuditStore({ dir, signer: flaky });
+    store.append(event());
+    await store.flush();
+    failNextHead = true;
+    store.append(event({ data: { line: 'once' } }));
+    await expect(store.flush()).rejects.toThrow(/went away/);
+    await store.close();
+    const records = await all(dir);
+    expect(records.filter((r) => r.data.line === 'once')).toHaveLength(1);
+    expect(records.map((r) => r.kind)).toEqual(['proc.stdout', 'proc.stdout', 'audit.recovered']);
+    expect(await verifyAuditTrail(dir, signer)).toMatchObject({ ok: true, records: 3, notes: [] });
   });
 
   it('raises the keychain\'s record of the last signed head at most once a second, and when it closes', async () => {

@@ -74,6 +74,8 @@ export class AuditStore {
   #signed: TrailEnd | undefined;
   #remembered = { n: 0, at: -Infinity };
   #closing = false;
+  /** A group is on disk but its head could not be written: the next commit signs it, even with nothing new. */
+  #headOwed = false;
   /** Groups written (each one write and one fsync) and records in them: for tests and benchmarks. */
   readonly stats = { commits: 0, records: 0 };
 
@@ -161,12 +163,13 @@ export class AuditStore {
   }
 
   async #commit(): Promise<void> {
-    if (this.#pending.length === 0 && !(this.#closing && this.#owesRemember())) return;
+    if (this.#pending.length === 0 && !this.#headOwed && !(this.#closing && this.#owesRemember())) return;
     const batch = this.#pending;
     this.#pending = [];
     for (const resolve of this.#writableWaiters.splice(0)) resolve();
     let release: (() => Promise<void>) | undefined;
     let notices: AirlockEvent[] = [];
+    let written = false;
     try {
       // Fails at once when the folder is unusable, instead of the lock retrying for seconds.
       await fs.promises.mkdir(this.#segmentsDir, { recursive: true, mode: 0o700 });
@@ -178,15 +181,21 @@ export class AuditStore {
           this.#failure = error;
         },
       });
-      if (batch.length > 0) {
+      if (batch.length > 0 || this.#headOwed) {
         const { notices: found, ...tip } = await this.#readTip();
         notices = found;
-        const { chunks, end } = this.#seal(tip, [...notices, ...batch]);
         const time = new Date(this.#clock.now()).toISOString();
-        // The torn-write marker: signed and durable before any of the group's bytes are.
-        await writeIntent(this.dir, this.#signer, { from: { n: tip.n, hash: tip.hash }, to: { n: end.n, hash: end.hash } }, end.segment!.name, time);
-        for (const chunk of chunks) await appendDurably(chunk);
-        await writeHead(this.dir, this.#signer.sign({ n: end.n, hash: end.hash, segment: end.segment!.name, time }), this.#signer);
+        let end: ChainTip = tip;
+        if (notices.length + batch.length > 0) {
+          const sealed = this.#seal(tip, [...notices, ...batch]);
+          end = sealed.end;
+          // The torn-write marker: signed and durable before any of the group's bytes are.
+          await writeIntent(this.dir, this.#signer, { from: { n: tip.n, hash: tip.hash }, to: { n: end.n, hash: end.hash } }, end.segment!.name, time);
+          for (const chunk of sealed.chunks) await appendDurably(chunk);
+          written = true;
+        }
+        if (end.segment) await writeHead(this.dir, this.#signer.sign({ n: end.n, hash: end.hash, segment: end.segment.name, time }), this.#signer);
+        this.#headOwed = false;
         this.#tip = end;
         this.#signed = { n: end.n, hash: end.hash };
         this.#known = this.#signed;
@@ -209,8 +218,11 @@ export class AuditStore {
       this.#tip = undefined; // re-read from disk next time
       const first = this.#failure === undefined;
       this.#failure = new Error(`the audit trail could not be written: ${(error as Error).message}`, { cause: error });
-      // Keep them for the next try: nothing is lost silently (what was found set aside is not found again).
-      this.#pending = [...notices, ...batch, ...this.#pending];
+      // Written but not signed: on disk, announced by the signed intent; the next try adopts them and
+      // signs (writing them again would record them twice). Otherwise keep them for the next try:
+      // nothing is lost silently (and what was found set aside is not found again).
+      if (written) this.#headOwed = true;
+      else this.#pending = [...notices, ...batch, ...this.#pending];
       // Try again on our own: the events held here are written once the disk has room again.
       this.#retry ??= setTimeout(() => {
         this.#retry = undefined;
