@@ -10,6 +10,7 @@ import { airlockHome, homeLayout, type HomeLayout } from '../core/home.js';
 import { reapLeftovers, type ReapOutcome } from '../core/tasks/reaper.js';
 import { findAssetsDir } from '../core/assets.js';
 import { haltTasksWhenTrailFails, LiveTasks } from '../core/tasks/live-tasks.js';
+import { err } from './stdout.js';
 
 export { findAssetsDir } from '../core/assets.js';
 
@@ -54,6 +55,7 @@ export function createContext(): CliContext {
       store = new AuditStore({ dir: home.audit, signer: openHeadSigner(keychain) });
       recordBusInTrail(bus, store);
       haltTasksWhenTrailFails(store, liveTasks);
+      store.onTamper((record) => err(`airlock: the audit trail was changed by someone without its key: ${(record.data.findings as string[]).join('; ')}; it is set aside and recorded (see \`airlock audit verify\`)\n`));
     }
     return store;
   };

@@ -76,7 +76,9 @@ export class EventRenderer {
       case 'task.aborted':
         return line('✗', 'red', `${event.task} aborted: ${String(d.reason)}`);
       case 'audit.recovered':
-        return line('⚠', 'yellow', `audit trail: ${String(d.reason)} (${String(d.bytes)} bytes kept as ${String(d.keptAs)})`);
+        return line('⚠', 'yellow', `audit trail: ${String(d.reason)}${d.keptAs !== undefined ? ` (${String(d.bytes)} bytes kept as ${String(d.keptAs)})` : ''}`);
+      case 'audit.tamper':
+        return line('⚠', 'red', `audit trail tampered with: ${(d.findings as string[]).join('; ')} — set aside, the chain goes on from record ${String(d.continuesAt)}`);
       case 'audit.retention':
         return line('·', 'dim', `audit trail: removed ${(d.removedSegments as string[]).length} segment(s) older than ${String(d.keepDays)} days`);
       case 'net.request': {

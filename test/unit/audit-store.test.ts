@@ -9,8 +9,10 @@ import type { AuditRecord } from '../../main/core/audit/record.js';
 import { GENESIS } from '../../main/core/audit/record.js';
 import { pruneAuditTrail } from '../../main/core/audit/retention.js';
 import { AuditStore, TORN_DIR } from '../../main/core/audit/store.js';
+import { HEAD_FILE, type HeadSigner } from '../../main/core/audit/head.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { verifyAuditTrail } from '../../main/core/audit/verify.js';
-import { event, freshStore, readLinesOf, segmentFiles } from '../helpers/audit.js';
+import { event, freshStore, readLinesOf, segmentFiles, writeLinesOf } from '../helpers/audit.js';
 
 async function all(dir: string): Promise<AuditRecord[]> {
   const records: AuditRecord[] = [];
@@ -86,6 +88,96 @@ describe('the audit store', () => {
     const kept = fs.readdirSync(path.join(dir, TORN_DIR));
     expect(kept).toHaveLength(1);
     expect(await verifyAuditTrail(dir, signer)).toMatchObject({ ok: true, records: 12, notes: [] });
+  });
+
+  /** A crash after a group's records were written, before its head: the head as it was before the group. */
+  async function crashBeforeHead(cut = 0) {
+    const clock = new FakeClock(Date.parse('2026-11-28T10:00:00Z'));
+    const fixture = freshStore();
+    const store = new AuditStore({ dir: fixture.dir, signer: fixture.signer, clock });
+    for (let i = 0; i < 10; i++) store.append(event());
+    await store.flush();
+    const headBefore = fs.readFileSync(path.join(fixture.dir, HEAD_FILE));
+    for (let i = 0; i < 5; i++) store.append(event());
+    await store.flush(); // records 11–15 and their head; the keychain is raised at most once a second
+    fs.writeFileSync(path.join(fixture.dir, HEAD_FILE), headBefore);
+    const file = segmentFiles(fixture.dir)[0]!;
+    if (cut) writeLinesOf(file, readLinesOf(file).slice(0, -cut));
+    return fixture;
+  }
+
+  it('a group written just before a crash, before its head: verify notes it; the next writer adopts it (its signed intent pins it)', async () => {
+    const { dir, signer } = await crashBeforeHead();
+    const verified = await verifyAuditTrail(dir, signer);
+    expect(verified).toMatchObject({ ok: true, records: 15, keychain: { n: 10 } });
+    expect(verified.notes[0]).toMatch(/records 11–15 are after the signed head: written just before a crash.*adopts them/);
+    const next = new AuditStore({ dir, signer });
+    next.append(event({ data: { line: 'after the crash' } }));
+    await next.close();
+    const records = await all(dir);
+    expect(records.slice(15).map((r) => [r.n, r.kind])).toEqual([[16, 'audit.recovered'], [17, 'proc.stdout']]);
+    expect(records[15]!.data).toMatchObject({ records: { from: 11, to: 15 } });
+    expect(await verifyAuditTrail(dir, signer)).toMatchObject({ ok: true, records: 17, notes: [] });
+  });
+
+  it('part of a group a crash cut short is not signed over: set aside in torn/ and said so', async () => {
+    const { dir, signer } = await crashBeforeHead(2); // records 11–13 of 11–15 made it to disk
+    expect((await verifyAuditTrail(dir, signer)).notes[0]).toMatch(/records 11–13 are after the signed head.*sets aside them/);
+    const next = new AuditStore({ dir, signer });
+    next.append(event({ data: { line: 'after the crash' } }));
+    await next.close();
+    const records = await all(dir);
+    expect(records.slice(10).map((r) => [r.n, r.kind])).toEqual([[11, 'audit.recovered'], [12, 'proc.stdout']]);
+    expect(records[10]!.data).toMatchObject({ records: { from: 11, to: 13 } });
+    expect(fs.readdirSync(path.join(dir, TORN_DIR))).toHaveLength(1);
+    expect(await verifyAuditTrail(dir, signer)).toMatchObject({ ok: true, records: 12, notes: [] });
+  });
+
+  it('a group on disk whose head could not be signed is not written twice: the retry adopts it and signs', async () => {
+    const { dir, signer } = freshStore();
+    let failNextHead = false;
+    const flaky: HeadSigner = {
+      ...signer,
+      sign: (head) => {
+        if (failNextHead && head.from === undefined) {
+          failNextHead = false;
+          throw new Error('the keychain went away for a moment');
+        }
+        return signer.sign(head);
+      },
+    };
+    const store = new AuditStore({ dir, signer: flaky });
+    store.append(event());
+    await store.flush();
+    failNextHead = true;
+    store.append(event({ data: { line: 'once' } }));
+    await expect(store.flush()).rejects.toThrow(/went away/);
+    await store.close();
+    const records = await all(dir);
+    expect(records.filter((r) => r.data.line === 'once')).toHaveLength(1);
+    expect(records.map((r) => r.kind)).toEqual(['proc.stdout', 'proc.stdout', 'audit.recovered']);
+    expect(await verifyAuditTrail(dir, signer)).toMatchObject({ ok: true, records: 3, notes: [] });
+  });
+
+  it('raises the keychain\'s record of the last signed head at most once a second, and when it closes', async () => {
+    const clock = new FakeClock(Date.parse('2026-11-28T10:00:00Z'));
+    const { dir, signer } = freshStore();
+    const store = new AuditStore({ dir, signer, clock });
+    store.append(event());
+    await store.flush();
+    expect(signer.lastSigned(dir)?.n).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      store.append(event());
+      await store.flush();
+    }
+    expect(signer.lastSigned(dir)?.n).toBe(1);
+    clock.advance(1000);
+    store.append(event());
+    await store.flush();
+    expect(signer.lastSigned(dir)?.n).toBe(5);
+    store.append(event());
+    await store.close();
+    expect(signer.lastSigned(dir)).toEqual({ n: 6, hash: (await all(dir)).at(-1)!.hash });
   });
 
   it('keeps what it could not write and reports it, rather than losing it', async () => {

@@ -22,7 +22,7 @@ describe('audit verify', () => {
 
   it('an untouched trail verifies: intact, every record, head signed', async () => {
     expect(segmentFiles(t.dir)).toHaveLength(3);
-    expect(await verifyAuditTrail(t.dir, t.signer)).toEqual({ ok: true, records: 120, headSigned: true, notes: [] });
+    expect(await verifyAuditTrail(t.dir, t.signer)).toEqual({ ok: true, records: 120, headSigned: true, keychain: { n: 120, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, notes: [] });
   });
 
   it('one flipped byte is reported at its record', async () => {
@@ -86,7 +86,7 @@ describe('audit verify', () => {
     fs.rmSync(segmentFiles(t.dir)[0]!);
     const result = await verifyAuditTrail(t.dir, t.signer);
     expect(result.problem).toMatchObject({ record: 1 });
-    expect(result.problem?.message).toMatch(/records 1–40 are missing and no retention record explains it/);
+    expect(result.problem?.message).toMatch(/records 1–40 are missing and no signed retention record explains it/);
   });
 
   it('a replaced head (signed with another key) is reported', async () => {

@@ -16,8 +16,9 @@ export const EVENT_KINDS = [
   'resource.limit',
   // a task's virtual screen: ready, a screenshot kept as a file, a person taking or giving back control
   'screen.started', 'screen.capture', 'screen.control',
-  // the audit trail's own records: a torn write set aside after a crash, old segments removed
-  'audit.recovered', 'audit.retention',
+  // the audit trail's own records: a torn write set aside after a crash, old segments removed,
+  // files changed by someone without the signing key (what the writer could not vouch for, set aside)
+  'audit.recovered', 'audit.retention', 'audit.tamper',
   // an engine object carrying Airlock's labels that Airlock did not make (left alone by the reaper)
   'engine.forged',
 ] as const;

@@ -4,6 +4,7 @@ import type { AuditStore } from './store.js';
 import { SEGMENTS_DIR } from './store.js';
 import { listSegments, readLines } from './segments.js';
 import { parseRecord } from './record.js';
+import { airlockRecord } from './account.js';
 
 export interface PruneResult {
   removedSegments: string[];
@@ -12,8 +13,10 @@ export interface PruneResult {
 
 /**
  * Removes whole segments older than `keepDays` (never the newest). The chain first records what
- * will go — the first kept record and the hash it chains to — and only then deletes, so a crash in
- * between leaves an explained gap, never an unexplained one, and `verify` still passes.
+ * will go — the segments, the record range, the first kept record and the hash it chains to — in a
+ * record a signed head covers, and only then deletes, so a crash in between leaves an explained
+ * gap, never an unexplained one, and `verify` still passes. A gap no signed retention record
+ * explains is tampering.
  */
 export async function pruneAuditTrail(store: AuditStore, keepDays: number, now: Date = new Date()): Promise<PruneResult> {
   const cutoffDay = new Date(now.getTime() - keepDays * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
@@ -32,10 +35,14 @@ export async function pruneAuditTrail(store: AuditStore, keepDays: number, now: 
   }
   if (!prev) return { removedSegments: [], removedRecords: 0 };
   const removedRecords = firstKept.firstN - old[0]!.firstN;
-  store.append({
-    v: 1, seq: 0, time: now.toISOString(), task: '-', agent: { name: 'airlock', digest: '' }, actor: 'airlock', kind: 'audit.retention',
-    data: { keepDays, removedSegments: old.map((s) => s.name), removedRecords: { from: old[0]!.firstN, to: firstKept.firstN - 1 }, firstKept: { n: firstKept.firstN, prev } },
-  });
+  // What goes: the segments, the record range and the hash of its last record (the link the first
+  // kept record chains to). flush() makes it durable and signs a head over it before a file goes.
+  store.append(airlockRecord(now.toISOString(), 'audit.retention', {
+    keepDays,
+    removedSegments: old.map((s) => s.name),
+    removedRecords: { from: old[0]!.firstN, to: firstKept.firstN - 1, lastHash: prev },
+    firstKept: { n: firstKept.firstN, prev },
+  }));
   await store.flush();
   for (const segment of old) await fs.promises.rm(segment.path, { force: true });
   return { removedSegments: old.map((s) => s.name), removedRecords };

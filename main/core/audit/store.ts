@@ -1,10 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
+import { systemClock, type Clock } from '../clock.js';
+import { accountForTip } from './account.js';
 import type { AirlockEvent } from './events.js';
-import { readHead, writeHead, type HeadSigner } from './head.js';
-import { GENESIS, parseRecord, sealRecord } from './record.js';
-import { dayOf, listSegments, readTail, segmentName, type Segment } from './segments.js';
+import { writeHead, type HeadSigner } from './head.js';
+import { writeIntent } from './intent.js';
+import { sealRecord } from './record.js';
+import { dayOf, listSegments, segmentName, type Segment } from './segments.js';
+import type { TrailEnd } from './trail-end.js';
 
 export interface AuditStoreOptions {
   /** AIRLOCK_HOME/audit */
@@ -16,6 +20,9 @@ export interface AuditStoreOptions {
   segmentMaxBytes?: number;
   /** append() returns false past this many pending records: wait for whenWritable(). */
   highWaterRecords?: number;
+  /** The keychain's record of the last signed head is raised at most this often (and when closing). */
+  rememberIntervalMs?: number;
+  clock?: Clock;
 }
 
 interface ChainTip {
@@ -23,12 +30,16 @@ interface ChainTip {
   size: number;
   n: number;
   hash: string;
-  /** Bytes from `from` on in `segment` are not a whole record: a write a crash cut short. */
-  torn?: { segment: Segment; from: number };
+}
+
+/** Sealed lines for one segment, written with one write and one fsync. */
+interface Chunk {
+  segment: Segment;
+  lines: string[];
 }
 
 export const SEGMENTS_DIR = 'segments';
-export const TORN_DIR = 'torn';
+export { TORN_DIR, TAMPERED_DIR } from './set-aside.js';
 
 /**
  * The audit trail's writer: append-only JSONL segments, each record chained to the one before by
@@ -52,7 +63,19 @@ export class AuditStore {
   #failure: Error | undefined;
   #writableWaiters: (() => void)[] = [];
   readonly #failureListeners = new Set<(error: Error) => void>();
+  readonly #tamperListeners = new Set<(record: AirlockEvent) => void>();
   #retry: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  readonly #rememberInterval: number;
+  /** The furthest record known signed: by this process, or (read once) by this machine's keychain. */
+  #known: TrailEnd | undefined;
+  #keychainRead = false;
+  /** The last head this process signed, and how far the keychain was raised to and when. */
+  #signed: TrailEnd | undefined;
+  #remembered = { n: 0, at: -Infinity };
+  #closing = false;
+  /** A group is on disk but its head could not be written: the next commit signs it, even with nothing new. */
+  #headOwed = false;
   /** Groups written (each one write and one fsync) and records in them: for tests and benchmarks. */
   readonly stats = { commits: 0, records: 0 };
 
@@ -63,6 +86,8 @@ export class AuditStore {
     this.#interval = options.flushIntervalMs ?? 25;
     this.#segmentMax = options.segmentMaxBytes ?? 16 * 1024 * 1024;
     this.#highWater = options.highWaterRecords ?? 20_000;
+    this.#rememberInterval = options.rememberIntervalMs ?? 1000;
+    this.#clock = options.clock ?? systemClock;
     fs.mkdirSync(this.#segmentsDir, { recursive: true, mode: 0o700 });
   }
 
@@ -86,7 +111,9 @@ export class AuditStore {
     });
   }
 
+  /** Flushes, and raises the keychain's record of the trail's end to the last head signed. */
   close(): Promise<void> {
+    this.#closing = true;
     return this.flush().finally(() => {
       clearTimeout(this.#retry);
       this.#retry = undefined;
@@ -105,6 +132,12 @@ export class AuditStore {
   onFailure(listener: (error: Error) => void): () => void {
     this.#failureListeners.add(listener);
     return () => this.#failureListeners.delete(listener);
+  }
+
+  /** Called once an `audit.tamper` record is durable: the owner tells the person (it goes on writing). */
+  onTamper(listener: (record: AirlockEvent) => void): () => void {
+    this.#tamperListeners.add(listener);
+    return () => this.#tamperListeners.delete(listener);
   }
 
   /**
@@ -130,11 +163,13 @@ export class AuditStore {
   }
 
   async #commit(): Promise<void> {
-    if (this.#pending.length === 0) return;
+    if (this.#pending.length === 0 && !this.#headOwed && !(this.#closing && this.#owesRemember())) return;
     const batch = this.#pending;
     this.#pending = [];
     for (const resolve of this.#writableWaiters.splice(0)) resolve();
     let release: (() => Promise<void>) | undefined;
+    let notices: AirlockEvent[] = [];
+    let written = false;
     try {
       // Fails at once when the folder is unusable, instead of the lock retrying for seconds.
       await fs.promises.mkdir(this.#segmentsDir, { recursive: true, mode: 0o700 });
@@ -146,23 +181,48 @@ export class AuditStore {
           this.#failure = error;
         },
       });
-      let tip = await this.#readTip();
-      const recovered: AirlockEvent[] = [];
-      while (tip.torn) {
-        recovered.push(await this.#setAsideTornWrite(tip.torn));
-        tip = await this.#readTip();
+      if (batch.length > 0 || this.#headOwed) {
+        const { notices: found, ...tip } = await this.#readTip();
+        notices = found;
+        const time = new Date(this.#clock.now()).toISOString();
+        let end: ChainTip = tip;
+        if (notices.length + batch.length > 0) {
+          const sealed = this.#seal(tip, [...notices, ...batch]);
+          end = sealed.end;
+          // The torn-write marker: signed and durable before any of the group's bytes are.
+          await writeIntent(this.dir, this.#signer, { from: { n: tip.n, hash: tip.hash }, to: { n: end.n, hash: end.hash } }, end.segment!.name, time);
+          for (const chunk of sealed.chunks) await appendDurably(chunk);
+          written = true;
+        }
+        if (end.segment) await writeHead(this.dir, this.#signer.sign({ n: end.n, hash: end.hash, segment: end.segment.name, time }), this.#signer);
+        this.#headOwed = false;
+        this.#tip = end;
+        this.#signed = { n: end.n, hash: end.hash };
+        this.#known = this.#signed;
+        this.#failure = undefined;
+        this.stats.commits += 1;
+        this.stats.records += notices.length + batch.length;
       }
-      await this.#write(tip, [...recovered, ...batch]);
-      await writeHead(this.dir, this.#signer.sign({ n: tip.n, hash: tip.hash, segment: tip.segment!.name, time: new Date().toISOString() }), this.#signer);
-      this.#tip = tip;
-      this.#failure = undefined;
-      this.stats.commits += 1;
-      this.stats.records += recovered.length + batch.length;
+      const tampering = notices.filter((notice) => notice.kind === 'audit.tamper');
+      this.#remember(tampering.length > 0);
+      for (const record of tampering) {
+        for (const listener of this.#tamperListeners) {
+          try {
+            listener(record);
+          } catch {
+            // telling someone must not undo the write
+          }
+        }
+      }
     } catch (error) {
       this.#tip = undefined; // re-read from disk next time
       const first = this.#failure === undefined;
       this.#failure = new Error(`the audit trail could not be written: ${(error as Error).message}`, { cause: error });
-      this.#pending = [...batch, ...this.#pending]; // keep them for the next try: nothing is lost silently
+      // Written but not signed: on disk, announced by the signed intent; the next try adopts them and
+      // signs (writing them again would record them twice). Otherwise keep them for the next try:
+      // nothing is lost silently (and what was found set aside is not found again).
+      if (written) this.#headOwed = true;
+      else this.#pending = [...notices, ...batch, ...this.#pending];
       // Try again on our own: the events held here are written once the disk has room again.
       this.#retry ??= setTimeout(() => {
         this.#retry = undefined;
@@ -183,86 +243,70 @@ export class AuditStore {
     }
   }
 
-  /** Appends records to the tip's segment, opening a new segment on size or day boundaries. */
-  async #write(tip: ChainTip, events: AirlockEvent[]): Promise<void> {
-    let lines: string[] = [];
-    let bytes = 0;
-    const flushLines = async () => {
-      if (lines.length === 0) return;
-      const handle = await fs.promises.open(tip.segment!.path, 'a', 0o600);
-      try {
-        await handle.write(lines.join(''));
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      tip.size += bytes;
-      lines = [];
-      bytes = 0;
-    };
-    for (const event of events) {
-      const day = dayOf(event.time);
-      if (!tip.segment || (tip.size + bytes > 0 && (tip.size + bytes >= this.#segmentMax || day !== tip.segment.day))) {
-        await flushLines();
-        const name = segmentName(tip.n + 1, event.time);
-        tip.segment = { name, path: path.join(this.#segmentsDir, name), firstN: tip.n + 1, day };
-        tip.size = 0;
-      }
-      const { line, hash } = sealRecord(event, tip.n + 1, tip.hash);
-      lines.push(`${line}\n`);
-      bytes += Buffer.byteLength(line) + 1;
-      tip.n += 1;
-      tip.hash = hash;
-    }
-    await flushLines();
-  }
-
-  /** The chain's tip as on disk: cached unless another process has appended since. */
-  async #readTip(): Promise<ChainTip> {
-    const segments = await listSegments(this.#segmentsDir);
-    const last = segments.at(-1);
-    if (!last) return { segment: undefined, size: 0, ...(await this.#tipAfterRetention()) };
-    const size = (await fs.promises.stat(last.path)).size;
-    if (this.#tip?.segment?.name === last.name && this.#tip.size === size) return this.#tip;
-    const tail = await readTail(last.path);
-    if (tail.lastLine !== undefined) {
-      const record = parseRecord(tail.lastLine);
-      if (record && tail.tornBytes === 0) return { segment: last, size, n: record.n, hash: record.hash };
-      const from = record ? tail.goodLength : tail.goodLength - Buffer.byteLength(tail.lastLine) - 1;
-      return { segment: last, size, n: -1, hash: '', torn: { segment: last, from } };
-    }
-    if (tail.tornBytes > 0) return { segment: last, size, n: -1, hash: '', torn: { segment: last, from: 0 } };
-    // An empty segment: the tip is the last record before it.
-    const previous = segments.at(-2);
-    const before = previous ? await readTail(previous.path) : undefined;
-    const record = before?.lastLine ? parseRecord(before.lastLine) : undefined;
-    const hash = record?.hash ?? (last.firstN === 1 ? GENESIS : (await this.#tipAfterRetention()).hash);
-    return { segment: last, size: 0, n: last.firstN - 1, hash };
-  }
-
-  /** With every segment pruned by retention, the chain goes on from the signed head. */
-  async #tipAfterRetention(): Promise<{ n: number; hash: string }> {
-    const head = await readHead(this.dir);
-    return head && this.#signer.verify(head) ? { n: head.head.n, hash: head.head.hash } : { n: 0, hash: GENESIS };
+  #owesRemember(): boolean {
+    return this.#signed !== undefined && this.#signed.n > this.#remembered.n;
   }
 
   /**
-   * A write cut short by a crash leaves a last line without its newline (or not a whole record).
-   * Its bytes are set aside in torn/, the segment is cut back to the last good record, and the
-   * chain itself records that this happened.
+   * Raises the keychain's record of the last signed head (under the writer lock, so writers never
+   * lower it). A keychain call per group would cost more than the group: at most once a second,
+   * at once after tampering, and when the writer closes.
    */
-  async #setAsideTornWrite(torn: { segment: Segment; from: number }): Promise<AirlockEvent> {
-    const { segment, from } = torn;
-    const tornDir = path.join(this.dir, TORN_DIR);
-    await fs.promises.mkdir(tornDir, { recursive: true, mode: 0o700 });
-    const bytes = (await fs.promises.readFile(segment.path)).subarray(from);
-    const kept = path.join(tornDir, `${segment.name}.${from}.partial`);
-    await fs.promises.writeFile(kept, bytes, { mode: 0o600 });
-    await fs.promises.truncate(segment.path, from);
-    return {
-      v: 1, seq: 0, time: new Date().toISOString(), task: '-', agent: { name: 'airlock', digest: '' }, actor: 'airlock',
-      kind: 'audit.recovered',
-      data: { reason: 'a write cut short by a crash was set aside', segment: segment.name, offset: from, bytes: bytes.length, keptAs: path.relative(this.dir, kept) },
-    };
+  #remember(now: boolean): void {
+    if (!this.#owesRemember()) return;
+    const at = this.#clock.now();
+    if (!now && !this.#closing && at - this.#remembered.at < this.#rememberInterval) return;
+    try {
+      this.#signer.rememberSigned(this.dir, this.#signed!);
+      this.#remembered = { n: this.#signed!.n, at };
+    } catch {
+      // The records and their head are written; the keychain is raised at the next group.
+    }
+  }
+
+  /** Seals the records in order, starting a segment on size or day boundaries. No I/O. */
+  #seal(tip: ChainTip, events: AirlockEvent[]): { chunks: Chunk[]; end: ChainTip } {
+    const end = { ...tip };
+    const chunks: Chunk[] = [];
+    for (const event of events) {
+      const day = dayOf(event.time);
+      if (!end.segment || (end.size > 0 && (end.size >= this.#segmentMax || day !== end.segment.day))) {
+        const name = segmentName(end.n + 1, event.time);
+        end.segment = { name, path: path.join(this.#segmentsDir, name), firstN: end.n + 1, day };
+        end.size = 0;
+      }
+      if (chunks.at(-1)?.segment !== end.segment) chunks.push({ segment: end.segment, lines: [] });
+      const { line, hash } = sealRecord(event, end.n + 1, end.hash);
+      chunks.at(-1)!.lines.push(`${line}\n`);
+      end.size += Buffer.byteLength(line) + 1;
+      end.n += 1;
+      end.hash = hash;
+    }
+    return { chunks, end };
+  }
+
+  /**
+   * The chain's tip: cached while the newest segment is as this writer left it; otherwise (at
+   * open, after another writer, after a failure) accounted for from the last vouched-for record.
+   */
+  async #readTip(): Promise<ChainTip & { notices: AirlockEvent[] }> {
+    const last = (await listSegments(this.#segmentsDir)).at(-1);
+    if (this.#tip?.segment && last?.name === this.#tip.segment.name && (await fs.promises.stat(last.path)).size === this.#tip.size) return { ...this.#tip, notices: [] };
+    if (!this.#keychainRead) {
+      const kept = this.#signer.lastSigned(this.dir);
+      if (kept && (!this.#known || kept.n > this.#known.n)) this.#known = kept;
+      this.#keychainRead = true;
+    }
+    return accountForTip({ dir: this.dir, segmentsDir: this.#segmentsDir, signer: this.#signer, known: this.#known, time: new Date(this.#clock.now()).toISOString() });
+  }
+}
+
+async function appendDurably(chunk: Chunk): Promise<void> {
+  const handle = await fs.promises.open(chunk.segment.path, 'a', 0o600);
+  try {
+    await handle.write(chunk.lines.join(''));
+    await handle.datasync();
+  } finally {
+    await handle.close();
   }
 }

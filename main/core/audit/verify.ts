@@ -1,8 +1,10 @@
 import path from 'node:path';
-import { readHead, type HeadSigner } from './head.js';
+import { readSignedHead, type HeadSigner } from './head.js';
+import { intentExplains, readIntent } from './intent.js';
 import { GENESIS, hashBody, openLine } from './record.js';
 import { listSegments, readLines } from './segments.js';
 import { SEGMENTS_DIR } from './store.js';
+import type { TrailEnd } from './trail-end.js';
 
 export interface VerifyProblem {
   /** The record where the chain first goes wrong (its expected number). */
@@ -16,28 +18,43 @@ export interface VerifyResult {
   ok: boolean;
   records: number;
   headSigned: boolean;
+  /** The last record this machine's keychain says was signed (absent before any head was). */
+  keychain?: TrailEnd;
   /** The first problem that breaks the trail; verification stops there. */
   problem?: VerifyProblem;
-  /** Things that are not tampering but worth knowing: a torn last write, records newer than the head. */
+  /** Things that are not tampering but worth knowing: a torn last write, a group a crash left unsigned. */
   notes: string[];
 }
 
+interface Where {
+  segment: string;
+  line: number;
+}
+
 /**
- * Re-hashes every record and checks the chain from the first record to the signed head: a changed
- * byte, a removed, reordered or inserted record, a removed segment, a cut tail or a replaced head
- * is reported at the first record where it shows. Streams: memory does not grow with the log.
+ * Re-hashes every record and checks the chain from the first record to the signed head, and the
+ * head against the keychain's record of the last head this machine signed: a changed byte, a
+ * removed, reordered or inserted record, a removed segment, history removed without a signed
+ * retention record, a cut tail, records nobody signed after the head, a replaced, rolled-back or
+ * missing head, a wiped trail, and Airlock's own `audit.tamper` reports are each reported at the
+ * first record where they show. Streams: memory does not grow with the log.
  */
 export async function verifyAuditTrail(dir: string, signer: HeadSigner): Promise<VerifyResult> {
   const notes: string[] = [];
-  const fail = (records: number, problem: VerifyProblem, headSigned = false): VerifyResult => ({ ok: false, records, headSigned, problem, notes });
-  const signed = await readHead(dir);
-  const headSigned = signed !== undefined && signer.verify(signed);
+  const head = await readSignedHead(dir, signer);
+  const headSigned = head.state === 'valid';
+  const signedN = head.state === 'valid' ? head.head.n : 0;
+  const keychain = signer.lastSigned(dir);
+  const result = (problem?: VerifyProblem): VerifyResult => ({ ok: !problem, records: count, headSigned, ...(keychain ? { keychain } : {}), ...(problem ? { problem } : {}), notes });
   const segments = await listSegments(path.join(dir, SEGMENTS_DIR));
 
   let expected = 1;
   let prev = GENESIS;
   let count = 0;
   let hashAtHead: string | undefined;
+  let hashAtKeychain: string | undefined;
+  let firstAfterHead: Where | undefined;
+  let firstTamper: (Where & { n: number; findings: string }) | undefined;
   // After retention removed old segments, the first kept record chains to a removed one; a signed
   // `audit.retention` record later in the trail must vouch for exactly that link.
   let unexplainedStart: { n: number; prev: string } | undefined;
@@ -51,19 +68,19 @@ export async function verifyAuditTrail(dir: string, signer: HeadSigner): Promise
           notes.push(`a write cut short by a crash at the end of ${segment.name} (line ${line.lineNo}); the next write sets it aside`);
           break;
         }
-        return fail(count, { record: expected, ...where, message: `record ${expected} is cut off in the middle of ${segment.name}` });
+        return result({ record: expected, ...where, message: `record ${expected} is cut off in the middle of ${segment.name}` });
       }
       const opened = openLine(line.text);
-      if (!opened) return fail(count, { record: expected, ...where, message: `record ${expected} was altered: the line is not a sealed record` });
-      if (hashBody(opened.body) !== opened.claimed) return fail(count, { record: expected, ...where, message: `record ${expected} was altered: its content does not match its hash` });
+      if (!opened) return result({ record: expected, ...where, message: `record ${expected} was altered: the line is not a sealed record` });
+      if (hashBody(opened.body) !== opened.claimed) return result({ record: expected, ...where, message: `record ${expected} was altered: its content does not match its hash` });
       let n: number;
       let recordPrev: string;
       let kind: string;
-      let data: { firstKept?: { n: number; prev: string } } | undefined;
+      let data: { firstKept?: { n: number; prev: string }; findings?: unknown } | undefined;
       try {
         ({ n, prev: recordPrev, kind, data } = JSON.parse(opened.body) as { n: number; prev: string; kind: string; data?: { firstKept?: { n: number; prev: string } } });
       } catch {
-        return fail(count, { record: expected, ...where, message: `record ${expected} was altered: not valid JSON` });
+        return result({ record: expected, ...where, message: `record ${expected} was altered: not valid JSON` });
       }
       if (count === 0 && n !== 1) {
         unexplainedStart = { n, prev: recordPrev };
@@ -71,33 +88,53 @@ export async function verifyAuditTrail(dir: string, signer: HeadSigner): Promise
         prev = recordPrev;
       }
       if (firstInSegment && n !== segment.firstN && n === expected) {
-        return fail(count, { record: expected, ...where, message: `segment ${segment.name} should start with record ${segment.firstN} but starts with record ${n}` });
+        return result({ record: expected, ...where, message: `segment ${segment.name} should start with record ${segment.firstN} but starts with record ${n}` });
       }
       firstInSegment = false;
       if (n > expected) {
         const which = n - 1 > expected ? `records ${expected}–${n - 1} are` : `record ${expected} is`;
-        return fail(count, { record: expected, ...where, message: `${which} missing here (removed or moved${segment.firstN === n ? ', or a whole segment was deleted' : ''})` });
+        return result({ record: expected, ...where, message: `${which} missing here (removed or moved${segment.firstN === n ? ', or a whole segment was deleted' : ''})` });
       }
-      if (n < expected) return fail(count, { record: expected, ...where, message: `record ${n} appears again or out of order where record ${expected} should be` });
-      if (recordPrev !== prev) return fail(count, { record: n, ...where, message: `record ${n} does not follow record ${n - 1}: the chain is broken (reordered or replaced)` });
-      if (kind === 'audit.retention' && unexplainedStart && data?.firstKept?.n === unexplainedStart.n && data.firstKept.prev === unexplainedStart.prev) unexplainedStart = undefined;
+      if (n < expected) return result({ record: expected, ...where, message: `record ${n} appears again or out of order where record ${expected} should be` });
+      if (recordPrev !== prev) return result({ record: n, ...where, message: `record ${n} does not follow record ${n - 1}: the chain is broken (reordered or replaced)` });
+      // Only a retention record the signed head covers explains removed history: anyone can append one.
+      if (kind === 'audit.retention' && n <= signedN && unexplainedStart && data?.firstKept?.n === unexplainedStart.n && data.firstKept.prev === unexplainedStart.prev) unexplainedStart = undefined;
+      if (kind === 'audit.tamper' && !firstTamper) firstTamper = { n, ...where, findings: Array.isArray(data?.findings) ? data.findings.map(String).join('; ') : 'tampering' };
+      if (n > signedN && !firstAfterHead) firstAfterHead = where;
       prev = opened.claimed;
-      if (signed && n === signed.head.n) hashAtHead = opened.claimed;
+      if (n === signedN) hashAtHead = opened.claimed;
+      if (n === keychain?.n) hashAtKeychain = opened.claimed;
       expected = n + 1;
       count += 1;
     }
   }
 
   const last = expected - 1;
-  if (unexplainedStart) return fail(count, { record: 1, message: `records 1–${unexplainedStart.n - 1} are missing and no retention record explains it` }, headSigned);
-  if (!signed) {
-    if (count === 0) return { ok: true, records: 0, headSigned: false, notes };
-    return fail(count, { record: last, message: 'the signed head is missing: the end of the trail cannot be checked' });
+  if (unexplainedStart) return result({ record: 1, message: `records 1–${unexplainedStart.n - 1} are missing and no signed retention record explains it` });
+  if (head.state === 'invalid') return result({ record: last, message: 'the head\'s signature is not valid: the head was replaced or the trail rewritten' });
+  if (count === 0 && head.state === 'absent') {
+    // A key that signed a head, without a trail: wiped, not new.
+    if (keychain && keychain.n > 0) return result({ record: 1, message: `the trail is gone: this machine's keychain says ${keychain.n} records were signed, none are here` });
+    return result();
   }
-  if (!headSigned) return fail(count, { record: signed.head.n, message: 'the head\'s signature is not valid: the head was replaced or the trail rewritten' });
-  if (signed.head.n > last) return fail(count, { record: last + 1, message: `the trail is cut off: the signed head says ${signed.head.n} records, found ${last}` }, true);
-  if (hashAtHead !== signed.head.hash) return fail(count, { record: signed.head.n, message: `record ${signed.head.n} is not the one the signed head names` }, true);
-  if (last > signed.head.n) notes.push(`${last - signed.head.n} record(s) after the signed head (written just before a crash, before the head was updated)`);
-  return { ok: true, records: count, headSigned: true, notes };
-}
 
+  const problems: VerifyProblem[] = [];
+  if (keychain && keychain.n > signedN) {
+    problems.push({ record: signedN + 1, message: head.state === 'absent'
+      ? `the signed head is missing, and this machine's keychain says ${keychain.n} records were signed`
+      : `the head was rolled back: it names record ${signedN}, but this machine's keychain says ${keychain.n} records were signed` });
+  }
+  if (keychain && hashAtKeychain !== undefined && hashAtKeychain !== keychain.hash) problems.push({ record: keychain.n, message: `record ${keychain.n} is not the one this machine's keychain says was signed` });
+  if (signedN > last) problems.push({ record: last + 1, message: `the trail is cut off: the signed head says ${signedN} records, found ${last}` });
+  else if (head.state === 'valid' && hashAtHead !== head.head.hash) problems.push({ record: signedN, message: `record ${signedN} is not the one the signed head names` });
+  if (last > signedN) {
+    const explained = intentExplains(await readIntent(dir, signer), { n: signedN, hash: head.state === 'valid' ? head.head.hash : GENESIS }, { n: last, hash: prev });
+    const range = last > signedN + 1 ? `records ${signedN + 1}–${last} are` : `record ${last} is`;
+    if (explained) notes.push(`${range} after the signed head: written just before a crash, before the head was signed (the writer's signed intent covers them; the next write ${explained === 'whole' ? 'adopts' : 'sets aside'} them)`);
+    else if (head.state === 'absent') problems.push({ record: 1, ...firstAfterHead, message: 'the signed head is missing: the end of the trail cannot be checked' });
+    else problems.push({ record: signedN + 1, ...firstAfterHead, message: `${range} after the signed head, and no signed intent of Airlock's explains ${last > signedN + 1 ? 'them' : 'it'}: written by someone without the signing key` });
+  }
+  if (firstTamper) problems.push({ record: firstTamper.n, segment: firstTamper.segment, line: firstTamper.line, message: `Airlock found the trail tampered with and recorded it here: ${firstTamper.findings}` });
+  const first = problems.reduce<VerifyProblem | undefined>((a, b) => (a && a.record <= b.record ? a : b), undefined);
+  return result(first);
+}
