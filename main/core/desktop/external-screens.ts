@@ -1,5 +1,6 @@
 import type { Engine } from '../engine/engine.js';
 import { LABEL } from '../engine/engine.js';
+import { ownTaskObjects } from '../tasks/own-objects.js';
 import { currentOwner, isOwnerAlive } from '../tasks/owner.js';
 import type { ScreenRegistry } from './screen-registry.js';
 import { ScreenSession } from './screen-session.js';
@@ -12,17 +13,21 @@ const VIEW_ONLY = 'the task runs in another Airlock process (the CLI), which rec
  * from a terminal, the desktop demo): the app can watch them too. A screen session needs nothing
  * but the task's container, so one is opened here, view-only — `screen.control` events belong in
  * the log of the process that runs the task — and only for tasks a live Airlock process on this
- * machine runs (its owner label), not leftovers or another host's. It closes when
+ * machine runs (its owner label), not leftovers or another host's — and only a container the audit
+ * trail says Airlock made for that task (labels are claims: a container forged to carry a running
+ * task's labels is never shown as its screen). It closes when
  * the task's container goes, or when nobody has watched it for a while.
  */
 export class ExternalScreens {
   readonly #engine: () => Engine;
+  readonly #trailDir: string;
   readonly #registry: ScreenRegistry;
   readonly #idleMs: number;
   readonly #opening = new Map<string, Promise<void>>();
 
-  constructor(options: { engine: () => Engine; registry: ScreenRegistry; idleMs?: number }) {
+  constructor(options: { engine: () => Engine; trailDir: string; registry: ScreenRegistry; idleMs?: number }) {
     this.#engine = options.engine;
+    this.#trailDir = options.trailDir;
     this.#registry = options.registry;
     this.#idleMs = options.idleMs ?? 15_000;
   }
@@ -41,10 +46,11 @@ export class ExternalScreens {
   async #open(task: string): Promise<void> {
     const engine = this.#engine();
     const running = await engine.call((api) => api.listContainers({ filters: { label: [`${LABEL.task}=${task}`] } }));
+    const vouched = new Set((await ownTaskObjects(engine, this.#trailDir)).tasks.find((t) => t.task === task)?.containers.map((c) => c.id));
     // The agent's own container (not its gateway endpoint), run by another live Airlock process
     // here: a task of this process is registered by its own runner (with control), when its screen is up.
     const self = currentOwner();
-    const container = running.find((c) => c.Labels['airlock.role'] === undefined && c.Labels[LABEL.owner] !== self && isOwnerAlive(c.Labels[LABEL.owner]));
+    const container = running.find((c) => vouched.has(c.Id) && c.Labels['airlock.role'] === undefined && c.Labels[LABEL.owner] !== self && isOwnerAlive(c.Labels[LABEL.owner]));
     if (!container || this.#registry.has(task)) return; // not running (the caller says so), or already here
     const session = await ScreenSession.open(engine.api.getContainer(container.Id), { task });
     if (this.#registry.has(task)) {

@@ -96,7 +96,7 @@ export class AirlockService {
       { intervalMs: deps.batch?.intervalMs ?? 50, maxItems: deps.batch?.maxEvents ?? 500 });
     this.#sampler = new ResourceSampler(deps.engine, deps.bus, deps.sampleIntervalMs ?? 2000);
     this.#screens = deps.screens ?? new ScreenRegistry(deps.bus);
-    this.#externalScreens = new ExternalScreens({ engine: deps.engine, registry: this.#screens });
+    this.#externalScreens = new ExternalScreens({ engine: deps.engine, trailDir: deps.home.audit, registry: this.#screens });
     this.#tasks = new TaskManager({
       engine: deps.engine, bus: deps.bus, clock: deps.clock, home: deps.home, assetsDir: deps.assetsDir,
       gateway: () => this.#openGateway(), audit: deps.audit, agents: this.agents, sampler: this.#sampler,
