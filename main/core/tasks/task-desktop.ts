@@ -5,6 +5,7 @@ import type { AgentRef } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { KeptScreen, type ContainerState, type KeptScreenTiming } from '../desktop/kept-screen.js';
 import { ScreenRecorder } from '../desktop/screen-recorder.js';
+import type { RfbBudget } from '../desktop/rfb-budget.js';
 import type { ScreenRegistry } from '../desktop/screen-registry.js';
 import { ScreenSession } from '../desktop/screen-session.js';
 import { StallWatch } from '../desktop/stall-watch.js';
@@ -60,12 +61,16 @@ export function startTaskDesktop(options: {
   timing?: Partial<KeptScreenTiming>;
   /** How long page loads may leave the screen unchanged (default STALL_AFTER_MS). */
   stallAfterMs?: number;
+  /** What each session's stream may cost (default DEFAULT_RFB_BUDGET). */
+  budget?: Partial<RfbBudget>;
 }): TaskDesktop {
   let recorder: ScreenRecorder | undefined;
   let unregister: (() => void) | undefined;
   const { emit, display } = options;
   const screen: KeptScreen = new KeptScreen({
-    open: () => ScreenSession.open(options.container, { task: options.task, maxSize: { width: display.width, height: display.height } }),
+    open: () => ScreenSession.open(options.container, {
+      task: options.task, maxSize: { width: display.width, height: display.height }, ...(options.budget ? { budget: options.budget } : {}),
+    }),
     containerState: () => containerState(options.container),
     clock: options.clock,
     ...(options.timing ? { timing: options.timing } : {}),
