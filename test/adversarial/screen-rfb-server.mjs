@@ -7,7 +7,10 @@
 //   bytes    an endless update of whole-screen Raw rectangles (more bytes than any screen has)
 //   endless  valid one-rectangle updates, unasked, without end (CPU)
 //   honest   the first screen, then a changed pixel now and then
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
+import process from 'node:process';
+import { clearInterval, setInterval } from 'node:timers';
 
 const [socketPath, plan] = process.argv.slice(2);
 const attacks = plan.split(',');
