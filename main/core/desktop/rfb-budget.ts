@@ -1,6 +1,7 @@
 // What one live-view session may cost Airlock: the work of each update, the time of each parsing
 // slice, the CPU over a window, and the bytes waiting to be parsed. The RFB stream's content comes
 // from the agent's X server, so these hold whatever the stream says.
+import { budgetError } from './rfb-messages.js';
 
 export interface RfbBudget {
   /** Parsing runs in slices of at most this long; then the event loop gets its turn. */
@@ -38,6 +39,35 @@ export interface UpdateLimits {
 export function updateLimits(width: number, height: number): UpdateLimits {
   const pixels = width * height;
   return { rects: Math.max(256, Math.ceil(pixels / 256)), rawBytes: pixels * 4 * 2, copied: pixels * 4 };
+}
+
+/** What one update has cost so far; charging past a limit throws (the session ends). */
+export class UpdateWork {
+  readonly #limits: UpdateLimits;
+  readonly #size: string;
+  readonly #spent = { rawBytes: 0, copied: 0 };
+
+  /** `rects`: the count the update's header announced, checked before any is read. */
+  constructor(width: number, height: number, rects: number) {
+    this.#limits = updateLimits(width, height);
+    this.#size = `${width}x${height}`;
+    if (rects > this.#limits.rects) throw budgetError(`an update of ${rects} rectangles (at most ${this.#limits.rects} on a ${this.#size} screen)`);
+  }
+
+  /** The same update after a DesktopSize: the rest of it is bounded by the new screen. */
+  resized(width: number, height: number): UpdateWork {
+    const next = new UpdateWork(width, height, 0);
+    Object.assign(next.#spent, this.#spent);
+    return next;
+  }
+
+  charge(what: 'rawBytes' | 'copied', amount: number): void {
+    this.#spent[what] += amount;
+    if (this.#spent[what] <= this.#limits[what]) return;
+    throw budgetError(what === 'rawBytes'
+      ? `an update of more than ${this.#limits.rawBytes} bytes of pixels (twice the ${this.#size} screen)`
+      : `an update that copies more than ${this.#limits.copied} pixels (four times the ${this.#size} screen)`);
+  }
 }
 
 /** Times the parsing slices of one session and keeps its CPU within the budget. */

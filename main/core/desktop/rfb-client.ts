@@ -5,26 +5,13 @@
 // work is bounded before it is done, parsing runs in short slices that yield to the event loop,
 // and a session that costs more CPU or buffered memory than its budget is ended.
 import { ByteQueue } from './byte-queue.js';
+import { blankScreen, copyRow, writeRow } from './framebuffer.js';
+import type { RfbHandlers, RfbRect, RfbSink } from './rfb-types.js';
 import { AirlockError } from '../errors.js';
-import { RfbBudgetMeter, updateLimits, type RfbBudget, type UpdateLimits } from './rfb-budget.js';
+import { RfbBudgetMeter, UpdateWork, type RfbBudget } from './rfb-budget.js';
+import { budgetError, clientSetup, ENCODING_COPYRECT, ENCODING_DESKTOP_SIZE, ENCODING_RAW, keyEvent, pointerEvent, protocol, updateRequest } from './rfb-messages.js';
 
-/** Where the client's messages go (the exec stream's stdin). */
-export interface RfbSink { write(data: Buffer): unknown }
-
-export interface RfbRect { x: number; y: number; w: number; h: number }
-
-export interface RfbHandlers {
-  /** ServerInit arrived and the client sent its pixel format, encodings and first request. */
-  onReady?(init: { width: number; height: number; name: string }): void;
-  /** One FramebufferUpdate was applied to `framebuffer`: the rectangles it changed. */
-  onUpdate?(rects: RfbRect[]): void;
-  /** DesktopSize: the framebuffer was replaced by a new, black one of this size. */
-  onResize?(width: number, height: number): void;
-  /** A protocol violation, a refusal from the server or a budget exceeded; the client ignores input after this. */
-  onError?(error: AirlockError): void;
-  /** The backlog that made push() return false has been worked off: the source may resume. */
-  onDrain?(): void;
-}
+export type { RfbHandlers, RfbRect, RfbSink } from './rfb-types.js';
 
 /** Larger sides are refused: a real screen is never this big, and 8192² RGBA is already 256 MB. */
 export const MAX_SIDE = 8192;
@@ -33,12 +20,6 @@ const MAX_TEXT = 64 * 1024;
 /** Clipboard text is not asked for (-noclipboard): more than this of it is a broken stream. */
 const MAX_CUT_TEXT = 1024 * 1024;
 
-// SetPixelFormat: 32 bits per pixel, depth 24, little-endian, true colour, channel maxima 255,
-// shifts red 0, green 8, blue 16, then padding.
-const SET_PIXEL_FORMAT = Buffer.from([0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16, 0, 0, 0]);
-const ENCODING_RAW = 0;
-const ENCODING_COPYRECT = 1;
-const ENCODING_DESKTOP_SIZE = -223;
 
 type State =
   | { kind: 'version' }
@@ -77,9 +58,8 @@ export class RfbClient {
   #lastRequestAt = 0;
   #deferred: NodeJS.Timeout | undefined;
   readonly #meter: RfbBudgetMeter;
-  /** What the update being parsed may still cost (set from its header). */
-  #limits: UpdateLimits = updateLimits(0, 0);
-  #work = { rawBytes: 0, copied: 0 };
+  /** What the update being parsed has cost so far, against its limits. */
+  #work = new UpdateWork(0, 0, 0);
   /** A slice is scheduled: bytes pushed meanwhile only queue up behind it. */
   #slice: NodeJS.Immediate | undefined;
   /** push() asked the source to wait: onDrain() is owed once the backlog is low again. */
@@ -131,7 +111,7 @@ export class RfbClient {
 
   /** Asks for the top-left pixel, which the server must send even when nothing changed: a sign of life. */
   ping(): void {
-    if (this.ready) this.#sink.write(Buffer.from([3, 0, 0, 0, 0, 0, 0, 1, 0, 1]));
+    if (this.ready) this.#sink.write(updateRequest(false, 1, 1));
   }
 
   /** Stops the request timer and the parsing (the stream is gone). */
@@ -202,22 +182,13 @@ export class RfbClient {
   /** Pointer position in screen pixels and the buttons held (bit 0 left, 1 middle, 2 right, 3/4 wheel). */
   pointer(x: number, y: number, buttons: number): void {
     if (!this.ready) return;
-    if (!Number.isInteger(buttons) || buttons < 0 || buttons > 255) throw new AirlockError('bad_argument', `pointer buttons must be a bit mask 0–255, not ${buttons}`);
-    if (!Number.isFinite(x) || !Number.isFinite(y)) throw new AirlockError('bad_argument', 'pointer position must be numbers');
-    const message = Buffer.from([5, buttons, 0, 0, 0, 0]);
-    // Outside the screen is clamped to its edge: a drag that leaves the view still ends somewhere.
-    message.writeUInt16BE(Math.min(this.width - 1, Math.max(0, Math.round(x))), 2);
-    message.writeUInt16BE(Math.min(this.height - 1, Math.max(0, Math.round(y))), 4);
-    this.#sink.write(message);
+    this.#sink.write(pointerEvent(x, y, buttons, this.width, this.height));
   }
 
   /** A key press or release, as an X11 keysym. */
   key(keysym: number, down: boolean): void {
     if (!this.ready) return;
-    if (!Number.isInteger(keysym) || keysym < 0 || keysym > 0xffffffff) throw new AirlockError('bad_argument', `a key must be an X11 keysym (0–0xffffffff), not ${keysym}`);
-    const message = Buffer.from([4, down ? 1 : 0, 0, 0, 0, 0, 0, 0]);
-    message.writeUInt32BE(keysym, 4);
-    this.#sink.write(message);
+    this.#sink.write(keyEvent(keysym, down));
   }
 
   /** One step of the state machine; false when it needs more bytes (or has failed). */
@@ -260,7 +231,7 @@ export class RfbClient {
         if (!bytes) return false;
         this.#resize(bytes.readUInt16BE(0), bytes.readUInt16BE(2));
         this.name = bytes.subarray(24).toString('utf8');
-        this.#sink.write(Buffer.concat([SET_PIXEL_FORMAT, setEncodings([ENCODING_RAW, ENCODING_COPYRECT, ENCODING_DESKTOP_SIZE])]));
+        this.#sink.write(clientSetup());
         this.#request(false);
         this.#state = { kind: 'message' };
         this.#handlers.onReady?.({ width: this.width, height: this.height, name: this.name });
@@ -333,19 +304,8 @@ export class RfbClient {
 
   /** An update's cost is checked as its parts are announced, before their work is done. */
   #startUpdate(rects: number): void {
-    this.#limits = updateLimits(this.width, this.height);
-    this.#work = { rawBytes: 0, copied: 0 };
-    if (rects > this.#limits.rects) throw budgetError(`an update of ${rects} rectangles (at most ${this.#limits.rects} on a ${this.width}x${this.height} screen)`);
+    this.#work = new UpdateWork(this.width, this.height, rects);
     this.#state = { kind: 'rect-header', left: rects };
-  }
-
-  #charge(what: 'rawBytes' | 'copied', amount: number): void {
-    this.#work[what] += amount;
-    if (this.#work[what] > this.#limits[what]) {
-      throw budgetError(what === 'rawBytes'
-        ? `an update of more than ${this.#limits.rawBytes} bytes of pixels (twice the ${this.width}x${this.height} screen)`
-        : `an update that copies more than ${this.#limits.copied} pixels (four times the ${this.width}x${this.height} screen)`);
-    }
   }
 
   #rectHeader(left: number): boolean {
@@ -363,7 +323,7 @@ export class RfbClient {
     switch (encoding) {
       case ENCODING_RAW:
         this.#checkInside(rect, 'raw rectangle');
-        this.#charge('rawBytes', rect.w * rect.h * 4);
+        this.#work.charge('rawBytes', rect.w * rect.h * 4);
         if (rect.w === 0 || rect.h === 0) this.#rectDone(rect, left);
         else this.#state = { kind: 'raw', rect, row: 0, left };
         return true;
@@ -371,15 +331,15 @@ export class RfbClient {
         const [sx, sy] = [bytes.readUInt16BE(12), bytes.readUInt16BE(14)];
         this.#checkInside(rect, 'copied rectangle');
         this.#checkInside({ x: sx, y: sy, w: rect.w, h: rect.h }, 'copy source');
-        this.#charge('copied', rect.w * rect.h);
+        this.#work.charge('copied', rect.w * rect.h);
         this.#state = { kind: 'copy', rect, sx, sy, done: 0, left };
         return true;
       }
       case ENCODING_DESKTOP_SIZE:
         this.#resize(rect.w, rect.h);
         // A new screen: the rest of the update is bounded by its size (and pays for its clearing).
-        this.#limits = updateLimits(this.width, this.height);
-        this.#charge('rawBytes', this.width * this.height * 4);
+        this.#work = this.#work.resized(this.width, this.height);
+        this.#work.charge('rawBytes', this.width * this.height * 4);
         this.#changed = [];
         this.#handlers.onResize?.(this.width, this.height);
         this.#rectDone({ x: 0, y: 0, w: this.width, h: this.height }, left);
@@ -403,9 +363,7 @@ export class RfbClient {
         this.#state = { ...state, row };
         return false;
       }
-      const at = ((rect.y + row) * this.width + rect.x) * 4;
-      bytes.copy(this.framebuffer, at);
-      for (let i = at + 3; i < at + rowBytes; i += 4) this.framebuffer[i] = 255;
+      writeRow(this.framebuffer, this.width, rect, row, bytes);
       row += 1;
       if (row < rect.h && this.#meter.late()) {
         this.#state = { ...state, row };
@@ -419,16 +377,9 @@ export class RfbClient {
   /** CopyRect, a row at a time, stopping (state saved) when the slice's time is up. */
   #copyRows(state: Extract<State, { kind: 'copy' }>): boolean {
     const { rect, sx, sy } = state;
-    const fb = this.framebuffer;
-    const rowBytes = rect.w * 4;
-    // Rows are copied away from the overlap: bottom-up when moving down, so no source row is
-    // overwritten before it is read (Buffer#copy already handles overlap within a row).
-    const down = rect.y > sy;
     let done = state.done;
     while (done < rect.h) {
-      const r = down ? rect.h - 1 - done : done;
-      const from = ((sy + r) * this.width + sx) * 4;
-      fb.copy(fb, ((rect.y + r) * this.width + rect.x) * 4, from, from + rowBytes);
+      copyRow(this.framebuffer, this.width, rect, sx, sy, done);
       done += 1;
       if (done < rect.h && this.#meter.late()) {
         this.#state = { ...state, done };
@@ -460,10 +411,7 @@ export class RfbClient {
   #request(incremental: boolean): void {
     if (this.#state.kind === 'failed') return;
     this.#lastRequestAt = Date.now();
-    const message = Buffer.from([3, incremental ? 1 : 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    message.writeUInt16BE(this.width, 6);
-    message.writeUInt16BE(this.height, 8);
-    this.#sink.write(message);
+    this.#sink.write(updateRequest(incremental, this.width, this.height));
   }
 
   #resize(width: number, height: number): void {
@@ -472,9 +420,7 @@ export class RfbClient {
     }
     this.width = width;
     this.height = height;
-    // Black and opaque until the first pixels arrive.
-    this.framebuffer = Buffer.alloc(width * height * 4);
-    for (let i = 3; i < this.framebuffer.length; i += 4) this.framebuffer[i] = 255;
+    this.framebuffer = blankScreen(width, height);
   }
 
   #checkInside(rect: RfbRect, what: string): void {
@@ -488,20 +434,4 @@ export class RfbClient {
     this.#bytes.clear();
     this.#handlers.onError?.(error);
   }
-}
-
-function budgetError(message: string): AirlockError {
-  return new AirlockError('internal', `screen stream over its budget: ${message}`, 'the live view was ended to keep Airlock responsive; it is re-opened shortly');
-}
-
-function protocol(message: string): AirlockError {
-  return new AirlockError('internal', `screen stream: ${message}`, 'the desktop in the task\'s container speaks an unexpected protocol; rebuild it with `airlock image build --desktop`');
-}
-
-function setEncodings(encodings: number[]): Buffer {
-  const message = Buffer.alloc(4 + encodings.length * 4);
-  message[0] = 2;
-  message.writeUInt16BE(encodings.length, 2);
-  encodings.forEach((encoding, i) => message.writeInt32BE(encoding, 4 + i * 4));
-  return message;
 }
