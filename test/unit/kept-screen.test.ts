@@ -74,7 +74,7 @@ describe('a kept screen', () => {
       await clock.advance(250);
     }
     expect(log.slice(0, 5)).toEqual([
-      'opened 0', 'lost 1 (its session ended) retry 1000', 'opened 1', 'lost 2 (its session ended) retry 2000', 'opened 2',
+      'opened 0', 'lost 1 (its session ended: the live screen stream ended) retry 1000', 'opened 1', 'lost 2 (its session ended: the live screen stream ended) retry 2000', 'opened 2',
     ]);
     expect(log.filter((l) => l.startsWith('lost')).map((l) => Number(/retry (\d+)/.exec(l)![1]))).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
     expect(sessions.length).toBeLessThanOrEqual(9);
@@ -122,7 +122,7 @@ describe('a kept screen', () => {
     await clock.advance(61_000);
     sessions[1]!.end();
     await clock.advance(2_000);
-    expect(log.filter((l) => l.startsWith('lost'))).toEqual(['lost 1 (its session ended) retry 1000', 'lost 2 (its session ended) retry 1000']);
+    expect(log.filter((l) => l.startsWith('lost'))).toEqual(['lost 1 (its session ended: the live screen stream ended) retry 1000', 'lost 2 (its session ended: the live screen stream ended) retry 1000']);
     screen.close();
   });
 

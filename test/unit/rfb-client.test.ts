@@ -22,12 +22,13 @@ interface Run {
 
 function replay(bytes: Buffer, chunkSizes: () => number): Run {
   const run: Run = { client: undefined as unknown as RfbClient, sent: [], updates: [], resizes: [], errors: [], ready: [] };
+  // One slice for everything: these tests are about the parse, not its slicing (below).
   run.client = new RfbClient({ write: (data) => run.sent.push(Buffer.from(data)) }, {
     onReady: (init) => run.ready.push(init),
     onUpdate: (rects) => run.updates.push(rects),
     onResize: (w, h) => run.resizes.push([w, h]),
     onError: (error) => run.errors.push(error),
-  });
+  }, undefined, { sliceMs: Number.POSITIVE_INFINITY });
   for (let at = 0; at < bytes.length;) {
     const size = Math.max(1, chunkSizes());
     run.client.push(bytes.subarray(at, at + size));
@@ -217,6 +218,10 @@ describe('RfbClient on built streams', () => {
     ['an encoding not asked for', [handshake(8, 8), update(rectHeader(0, 0, 8, 8, 16))], /encoding 16, which was not asked for/],
     ['an unknown message type', [handshake(8, 8), Buffer.from([42])], /unknown server message type 42/],
     ['a huge desktop name', [Buffer.concat([handshake(8, 8).subarray(0, 12 + 2 + 4 + 20), u32(1 << 30)])], /desktop name is 1073741824 bytes/],
+    ['clipboard text of a megabyte', [handshake(8, 8), Buffer.from([3, 0, 0, 0]), u32(2 * 1024 * 1024)], /clipboard text of 2097152 bytes/],
+    ['more rectangles than the screen has tiles', [handshake(64, 64), Buffer.from([0, 0]), u16(257)], /over its budget: an update of 257 rectangles \(at most 256 on a 64x64 screen\)/],
+    ['more raw pixels than twice the screen', [handshake(8, 8), update(raw(0, 0, 8, 8), raw(0, 0, 8, 8), raw(0, 0, 1, 1))], /over its budget: an update of more than 512 bytes of pixels/],
+    ['copies of more than four screens', [handshake(8, 8), update(...Array.from({ length: 5 }, () => Buffer.concat([rectHeader(0, 0, 8, 8, 1), u16(0), u16(0)])))], /over its budget: an update that copies more than 256 pixels/],
   ])('refuses %s with a clear error, and ignores what follows', (_, parts, message) => {
     const run = fed(...parts, update(raw(0, 0, 1, 1)));
     expect(run.errors).toHaveLength(1);
@@ -277,5 +282,57 @@ describe('RfbClient on built streams', () => {
     run.client.pointer(1, 1, 1);
     run.client.key(0x61, true);
     expect(run.sent.length).toBe(before);
+  });
+});
+
+describe('RfbClient on a hostile stream', () => {
+  /** A clock that moves 1 ms each time it is read: a slice of 8 ms is 8 readings. */
+  function tickingClock(): () => number {
+    let now = 0;
+    return () => (now += 1);
+  }
+
+  it('parses a big update in slices that yield to the event loop, with the same result', async () => {
+    const bytes = Buffer.concat([handshake(64, 64), update(...Array.from({ length: 64 }, (_, y) => raw(0, y, 64, 1, 5)))]);
+    const updates: RfbRect[][] = [];
+    const client = new RfbClient({ write: () => true }, { onUpdate: (rects) => updates.push(rects) }, undefined, { now: tickingClock(), cpuMaxMs: 1e9 });
+    client.push(bytes);
+    expect(updates).toEqual([]); // the first slice ran out of time before the update was done
+    // Something else queued on the event loop now runs between the slices, before the update is done.
+    let ranBetween = false;
+    setImmediate(() => (ranBetween = updates.length === 0));
+    await client.idle();
+    expect(ranBetween).toBe(true);
+    expect(updates).toHaveLength(1);
+    expect(updates[0]).toHaveLength(64);
+    expect(pixel(client, 63, 63)).toEqual([63, 63, 5, 255]);
+  });
+
+  it('ends a session whose parsing takes more than its CPU budget', async () => {
+    const errors: AirlockError[] = [];
+    const client = new RfbClient({ write: () => true }, { onError: (error) => errors.push(error) }, undefined, { now: tickingClock(), cpuWindowMs: 10_000, cpuMaxMs: 200 });
+    client.push(handshake(64, 64));
+    for (let i = 0; i < 40 && errors.length === 0; i++) {
+      client.push(update(...Array.from({ length: 16 }, (_, y) => raw(0, y, 64, 1))));
+      await client.idle();
+    }
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/over its budget: parsing it took \d+ ms of Airlock's CPU within 10 s \(at most 200 ms\)/)]);
+    expect(client.ready).toBe(false);
+  });
+
+  it('asks its source to pause past the backlog budget, says when to resume, and ends a source that does not pause', async () => {
+    let drained = 0;
+    const errors: AirlockError[] = [];
+    const client = new RfbClient({ write: () => true }, { onDrain: () => (drained += 1), onError: (error) => errors.push(error) }, undefined,
+      { now: tickingClock(), cpuMaxMs: 1e9, backlogHighBytes: 4096, backlogMaxBytes: 16_384 });
+    client.push(handshake(64, 64));
+    const big = update(...Array.from({ length: 64 }, (_, y) => raw(0, y, 64, 1)));
+    expect(client.push(big.subarray(0, 6000))).toBe(false);
+    await client.idle();
+    expect(drained).toBe(1);
+    expect(client.push(big.subarray(6000))).toBe(false);
+    // A source that keeps pushing regardless.
+    for (let i = 0; i < 20 && errors.length === 0; i++) client.push(Buffer.alloc(4096));
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/arrived faster than they could be read \(at most 16384 may wait\)/)]);
   });
 });

@@ -14,8 +14,9 @@ export const EVENT_KINDS = [
   'policy.violation', 'agent.action', 'resource.sample',
   // a limit of the sandbox reached (its workspace full): the agent's own writes now fail
   'resource.limit',
-  // a task's virtual screen: ready, a screenshot kept as a file, a person taking or giving back control
-  'screen.started', 'screen.capture', 'screen.control',
+  // a task's virtual screen: ready, a screenshot kept as a file, a person taking or giving back control,
+  // page loads the screen did not show
+  'screen.started', 'screen.capture', 'screen.control', 'screen.stalled',
   // the audit trail's own records: a torn write set aside after a crash, old segments removed,
   // files changed by someone without the signing key (what the writer could not vouch for, set aside)
   'audit.recovered', 'audit.retention', 'audit.tamper',

@@ -41,11 +41,13 @@ export interface KeptScreenOptions {
 }
 
 /**
- * A task's screen that stays recorded while the task runs: the session's helpers run as the agent's
- * own user, so the agent can kill or stop them; a session that ends, or stops answering a ping,
- * while the container still runs is a loss (reported, for the violation) and is re-opened with
- * backoff, so a kill loop costs Airlock one attempt per backoff step, never a spin. Watchers and
- * the screenshot recorder hold this object and carry on with each new session.
+ * A task's screen that stays recorded while the task runs. The session's helpers run as a user of
+ * their own, but the X server they read is the agent's: the agent can still cut them off (kill
+ * their X connection, stop its X server, exhaust the container's memory or processes), and a
+ * session can end over its budget. A session that ends, or stops answering a ping, while the
+ * container still runs is a loss (reported, for the violation) and is re-opened with backoff, so a
+ * loop of cuts costs Airlock one attempt per backoff step, never a spin. Watchers and the
+ * screenshot recorder hold this object and carry on with each new session.
  */
 export class KeptScreen implements LiveScreen {
   readonly #options: KeptScreenOptions;
@@ -77,6 +79,11 @@ export class KeptScreen implements LiveScreen {
 
   get height(): number {
     return this.#current?.height ?? this.#size.height;
+  }
+
+  /** A session is open (false while the screen is being re-opened after a loss). */
+  get connected(): boolean {
+    return this.#current !== undefined;
   }
 
   watch(listener: (frame: ScreenFrame) => void): () => void {
@@ -129,11 +136,12 @@ export class KeptScreen implements LiveScreen {
     this.#size = { width: session.width, height: session.height };
     for (const [listener] of this.#watchers) this.#watchers.set(listener, session.watch(listener));
     this.#options.onOpened({ width: session.width, height: session.height, reopened: this.#losses });
-    session.ended.then(() => {
+    session.ended.then((error) => {
       if (this.#current !== session || this.#closed) return;
       this.#timer?.cancel();
+      const reason = error ? `its session ended: ${error.message}` : 'its session ended';
       // The container may be on its way out (the task ending): give it a moment to say so.
-      this.#timer = this.#options.clock.setTimeout(() => settle(this.#lost(session, 'its session ended')), this.#timing.endGraceMs);
+      this.#timer = this.#options.clock.setTimeout(() => settle(this.#lost(session, reason)), this.#timing.endGraceMs);
     }).catch(() => undefined);
     this.#watchdog(session);
   }

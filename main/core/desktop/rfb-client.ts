@@ -1,36 +1,25 @@
 // A small RFB 3.8 (VNC) client: just what the live view of a task's screen needs. The server is
 // x11vnc inside the task's container, reached through the engine's exec stream (no port), so the
 // client takes its bytes as they are pushed in (any chunking) and writes to whatever carries them.
+// The stream is treated as hostile (what it shows comes from the agent's X server): every update's
+// work is bounded before it is done, parsing runs in short slices that yield to the event loop,
+// and a session that costs more CPU or buffered memory than its budget is ended.
 import { ByteQueue } from './byte-queue.js';
+import { blankScreen, copyRow, writeRow } from './framebuffer.js';
+import type { RfbHandlers, RfbRect, RfbSink } from './rfb-types.js';
 import { AirlockError } from '../errors.js';
+import { RfbBudgetMeter, UpdateWork, type RfbBudget } from './rfb-budget.js';
+import { budgetError, clientSetup, ENCODING_COPYRECT, ENCODING_DESKTOP_SIZE, ENCODING_RAW, keyEvent, pointerEvent, protocol, updateRequest } from './rfb-messages.js';
 
-/** Where the client's messages go (the exec stream's stdin). */
-export interface RfbSink { write(data: Buffer): unknown }
-
-export interface RfbRect { x: number; y: number; w: number; h: number }
-
-export interface RfbHandlers {
-  /** ServerInit arrived and the client sent its pixel format, encodings and first request. */
-  onReady?(init: { width: number; height: number; name: string }): void;
-  /** One FramebufferUpdate was applied to `framebuffer`: the rectangles it changed. */
-  onUpdate?(rects: RfbRect[]): void;
-  /** DesktopSize: the framebuffer was replaced by a new, black one of this size. */
-  onResize?(width: number, height: number): void;
-  /** A protocol violation or a refusal from the server; the client ignores input after this. */
-  onError?(error: AirlockError): void;
-}
+export type { RfbHandlers, RfbRect, RfbSink } from './rfb-types.js';
 
 /** Larger sides are refused: a real screen is never this big, and 8192² RGBA is already 256 MB. */
 export const MAX_SIDE = 8192;
 /** Desktop names and refusal reasons are short texts; a longer one is a broken stream. */
 const MAX_TEXT = 64 * 1024;
+/** Clipboard text is not asked for (-noclipboard): more than this of it is a broken stream. */
+const MAX_CUT_TEXT = 1024 * 1024;
 
-// SetPixelFormat: 32 bits per pixel, depth 24, little-endian, true colour, channel maxima 255,
-// shifts red 0, green 8, blue 16, then padding.
-const SET_PIXEL_FORMAT = Buffer.from([0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255, 0, 8, 16, 0, 0, 0]);
-const ENCODING_RAW = 0;
-const ENCODING_COPYRECT = 1;
-const ENCODING_DESKTOP_SIZE = -223;
 
 type State =
   | { kind: 'version' }
@@ -40,6 +29,7 @@ type State =
   | { kind: 'message' }
   | { kind: 'rect-header'; left: number }
   | { kind: 'raw'; rect: RfbRect; row: number; left: number }
+  | { kind: 'copy'; rect: RfbRect; sx: number; sy: number; done: number; left: number }
   | { kind: 'skip'; bytes: number }
   | { kind: 'reason'; what: string }
   | { kind: 'failed' };
@@ -67,12 +57,33 @@ export class RfbClient {
   #requestIntervalMs = 0;
   #lastRequestAt = 0;
   #deferred: NodeJS.Timeout | undefined;
+  readonly #meter: RfbBudgetMeter;
+  /** What the update being parsed has cost so far, against its limits. */
+  #work = new UpdateWork(0, 0, 0);
+  /** A slice is scheduled: bytes pushed meanwhile only queue up behind it. */
+  #slice: NodeJS.Immediate | undefined;
+  /** push() asked the source to wait: onDrain() is owed once the backlog is low again. */
+  #throttled = false;
 
-  /** `maxSize`: the largest screen accepted (a display task's own size: the server is the agent's). */
-  constructor(sink: RfbSink, handlers: RfbHandlers = {}, maxSize = { width: MAX_SIDE, height: MAX_SIDE }) {
+  /**
+   * `maxSize`: the largest screen accepted (a display task's own size: the server is the agent's).
+   * `budget`: the session's CPU, memory and slice budget (RfbBudget; defaults for a live view).
+   */
+  constructor(sink: RfbSink, handlers: RfbHandlers = {}, maxSize = { width: MAX_SIDE, height: MAX_SIDE }, budget: Partial<RfbBudget> = {}) {
     this.#sink = sink;
     this.#handlers = handlers;
     this.#maxSize = { width: Math.min(maxSize.width, MAX_SIDE), height: Math.min(maxSize.height, MAX_SIDE) };
+    this.#meter = new RfbBudgetMeter(budget);
+  }
+
+  /** Milliseconds this session's parsing has taken (its CPU on Airlock's event loop). */
+  get cpuMs(): number {
+    return this.#meter.totalMs;
+  }
+
+  /** Bytes received and not yet parsed. */
+  get backlog(): number {
+    return this.#bytes.length;
   }
 
   get ready(): boolean {
@@ -100,47 +111,84 @@ export class RfbClient {
 
   /** Asks for the top-left pixel, which the server must send even when nothing changed: a sign of life. */
   ping(): void {
-    if (this.ready) this.#sink.write(Buffer.from([3, 0, 0, 0, 0, 0, 0, 1, 0, 1]));
+    if (this.ready) this.#sink.write(updateRequest(false, 1, 1));
   }
 
-  /** Stops the request timer (the stream is gone). */
+  /** Stops the request timer and the parsing (the stream is gone). */
   stop(): void {
     clearTimeout(this.#deferred);
     this.#deferred = undefined;
+    if (this.#slice) clearImmediate(this.#slice);
+    this.#slice = undefined;
     this.#state = { kind: 'failed' };
   }
 
-  /** Feeds bytes from the server, in whatever pieces they arrive. */
-  push(chunk: Buffer): void {
-    if (this.#state.kind === 'failed' || chunk.length === 0) return;
+  /**
+   * Feeds bytes from the server, in whatever pieces they arrive. They are parsed in slices of at
+   * most budget.sliceMs, the first one at once and the rest after the event loop has had its turn.
+   * False: the backlog is past budget.backlogHighBytes and the source should pause until onDrain.
+   */
+  push(chunk: Buffer): boolean {
+    if (this.#state.kind === 'failed') return false;
+    if (chunk.length === 0) return true;
     this.stats.bytesReceived += chunk.length;
     this.#bytes.push(chunk);
+    if (this.#bytes.length > this.#meter.budget.backlogMaxBytes) {
+      this.#fail(budgetError(`${this.#bytes.length} bytes arrived faster than they could be read (at most ${this.#meter.budget.backlogMaxBytes} may wait)`));
+      return false;
+    }
+    if (!this.#slice) this.#parseSlice();
+    if (this.#bytes.length >= this.#meter.budget.backlogHighBytes) this.#throttled = true;
+    return !this.#failed() && !this.#throttled;
+  }
+
+  /** Whether parsing has stopped for good (a method: a handler may fail the client mid-step). */
+  #failed(): boolean {
+    return this.#state.kind === 'failed';
+  }
+
+  /** Resolves once every byte pushed so far has been parsed (or the client failed). */
+  async idle(): Promise<void> {
+    while (this.#slice) await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** One time-boxed slice of parsing; schedules the next if time, not bytes, ran out. */
+  #parseSlice(): void {
+    this.#slice = undefined;
+    if (this.#state.kind === 'failed') return;
+    const slice = this.#meter.startSlice();
+    let yielded = false;
     try {
-      while (this.#step());
+      while (this.#step()) {
+        if (slice.late()) {
+          yielded = true;
+          break;
+        }
+      }
+      const over = this.#meter.endSlice(slice);
+      if (over) throw budgetError(over);
     } catch (error) {
       this.#fail(error instanceof AirlockError ? error : new AirlockError('internal', `screen stream: ${(error as Error).message}`, undefined, { cause: error }));
+      return;
+    }
+    if (this.#failed()) return;
+    if (yielded) this.#slice = setImmediate(() => this.#parseSlice());
+    if (this.#throttled && this.#bytes.length < this.#meter.budget.backlogHighBytes / 2) {
+      this.#throttled = false;
+      this.#handlers.onDrain?.();
     }
   }
 
   /** Pointer position in screen pixels and the buttons held (bit 0 left, 1 middle, 2 right, 3/4 wheel). */
   pointer(x: number, y: number, buttons: number): void {
     if (!this.ready) return;
-    if (!Number.isInteger(buttons) || buttons < 0 || buttons > 255) throw new AirlockError('bad_argument', `pointer buttons must be a bit mask 0–255, not ${buttons}`);
-    if (!Number.isFinite(x) || !Number.isFinite(y)) throw new AirlockError('bad_argument', 'pointer position must be numbers');
-    const message = Buffer.from([5, buttons, 0, 0, 0, 0]);
-    // Outside the screen is clamped to its edge: a drag that leaves the view still ends somewhere.
-    message.writeUInt16BE(Math.min(this.width - 1, Math.max(0, Math.round(x))), 2);
-    message.writeUInt16BE(Math.min(this.height - 1, Math.max(0, Math.round(y))), 4);
-    this.#sink.write(message);
+    this.#sink.write(pointerEvent(x, y, buttons, this.width, this.height));
   }
 
   /** A key press or release, as an X11 keysym. */
   key(keysym: number, down: boolean): void {
     if (!this.ready) return;
-    if (!Number.isInteger(keysym) || keysym < 0 || keysym > 0xffffffff) throw new AirlockError('bad_argument', `a key must be an X11 keysym (0–0xffffffff), not ${keysym}`);
-    const message = Buffer.from([4, down ? 1 : 0, 0, 0, 0, 0, 0, 0]);
-    message.writeUInt32BE(keysym, 4);
-    this.#sink.write(message);
+    this.#sink.write(keyEvent(keysym, down));
   }
 
   /** One step of the state machine; false when it needs more bytes (or has failed). */
@@ -183,7 +231,7 @@ export class RfbClient {
         if (!bytes) return false;
         this.#resize(bytes.readUInt16BE(0), bytes.readUInt16BE(2));
         this.name = bytes.subarray(24).toString('utf8');
-        this.#sink.write(Buffer.concat([SET_PIXEL_FORMAT, setEncodings([ENCODING_RAW, ENCODING_COPYRECT, ENCODING_DESKTOP_SIZE])]));
+        this.#sink.write(clientSetup());
         this.#request(false);
         this.#state = { kind: 'message' };
         this.#handlers.onReady?.({ width: this.width, height: this.height, name: this.name });
@@ -200,6 +248,8 @@ export class RfbClient {
         return this.#rectHeader(state.left);
       case 'raw':
         return this.#rawRows(state);
+      case 'copy':
+        return this.#copyRows(state);
       case 'skip': {
         // Streamed away: a large clipboard text never sits in memory.
         const drop = Math.min(state.bytes, this.#bytes.length);
@@ -239,13 +289,23 @@ export class RfbClient {
     if (header === undefined) throw protocol(`unknown server message type ${type}`);
     const bytes = this.#bytes.take(header);
     if (!bytes) return false;
-    // FramebufferUpdate: type, padding, number of rectangles.
-    if (type === 0) this.#state = { kind: 'rect-header', left: bytes.readUInt16BE(2) };
+    // FramebufferUpdate: type, padding, number of rectangles — bounded before any is read.
+    if (type === 0) this.#startUpdate(bytes.readUInt16BE(2));
     // SetColourMapEntries: we asked for true colour, so the map means nothing to us.
     if (type === 1) this.#state = { kind: 'skip', bytes: bytes.readUInt16BE(4) * 6 };
     // ServerCutText: the clipboard is not shared with the view. (Type 2, Bell, has no body.)
-    if (type === 3) this.#state = { kind: 'skip', bytes: bytes.readUInt32BE(4) };
+    if (type === 3) {
+      const length = bytes.readUInt32BE(4);
+      if (length > MAX_CUT_TEXT) throw protocol(`clipboard text of ${length} bytes, which was not asked for`);
+      this.#state = { kind: 'skip', bytes: length };
+    }
     return true;
+  }
+
+  /** An update's cost is checked as its parts are announced, before their work is done. */
+  #startUpdate(rects: number): void {
+    this.#work = new UpdateWork(this.width, this.height, rects);
+    this.#state = { kind: 'rect-header', left: rects };
   }
 
   #rectHeader(left: number): boolean {
@@ -263,16 +323,23 @@ export class RfbClient {
     switch (encoding) {
       case ENCODING_RAW:
         this.#checkInside(rect, 'raw rectangle');
+        this.#work.charge('rawBytes', rect.w * rect.h * 4);
         if (rect.w === 0 || rect.h === 0) this.#rectDone(rect, left);
         else this.#state = { kind: 'raw', rect, row: 0, left };
         return true;
-      case ENCODING_COPYRECT:
+      case ENCODING_COPYRECT: {
+        const [sx, sy] = [bytes.readUInt16BE(12), bytes.readUInt16BE(14)];
         this.#checkInside(rect, 'copied rectangle');
-        this.#copyRect(rect, bytes.readUInt16BE(12), bytes.readUInt16BE(14));
-        this.#rectDone(rect, left);
+        this.#checkInside({ x: sx, y: sy, w: rect.w, h: rect.h }, 'copy source');
+        this.#work.charge('copied', rect.w * rect.h);
+        this.#state = { kind: 'copy', rect, sx, sy, done: 0, left };
         return true;
+      }
       case ENCODING_DESKTOP_SIZE:
         this.#resize(rect.w, rect.h);
+        // A new screen: the rest of the update is bounded by its size (and pays for its clearing).
+        this.#work = this.#work.resized(this.width, this.height);
+        this.#work.charge('rawBytes', this.width * this.height * 4);
         this.#changed = [];
         this.#handlers.onResize?.(this.width, this.height);
         this.#rectDone({ x: 0, y: 0, w: this.width, h: this.height }, left);
@@ -282,7 +349,10 @@ export class RfbClient {
     }
   }
 
-  /** Raw pixels, applied a row at a time as they arrive: at most one row is ever buffered. */
+  /**
+   * Raw pixels, applied a row at a time as they arrive: at most one row is ever buffered. Returns
+   * true with the rectangle unfinished when the slice's time is up (the row is saved in the state).
+   */
   #rawRows(state: Extract<State, { kind: 'raw' }>): boolean {
     const { rect } = state;
     const rowBytes = rect.w * 4;
@@ -293,27 +363,31 @@ export class RfbClient {
         this.#state = { ...state, row };
         return false;
       }
-      const at = ((rect.y + row) * this.width + rect.x) * 4;
-      bytes.copy(this.framebuffer, at);
-      for (let i = at + 3; i < at + rowBytes; i += 4) this.framebuffer[i] = 255;
+      writeRow(this.framebuffer, this.width, rect, row, bytes);
       row += 1;
+      if (row < rect.h && this.#meter.late()) {
+        this.#state = { ...state, row };
+        return true;
+      }
     }
     this.#rectDone(rect, state.left);
     return true;
   }
 
-  #copyRect(rect: RfbRect, sx: number, sy: number): void {
-    this.#checkInside({ x: sx, y: sy, w: rect.w, h: rect.h }, 'copy source');
-    const fb = this.framebuffer;
-    const rowBytes = rect.w * 4;
-    // Rows are copied away from the overlap: bottom-up when moving down, so no source row is
-    // overwritten before it is read (Buffer#copy already handles overlap within a row).
-    const down = rect.y > sy;
-    for (let i = 0; i < rect.h; i++) {
-      const r = down ? rect.h - 1 - i : i;
-      const from = ((sy + r) * this.width + sx) * 4;
-      fb.copy(fb, ((rect.y + r) * this.width + rect.x) * 4, from, from + rowBytes);
+  /** CopyRect, a row at a time, stopping (state saved) when the slice's time is up. */
+  #copyRows(state: Extract<State, { kind: 'copy' }>): boolean {
+    const { rect, sx, sy } = state;
+    let done = state.done;
+    while (done < rect.h) {
+      copyRow(this.framebuffer, this.width, rect, sx, sy, done);
+      done += 1;
+      if (done < rect.h && this.#meter.late()) {
+        this.#state = { ...state, done };
+        return true;
+      }
     }
+    this.#rectDone(rect, state.left);
+    return true;
   }
 
   #rectDone(rect: RfbRect, left: number): void {
@@ -337,10 +411,7 @@ export class RfbClient {
   #request(incremental: boolean): void {
     if (this.#state.kind === 'failed') return;
     this.#lastRequestAt = Date.now();
-    const message = Buffer.from([3, incremental ? 1 : 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    message.writeUInt16BE(this.width, 6);
-    message.writeUInt16BE(this.height, 8);
-    this.#sink.write(message);
+    this.#sink.write(updateRequest(incremental, this.width, this.height));
   }
 
   #resize(width: number, height: number): void {
@@ -349,9 +420,7 @@ export class RfbClient {
     }
     this.width = width;
     this.height = height;
-    // Black and opaque until the first pixels arrive.
-    this.framebuffer = Buffer.alloc(width * height * 4);
-    for (let i = 3; i < this.framebuffer.length; i += 4) this.framebuffer[i] = 255;
+    this.framebuffer = blankScreen(width, height);
   }
 
   #checkInside(rect: RfbRect, what: string): void {
@@ -365,16 +434,4 @@ export class RfbClient {
     this.#bytes.clear();
     this.#handlers.onError?.(error);
   }
-}
-
-function protocol(message: string): AirlockError {
-  return new AirlockError('internal', `screen stream: ${message}`, 'the desktop in the task\'s container speaks an unexpected protocol; rebuild it with `airlock image build --desktop`');
-}
-
-function setEncodings(encodings: number[]): Buffer {
-  const message = Buffer.alloc(4 + encodings.length * 4);
-  message[0] = 2;
-  message.writeUInt16BE(encodings.length, 2);
-  encodings.forEach((encoding, i) => message.writeInt32BE(encoding, 4 + i * 4));
-  return message;
 }

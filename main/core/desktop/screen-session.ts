@@ -1,12 +1,14 @@
 // A task's live screen: x11vnc inside the task's container, spoken to through the engine's exec
 // stream (x11vnc behind socat on the exec's stdin/stdout), so no port is opened anywhere, and
-// turned into PNG frames of the changed regions for the app's live view.
+// turned into PNG frames of the changed regions for the app's live view. The helpers run as
+// SCREEN_UID, not as the agent: the agent cannot signal them, trace them or reach their stream.
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { AGENT_UID } from '../engine/hardening.js';
+import { SCREEN_UID } from '../engine/hardening.js';
 import { DockerFrameParser } from '../engine/docker-frames.js';
 import { AirlockError } from '../errors.js';
 import { cropRgba, encodePng } from './png.js';
+import type { RfbBudget } from './rfb-budget.js';
 import { RfbClient, type RfbRect } from './rfb-client.js';
 import type { LiveScreen, ScreenFrame, ScreenInput } from './types.js';
 import { VNC_COMMAND, VNC_ENV } from './vnc-command.js';
@@ -20,6 +22,8 @@ export interface ScreenSessionOptions {
   task?: string;
   /** The largest screen accepted: a display task's own (its X server is the agent's, and may lie). */
   maxSize?: { width: number; height: number };
+  /** What the session's parsing may cost (RfbBudget; the defaults suit a live view). */
+  budget?: Partial<RfbBudget>;
 }
 
 interface Watcher {
@@ -84,12 +88,17 @@ export class ScreenSession implements LiveScreen {
         onFail(failure);
         this.#end(failure);
       },
-    }, options.maxSize);
+      // The parser caught up with a backlog: read from the engine again.
+      onDrain: () => {
+        if (!this.#closed) stream.resume();
+      },
+    }, options.maxSize, options.budget);
     this.#client.requestIntervalMs = IDLE_REQUEST_MS;
     const frames = new DockerFrameParser((name, piece) => {
       if (name === 'stdout') {
         if (this.#client.width === 0 && this.#preamble.length < 2048) this.#preamble += piece.subarray(0, 2048).toString('utf8');
-        this.#client.push(piece);
+        // A backlog the parser has not worked off yet: the engine's stream waits (and x11vnc with it).
+        if (!this.#client.push(piece)) stream.pause();
       }
       else this.#stderr = (this.#stderr + piece.toString('utf8')).slice(-2048);
     });
@@ -106,7 +115,10 @@ export class ScreenSession implements LiveScreen {
     stream.on('error', (error) => gone(error));
   }
 
-  /** Starts x11vnc in the (running) container (VNC_COMMAND) and completes the RFB handshake. */
+  /**
+   * Starts x11vnc in the (running) container (VNC_COMMAND) as SCREEN_UID and completes the RFB
+   * handshake. The exec's stdout, which this session reads, is held only by SCREEN_UID's processes.
+   */
   static async open(container: Dockerode.Container, options: ScreenSessionOptions = {}): Promise<ScreenSession> {
     let stream: Duplex;
     try {
@@ -114,7 +126,7 @@ export class ScreenSession implements LiveScreen {
         Cmd: VNC_COMMAND,
         Env: VNC_ENV,
         WorkingDir: '/',
-        User: `${AGENT_UID}:${AGENT_UID}`,
+        User: `${SCREEN_UID}:${SCREEN_UID}`,
         AttachStdin: true,
         AttachStdout: true,
         AttachStderr: true,
@@ -155,8 +167,8 @@ export class ScreenSession implements LiveScreen {
   }
 
   /** Counters for benchmarks and diagnostics. */
-  get stats(): { framesEmitted: number; pngBytes: number; encodeMs: number; bytesReceived: number; updates: number; rects: number } {
-    return { ...this.#counters, ...this.#client.stats };
+  get stats(): { framesEmitted: number; pngBytes: number; encodeMs: number; bytesReceived: number; updates: number; rects: number; parseMs: number; backlog: number } {
+    return { ...this.#counters, ...this.#client.stats, parseMs: this.#client.cpuMs, backlog: this.#client.backlog };
   }
 
   watch(listener: (frame: ScreenFrame) => void): () => void {

@@ -1,11 +1,14 @@
-// The command line and environment the live view's helpers run with (ScreenSession.open).
+// The command line and environment the live view's helpers run with (ScreenSession.open, as
+// SCREEN_UID: a user the agent cannot signal or trace).
 
 /**
  * The live view's helpers, started with a command line and an environment of Airlock's own so they
  * read nothing the agent can write (its HOME is the writable /tmp): `env -i` drops every variable of
  * the container; HOME is a folder that does not exist on the read-only root; PATH names only the
  * image's read-only folders; x11vnc gets -norc (it would read ~/.x11vncrc: `clip`, `blackout` or
- * `rawfb` there would hide or fake the screen). dash, non-interactive, reads no startup file; socat
+ * `rawfb` there would hide or fake the screen) and -noshm: it reads the screen over the X socket,
+ * so no shared-memory segment is shared with the X server (the agent's process; it could not attach
+ * SCREEN_UID's private segments anyway). dash, non-interactive, reads no startup file; socat
  * reads none. The screen is the image's :99 (as `airlock-desktop vnc`, which trusted HOME).
  * x11vnc can hang in its own exit path: it runs under a tiny shell that SIGKILLs it when socat,
  * seeing stdin end, sends SIGTERM (socat turns the \' of its SYSTEM address into quotes).
@@ -17,7 +20,7 @@ while [ ! -S /tmp/.X11-unix/X99 ]; do
   [ "$tries" -gt 0 ] || { echo 'airlock-desktop: no screen to show' >&2; exit 70; }
   sleep 0.05
 done
-exec socat STDIO "SYSTEM:exec 3<&0; x11vnc -norc -inetd -nopw -quiet -shared -noxdamage -nocursorshape -nosel -noclipboard -nonap <&3 >&3 3<&- & trap \'kill -KILL \$!\' TERM; wait"`;
+exec socat STDIO "SYSTEM:exec 3<&0; x11vnc -norc -noshm -inetd -nopw -quiet -shared -noxdamage -nocursorshape -nosel -noclipboard -nonap <&3 >&3 3<&- & trap \'kill -KILL \$!\' TERM; wait"`;
 export const VNC_COMMAND = ['/usr/bin/env', '-i', 'PATH=/usr/local/bin:/usr/bin:/bin', 'HOME=/nonexistent', 'DISPLAY=:99', 'LANG=C.UTF-8', '/bin/sh', '-c', VNC_SCRIPT];
 /**
  * `env` itself starts with the container's environment (the manifest's `env` among it): the

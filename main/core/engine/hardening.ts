@@ -7,6 +7,13 @@ export const AGENT_UID = 10001;
 /** The user the task's sidecar runs as: not the agent's, so the agent can neither signal nor trace it. */
 export const SIDECAR_UID = 10002;
 
+/**
+ * The user a display task's screen helpers (x11vnc, socat and their shell, started by Airlock
+ * through an exec) run as: not the agent's, so the agent can neither signal, trace nor open the
+ * file descriptors of what produces its live view and screenshots.
+ */
+export const SCREEN_UID = 10003;
+
 /** A task's workspace: a volume backed by a tmpfs of a fixed size, held mounted by the sidecar. */
 export interface WorkspacePlan {
   volume: string;
