@@ -118,6 +118,12 @@ export class EventRenderer {
         return line('▣', 'dim', `screenshot ${String(d.file)} (${String(d.reason)}${d.url ? ` ${String(d.url)}` : ''}) ${formatSize(Number(d.bytes))} sha256:${String(d.sha256).slice(0, 12)}`);
       case 'screen.control':
         return line('✋', 'magenta', d.control === 'taken' ? `${String(d.by)} took control of the screen` : `${String(d.by)} gave back control of the screen (${String(d.reason)})`);
+      case 'screen.stalled':
+        return line('▢', 'yellow', `screen still for ${Math.round(Number(d.stillForMs) / 1000)} s while the browser loaded ${Number(d.pageLoads)} page(s) (last ${String(d.url)})`);
+      case 'approval.burst':
+        return line('?', 'red', `too many asks: ${String(d.host)}:${String(d.port)} denied without asking (${String(d.reason)})`);
+      case 'engine.forged':
+        return line('⚠', 'red', `${String(d.object)} ${String(d.name)} carries Airlock's labels for ${String(d.claimedTask)} but is not Airlock's: ${String(d.reason)} (left alone)`);
       case 'image.progress':
         return line('…', 'dim', `${String(d.phase)}: ${String(d.message)}${d.percent !== undefined ? ` (${Number(d.percent)}%)` : ''}`);
       default:

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ephemeralHeadSigner } from '../../main/core/audit/head.js';
 import { AuditStore } from '../../main/core/audit/store.js';
-import { recordBusInTrail } from '../../main/core/audit/trail.js';
+import { openHeadSigner, recordBusInTrail } from '../../main/core/audit/trail.js';
+import { Keychain } from '../../main/core/credentials/keychain.js';
 import { systemClock } from '../../main/core/clock.js';
 import { isAirlockError } from '../../main/core/errors.js';
 import { Gateway } from '../../main/core/gateway/gateway.js';
@@ -24,10 +24,13 @@ import { harness, REPO, runCli, specFrom, waitFor } from '../helpers/env.js';
 // delegate's name never joins a chain pinned before, and a container with forged airlock.* labels
 // is neither removed, nor shown as a task, nor hidden from the shadow scan.
 
-/** A test's AIRLOCK_HOME with a real audit trail on disk (in-memory key) that records the bus. */
+/**
+ * A test's AIRLOCK_HOME with a real audit trail on disk that records the bus, signed with the
+ * keychain's key as the CLI's is: the CLI processes these tests start write to the same trail.
+ */
 function recorded() {
   const h = harness();
-  const store = new AuditStore({ dir: h.home.audit, signer: ephemeralHeadSigner() });
+  const store = new AuditStore({ dir: h.home.audit, signer: openHeadSigner(new Keychain()) });
   recordBusInTrail(h.bus, store);
   const registry = new AgentRegistry(h.home.root, path.join(REPO, 'assets'));
   const recorder: ApprovalRecorder = { registry, bus: h.bus, trail: () => store };

@@ -113,8 +113,12 @@ describe('learn mode with a parent, its child and a host named like a pattern', 
       'curl -s -X POST -H "content-type: application/json" -d \'{"agent":"fetcher","wait":true}\' http://airlock.internal/v1/tasks > /dev/null',
       'sleep 8; echo parent done',
     ].join('; ');
+    const parentYaml = `name: parent\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\ninputs: [{ from: ./wild.mjs, to: /workspace/wild.mjs }]\nnetwork: { mode: none }\ndelegate: { allow: [fetcher] }\n`;
+    // The parent's approval pins the child's manifest as approved now (a delegate is resolved by name and digest).
+    fs.writeFileSync(path.join(h.root, 'agent.yaml'), parentYaml);
+    registry.approve(loadManifestFile(path.join(h.root, 'agent.yaml')), 'test');
     try {
-      const outcome = await runner.run(specFrom(h.root, `name: parent\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\ninputs: [{ from: ./wild.mjs, to: /workspace/wild.mjs }]\nnetwork: { mode: none }\ndelegate: { allow: [fetcher] }\n`, { net: 'open' }));
+      const outcome = await runner.run(specFrom(h.root, parentYaml, { net: 'open' }));
       expect(outcome.exitCode).toBe(0);
       const child = h.events.find((e) => e.kind === 'task.created' && e.agent.name === 'fetcher')?.task;
       expect(child).toBeDefined();

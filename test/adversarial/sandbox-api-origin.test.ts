@@ -54,17 +54,20 @@ describe('the in-sandbox API against a web page', () => {
       ['GET', '/v1/whoami', { Origin: 'null' }],
       ['GET', '/v1/whoami', { 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'image' }],
       ['GET', '/v1/nothing', { Referer: 'http://evil.vendor.test/' }],
+      // A page's fetch(): Sec-Fetch-Mode cors comes with Site and Dest from a browser.
+      ['POST', '/v1/actions', { ...json, 'Sec-Fetch-Mode': 'cors', 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Dest': 'empty' }, action],
     ];
     const statuses: number[] = [];
     for (const [method, path, headers, body] of attempts) statuses.push(statusOf(await exchange(await t.bound(), call(t, method, path, headers, body))));
-    expect(statuses).toEqual([403, 403, 403, 415, 415, 415, 415, 415, 403, 403, 403]);
+    expect(statuses).toEqual([403, 403, 403, 415, 415, 415, 415, 415, 403, 403, 403, 403]);
     expect(t.actions()).toEqual([]);
     const denied = t.of('net.denied');
     expect(denied.map((e) => e.decision?.rule)).toEqual(Array(attempts.length).fill('api.origin'));
     expect(denied[0]!.data).toMatchObject({ host: 'airlock.internal', status: 403, reason: expect.stringMatching(/answers the agent only.*Origin/) });
-    // The agent's own call is served.
+    // The agent's own call is served: also as Node's fetch sends it (Sec-Fetch-Mode: cors and nothing else of a browser's).
     expect(statusOf(await exchange(await t.bound(), call(t, 'POST', '/v1/actions', json, JSON.stringify({ type: 'own' }))))).toBe(202);
-    expect(t.actions()).toEqual(['own']);
+    expect(statusOf(await exchange(await t.bound(), call(t, 'POST', '/v1/actions', { ...json, 'Sec-Fetch-Mode': 'cors' }, JSON.stringify({ type: 'node-fetch' }))))).toBe(202);
+    expect(t.actions()).toEqual(['own', 'node-fetch']);
     expect(crashes.failures).toEqual([]);
   });
 

@@ -78,7 +78,7 @@ describe('a hostile agent on the terminal', () => {
     expect(action.data[`k\x1b]52;c;eA==\x07ey`]).toBe('v\u009b2J\u202e');
   });
 
-  it('ps shows a foreign container\'s hostile labels inert', async () => {
+  it('a foreign container\'s hostile labels: not a task in ps, and inert where the shadow scan and gc name it', async () => {
     const engine = Engine.connect();
     const container = await engine.api.createContainer({
       Image: 'airlock/agent-base:1', Cmd: ['sleep', '60'], HostConfig: { NetworkMode: 'none', AutoRemove: true },
@@ -89,10 +89,15 @@ describe('a hostile agent on the terminal', () => {
       await container.start();
       const ps = await runCli(['ps'], { env: { AIRLOCK_HOME: home } });
       expect(ps.code).toBe(0);
-      expect(ps.stdout).not.toMatch(RAW_CONTROL);
-      expect(ps.stdout).toContain(`t_fake\\u001b]0;pwned\\u0007\\n${FAKE}`);
-      expect(ps.stdout).toContain('evil\\u202egpj.exe');
-      expect(ps.stdout.split('\n').filter((line) => line.startsWith('12:00'))).toEqual([]);
+      expect(ps.stdout).not.toContain('t_fake');
+      for (const args of [['agents', 'ls', '--shadow'], ['gc']]) {
+        const named = await runCli(args, { env: { AIRLOCK_HOME: home } });
+        expect(named.code).toBe(0);
+        const shown = named.stdout + named.stderr;
+        expect(shown).not.toMatch(RAW_CONTROL);
+        expect(shown).toContain('t_fake\\u001b]0;pwned\\u0007\\n');
+        expect(shown.split('\n').filter((line) => line.startsWith('12:00'))).toEqual([]);
+      }
     } finally {
       await container.remove({ force: true }).catch(() => undefined);
     }

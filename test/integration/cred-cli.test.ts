@@ -70,7 +70,7 @@ describe('asking at the terminal', () => {
       }
     });
     const code = await new Promise((resolve) => child.on('close', resolve));
-    expect(out).toMatch(/The agent wants to reach 10\.255\.255\.1:80, which is not in its allowlist/);
+    expect(out).toMatch(/The agent wants to reach a host that is not in its allowlist:\r?\n {2}10\.255\.255\.1:80\r?\n/);
     expect(out).toMatch(/10\.255\.255\.1:80 denied/);
     expect(out).toMatch(/│ 403/);
     expect(code).toBe(0);

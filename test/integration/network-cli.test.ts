@@ -55,7 +55,7 @@ describe('airlock run with a network', () => {
     const dir = tempDir();
     const started = Date.now();
     const result = await runCli(['run', manifest(dir, `network: { mode: allowlist, local: ["127.0.0.1:${port}"], onUnknownHost: ask }`)], { env: { AIRLOCK_HOME: path.join(dir, 'home') } });
-    expect(result.stderr).toMatch(/other\.test:80 is not in the allowlist and there is no terminal to ask: denied/);
+    expect(result.stderr).toMatch(/a host outside the allowlist, and no terminal to ask: denied\n {2}other\.test {2}← other\.test:80/);
     expect(result.stdout).toMatch(/other\.test:80 denied/);
     expect(Date.now() - started).toBeLessThan(20_000);
   });

@@ -15,14 +15,21 @@ import type { GatewayTimeouts, Watchdog } from './timeouts.js';
 export const SANDBOX_API_HOST = 'airlock.internal';
 const API_TARGET: Target = { host: SANDBOX_API_HOST, port: 80, kind: 'name' };
 
-/** Headers only a browser sends on its own: a call carrying one was made by a web page, not the agent. */
+/**
+ * Headers only a browser sends on its own: a call carrying one was made by a web page, not the
+ * agent. One exception: `Sec-Fetch-Mode: cors` alone is what Node's own fetch (undici, following
+ * the Fetch standard) sends on every call — agents written in Node use it — while a browser sends
+ * Sec-Fetch-Mode only together with Sec-Fetch-Site and Sec-Fetch-Dest (and, from a page, Origin).
+ */
 const BROWSER_HEADERS = /^(?:origin|referer|sec-fetch-.*)$/;
+const FETCH_RUNTIME_ONLY = (name: string, req: http.IncomingMessage): boolean =>
+  name === 'sec-fetch-mode' && req.headers['sec-fetch-mode'] === 'cors';
 /** Methods whose calls carry no body: every other call must say its body is JSON. */
 const BODYLESS = new Set(['GET', 'HEAD']);
 
 /** Why a call looks like a web page's rather than the agent's: the status and reason; undefined when it does not. */
 export function browserCallProblem(req: http.IncomingMessage): { status: number; reason: string } | undefined {
-  const header = Object.keys(req.headers).find((name) => BROWSER_HEADERS.test(name));
+  const header = Object.keys(req.headers).find((name) => BROWSER_HEADERS.test(name) && !FETCH_RUNTIME_ONLY(name, req));
   if (header) return { status: 403, reason: `the in-sandbox API answers the agent only, and a call with ${header === 'referer' || header === 'origin' ? `an ${header[0]!.toUpperCase()}${header.slice(1)}` : `a ${header}`} header comes from a web page` };
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (!BODYLESS.has(req.method ?? 'GET') && type !== 'application/json') {
