@@ -53,3 +53,26 @@ describe('red team: the server name of a plain CONNECT', () => {
     expect(crashes.failures).toEqual([]);
   });
 });
+
+describe('red team: asks', () => {
+  it('a host a person refused is not asked about again in the same task: re-requesting it cannot wear the person down', async () => {
+    const t = await attack.task({ allow: ['echo.vendor.test'], onUnknownHost: 'ask' });
+    const first = connectThrough(attack.port, t.auth, 'exfil.vendor.test:443');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    attack.gateway.approvals.answer(attack.gateway.approvals.pending(t.id)[0]!.id, 'deny');
+    expect((await first).status).toBe(403);
+    // The agent asks again and again for what was just refused (in another spelling too).
+    const again = await Promise.all(['exfil.vendor.test:443', 'EXFIL.vendor.test.:443'].map((authority) => connectThrough(attack.port, t.auth, authority)));
+    expect(attack.gateway.approvals.pending(t.id)).toEqual([]);
+    expect(again.map((a) => a.status)).toEqual([403, 403]);
+    expect(t.of('approval.requested')).toHaveLength(1);
+    expect(t.of('net.denied').filter((e) => e.decision?.rule === 'ask:deny')).toHaveLength(3);
+    // Another host is still asked about: only the refused one stays refused.
+    const other = connectThrough(attack.port, t.auth, 'docs.vendor.test:443');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(attack.gateway.approvals.pending(t.id).map((p) => p.host)).toEqual(['docs.vendor.test']);
+    attack.gateway.approvals.answer(attack.gateway.approvals.pending(t.id)[0]!.id, 'deny');
+    expect((await other).status).toBe(403);
+    expect(crashes.failures).toEqual([]);
+  });
+});
