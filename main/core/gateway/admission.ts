@@ -53,6 +53,9 @@ export class AdmissionControl {
 
   async #ask(network: GatewayTask, target: Target): Promise<Exclude<NameVerdict, { verdict: 'ask' }>> {
     const ticket = this.#approvals.request(network.task, target.host, target.port, network.policy.askTimeoutMs);
+    if (ticket.kind === 'refused') {
+      return { verdict: 'deny', decision: { allow: false, rule: 'ask:deny', by: 'user' }, reason: `a person refused ${formatTarget(target)} earlier in this task` };
+    }
     if (ticket.kind === 'limited') {
       const decision: Decision = { allow: false, rule: 'ask:limit', by: 'default' };
       if (ticket.burst) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'approval.burst', decision, data: { host: target.host, port: target.port, reason: ticket.reason } });

@@ -33,7 +33,9 @@ const MINUTE_MS = 60_000;
  */
 export type AskTicket =
   | { kind: 'asked' | 'joined'; request: ApprovalRequest; answer: Promise<ApprovalOutcome> }
-  | { kind: 'limited'; reason: string; burst: boolean };
+  | { kind: 'limited'; reason: string; burst: boolean }
+  /** A person already refused this host and port for this task: not asked again. */
+  | { kind: 'refused' };
 
 interface Pending extends ApprovalRequest {
   answer: Promise<ApprovalOutcome>;
@@ -44,6 +46,8 @@ interface Pending extends ApprovalRequest {
 interface TaskAsks {
   times: number[];
   bursting: boolean;
+  /** `host:port`s a person refused: asking again would only wear them down until one click says yes. */
+  refused: Set<string>;
 }
 
 /**
@@ -70,6 +74,7 @@ export class Approvals {
   request(task: string, host: string, port: number, timeoutMs = this.#timeoutMs): AskTicket {
     const waiting = [...this.#pending.values()].find((p) => p.task === task && p.host === host && p.port === port);
     if (waiting) return { kind: 'joined', request: withoutInternals(waiting), answer: waiting.answer };
+    if (this.#asks.get(task)?.refused.has(`${host}:${port}`)) return { kind: 'refused' };
     const limited = this.#overLimit(task);
     if (limited) return limited;
     const id = randomUUID();
@@ -80,6 +85,7 @@ export class Approvals {
       settle = (value, by) => {
         if (!this.#pending.delete(id)) return;
         timer.cancel();
+        if (value === 'deny' && by === 'user') this.#asks.get(task)?.refused.add(`${host}:${port}`);
         resolve({ answer: value, by });
       };
     });
@@ -90,7 +96,7 @@ export class Approvals {
 
   /** Counts a new ask of `task` against its limits; the refusal when it is over one. */
   #overLimit(task: string): Extract<AskTicket, { kind: 'limited' }> | undefined {
-    const asks = this.#asks.get(task) ?? { times: [], bursting: false };
+    const asks = this.#asks.get(task) ?? { times: [], bursting: false, refused: new Set<string>() };
     this.#asks.set(task, asks);
     const now = this.#clock.now();
     asks.times = asks.times.filter((time) => now - time < MINUTE_MS);

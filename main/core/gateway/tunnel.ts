@@ -4,7 +4,6 @@
 // name it asks for (Encrypted ClientHello), else one allowed name would reach another virtual
 // host on the same server. What the gateway cannot see past that point is in README ("Networks").
 import type { Duplex } from 'node:stream';
-import { normaliseHost } from '../policy/host-pattern.js';
 import { ClientHelloReader, type ClientHelloReading } from './client-hello.js';
 import type { Dialer } from './dialing.js';
 import { rawResponse } from './refusal.js';
@@ -39,8 +38,11 @@ export function helloRefusal(reading: Exclude<ClientHelloReading, { kind: 'incom
     // Clients send no SNI to an IP address; to a name, no SNI means the server's default site.
     return target.kind === 'name' ? { rule: 'tls.sni', reason: `the ClientHello to ${where} names no server (SNI)`, alert: ALERT.unrecognizedName } : undefined;
   }
-  const named = normaliseHost(reading.serverName);
-  if (named?.kind === 'name' && target.kind === 'name' && named.host === target.host) return undefined;
+  // Compared as the server will read it: case and one trailing dot aside, byte for byte. Not
+  // normalised: a URL parser decodes `%73hop` to `shop`, a TLS server looks up `%73hop` (no such
+  // virtual host: its default site).
+  const named = reading.serverName.toLowerCase().replace(/\.$/, '');
+  if (target.kind === 'name' && named === target.host) return undefined;
   return { rule: 'tls.sni', reason: `the ClientHello to ${where} names another server (SNI ${JSON.stringify(reading.serverName)})`, alert: ALERT.unrecognizedName };
 }
 
