@@ -1,6 +1,5 @@
 import type { AirlockEvent } from '../audit/events.js';
 import { HTTPS_PORTS, hostPatternText, normaliseHost, WEB_PORTS } from '../policy/host-pattern.js';
-import { isValidHostName } from '../text/host-display.js';
 
 /** One host learn mode proposes, with what it saw: a person reviews each before it is applied. */
 export interface LearnedHost {
@@ -45,7 +44,7 @@ export function learnedAllowlist(events: readonly AirlockEvent[], task: string):
     if (!Number.isInteger(port)) continue;
     const raw = event.data.host;
     const host = normaliseHost(raw);
-    if (!host || (host.kind === 'name' && !isValidHostName(host.host))) {
+    if (!host) {
       if (event.kind === 'net.request') leftOut.set(raw, (leftOut.get(raw) ?? 0) + 1);
       continue;
     }

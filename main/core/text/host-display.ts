@@ -4,6 +4,7 @@
 // The Public Suffix List (tldts) knows where a domain's owner changes (`co.uk`, `github.io`).
 // Shared by the CLI and the app (compiled into the renderer too: tsconfig.web.json).
 import { parse } from 'tldts';
+import { normaliseHost } from '../policy/host-pattern.js';
 
 export interface HostForDecision {
   /** Who holds the name: `evil.test` for `login.example.com.evil.test`; absent for an address or a name that is not a valid host name. */
@@ -16,21 +17,12 @@ export interface HostForDecision {
 
 export function hostForDecision(host: string, port?: number): HostForDecision {
   const whole = port === undefined ? host : `${host}:${port}`;
-  const parsed = parse(host, { allowPrivateDomains: true, extractHostname: false, validateHostname: true });
-  if (parsed.isIp) return { whole };
-  if (!isValidHostName(host)) return { whole, problem: 'not a valid host name' };
+  // Valid is what the gateway and rules accept (host-pattern.ts): one definition of a host name.
+  const normalised = normaliseHost(host);
+  if (!normalised) return { whole, problem: 'not a valid host name' };
+  if (normalised.kind !== 'name') return { whole };
+  const parsed = parse(normalised.host, { allowPrivateDomains: true, extractHostname: false, validateHostname: true });
   return parsed.domain ? { domain: parsed.domain, whole } : { whole };
-}
-
-const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
-
-/**
- * A host name as DNS has them: letters, digits and hyphens per label (an IDN as punycode), no
- * label over 63 or empty, 253 in all. Not a pattern: `*.x` is not a host name.
- */
-export function isValidHostName(host: string): boolean {
-  const name = host.endsWith('.') ? host.slice(0, -1) : host;
-  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => LABEL.test(label));
 }
 
 /** One line, domain first: `evil.test  ← login.example.com.evil.test` (just the host when it is its own domain). */
