@@ -4,8 +4,6 @@
 // is the server name (SNI) it was asked for.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../main/core/audit/bus.js';
 import { systemClock } from '../../main/core/clock.js';
@@ -13,6 +11,7 @@ import { allowHostAlways } from '../../main/core/policy/approval.js';
 import { AgentRegistry } from '../../main/core/policy/registry.js';
 import { tempDir } from '../helpers/env.js';
 import { connectThrough, exchange } from '../helpers/gateway-client.js';
+import { answerByServerName, tlsThroughTunnel } from '../helpers/virtual-hosts.js';
 import { gatewayUnderAttackForFile, TEST_TIMEOUTS, type GatewayUnderAttack } from '../helpers/gateway-under-attack.js';
 import { clientHelloMessage, inRecords } from '../helpers/tls-hello.js';
 
@@ -20,33 +19,16 @@ let attack: GatewayUnderAttack;
 const crashes = gatewayUnderAttackForFile((started) => (attack = started));
 
 /** The virtual host each connection to the many-named server reached, by its SNI. */
-const reached: string[] = [];
+let reached: string[] = [];
 beforeAll(() => {
-  attack.upstream.hostile = (socket: Duplex) => {
-    const vhost = (socket as tls.TLSSocket).servername || '(none)';
-    reached.push(vhost);
-    socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${vhost.length + 6}\r\nConnection: close\r\n\r\nvhost=${vhost}`);
-  };
+  reached = answerByServerName(attack);
 });
 
 const UNRECOGNIZED_NAME = '\x15\x03\x03\x00\x02\x02\x70';
 const ACCESS_DENIED = '\x15\x03\x03\x00\x02\x02\x31';
 const tick = () => new Promise((resolve) => setTimeout(resolve, 30));
 
-/** TLS through a plain tunnel to `authority`, asking for `servername`: the page the server gave, or the TLS error. */
-async function tlsVia(t: { auth: string }, authority: string, servername: string | undefined): Promise<string> {
-  const { status, socket } = await connectThrough(attack.port, t.auth, authority);
-  if (status !== 200) return `CONNECT ${status}`;
-  return new Promise((resolve) => {
-    const secure = tls.connect({ socket, ca: fs.readFileSync(attack.upstream.cert), ...(servername ? { servername } : {}), checkServerIdentity: () => undefined }, () => {
-      secure.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-    });
-    let text = '';
-    secure.on('data', (d: Buffer) => (text += d.toString()));
-    secure.on('error', (error) => resolve(`error: ${error.message}`));
-    secure.on('close', () => resolve(text));
-  });
-}
+const tlsVia = (t: { auth: string }, authority: string, servername: string | undefined) => tlsThroughTunnel(attack, t.auth, authority, servername);
 
 /** Raw bytes into a plain tunnel to `authority`: everything that came back until it closed. */
 async function rawTunnel(t: { auth: string }, authority: string, chunks: Buffer[], beforeClose?: () => Promise<void>): Promise<string> {

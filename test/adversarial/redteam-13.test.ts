@@ -2,40 +2,21 @@
 // hostile sandbox as the peer, upstreams under the test's control). Each attack here got through
 // before its fix. The server behind `*.vendor.test` is one TLS server with many virtual hosts:
 // which one a connection reached is the server name (SNI) it was asked for.
-import fs from 'node:fs';
-import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { connectThrough } from '../helpers/gateway-client.js';
+import { answerByServerName, tlsThroughTunnel } from '../helpers/virtual-hosts.js';
 import { gatewayUnderAttackForFile, type GatewayUnderAttack } from '../helpers/gateway-under-attack.js';
 
 let attack: GatewayUnderAttack;
 const crashes = gatewayUnderAttackForFile((started) => (attack = started));
 
-/** The virtual host each connection to the many-named server reached, by the SNI it saw. */
-const reached: string[] = [];
+/** The virtual host each connection to the many-named server reached, by its SNI. */
+let reached: string[] = [];
 beforeAll(() => {
-  attack.upstream.hostile = (socket: Duplex) => {
-    const vhost = (socket as tls.TLSSocket).servername || '(none)';
-    reached.push(vhost);
-    socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${vhost.length + 6}\r\nConnection: close\r\n\r\nvhost=${vhost}`);
-  };
+  reached = answerByServerName(attack);
 });
 
-/** TLS through a plain tunnel to `authority`, asking for `servername`: the page the server gave, or the TLS error. */
-async function tlsVia(t: { auth: string }, authority: string, servername: string): Promise<string> {
-  const { status, socket } = await connectThrough(attack.port, t.auth, authority);
-  if (status !== 200) return `CONNECT ${status}`;
-  return new Promise((resolve) => {
-    const secure = tls.connect({ socket, ca: fs.readFileSync(attack.upstream.cert), servername, checkServerIdentity: () => undefined }, () => {
-      secure.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-    });
-    let text = '';
-    secure.on('data', (d: Buffer) => (text += d.toString()));
-    secure.on('error', (error) => resolve(`error: ${error.message}`));
-    secure.on('close', () => resolve(text));
-  });
-}
+const tlsVia = (t: { auth: string }, authority: string, servername: string | undefined) => tlsThroughTunnel(attack, t.auth, authority, servername);
 
 describe('red team: the server name of a plain CONNECT', () => {
   it('an SNI that only equals the CONNECT host once percent-decoded is refused: the server would read another name (its default site)', async () => {
