@@ -8,34 +8,28 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/env.js';
-import { hostileAgent, RAW_CONTROL } from './hostile-agent.js';
-import { buildRenderer, launchChromium, SCREENSHOTS, startAppUnderTest, type AppUnderTest } from '../e2e/harness.js';
+import { RAW_CONTROL } from './hostile-agent.js';
+import { SCREENSHOTS, type AppUnderTest } from '../e2e/harness.js';
+import { watchHostileAgentInApp, type HostileInApp } from '../e2e/hostile-in-app.js';
 
+let watched: HostileInApp | undefined;
 let app: AppUnderTest;
-let browser: Browser;
 let page: Page;
 let task: string;
 
 beforeAll(async () => {
-  buildRenderer();
-  app = await startAppUnderTest();
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
-  const dir = tempDir('airlock-app-log-');
-  const file = hostileAgent(dir, { name: 'impostor', script: 'app-log.mjs', more: ['outputs: [/workspace/out]', 'network: { mode: allowlist, allow: [nothing.test] }'] });
-  const { id } = app.service.openAgent(file);
-  await app.service.approveAgent(id);
-  ({ task } = app.service.run({ agentId: id }));
-  await page.goto(`${app.bridge.url}#/tasks/${task}`);
+  watched = await watchHostileAgentInApp({
+    tempPrefix: 'airlock-app-log-',
+    agent: { name: 'impostor', script: 'app-log.mjs', more: ['outputs: [/workspace/out]', 'network: { mode: allowlist, allow: [nothing.test] }'] },
+  });
+  ({ app, page, task } = watched);
   await page.locator('.log-row', { hasText: 'sandbox destroyed (2 containers' }).waitFor({ timeout: 60_000 });
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
+  await watched?.close();
 });
 
 const row = (text: string) => page.locator('.log-row', { hasText: text }).first();

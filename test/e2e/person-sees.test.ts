@@ -7,12 +7,9 @@
  * host uncut; the second ask never moves the first under the cursor, and its buttons take no click
  * until it has stood still for the arming delay (the page's clock is faked to check exactly that).
  */
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-import { hostileAgent } from '../adversarial/hostile-agent.js';
-import { tempDir } from '../helpers/env.js';
-import { buildRenderer, launchChromium, startAppUnderTest, type AppUnderTest } from './harness.js';
+import { watchHostileAgentInApp, type HostileInApp } from './hostile-in-app.js';
 
 const LOOK_ALIKE = 'login.example.com.account-verification.secure-session.evil.test';
 const SECOND = 'second.example.test';
@@ -22,32 +19,23 @@ const ASK_ARM_DELAY_MS = 600;
 // eslint-disable-next-line no-control-regex -- looking for control characters
 const RAW_HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]|\udb40|\ufe00/;
 
-let app: AppUnderTest;
-let browser: Browser;
+let watched: HostileInApp | undefined;
 let page: Page;
-let task: string;
 
 beforeAll(async () => {
-  buildRenderer();
-  app = await startAppUnderTest();
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
-  await page.clock.install();
-  const dir = tempDir('airlock-e2e-person-sees-');
-  const file = hostileAgent(dir, {
-    name: 'look-alike', script: 'person-sees.mjs',
-    more: ['outputs: [/workspace/out]', 'network: { mode: allowlist, allow: [nothing.test], onUnknownHost: ask, askTimeout: 90s }',
-      `env: { ASK: "1", ASK_HOST: ${LOOK_ALIKE}, ASK_SECOND: ${SECOND}, ASK_GAP_MS: "4000" }`],
+  watched = await watchHostileAgentInApp({
+    tempPrefix: 'airlock-e2e-person-sees-', fakeClock: true,
+    agent: {
+      name: 'look-alike', script: 'person-sees.mjs',
+      more: ['outputs: [/workspace/out]', 'network: { mode: allowlist, allow: [nothing.test], onUnknownHost: ask, askTimeout: 90s }',
+        `env: { ASK: "1", ASK_HOST: ${LOOK_ALIKE}, ASK_SECOND: ${SECOND}, ASK_GAP_MS: "4000" }`],
+    },
   });
-  const { id } = app.service.openAgent(file);
-  await app.service.approveAgent(id);
-  ({ task } = app.service.run({ agentId: id }));
-  await page.goto(`${app.bridge.url}#/tasks/${task}`);
+  ({ page } = watched);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await app?.close();
+  await watched?.close();
 });
 
 const ask = (host: string) => page.locator(`.toast[data-approval="${host}"]`);
