@@ -4,34 +4,30 @@
 // The stream is treated as hostile (what it shows comes from the agent's X server): every update's
 // work is bounded before it is done, parsing runs in short slices that yield to the event loop,
 // and a session that costs more CPU or buffered memory than its budget is ended.
+// Here: the driver (slices, backpressure, update requests) and the parsing of server messages and
+// updates; the handshake is rfb-handshake.ts, the wire format rfb-messages.ts, the limits rfb-budget.ts.
 import { ByteQueue } from './byte-queue.js';
 import { blankScreen, copyRow, writeRow } from './framebuffer.js';
 import type { RfbHandlers, RfbRect, RfbSink } from './rfb-types.js';
 import { AirlockError } from '../errors.js';
 import { RfbBudgetMeter, UpdateWork, type RfbBudget } from './rfb-budget.js';
 import { budgetError, clientSetup, ENCODING_COPYRECT, ENCODING_DESKTOP_SIZE, ENCODING_RAW, keyEvent, pointerEvent, protocol, updateRequest } from './rfb-messages.js';
+import { handshakeStep, type HandshakeState, type ServerInit } from './rfb-handshake.js';
 
 export type { RfbHandlers, RfbRect, RfbSink } from './rfb-types.js';
 
 /** Larger sides are refused: a real screen is never this big, and 8192² RGBA is already 256 MB. */
 export const MAX_SIDE = 8192;
-/** Desktop names and refusal reasons are short texts; a longer one is a broken stream. */
-const MAX_TEXT = 64 * 1024;
 /** Clipboard text is not asked for (-noclipboard): more than this of it is a broken stream. */
 const MAX_CUT_TEXT = 1024 * 1024;
 
-
 type State =
-  | { kind: 'version' }
-  | { kind: 'security-types' }
-  | { kind: 'security-result' }
-  | { kind: 'server-init' }
+  | HandshakeState
   | { kind: 'message' }
   | { kind: 'rect-header'; left: number }
-  | { kind: 'raw'; rect: RfbRect; row: number; left: number }
-  | { kind: 'copy'; rect: RfbRect; sx: number; sy: number; done: number; left: number }
+  // A rectangle's rows still to apply: Raw takes them from the stream, CopyRect from `copyFrom`.
+  | { kind: 'rows'; rect: RfbRect; row: number; left: number; copyFrom?: { x: number; y: number } }
   | { kind: 'skip'; bytes: number }
-  | { kind: 'reason'; what: string }
   | { kind: 'failed' };
 
 /**
@@ -195,61 +191,23 @@ export class RfbClient {
   #step(): boolean {
     const state = this.#state;
     switch (state.kind) {
-      case 'version': {
-        const bytes = this.#bytes.take(12);
-        if (!bytes) return false;
-        const text = bytes.toString('latin1');
-        const match = /^RFB (\d{3})\.(\d{3})\n$/.exec(text);
-        if (!match) throw protocol(`the server did not greet with an RFB version (got ${JSON.stringify(text)})`);
-        const [major, minor] = [Number(match[1]), Number(match[2])];
-        if (major < 3 || (major === 3 && minor < 8)) throw protocol(`the server speaks RFB ${major}.${minor}; 3.8 is needed`);
-        this.#sink.write(Buffer.from('RFB 003.008\n', 'latin1'));
-        this.#state = { kind: 'security-types' };
-        return true;
-      }
-      case 'security-types': {
-        const count = this.#bytes.peek(1)?.[0];
-        if (count === undefined) return false;
-        const bytes = this.#bytes.take(1 + count);
-        if (!bytes) return false;
-        if (count === 0) return this.#refused('the server refused the connection');
-        if (!bytes.subarray(1).includes(1)) throw protocol(`the server offers no security type "None" (offered: ${[...bytes.subarray(1)].join(', ')})`);
-        this.#sink.write(Buffer.from([1]));
-        this.#state = { kind: 'security-result' };
-        return true;
-      }
-      case 'security-result': {
-        const bytes = this.#bytes.take(4);
-        if (!bytes) return false;
-        if (bytes.readUInt32BE(0) !== 0) return this.#refused('the server refused the security handshake');
-        this.#sink.write(Buffer.from([1])); // ClientInit: shared, so other viewers are not kicked off
-        this.#state = { kind: 'server-init' };
-        return true;
-      }
-      case 'server-init': {
-        const bytes = this.#takeText(20, 'the desktop name');
-        if (!bytes) return false;
-        this.#resize(bytes.readUInt16BE(0), bytes.readUInt16BE(2));
-        this.name = bytes.subarray(24).toString('utf8');
-        this.#sink.write(clientSetup());
-        this.#request(false);
-        this.#state = { kind: 'message' };
-        this.#handlers.onReady?.({ width: this.width, height: this.height, name: this.name });
-        return true;
-      }
+      case 'version':
+      case 'security-types':
+      case 'security-result':
+      case 'server-init':
       case 'reason': {
-        const bytes = this.#takeText(0, 'the reason');
-        if (!bytes) return false;
-        throw protocol(`${state.what}: ${bytes.subarray(4).toString('utf8') || 'no reason given'}`);
+        const next = handshakeStep(state, this.#bytes, this.#sink);
+        if (!next) return false;
+        if (next.kind === 'init') this.#serverInit(next);
+        else this.#state = next;
+        return true;
       }
       case 'message':
         return this.#message();
       case 'rect-header':
         return this.#rectHeader(state.left);
-      case 'raw':
-        return this.#rawRows(state);
-      case 'copy':
-        return this.#copyRows(state);
+      case 'rows':
+        return this.#rows(state);
       case 'skip': {
         // Streamed away: a large clipboard text never sits in memory.
         const drop = Math.min(state.bytes, this.#bytes.length);
@@ -266,19 +224,14 @@ export class RfbClient {
     }
   }
 
-  /** A refusal: its reason (length, then text) follows. */
-  #refused(what: string): boolean {
-    this.#state = { kind: 'reason', what };
-    return true;
-  }
-
-  /** `head` fixed bytes, a u32 length, then that many bytes of text: all of it, once it is all here. */
-  #takeText(head: number, what: string): Buffer | undefined {
-    const fixed = this.#bytes.peek(head + 4);
-    if (!fixed) return undefined;
-    const length = fixed.readUInt32BE(head);
-    if (length > MAX_TEXT) throw protocol(`${what} is ${length} bytes long`);
-    return this.#bytes.take(head + 4 + length);
+  /** The handshake is done: the screen is checked and set up, and the first update asked for. */
+  #serverInit(init: ServerInit): void {
+    this.#resize(init.width, init.height);
+    this.name = init.name;
+    this.#sink.write(clientSetup());
+    this.#request(false);
+    this.#state = { kind: 'message' };
+    this.#handlers.onReady?.({ width: this.width, height: this.height, name: this.name });
   }
 
   /** A server-to-client message: its type byte and fixed header. */
@@ -325,14 +278,14 @@ export class RfbClient {
         this.#checkInside(rect, 'raw rectangle');
         this.#work.charge('rawBytes', rect.w * rect.h * 4);
         if (rect.w === 0 || rect.h === 0) this.#rectDone(rect, left);
-        else this.#state = { kind: 'raw', rect, row: 0, left };
+        else this.#state = { kind: 'rows', rect, row: 0, left };
         return true;
       case ENCODING_COPYRECT: {
         const [sx, sy] = [bytes.readUInt16BE(12), bytes.readUInt16BE(14)];
         this.#checkInside(rect, 'copied rectangle');
         this.#checkInside({ x: sx, y: sy, w: rect.w, h: rect.h }, 'copy source');
         this.#work.charge('copied', rect.w * rect.h);
-        this.#state = { kind: 'copy', rect, sx, sy, done: 0, left };
+        this.#state = { kind: 'rows', rect, row: 0, left, copyFrom: { x: sx, y: sy } };
         return true;
       }
       case ENCODING_DESKTOP_SIZE:
@@ -350,39 +303,27 @@ export class RfbClient {
   }
 
   /**
-   * Raw pixels, applied a row at a time as they arrive: at most one row is ever buffered. Returns
-   * true with the rectangle unfinished when the slice's time is up (the row is saved in the state).
+   * A rectangle's rows, applied one at a time: Raw as its pixels arrive (at most one row is ever
+   * buffered), CopyRect from elsewhere on the screen. Returns true with the rectangle unfinished
+   * when the slice's time is up (the row is saved in the state).
    */
-  #rawRows(state: Extract<State, { kind: 'raw' }>): boolean {
-    const { rect } = state;
-    const rowBytes = rect.w * 4;
+  #rows(state: Extract<State, { kind: 'rows' }>): boolean {
+    const { rect, copyFrom } = state;
     let row = state.row;
     while (row < rect.h) {
-      const bytes = this.#bytes.take(rowBytes);
-      if (!bytes) {
-        this.#state = { ...state, row };
-        return false;
+      if (copyFrom) {
+        copyRow(this.framebuffer, this.width, rect, copyFrom.x, copyFrom.y, row);
+      } else {
+        const bytes = this.#bytes.take(rect.w * 4);
+        if (!bytes) {
+          this.#state = { ...state, row };
+          return false;
+        }
+        writeRow(this.framebuffer, this.width, rect, row, bytes);
       }
-      writeRow(this.framebuffer, this.width, rect, row, bytes);
       row += 1;
       if (row < rect.h && this.#meter.late()) {
         this.#state = { ...state, row };
-        return true;
-      }
-    }
-    this.#rectDone(rect, state.left);
-    return true;
-  }
-
-  /** CopyRect, a row at a time, stopping (state saved) when the slice's time is up. */
-  #copyRows(state: Extract<State, { kind: 'copy' }>): boolean {
-    const { rect, sx, sy } = state;
-    let done = state.done;
-    while (done < rect.h) {
-      copyRow(this.framebuffer, this.width, rect, sx, sy, done);
-      done += 1;
-      if (done < rect.h && this.#meter.late()) {
-        this.#state = { ...state, done };
         return true;
       }
     }
