@@ -34,7 +34,7 @@ export function answerApprovalsAtTerminal(gateway: Gateway, always: AlwaysAtTerm
   const stop = gateway.approvals.onRequest((request) => {
     if (!interactive) {
       err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${requestedHost(request, false)}\n`);
-      gateway.approvals.answer(request.id, 'deny');
+      gateway.approvals.denyUnasked(request.id);
       return;
     }
     queue = queue.then(() => prompt(gateway, request, always)).catch(() => undefined);

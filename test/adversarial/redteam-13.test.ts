@@ -56,4 +56,17 @@ describe('red team: asks', () => {
     expect((await other).status).toBe(403);
     expect(crashes.failures).toEqual([]);
   });
+
+  it('a deny no person gave (the CLI without a terminal) is the default\'s: not "a person refused", and the next request is asked again', async () => {
+    const t = await attack.task({ allow: ['echo.vendor.test'], onUnknownHost: 'ask' });
+    for (let round = 0; round < 2; round++) {
+      const request = connectThrough(attack.port, t.auth, 'later.vendor.test:443');
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(attack.gateway.approvals.denyUnasked(attack.gateway.approvals.pending(t.id)[0]!.id)).toBe(true);
+      expect((await request).status).toBe(403);
+    }
+    expect(t.of('approval.requested')).toHaveLength(2);
+    expect(t.of('net.denied').map((e) => e.decision)).toEqual([{ allow: false, rule: 'ask:timeout', by: 'default' }, { allow: false, rule: 'ask:timeout', by: 'default' }]);
+    expect(t.of('net.denied').map((e) => e.data.reason)).not.toContainEqual(expect.stringContaining('a person refused'));
+  });
 });

@@ -122,6 +122,17 @@ export class Approvals {
     return true;
   }
 
+  /**
+   * Denies a request no person can answer (the CLI without a terminal): recorded as the default's
+   * answer, not a person's, so it neither reads as "a person refused" nor sticks for the task.
+   */
+  denyUnasked(id: string): boolean {
+    const pending = this.#pending.get(id);
+    if (!pending) return false;
+    pending.settle('deny', 'default');
+    return true;
+  }
+
   pending(task?: string): ApprovalRequest[] {
     return [...this.#pending.values()].filter((p) => !task || p.task === task).map(withoutInternals);
   }
