@@ -23,7 +23,13 @@ export class EventRenderer {
   }
 
   render(event: AirlockEvent): string | undefined {
-    return this.#render(inertDeep(event));
+    const inert = inertDeep(event);
+    try {
+      return this.#render(inert);
+    } catch {
+      // A record whose fields are not the shape its kind has (a hand-edited trail): shown as it is, never the end of the log.
+      return `${String(inert.time).slice(11, 23)} · ${String(inert.kind)} ${JSON.stringify(inert.data)}`;
+    }
   }
 
   #render(event: AirlockEvent): string | undefined {
@@ -78,9 +84,9 @@ export class EventRenderer {
       case 'audit.recovered':
         return line('⚠', 'yellow', `audit trail: ${String(d.reason)}${d.keptAs !== undefined ? ` (${String(d.bytes)} bytes kept as ${String(d.keptAs)})` : ''}`);
       case 'audit.tamper':
-        return line('⚠', 'red', `audit trail tampered with: ${(d.findings as string[]).join('; ')} — set aside, the chain goes on from record ${String(d.continuesAt)}`);
+        return line('⚠', 'red', `audit trail tampered with: ${texts(d.findings).join('; ')} — set aside, the chain goes on from record ${String(d.continuesAt)}`);
       case 'audit.retention':
-        return line('·', 'dim', `audit trail: removed ${(d.removedSegments as string[]).length} segment(s) older than ${String(d.keepDays)} days`);
+        return line('·', 'dim', `audit trail: removed ${texts(d.removedSegments).length} segment(s) older than ${String(d.keepDays)} days`);
       case 'net.request': {
         const where = `${String(d.host)}:${String(d.port)}${d.path !== undefined ? String(d.path) : ''}`;
         const status = Number(d.status);
@@ -90,7 +96,7 @@ export class EventRenderer {
       case 'net.denied':
         return line('✗', 'red', `refused ${String(d.method)} ${String(d.host)}:${String(d.port)}: ${String(d.reason)}${this.#paint('dim', ` (rule ${event.decision?.rule ?? '?'})`)}`);
       case 'cred.granted':
-        return line('⚷', 'cyan', `lent ${String(d.credential)} for ${(d.hosts as string[]).join(', ')} until ${String(d.expiresAt).slice(11, 19)} (${String(d.delivery)}, $${String(d.env)})`);
+        return line('⚷', 'cyan', `lent ${String(d.credential)} for ${texts(d.hosts).join(', ')} until ${String(d.expiresAt).slice(11, 19)} (${String(d.delivery)}, $${String(d.env)})`);
       case 'cred.used':
         return line('⚷', 'green', `${String(d.credential ?? event.identity?.credential)} used: ${String(d.method)} ${String(d.host)}${String(d.path)} → ${String(d.status)}`);
       case 'cred.misuse':
@@ -148,6 +154,11 @@ export class EventRenderer {
   #paint(style: Style, text: string): string {
     return this.#color ? styleText(style, text) : text;
   }
+}
+
+/** A record's list field as texts, whatever a hand-edited trail put there (a record never stops `log`). */
+function texts(value: unknown): string[] {
+  return [value].flat().filter((item) => item !== undefined).map(String);
 }
 
 function describeLimits(limits: unknown): string {
