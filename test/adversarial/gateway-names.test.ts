@@ -3,6 +3,7 @@
 // `*.vendor.test` name is one TLS server with many virtual hosts: which one a connection reached
 // is the server name (SNI) it was asked for.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../main/core/audit/bus.js';
@@ -80,6 +81,28 @@ describe('the server name of a plain CONNECT', () => {
     const chunks = Array.from({ length: Math.ceil(hello.length / 97) }, (_, i) => hello.subarray(i * 97, (i + 1) * 97));
     expect(await rawTunnel(t, 'shop.vendor.test:443', chunks)).toBe(UNRECOGNIZED_NAME);
     expect(t.of('net.denied').map((e) => e.decision?.rule)).toEqual(['tls.sni']);
+  });
+
+  it('a server that speaks first (port 80, not TLS): a client silent past the ClientHello limit keeps its tunnel', async () => {
+    const t = await attack.task({ allow: ['mail.vendor.test:80'] });
+    attack.upstream.greeting = '220 mail.vendor.test ready\r\n';
+    try {
+      // Read raw: the greeting may come in the same packet as the CONNECT's answer.
+      const socket = net.connect(attack.port, '127.0.0.1', () => socket.write(`CONNECT mail.vendor.test:80 HTTP/1.1\r\nHost: mail.vendor.test:80\r\nProxy-Authorization: ${t.auth}\r\n\r\n`));
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      while (!text.includes('220')) await tick();
+      attack.clock.advance(TEST_TIMEOUTS.clientHelloMs + 1_000); // the client reads the greeting, thinks, then speaks
+      await tick();
+      socket.write('EHLO sandbox\r\n\r\n');
+      await closed;
+      // The server's answer to what the client finally sent (this file's upstream names what it was asked for).
+      expect(text).toMatch(/^HTTP\/1\.1 200 [^]*\r\n\r\n220 mail\.vendor\.test ready\r\nHTTP\/1\.1 200 OK[^]*vhost=\(none\)$/);
+      expect(t.of('net.denied')).toEqual([]);
+    } finally {
+      attack.upstream.greeting = undefined;
+    }
   });
 
   it('a huge ClientHello, a malformed one, plain HTTP on 443 and a hello that never completes are refused and logged', async () => {

@@ -55,8 +55,11 @@ export async function startHostileUpstream(extraNames: Record<string, string> = 
   let hostile: (socket: Duplex, head: string) => void = (socket) => socket.end('HTTP/1.1 204 No Content\r\n\r\n');
   /** Hostile connections still open: a test can wait for the gateway to close one. */
   const hostileOpen = new Set<Duplex>();
+  /** What the plain hostile server says first, before the client sends anything (as SMTP or SSH servers do). */
+  let greeting: string | undefined;
   const onHostile = (socket: Duplex) => {
     hostileOpen.add(socket);
+    if (greeting !== undefined && !(socket instanceof tls.TLSSocket)) socket.write(greeting);
     socket.once('close', () => hostileOpen.delete(socket));
     socket.on('error', () => socket.destroy());
     let head = '';
@@ -101,6 +104,9 @@ export async function startHostileUpstream(extraNames: Record<string, string> = 
     cert, received, raw, resolve, dial, hostileOpen,
     set hostile(behaviour: (socket: Duplex, head: string) => void) {
       hostile = behaviour;
+    },
+    set greeting(text: string | undefined) {
+      greeting = text;
     },
     close: () => Promise.all(servers.map((s) => new Promise((r) => {
       for (const socket of hostileOpen) socket.destroy();

@@ -14,6 +14,8 @@ import type { GatewayTimeouts, Watchdog } from './timeouts.js';
 /** The reserved name agents call Airlock by (main/core/tasks/sandbox-api.ts), through their proxy. Never resolved, never forwarded. */
 export const SANDBOX_API_HOST = 'airlock.internal';
 const API_TARGET: Target = { host: SANDBOX_API_HOST, port: 80, kind: 'name' };
+/** Why a call from the display task's browser port (a request or a CONNECT) is refused: rule `api.browser`. */
+export const FROM_BROWSER_PORT = 'the in-sandbox API is not reachable from the task\'s browser';
 
 /**
  * Headers only a browser sends on its own: a call carrying one was made by a web page, not the
@@ -60,7 +62,7 @@ export class SandboxApiRoute {
       if (!res.headersSent && !res.destroyed) res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' }).end(`${JSON.stringify({ error: reason })}\n`);
       else res.destroy();
     };
-    if (browser) return refuse(403, 'the in-sandbox API is not reachable from the task\'s browser', 'api.browser');
+    if (browser) return refuse(403, FROM_BROWSER_PORT, 'api.browser');
     const api = network.sandboxApi;
     if (!api) return refuse(404, 'the in-sandbox API is not available to this task', 'api');
     const fromPage = browserCallProblem(req);

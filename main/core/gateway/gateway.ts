@@ -8,7 +8,7 @@ import type { AgentRef, Decision } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { HostAddresses } from './addresses.js';
 import { AdmissionControl } from './admission.js';
-import { SandboxApiRoute, SANDBOX_API_HOST } from './api-route.js';
+import { FROM_BROWSER_PORT, SandboxApiRoute, SANDBOX_API_HOST } from './api-route.js';
 import { Approvals, type AskLimits } from './approvals.js';
 import { BrowserRefusals, isNavigation, refusalPage } from './browser.js';
 import type { Decoy } from './decoys.js';
@@ -286,7 +286,7 @@ export class Gateway {
       return;
     }
     if (target.host === SANDBOX_API_HOST && this.#fromBrowser.has(client)) {
-      const reason = 'the in-sandbox API is not reachable from the task\'s browser';
+      const reason = FROM_BROWSER_PORT;
       this.#events.refuse(network, target, 'CONNECT', undefined, { ok: false, status: 403, reason, decision: { allow: false, rule: 'api.browser', by: 'policy' } }, started);
       client.end(rawResponse(403, 'Forbidden', `Airlock refused this request: ${reason}.\n`));
       return;

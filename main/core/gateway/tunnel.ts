@@ -74,12 +74,13 @@ export async function plainTunnel(context: TunnelContext, network: GatewayTask, 
   // The client's first bytes, held until they are known to be allowed; undefined once they went.
   let held: Buffer[] | undefined = [];
   const reader = new ClientHelloReader();
-  const helloTime = watchdog.watch(timeouts.clientHelloMs, () => refuse({ rule: 'tls.timeout', reason: `the tunnel to ${formatTarget(target)} sent no complete ClientHello within ${timeouts.clientHelloMs / 1000} s`, alert: ALERT.accessDenied }));
+  // Timed from the client's first byte: until then the tunnel is only idle (a server may speak first).
+  let helloTime: { stop(): void } | undefined;
   const finish = (error?: string) => {
     if (done) return;
     done = true;
     idle.stop();
-    helloTime.stop();
+    helloTime?.stop();
     upstream.destroy();
     client.destroy();
     events.requestEvent(network, target, 'CONNECT', undefined, 200, bytesUp, bytesDown, started, admission.decision, error ? { error } : {});
@@ -88,7 +89,7 @@ export async function plainTunnel(context: TunnelContext, network: GatewayTask, 
     if (done) return;
     done = true;
     idle.stop();
-    helloTime.stop();
+    helloTime?.stop();
     upstream.destroy();
     events.refuse(network, target, 'CONNECT', undefined, { ok: false, status: 403, reason: refusal.reason, decision: { allow: false, rule: refusal.rule, by: 'policy' } }, started);
     const answer = refusal.alert === undefined ? rawResponse(403, 'Forbidden', `Airlock refused this tunnel: ${refusal.reason}.\n`) : tlsAlert(refusal.alert);
@@ -96,6 +97,7 @@ export async function plainTunnel(context: TunnelContext, network: GatewayTask, 
     else client.destroy();
   };
   const inspect = (chunk: Buffer) => {
+    helloTime ??= watchdog.watch(timeouts.clientHelloMs, () => refuse({ rule: 'tls.timeout', reason: `the tunnel to ${formatTarget(target)} sent no complete ClientHello within ${timeouts.clientHelloMs / 1000} s`, alert: ALERT.accessDenied }));
     held!.push(chunk);
     const reading = reader.push(chunk);
     if (reading.kind === 'incomplete') return;

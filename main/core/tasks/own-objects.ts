@@ -83,11 +83,14 @@ export async function ownTaskObjects(engine: Engine, trailDir: string): Promise<
  * task id cannot make every start of Airlock read the whole trail). An unreadable trail vouches for nothing.
  */
 async function recordedTasks(trailDir: string, claimed: TaskObjects[]): Promise<Map<string, Recorded>> {
-  const wanted = new Set(claimed.map((c) => c.task));
+  // Only claims with a container or volume can be vouched for (Airlock makes no networks), and only
+  // the creation times the engine gives bound the read: a claim without one never makes it read the whole trail.
+  const vouchable = claimed.filter((c) => c.containers.length + c.volumes.length > 0);
+  const wanted = new Set(vouchable.map((c) => c.task));
   const found = new Map<string, Recorded>();
   if (wanted.size === 0) return found;
-  const oldest = Math.min(...claimed.map((c) => c.created ?? 0));
-  const since = oldest > 0 ? new Date(oldest * 1000 - RECORD_BEFORE_OBJECT_MS).toISOString() : undefined;
+  const times = vouchable.map((c) => c.created).filter((t): t is number => t !== undefined && t > 0);
+  const since = new Date((times.length > 0 ? Math.min(...times) * 1000 : Date.now()) - RECORD_BEFORE_OBJECT_MS).toISOString();
   const started = new Map<string, Set<string>>();
   const destroyed = new Set<string>();
   try {
