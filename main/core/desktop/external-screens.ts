@@ -1,5 +1,4 @@
 import type { Engine } from '../engine/engine.js';
-import { LABEL } from '../engine/engine.js';
 import { ownTaskObjects } from '../tasks/own-objects.js';
 import { currentOwner, isOwnerAlive } from '../tasks/owner.js';
 import type { ScreenRegistry } from './screen-registry.js';
@@ -45,19 +44,20 @@ export class ExternalScreens {
 
   async #open(task: string): Promise<void> {
     const engine = this.#engine();
-    const running = await engine.call((api) => api.listContainers({ filters: { label: [`${LABEL.task}=${task}`] } }));
-    const vouched = new Set((await ownTaskObjects(engine, this.#trailDir)).tasks.find((t) => t.task === task)?.containers.map((c) => c.id));
-    // The agent's own container (not its gateway endpoint), run by another live Airlock process
-    // here: a task of this process is registered by its own runner (with control), when its screen is up.
+    const vouched = (await ownTaskObjects(engine, this.#trailDir)).tasks.find((t) => t.task === task);
+    // The agent's own running container (not its sidecar), of a display task another live Airlock
+    // process here runs: a task of this process is registered by its own runner (with control).
     const self = currentOwner();
-    const container = running.find((c) => vouched.has(c.Id) && c.Labels['airlock.role'] === undefined && c.Labels[LABEL.owner] !== self && isOwnerAlive(c.Labels[LABEL.owner]));
-    if (!container || this.#registry.has(task)) return; // not running (the caller says so), or already here
-    const session = await ScreenSession.open(engine.api.getContainer(container.Id), { task });
+    const ranElsewhere = vouched !== undefined && vouched.owner !== self && isOwnerAlive(vouched.owner);
+    const container = ranElsewhere ? vouched.containers.find((c) => c.role === undefined && c.state === 'running') : undefined;
+    if (!container || !vouched?.display || this.#registry.has(task)) return; // not running (the caller says so), or already here
+    // No screen larger than the task's recorded display: its X server is the agent's, and may lie.
+    const session = await ScreenSession.open(engine.api.getContainer(container.id), { task, maxSize: vouched.display });
     if (this.#registry.has(task)) {
       session.close();
       return;
     }
-    const agent = { name: container.Labels[LABEL.agent] ?? 'unknown', digest: container.Labels[LABEL.digest] ?? '' };
+    const agent = { name: vouched.agent, digest: vouched.digest };
     let remove = (): void => undefined;
     const close = (): void => {
       remove();

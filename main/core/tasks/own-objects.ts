@@ -14,9 +14,15 @@ export interface ForgedClaim {
   reason: string;
 }
 
+/** A task's objects that Airlock made, and what its `task.created` record says of its screen. */
+export interface VouchedTask extends TaskObjects {
+  /** A display task's screen size, as recorded: the largest screen its live view may show. */
+  display?: { width: number; height: number };
+}
+
 export interface OwnObjects {
   /** Each task's objects that Airlock made, as its audit trail records them. */
-  tasks: TaskObjects[];
+  tasks: VouchedTask[];
   forged: ForgedClaim[];
 }
 
@@ -28,6 +34,7 @@ interface Recorded {
   containers: Set<string> | undefined;
   /** Its `task.destroyed` is recorded: its sandbox was taken down. */
   destroyed: boolean;
+  display: VouchedTask['display'];
 }
 
 /** How far before an object's creation time its task's `task.created` record may be (clock skew, a slow start). */
@@ -45,7 +52,7 @@ const RECORD_BEFORE_OBJECT_MS = 24 * 3_600_000;
 export async function ownTaskObjects(engine: Engine, trailDir: string): Promise<OwnObjects> {
   const claimed = await listTaskObjects(engine);
   const records = await recordedTasks(trailDir, claimed);
-  const tasks: TaskObjects[] = [];
+  const tasks: VouchedTask[] = [];
   const forged: ForgedClaim[] = [];
   for (const objects of claimed) {
     const recorded = records.get(objects.task);
@@ -58,7 +65,7 @@ export async function ownTaskObjects(engine: Engine, trailDir: string): Promise<
       if (what.id === undefined && recorded.destroyed) return `the audit trail says ${objects.task} was taken down`;
       return undefined;
     };
-    const own: TaskObjects = { ...objects, containers: [], volumes: [], networks: [] };
+    const own: VouchedTask = { ...objects, containers: [], volumes: [], networks: [], ...(recorded?.display ? { display: recorded.display } : {}) };
     for (const c of objects.containers) {
       const reason = whyNot({ name: c.name, id: c.id });
       if (reason) forged.push({ kind: 'container', id: c.id.slice(0, 12), name: c.name, image: c.image, claimedTask: objects.task, reason });
@@ -107,7 +114,11 @@ async function recordedTasks(trailDir: string, claimed: TaskObjects[]): Promise<
       }
       const objects = record.data.objects as { containers?: unknown; volumes?: unknown } | undefined;
       const names = [objects?.containers, objects?.volumes].flatMap((list) => (Array.isArray(list) ? list.filter((n): n is string => typeof n === 'string') : []));
-      found.set(record.task, { owner: typeof record.data.owner === 'string' ? record.data.owner : undefined, names: new Set(names), containers: started.get(record.task), destroyed: destroyed.has(record.task) });
+      const display = record.data.display as { width?: unknown; height?: unknown } | null | undefined;
+      found.set(record.task, {
+        owner: typeof record.data.owner === 'string' ? record.data.owner : undefined, names: new Set(names), containers: started.get(record.task), destroyed: destroyed.has(record.task),
+        display: typeof display?.width === 'number' && typeof display.height === 'number' ? { width: display.width, height: display.height } : undefined,
+      });
       if (found.size === wanted.size) break;
     }
   } catch {
