@@ -9,7 +9,7 @@ import { Keychain } from '../../main/core/credentials/keychain.js';
 import { systemClock } from '../../main/core/clock.js';
 import { isAirlockError } from '../../main/core/errors.js';
 import { Gateway } from '../../main/core/gateway/gateway.js';
-import { approveAgent, type ApprovalRecorder } from '../../main/core/policy/approval.js';
+import { allowHostAlways, approveAgent, type ApprovalRecorder } from '../../main/core/policy/approval.js';
 import { loadManifestFile } from '../../main/core/policy/manifest.js';
 import { AgentRegistry } from '../../main/core/policy/registry.js';
 import { DelegationTree } from '../../main/core/tasks/delegation.js';
@@ -64,6 +64,26 @@ describe('agent names', () => {
     ] }));
     expect(s.registry.fileOf('compliance')).toBe(builtIn);
     expect(s.registry.stateOf(impostor)).toBe('unapproved');
+    await s.store.close();
+  });
+
+  it('"always" on a parent approved before pins existed adds the host and pins nothing: the file and the record agree, the child stays refused', async () => {
+    const s = recorded();
+    const helper = s.write('helper.yaml', 'name: helper\ncommand: ["true"]\nnetwork: { mode: none }\n');
+    await approveAgent(s.recorder, helper, 'tester');
+    const boss = s.write('boss.yaml', 'name: boss\ncommand: ["true"]\nnetwork: { mode: allowlist, allow: [api.vendor.test] }\ndelegate: { allow: [helper] }\n');
+    // boss approved by an Airlock before pins (v1 entry, no delegates), helper as approved now.
+    fs.writeFileSync(path.join(s.home.root, 'approvals.json'), JSON.stringify({ v: 1, approvals: [
+      { name: 'helper', file: helper.file, digest: helper.digest, approvedAt: new Date().toISOString(), approvedBy: 'tester' },
+      { name: 'boss', file: boss.file, digest: boss.digest, approvedAt: new Date().toISOString(), approvedBy: 'tester' },
+    ] }));
+    await allowHostAlways(s.recorder, boss.file, 'files.vendor.test', 'tester');
+    const after = loadManifestFile(boss.file);
+    expect(s.registry.stateOf(after)).toBe('approved');
+    const decided = s.events.filter((e) => e.kind === 'approval.decided').at(-1)!;
+    expect(decided.data).toMatchObject({ reason: 'always', digest: after.digest });
+    expect(decided.data.delegates).toBeUndefined();
+    expect(s.registry.checkDelegate({ name: 'boss', digest: after.digest }, helper)).toMatchObject({ ok: false, reason: expect.stringContaining('approved before Airlock pinned') });
     await s.store.close();
   });
 

@@ -62,7 +62,8 @@ export async function approveAgent(recorder: ApprovalRecorder, loaded: LoadedMan
     throw notRecorded(loaded, error);
   }
   try {
-    registry.approve(loaded, by, delegates);
+    // Exactly the pins the record names: none when the approval re-pinned had none (it was made before pins).
+    registry.approve(loaded, by, delegates ?? null);
   } catch (error) {
     record(false, 'agent:approval-not-kept', { reason: (error as Error).message });
     throw error;

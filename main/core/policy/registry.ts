@@ -107,12 +107,13 @@ export class AgentRegistry {
    * Pins this manifest (file, digest and its delegates' digests) under its name, replacing any
    * earlier approval of that name. A person's approval goes through approval.ts approveAgent,
    * which asks before replacing another file's approval and records it in the trail first.
+   * `pins`: the delegates' digests to pin (default: as they are approved now; null: none).
    */
-  approve(loaded: LoadedManifest, by = currentUserName(), delegates: Record<string, string> | undefined = this.currentDelegates(loaded)): ApprovalEntry {
+  approve(loaded: LoadedManifest, by = currentUserName(), pins: Record<string, string> | null = this.currentDelegates(loaded)): ApprovalEntry {
     this.assertApprovable(loaded);
     const entry: ApprovalEntry = {
       name: loaded.manifest.name, file: loaded.file, digest: loaded.digest, approvedAt: new Date().toISOString(), approvedBy: by,
-      ...(delegates ? { delegates } : {}),
+      ...(pins ? { delegates: pins } : {}),
     };
     this.#approvals.write([...this.#read().filter((e) => e.name !== entry.name), entry]);
     return entry;
