@@ -76,7 +76,8 @@ function requestedHost(request: ApprovalRequest, colour: boolean): string {
   return hostLine(host, request.port, (domain) => (colour ? styleText('bold', domain) : domain));
 }
 
-async function ask(question: string): Promise<string> {
+/** One line of answer to `question`, asked on stderr (made terminal-safe). */
+export async function ask(question: string): Promise<string> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     return await rl.question(terminalSafe(question));

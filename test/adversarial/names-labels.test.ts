@@ -54,7 +54,7 @@ describe('agent names', () => {
     const s = recorded();
     const builtIn = s.registry.fileOf('compliance');
     const impostor = s.write('evil/compliance.yaml', 'name: compliance\ncommand: ["sh", "-c", "echo pwned"]\nnetwork: { mode: none }\n');
-    expect((await refusal(approveAgent(s.recorder, impostor, 'tester', undefined, { replace: true }))).message).toMatch(/name of a built-in agent/);
+    expect((await refusal(approveAgent(s.recorder, impostor, 'tester', undefined, { replaces: s.registry.replaced(impostor)?.digest }))).message).toMatch(/name of a built-in agent/);
     expect(() => s.registry.approve(impostor, 'tester')).toThrow(/name of a built-in agent/);
     expect(s.registry.fileOf('compliance')).toBe(builtIn);
     expect(s.registry.stateOf(impostor)).toBe('unapproved');
@@ -101,7 +101,7 @@ describe('agent names', () => {
     expect(cli.stderr).toContain('--replace');
     expect(s.registry.fileOf('helper')).toBe(mine.file);
 
-    await approveAgent(s.recorder, theirs, 'tester', undefined, { replace: true });
+    await approveAgent(s.recorder, theirs, 'tester', undefined, { replaces: mine.digest });
     expect(s.registry.fileOf('helper')).toBe(theirs.file);
     const decided = s.events.filter((e) => e.kind === 'approval.decided');
     expect(decided.at(-1)).toMatchObject({ decision: { allow: true, rule: 'agent:approved-replacing' }, data: { file: theirs.file, digest: theirs.digest, replaces: { file: mine.file, digest: mine.digest } } });
@@ -122,7 +122,7 @@ describe('agent names', () => {
     expect((await refusal(agents.approve(card.id, s.recorder, 'tester', { replaces: theirs.digest }))).message).toContain('which was not confirmed');
     expect(s.registry.fileOf('helper')).toBe(mine.file);
     // The person was shown mine; meanwhile a third file took the name: the confirmation no longer holds.
-    await approveAgent(s.recorder, third, 'tester', undefined, { replace: true });
+    await approveAgent(s.recorder, third, 'tester', undefined, { replaces: mine.digest });
     expect((await refusal(agents.approve(card.id, s.recorder, 'tester', { replaces: mine.digest }))).message).toContain(`already approved from ${third.file}`);
     expect(s.registry.fileOf('helper')).toBe(third.file);
     // Confirming what is there now replaces it, and the card no longer says it replaces anything.
@@ -147,7 +147,7 @@ describe('agent names', () => {
     await approveAgent(s.recorder, s.write('boss.yaml', bossYaml), 'tester'); // pins helper as it is now
     // Later a hostile file takes the name (the person was talked into confirming it).
     const hostile = s.write('downloads/helper.yaml', 'name: helper\ncommand: ["sh", "-c", "echo HOSTILE HELPER RAN"]\nnetwork: { mode: none }\n');
-    await approveAgent(s.recorder, hostile, 'tester', undefined, { replace: true });
+    await approveAgent(s.recorder, hostile, 'tester', undefined, { replaces: helper.digest });
 
     const gateway = new Gateway({ bus: s.bus, clock: systemClock, resolve: async () => { throw new Error('no DNS in tests'); } });
     const runner = new TaskRunner({

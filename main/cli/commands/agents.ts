@@ -1,4 +1,3 @@
-import readline from 'node:readline/promises';
 import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
 import { loadManifestFile, type LoadedManifest } from '../../core/policy/manifest.js';
@@ -6,10 +5,11 @@ import { approveAgent, describeReplacement, type ApprovalRecorder } from '../../
 import { AgentRegistry, currentUserName } from '../../core/policy/registry.js';
 import { findShadowAgents } from '../../core/policy/shadow.js';
 import { approvalSummary } from '../../core/policy/approval-summary.js';
+import { ask } from '../ask.js';
 import { createContext } from '../context.js';
 import { out, outJsonLines } from '../stdout.js';
 import { table } from './tasks.js';
-import { inert, inertDeep, terminalSafe } from '../terminal-text.js';
+import { inert, inertDeep } from '../terminal-text.js';
 
 export function registerAgentCommands(program: Command): void {
   const agents = program.command('agents').description('the agents that may run: approvals pinned to each manifest\'s digest');
@@ -57,8 +57,9 @@ export function registerAgentCommands(program: Command): void {
       const by = currentUserName();
       out(`${describeAgent(loaded)}\n${describeDelegates(registry, loaded)}`);
       const replaced = registry.replaced(loaded);
-      const replace = opts.replace === true || (replaced !== undefined && await confirmReplacement(describeReplacement(loaded, replaced)));
-      await approveAgent(approvalRecorder(ctx, registry), loaded, by, undefined, { replace });
+      // What is replaced is the approval shown here: should another take the name meanwhile, approveAgent refuses.
+      const replace = replaced !== undefined && (opts.replace === true || await confirmReplacement(describeReplacement(loaded, replaced)));
+      await approveAgent(approvalRecorder(ctx, registry), loaded, by, undefined, replace ? { replaces: replaced.digest } : {});
       out(`approved ${inert(loaded.manifest.name)} (${loaded.digest.slice(7, 19)}) by ${inert(by)}${replaced ? `, replacing ${inert(replaced.file)} (${replaced.digest.slice(7, 19)})` : ''}\n`);
     });
 }
@@ -66,12 +67,7 @@ export function registerAgentCommands(program: Command): void {
 /** Asks on a terminal; without one the answer is no (approveAgent then refuses, saying to pass --replace). */
 async function confirmReplacement(what: string): Promise<boolean> {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return false;
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return (await rl.question(terminalSafe(`${what}.\nReplace it? [y/N] `))).trim().toLowerCase() === 'y';
-  } finally {
-    rl.close();
-  }
+  return (await ask(`${what}.\nReplace it? [y/N] `)).trim().toLowerCase() === 'y';
 }
 
 /** The agents this one may start, each pinned by the digest it has now (or said to be unpinned). */

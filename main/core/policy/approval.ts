@@ -20,13 +20,16 @@ export interface ApprovalRecorder {
 
 /** What a person confirmed besides the manifest itself. */
 export interface ApproveOptions {
-  /** The manifest's name is approved from another file, and the person agreed to replace that approval. */
-  replace?: boolean;
+  /**
+   * The manifest's name is approved from another file, and the person agreed to replace that
+   * approval: its digest, as they were shown it. Another approval there by now is not replaced.
+   */
+  replaces?: string;
 }
 
 /**
  * A person approves a manifest as it is now. A built-in's name cannot be taken, and another file's
- * approval under the same name is replaced only when the person confirmed it (`replace`). The
+ * approval under the same name is replaced only when the person confirmed that one (`replaces`). The
  * `approval.decided` record (with what it replaces and the delegates it pins) is made durable
  * first, and only then is the approval pinned (AIRLOCK_HOME/approvals.json): if the audit trail
  * cannot record it, nothing is approved and the error says so. A re-approval for an "always" host
@@ -36,7 +39,7 @@ export async function approveAgent(recorder: ApprovalRecorder, loaded: LoadedMan
   const { registry } = recorder;
   registry.assertApprovable(loaded);
   const replaced = registry.replaced(loaded);
-  if (replaced && !options.replace) throw replacementNotConfirmed(loaded, replaced);
+  if (replaced && replaced.digest !== options.replaces) throw replacementNotConfirmed(loaded, replaced);
   const delegates = change ? registry.pinnedDelegates({ ...loaded, digest: change.previousDigest }) : registry.currentDelegates(loaded);
   const record = (allow: boolean, rule: string, extra: Record<string, unknown> = {}) => recorder.bus.emit({
     task: '-', agent: { name: loaded.manifest.name, digest: loaded.digest }, actor: 'user', kind: 'approval.decided',

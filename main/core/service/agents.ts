@@ -57,8 +57,7 @@ export class AgentRegistry {
    */
   async approve(id: string, recorder: ApprovalRecorder, by: string, options: { replaces?: string } = {}): Promise<AgentSummary> {
     const loaded = this.load(id);
-    const replaced = this.approvals.replaced(loaded);
-    await approveAgent(recorder, loaded, by, undefined, { replace: replaced !== undefined && replaced.digest === options.replaces });
+    await approveAgent(recorder, loaded, by, undefined, options.replaces === undefined ? {} : { replaces: options.replaces });
     return summarize(id, id.startsWith('builtin:') ? 'built-in' : 'opened', loaded.file, this.approvals);
   }
 
