@@ -5,10 +5,17 @@ import { jsonText, terminalSafe } from './terminal-text.js';
 // It is also the sink where control characters stop (terminal-text.ts): only newlines and
 // Airlock's own colours reach the terminal as they are.
 let closed = false;
+let stderrClosed = false;
 
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
   closed = true;
+});
+// The same for standard error (`airlock run … 2>&1 | head`): an unhandled EPIPE there would be an
+// uncaught exception, and every report of it another write to the closed pipe.
+process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  stderrClosed = true;
 });
 
 /** Writes to standard output; returns false once nobody is reading any more. */
@@ -30,7 +37,7 @@ export function outExact(text: string): boolean {
 
 /** Writes to standard error, through the same sink. */
 export function err(text: string): void {
-  process.stderr.write(terminalSafe(text));
+  if (!stderrClosed) process.stderr.write(terminalSafe(text));
 }
 
 export function stdoutClosed(): boolean {

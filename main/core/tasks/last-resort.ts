@@ -2,6 +2,8 @@ import type { LiveTasks } from './live-tasks.js';
 
 /** How long the last resort waits for tasks to be torn down and events to be written. */
 const GRACE_MS = 15_000;
+/** How many internal errors are reported at most. */
+const MAX_REPORTS = 10;
 
 /**
  * The process-level handlers of last resort: an exception or a rejection that nothing handled
@@ -20,8 +22,18 @@ export function installLastResort(options: {
 }): () => void {
   const report = options.report ?? ((text) => options.process.stderr.write(text));
   let handling = false;
+  let reports = 0;
   const handle = (kind: string) => (error: unknown) => {
-    report(`airlock: internal error (${kind}): ${(error as Error)?.stack ?? String(error)}\n`);
+    // A bounded number of reports: should reporting itself fail (a closed stderr), reporting each
+    // failure again would feed on itself and starve the teardown below.
+    if (reports < MAX_REPORTS) {
+      reports += 1;
+      try {
+        report(`airlock: internal error (${kind}): ${(error as Error)?.stack ?? String(error)}\n`);
+      } catch {
+        // nowhere left to say it: the teardown still runs
+      }
+    }
     if (handling) return; // already tearing down: the first one decides
     handling = true;
     const reason = `Airlock hit an internal error and stopped its tasks: ${(error as Error)?.message ?? String(error)}`;
