@@ -44,48 +44,77 @@ export interface Line {
   torn: boolean;
 }
 
+/**
+ * No record Airlock writes comes near this; a longer "line" is bytes someone else put in the file.
+ * It is yielded with empty text (not a record: it fails to parse, so readers report it), and no
+ * reader holds more than this of one line in memory.
+ */
+export const MAX_LINE_BYTES = 16 * 1024 * 1024;
+
 /** Streams a segment's lines from `start` (a byte offset at a line start), in big reads. */
-export async function* readLines(file: string, start = 0, firstLineNo = 1): AsyncGenerator<Line> {
+export async function* readLines(file: string, start = 0, firstLineNo = 1, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<Line> {
   const stream = fs.createReadStream(file, { start, highWaterMark: 1 << 20 });
   let carry: Buffer | undefined;
-  let offset = start;
+  /** The file offset of the data being scanned (carry first), and of the line being read. */
+  let position = start;
+  let lineOffset = start;
+  /** The line being read is past maxLineBytes: its bytes are dropped until its newline. */
+  let overlong = false;
   let lineNo = firstLineNo;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     const data = carry ? Buffer.concat([carry, chunk]) : chunk;
     let from = 0;
     for (let nl = data.indexOf(10, from); nl !== -1; nl = data.indexOf(10, from)) {
-      yield { text: data.toString('utf8', from, nl), lineNo: lineNo++, offset, torn: false };
-      offset += nl - from + 1;
+      const text = overlong || nl - from > maxLineBytes ? '' : data.toString('utf8', from, nl);
+      yield { text, lineNo: lineNo++, offset: lineOffset, torn: false };
+      lineOffset = position + nl + 1;
       from = nl + 1;
+      overlong = false;
     }
+    position += from;
     carry = from < data.length ? data.subarray(from) : undefined;
+    if (carry && carry.length > maxLineBytes) {
+      overlong = true;
+      position += carry.length;
+      carry = undefined;
+    }
   }
-  if (carry && carry.length > 0) yield { text: carry.toString('utf8'), lineNo, offset, torn: true };
+  if (overlong) yield { text: '', lineNo, offset: lineOffset, torn: true };
+  else if (carry && carry.length > 0) yield { text: carry.toString('utf8'), lineNo, offset: lineOffset, torn: true };
 }
 
 /** Streams a segment's complete lines from the end to the start (for newest-first queries). */
-export async function* readLinesBackward(file: string, chunkSize = 1 << 16): AsyncGenerator<string> {
+export async function* readLinesBackward(file: string, chunkSize = 1 << 16, maxLineBytes = MAX_LINE_BYTES): AsyncGenerator<string> {
   // An unterminated last line is a torn write, not a record: start at the last newline.
   let position = (await readTail(file)).goodLength;
   const handle = await fs.promises.open(file, 'r');
   try {
     let leftover = Buffer.alloc(0); // the start of a line whose end (and newline) was already read
+    // The line being read is past maxLineBytes: its bytes are dropped until the newline before it.
+    let overlong = false;
     while (position > 0) {
       const size = Math.min(chunkSize, position);
       position -= size;
       const chunk = Buffer.alloc(size);
       await handle.read(chunk, 0, size, position);
-      const data = Buffer.concat([chunk, leftover]); // always ends with a newline
-      let lineEnd = data.length - 1;
+      const data = Buffer.concat([chunk, leftover]); // always ends with a newline (or the dropped part of an overlong line)
+      let lineEnd = overlong ? data.length : data.length - 1;
       while (lineEnd > 0) {
         const nl = data.lastIndexOf(10, lineEnd - 1);
         if (nl === -1) break;
-        if (lineEnd > nl + 1) yield data.toString('utf8', nl + 1, lineEnd);
+        if (overlong) yield '';
+        else if (lineEnd > nl + 1) yield lineEnd - nl - 1 > maxLineBytes ? '' : data.toString('utf8', nl + 1, lineEnd);
+        overlong = false;
         lineEnd = nl;
       }
-      leftover = Buffer.from(data.subarray(0, lineEnd + 1));
+      leftover = Buffer.from(data.subarray(0, overlong ? 0 : lineEnd + 1));
+      if (leftover.length > maxLineBytes) {
+        overlong = true;
+        leftover = Buffer.alloc(0);
+      }
     }
-    if (leftover.length > 1) yield leftover.toString('utf8', 0, leftover.length - 1);
+    if (overlong) yield '';
+    else if (leftover.length > 1) yield leftover.toString('utf8', 0, leftover.length - 1);
   } finally {
     await handle.close();
   }
@@ -100,34 +129,43 @@ export interface Tail {
   tornBytes: number;
 }
 
-/** Finds the last complete line of a segment without reading the whole file. */
+/**
+ * Finds the last complete line of a segment without reading the whole file, in constant memory
+ * whatever follows it (a torn tail of any size); a last line longer than MAX_LINE_BYTES is given
+ * as empty text (not a record).
+ */
 export async function readTail(file: string): Promise<Tail> {
   const handle = await fs.promises.open(file, 'r');
   try {
     const size = (await handle.stat()).size;
-    let window = 1 << 16;
-    for (;;) {
-      const start = Math.max(0, size - window);
-      const buffer = Buffer.alloc(size - start);
-      await handle.read(buffer, 0, buffer.length, start);
-      const lastNewline = buffer.lastIndexOf(10);
-      if (lastNewline === -1 && start > 0) {
-        window *= 4;
-        continue;
-      }
-      if (lastNewline === -1) return { lastLine: undefined, goodLength: 0, tornBytes: size };
-      const previousNewline = buffer.lastIndexOf(10, lastNewline - 1);
-      if (previousNewline === -1 && start > 0) {
-        window *= 4;
-        continue;
-      }
-      return {
-        lastLine: buffer.toString('utf8', previousNewline + 1, lastNewline),
-        goodLength: start + lastNewline + 1,
-        tornBytes: size - (start + lastNewline + 1),
-      };
+    const lastNewline = await newlineBefore(handle, size, size);
+    if (lastNewline === -1) return { lastLine: undefined, goodLength: 0, tornBytes: size };
+    const previousNewline = await newlineBefore(handle, lastNewline, MAX_LINE_BYTES + 1);
+    const lineStart = previousNewline + 1;
+    // No newline within reach and the file goes back further: the last line is longer than any record.
+    const overlong = previousNewline === -1 && lastNewline > MAX_LINE_BYTES;
+    let lastLine = '';
+    if (!overlong) {
+      const buffer = Buffer.alloc(lastNewline - lineStart);
+      await handle.read(buffer, 0, buffer.length, lineStart);
+      lastLine = buffer.toString('utf8');
     }
+    return { lastLine, goodLength: lastNewline + 1, tornBytes: size - (lastNewline + 1) };
   } finally {
     await handle.close();
   }
+}
+
+/** The offset of the last newline before `end`, looking back at most `within` bytes; -1 if none. */
+async function newlineBefore(handle: fs.promises.FileHandle, end: number, within: number): Promise<number> {
+  const chunk = Buffer.alloc(1 << 16);
+  const stop = Math.max(0, end - within);
+  for (let to = end; to > stop;) {
+    const from = Math.max(stop, to - chunk.length);
+    await handle.read(chunk, 0, to - from, from);
+    const at = chunk.subarray(0, to - from).lastIndexOf(10);
+    if (at !== -1) return from + at;
+    to = from;
+  }
+  return -1;
 }
