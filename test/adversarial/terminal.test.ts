@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { Engine, LABEL } from '../../main/core/engine/engine.js';
 import { currentOwner } from '../../main/core/tasks/owner.js';
 import { approve, runCli, tempDir, type CliResult } from '../helpers/env.js';
@@ -98,6 +99,14 @@ describe('a hostile agent on the terminal', () => {
         expect(shown).toContain('t_fake\\u001b]0;pwned\\u0007\\n');
         expect(shown.split('\n').filter((line) => line.startsWith('12:00'))).toEqual([]);
       }
+      // A run meanwhile tells its own story only: the forged claim is the trail's and gc's, not in its output.
+      const tiny = path.join(dir, 'tiny.yaml');
+      fs.writeFileSync(tiny, 'name: tiny\ncommand: ["true"]\nnetwork: { mode: none }\n');
+      approve(tiny, home);
+      const own = await runCli(['run', tiny, '--json'], { env: { AIRLOCK_HOME: home } });
+      const printed = own.stdout.trim().split('\n').map((line) => JSON.parse(line) as AirlockEvent);
+      expect(new Set(printed.map((e) => e.task))).toEqual(new Set([printed[0]!.task]));
+      expect(printed.map((e) => e.kind)).not.toContain('engine.forged');
     } finally {
       await container.remove({ force: true }).catch(() => undefined);
     }

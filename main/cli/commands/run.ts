@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { loadManifestFile } from '../../core/policy/manifest.js';
 import { resolveTaskSpec, type RunOverrides } from '../../core/tasks/spec.js';
 import { TaskRunner, type TaskOutcome } from '../../core/tasks/runner.js';
+import { newTaskId } from '../../core/tasks/ids.js';
 import { systemClock } from '../../core/clock.js';
 import { AirlockError } from '../../core/errors.js';
 import { CredentialStore } from '../../core/credentials/store.js';
@@ -65,9 +66,13 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   explainDemoCredential(ctx, spec);
 
   const renderer = new EventRenderer({ color: !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR });
+  const task = newTaskId();
   ctx.bus.subscribe((event) => {
     // Clean up after crashed runs once this task is under way, so it does not delay the start.
-    if (event.kind === 'task.started' || event.kind === 'task.aborted') void ctx.reap();
+    if (event.kind === 'task.started' && event.task === task) void ctx.reap();
+    // This run's own story: its task, the tasks it started, and Airlock's records for it. Leftovers
+    // reaped meanwhile (another task's task.aborted, engine.forged) are in the trail and `airlock gc`.
+    if (!ofThisRun(event, task)) return;
     if (opts.json) outJson(event);
     else {
       const text = renderer.render(event);
@@ -99,7 +104,7 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
     });
     const seen: AirlockEvent[] = [];
     if (opts.learn) ctx.bus.subscribe((event) => seen.push(event));
-    const outcome = await runner.run(spec, { signal: controller.signal });
+    const outcome = await runner.run(spec, { signal: controller.signal, taskId: task });
     if (opts.learn) await reportLearned(loaded, learnedAllowlist(seen, outcome.task));
     await ctx.reap();
     if (!opts.json) printSummary(outcome);
@@ -109,6 +114,12 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
     process.off('SIGINT', onInterrupt);
     process.off('SIGTERM', onInterrupt);
   }
+}
+
+/** Whether an event is part of the run of `task`: its own, a descendant's, or one of no task but not the reaper's. */
+function ofThisRun(event: AirlockEvent, task: string): boolean {
+  if (event.task === task || event.chain?.includes(task)) return true;
+  return event.task === '-' && event.kind !== 'engine.forged';
 }
 
 export function exitCodeFor(outcome: TaskOutcome): ExitCode {
