@@ -5,7 +5,8 @@ import { parseDocument } from 'yaml';
 import { isAirlockError } from '../core/errors.js';
 import type { ApprovalAnswer, ApprovalRequest } from '../core/gateway/approvals.js';
 import type { Gateway } from '../core/gateway/gateway.js';
-import { alwaysHostRule, type AlwaysOutcome } from '../core/policy/approval.js';
+import type { AlwaysOutcome } from '../core/policy/approval.js';
+import { exactHostRule } from '../core/policy/host-pattern.js';
 import { addAllowedHost } from '../core/policy/manifest-edit.js';
 import { hostLine } from '../core/text/host-display.js';
 import { err } from './stdout.js';
@@ -18,7 +19,7 @@ const CHOICES: Record<string, ApprovalAnswer> = { o: 'once', t: 'task', a: 'alwa
 /** "Always" for a task's manifest: the core use case (approval.ts allowHostAlways), bound to the file. */
 export interface AlwaysAtTerminal {
   file: string;
-  allow: (host: string) => Promise<AlwaysOutcome>;
+  allow: (asked: { host: string; port: number }) => Promise<AlwaysOutcome>;
 }
 
 /**
@@ -44,7 +45,7 @@ export function answerApprovalsAtTerminal(gateway: Gateway, always: AlwaysAtTerm
 
 async function prompt(gateway: Gateway, request: ApprovalRequest, always: AlwaysAtTerminal | undefined): Promise<void> {
   const waiting = () => gateway.approvals.pending(request.task).some((p) => p.id === request.id);
-  const host = alwaysHostRule(request.host, request.port);
+  const host = exactHostRule(request) ?? request.host;
   while (waiting()) {
     const seconds = Math.max(0, Math.round((request.expiresAt - Date.now()) / 1000));
     const choices = always ? 'Allow [o]nce, for this [t]ask, [a]lways (adds it to the manifest), or [d]eny?' : 'Allow [o]nce, for this [t]ask, or [d]eny?';
@@ -57,7 +58,7 @@ async function prompt(gateway: Gateway, request: ApprovalRequest, always: Always
     if (!always || !waiting()) continue;
     if ((await ask(`Add "${inert(host)}" to network.allow in ${inert(always.file)}? [y/N] `)).trim().toLowerCase() !== 'y') continue;
     try {
-      const outcome = await always.allow(host);
+      const outcome = await always.allow(request);
       err(`airlock: ${inert(outcome.message)}\n`);
       gateway.approvals.answer(request.id, 'always');
       return;

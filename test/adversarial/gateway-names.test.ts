@@ -163,8 +163,8 @@ describe('hostile host names', () => {
     const text = 'name: asker\ncommand: ["true"]\nnetwork: { mode: allowlist, allow: [echo.vendor.test], onUnknownHost: ask }\n';
     fs.writeFileSync(file, text);
     const recorder = { registry: new AgentRegistry(path.join(root, 'home'), root), bus: new EventBus(systemClock), trail: () => ({ flush: async () => undefined }) };
-    await expect(allowHostAlways(recorder, file, '*.vendor.test', 'me')).rejects.toThrow(/not one host name/);
-    await expect(allowHostAlways(recorder, file, 'a_b.vendor.test', 'me')).rejects.toThrow(/not one host name/);
+    await expect(allowHostAlways(recorder, file, { host: '*.vendor.test', port: 443 }, 'me')).rejects.toThrow(/not one host name/);
+    await expect(allowHostAlways(recorder, file, { host: 'a_b.vendor.test', port: 443 }, 'me')).rejects.toThrow(/not one host name/);
     expect(fs.readFileSync(file, 'utf8')).toBe(text);
   });
 });

@@ -77,7 +77,7 @@ describe('agent names', () => {
       { name: 'helper', file: helper.file, digest: helper.digest, approvedAt: new Date().toISOString(), approvedBy: 'tester' },
       { name: 'boss', file: boss.file, digest: boss.digest, approvedAt: new Date().toISOString(), approvedBy: 'tester' },
     ] }));
-    await allowHostAlways(s.recorder, boss.file, 'files.vendor.test', 'tester');
+    await allowHostAlways(s.recorder, boss.file, { host: 'files.vendor.test', port: 443 }, 'tester');
     const after = loadManifestFile(boss.file);
     expect(s.registry.stateOf(after)).toBe('approved');
     const decided = s.events.filter((e) => e.kind === 'approval.decided').at(-1)!;

@@ -93,7 +93,7 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   const networked = spec.network.mode !== 'none';
   // "Always" is the same use case as in the app (core policy/approval.ts); never for a built-in agent.
   const always = registry.stateOf(loaded) === 'built-in' ? undefined
-    : { file: loaded.file, allow: (host: string) => allowHostAlways(approvalRecorder(ctx, registry), loaded.file, host, currentUserName()) };
+    : { file: loaded.file, allow: (asked: { host: string; port: number }) => allowHostAlways(approvalRecorder(ctx, registry), loaded.file, asked, currentUserName()) };
   const approvals = networked ? answerApprovalsAtTerminal(ctx.gateway(), always) : undefined;
   try {
     const runner = new TaskRunner({

@@ -4,7 +4,7 @@ import type { EventBus } from '../audit/bus.js';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { manifestDigest, parseManifest, type LoadedManifest } from './manifest.js';
 import { withAllowedHost } from './manifest-edit.js';
-import { parseHostPattern } from './host-pattern.js';
+import { exactHostRule } from './host-pattern.js';
 import type { AgentRegistry, Replaced } from './registry.js';
 
 /**
@@ -89,11 +89,6 @@ function notRecorded(loaded: LoadedManifest, cause: unknown): AirlockError {
     'an approval is only kept with its audit record: make the audit trail writable again (see `airlock doctor` and `airlock audit verify`), then approve it again', { cause });
 }
 
-/** The allowlist entry "always" adds for a request: the host alone on the default ports, else host:port. */
-export function alwaysHostRule(host: string, port: number): string {
-  return port === 80 || port === 443 ? host : `${host}:${port}`;
-}
-
 export interface AlwaysOutcome {
   file: string;
   host: string;
@@ -115,13 +110,12 @@ export interface AlwaysOutcome {
  * was approved as it was just before the edit and the edit changed nothing but that one host —
  * recording the approval first, as approveAgent does. A built-in agent's manifest is never edited.
  */
-export async function allowHostAlways(recorder: ApprovalRecorder, file: string, asked: string, by: string): Promise<AlwaysOutcome> {
+export async function allowHostAlways(recorder: ApprovalRecorder, file: string, asked: { host: string; port: number }, by: string): Promise<AlwaysOutcome> {
   // Exactly the host that was asked about: a name that reads as a pattern (`*.x.test`) is refused, never widened.
-  const exact = parseHostPattern(asked);
-  if (!exact || exact.wildcard) {
-    throw new AirlockError('bad_argument', `${JSON.stringify(asked)} is not one host name: "always" adds exactly the host that was asked about`, 'answer the request with "deny", or edit network.allow in the manifest by hand');
+  const host = exactHostRule(asked);
+  if (host === undefined) {
+    throw new AirlockError('bad_argument', `${JSON.stringify(asked.host)} is not one host name: "always" adds exactly the host that was asked about`, 'answer the request with "deny", or edit network.allow in the manifest by hand');
   }
-  const host = exact.text;
   const text = readManifest(file);
   const before: LoadedManifest = { manifest: parseManifest(text, file), digest: manifestDigest(text), file };
   const state = recorder.registry.stateOf(before);

@@ -105,6 +105,15 @@ export function exactHostPattern(target: NormalisedHost & { port: number }, defa
   return { ...pattern, text: formatHostPattern(pattern) };
 }
 
+/**
+ * The rule for exactly the host a request named (`asked.host` as it came, checked here): what
+ * "task" and "always" answers add. Undefined when it is not one host (`*.x`, `a_b`).
+ */
+export function exactHostRule(asked: { host: string; port: number }, defaultPorts: readonly number[] = WEB_PORTS): string | undefined {
+  const host = normaliseHost(asked.host);
+  return host ? exactHostPattern({ ...host, port: asked.port }, defaultPorts).text : undefined;
+}
+
 /** Does `pattern` match a request to `target` (a normalised host and a port)? */
 export function hostPatternMatches(pattern: HostPattern, target: NormalisedHost & { port: number }, defaultPorts: readonly number[]): boolean {
   const portOk = pattern.port === undefined ? defaultPorts.includes(target.port) : target.port === pattern.port;

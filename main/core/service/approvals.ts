@@ -1,6 +1,6 @@
 import { AirlockError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
-import { allowHostAlways, alwaysHostRule, type ApprovalRecorder } from '../policy/approval.js';
+import { allowHostAlways, type ApprovalRecorder } from '../policy/approval.js';
 import type { TaskManager } from './tasks.js';
 import type { ApprovalInfo, ApprovalReply } from './types.js';
 
@@ -51,7 +51,7 @@ export class ApprovalDesk {
         throw new AirlockError('bad_argument', `the manifest of task ${request.task} cannot be changed from the app (a built-in agent, or a task started elsewhere)`,
           'allow it for this task instead, or open a copy of the manifest and run that');
       }
-      await allowHostAlways(this.#deps.recorder, file, alwaysHostRule(request.host, request.port), this.#deps.user());
+      await allowHostAlways(this.#deps.recorder, file, request, this.#deps.user());
     }
     if (!gateway?.approvals.answer(id, answer)) throw gone();
   }

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
+import { exactHostRule } from '../../../main/core/policy/host-pattern';
 import { hostForDecision } from '../../../main/core/text/host-display';
 import type { ApprovalInfo, IpcError } from '../../../preload/contract';
 import { EmptyState, ErrorPanel } from '../components/common';
@@ -88,7 +89,7 @@ export function ConfirmAlways() {
     return () => window.removeEventListener('keydown', onKey);
   }, [id, confirmAlways]);
   if (!request) return null;
-  const host = request.port === 80 || request.port === 443 ? request.host : `${request.host}:${request.port}`;
+  const host = exactHostRule(request) ?? request.host;
   const confirm = async () => {
     setBusy(true);
     const failed = await answer(request.id, 'always');
