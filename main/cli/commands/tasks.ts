@@ -17,9 +17,9 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
     .option('--json', 'one JSON object per task')
     .action(async (opts: { json?: boolean }) => {
       const ctx = createContext();
-      await ctx.reap();
       // Only tasks Airlock made (its audit trail says so): a container with forged labels is no task.
-      const { tasks } = await ownTaskObjects(ctx.engine, ctx.home.audit);
+      // The reaper has just sorted them out; should it have failed, they are read again (with the error).
+      const tasks = (await ctx.reap()).remaining ?? (await ownTaskObjects(ctx.engine, ctx.home.audit)).tasks;
       if (opts.json) {
         outJsonLines(tasks.map((t) => ({ task: t.task, agent: t.agent, state: agentContainer(t)?.state ?? 'gone', created: agentContainer(t)?.created, owner: t.owner })));
         return;

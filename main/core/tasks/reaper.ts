@@ -1,7 +1,7 @@
 import type { EventBus } from '../audit/bus.js';
 import type { Engine } from '../engine/engine.js';
 import { removeTaskObjects } from '../engine/leftovers.js';
-import { ownTaskObjects, type ForgedClaim } from './own-objects.js';
+import { ownTaskObjects, type ForgedClaim, type VouchedTask } from './own-objects.js';
 import { isOwnedHere, isOwnerAlive } from './owner.js';
 
 export interface ReapedTask {
@@ -14,6 +14,8 @@ export interface ReapOutcome {
   reaped: ReapedTask[];
   /** Objects with Airlock's labels that Airlock did not make: left alone (see `airlock agents ls --shadow`). */
   leftAlone: ForgedClaim[];
+  /** The tasks Airlock made that are still there (their process lives): what `ps` lists, without reading it all again. */
+  remaining?: VouchedTask[];
 }
 
 /**
@@ -31,9 +33,12 @@ export async function reapLeftovers(
 ): Promise<ReapOutcome> {
   const { tasks, forged } = await ownTaskObjects(engine, trailDir);
   const reaped: ReapedTask[] = [];
+  const remaining: VouchedTask[] = [];
   for (const objects of tasks) {
-    if (objects.owner !== undefined && !isOwnedHere(objects.owner)) continue;
-    if (isAlive(objects.owner)) continue;
+    if ((objects.owner !== undefined && !isOwnedHere(objects.owner)) || isAlive(objects.owner)) {
+      remaining.push(objects);
+      continue;
+    }
     const removed = await removeTaskObjects(engine, objects);
     bus.emit({
       task: objects.task,
@@ -51,5 +56,5 @@ export async function reapLeftovers(
       data: { object: claim.kind, id: claim.id, name: claim.name, image: claim.image, claimedTask: claim.claimedTask, reason: claim.reason, action: 'left alone' },
     });
   }
-  return { reaped, leftAlone: forged };
+  return { reaped, leftAlone: forged, remaining };
 }
