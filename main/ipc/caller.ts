@@ -4,17 +4,10 @@
  * to no other, for as long as that page is there.
  */
 import type { WebContents } from 'electron';
-import { pushChannel, type PushPayload, type PushTopic } from '../../preload/contract.js';
+import type { Caller } from '../core/server/dispatch.js';
+import { pushChannel } from '../../preload/contract.js';
 
-export interface Caller {
-  /** Sends one push to this caller alone; nothing once it is gone. */
-  push<T extends PushTopic>(topic: T, payload: PushPayload<T>): void;
-  /**
-   * Calls `listener` once when the caller goes away: its contents destroyed, its renderer crashed,
-   * or its page replaced by another (a reload: the new page asked for nothing). Returns the undo.
-   */
-  onGone(listener: () => void): () => void;
-}
+export type { Caller };
 
 type Contents = Pick<WebContents, 'send' | 'isDestroyed' | 'on'>;
 

@@ -4,9 +4,9 @@
  * error leaves the main process as anything but `{ ok: false, error: { code, message, hint } }`.
  */
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
-import { isAirlockError } from '../core/errors.js';
+import { invokeContract, logToConsole, type Caller } from '../core/server/dispatch.js';
 import { channels, contract, type Channel, type ChannelArgs, type ChannelResult, type ErrorEnvelope } from '../../preload/contract.js';
-import { callerOf, type Caller } from './caller.js';
+import { callerOf } from './caller.js';
 
 /** The channel's checked arguments, then who called (for the few handlers whose pushes belong to the caller alone). */
 export type Handler<C extends Channel> = (...args: [...ChannelArgs<C>, caller: Caller]) => ChannelResult<C> | Promise<ChannelResult<C>>;
@@ -44,11 +44,6 @@ export function createIpcRegistrar(
   };
 }
 
-function logToConsole(message: string, error?: unknown): void {
-  if (error === undefined) console.error(message);
-  else console.error(message, error);
-}
-
 /** Why the sender may not call, or null when it may. */
 export function senderRefusal(event: IpcMainInvokeEvent, policy: SenderPolicy): string | null {
   const frame = event.senderFrame;
@@ -76,30 +71,15 @@ async function dispatch<C extends Channel>(
 }
 
 /**
- * Schema check → handler → envelope, for a caller whose sender was already checked. Shared by the
- * Electron registrar above and the e2e test bridge (test/e2e), so both serve the contract alike.
+ * Schema check → handler → envelope, for a caller whose sender was already checked (the same
+ * dispatch the engine's socket uses: main/core/server/dispatch.ts).
  */
-export async function invokeChecked<C extends Channel>(
+export function invokeChecked<C extends Channel>(
   channel: C,
   handler: Handler<C>,
   rawArgs: unknown[],
   caller: Caller,
   log: (message: string, error?: unknown) => void = logToConsole,
 ): Promise<ErrorEnvelope<ChannelResult<C>>> {
-  const parsed = contract[channel].args.safeParse(rawArgs);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.length ? `[${issue.path.join('.')}] ` : ''}${issue.message}`);
-    return { ok: false, error: { code: 'bad_argument', message: `${channel}: invalid arguments: ${issues.join('; ')}` } };
-  }
-  try {
-    const value = await handler(...([...(parsed.data as ChannelArgs<C>), caller] as [...ChannelArgs<C>, Caller]));
-    return { ok: true, value };
-  } catch (error) {
-    if (isAirlockError(error)) {
-      return { ok: false, error: { code: error.code, message: error.message, ...(error.hint ? { hint: error.hint } : {}) } };
-    }
-    // Unexpected errors stay in the main process log: their text may carry anything.
-    log(`IPC ${channel} failed`, error);
-    return { ok: false, error: { code: 'internal', message: `${channel} failed unexpectedly; details are in the Airlock log` } };
-  }
+  return invokeContract(contract, channel, handler as never, rawArgs, caller, log, 'IPC ') as Promise<ErrorEnvelope<ChannelResult<C>>>;
 }

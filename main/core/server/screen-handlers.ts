@@ -5,10 +5,10 @@
  * crashed). Control is held by one caller: input from any other is refused, and control is given
  * back when that caller goes, so nobody is left "in control" of a screen nobody is looking at.
  */
-import type { AirlockService } from '../core/service/service.js';
-import { AirlockError } from '../core/errors.js';
-import type { Caller } from './caller.js';
-import type { Handle } from './register.js';
+import type { AirlockService } from '../service/service.js';
+import { AirlockError } from '../errors.js';
+import type { Caller } from './dispatch.js';
+import type { SharedHandlers } from './engine-contract.js';
 
 export type ScreenService = Pick<AirlockService, 'attachScreen' | 'screenSize' | 'watchScreen' | 'takeControl' | 'releaseControl' | 'screenInput' | 'screenshots' | 'screenshot'>;
 
@@ -20,7 +20,10 @@ interface CallerState {
   undoGone: () => void;
 }
 
-export function registerScreenHandlers(handle: Handle, service: ScreenService): void {
+type ScreenChannel = 'screen.watch' | 'screen.unwatch' | 'screen.control' | 'screen.input' | 'screen.shots' | 'screen.shot';
+
+/** The screen channels' handlers: per-caller watches and control (see above). */
+export function screenHandlers(service: ScreenService): Pick<SharedHandlers, ScreenChannel> {
   const states = new Map<Caller, CallerState>();
   const controllers = new Map<string, Caller>();
 
@@ -52,7 +55,7 @@ export function registerScreenHandlers(handle: Handle, service: ScreenService): 
     service.releaseControl(task);
   };
 
-  handle('screen.watch', async (task, caller) => {
+  const watch: SharedHandlers['screen.watch'] = async (task, caller) => {
     await service.attachScreen(task); // a task the CLI runs: watchable here too, view-only
     const size = service.screenSize(task);
     const state = stateOf(caller);
@@ -75,16 +78,16 @@ export function registerScreenHandlers(handle: Handle, service: ScreenService): 
     }
     state.watches.set(task, stop);
     return size;
-  });
+  };
 
-  handle('screen.unwatch', (task, caller) => {
+  const unwatch: SharedHandlers['screen.unwatch'] = (task, caller) => {
     const state = states.get(caller);
     state?.watches.get(task)?.();
     state?.watches.delete(task);
     tidy(caller);
-  });
+  };
 
-  handle('screen.control', ({ task, take }, caller) => {
+  const control: SharedHandlers['screen.control'] = ({ task, take }, caller) => {
     if (!take) {
       release(task, caller);
       tidy(caller);
@@ -96,15 +99,21 @@ export function registerScreenHandlers(handle: Handle, service: ScreenService): 
     service.takeControl(task);
     controllers.set(task, caller);
     stateOf(caller).controls.add(task);
-  });
+  };
 
-  handle('screen.input', ({ task, input }, caller) => {
+  const input: SharedHandlers['screen.input'] = ({ task, input }, caller) => {
     if (controllers.get(task) !== caller) {
       throw new AirlockError('policy_refused', `the screen of ${task} is view-only for this window`, 'take control first (it is recorded in the action log)');
     }
     service.screenInput(task, input);
-  });
+  };
 
-  handle('screen.shots', (task) => service.screenshots(task));
-  handle('screen.shot', ({ task, index }) => service.screenshot(task, index));
+  return {
+    'screen.watch': watch,
+    'screen.unwatch': unwatch,
+    'screen.control': control,
+    'screen.input': input,
+    'screen.shots': (task) => service.screenshots(task),
+    'screen.shot': ({ task, index }) => service.screenshot(task, index),
+  };
 }

@@ -1,0 +1,123 @@
+/**
+ * THE composition root of the core: wires the Electron-free core once, for whoever runs it — the
+ * engine process (main/core/server), a CLI in in-process mode (AIRLOCK_ENGINE=inprocess), tests.
+ * Every collaborator a test may want to replace comes in through the options; everything else is
+ * made here and nowhere else.
+ */
+import { EventBus } from './audit/bus.js';
+import { AuditStore } from './audit/store.js';
+import { openHeadSigner, recordBusInTrail } from './audit/trail.js';
+import { findAssetsDir } from './assets.js';
+import { systemClock, type Clock } from './clock.js';
+import { Keychain } from './credentials/keychain.js';
+import { CredentialStore } from './credentials/store.js';
+import { Engine } from './engine/engine.js';
+import { AirlockError, isAirlockError } from './errors.js';
+import { Gateway } from './gateway/gateway.js';
+import { gatewayEnvironment } from './gateway/pinned-hosts.js';
+import { airlockHome, homeLayout, type HomeLayout } from './home.js';
+import { storeAsCredentialsPort } from './service/credentials-port.js';
+import { AirlockService } from './service/service.js';
+import { haltTasksWhenTrailFails, LiveTasks } from './tasks/live-tasks.js';
+import { reapLeftovers, type ReapOutcome } from './tasks/reaper.js';
+
+export interface AirlockOptions {
+  /** The environment (AIRLOCK_HOME, DOCKER_HOST, AIRLOCK_GATEWAY_HOSTS…); process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /** AIRLOCK_HOME; from `env` by default. */
+  home?: string;
+  clock?: Clock;
+  keychain?: Keychain;
+  /** The Docker-compatible engine; connected on first use from `env` by default. */
+  engine?: () => Engine;
+  /** Where assets/ is (agents, sidecar, launcher); found beside the program by default. */
+  assetsDir?: string;
+  /** Who a person is in the action log (taking control of a screen, approving); the OS user by default. */
+  user?: string;
+  /** Called when the audit trail finds it was changed by someone without its key. */
+  onTamper?: (findings: string[]) => void;
+}
+
+export interface Airlock {
+  readonly home: HomeLayout;
+  readonly env: NodeJS.ProcessEnv;
+  readonly bus: EventBus;
+  readonly clock: Clock;
+  readonly keychain: Keychain;
+  readonly credentials: CredentialStore;
+  /** The tasks this process runs: stopped together when the audit trail fails, or Airlock does. */
+  readonly live: LiveTasks;
+  /** The use cases (run, stop, approve, answer, audit, credentials, screens…). */
+  readonly service: AirlockService;
+  readonly assetsDir: string;
+  engine(): Engine;
+  /** Opens the audit trail (once) and records the bus in it; throws keychain_unavailable without a keychain. */
+  audit(): AuditStore;
+  /** Removes leftovers of dead Airlock processes (once per call of this function; settles, never rejects). */
+  reap(): Promise<ReapOutcome>;
+  /** Stops running tasks (their sandboxes destroyed), makes every event durable, closes the gateway. */
+  close(): Promise<void>;
+}
+
+export function createAirlock(options: AirlockOptions = {}): Airlock {
+  const env = options.env ?? process.env;
+  const home = homeLayout(options.home ?? airlockHome(env));
+  const clock = options.clock ?? systemClock;
+  const bus = new EventBus(clock);
+  const keychain = options.keychain ?? new Keychain();
+  const live = new LiveTasks();
+  let connected: Engine | undefined;
+  const engine = options.engine ?? (() => (connected ??= connectOrExplain(env)));
+  let store: AuditStore | undefined;
+  const audit = (): AuditStore => {
+    if (!store) {
+      const opened = new AuditStore({ dir: home.audit, signer: openHeadSigner(keychain) });
+      recordBusInTrail(bus, opened);
+      haltTasksWhenTrailFails(opened, live);
+      if (options.onTamper) opened.onTamper((record) => options.onTamper!(record.data.findings as string[]));
+      store = opened;
+    }
+    return store;
+  };
+  let egress: Gateway | undefined;
+  const credentials = new CredentialStore(home.root, keychain);
+  const assetsDir = options.assetsDir ?? findAssetsDir();
+  const service = new AirlockService({
+    engine, bus, audit, home, keychain, clock, assetsDir,
+    gateway: () => (egress ??= new Gateway({ bus, clock, ...gatewayEnvironment(env) })),
+    credentials: storeAsCredentialsPort(credentials),
+    credentialStore: credentials,
+    live,
+    ...(options.user ? { user: options.user } : {}),
+  });
+  const reap = async (): Promise<ReapOutcome> => {
+    try {
+      // A reaped task's task.aborted belongs in the trail; this process's own records are on disk
+      // first, since the reaper believes only what the trail says Airlock made.
+      await audit().flush();
+    } catch {
+      // without a keychain (or a writable trail) the trail on disk still vouches for what it holds
+    }
+    try {
+      return await reapLeftovers(engine(), bus, home.audit);
+    } catch {
+      return { reaped: [], leftAlone: [] };
+    }
+  };
+  const close = async () => {
+    await service.close();
+    await egress?.close();
+    await store?.close();
+  };
+  return { home, env, bus, clock, keychain, credentials, live, service, assetsDir, engine, audit, reap, close };
+}
+
+/** Engine.connect() throws a plain Error for an unusable DOCKER_HOST; give it a kind and a fix. */
+function connectOrExplain(env: NodeJS.ProcessEnv): Engine {
+  try {
+    return Engine.connect(env);
+  } catch (error) {
+    if (isAirlockError(error)) throw error;
+    throw new AirlockError('engine_unavailable', (error as Error).message, 'fix or unset DOCKER_HOST', { cause: error });
+  }
+}
