@@ -1,38 +1,38 @@
 /**
  * AIRLOCK_ENGINE=inprocess: the engine's contract answered by a core running in the client's own
- * process (CI, containers, places where a background process is unwanted). The same handlers, the
- * same schema checks and envelopes as over the socket: only the transport differs.
+ * process (CI, containers, places where a background process is unwanted). The same handler
+ * table, schema checks and envelopes as over the socket: only the transport differs.
  */
-import { AirlockError } from '../errors.js';
+import { AirlockError, type AirlockErrorCode } from '../errors.js';
 import type { Airlock } from '../airlock.js';
 import type { PushPayload, PushTopic } from '../../../preload/contract.js';
 import type { EngineClient } from './client.js';
-import { HandlerTable, type Caller } from './dispatch.js';
-import { engineContract, type EngineArgs, type EngineChannel, type EngineContract, type EngineHandlers, type EngineResult } from './engine-contract.js';
-import { serviceHandlers } from './service-handlers.js';
+import type { Caller, HandlerTable, Log } from './dispatch.js';
+import type { EngineArgs, EngineChannel, EngineContract, EngineResult } from './engine-contract.js';
+import { createEngineHandlers } from './engine-handlers.js';
 
 type Listener = (payload: unknown) => void;
 
-export interface InProcessOptions {
-  /** Handlers for the engine-only channels (default: those of an in-process core). */
-  engineHandlers?: Partial<EngineHandlers>;
-  /** Where unexpected handler errors are logged. */
-  log?: (message: string, error?: unknown) => void;
+/** The engine-only channels when there is no engine process. */
+function noEngine(): never {
+  throw new AirlockError('not_found', 'no engine: this command runs Airlock in its own process (AIRLOCK_ENGINE=inprocess)', 'unset AIRLOCK_ENGINE to use the engine');
 }
 
-export function inProcessClient(airlock: Airlock, options: InProcessOptions = {}): EngineClient {
-  const table = new HandlerTable(engineContract);
-  const handlers: EngineHandlers = {
-    ...serviceHandlers(airlock.service),
-    'engine.status': () => {
-      throw new AirlockError('not_found', 'no engine: this command runs Airlock in its own process (AIRLOCK_ENGINE=inprocess)', 'unset AIRLOCK_ENGINE to use the engine');
-    },
-    'engine.stop': () => undefined,
-    ...options.engineHandlers,
-  } as EngineHandlers;
-  for (const channel of Object.keys(handlers) as EngineChannel[]) table.handle(channel, handlers[channel] as never);
-  table.assertComplete();
+/** A client of a core in this process; `close()` closes the core too. */
+export function inProcessClient(airlock: Airlock, log?: Log): EngineClient {
+  const table = createEngineHandlers(airlock, { 'engine.status': noEngine, 'engine.stop': noEngine });
+  return callerClient(table, airlock.service, { log, onClose: () => airlock.close() });
+}
 
+/**
+ * One caller of a handler table in this process (several may share one table: the e2e harness's
+ * connections, say). Pushes of the service go to every caller; per-caller pushes to this one.
+ */
+export function callerClient(
+  table: HandlerTable<EngineContract>,
+  service: Airlock['service'],
+  options: { log?: Log | undefined; onClose?: () => Promise<void> } = {},
+): EngineClient {
   const listeners = new Map<PushTopic, Set<Listener>>();
   const gone = new Set<() => void>();
   const deliver = (topic: PushTopic, payload: unknown) => {
@@ -45,7 +45,7 @@ export function inProcessClient(airlock: Airlock, options: InProcessOptions = {}
       return () => gone.delete(listener);
     },
   };
-  const unsubscribe = airlock.service.subscribe((push) => deliver(push.topic, push.payload));
+  const unsubscribe = service.subscribe((push) => deliver(push.topic, push.payload));
   let closed = false;
 
   return {
@@ -53,7 +53,7 @@ export function inProcessClient(airlock: Airlock, options: InProcessOptions = {}
     async call<C extends EngineChannel>(channel: C, ...args: EngineArgs<C>): Promise<EngineResult<C>> {
       if (closed) throw new AirlockError('engine_unavailable', 'this Airlock client is closed');
       const envelope = await table.invoke(channel, args, caller, options.log);
-      if (!envelope.ok) throw new AirlockError(envelope.error.code as never, envelope.error.message, envelope.error.hint);
+      if (!envelope.ok) throw new AirlockError(envelope.error.code as AirlockErrorCode, envelope.error.message, envelope.error.hint);
       return envelope.value as EngineResult<C>;
     },
     subscribe<T extends PushTopic>(topic: T, listener: (payload: PushPayload<T>) => void) {
@@ -69,9 +69,7 @@ export function inProcessClient(airlock: Airlock, options: InProcessOptions = {}
       unsubscribe();
       for (const listener of [...gone]) listener();
       gone.clear();
-      await airlock.close();
+      await options.onClose?.();
     },
   };
 }
-
-export type { EngineContract };
