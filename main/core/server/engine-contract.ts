@@ -8,7 +8,7 @@
  * `--input`, the file a dialog chose). The renderer never sees the engine-only channels.
  */
 import { z } from 'zod';
-import { contract, type Returns } from '../../../preload/contract.js';
+import { contract, type AgentSummary, type AuditExportResult, type Returns } from '../../../preload/contract.js';
 import type { ArgsOf, ContractHandler, ResultOf } from './dispatch.js';
 
 function returns<T>(): Returns<T> {
@@ -22,6 +22,9 @@ const { 'app.version': _appVersion, 'agents.open': _agentsOpen, 'audit.export': 
 export const sharedContract = shared;
 export type SharedContract = typeof sharedContract;
 export type SharedChannel = keyof SharedContract & string;
+
+const absolutePath = z.string().min(2).max(4096).refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), { error: 'must be an absolute path' });
+const taskId = z.string().regex(/^t_[0-9a-hjkmnp-tv-z]{26}$/, { error: 'must be a task id (t_…)' });
 
 /** What `engine.status` says of the running engine. */
 export interface EngineStatus {
@@ -46,6 +49,12 @@ export const engineOnlyContract = {
   'engine.status': { args: z.tuple([]), result: returns<EngineStatus>() },
   /** Stops the engine: running tasks are stopped (like Ctrl-C) and their sandboxes destroyed first. */
   'engine.stop': { args: z.tuple([]), result: returns<void>() },
+
+  // ── files a client names (the app's dialogs chose them; a CLI's arguments) ──
+  /** Opens a manifest file as an agent (what `agents.open` does after the app's dialog). */
+  'agents.openFile': { args: z.tuple([absolutePath]), result: returns<AgentSummary>() },
+  /** Writes the trail (or one task's records) to a file (what `audit.export` does after the app's dialog). */
+  'audit.exportTo': { args: z.tuple([z.strictObject({ file: absolutePath, format: z.enum(['jsonl', 'csv']), task: taskId.optional() })]), result: returns<AuditExportResult>() },
 } as const;
 
 export const engineContract = { ...sharedContract, ...engineOnlyContract } as const;

@@ -8,12 +8,20 @@ import { HandlerTable } from './dispatch.js';
 import { engineContract, type EngineChannel, type EngineContract, type EngineHandlers, type SharedChannel } from './engine-contract.js';
 import { serviceHandlers } from './service-handlers.js';
 
-/** The engine-only channels' handlers: the process that runs the core knows how to answer them. */
-export type EngineOnlyHandlers = Omit<EngineHandlers, SharedChannel>;
+/** The engine-only channels the process running the core answers itself (its own status, stopping it). */
+export type ProcessHandlers = Pick<EngineHandlers, 'engine.status' | 'engine.stop'>;
 
-export function createEngineHandlers(airlock: Airlock, engineOnly: EngineOnlyHandlers): HandlerTable<EngineContract> {
+/** The engine-only channels answered by the core. */
+function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | keyof ProcessHandlers> {
+  return {
+    'agents.openFile': (file) => airlock.service.openAgent(file),
+    'audit.exportTo': ({ file, format, task }) => airlock.service.exportAudit(file, format, task),
+  };
+}
+
+export function createEngineHandlers(airlock: Airlock, processHandlers: ProcessHandlers): HandlerTable<EngineContract> {
   const table = new HandlerTable(engineContract);
-  const handlers = { ...serviceHandlers(airlock.service), ...engineOnly } as EngineHandlers;
+  const handlers = { ...serviceHandlers(airlock.service), ...coreHandlers(airlock), ...processHandlers } as EngineHandlers;
   for (const channel of Object.keys(handlers) as EngineChannel[]) table.handle(channel, handlers[channel] as never);
   table.assertComplete();
   return table;
