@@ -51,14 +51,14 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   const overrides = parseRunFlags(opts, process.cwd()); // bad flags are refused before anything else
   const client = await engine();
   const agent = await client.call('agents.inspect', agentRefOf(agentRef));
-  await requireApproval(client, agent);
-  await explainDemoCredential(client, agent);
-
   const { network, creds, ...rest } = overrides;
   const request = {
     agent: agent.file, attached: !opts.detach, ...rest,
     ...(network ? { network } : {}), ...(creds ? { credentials: creds } : {}),
   };
+  await explainDemoCredential(client, agent);
+  await client.call('tasks.check', request); // what is wrong with the manifest or the flags, before any approval
+  await requireApproval(client, agent);
   if (opts.detach) {
     const { task } = await client.call('tasks.start', request);
     if (opts.json) outJson({ task });

@@ -84,6 +84,8 @@ export const engineOnlyContract = {
   // ── CLI: what `airlock` asks beyond the window's channels ──
   /** Starts a task (`airlock run`): returns its id at once; with `attached`, it is stopped when this caller goes. */
   'tasks.start': { args: z.tuple([startRequestSchema]), result: returns<{ task: string }>() },
+  /** Checks a start request (manifest, settings, credentials; not the approval) without starting anything. */
+  'tasks.check': { args: z.tuple([startRequestSchema]), result: returns<void>() },
   /** Waits until a task this engine runs is over and its sandbox gone: how it ended. */
   'tasks.wait': { args: z.tuple([taskId]), result: returns<TaskEnd>() },
   /** Every task of any Airlock process on the Docker engine, from its containers (`airlock ps`). */

@@ -25,6 +25,7 @@ function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | ke
       reapOnceStarted(airlock, started.task);
       return started;
     },
+    'tasks.check': (request) => service.checkStart(request),
     'tasks.wait': (task) => service.wait(task),
     'tasks.running': () => service.runningTasks(),
     'tasks.gc': () => service.gc(),

@@ -25,6 +25,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { HomeLayout } from '../home.js';
 import type { LiveTasks } from '../tasks/live-tasks.js';
 import type { ReapOutcome } from '../tasks/reaper.js';
+import type { RunOverrides } from '../tasks/spec.js';
 import { pruneAuditTrail } from '../audit/retention.js';
 import { MachineTasks } from './machine-tasks.js';
 import type { ApprovalRecorder } from '../policy/approval.js';
@@ -192,8 +193,12 @@ export class AirlockService {
   start(request: StartRequest): { task: string } {
     const { id, loaded } = this.agents.resolveRef(request.agent);
     this.agents.requireApproved(loaded);
-    const { agent: _agent, attached: _attached, inputs, outputDir, ...settings } = request;
-    return this.#tasks.start(loaded, id, { ...overridesFor(settings), ...(inputs?.length ? { inputs } : {}), ...(outputDir !== undefined ? { outputDir } : {}) });
+    return this.#tasks.start(loaded, id, startOverrides(request));
+  }
+
+  /** Checks a start request as start() would (manifest, settings, credentials; not the approval), starting nothing. */
+  checkStart(request: StartRequest): void {
+    this.#tasks.check(this.agents.resolveRef(request.agent).loaded, startOverrides(request));
   }
 
   /** Waits until a task this core runs is over (its sandbox gone) and says how it ended. */
@@ -409,6 +414,11 @@ export class AirlockService {
       }
     }
   }
+}
+
+function startOverrides(request: StartRequest): RunOverrides {
+  const { agent: _agent, attached: _attached, inputs, outputDir, ...settings } = request;
+  return { ...overridesFor(settings), ...(inputs?.length ? { inputs } : {}), ...(outputDir !== undefined ? { outputDir } : {}) };
 }
 
 function osUser(): string {

@@ -11,7 +11,7 @@ import { requestResume } from '../tasks/stop.js';
 import { checkGrantRequests } from '../tasks/task-credentials.js';
 import { TaskRunner, type TaskRunnerDeps } from '../tasks/runner.js';
 import { DelegationTree } from '../tasks/delegation.js';
-import { resolveTaskSpec, type RunOverrides } from '../tasks/spec.js';
+import { resolveTaskSpec, type RunOverrides, type TaskSpec } from '../tasks/spec.js';
 import type { ScreenRegistry } from '../desktop/screen-registry.js';
 import type { LiveTasks } from '../tasks/live-tasks.js';
 import type { AgentRegistry } from './agents.js';
@@ -80,10 +80,7 @@ export class TaskManager {
    * typed overrides; relative paths in them resolve against the manifest's folder.
    */
   start(loaded: LoadedManifest, agentId: string, overrides: RunOverrides): { task: string } {
-    const spec = resolveTaskSpec(loaded, overrides, path.dirname(loaded.file));
-    // A credential that cannot be lent (unknown, TTL over its maximum, a host the network does not
-    // allow) is refused here, to the run dialog, before a task exists.
-    if (spec.credentials.length > 0) checkGrantRequests(spec.credentials, this.#deps.credentialStore, spec.network, spec.agent.name);
+    const spec = this.check(loaded, overrides);
     this.#deps.audit(); // no keychain, no audit trail: refuse before anything is created
     const engine = this.#deps.engine();
     const networked = spec.network.mode !== 'none';
@@ -122,6 +119,17 @@ export class TaskManager {
     this.#tasks.set(id, { info, agent: spec.agent, file: loaded.file, controller, done });
     this.#deps.onChange();
     return { task: id };
+  }
+
+  /**
+   * The task a run would be, resolved and checked, without starting it: a manifest or setting that
+   * is wrong, or a credential that cannot be lent (unknown, TTL over its maximum, a host the
+   * network does not allow), is refused here, before a task exists.
+   */
+  check(loaded: LoadedManifest, overrides: RunOverrides): TaskSpec {
+    const spec = resolveTaskSpec(loaded, overrides, path.dirname(loaded.file));
+    if (spec.credentials.length > 0) checkGrantRequests(spec.credentials, this.#deps.credentialStore, spec.network, spec.agent.name);
+    return spec;
   }
 
   /** Whether this core runs (or recently ran) the task. */
