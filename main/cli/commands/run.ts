@@ -50,6 +50,9 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   if (opts.detach && opts.learn) throw new AirlockError('bad_argument', '--learn needs the run\'s events, so it cannot --detach', 'run it without --detach');
   const overrides = parseRunFlags(opts, process.cwd()); // bad flags are refused before anything else
   const client = await engine();
+  if (opts.detach && client.mode === 'inprocess') {
+    throw new AirlockError('bad_argument', '--detach needs the Airlock engine: with AIRLOCK_ENGINE=inprocess the task would end with this command', 'unset AIRLOCK_ENGINE, or run it without --detach');
+  }
   const agent = await client.call('agents.inspect', agentRefOf(agentRef));
   const { network, creds, ...rest } = overrides;
   const request = {
