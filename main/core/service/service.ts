@@ -3,12 +3,11 @@
  * the Electron-free core. Collaborators come in through the constructor; nothing here knows about
  * windows or IPC. Pushes to a UI are batched, and no method returns a secret.
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { EventBus } from '../audit/bus.js';
 import type { AirlockEvent } from '../audit/events.js';
-import { exportAuditTrail, type ExportFormat } from '../audit/export.js';
+import type { ExportFormat } from '../audit/export.js';
 import { queryAuditPage } from '../audit/query.js';
 import type { AuditStore } from '../audit/store.js';
 import { openHeadSigner } from '../audit/trail.js';
@@ -25,9 +24,9 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { HomeLayout } from '../home.js';
 import type { LiveTasks } from '../tasks/live-tasks.js';
 import type { ReapOutcome } from '../tasks/reaper.js';
-import type { RunOverrides } from '../tasks/spec.js';
 import { pruneAuditTrail } from '../audit/retention.js';
 import { MachineTasks } from './machine-tasks.js';
+import { exportAuditToFile, withTamperNotices } from './audit-files.js';
 import type { ApprovalRecorder } from '../policy/approval.js';
 import { AgentRegistry } from './agents.js';
 import { ApprovalDesk } from './approvals.js';
@@ -37,7 +36,7 @@ import { taskHistory } from './history.js';
 import { ImageBuilds, type BuildImage } from './images.js';
 import { ResourceSampler } from './resources.js';
 import { listScreenshots, readScreenshot } from './screenshots.js';
-import { overridesFor, TaskManager, type TaskManagerDeps } from './tasks.js';
+import { startOverrides, TaskManager, type TaskManagerDeps } from './tasks.js';
 import type {
   AgentInspection, AgentSummary, ApprovalInfo, ApprovalReply, AuditExportResult, AuditPageResult, AuditQueryRequest, AuditVerifyResult,
   CredentialInput, CredentialSummary, GcResult, ImageBuildState, PastTask, PruneSummary, RunningTask, RunRequest, ServicePush, StartRequest, TaskEnd, TaskInfo,
@@ -97,16 +96,7 @@ export class AirlockService {
 
   constructor(given: AirlockServiceDeps) {
     // A tamper notice the trail finds on opening goes to every client with the events: the person is told.
-    const hooked = new WeakSet<AuditStore>();
-    const audit = (): AuditStore => {
-      const store = given.audit();
-      if (!hooked.has(store)) {
-        hooked.add(store);
-        store.onTamper((record) => this.#events.push(record));
-      }
-      return store;
-    };
-    const deps = { ...given, audit };
+    const deps = { ...given, audit: withTamperNotices(given.audit, (record) => this.#events.push(record)) };
     this.#deps = deps;
     this.agents = new AgentRegistry({ assetsDir: deps.assetsDir, home: deps.home.root });
     this.#credentials = deps.credentials ?? new UnavailableCredentials();
@@ -343,22 +333,10 @@ export class AirlockService {
     return verifyAuditTrail(this.#deps.home.audit, signer);
   }
 
-  /** Writes the trail (or one task's records), oldest first, to a file the user chose in main. */
+  /** Writes the trail (or one task's records), oldest first, to a file the user chose (the app's dialog, the CLI's --output). */
   async exportAudit(file: string, format: ExportFormat, task?: string): Promise<AuditExportResult> {
     await this.#flushAudit();
-    const absolute = path.resolve(file);
-    const out = fs.createWriteStream(absolute, { mode: 0o600 });
-    const opened = new Promise<void>((resolve, reject) => out.once('open', () => resolve()).once('error', reject));
-    await opened.catch((error: NodeJS.ErrnoException) => {
-      throw new AirlockError('bad_argument', `cannot write ${absolute}: ${error.code ?? error.message}`, 'choose a folder you can write to');
-    });
-    const write = (chunk: string) => (out.write(chunk) ? undefined : new Promise<void>((resolve) => out.once('drain', () => resolve())));
-    try {
-      const records = await exportAuditTrail(this.#deps.home.audit, format, task ? { task } : {}, write);
-      return { file: absolute, records };
-    } finally {
-      await new Promise<void>((resolve) => out.end(() => resolve()));
-    }
+    return exportAuditToFile(this.#deps.home.audit, file, format, task);
   }
 
   /** Removes whole segments older than `keepDays`; the trail records it and still verifies. */
@@ -414,11 +392,6 @@ export class AirlockService {
       }
     }
   }
-}
-
-function startOverrides(request: StartRequest): RunOverrides {
-  const { agent: _agent, attached: _attached, inputs, outputDir, ...settings } = request;
-  return { ...overridesFor(settings), ...(inputs?.length ? { inputs } : {}), ...(outputDir !== undefined ? { outputDir } : {}) };
 }
 
 function osUser(): string {

@@ -17,7 +17,7 @@ import type { LiveTasks } from '../tasks/live-tasks.js';
 import type { AgentRegistry } from './agents.js';
 import type { ResourceSampler } from './resources.js';
 import type { LoadedManifest } from '../policy/manifest.js';
-import type { ErrorInfo, RunRequest, TaskEnd, TaskInfo } from './types.js';
+import type { ErrorInfo, RunRequest, StartRequest, TaskEnd, TaskInfo } from './types.js';
 
 export interface TaskManagerDeps {
   engine: () => Engine;
@@ -248,6 +248,12 @@ export function overridesFor(request: Omit<RunRequest, 'agentId' | 'credentials'
     ...(request.memoryBytes !== undefined ? { memoryBytes: request.memoryBytes } : {}),
     ...(request.credentials && request.credentials.length > 0 ? { creds: request.credentials } : {}),
   };
+}
+
+/** A client's start request (the CLI's) as the spec's typed overrides: its settings, inputs and output folder. */
+export function startOverrides(request: StartRequest): RunOverrides {
+  const { agent: _agent, attached: _attached, inputs, outputDir, ...settings } = request;
+  return { ...overridesFor(settings), ...(inputs?.length ? { inputs } : {}), ...(outputDir !== undefined ? { outputDir } : {}) };
 }
 
 export function describe(error: unknown): ErrorInfo {
