@@ -133,7 +133,7 @@ function engineConnector(): Connect {
     return localEngine(core);
   }
   const spawn = electronEngineSpawn(process.execPath, app.getAppPath());
-  const connect: Connect = () => connectEngine({ spawn });
+  const connect: Connect = () => connectEngine({ spawn, client: 'app' });
   // Started now, while the window loads; its first call connects on its own (this one only starts it).
   void connect().then((client) => client.close()).catch(() => undefined);
   return connect;

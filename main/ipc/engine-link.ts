@@ -133,9 +133,10 @@ function oneLine(text: string): string {
 
 /**
  * How the app starts the engine: Electron's own binary as plain Node (ELECTRON_RUN_AS_NODE) running
- * the CLI bundle's `engine serve` — out/cli/airlock.cjs beside out/main, in the repository as in the
- * packaged app (electron-builder packs out/**; Electron reads the bundle from the asar).
+ * the CLI bundle (connectEngine adds `engine serve`) — out/cli/airlock.cjs beside out/main, in the
+ * repository as in the packaged app (electron-builder packs out/**; Electron reads the bundle from
+ * the asar).
  */
 export function electronEngineSpawn(electronBinary: string, appPath: string): EngineSpawn {
-  return { command: electronBinary, args: [path.join(appPath, 'out', 'cli', 'airlock.cjs'), 'engine', 'serve'], env: { ELECTRON_RUN_AS_NODE: '1' } };
+  return { command: electronBinary, args: [path.join(appPath, 'out', 'cli', 'airlock.cjs')], env: { ELECTRON_RUN_AS_NODE: '1' } };
 }

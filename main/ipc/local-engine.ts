@@ -15,6 +15,6 @@ function noEngineProcess(): never {
 
 /** A connect that makes one more caller of the core's one table (closing it never closes the core). */
 export function localEngine(airlock: Airlock): Connect {
-  const table = createEngineHandlers(airlock, { 'engine.status': noEngineProcess, 'engine.stop': noEngineProcess });
+  const table = createEngineHandlers(airlock, { 'engine.status': noEngineProcess, 'engine.stop': noEngineProcess, 'engine.retire': noEngineProcess });
   return () => Promise.resolve(callerClient(table, airlock.service));
 }

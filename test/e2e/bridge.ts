@@ -22,6 +22,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { transform } from 'esbuild';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { encodeMessage } from '../../main/core/server/wire.js';
 import { registerAppHandlers } from '../../main/ipc/app.js';
 import type { Caller } from '../../main/ipc/caller.js';
 import { EngineConnections, type Connect } from '../../main/ipc/engine-link.js';
@@ -43,15 +44,6 @@ export interface Bridge {
   /** Calls answered, by channel (tests check that the UI went through the contract). */
   calls: Map<string, number>;
   close(): Promise<void>;
-}
-
-/** JSON, with every Uint8Array (Buffer included) as {"$bytes": base64}. */
-export function encodeMessage(message: unknown): string {
-  return JSON.stringify(message, function (this: Record<string, unknown>, key: string, value: unknown) {
-    // The holder's own value: a Buffer's toJSON has already run on `value`.
-    const original = this[key];
-    return original instanceof Uint8Array ? { $bytes: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') } : value;
-  });
 }
 
 /** One WebSocket connection as the caller of what it asks: per-caller pushes go to it alone. */

@@ -52,7 +52,7 @@ describe('the composition root', () => {
     await vi.waitFor(() => expect(FakeBrowserWindow.created).toHaveLength(1));
     // Started at once, before the window asks anything; that first connection only starts it.
     await vi.waitFor(() => expect(engine.closed).toBe(1));
-    expect(engine.options).toEqual([{ spawn: { command: process.execPath, args: ['/repo/airlock/out/cli/airlock.cjs', 'engine', 'serve'], env: { ELECTRON_RUN_AS_NODE: '1' } } }]);
+    expect(engine.options).toEqual([{ client: 'app', spawn: { command: process.execPath, args: ['/repo/airlock/out/cli/airlock.cjs'], env: { ELECTRON_RUN_AS_NODE: '1' } } }]);
     expect(protocol.handlers.has(APP_SCHEME)).toBe(true);
     expect([...ipcMainHandlers.keys()].sort()).toEqual([...channels].sort());
     expect(FakeBrowserWindow.created[0]!.loadedUrl).toBe(APP_ENTRY_URL);
