@@ -3,8 +3,9 @@
  * calls (a window's web contents; a connection of the e2e bridge), so the engine's per-caller rules
  * hold one to one — a screen's frames go to the page that watches it, and its control is given back
  * when that page goes. A page's connection is opened on its first call, closed when the page goes
- * (closed, reloaded, crashed), and opened again — starting a fresh engine — on the first call after
- * the engine was lost.
+ * (closed, reloaded, crashed). When the engine is lost under a page, the page's next call fails with
+ * engine_unavailable (once: its screen watches and control went with the engine), and the call
+ * after that connects again, starting a fresh engine.
  */
 import path from 'node:path';
 import { AirlockError, isAirlockError } from '../core/errors.js';
@@ -22,7 +23,7 @@ export interface EngineCalls {
   call<C extends EngineChannel>(caller: Caller, channel: C, ...args: EngineArgs<C>): Promise<EngineResult<C>>;
 }
 
-const AGAIN_HINT = 'try again: the next action starts Airlock\'s engine again (`airlock engine logs` says why it stopped)';
+const AGAIN_HINT = 'try again: the next action starts the Airlock engine again (`airlock engine logs` says why it stopped)';
 
 /** A page's connection: the client once connected, and whether it is still the page's. */
 interface Connection {
@@ -47,13 +48,20 @@ export class EngineConnections implements EngineCalls {
   async call<C extends EngineChannel>(caller: Caller, channel: C, ...args: EngineArgs<C>): Promise<EngineResult<C>> {
     const connection = this.#connectionOf(caller);
     const client = await connection.client;
+    if (connection.lost !== undefined) {
+      // The page learns once that the engine went (its watches and control went with it); its next call connects again.
+      void this.#forget(caller, connection);
+      throw new AirlockError('engine_unavailable', oneLine(`the Airlock engine stopped: ${connection.lost}`), AGAIN_HINT);
+    }
     try {
       return await client.call(channel, ...args);
     } catch (error) {
       // An error envelope from the engine is its answer; anything else is the connection failing.
       if (connection.lost === undefined && isAirlockError(error)) throw error;
       this.#forget(caller, connection);
-      throw new AirlockError('engine_unavailable', `Airlock's engine stopped: ${oneLine(connection.lost ?? (error as Error).message)}`, AGAIN_HINT, { cause: error });
+      // The client's own line when it has one (it says why); the page gets what to do besides.
+      const message = isAirlockError(error) ? error.message : `the Airlock engine stopped: ${connection.lost ?? (error as Error).message}`;
+      throw new AirlockError('engine_unavailable', oneLine(message), AGAIN_HINT, { cause: error });
     }
   }
 
@@ -101,7 +109,7 @@ export class EngineConnections implements EngineCalls {
     }
     client.onLost((reason) => {
       connection.lost = reason;
-      this.#forget(caller, connection);
+      void this.#close(connection);
     });
     return client;
   }
@@ -109,6 +117,11 @@ export class EngineConnections implements EngineCalls {
   /** Drops the page's connection (the next call opens another) and closes it; never rejects. */
   async #forget(caller: Caller, connection: Connection): Promise<void> {
     if (this.#connections.get(caller) === connection) this.#connections.delete(caller);
+    await this.#close(connection);
+  }
+
+  /** Closes a connection and stops its pushes reaching the page; never rejects. */
+  async #close(connection: Connection): Promise<void> {
     if (connection.forgotten) return;
     connection.forgotten = true;
     connection.undoGone();
@@ -123,7 +136,7 @@ export class EngineConnections implements EngineCalls {
 /** A failed connect as the window sees it: what is wrong, and what to do. */
 function unreachable(error: unknown): AirlockError {
   if (isAirlockError(error)) return error;
-  return new AirlockError('engine_unavailable', `cannot reach Airlock's engine: ${oneLine((error as Error).message)}`, AGAIN_HINT, { cause: error });
+  return new AirlockError('engine_unavailable', `cannot reach the Airlock engine: ${oneLine((error as Error).message)}`, AGAIN_HINT, { cause: error });
 }
 
 function oneLine(text: string): string {

@@ -1,7 +1,7 @@
 /**
  * The app's engine connections (main/ipc/engine-link.ts): one per page, opened on its first call and
- * closed when it goes; an engine lost under a page fails its call with engine_unavailable and a hint,
- * and its next call connects again; a connect that fails is the same one-line refusal, never an
+ * closed when it goes; an engine lost under a page fails its call (or its next one) with
+ * engine_unavailable and a hint, and the call after that connects again; a connect that fails is the same one-line refusal, never an
  * exception. The engine's own answers (error envelopes) reach the page unchanged.
  */
 import { describe, expect, it } from 'vitest';
@@ -79,22 +79,25 @@ describe('engine connections', () => {
     await expect(connections.call(page().caller, 'tasks.stop', TASK)).rejects.toMatchObject({ code: 'not_found', message: 'no such task', hint: 'airlock ps lists them' });
   });
 
-  it('fail a call with engine_unavailable and a hint when the engine is lost, and connect again on the next', async () => {
+  it('fail a call with engine_unavailable and a hint when the engine is lost, and connect again on the call after', async () => {
     const engine = fakeEngine();
     const connections = new EngineConnections(engine.connect);
     const window = page();
     await connections.call(window.caller, 'tasks.list');
     engine.made[0]!.lose('the engine exited (signal SIGKILL)');
+    await expect.poll(() => engine.made[0]!.closed).toBe(true);
+    // Told once, with what to do; then connected again.
+    await expect(connections.call(window.caller, 'tasks.list')).rejects.toMatchObject({ code: 'engine_unavailable', message: 'the Airlock engine stopped: the engine exited (signal SIGKILL)', hint: expect.stringContaining('try again') as unknown });
     await expect(connections.call(window.caller, 'tasks.list')).resolves.toBe(2);
     // Lost while the call is under way.
     const made = engine.made[1]!;
     made.gone = 'the engine exited (signal SIGKILL)';
     const failing = connections.call(window.caller, 'tasks.list');
     made.lose('the engine exited (signal SIGKILL)');
-    await expect(failing).rejects.toMatchObject({ code: 'engine_unavailable', message: 'Airlock\'s engine stopped: the engine exited (signal SIGKILL)', hint: expect.stringContaining('try again') as unknown });
+    await expect(failing).rejects.toMatchObject({ code: 'engine_unavailable', message: 'the Airlock engine stopped: the engine exited (signal SIGKILL)', hint: expect.stringContaining('try again') as unknown });
     await expect(connections.call(window.caller, 'tasks.list')).resolves.toBe(3);
     // A transport failure (not the engine's answer) is the same, and the connection is dropped.
-    await expect(connections.call(window.caller, 'doctor.run')).rejects.toMatchObject({ code: 'engine_unavailable', message: 'Airlock\'s engine stopped: socket hang up' });
+    await expect(connections.call(window.caller, 'doctor.run')).rejects.toMatchObject({ code: 'engine_unavailable', message: 'the Airlock engine stopped: socket hang up' });
     expect(engine.made[2]!.closed).toBe(true);
     await expect(connections.call(window.caller, 'tasks.list')).resolves.toBe(4);
   });
@@ -104,7 +107,7 @@ describe('engine connections', () => {
     const connections = new EngineConnections(engine.connect);
     const window = page();
     engine.refuseWith(new Error('connect ENOENT /home/me/.airlock/engine.sock\n    at stack'));
-    await expect(connections.call(window.caller, 'tasks.list')).rejects.toMatchObject({ code: 'engine_unavailable', message: 'cannot reach Airlock\'s engine: connect ENOENT /home/me/.airlock/engine.sock', hint: expect.any(String) as unknown });
+    await expect(connections.call(window.caller, 'tasks.list')).rejects.toMatchObject({ code: 'engine_unavailable', message: 'cannot reach the Airlock engine: connect ENOENT /home/me/.airlock/engine.sock', hint: expect.any(String) as unknown });
     const throwing = new EngineConnections(() => {
       throw new Error('spawn EACCES');
     });
