@@ -42,7 +42,6 @@ const agentId = z.string().max(4096).regex(/^(builtin:[a-z0-9][a-z0-9._-]*|file:
 const hostRule = z.string().max(260).regex(/^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?(?::\d{1,5})?$/i, { error: 'must be a host, *.domain or host:port' });
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, { error: 'must be a variable name' });
 const credentialName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { error: 'must be 1-64 characters of a-z, 0-9 and -' });
-const shortText = z.string().max(64);
 
 export const runRequestSchema = z.strictObject({
   agentId,
@@ -52,9 +51,10 @@ export const runRequestSchema = z.strictObject({
     z.strictObject({ mode: z.literal('allowlist'), allow: z.array(hostRule).max(200) }),
   ]).optional(),
   env: z.array(z.strictObject({ name: envName, value: z.string().max(32_768) })).max(100).optional(),
-  timeout: shortText.optional(),
+  /** Typed: the run dialog parses `10m` and `512m` (main/core/policy/units.ts); the core never re-parses text. */
+  timeoutMs: z.number().int().positive().max(365 * 24 * 3_600_000).optional(),
   cpus: z.number().positive().max(256).optional(),
-  memory: shortText.optional(),
+  memoryBytes: z.number().int().positive().max(2 ** 50).optional(),
   /** Credentials to lend, each for at most its maximum TTL (the service checks it against the store). */
   credentials: z.array(z.strictObject({ name: credentialName, ttlMs: z.number().int().positive().max(30 * 24 * 3_600_000) })).max(50).optional(),
 });

@@ -3,9 +3,8 @@ import readline from 'node:readline/promises';
 import { styleText } from 'node:util';
 import { parseDocument } from 'yaml';
 import { isAirlockError } from '../core/errors.js';
-import type { ApprovalAnswer, ApprovalRequest } from '../core/gateway/approvals.js';
-import type { Gateway } from '../core/gateway/gateway.js';
-import type { AlwaysOutcome } from '../core/policy/approval.js';
+import type { EngineClient } from '../core/server/client.js';
+import type { ApprovalInfo, ApprovalReply } from '../core/service/types.js';
 import { exactHostRule } from '../core/policy/host-pattern.js';
 import { addAllowedHost } from '../core/policy/manifest-edit.js';
 import { hostLine } from '../core/text/host-display.js';
@@ -14,57 +13,84 @@ import { inert, terminalSafe } from './terminal-text.js';
 
 export { addAllowedHost };
 
-const CHOICES: Record<string, ApprovalAnswer> = { o: 'once', t: 'task', a: 'always', d: 'deny', '': 'deny' };
-
-/** "Always" for a task's manifest: the core use case (approval.ts allowHostAlways), bound to the file. */
-export interface AlwaysAtTerminal {
-  file: string;
-  allow: (asked: { host: string; port: number }) => Promise<AlwaysOutcome>;
-}
+const CHOICES: Record<string, ApprovalReply> = { o: 'once', t: 'task', a: 'always', d: 'deny', '': 'deny' };
 
 /**
- * Answers the gateway's "ask" requests at the terminal, one at a time. Without a terminal every
- * request is denied at once (and says so), rather than left to time out. "Always" (offered when
- * the manifest may be changed: not for a built-in agent) asks for a confirmation, then does what
- * the app does: adds the host to the manifest and keeps an approved manifest approved, on the
- * record; only then is the request allowed. If that fails, the person is told and asked again.
+ * Answers the engine's "ask" requests of one run's tasks at the terminal, one at a time. Without a
+ * terminal each is denied at once as the default (and says so), rather than left to time out.
+ * "Always" is offered when the engine can change the task's manifest (not a built-in agent's): it
+ * asks for a confirmation, then the engine does what the app does (approvals.answer 'always'):
+ * adds the host to the manifest and keeps an approved manifest approved, on the record; only then
+ * is the request allowed. If that fails, the person is told and asked again.
  */
-export function answerApprovalsAtTerminal(gateway: Gateway, always: AlwaysAtTerminal | undefined): { stop: () => void } {
-  const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
-  let queue = Promise.resolve();
-  const stop = gateway.approvals.onRequest((request) => {
-    if (!interactive) {
-      err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${requestedHost(request, false)}\n`);
-      gateway.approvals.denyUnasked(request.id);
-      return;
-    }
-    queue = queue.then(() => prompt(gateway, request, always)).catch(() => undefined);
-  });
-  return { stop };
-}
+export class TerminalApprovals {
+  readonly #client: EngineClient;
+  readonly #ofThisRun: (task: string) => boolean;
+  readonly #interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
+  /** What is waiting now (the engine's whole list, as last pushed). */
+  #waiting = new Map<string, ApprovalInfo>();
+  readonly #handled = new Set<string>();
+  #queue = Promise.resolve();
+  readonly #unsubscribe: () => void;
 
-async function prompt(gateway: Gateway, request: ApprovalRequest, always: AlwaysAtTerminal | undefined): Promise<void> {
-  const waiting = () => gateway.approvals.pending(request.task).some((p) => p.id === request.id);
-  const host = exactHostRule(request) ?? request.host;
-  while (waiting()) {
-    const seconds = Math.max(0, Math.round((request.expiresAt - Date.now()) / 1000));
-    const choices = always ? 'Allow [o]nce, for this [t]ask, [a]lways (adds it to the manifest), or [d]eny?' : 'Allow [o]nce, for this [t]ask, or [d]eny?';
-    const typed = (await ask(`\nThe agent wants to reach a host that is not in its allowlist:\n  ${requestedHost(request, !process.env.NO_COLOR)}\n${choices} (denied in ${seconds}s) `)).trim().toLowerCase().slice(0, 1);
-    const answer = CHOICES[typed] ?? 'deny';
-    if (answer !== 'always') {
-      gateway.approvals.answer(request.id, answer);
-      return;
+  /** `ofThisRun`: whether a task is this run's (its root or a descendant); others' asks are not ours to answer. */
+  constructor(client: EngineClient, ofThisRun: (task: string) => boolean) {
+    this.#client = client;
+    this.#ofThisRun = ofThisRun;
+    this.#unsubscribe = client.subscribe('approvals', (list) => {
+      this.#waiting = new Map(list.map((info) => [info.id, info]));
+      this.check();
+    });
+  }
+
+  /** Looks again at what waits (call it when the run's task tree grew: a child's ask may have come first). */
+  check(): void {
+    for (const info of this.#waiting.values()) {
+      if (this.#handled.has(info.id) || !this.#ofThisRun(info.task)) continue;
+      this.#handled.add(info.id);
+      if (!this.#interactive) {
+        err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${requestedHost(info, false)}\n`);
+        void this.#client.call('approvals.denyUnasked', info.id).catch(() => undefined); // answered meanwhile
+        continue;
+      }
+      this.#queue = this.#queue.then(() => this.#prompt(info)).catch(() => undefined);
     }
-    if (!always || !waiting()) continue;
-    if ((await ask(`Add "${inert(host)}" to network.allow in ${inert(always.file)}? [y/N] `)).trim().toLowerCase() !== 'y') continue;
-    try {
-      const outcome = await always.allow(request);
-      err(`airlock: ${inert(outcome.message)}\n`);
-      gateway.approvals.answer(request.id, 'always');
-      return;
-    } catch (error) {
-      err(`airlock: ${inert((error as Error).message)}\n${isAirlockError(error) && error.hint ? `  fix: ${inert(error.hint)}\n` : ''}`);
+  }
+
+  stop(): void {
+    this.#unsubscribe();
+  }
+
+  async #prompt(request: ApprovalInfo): Promise<void> {
+    const waiting = () => this.#waiting.has(request.id);
+    const host = exactHostRule(request) ?? request.host;
+    const file = request.manifestFile;
+    while (waiting()) {
+      const seconds = Math.max(0, Math.round((Date.parse(request.expiresAt) - Date.now()) / 1000));
+      const choices = file ? 'Allow [o]nce, for this [t]ask, [a]lways (adds it to the manifest), or [d]eny?' : 'Allow [o]nce, for this [t]ask, or [d]eny?';
+      const typed = (await ask(`\nThe agent wants to reach a host that is not in its allowlist:\n  ${requestedHost(request, !process.env.NO_COLOR)}\n${choices} (denied in ${seconds}s) `)).trim().toLowerCase().slice(0, 1);
+      const answer = CHOICES[typed] ?? 'deny';
+      if (answer !== 'always') {
+        await this.#client.call('approvals.answer', { id: request.id, answer }).catch(() => undefined); // no longer waiting
+        return;
+      }
+      if (!file || !waiting()) continue;
+      if ((await ask(`Add "${inert(host)}" to network.allow in ${inert(file)}? [y/N] `)).trim().toLowerCase() !== 'y') continue;
+      try {
+        await this.#client.call('approvals.answer', { id: request.id, answer: 'always' });
+        err(`airlock: ${inert(await this.#describeAlways(host, file))}\n`);
+        return;
+      } catch (error) {
+        err(`airlock: ${inert((error as Error).message)}\n${isAirlockError(error) && error.hint ? `  fix: ${inert(error.hint)}\n` : ''}`);
+      }
     }
+  }
+
+  /** What "always" did to the manifest, as its approval now stands. */
+  async #describeAlways(host: string, file: string): Promise<string> {
+    const added = `added ${host} to network.allow in ${file}`;
+    const agent = await this.#client.call('agents.inspect', file).catch(() => undefined);
+    return agent?.approval === 'approved' ? `${added}; it stays approved (${agent.digest?.slice(7, 19) ?? ''})` : `${added}; it needs approving before its next run`;
   }
 }
 
@@ -72,7 +98,7 @@ async function prompt(gateway: Gateway, request: ApprovalRequest, always: Always
  * The host asked for, whole and with its port, its registrable domain first (bold on a colour
  * terminal): `evil.test  ← login.example.com.evil.test:443`. Never shortened: the domain decides.
  */
-function requestedHost(request: ApprovalRequest, colour: boolean): string {
+function requestedHost(request: { host: string; port: number }, colour: boolean): string {
   const host = inert(request.host);
   return hostLine(host, request.port, (domain) => (colour ? styleText('bold', domain) : domain));
 }

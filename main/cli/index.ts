@@ -7,7 +7,7 @@ import { registerEngineCommands } from './commands/engine.js';
 import { registerRun } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerTaskCommands } from './commands/tasks.js';
-import { closeContexts } from './context.js';
+import { closeEngine } from './context.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { err } from './stdout.js';
 
@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     exitCode = reportError(error);
   }
   try {
-    await closeContexts();
+    await closeEngine();
   } catch (error) {
     // Events that could not be made durable: say so, and do not exit 0.
     err(`airlock: ${(error as Error).message}\n`);

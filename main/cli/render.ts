@@ -1,10 +1,20 @@
 import path from 'node:path';
 import { styleText } from 'node:util';
 import type { AirlockEvent } from '../core/audit/events.js';
+import type { WireEvent } from '../../preload/contract.js';
 import { formatDuration, formatSize } from '../core/policy/units.js';
 import { inertDeep } from './terminal-text.js';
 
 type Style = Parameters<typeof styleText>[0];
+
+/**
+ * Events as the engine sends them (a kind is any string on the wire, and trail records may be
+ * hand-edited): read as events, since everything that reads them here takes any shape — the
+ * renderer makes every field inert and shows a record it cannot render as it is.
+ */
+export function fromWire<T extends WireEvent>(event: T): AirlockEvent & Omit<T, keyof WireEvent> {
+  return event as unknown as AirlockEvent & Omit<T, keyof WireEvent>;
+}
 
 /**
  * Turns events into the readable, coloured live log of `airlock run` (plain text when not a TTY).

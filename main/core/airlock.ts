@@ -87,15 +87,7 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
   let egress: Gateway | undefined;
   const credentials = new CredentialStore(home.root, keychain);
   const assetsDir = options.assetsDir ?? findAssetsDir();
-  const service = new AirlockService({
-    engine, bus, audit, home, keychain, clock, assetsDir,
-    gateway: () => (egress ??= new Gateway({ bus, clock, ...gatewayEnvironment(env), ...options.gateway })),
-    credentials: storeAsCredentialsPort(credentials),
-    credentialStore: credentials,
-    live,
-    ...(options.user ? { user: options.user } : {}),
-  });
-  const reap = async (): Promise<ReapOutcome> => {
+  const reapOnce = async (): Promise<ReapOutcome> => {
     try {
       // A reaped task's task.aborted belongs in the trail; this process's own records are on disk
       // first, since the reaper believes only what the trail says Airlock made.
@@ -109,7 +101,25 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
       return { reaped: [], leftAlone: [] };
     }
   };
+  const reaping = new Set<Promise<ReapOutcome>>();
+  // Reaps under way are waited for on close: a reaped task's task.aborted is in the trail before it closes.
+  const reap = (): Promise<ReapOutcome> => {
+    const pending = reapOnce();
+    reaping.add(pending);
+    void pending.finally(() => reaping.delete(pending));
+    return pending;
+  };
+  const service = new AirlockService({
+    engine, bus, audit, home, keychain, clock, assetsDir,
+    gateway: () => (egress ??= new Gateway({ bus, clock, ...gatewayEnvironment(env), ...options.gateway })),
+    credentials: storeAsCredentialsPort(credentials),
+    credentialStore: credentials,
+    live,
+    reap,
+    ...(options.user ? { user: options.user } : {}),
+  });
   const close = async () => {
+    await Promise.all(reaping);
     await service.close();
     await egress?.close();
     await store?.close();

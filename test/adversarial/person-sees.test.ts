@@ -118,7 +118,7 @@ describe('learn mode with a parent, its child and a host named like a pattern', 
     fs.writeFileSync(path.join(h.root, 'agent.yaml'), parentYaml);
     registry.approve(loadManifestFile(path.join(h.root, 'agent.yaml')), 'test');
     try {
-      const outcome = await runner.run(specFrom(h.root, parentYaml, { net: 'open' }));
+      const outcome = await runner.run(specFrom(h.root, parentYaml, { network: { mode: 'open' } }));
       expect(outcome.exitCode).toBe(0);
       const child = h.events.find((e) => e.kind === 'task.created' && e.agent.name === 'fetcher')?.task;
       expect(child).toBeDefined();

@@ -173,7 +173,7 @@ network: { mode: open }
     const { root, events, runner } = networked();
     const script = 'curl -s -o /dev/null -w "%{http_code} " http://api.vendor.test/a; curl -s -o /dev/null -w "%{http_code} " --cacert /workspace/in/ca.pem https://files.vendor.test/b; echo';
     const yaml = `name: learner\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\n${INPUTS}network: { mode: none }\n`;
-    const learning = await runner.run(specFrom(root, yaml, { net: 'open' }));
+    const learning = await runner.run(specFrom(root, yaml, { network: { mode: 'open' } }));
     expect(learning.exitCode).toBe(0);
     const learned = learnedAllowlist(events, learning.task);
     expect(learned.allow).toEqual(['api.vendor.test', 'files.vendor.test']);

@@ -20,7 +20,7 @@ import type { CredentialStore } from '../../main/core/credentials/store.js';
 import { AirlockError } from '../../main/core/errors.js';
 import { homeLayout } from '../../main/core/home.js';
 import { AirlockService } from '../../main/core/service/service.js';
-import { ttlSpec } from '../../main/core/service/tasks.js';
+import { overridesFor } from '../../main/core/service/tasks.js';
 import { createIpcRegistrar } from '../../main/ipc/register.js';
 import { EngineConnections } from '../../main/ipc/engine-link.js';
 import { registerForwardingHandlers } from '../../main/ipc/forward.js';
@@ -240,19 +240,19 @@ describe('the real service behind the channels', () => {
     }
   });
 
-  it('refuses to resume a task that is not one of its own, and "always" for a request that is not waiting', async () => {
+  it('resumes a task that is not one of its own through its containers (no engine here: refused, saying so), and refuses "always" for a request that is not waiting', async () => {
     const { cleanup } = realService();
     try {
-      await expect(call('tasks.resume', TASK)).resolves.toMatchObject({ ok: false, error: { code: 'not_found', hint: expect.stringContaining('airlock resume') as unknown } });
+      await expect(call('tasks.resume', TASK)).resolves.toMatchObject({ ok: false, error: { code: 'engine_unavailable' } });
       await expect(call('approvals.answer', { id: '3b241101-e2bb-4255-8caf-4136c566a962', answer: 'always' })).resolves.toMatchObject({ ok: false, error: { code: 'not_found' } });
     } finally {
       cleanup();
     }
   });
 
-  it('turns a TTL into an exact duration for the task spec', () => {
-    expect(ttlSpec(15 * 60_000)).toBe('15m');
-    expect(ttlSpec(90_500)).toBe('1m30s500ms');
-    expect(ttlSpec(2 * 3_600_000 + 60_000)).toBe('2h1m');
+  it('passes a run request\'s typed values to the task spec as they are (no text made, none re-parsed)', () => {
+    expect(overridesFor({ timeoutMs: 90_500, memoryBytes: 256 * 1024 ** 2, cpus: 0.5, credentials: [{ name: 'vendor-api', ttlMs: 90_500 }], network: { mode: 'open' } }))
+      .toEqual({ timeoutMs: 90_500, memoryBytes: 256 * 1024 ** 2, cpus: 0.5, creds: [{ name: 'vendor-api', ttlMs: 90_500 }], network: { mode: 'open' } });
+    expect(() => overridesFor({ network: { mode: 'allowlist', allow: [] } })).toThrow(/allowlist is empty/);
   });
 });

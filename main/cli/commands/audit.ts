@@ -1,19 +1,39 @@
-import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
-import type { AirlockEvent } from '../../core/audit/events.js';
-import { exportAuditTrail, type ExportFormat } from '../../core/audit/export.js';
-import { followAuditTrail } from '../../core/audit/follow.js';
-import { queryAuditPage, queryAuditTrail, type AuditQuery } from '../../core/audit/query.js';
-import { pruneAuditTrail } from '../../core/audit/retention.js';
-import { openHeadSigner } from '../../core/audit/trail.js';
-import { verifyAuditTrail } from '../../core/audit/verify.js';
+import type { AuditRecord } from '../../core/audit/record.js';
+import { exportHeader, exportLine } from '../../core/audit/export.js';
 import { AirlockError } from '../../core/errors.js';
-import { createContext } from '../context.js';
+import type { EngineClient } from '../../core/server/client.js';
+import type { AuditQueryRequest } from '../../core/service/types.js';
+import type { WireRecord } from '../../../preload/contract.js';
+import { engine } from '../context.js';
 import { err, out, outExact, outJson, stdoutClosed, whenDrained } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
-import { EventRenderer } from '../render.js';
+import { EventRenderer, fromWire } from '../render.js';
 
 const ENDS_A_TASK = new Set(['task.destroyed', 'task.aborted']);
+/** Records per audit.query page (the engine answers at most 5,000). */
+const PAGE = 1000;
+/** How often `log --follow` asks for what is new. */
+const FOLLOW_EVERY_MS = 250;
+
+type Query = Omit<AuditQueryRequest, 'limit' | 'cursor'>;
+
+/**
+ * Every matching record after `after`, oldest first, a page at a time; stops early when `take`
+ * returns false. Says where it got to (the last record's number) and whether it was stopped.
+ */
+async function eachRecord(client: EngineClient, query: Query, take: (record: AuditRecord) => boolean | Promise<boolean>, after?: string): Promise<{ cursor: string | undefined; stopped: boolean }> {
+  let cursor = after;
+  for (;;) {
+    const page = await client.call('audit.query', { ...query, order: 'asc', limit: PAGE, ...(cursor !== undefined ? { cursor } : {}) });
+    for (const record of page.records.map(fromWire)) {
+      cursor = String(record.n);
+      if (!(await take(record))) return { cursor, stopped: true };
+    }
+    if (!page.next) return { cursor, stopped: false };
+  }
+}
 
 export function registerAuditCommands(program: Command, setExit: (code: ExitCode) => void): void {
   program
@@ -24,39 +44,52 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
     .option('--limit <n>', 'without a task: how many of the newest events to show first', '200')
     .option('--json', 'one JSON record per line, as stored')
     .action(async (task: string | undefined, opts: { follow?: boolean; limit: string; json?: boolean }) => {
-      const ctx = createContext();
+      const client = await engine();
       const renderer = new EventRenderer({ color: !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR, showTask: task === undefined });
-      const print = (event: AirlockEvent) => {
-        if (opts.json) outJson(event);
+      let ended = false;
+      let shown = 0;
+      const print = (record: AuditRecord) => {
+        if (opts.json) outJson(record);
         else {
-          const text = renderer.render(event);
+          const text = renderer.render(record);
           if (text !== undefined) out(`${text}\n`);
         }
-        return !stdoutClosed();
+        shown += 1;
+        if (task && ENDS_A_TASK.has(record.kind)) ended = true;
+        return !stdoutClosed() && !(opts.follow && ended);
       };
-      let ended = false;
+      const query: Query = task ? { task } : {};
+      let cursor: string | undefined;
       if (task) {
-        for await (const record of queryAuditTrail(ctx.home.audit, { task })) {
-          if (!print(record)) return;
-          ended ||= ENDS_A_TASK.has(record.kind);
-        }
+        const replayed = await eachRecord(client, query, print);
+        if (replayed.stopped) return;
+        cursor = replayed.cursor ?? await lastRecordNumber(client);
       } else {
         const limit = Number(opts.limit);
         if (!Number.isInteger(limit) || limit < 0) throw new AirlockError('bad_argument', `--limit: '${opts.limit}' is not a whole number`, 'write e.g. --limit 50');
-        const page = await queryAuditPage(ctx.home.audit, { order: 'desc' }, limit);
-        for (const record of page.records.reverse()) if (!print(record)) return;
+        const newest = await newestRecords(client, limit);
+        for (const record of newest) if (!print(record)) return;
+        cursor = newest.length > 0 ? String(newest.at(-1)!.n) : await lastRecordNumber(client);
       }
       if (!opts.follow) {
-        if (task && !ended && (await isEmpty(ctx.home.audit, task))) throw new AirlockError('not_found', `no events for task ${task}`, 'see `airlock log` for recent tasks');
+        if (task && shown === 0) throw new AirlockError('not_found', `no events for task ${task}`, 'see `airlock log` for recent tasks');
         return;
       }
       if (task && ended) return;
+      // Follows the trail itself (not only this engine's events): a task another Airlock process runs shows too.
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
-      for await (const record of followAuditTrail(ctx.home.audit, { signal: controller.signal })) {
-        if (task && record.task !== task) continue;
-        if (!print(record)) break;
-        if (task && ENDS_A_TASK.has(record.kind)) break;
+      while (!controller.signal.aborted) {
+        const next = await eachRecord(client, query, print, cursor);
+        if (next.stopped) return;
+        cursor = next.cursor;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, FOLLOW_EVERY_MS);
+          controller.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve();
+          }, { once: true });
+        });
       }
     });
 
@@ -66,8 +99,7 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
     .description('check every record, the chain and the signed head')
     .option('--json', 'print the result as JSON')
     .action(async (opts: { json?: boolean }) => {
-      const ctx = createContext();
-      const result = await verifyAuditTrail(ctx.home.audit, openHeadSigner(ctx.keychain));
+      const result = await (await engine()).call('audit.verify');
       if (opts.json) {
         outJson(result);
       } else if (result.ok) {
@@ -88,25 +120,21 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
     .option('--task <id>', 'only this task')
     .option('--output <file>', 'write to a file instead of standard output')
     .action(async (opts: { format: string; task?: string; output?: string }) => {
-      if (opts.format !== 'jsonl' && opts.format !== 'csv') throw new AirlockError('bad_argument', `--format: '${opts.format}' is not jsonl or csv`, 'write --format jsonl or --format csv');
-      const ctx = createContext();
-      const query: AuditQuery = opts.task ? { task: opts.task } : {};
-      const file = opts.output ? fs.createWriteStream(opts.output, { mode: 0o600 }) : undefined;
-      const write = file
-        ? (chunk: string) => (file.write(chunk) ? undefined : new Promise<void>((resolve) => file.once('drain', () => resolve())))
-        : (chunk: string) => {
-          if (!outExact(chunk)) throw new StdoutClosed();
-          return whenDrained();
-        };
-      try {
-        const count = await exportAuditTrail(ctx.home.audit, opts.format as ExportFormat, query, write);
-        if (file) {
-          await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error ? reject(error) : resolve())));
-          err(`exported ${count} records to ${opts.output}\n`);
-        }
-      } catch (error) {
-        if (!(error instanceof StdoutClosed)) throw error;
+      const format = opts.format;
+      if (format !== 'jsonl' && format !== 'csv') throw new AirlockError('bad_argument', `--format: '${opts.format}' is not jsonl or csv`, 'write --format jsonl or --format csv');
+      const client = await engine();
+      if (opts.output) {
+        const result = await client.call('audit.exportTo', { file: path.resolve(opts.output), format, ...(opts.task ? { task: opts.task } : {}) });
+        err(`exported ${result.records} records to ${opts.output}\n`);
+        return;
       }
+      const write = async (chunk: string) => {
+        if (!outExact(chunk)) return false;
+        await whenDrained();
+        return true;
+      };
+      if (!(await write(exportHeader(format)))) return;
+      await eachRecord(client, opts.task ? { task: opts.task } : {}, (record) => write(exportLine(record, format)));
     });
 
   audit
@@ -116,17 +144,28 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
     .action(async (opts: { keepDays: string }) => {
       const days = Number(opts.keepDays);
       if (!Number.isFinite(days) || days < 0) throw new AirlockError('bad_argument', `--keep-days: '${opts.keepDays}' is not a number of days`, 'write e.g. --keep-days 90');
-      const ctx = createContext();
-      const result = await pruneAuditTrail(ctx.audit(), days);
-      out(result.removedSegments.length === 0
+      const result = await (await engine()).call('audit.prune', { keepDays: days });
+      out(result.removedSegments === 0
         ? `nothing older than ${days} days\n`
-        : `removed ${result.removedSegments.length} segment(s), ${result.removedRecords} records older than ${days} days\n`);
+        : `removed ${result.removedSegments} segment(s), ${result.removedRecords} records older than ${days} days\n`);
     });
 }
 
-async function isEmpty(dir: string, task: string): Promise<boolean> {
-  for await (const _ of queryAuditTrail(dir, { task })) return false;
-  return true;
+/** The newest `limit` records, oldest first. */
+async function newestRecords(client: EngineClient, limit: number): Promise<AuditRecord[]> {
+  const records: WireRecord[] = [];
+  let cursor: string | undefined;
+  while (records.length < limit) {
+    const page = await client.call('audit.query', { order: 'desc', limit: Math.min(5000, limit - records.length), ...(cursor !== undefined ? { cursor } : {}) });
+    records.push(...page.records);
+    if (!page.next) break;
+    cursor = page.next;
+  }
+  return records.reverse().map(fromWire);
 }
 
-class StdoutClosed extends Error {}
+/** The number of the trail's newest record (where a follow starts when nothing was shown), or none. */
+async function lastRecordNumber(client: EngineClient): Promise<string | undefined> {
+  const page = await client.call('audit.query', { order: 'desc', limit: 1 });
+  return page.records[0] ? String(page.records[0].n) : undefined;
+}

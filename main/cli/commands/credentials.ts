@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { CredentialStore } from '../../core/credentials/store.js';
+import { checkCredentialInput } from '../../core/credentials/store.js';
 import { AirlockError } from '../../core/errors.js';
 import { formatDuration, parseDuration } from '../../core/policy/units.js';
-import { createContext } from '../context.js';
+import { engine } from '../context.js';
 import { out, outJsonLines } from '../stdout.js';
 import { table } from './tasks.js';
 import { readSecret } from '../secret-input.js';
@@ -22,18 +22,20 @@ export function registerCredentialCommands(program: Command): void {
     .action(async (name: string, opts: { host: string[]; header: string; maxTtl: string; description?: string }) => {
       const maxTtlMs = parseDuration(opts.maxTtl);
       if (maxTtlMs === undefined) throw new AirlockError('bad_argument', `--max-ttl: '${opts.maxTtl}' is not a duration`, 'write e.g. 15m or 1h');
-      const ctx = createContext();
+      const client = await engine();
       const secret = await readSecret(`secret for ${name}: `);
-      const info = new CredentialStore(ctx.home.root, ctx.keychain).add({ name, secret, hosts: opts.host, header: opts.header, maxTtlMs, ...(opts.description ? { description: opts.description } : {}) });
-      out(`stored ${info.name} in the OS keychain: for ${info.hosts.join(', ')}, at most ${formatDuration(info.maxTtlMs)} per task\n`);
+      // Checked here first, so a refusal names the flag; the engine checks it again.
+      const { hosts, header } = checkCredentialInput({ name, secret, hosts: opts.host, header: opts.header });
+      await client.call('credentials.add', { name, secret, hosts, header, maxTtlMs, ...(opts.description ? { description: opts.description } : {}) });
+      const info = (await client.call('credentials.list')).find((c) => c.name === name);
+      out(`stored ${name} in the OS keychain: for ${(info?.hosts ?? opts.host).join(', ')}, at most ${formatDuration(info?.maxTtlMs ?? maxTtlMs)} per task\n`);
     });
   cred
     .command('ls')
     .description('list credentials (never their values)')
     .option('--json', 'one JSON object per credential')
-    .action((opts: { json?: boolean }) => {
-      const ctx = createContext();
-      const all = new CredentialStore(ctx.home.root, ctx.keychain).list();
+    .action(async (opts: { json?: boolean }) => {
+      const all = await (await engine()).call('credentials.list');
       if (opts.json) {
         outJsonLines(all);
         return;
@@ -48,9 +50,8 @@ export function registerCredentialCommands(program: Command): void {
     .command('rm')
     .description('remove a credential from the keychain and from Airlock')
     .argument('<name>')
-    .action((name: string) => {
-      const ctx = createContext();
-      new CredentialStore(ctx.home.root, ctx.keychain).remove(name);
+    .action(async (name: string) => {
+      await (await engine()).call('credentials.remove', name);
       out(`removed ${name}\n`);
     });
 }

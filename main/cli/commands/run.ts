@@ -1,27 +1,18 @@
+import path from 'node:path';
 import type { Command } from 'commander';
-import { loadManifestFile } from '../../core/policy/manifest.js';
-import { resolveTaskSpec, type RunOverrides } from '../../core/tasks/spec.js';
-import { TaskRunner, type TaskOutcome } from '../../core/tasks/runner.js';
-import { newTaskId } from '../../core/tasks/ids.js';
-import { systemClock } from '../../core/clock.js';
-import { AirlockError } from '../../core/errors.js';
-import { CredentialStore } from '../../core/credentials/store.js';
-import { resolveManifestPath } from '../agents.js';
-import { AgentRegistry } from '../../core/policy/registry.js';
-import { DelegationTree } from '../../core/tasks/delegation.js';
-import type { LoadedManifest } from '../../core/policy/manifest.js';
-import { approvalRecorder, describeAgent, notApproved } from './agents.js';
-import { allowHostAlways, approveAgent } from '../../core/policy/approval.js';
-import { currentUserName } from '../../core/policy/registry.js';
-import { inert, inertDeep, terminalSafe } from '../terminal-text.js';
-import readline from 'node:readline/promises';
-import { answerApprovalsAtTerminal, applyLearnedAllowlist } from '../ask.js';
-import { learnedAllowlist, learnedDiff, learnedReview, type Learned } from '../../core/tasks/learn.js';
 import type { AirlockEvent } from '../../core/audit/events.js';
-import { createContext } from '../context.js';
-import { EventRenderer } from '../render.js';
-import { err, out, outJson } from '../stdout.js';
+import { AirlockError, type AirlockErrorCode } from '../../core/errors.js';
+import type { EngineClient } from '../../core/server/client.js';
+import type { AgentInspection, TaskEnd } from '../../core/service/types.js';
+import { learnedAllowlist, learnedDiff, learnedReview } from '../../core/tasks/learn.js';
+import { applyLearnedAllowlist, ask, TerminalApprovals } from '../ask.js';
+import { engine } from '../context.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import { EventRenderer, fromWire } from '../render.js';
+import { parseRunFlags, type RunFlags } from '../run-args.js';
+import { err, out, outJson } from '../stdout.js';
+import { inert, inertDeep } from '../terminal-text.js';
+import { approveForRun, describeAgent, notApproved } from './agents.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -40,80 +31,159 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
     .option('--env <K=V>', 'set an environment variable (repeatable)', collect)
     .option('--json', 'print one JSON event per line instead of the readable log')
     .option('--learn', 'run with the network open (every public host allowed and logged), then print the smallest allowlist that would have served the run')
+    .option('--detach', 'print the task id and exit; the task goes on in the engine (see `airlock log -f`, `airlock stop`)')
     .action(async (agentRef: string, opts: RunCliOptions) => {
       setExit(await runCommand(agentRef, opts));
     });
 }
 
-interface RunCliOptions {
-  net?: string; cred?: string[]; input?: string[]; output?: string; timeout?: string;
-  cpus?: string; memory?: string; env?: string[]; json?: boolean; learn?: boolean;
+interface RunCliOptions extends RunFlags {
+  json?: boolean; detach?: boolean;
+}
+
+/** `./agent.yaml` or `demo`: a manifest path is made absolute here, a name is the engine's to look up. */
+function agentRefOf(ref: string): string {
+  return /\.ya?ml$/i.test(ref) || ref.includes('/') || ref.includes(path.sep) ? path.resolve(ref) : ref;
 }
 
 async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCode> {
-  const ctx = createContext();
-  const registry = new AgentRegistry(ctx.home.root, ctx.assetsDir);
-  const loaded = loadManifestFile(resolveManifestPath(agentRef, registry));
-  const overrides: RunOverrides = {
-    ...(opts.net !== undefined && { net: opts.net }), ...(opts.cred && { creds: opts.cred }), ...(opts.input && { inputs: opts.input }),
-    ...(opts.learn && { net: 'open' }),
-    ...(opts.output !== undefined && { outputDir: opts.output }), ...(opts.timeout !== undefined && { timeout: opts.timeout }),
-    ...(opts.cpus !== undefined && { cpus: opts.cpus }), ...(opts.memory !== undefined && { memory: opts.memory }), ...(opts.env && { env: opts.env }),
+  if (opts.detach && opts.learn) throw new AirlockError('bad_argument', '--learn needs the run\'s events, so it cannot --detach', 'run it without --detach');
+  const overrides = parseRunFlags(opts, process.cwd()); // bad flags are refused before anything else
+  const client = await engine();
+  const agent = await client.call('agents.inspect', agentRefOf(agentRef));
+  await requireApproval(client, agent);
+  await explainDemoCredential(client, agent);
+
+  const { network, creds, ...rest } = overrides;
+  const request = {
+    agent: agent.file, attached: !opts.detach, ...rest,
+    ...(network ? { network } : {}), ...(creds ? { credentials: creds } : {}),
   };
-  const spec = resolveTaskSpec(loaded, overrides);
-  ctx.audit(); // no keychain, no audit trail: refuse before anything is created
-  await requireApproval(ctx, registry, loaded);
-  explainDemoCredential(ctx, spec);
+  if (opts.detach) {
+    const { task } = await client.call('tasks.start', request);
+    if (opts.json) outJson({ task });
+    else out(`${task}\n`);
+    return EXIT.ok;
+  }
 
-  const renderer = new EventRenderer({ color: !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR });
-  const task = newTaskId();
-  ctx.bus.subscribe((event) => {
-    // Clean up after crashed runs once this task is under way, so it does not delay the start.
-    if (event.kind === 'task.started' && event.task === task) void ctx.reap();
-    // This run's own story: its task, the tasks it started, and Airlock's records for it. Leftovers
-    // reaped meanwhile (another task's task.aborted, engine.forged) are in the trail and `airlock gc`.
-    if (!ofThisRun(event, task)) return;
-    if (opts.json) outJson(event);
-    else {
-      const text = renderer.render(event);
-      if (text !== undefined) out(`${text}\n`);
+  const run = new RunView(client, opts);
+  const controller = interruptible(client, () => run.root, opts);
+  try {
+    const { task } = await client.call('tasks.start', request);
+    run.started(task);
+    controller.started();
+    const end = await client.call('tasks.wait', task);
+    if (opts.learn) await reportLearned(agent, learnedAllowlist(run.seen, task));
+    if (end.state === 'failed' && end.error) throw new AirlockError(end.error.code as AirlockErrorCode, end.error.message, end.error.hint);
+    if (!opts.json) printSummary(end);
+    return exitCodeFor(end);
+  } finally {
+    run.stop();
+    controller.release();
+  }
+}
+
+/**
+ * What one run shows: its own events (its task, the tasks it started, Airlock's records of no
+ * task except the reaper's), in order, from the engine's event batches; those that come before
+ * the engine has said the task's id are kept until it has. Its "ask" requests are answered here.
+ */
+class RunView {
+  readonly seen: AirlockEvent[] = [];
+  readonly #renderer: EventRenderer;
+  readonly #json: boolean;
+  readonly #learn: boolean;
+  readonly #tree = new Set<string>();
+  #root: string | undefined;
+  get root(): string | undefined {
+    return this.#root;
+  }
+
+  #early: AirlockEvent[] = [];
+  readonly #approvals: TerminalApprovals;
+  readonly #unsubscribe: () => void;
+
+  constructor(client: EngineClient, opts: { json?: boolean; learn?: boolean }) {
+    this.#json = opts.json === true;
+    this.#learn = opts.learn === true;
+    this.#renderer = new EventRenderer({ color: !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR });
+    this.#approvals = new TerminalApprovals(client, (task) => this.#tree.has(task));
+    this.#unsubscribe = client.subscribe('events', (batch) => {
+      const events = batch.events.map(fromWire);
+      if (this.#root === undefined) this.#early.push(...events);
+      else this.#take(events);
+    });
+  }
+
+  started(task: string): void {
+    this.#root = task;
+    this.#tree.add(task);
+    const early = this.#early;
+    this.#early = [];
+    this.#take(early);
+  }
+
+  stop(): void {
+    this.#unsubscribe();
+    this.#approvals.stop();
+  }
+
+  #take(events: AirlockEvent[]): void {
+    const root = this.#root!;
+    let grew = false;
+    for (const event of events) {
+      if (event.kind === 'audit.tamper') {
+        err(`airlock: the audit trail was changed by someone without its key: ${inert(texts(event.data.findings).join('; '))}; it is set aside and recorded (see \`airlock audit verify\`)\n`);
+        continue;
+      }
+      if (!ofThisRun(event, root)) continue;
+      if (event.task !== '-' && !this.#tree.has(event.task)) {
+        this.#tree.add(event.task);
+        grew = true;
+      }
+      if (this.#learn) this.seen.push(event);
+      if (this.#json) outJson(event);
+      else {
+        const text = this.#renderer.render(event);
+        if (text !== undefined) out(`${text}\n`);
+      }
     }
-  });
+    if (grew) this.#approvals.check(); // a child's ask may have come before its first event
+  }
+}
 
-  const controller = new AbortController();
+function texts(value: unknown): string[] {
+  return [value].flat().filter((item) => item !== undefined).map(String);
+}
+
+/**
+ * Ctrl-C (or SIGTERM) once: the engine stops the task and the run waits for its teardown. Twice:
+ * exit at once (the engine still stops an attached task when this client goes).
+ */
+function interruptible(client: EngineClient, taskOf: () => string | undefined, opts: { json?: boolean }): { release: () => void; started: () => void } {
   let interrupts = 0;
+  const stop = () => {
+    const task = taskOf();
+    if (task !== undefined) void client.call('tasks.stop', task).catch(() => undefined); // over already
+  };
   const onInterrupt = () => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(EXIT.interrupted); // a leftover is reaped at the next start
+    if (interrupts > 1) process.exit(EXIT.interrupted);
     if (!opts.json) process.stderr.write('\nstopping: tearing the sandbox down (Ctrl-C again to quit at once)\n');
-    controller.abort();
+    stop();
   };
   process.on('SIGINT', onInterrupt);
   process.on('SIGTERM', onInterrupt);
-  const networked = spec.network.mode !== 'none';
-  // "Always" is the same use case as in the app (core policy/approval.ts); never for a built-in agent.
-  const always = registry.stateOf(loaded) === 'built-in' ? undefined
-    : { file: loaded.file, allow: (asked: { host: string; port: number }) => allowHostAlways(approvalRecorder(ctx, registry), loaded.file, asked, currentUserName()) };
-  const approvals = networked ? answerApprovalsAtTerminal(ctx.gateway(), always) : undefined;
-  try {
-    const runner = new TaskRunner({
-      engine: ctx.engine, bus: ctx.bus, clock: systemClock, home: ctx.home, assetsDir: ctx.assetsDir,
-      credentials: new CredentialStore(ctx.home.root, ctx.keychain),
-      agents: registry, delegation: new DelegationTree(systemClock), live: ctx.live,
-      ...(networked ? { gateway: ctx.gateway() } : {}),
-    });
-    const seen: AirlockEvent[] = [];
-    if (opts.learn) ctx.bus.subscribe((event) => seen.push(event));
-    const outcome = await runner.run(spec, { signal: controller.signal, taskId: task });
-    if (opts.learn) await reportLearned(loaded, learnedAllowlist(seen, outcome.task));
-    await ctx.reap();
-    if (!opts.json) printSummary(outcome);
-    return exitCodeFor(outcome);
-  } finally {
-    approvals?.stop();
-    process.off('SIGINT', onInterrupt);
-    process.off('SIGTERM', onInterrupt);
-  }
+  return {
+    /** An interrupt that came while the task was being started stops it now. */
+    started: () => {
+      if (interrupts > 0) stop();
+    },
+    release: () => {
+      process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onInterrupt);
+    },
+  };
 }
 
 /** Whether an event is part of the run of `task`: its own, a descendant's, or one of no task but not the reaper's. */
@@ -122,54 +192,44 @@ function ofThisRun(event: AirlockEvent, task: string): boolean {
   return event.task === '-' && event.kind !== 'engine.forged';
 }
 
-export function exitCodeFor(outcome: TaskOutcome): ExitCode {
-  if (outcome.status === 'timeout') return EXIT.timeout;
-  if (outcome.status === 'cancelled') return EXIT.interrupted;
-  if (outcome.status === 'stopped') return EXIT.couldNotRun; // stopped by policy
-  return (outcome.exitCode ?? EXIT.couldNotRun) as ExitCode;
+export function exitCodeFor(end: Pick<TaskEnd, 'state' | 'exitCode'>): ExitCode {
+  if (end.state === 'timeout') return EXIT.timeout;
+  if (end.state === 'cancelled') return EXIT.interrupted;
+  if (end.state === 'stopped') return EXIT.couldNotRun; // stopped by policy
+  return (end.exitCode ?? EXIT.couldNotRun) as ExitCode;
 }
 
-function printSummary(outcome: TaskOutcome): void {
-  const files = `${outcome.artifacts} file${outcome.artifacts === 1 ? '' : 's'}`;
-  if (outcome.artifacts > 0) out(`\noutputs (${files}): ${outcome.artifactsDir}\n`);
+function printSummary(end: TaskEnd): void {
+  const files = `${end.artifacts} file${end.artifacts === 1 ? '' : 's'}`;
+  if (end.artifacts > 0) out(`\noutputs (${files}): ${end.artifactsDir}\n`);
 }
 
 /** Only approved agents run without a prompt: on a terminal, show what it may do and ask; else refuse. */
-async function requireApproval(ctx: ReturnType<typeof createContext>, registry: AgentRegistry, loaded: LoadedManifest): Promise<void> {
-  const state = registry.stateOf(loaded);
+async function requireApproval(client: EngineClient, agent: AgentInspection): Promise<void> {
+  const state = agent.approval;
   if (state === 'approved' || state === 'built-in') return;
-  if (!process.stdin.isTTY || !process.stderr.isTTY) throw notApproved(loaded, state);
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const intro = state === 'changed' ? 'This manifest has changed since it was approved.' : 'This agent has not been approved yet.';
-    const answer = await rl.question(terminalSafe(`${intro}\n${describeAgent(loaded)}\nApprove it and run? [y/N] `));
-    if (answer.trim().toLowerCase() !== 'y') throw notApproved(loaded, state);
-  } finally {
-    rl.close();
-  }
-  await approveAgent(approvalRecorder(ctx, registry), loaded, currentUserName());
+  if (state === undefined) throw new AirlockError('bad_manifest', agent.error?.message ?? `cannot load ${agent.file}`, agent.error?.hint);
+  if (!process.stdin.isTTY || !process.stderr.isTTY) throw notApproved(agent, state);
+  const intro = state === 'changed' ? 'This manifest has changed since it was approved.' : 'This agent has not been approved yet.';
+  const answer = await ask(`${intro}\n${describeAgent(agent)}\nApprove it and run? [y/N] `);
+  if (answer.trim().toLowerCase() !== 'y') throw notApproved(agent, state);
+  await approveForRun(client, agent);
 }
 
 /** The built-in demo borrows a credential that `npm run demo` stores (with the pretend vendor API it needs). */
-function explainDemoCredential(ctx: ReturnType<typeof createContext>, spec: ReturnType<typeof resolveTaskSpec>): void {
-  if (spec.agent.name !== 'demo' || !spec.credentials.some((c) => c.credential === 'demo-vendor-api')) return;
-  if (new CredentialStore(ctx.home.root, ctx.keychain).list().some((c) => c.name === 'demo-vendor-api')) return;
+async function explainDemoCredential(client: EngineClient, agent: AgentInspection): Promise<void> {
+  if (agent.name !== 'demo' || agent.source !== 'built-in' || !agent.credentials?.some((c) => c.name === 'demo-vendor-api')) return;
+  if ((await client.call('credentials.list')).some((c) => c.name === 'demo-vendor-api')) return;
   throw new AirlockError('not_found', 'the demo borrows the credential demo-vendor-api, which is not stored yet',
     'run `npm run demo`: it starts the pretend vendor API, stores the demo credential and runs the demo');
 }
 
 /** --learn: the smallest allowlist that served this run, as a manifest diff; applied after a yes on a terminal. */
-async function reportLearned(loaded: LoadedManifest, learned: Learned): Promise<void> {
-  const { allow } = learned;
-  const net = loaded.manifest.network;
+async function reportLearned(agent: AgentInspection, learned: ReturnType<typeof learnedAllowlist>): Promise<void> {
+  const net = agent.network ?? { mode: 'none', allow: [], local: [], onUnknownHost: 'deny' };
   // Only this task's own hosts (a child's belong in the child's manifest), each on its line; agent-named hosts made inert.
   const shown = inertDeep({ learned, net });
   err(`\n${learnedReview(shown.learned)}\n${learnedDiff({ mode: shown.net.mode, allow: shown.net.allow, onUnknownHost: shown.net.onUnknownHost }, shown.learned.allow)}\n`);
   if (!process.stdin.isTTY || !process.stderr.isTTY) return;
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    if ((await rl.question(terminalSafe(`Apply it to ${inert(loaded.file)}? [y/N] `))).trim().toLowerCase() === 'y') applyLearnedAllowlist(loaded.file, allow);
-  } finally {
-    rl.close();
-  }
+  if ((await ask(`Apply it to ${inert(agent.file)}? [y/N] `)).trim().toLowerCase() === 'y') applyLearnedAllowlist(agent.file, learned.allow);
 }

@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { Keychain } from '../../core/credentials/keychain.js';
-import { runDoctor } from '../../core/doctor.js';
-import { AirlockError } from '../../core/errors.js';
-import { BASE_IMAGE, DESKTOP_IMAGE, buildBaseImage, buildBaseImagePreferOnline, imageStatus, type ImageProgress } from '../../core/engine/images.js';
+import { AirlockError, type AirlockErrorCode } from '../../core/errors.js';
+import { BASE_IMAGE, DESKTOP_IMAGE } from '../../core/engine/images.js';
 import { formatSize } from '../../core/policy/units.js';
-import { createContext } from '../context.js';
-import { err, out, outJson } from '../stdout.js';
+import type { ImageBuildState } from '../../core/service/types.js';
+import { engine } from '../context.js';
+import { out, outJson } from '../stdout.js';
 import { jsonText } from '../terminal-text.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { ProgressLine } from '../progress.js';
@@ -16,9 +15,7 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
     .description('check the engine, the keychain and the images')
     .option('--json', 'print the report as JSON')
     .action(async (opts: { json?: boolean }) => {
-      const ctx = createContext();
-      void ctx.reap();
-      const report = await runDoctor({ engine: ctx.engine, keychain: new Keychain() });
+      const report = await (await engine()).call('doctor.run');
       if (opts.json) {
         out(`${jsonText(report, 2)}\n`);
       } else {
@@ -49,39 +46,47 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
     .option('--json', 'print image.progress events as JSON lines')
     .action(async (opts: { desktop?: boolean; offline?: boolean; ifMissing?: boolean; json?: boolean }) => {
       const ref = opts.desktop ? DESKTOP_IMAGE : BASE_IMAGE;
-      const ctx = createContext();
-      await ctx.engine.info();
-      void ctx.reap();
-      if (opts.ifMissing && (await imageStatus(ctx.engine.api, ref)).present) {
-        if (!opts.json) out(`${ref} is already built\n`);
-        return;
-      }
-      const progress = new ProgressLine(process.stderr);
-      const onProgress = (p: ImageProgress) => {
-        if (opts.json) outJson({ kind: 'image.progress', time: new Date().toISOString(), data: p });
-        else progress.update(p.percent, `${p.phase}: ${p.message}`);
-      };
-      const controller = new AbortController();
-      process.once('SIGINT', () => controller.abort());
-      try {
-        const built = await buildBaseImagePreferOnline(buildBaseImage, ctx.engine.api, {
-          offline: opts.offline ? true : undefined, onProgress, signal: controller.signal, assetsDir: ctx.assetsDir, ...(opts.desktop ? { image: 'desktop' as const } : {}),
-          onFallback: (reason) => {
-            // No registry reachable, but this machine can build the same image from its own packages.
-            progress.done();
-            err(`online build failed (${reason}); building offline from this machine's Debian packages\n`);
-          },
-        });
-        progress.done();
-        if (!opts.json) out(`built ${built.image} (${built.id.slice(7, 19)}) in ${built.seconds.toFixed(0)}s\n`);
-      } catch (error) {
-        progress.done();
-        if (controller.signal.aborted) {
-          setExit(EXIT.interrupted);
+      const client = await engine();
+      if (opts.ifMissing) {
+        const report = await client.call('doctor.run');
+        if (!report.engine.ok) throw new AirlockError('engine_unavailable', report.engine.message, report.engine.fix);
+        if (report.images.some((i) => i.ref === ref && i.present)) {
+          if (!opts.json) out(`${ref} is already built\n`);
           return;
         }
-        throw new AirlockError('image_build_failed', `building ${ref} failed: ${(error as Error).message}`,
-          opts.offline ? 'check that mmdebstrap and the machine\'s apt sources work' : `no registry reachable? try \`airlock image build${opts.desktop ? ' --desktop' : ''} --offline\` (Linux)`);
+      }
+      const progress = new ProgressLine(process.stderr);
+      const started = Date.now();
+      const show = (state: ImageBuildState) => {
+        if (state.ref !== ref || state.state !== 'building') return;
+        const data = { phase: state.phase, message: state.message, ...(state.percent !== undefined ? { percent: state.percent } : {}) };
+        if (opts.json) outJson({ kind: 'image.progress', time: new Date().toISOString(), data });
+        else progress.update(state.percent, `${state.phase ?? ''}: ${state.message ?? ''}`);
+      };
+      let settle: (state: ImageBuildState) => void = () => undefined;
+      const finished = new Promise<ImageBuildState>((resolve) => (settle = resolve));
+      const unsubscribe = client.subscribe('images', (state) => {
+        show(state);
+        if (state.ref === ref && (state.state === 'done' || state.state === 'failed')) settle(state);
+      });
+      const onInterrupt = () => {
+        progress.done();
+        process.exit(EXIT.interrupted);
+      };
+      process.once('SIGINT', onInterrupt);
+      try {
+        show(await client.call('images.build', { ...(opts.offline ? { offline: true } : {}), image: opts.desktop ? 'desktop' : 'base' }));
+        const end = await finished;
+        progress.done();
+        if (end.state === 'failed') {
+          const cause = end.error;
+          throw new AirlockError((cause?.code ?? 'image_build_failed') as AirlockErrorCode, `building ${ref} failed: ${cause?.message ?? 'see the engine\'s log'}`,
+            cause?.hint ?? (opts.offline ? 'check that mmdebstrap and the machine\'s apt sources work' : `no registry reachable? try \`airlock image build${opts.desktop ? ' --desktop' : ''} --offline\` (Linux)`));
+        }
+        if (!opts.json) out(`built ${ref} in ${((Date.now() - started) / 1000).toFixed(0)}s\n`);
+      } finally {
+        unsubscribe();
+        process.off('SIGINT', onInterrupt);
       }
     });
 }

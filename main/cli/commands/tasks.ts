@@ -1,11 +1,7 @@
 import type { Command } from 'commander';
-import { AirlockError } from '../../core/errors.js';
-import { agentContainer, removeTaskObjects } from '../../core/engine/leftovers.js';
-import { ownTaskObjects } from '../../core/tasks/own-objects.js';
+import { isAirlockError } from '../../core/errors.js';
 import { formatDuration } from '../../core/policy/units.js';
-import { isOwnerAlive } from '../../core/tasks/owner.js';
-import { requestResume, requestStop } from '../../core/tasks/stop.js';
-import { createContext } from '../context.js';
+import { engine } from '../context.js';
 import { out, outJsonLines } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { inert } from '../terminal-text.js';
@@ -13,15 +9,13 @@ import { inert } from '../terminal-text.js';
 export function registerTaskCommands(program: Command, setExit: (code: ExitCode) => void): void {
   program
     .command('ps')
-    .description('list running tasks')
+    .description('list running tasks, whichever client started them')
     .option('--json', 'one JSON object per task')
     .action(async (opts: { json?: boolean }) => {
-      const ctx = createContext();
       // Only tasks Airlock made (its audit trail says so): a container with forged labels is no task.
-      // The reaper has just sorted them out; should it have failed, they are read again (with the error).
-      const tasks = (await ctx.reap()).remaining ?? (await ownTaskObjects(ctx.engine, ctx.home.audit)).tasks;
+      const tasks = await (await engine()).call('tasks.running');
       if (opts.json) {
-        outJsonLines(tasks.map((t) => ({ task: t.task, agent: t.agent, state: agentContainer(t)?.state ?? 'gone', created: agentContainer(t)?.created, owner: t.owner })));
+        outJsonLines(tasks);
         return;
       }
       if (tasks.length === 0) {
@@ -29,9 +23,8 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
         return;
       }
       const rows = tasks.map((t) => {
-        const c = agentContainer(t);
         const pid = t.owner?.split(':')[1] ?? '?';
-        return [t.task, t.agent, c?.state ?? 'gone', c ? formatDuration(Date.now() - c.created * 1000) : '-', pid];
+        return [t.task, t.agent, t.state, t.created !== undefined ? formatDuration(Date.now() - t.created * 1000) : '-', pid];
       });
       out(table(['TASK', 'AGENT', 'STATE', 'UP', 'OWNER PID'], rows));
     });
@@ -41,18 +34,12 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
     .description('stop a task and destroy its sandbox')
     .argument('<task>', 'task id (see airlock ps)')
     .action(async (task: string) => {
-      const ctx = createContext();
-      void ctx.reap();
-      const objects = (await ownTaskObjects(ctx.engine, ctx.home.audit)).tasks.find((t) => t.task === task);
-      if (!objects) throw new AirlockError('not_found', `no running task ${task}`, 'see `airlock ps` for running tasks');
-      requestStop(ctx.home, task);
-      for (const c of objects.containers) {
-        const container = ctx.engine.api.getContainer(c.id);
-        await container.unpause().catch(() => undefined); // a frozen task is paused; the engine will not kill it so
-        await container.kill().catch(() => undefined);
-      }
-      // The owning `airlock run` tears the sandbox down itself; if it is gone, do it here.
-      if (!isOwnerAlive(objects.owner)) await removeTaskObjects(ctx.engine, objects);
+      const client = await engine();
+      await client.call('tasks.stop', task);
+      // The engine's own task: wait until its sandbox is gone. Another process's was killed and is torn down by it.
+      await client.call('tasks.wait', task).catch((error: unknown) => {
+        if (!isAirlockError(error) || error.code !== 'not_found') throw error;
+      });
       out(`stopped ${task}\n`);
       setExit(EXIT.ok);
     });
@@ -62,12 +49,7 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
     .description('resume a task frozen by a violation (its grants stay revoked)')
     .argument('<task>', 'task id (see airlock ps)')
     .action(async (task: string) => {
-      const ctx = createContext();
-      const objects = (await ownTaskObjects(ctx.engine, ctx.home.audit)).tasks.find((t) => t.task === task);
-      if (!objects) throw new AirlockError('not_found', `no running task ${task}`, 'see `airlock ps` for running tasks');
-      if (!objects.containers.some((c) => c.state === 'paused')) throw new AirlockError('bad_argument', `${task} is not frozen`, 'only a task frozen by a violation can be resumed');
-      if (!isOwnerAlive(objects.owner)) throw new AirlockError('not_found', `the Airlock process that ran ${task} is gone`, `remove it with \`airlock stop ${task}\``);
-      requestResume(ctx.home, task);
+      await (await engine()).call('tasks.resume', task);
       out(`asked to resume ${task}\n`);
     });
 
@@ -75,9 +57,7 @@ export function registerTaskCommands(program: Command, setExit: (code: ExitCode)
     .command('gc')
     .description('remove what crashed or killed Airlock processes left on the engine')
     .action(async () => {
-      const ctx = createContext();
-      await ctx.engine.info(); // an unreachable engine is an error here, not "nothing to clean up"
-      const { reaped, leftAlone } = await ctx.reap();
+      const { reaped, leftAlone } = await (await engine()).call('tasks.gc');
       if (reaped.length === 0) out('nothing to clean up\n');
       for (const r of reaped) {
         out(`removed ${inert(r.task)} (${inert(r.agent)}): ${r.removed.containers} container(s), ${r.removed.volumes} volume(s), ${r.removed.networks} network(s)\n`);

@@ -8,12 +8,22 @@ const CSV_COLUMNS = ['n', 'time', 'task', 'parent', 'agent', 'agent_digest', 'ac
 /** Writes matching records, oldest first, for a security team: every record as stored, or a flat CSV. */
 export async function exportAuditTrail(dir: string, format: ExportFormat, query: AuditQuery, write: (chunk: string) => Promise<void> | void): Promise<number> {
   let count = 0;
-  if (format === 'csv') await write(`${CSV_COLUMNS.join(',')}\n`);
+  if (format === 'csv') await write(exportHeader(format));
   for await (const record of queryAuditTrail(dir, { ...query, order: 'asc' })) {
-    await write(format === 'csv' ? `${csvRow(record)}\n` : `${JSON.stringify(record)}\n`);
+    await write(exportLine(record, format));
     count += 1;
   }
   return count;
+}
+
+/** What an export starts with: the CSV's column names, nothing for JSON lines. */
+export function exportHeader(format: ExportFormat): string {
+  return format === 'csv' ? `${CSV_COLUMNS.join(',')}\n` : '';
+}
+
+/** One record as an export's line (records read elsewhere, e.g. a client's audit.query pages, come out the same). */
+export function exportLine(record: AuditRecord, format: ExportFormat): string {
+  return format === 'csv' ? `${csvRow(record)}\n` : `${JSON.stringify(record)}\n`;
 }
 
 function csvRow(r: AuditRecord): string {

@@ -67,17 +67,7 @@ export class CredentialStore {
   }
 
   add(input: { name: string; secret: string; hosts: string[]; header?: string; maxTtlMs?: number; description?: string }): CredentialInfo {
-    if (!NAME.test(input.name)) throw new AirlockError('bad_argument', `name: '${input.name}' must be 1-64 characters of a-z, 0-9 and -`, 'e.g. vendor-api');
-    if (input.secret.length === 0) throw new AirlockError('bad_argument', 'the secret is empty', 'pipe it on standard input: `printf %s "$TOKEN" | airlock cred add …`');
-    if (input.hosts.length === 0) throw new AirlockError('bad_argument', '--host: at least one host is needed', 'e.g. --host api.vendor.test');
-    // Stored normalised (case, trailing dot, IDN): `API.Vendor.test` is api.vendor.test wherever it is compared.
-    const hosts = input.hosts.map((host) => {
-      const pattern = parseHostPattern(host);
-      if (!pattern) throw new AirlockError('bad_argument', `--host: '${host}' is not a host, *.domain or host:port`, 'e.g. --host api.vendor.test');
-      return pattern.text;
-    });
-    const header = input.header ?? DEFAULT_HEADER;
-    if (!parseHeaderTemplate(header)) throw new AirlockError('bad_argument', `--header: '${header}' must be "Name: value" with {secret} once`, `e.g. --header '${DEFAULT_HEADER}'`);
+    const { hosts, header } = checkCredentialInput(input);
     const info: CredentialInfo = {
       name: input.name, hosts: [...new Set(hosts)], header, maxTtlMs: input.maxTtlMs ?? DEFAULT_MAX_TTL_MS, createdAt: new Date().toISOString(),
       ...(input.description ? { description: input.description } : {}),
@@ -112,4 +102,24 @@ export class CredentialStore {
     fs.writeFileSync(temp, `${JSON.stringify({ v: 1, credentials }, null, 2)}\n`, { mode: 0o600 });
     fs.renameSync(temp, this.#file);
   }
+}
+
+/**
+ * A credential's name, secret, hosts and header checked (hosts normalised: case, trailing dot,
+ * IDN), each refusal naming the flag of `airlock cred add`. The CLI checks at its edge with this
+ * too, so its messages are the store's.
+ */
+export function checkCredentialInput(input: { name: string; secret: string; hosts: string[]; header?: string }): { hosts: string[]; header: string } {
+  if (!NAME.test(input.name)) throw new AirlockError('bad_argument', `name: '${input.name}' must be 1-64 characters of a-z, 0-9 and -`, 'e.g. vendor-api');
+  if (input.secret.length === 0) throw new AirlockError('bad_argument', 'the secret is empty', 'pipe it on standard input: `printf %s "$TOKEN" | airlock cred add …`');
+  if (input.hosts.length === 0) throw new AirlockError('bad_argument', '--host: at least one host is needed', 'e.g. --host api.vendor.test');
+  // Stored normalised (case, trailing dot, IDN): `API.Vendor.test` is api.vendor.test wherever it is compared.
+  const hosts = input.hosts.map((host) => {
+    const pattern = parseHostPattern(host);
+    if (!pattern) throw new AirlockError('bad_argument', `--host: '${host}' is not a host, *.domain or host:port`, 'e.g. --host api.vendor.test');
+    return pattern.text;
+  });
+  const header = input.header ?? DEFAULT_HEADER;
+  if (!parseHeaderTemplate(header)) throw new AirlockError('bad_argument', `--header: '${header}' must be "Name: value" with {secret} once`, `e.g. --header '${DEFAULT_HEADER}'`);
+  return { hosts, header };
 }

@@ -74,7 +74,7 @@ export async function approveAgent(recorder: ApprovalRecorder, loaded: LoadedMan
 }
 
 /** What approving `loaded` would replace, in words: old file and digest → new file and digest. */
-export function describeReplacement(loaded: LoadedManifest, replaced: Replaced): string {
+export function describeReplacement(loaded: { manifest: { name: string }; file: string; digest: string }, replaced: Replaced): string {
   return `${loaded.manifest.name} is already approved from ${replaced.file} (${replaced.digest.slice(7, 19)}); approving ${loaded.file} (${loaded.digest.slice(7, 19)}) replaces it`;
 }
 

@@ -8,7 +8,10 @@
  * `--input`, the file a dialog chose). The renderer never sees the engine-only channels.
  */
 import { z } from 'zod';
-import { contract, type AgentSummary, type AuditExportResult, type Returns } from '../../../preload/contract.js';
+import { contract, runRequestSchema, type AgentSummary, type AuditExportResult, type Returns } from '../../../preload/contract.js';
+import type { AgentInspection, GcResult, PruneSummary, RunningTask, TaskEnd } from '../service/types.js';
+import type { RegisteredAgent } from '../policy/registry.js';
+import type { ShadowAgent } from '../policy/shadow.js';
 import type { ArgsOf, ContractHandler, ResultOf } from './dispatch.js';
 
 function returns<T>(): Returns<T> {
@@ -25,6 +28,28 @@ export type SharedChannel = keyof SharedContract & string;
 
 const absolutePath = z.string().min(2).max(4096).refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p), { error: 'must be an absolute path' });
 const taskId = z.string().regex(/^t_[0-9a-hjkmnp-tv-z]{26}$/, { error: 'must be a task id (t_…)' });
+/** A host file a client names: absolute, and no NUL (which would cut the path short in the OS). */
+const hostPath = absolutePath.refine((p) => !p.includes('\0'), { error: 'must not contain NUL' });
+/** A built-in or approved agent's name (as manifests name them), or a manifest's absolute path. */
+const agentRef = z.union([z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'must be an agent name or an absolute manifest path' }), hostPath]);
+const MAX_TIMEOUT_MS = 365 * 24 * 3_600_000;
+
+/** `airlock run`'s request: typed (ms, bytes, a parsed network), with host files the CLI names. */
+export const startRequestSchema = z.strictObject({
+  agent: agentRef,
+  network: runRequestSchema.shape.network,
+  env: runRequestSchema.shape.env,
+  timeoutMs: z.number().int().positive().max(MAX_TIMEOUT_MS).optional(),
+  cpus: runRequestSchema.shape.cpus,
+  memoryBytes: z.number().int().positive().max(2 ** 50).optional(),
+  credentials: z.array(z.strictObject({
+    name: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { error: 'must be 1-64 characters of a-z, 0-9 and -' }),
+    ttlMs: z.number().int().positive().max(30 * 24 * 3_600_000).optional(),
+  })).max(50).optional(),
+  inputs: z.array(z.strictObject({ hostPath, containerPath: z.string().startsWith('/').max(4096).optional() })).max(100).optional(),
+  outputDir: hostPath.optional(),
+  attached: z.boolean(),
+});
 
 /** What `engine.status` says of the running engine. */
 export interface EngineStatus {
@@ -59,6 +84,26 @@ export const engineOnlyContract = {
   'agents.openFile': { args: z.tuple([absolutePath]), result: returns<AgentSummary>() },
   /** Writes the trail (or one task's records) to a file (what `audit.export` does after the app's dialog). */
   'audit.exportTo': { args: z.tuple([z.strictObject({ file: absolutePath, format: z.enum(['jsonl', 'csv']), task: taskId.optional() })]), result: returns<AuditExportResult>() },
+
+  // ── CLI: what `airlock` asks beyond the window's channels ──
+  /** Starts a task (`airlock run`): returns its id at once; with `attached`, it is stopped when this caller goes. */
+  'tasks.start': { args: z.tuple([startRequestSchema]), result: returns<{ task: string }>() },
+  /** Waits until a task this engine runs is over and its sandbox gone: how it ended. */
+  'tasks.wait': { args: z.tuple([taskId]), result: returns<TaskEnd>() },
+  /** Every task of any Airlock process on the Docker engine, from its containers (`airlock ps`). */
+  'tasks.running': { args: z.tuple([]), result: returns<RunningTask[]>() },
+  /** Removes what crashed or killed Airlock processes left (`airlock gc`). */
+  'tasks.gc': { args: z.tuple([]), result: returns<GcResult>() },
+  /** An agent by name or manifest path, with what its approval would cover (`run`'s prompt, `agents show`). */
+  'agents.inspect': { args: z.tuple([agentRef]), result: returns<AgentInspection>() },
+  /** The built-in agents and every approved one, with its state now (`airlock agents ls`). */
+  'agents.registered': { args: z.tuple([]), result: returns<RegisteredAgent[]>() },
+  /** Containers that look like agents but Airlock did not start (`airlock agents ls --shadow`). */
+  'agents.shadow': { args: z.tuple([]), result: returns<ShadowAgent[]>() },
+  /** Denies an "ask" as the default (a client with no terminal to ask on), not as a person. */
+  'approvals.denyUnasked': { args: z.tuple([z.uuid()]), result: returns<void>() },
+  /** Removes whole segments older than `keepDays` (`airlock audit prune`). */
+  'audit.prune': { args: z.tuple([z.strictObject({ keepDays: z.number().min(0).max(1_000_000) })]), result: returns<PruneSummary>() },
 } as const;
 
 export const engineContract = { ...sharedContract, ...engineOnlyContract } as const;

@@ -4,7 +4,8 @@
  * clients), so per-caller state (screen watches, who has control) is one state.
  */
 import type { Airlock } from '../airlock.js';
-import { HandlerTable } from './dispatch.js';
+import { findShadowAgents } from '../policy/shadow.js';
+import { HandlerTable, type Caller } from './dispatch.js';
 import { engineContract, type EngineChannel, type EngineContract, type EngineHandlers, type SharedChannel } from './engine-contract.js';
 import { serviceHandlers } from './service-handlers.js';
 
@@ -13,10 +14,44 @@ export type ProcessHandlers = Pick<EngineHandlers, 'engine.status' | 'engine.sto
 
 /** The engine-only channels answered by the core. */
 function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | keyof ProcessHandlers> {
+  const { service } = airlock;
   return {
-    'agents.openFile': (file) => airlock.service.openAgent(file),
-    'audit.exportTo': ({ file, format, task }) => airlock.service.exportAudit(file, format, task),
+    'agents.openFile': (file) => service.openAgent(file),
+    'audit.exportTo': ({ file, format, task }) => service.exportAudit(file, format, task),
+
+    'tasks.start': (request, caller) => {
+      const started = service.start(request);
+      if (request.attached) stopWhenCallerGoes(airlock, started.task, caller);
+      reapOnceStarted(airlock, started.task);
+      return started;
+    },
+    'tasks.wait': (task) => service.wait(task),
+    'tasks.running': () => service.runningTasks(),
+    'tasks.gc': () => service.gc(),
+    'agents.inspect': (ref) => service.inspectAgent(ref),
+    'agents.registered': () => service.agents.approvals.list(),
+    'agents.shadow': () => findShadowAgents(airlock.engine(), airlock.home.audit),
+    'approvals.denyUnasked': (id) => service.denyUnasked(id),
+    'audit.prune': ({ keepDays }) => service.pruneAudit(keepDays),
   };
+}
+
+/** An attached task ends with its caller (a closed terminal is Ctrl-C), never orphaned. */
+function stopWhenCallerGoes(airlock: Airlock, task: string, caller: Caller): void {
+  const undo = caller.onGone(() => {
+    void airlock.service.stop(task).catch(() => undefined); // already over: nothing to stop
+  });
+  void airlock.service.wait(task).catch(() => undefined).finally(undo);
+}
+
+/** Cleans up after crashed Airlock processes once a task is under way, so it does not delay the start. */
+function reapOnceStarted(airlock: Airlock, task: string): void {
+  const unsubscribe = airlock.bus.subscribe((event) => {
+    if (event.task !== task || event.kind !== 'task.started') return;
+    unsubscribe();
+    void airlock.reap();
+  });
+  void airlock.service.wait(task).catch(() => undefined).finally(unsubscribe); // it never started
 }
 
 export function createEngineHandlers(airlock: Airlock, processHandlers: ProcessHandlers): HandlerTable<EngineContract> {

@@ -7,7 +7,7 @@ import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE } from '../policy/manifest-schema.
 import { approveAgent, type ApprovalRecorder } from '../policy/approval.js';
 import { approvalSummary } from '../policy/approval-summary.js';
 import { AgentRegistry as Approvals } from '../policy/registry.js';
-import type { AgentSummary } from './types.js';
+import type { AgentInspection, AgentSummary } from './types.js';
 
 const MAX_RECENT = 20;
 const recentSchema = z.object({ v: z.literal(1), recent: z.array(z.object({ file: z.string(), openedAt: z.string() })) });
@@ -59,6 +59,26 @@ export class AgentRegistry {
     const loaded = this.load(id);
     await approveAgent(recorder, loaded, by, undefined, options.replaces === undefined ? {} : { replaces: options.replaces });
     return summarize(id, id.startsWith('builtin:') ? 'built-in' : 'opened', loaded.file, this.approvals);
+  }
+
+  /**
+   * An agent a client that is the user's own program names (`airlock run <agent>`): a built-in
+   * or approved agent's name, or a manifest's absolute path, loaded now. Its id is what
+   * agents.list would call it (`builtin:<folder>` or `file:<path>`), listed or not.
+   */
+  resolveRef(ref: string): { id: string; loaded: LoadedManifest } {
+    const file = path.isAbsolute(ref) ? ref : this.approvals.fileOf(ref);
+    const loaded = loadManifestFile(file);
+    const builtIn = this.approvals.stateOf(loaded) === 'built-in';
+    return { id: builtIn ? `builtin:${path.basename(path.dirname(loaded.file))}` : `file:${loaded.file}`, loaded };
+  }
+
+  /** What the approval prompt shows of an agent a client names (see resolveRef), and its state. */
+  inspect(ref: string): AgentInspection {
+    const { id, loaded } = this.resolveRef(ref);
+    const pins = this.approvals.currentDelegates(loaded);
+    const delegatePins = (loaded.manifest.delegate?.allow ?? []).map((name) => ({ name, ...(pins[name] ? { digest: pins[name] } : {}) }));
+    return { ...summarize(id, id.startsWith('builtin:') ? 'built-in' : 'opened', loaded.file, this.approvals), delegatePins };
   }
 
   /** Refuses an agent that is not built in or approved as it is now. */

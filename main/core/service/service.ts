@@ -24,6 +24,9 @@ import { AirlockError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { HomeLayout } from '../home.js';
 import type { LiveTasks } from '../tasks/live-tasks.js';
+import type { ReapOutcome } from '../tasks/reaper.js';
+import { pruneAuditTrail } from '../audit/retention.js';
+import { MachineTasks } from './machine-tasks.js';
 import type { ApprovalRecorder } from '../policy/approval.js';
 import { AgentRegistry } from './agents.js';
 import { ApprovalDesk } from './approvals.js';
@@ -33,10 +36,10 @@ import { taskHistory } from './history.js';
 import { ImageBuilds, type BuildImage } from './images.js';
 import { ResourceSampler } from './resources.js';
 import { listScreenshots, readScreenshot } from './screenshots.js';
-import { TaskManager, type TaskManagerDeps } from './tasks.js';
+import { overridesFor, TaskManager, type TaskManagerDeps } from './tasks.js';
 import type {
-  AgentSummary, ApprovalInfo, ApprovalReply, AuditExportResult, AuditPageResult, AuditQueryRequest, AuditVerifyResult,
-  CredentialInput, CredentialSummary, ImageBuildState, PastTask, RunRequest, ServicePush, TaskInfo,
+  AgentInspection, AgentSummary, ApprovalInfo, ApprovalReply, AuditExportResult, AuditPageResult, AuditQueryRequest, AuditVerifyResult,
+  CredentialInput, CredentialSummary, GcResult, ImageBuildState, PastTask, PruneSummary, RunningTask, RunRequest, ServicePush, StartRequest, TaskEnd, TaskInfo,
 } from './types.js';
 
 export interface AirlockServiceDeps {
@@ -67,6 +70,8 @@ export interface AirlockServiceDeps {
   user?: string;
   /** The process's running tasks (stopped together when the audit trail fails, or Airlock does). */
   live?: LiveTasks;
+  /** Removes leftovers of dead Airlock processes (settles, never rejects); none removed by default. */
+  reap?: () => Promise<ReapOutcome>;
 }
 
 export type PushListener = (push: ServicePush) => void;
@@ -83,12 +88,24 @@ export class AirlockService {
   readonly #screens: ScreenRegistry;
   readonly #externalScreens: ExternalScreens;
   readonly #approvals: ApprovalDesk;
+  readonly #machine: MachineTasks;
   readonly #recorder: ApprovalRecorder;
   #gateway: Gateway | undefined;
   readonly #unsubscribe: () => void;
   readonly #unwatchScreens: () => void;
 
-  constructor(deps: AirlockServiceDeps) {
+  constructor(given: AirlockServiceDeps) {
+    // A tamper notice the trail finds on opening goes to every client with the events: the person is told.
+    const hooked = new WeakSet<AuditStore>();
+    const audit = (): AuditStore => {
+      const store = given.audit();
+      if (!hooked.has(store)) {
+        hooked.add(store);
+        store.onTamper((record) => this.#events.push(record));
+      }
+      return store;
+    };
+    const deps = { ...given, audit };
     this.#deps = deps;
     this.agents = new AgentRegistry({ assetsDir: deps.assetsDir, home: deps.home.root });
     this.#credentials = deps.credentials ?? new UnavailableCredentials();
@@ -105,6 +122,7 @@ export class AirlockService {
       ...(deps.live ? { live: deps.live } : {}),
       onChange: () => this.#push({ topic: 'tasks', payload: this.#tasks.list() }),
     });
+    this.#machine = new MachineTasks({ engine: deps.engine, home: deps.home, reap: deps.reap ?? (() => Promise.resolve({ reaped: [], leftAlone: [] })) });
     this.#recorder = { registry: this.agents.approvals, bus: deps.bus, trail: deps.audit };
     this.#approvals = new ApprovalDesk({ gateway: () => this.#gateway, tasks: this.#tasks, recorder: this.#recorder, user: () => this.#user() });
     // A screen coming or going, or control changing hands, shows in the task list.
@@ -153,6 +171,10 @@ export class AirlockService {
     return this.agents.approve(id, this.#recorder, this.#user(), options);
   }
 
+  inspectAgent(ref: string): AgentInspection {
+    return this.agents.inspect(ref);
+  }
+
   forgetAgent(id: string): void {
     this.agents.forget(id);
   }
@@ -163,17 +185,47 @@ export class AirlockService {
     return this.#tasks.run(request);
   }
 
+  /**
+   * Starts a task a client that is the user's own program asks for (the CLI): an agent it names
+   * (approved as it is now), with its inputs and output folder. Returns its id at once.
+   */
+  start(request: StartRequest): { task: string } {
+    const { id, loaded } = this.agents.resolveRef(request.agent);
+    this.agents.requireApproved(loaded);
+    const { agent: _agent, attached: _attached, inputs, outputDir, ...settings } = request;
+    return this.#tasks.start(loaded, id, { ...overridesFor(settings), ...(inputs?.length ? { inputs } : {}), ...(outputDir !== undefined ? { outputDir } : {}) });
+  }
+
+  /** Waits until a task this core runs is over (its sandbox gone) and says how it ended. */
+  async wait(task: string): Promise<TaskEnd> {
+    const end = await this.#tasks.wait(task);
+    this.#events.flush(); // its last events reach every client before the answer does
+    return end;
+  }
+
   tasks(): TaskInfo[] {
     return this.#tasks.list();
   }
 
-  stop(task: string): void {
-    this.#tasks.stop(task);
+  /** Every task of any Airlock process on the engine (reaping what dead ones left first). */
+  runningTasks(): Promise<RunningTask[]> {
+    return this.#machine.list();
   }
 
-  /** Unfreezes a task of this app that a violation froze (its grants stay revoked). */
-  resume(task: string): void {
-    this.#tasks.resume(task);
+  gc(): Promise<GcResult> {
+    return this.#machine.gc();
+  }
+
+  /** Stops a task: this core's is cancelled; another process's is asked to stop, its containers killed. */
+  async stop(task: string): Promise<void> {
+    if (this.#tasks.has(task)) this.#tasks.stop(task);
+    else await this.#machine.stop(task);
+  }
+
+  /** Unfreezes a task that a violation froze (its grants stay revoked), whichever process runs it. */
+  async resume(task: string): Promise<void> {
+    if (this.#tasks.has(task)) this.#tasks.resume(task);
+    else await this.#machine.resume(task);
   }
 
   async history(limit: number): Promise<PastTask[]> {
@@ -268,6 +320,11 @@ export class AirlockService {
     return this.#approvals.answer(id, answer);
   }
 
+  /** Denies an "ask" as the default (nobody could be asked: a client without a terminal), not as a person. */
+  denyUnasked(id: string): void {
+    if (!this.#gateway?.approvals.denyUnasked(id)) throw new AirlockError('not_found', 'this request is no longer waiting', 'nothing to do');
+  }
+
   // ── audit ──
   async queryAudit(request: AuditQueryRequest): Promise<AuditPageResult> {
     const { limit, ...query } = request;
@@ -297,6 +354,12 @@ export class AirlockService {
     } finally {
       await new Promise<void>((resolve) => out.end(() => resolve()));
     }
+  }
+
+  /** Removes whole segments older than `keepDays`; the trail records it and still verifies. */
+  async pruneAudit(keepDays: number): Promise<PruneSummary> {
+    const result = await pruneAuditTrail(this.#deps.audit(), keepDays);
+    return { removedSegments: result.removedSegments.length, removedRecords: result.removedRecords };
   }
 
   // ── credentials (write-only secrets) ──

@@ -16,7 +16,8 @@ import type { ScreenRegistry } from '../desktop/screen-registry.js';
 import type { LiveTasks } from '../tasks/live-tasks.js';
 import type { AgentRegistry } from './agents.js';
 import type { ResourceSampler } from './resources.js';
-import type { ErrorInfo, RunRequest, TaskInfo } from './types.js';
+import type { LoadedManifest } from '../policy/manifest.js';
+import type { ErrorInfo, RunRequest, TaskEnd, TaskInfo } from './types.js';
 
 export interface TaskManagerDeps {
   engine: () => Engine;
@@ -67,10 +68,19 @@ export class TaskManager {
     deps.bus.subscribe((event) => this.#onEvent(event));
   }
 
+  /** The app's run dialog: an agent of the list, approved as it is now. */
   run(request: RunRequest): { task: string } {
     const loaded = this.#deps.agents.load(request.agentId);
     this.#deps.agents.requireApproved(loaded);
-    const spec = resolveTaskSpec(loaded, overridesFor(request), path.dirname(loaded.file));
+    return this.start(loaded, request.agentId, overridesFor(request));
+  }
+
+  /**
+   * Starts a task of an agent already loaded and approved (`agentId` as agents.list names it), with
+   * typed overrides; relative paths in them resolve against the manifest's folder.
+   */
+  start(loaded: LoadedManifest, agentId: string, overrides: RunOverrides): { task: string } {
+    const spec = resolveTaskSpec(loaded, overrides, path.dirname(loaded.file));
     // A credential that cannot be lent (unknown, TTL over its maximum, a host the network does not
     // allow) is refused here, to the run dialog, before a task exists.
     if (spec.credentials.length > 0) checkGrantRequests(spec.credentials, this.#deps.credentialStore, spec.network, spec.agent.name);
@@ -88,7 +98,7 @@ export class TaskManager {
     const id = newTaskId();
     const controller = new AbortController();
     const info: TaskInfo = {
-      id, agent: spec.agent.name, agentId: request.agentId, network: spec.network.mode, state: 'starting', stopping: false,
+      id, agent: spec.agent.name, agentId, network: spec.network.mode, state: 'starting', stopping: false,
       startedAt: new Date(this.#deps.clock.now()).toISOString(), artifactsDir: spec.outputDir ?? this.#deps.home.artifacts(id), artifacts: 0, grants: [],
       ...(spec.display ? { display: { width: spec.display.width, height: spec.display.height } } : {}),
     };
@@ -112,6 +122,24 @@ export class TaskManager {
     this.#tasks.set(id, { info, agent: spec.agent, file: loaded.file, controller, done });
     this.#deps.onChange();
     return { task: id };
+  }
+
+  /** Whether this core runs (or recently ran) the task. */
+  has(task: string): boolean {
+    return this.#tasks.has(task);
+  }
+
+  /** Waits until a task of this core is over and its sandbox gone; not_found for any other. */
+  async wait(task: string): Promise<TaskEnd> {
+    const running = this.#tasks.get(task);
+    if (!running) throw new AirlockError('not_found', `no task ${task} here`, 'see `airlock ps` for running tasks');
+    await running.done;
+    const { info } = running;
+    const state = info.state === 'starting' || info.state === 'running' || info.state === 'frozen' ? 'failed' : info.state;
+    return {
+      task, state, artifacts: info.artifacts, artifactsDir: info.artifactsDir,
+      ...(info.exitCode !== undefined ? { exitCode: info.exitCode } : {}), ...(info.error ? { error: { ...info.error } } : {}),
+    };
   }
 
   list(): TaskInfo[] {
@@ -198,33 +226,20 @@ export class TaskManager {
   }
 }
 
-function overridesFor(request: RunRequest): RunOverrides {
-  const overrides: RunOverrides = {};
+/** A run request's settings as the spec's typed overrides (no text is made, none re-parsed). */
+export function overridesFor(request: Omit<RunRequest, 'agentId' | 'credentials'> & { credentials?: { name: string; ttlMs?: number }[] }): RunOverrides {
   const network = request.network;
-  if (network?.mode === 'allowlist') {
-    if (network.allow.length === 0) throw new AirlockError('bad_argument', 'network: the allowlist is empty, so the agent could reach nothing', 'add at least one host, or choose the network "none"');
-    overrides.net = `allow:${network.allow.join(',')}`;
-  } else if (network) {
-    overrides.net = network.mode;
+  if (network?.mode === 'allowlist' && network.allow.length === 0) {
+    throw new AirlockError('bad_argument', 'network: the allowlist is empty, so the agent could reach nothing', 'add at least one host, or choose the network "none"');
   }
-  if (request.env && request.env.length > 0) overrides.env = request.env.map(({ name, value }) => `${name}=${value}`);
-  if (request.timeout !== undefined) overrides.timeout = request.timeout;
-  if (request.cpus !== undefined) overrides.cpus = String(request.cpus);
-  if (request.memory !== undefined) overrides.memory = request.memory;
-  if (request.credentials && request.credentials.length > 0) overrides.creds = request.credentials.map(({ name, ttlMs }) => `${name}:${ttlSpec(ttlMs)}`);
-  return overrides;
-}
-
-/** Milliseconds as an exact duration spec: 900000 → `15m`, 90500 → `1m30s500ms`. */
-export function ttlSpec(ms: number): string {
-  const parts: string[] = [];
-  let rest = Math.max(1, Math.round(ms));
-  for (const [unit, size] of [['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
-    const amount = Math.floor(rest / size);
-    if (amount > 0) parts.push(`${amount}${unit}`);
-    rest -= amount * size;
-  }
-  return parts.join('');
+  return {
+    ...(network ? { network } : {}),
+    ...(request.env && request.env.length > 0 ? { env: request.env } : {}),
+    ...(request.timeoutMs !== undefined ? { timeoutMs: request.timeoutMs } : {}),
+    ...(request.cpus !== undefined ? { cpus: request.cpus } : {}),
+    ...(request.memoryBytes !== undefined ? { memoryBytes: request.memoryBytes } : {}),
+    ...(request.credentials && request.credentials.length > 0 ? { creds: request.credentials } : {}),
+  };
 }
 
 export function describe(error: unknown): ErrorInfo {

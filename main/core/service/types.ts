@@ -48,16 +48,79 @@ export interface AgentSummary {
 
 export type RunNetwork = { mode: 'none' } | { mode: 'open' } | { mode: 'allowlist'; allow: string[] };
 
+/** The app's run dialog: typed (the dialog parses `10m` and `512m`; the core never re-parses text). */
 export interface RunRequest {
   agentId: string;
   /** Instead of the manifest's network, for this run. */
   network?: RunNetwork;
   env?: { name: string; value: string }[];
-  timeout?: string;
+  timeoutMs?: number;
   cpus?: number;
-  memory?: string;
+  memoryBytes?: number;
   /** Credentials to lend (the manifest's own are lent anyway; naming one sets its TTL). */
   credentials?: { name: string; ttlMs: number }[];
+}
+
+/**
+ * A run a client that is the user's own program asks for (the CLI's `airlock run`): it may name
+ * a manifest file and host files, which the app's window never may.
+ */
+export interface StartRequest {
+  /** A built-in or approved agent's name, or the absolute path of a manifest. */
+  agent: string;
+  network?: RunNetwork;
+  env?: { name: string; value: string }[];
+  timeoutMs?: number;
+  cpus?: number;
+  memoryBytes?: number;
+  /** Naming one the manifest lists sets its TTL (or keeps the manifest's); another is lent in `<NAME>_TOKEN`. */
+  credentials?: { name: string; ttlMs?: number }[];
+  /** Host files or folders (absolute) copied in read-only; by default to `<workdir>/in/<name>`. */
+  inputs?: { hostPath: string; containerPath?: string }[];
+  /** Where collected outputs go (absolute); by default the task's folder in AIRLOCK_HOME. */
+  outputDir?: string;
+  /** The task is stopped (like Ctrl-C) when the client that started it goes away (`--detach` unsets it). */
+  attached: boolean;
+}
+
+/** How a task ended (`tasks.wait`). */
+export interface TaskEnd {
+  task: string;
+  state: Exclude<TaskState, 'starting' | 'running' | 'frozen'>;
+  exitCode?: number;
+  artifacts: number;
+  artifactsDir: string;
+  /** Set when it could not run (state `failed`): what was wrong and how to fix it. */
+  error?: ErrorInfo;
+}
+
+/** An agent as a client names it (`airlock run <agent>`, `agents show`): what the approval prompt shows. */
+export interface AgentInspection extends AgentSummary {
+  /** The agents it may start, each with the digest it would be pinned at now (none: not approved now). */
+  delegatePins: { name: string; digest?: string }[];
+}
+
+/** A task of any Airlock process on this engine, from its containers (what `airlock ps` lists). */
+export interface RunningTask {
+  task: string;
+  agent: string;
+  state: string;
+  /** Seconds since the epoch its agent container was made. */
+  created?: number;
+  /** `<host>:<pid>` of the Airlock process running it. */
+  owner?: string;
+}
+
+/** What `airlock gc` removed and left alone. */
+export interface GcResult {
+  reaped: { task: string; agent: string; removed: { containers: number; volumes: number; networks: number } }[];
+  leftAlone: { kind: string; name: string; claimedTask: string; reason: string }[];
+}
+
+/** What `airlock audit prune` removed. */
+export interface PruneSummary {
+  removedSegments: number;
+  removedRecords: number;
 }
 
 /** `stopped`: by policy (onViolation: stop); `cancelled`: by a person; `frozen`: paused by a violation. */

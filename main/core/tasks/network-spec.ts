@@ -2,6 +2,7 @@ import { AirlockError } from '../errors.js';
 import type { Manifest } from '../policy/manifest-schema.js';
 import { parseDuration, parseSize } from '../policy/units.js';
 import { parseHostRule } from '../gateway/rules.js';
+import type { NetworkOverride } from './spec.js';
 
 export type NetworkSpec =
   | { mode: 'none'; source: 'manifest' | '--net'; widened: boolean }
@@ -21,8 +22,8 @@ const RANK = { none: 0, allowlist: 1, open: 2 } as const;
 /** How long "ask" waits for a person when the manifest does not say (network.askTimeout). */
 export const DEFAULT_ASK_TIMEOUT_MS = 60_000;
 
-/** The manifest's network, or `--net none|open|allow:<host>[,<host>…]` in its place for one run. */
-export function resolveNetwork(manifest: Manifest, source: string, net: string | undefined): NetworkSpec {
+/** The manifest's network, or a network for one run in its place (`--net`, the run dialog). */
+export function resolveNetwork(manifest: Manifest, source: string, net: NetworkOverride | undefined): NetworkSpec {
   const declared = manifest.network;
   const rate = {
     ...(declared.rate?.requestsPerMinute !== undefined ? { requestsPerMinute: declared.rate.requestsPerMinute } : {}),
@@ -38,17 +39,14 @@ export function resolveNetwork(manifest: Manifest, source: string, net: string |
       : { mode: declared.mode, allow: declared.allow, local: declared.local, onUnknownHost: declared.onUnknownHost, askTimeoutMs, rate, source: 'manifest', widened: false };
   }
   const base = { local: declared.local, onUnknownHost: declared.onUnknownHost, askTimeoutMs, rate, source: '--net' as const };
-  if (net === 'none') return { mode: 'none', source: '--net', widened: false };
-  if (net === 'open') return { mode: 'open', allow: [], ...base, widened: RANK.open > RANK[declared.mode] };
-  if (net.startsWith('allow:')) {
-    const allow = net.slice('allow:'.length).split(',').map((h) => h.trim()).filter(Boolean);
-    if (allow.length === 0) throw new AirlockError('bad_argument', '--net: allow: needs at least one host', 'write e.g. --net allow:api.github.com,*.githubusercontent.com');
-    for (const host of allow) {
-      if (!parseHostRule(host)) throw new AirlockError('bad_argument', `--net: '${host}' is not a host, *.domain or host:port`, 'write e.g. --net allow:api.github.com,*.githubusercontent.com');
-    }
-    const widened = declared.mode === 'none'
-      || (declared.mode === 'allowlist' && allow.some((host) => !declared.allow.includes(host)));
-    return { mode: 'allowlist', allow, ...base, widened };
+  if (net.mode === 'none') return { mode: 'none', source: '--net', widened: false };
+  if (net.mode === 'open') return { mode: 'open', allow: [], ...base, widened: RANK.open > RANK[declared.mode] };
+  const allow = [...net.allow];
+  if (allow.length === 0) throw new AirlockError('bad_argument', '--net: allow: needs at least one host', 'write e.g. --net allow:api.github.com,*.githubusercontent.com');
+  for (const host of allow) {
+    if (!parseHostRule(host)) throw new AirlockError('bad_argument', `--net: '${host}' is not a host, *.domain or host:port`, 'write e.g. --net allow:api.github.com,*.githubusercontent.com');
   }
-  throw new AirlockError('bad_argument', `--net: '${net}' is not none, open or allow:<host>[,<host>…]`, 'write e.g. --net none, --net open or --net allow:api.github.com');
+  const widened = declared.mode === 'none'
+    || (declared.mode === 'allowlist' && allow.some((host) => !declared.allow.includes(host)));
+  return { mode: 'allowlist', allow, ...base, widened };
 }

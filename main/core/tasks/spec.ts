@@ -36,16 +36,25 @@ export interface TaskSpec {
   display: DisplaySpec | undefined;
 }
 
-/** What a user may pass on the command line (or the app's run dialog) on top of the manifest. */
+/** A network for one run instead of the manifest's (parsed: the core never reads `--net` text). */
+export type NetworkOverride = { mode: 'none' } | { mode: 'open' } | { mode: 'allowlist'; allow: string[] };
+
+/**
+ * What a user may set on top of the manifest for one run (the CLI's flags, the app's run dialog),
+ * typed: durations in milliseconds, sizes in bytes. Clients parse text at their edge
+ * (policy/units.ts); the core checks values, never re-parses `15m` or `256m`.
+ */
 export interface RunOverrides {
-  net?: string;
-  creds?: string[];
-  inputs?: string[];
+  network?: NetworkOverride;
+  /** Credentials to lend: naming one the manifest lists sets its TTL; another is lent in `<NAME>_TOKEN`. */
+  creds?: { name: string; ttlMs?: number }[];
+  /** Host files or folders copied in read-only; a relative host path resolves against `cwd`. */
+  inputs?: { hostPath: string; containerPath?: string }[];
   outputDir?: string;
-  timeout?: string;
-  cpus?: string;
-  memory?: string;
-  env?: string[];
+  timeoutMs?: number;
+  cpus?: number;
+  memoryBytes?: number;
+  env?: { name: string; value: string }[];
 }
 
 export const SANDBOX_DEFAULTS = { cpus: 1, memoryBytes: 512 * 1024 ** 2, pids: 256, diskBytes: 1024 ** 3, timeoutMs: 10 * 60_000 };
@@ -59,6 +68,8 @@ export const DELEGATE_DEFAULTS = { maxDepth: 1, maxTasks: 5 };
 // The dynamic loader's variables (LD_*) too: every program Airlock itself runs in the sandbox (the
 // screen's helpers) inherits the container's environment, and must not load the agent's code.
 const RESERVED_ENV = /^(HOME|PATH|HOSTNAME|(HTTPS?|NO|ALL)_PROXY|(https?|no|all)_proxy|SSL_CERT_FILE|NODE_EXTRA_CA_CERTS|REQUESTS_CA_BUNDLE|CURL_CA_BUNDLE|GIT_SSL_CAINFO|AIRLOCK_.*|LD_.*)$/;
+/** What a credential may be called (the store's rule). */
+export const CREDENTIAL_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 const SYSTEM_DIRS = ['/', '/bin', '/boot', '/dev', '/etc', '/lib', '/lib64', '/proc', '/root', '/run', '/sbin', '/sys', '/usr', '/var', '/tmp'];
 
 function bad(field: string, problem: string, hint: string): AirlockError {
@@ -70,7 +81,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
   const source = path.basename(loaded.file);
   const manifestDir = path.dirname(loaded.file);
 
-  const network = resolveNetwork(manifest, source, overrides.net);
+  const network = resolveNetwork(manifest, source, overrides.network);
   const credentials = resolveCredentials(manifest, source, overrides.creds ?? []);
 
   const workdir = manifest.workdir;
@@ -79,9 +90,10 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
   }
 
   const inputs = manifest.inputs.map((input, i) => ({ from: path.resolve(manifestDir, input.from), to: input.to, field: `${source}: inputs[${i}]` }));
-  for (const [i, arg] of (overrides.inputs ?? []).entries()) {
-    const [from, to] = splitInputArg(arg);
-    inputs.push({ from: path.resolve(cwd, from), to: to ?? path.posix.join(workdir, 'in', path.basename(path.resolve(cwd, from))), field: `--input #${i + 1} (${arg})` });
+  for (const [i, input] of (overrides.inputs ?? []).entries()) {
+    const from = path.resolve(cwd, input.hostPath);
+    const to = input.containerPath === undefined ? path.posix.join(workdir, 'in', path.basename(from)) : path.posix.normalize(input.containerPath);
+    inputs.push({ from, to, field: `--input #${i + 1} (${input.hostPath})` });
   }
   for (const input of inputs) checkInput(input, workdir);
 
@@ -101,11 +113,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     if (name in manifest.env || RESERVED_ENV.test(name)) throw new AirlockError('bad_manifest', `${source}: decoys.env: ${name} is already set`, 'choose a variable the agent does not otherwise get');
   }
   const env = { ...manifest.env };
-  for (const pair of overrides.env ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw bad('--env', `'${pair}' is not K=V`, 'write --env NAME=value');
-    env[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  for (const { name, value } of overrides.env ?? []) env[name] = value;
   for (const name of Object.keys(env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw bad(`env ${name}`, 'is not a variable name', 'use letters, digits and _');
     if (RESERVED_ENV.test(name)) throw new AirlockError('policy_refused', `env ${name}: is set by Airlock and cannot be overridden`, `remove ${name} from env`);
@@ -114,17 +122,17 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
   const display = resolveDisplay(manifest, source);
   const defaults = display ? DISPLAY_DEFAULTS : SANDBOX_DEFAULTS;
   const limits = {
-    cpus: overrides.cpus !== undefined ? parsePositive(overrides.cpus, '--cpus') : manifest.resources.cpus ?? defaults.cpus,
-    memoryBytes: overrides.memory !== undefined ? sizeOrThrow(overrides.memory, '--memory') : manifest.resources.memory !== undefined ? parseSize(manifest.resources.memory)! : defaults.memoryBytes,
+    cpus: overrides.cpus !== undefined ? positive(overrides.cpus, '--cpus', 'write e.g. --cpus 0.5') : manifest.resources.cpus ?? defaults.cpus,
+    memoryBytes: overrides.memoryBytes !== undefined ? positive(overrides.memoryBytes, '--memory', 'write e.g. 512m or 1g') : manifest.resources.memory !== undefined ? parseSize(manifest.resources.memory)! : defaults.memoryBytes,
     pids: manifest.resources.pids ?? defaults.pids,
     diskBytes: manifest.resources.disk !== undefined ? parseSize(manifest.resources.disk)! : defaults.diskBytes,
   };
-  if (limits.memoryBytes < 8 * 1024 ** 2) throw bad(overrides.memory ? '--memory' : `${source}: resources.memory`, 'must be at least 8m', 'give the agent at least 8m of memory');
+  if (limits.memoryBytes < 8 * 1024 ** 2) throw bad(overrides.memoryBytes !== undefined ? '--memory' : `${source}: resources.memory`, 'must be at least 8m', 'give the agent at least 8m of memory');
   if (limits.diskBytes < DISK_RANGE.min || limits.diskBytes > DISK_RANGE.max) throw bad(`${source}: resources.disk`, 'must be between 16m and 64g', 'e.g. disk: 2g');
 
-  const timeoutText = overrides.timeout ?? manifest.timeout;
-  const timeoutMs = timeoutText === undefined ? SANDBOX_DEFAULTS.timeoutMs : parseDuration(timeoutText);
-  if (timeoutMs === undefined) throw bad(overrides.timeout ? '--timeout' : `${source}: timeout`, `'${timeoutText}' is not a duration`, 'write e.g. 30s, 10m or 1h');
+  const timeoutMs = overrides.timeoutMs !== undefined ? positive(overrides.timeoutMs, '--timeout', 'write e.g. 30s, 10m or 1h')
+    : manifest.timeout === undefined ? SANDBOX_DEFAULTS.timeoutMs : parseDuration(manifest.timeout);
+  if (timeoutMs === undefined) throw bad(`${source}: timeout`, `'${manifest.timeout}' is not a duration`, 'write e.g. 30s, 10m or 1h');
 
   return {
     agent: { name: manifest.name, digest: loaded.digest },
@@ -155,15 +163,8 @@ function resolveDisplay(manifest: Manifest, source: string): DisplaySpec | undef
   return { width, height, screenshotEveryMs: every };
 }
 
-/** `./data` or `./data:/workspace/in/data`; a Windows drive letter is not a separator. */
-function splitInputArg(arg: string): [string, string | undefined] {
-  const colon = arg.lastIndexOf(':/');
-  if (colon > 1) return [arg.slice(0, colon), arg.slice(colon + 1)];
-  return [arg, undefined];
-}
-
 function checkInput(input: { from: string; to: string; field: string }, workdir: string): void {
-  if (!isInside(input.to, workdir)) {
+  if (!input.to.startsWith('/') || !isInside(input.to, workdir)) {
     throw new AirlockError('bad_manifest', `${input.field}: to: ${input.to} is not inside the workspace ${workdir}`, `copy inputs to a folder under ${workdir}, such as ${workdir}/in`);
   }
   let stat: fs.Stats;
@@ -182,15 +183,9 @@ function isInside(child: string, parent: string): boolean {
   return rel !== '' && !rel.startsWith('..') && !path.posix.isAbsolute(rel);
 }
 
-function parsePositive(text: string, field: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw bad(field, `'${text}' is not a positive number`, 'write e.g. --cpus 0.5');
-  return value;
-}
-
-function sizeOrThrow(text: string, field: string): number {
-  const value = parseSize(text);
-  if (value === undefined) throw bad(field, `'${text}' is not a size`, 'write e.g. 512m or 1g');
+/** A typed override still comes from someone: a number that is not finite and positive is refused. */
+function positive(value: number, field: string, hint: string): number {
+  if (!Number.isFinite(value) || value <= 0) throw bad(field, `${value} is not a positive number`, hint);
   return value;
 }
 
@@ -198,7 +193,7 @@ function sizeOrThrow(text: string, field: string): number {
  * The manifest's credentials, with `--cred name[:ttl]` on top: naming one the manifest lists sets
  * its TTL for this run; naming another lends it with proxy delivery in `<NAME>_TOKEN`.
  */
-function resolveCredentials(manifest: Manifest, source: string, creds: string[]): GrantRequest[] {
+function resolveCredentials(manifest: Manifest, source: string, creds: { name: string; ttlMs?: number }[]): GrantRequest[] {
   const requests: GrantRequest[] = manifest.credentials.map((c, i) => {
     const ttlMs = c.ttl === undefined ? undefined : parseDuration(c.ttl);
     if (c.ttl !== undefined && ttlMs === undefined) throw bad(`${source}: credentials[${i}].ttl`, `'${c.ttl}' is not a duration`, 'write e.g. 15m');
@@ -207,14 +202,12 @@ function resolveCredentials(manifest: Manifest, source: string, creds: string[])
       ...(c.methods ? { methods: c.methods } : {}), ...(c.pathPrefix ? { pathPrefix: c.pathPrefix } : {}), ...(c.uses ? { uses: c.uses } : {}),
     };
   });
-  for (const arg of creds) {
-    const match = /^([a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)(?::(.+))?$/.exec(arg);
-    if (!match) throw bad('--cred', `'${arg}' is not name[:ttl]`, 'write e.g. --cred vendor-api:15m');
-    const ttlMs = match[2] === undefined ? undefined : parseDuration(match[2]);
-    if (match[2] !== undefined && ttlMs === undefined) throw bad('--cred', `'${match[2]}' in '${arg}' is not a duration`, 'write e.g. --cred vendor-api:15m');
-    const listed = requests.find((r) => r.credential === match[1]);
+  for (const { name, ttlMs } of creds) {
+    if (!CREDENTIAL_NAME.test(name)) throw bad('--cred', `'${name}' is not a credential name`, 'write e.g. --cred vendor-api:15m');
+    if (ttlMs !== undefined) positive(ttlMs, `--cred ${name}`, 'write e.g. --cred vendor-api:15m');
+    const listed = requests.find((r) => r.credential === name);
     if (listed) listed.ttlMs = ttlMs ?? listed.ttlMs;
-    else requests.push({ credential: match[1]!, ttlMs, delivery: 'proxy', env: `${match[1]!.toUpperCase().replaceAll('-', '_')}_TOKEN` });
+    else requests.push({ credential: name, ttlMs, delivery: 'proxy', env: `${name.toUpperCase().replaceAll('-', '_')}_TOKEN` });
   }
   const envs = new Set<string>();
   for (const request of requests) {

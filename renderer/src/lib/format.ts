@@ -46,12 +46,5 @@ export function shortTask(id: string): string {
   return id.length > 10 ? `${id.slice(0, 2)}…${id.slice(-8)}` : id;
 }
 
-/** "30s", "10m", "1h30m" → ms; undefined when it is not a duration. */
-export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (!/^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/.test(trimmed)) return undefined;
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-  let total = 0;
-  for (const [, amount, unit] of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(amount) * units[unit!]!;
-  return total > 0 ? Math.round(total) : undefined;
-}
+/** "30s", "10m", "1h30m" → ms, "512m" → bytes: the core's own parsers (main/core/policy/units.ts), so the dialog and the CLI read text alike. */
+export { parseDuration, parseSize } from '../../../main/core/policy/units';

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { AgentSummary, CredentialSummary, IpcError, RunRequest } from '../../../preload/contract';
 import { ErrorPanel } from '../components/common';
 import { api, describeError } from '../lib/api';
-import { formatDuration, parseDuration } from '../lib/format';
+import { formatDuration, parseDuration, parseSize } from '../lib/format';
 import { navigate } from '../lib/route';
 import { useAgentsStore } from '../store/agents';
 import { useTasksStore } from '../store/tasks';
@@ -91,9 +91,18 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
     if (network === 'allowlist') request.network = { mode: 'allowlist', allow: hosts };
     const filled = env.filter((v) => v.name.trim() !== '');
     if (filled.length > 0) request.env = filled.map((v) => ({ name: v.name.trim(), value: v.value }));
-    if (timeout.trim()) request.timeout = timeout.trim();
+    // Text is parsed here, at the edge: the engine takes milliseconds and bytes.
+    if (timeout.trim()) {
+      const timeoutMs = parseDuration(timeout);
+      if (timeoutMs === undefined) return setError({ code: 'bad_argument', message: `timeout: '${timeout.trim()}' is not a duration`, hint: 'write e.g. 30s, 10m or 1h' });
+      request.timeoutMs = timeoutMs;
+    }
     if (cpus.trim()) request.cpus = Number(cpus);
-    if (memory.trim()) request.memory = memory.trim();
+    if (memory.trim()) {
+      const memoryBytes = parseSize(memory);
+      if (memoryBytes === undefined) return setError({ code: 'bad_argument', message: `memory: '${memory.trim()}' is not a size`, hint: 'write e.g. 512m or 1g' });
+      request.memoryBytes = memoryBytes;
+    }
     const lent = Object.entries(lends).filter(([, lend]) => lend.on).map(([name, lend]) => ({ name, ttlMs: lend.ttlMs }));
     if (lent.length > 0) request.credentials = lent;
     setBusy(true);
