@@ -135,7 +135,11 @@ export class EngineConnections implements EngineCalls {
 
 /** A failed connect as the window sees it: what is wrong, and what to do. */
 function unreachable(error: unknown): AirlockError {
-  if (isAirlockError(error)) return error;
+  if (isAirlockError(error)) {
+    // An engine that went while it was being reached: the next call starts a fresh one.
+    if (error.code === 'engine_unavailable' && !error.hint) return new AirlockError('engine_unavailable', oneLine(error.message), AGAIN_HINT, { cause: error });
+    return error;
+  }
   return new AirlockError('engine_unavailable', `cannot reach the Airlock engine: ${oneLine((error as Error).message)}`, AGAIN_HINT, { cause: error });
 }
 

@@ -112,6 +112,9 @@ describe('engine connections', () => {
       throw new Error('spawn EACCES');
     });
     await expect(throwing.call(window.caller, 'tasks.list')).rejects.toMatchObject({ code: 'engine_unavailable' });
+    // An engine that went while it was being reached says so; the hint says what to do.
+    engine.refuseWith(new AirlockError('engine_unavailable', 'the Airlock engine stopped: its connection closed'));
+    await expect(connections.call(window.caller, 'tasks.list')).rejects.toMatchObject({ code: 'engine_unavailable', message: 'the Airlock engine stopped: its connection closed', hint: expect.stringContaining('try again') as unknown });
     engine.refuseWith(undefined);
     await expect(connections.call(window.caller, 'tasks.list')).resolves.toBe(1);
   });
