@@ -51,7 +51,7 @@ export class EngineConnections implements EngineCalls {
     if (connection.lost !== undefined) {
       // The page learns once that the engine went (its watches and control went with it); its next call connects again.
       void this.#forget(caller, connection);
-      throw new AirlockError('engine_unavailable', oneLine(`the Airlock engine stopped: ${connection.lost}`), AGAIN_HINT);
+      throw new AirlockError('engine_unavailable', stoppedLine(connection.lost), AGAIN_HINT);
     }
     try {
       return await client.call(channel, ...args);
@@ -60,8 +60,8 @@ export class EngineConnections implements EngineCalls {
       if (connection.lost === undefined && isAirlockError(error)) throw error;
       this.#forget(caller, connection);
       // The client's own line when it has one (it says why); the page gets what to do besides.
-      const message = isAirlockError(error) ? error.message : `the Airlock engine stopped: ${connection.lost ?? (error as Error).message}`;
-      throw new AirlockError('engine_unavailable', oneLine(message), AGAIN_HINT, { cause: error });
+      const message = isAirlockError(error) ? oneLine(error.message) : stoppedLine(connection.lost ?? (error as Error).message);
+      throw new AirlockError('engine_unavailable', message, AGAIN_HINT, { cause: error });
     }
   }
 
@@ -141,6 +141,12 @@ function unreachable(error: unknown): AirlockError {
     return error;
   }
   return new AirlockError('engine_unavailable', `cannot reach the Airlock engine: ${oneLine((error as Error).message)}`, AGAIN_HINT, { cause: error });
+}
+
+/** "the Airlock engine stopped: why", whether or not the client's line already says so. */
+function stoppedLine(reason: string): string {
+  const why = oneLine(reason).replace(/^airlock: /, '');
+  return why.startsWith('the Airlock engine stopped') ? why : `the Airlock engine stopped: ${why}`;
 }
 
 function oneLine(text: string): string {

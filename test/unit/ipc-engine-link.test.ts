@@ -84,7 +84,7 @@ describe('engine connections', () => {
     const connections = new EngineConnections(engine.connect);
     const window = page();
     await connections.call(window.caller, 'tasks.list');
-    engine.made[0]!.lose('the engine exited (signal SIGKILL)');
+    engine.made[0]!.lose('airlock: the Airlock engine stopped: the engine exited (signal SIGKILL)');
     await expect.poll(() => engine.made[0]!.closed).toBe(true);
     // Told once, with what to do; then connected again.
     await expect(connections.call(window.caller, 'tasks.list')).rejects.toMatchObject({ code: 'engine_unavailable', message: 'the Airlock engine stopped: the engine exited (signal SIGKILL)', hint: expect.stringContaining('try again') as unknown });
