@@ -1,31 +1,20 @@
 /**
- * The composition root: the only file that wires Electron to the core. It creates the core
- * objects and the application service, registers one IPC handler per contract channel, forwards
- * the service's pushes to the window, applies the security limits to every web contents, and
- * opens the window.
+ * The composition root of the app: the only file that wires Electron. The app runs no core of its
+ * own: it is a client of the user's Airlock engine (a process of its own, started in the background
+ * when none runs, so a gateway crash can never take the window down). It registers one IPC handler
+ * per contract channel, each forwarding to the engine over the calling page's own connection,
+ * applies the security limits to every web contents, and opens the window.
  */
 import { app, dialog, ipcMain, Menu, protocol, type BrowserWindow } from 'electron';
 import { registerAppSchemeAsPrivileged, serveAppProtocol } from './app-protocol.js';
-import { EventBus } from './core/audit/bus.js';
-import { AuditStore } from './core/audit/store.js';
-import { openHeadSigner, recordBusInTrail } from './core/audit/trail.js';
-import { systemClock } from './core/clock.js';
-import { Keychain } from './core/credentials/keychain.js';
-import { CredentialStore } from './core/credentials/store.js';
-import { Engine } from './core/engine/engine.js';
-import { AirlockError, isAirlockError } from './core/errors.js';
-import { Gateway } from './core/gateway/gateway.js';
-import { gatewayEnvironment } from './core/gateway/pinned-hosts.js';
-import { airlockHome, homeLayout } from './core/home.js';
-import { storeAsCredentialsPort } from './core/service/credentials-port.js';
-import { AirlockService } from './core/service/service.js';
-import { reapLeftovers } from './core/tasks/reaper.js';
-import { installLastResort } from './core/tasks/last-resort.js';
-import { haltTasksWhenTrailFails, LiveTasks } from './core/tasks/live-tasks.js';
+import { createAirlock, type Airlock } from './core/airlock.js';
+import { connectEngine } from './core/server/connect.js';
 import { registerAppHandlers } from './ipc/app.js';
-import { forwardPushes } from './ipc/push.js';
+import { installLastResort } from './core/tasks/last-resort.js';
+import { electronEngineSpawn, EngineConnections, type Connect } from './ipc/engine-link.js';
+import { registerForwardingHandlers, type Dialogs } from './ipc/forward.js';
+import { localEngine } from './ipc/local-engine.js';
 import { createIpcRegistrar } from './ipc/register.js';
-import { registerServiceHandlers, type Dialogs } from './ipc/service.js';
 import { applySessionLimits, applyWebContentsLimits, CONTENT_SECURITY_POLICY, DEV_CONTENT_SECURITY_POLICY } from './security.js';
 import {
   appMenuTemplate,
@@ -49,7 +38,9 @@ const isAppUrl = isAppUrlFor(appOriginOf(entryUrl));
 const contentSecurityPolicy = entryUrl.startsWith('http:') ? DEV_CONTENT_SECURITY_POLICY : CONTENT_SECURITY_POLICY;
 
 let mainWindow: BrowserWindow | null = null;
-let service: AirlockService | undefined;
+let connections: EngineConnections | undefined;
+/** The core, only when the app runs it in its own process (AIRLOCK_ENGINE=inprocess). */
+let inProcess: Airlock | undefined;
 
 if (app.requestSingleInstanceLock()) {
   start();
@@ -74,14 +65,17 @@ function start(): void {
   app.on('activate', () => {
     if (app.isReady() && mainWindow === null) openMainWindow();
   });
-  // Running tasks are cancelled and their sandboxes removed before the app goes, and every
-  // recorded event is made durable.
+  // The window's connections are closed before the app goes (its screen watches end, its control
+  // is given back); tasks go on in the engine. In-process, the core stops its tasks and flushes.
   let closing = false;
   app.on('before-quit', (event) => {
-    if (closing || !service) return;
+    if (closing || !connections) return;
     event.preventDefault();
     closing = true;
-    service.close().catch(() => undefined).finally(() => app.quit());
+    connections.closeAll()
+      .then(() => inProcess?.close())
+      .catch(() => undefined)
+      .finally(() => app.quit());
   });
   // Not awaited at the top level: that would hold the ESM entry open and `ready` would never come.
   app.whenReady().then(onReady).catch((error: unknown) => {
@@ -95,43 +89,7 @@ function onReady(): void {
   // No reload/force-reload accelerators: Ctrl/Cmd+R means "run" in Airlock.
   Menu.setApplicationMenu(Menu.buildFromTemplate(appMenuTemplate(process.platform, !app.isPackaged)));
 
-  const keychain = new Keychain();
-  let engine: Engine | undefined;
-  const connectEngine = (): Engine => (engine ??= connectOrExplain());
-
-  const home = homeLayout(airlockHome());
-  const bus = new EventBus(systemClock);
-  const live = new LiveTasks();
-  let store: AuditStore | undefined;
-  const audit = (): AuditStore => {
-    if (!store) {
-      store = new AuditStore({ dir: home.audit, signer: openHeadSigner(keychain) });
-      recordBusInTrail(bus, store);
-      haltTasksWhenTrailFails(store, live);
-    }
-    return store;
-  };
-  // An error nothing handled: stop every task with an event, flush the trail, quit (never half-run).
-  installLastResort({ process, live, flush: async () => store?.flush(), exit: (code) => app.exit(code) });
-  try {
-    audit();
-  } catch {
-    // no keychain: doctor.run shows it, with the fix; tasks are refused until it is there
-  }
-  const credentialStore = new CredentialStore(home.root, keychain);
-  service = new AirlockService({
-    engine: connectEngine, bus, audit, home, keychain, clock: systemClock, assetsDir: builtAssetsDir(app.isPackaged, process.resourcesPath),
-    gateway: () => new Gateway({ bus, clock: systemClock, ...gatewayEnvironment() }),
-    credentials: storeAsCredentialsPort(credentialStore),
-    credentialStore,
-    live,
-  });
-  // Like every CLI start, every app start removes what crashed Airlock processes left behind.
-  try {
-    void reapLeftovers(connectEngine(), bus, home.audit).catch(() => undefined);
-  } catch {
-    // an unusable DOCKER_HOST is shown by doctor.run in the window
-  }
+  connections = new EngineConnections(engineConnector());
 
   const dialogs: Dialogs = {
     chooseManifest: async () => {
@@ -148,9 +106,8 @@ function onReady(): void {
 
   const registrar = createIpcRegistrar(ipcMain, { isOwnWebContents, isAppUrl });
   registerAppHandlers(registrar.handle, { version: app.getVersion() });
-  registerServiceHandlers(registrar.handle, { service, dialogs });
+  registerForwardingHandlers(registrar.handle, { engine: connections, dialogs });
   registrar.assertAllChannelsHandled();
-  forwardPushes(service, () => mainWindow?.webContents);
 
   openMainWindow();
 }
@@ -162,12 +119,22 @@ function openMainWindow(): void {
   });
 }
 
-/** Engine.connect() throws a plain Error for an unusable DOCKER_HOST; give it a kind and a fix. */
-function connectOrExplain(): Engine {
-  try {
-    return Engine.connect();
-  } catch (error) {
-    if (isAirlockError(error)) throw error;
-    throw new AirlockError('engine_unavailable', (error as Error).message, 'fix or unset DOCKER_HOST, then press Refresh', { cause: error });
+/**
+ * How a page connects: to the user's engine, started (Electron's binary as Node, running the CLI
+ * bundle) when none runs; or, with AIRLOCK_ENGINE=inprocess, to one core in this process.
+ */
+function engineConnector(): Connect {
+  if (process.env.AIRLOCK_ENGINE === 'inprocess') {
+    inProcess = createAirlock({ assetsDir: builtAssetsDir(app.isPackaged, process.resourcesPath) });
+    // An error nothing handled: stop every task with an event, flush the trail, quit (never half-run).
+    const core = inProcess;
+    installLastResort({ process, live: core.live, flush: () => core.audit().flush().catch(() => undefined), exit: (code) => app.exit(code) });
+    void core.reap();
+    return localEngine(core);
   }
+  const spawn = electronEngineSpawn(process.execPath, app.getAppPath());
+  const connect: Connect = () => connectEngine({ spawn, client: 'app' });
+  // Started now, while the window loads; its first call connects on its own (this one only starts it).
+  void connect().then((client) => client.close()).catch(() => undefined);
+  return connect;
 }

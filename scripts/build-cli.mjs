@@ -2,6 +2,8 @@
 // out/cli/airlock.cjs. One file loads several times faster than hundreds of node_modules files,
 // which is most of the CLI's start-up time. Runs on `npm ci` (prepare), so `npx airlock` works
 // straight after install. Native addons stay in node_modules and load from there.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import { build } from 'esbuild';
 
 const unusedTransports = {
@@ -32,3 +34,9 @@ await build({
   plugins: [unusedTransports],
   logLevel: 'warning',
 });
+
+// The build id (version + bundle digest) beside the bundle: a client and an engine of different
+// builds tell each other so (main/core/server/build.ts).
+const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));
+const digest = createHash('sha256').update(fs.readFileSync('out/cli/airlock.cjs')).digest('hex');
+fs.writeFileSync('out/cli/build.json', `${JSON.stringify({ version: pkg.version, digest })}\n`);

@@ -3,6 +3,7 @@ import { isAirlockError } from '../core/errors.js';
 import { registerAgentCommands } from './commands/agents.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerCredentialCommands } from './commands/credentials.js';
+import { registerEngineCommands } from './commands/engine.js';
 import { registerRun } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerTaskCommands } from './commands/tasks.js';
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
   registerAuditCommands(program, setExit);
   registerCredentialCommands(program);
   registerSystemCommands(program, setExit);
+  registerEngineCommands(program, setExit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

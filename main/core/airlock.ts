@@ -6,6 +6,7 @@
  */
 import { EventBus } from './audit/bus.js';
 import { AuditStore } from './audit/store.js';
+import type { HeadSigner } from './audit/head.js';
 import { openHeadSigner, recordBusInTrail } from './audit/trail.js';
 import { findAssetsDir } from './assets.js';
 import { systemClock, type Clock } from './clock.js';
@@ -13,7 +14,7 @@ import { Keychain } from './credentials/keychain.js';
 import { CredentialStore } from './credentials/store.js';
 import { Engine } from './engine/engine.js';
 import { AirlockError, isAirlockError } from './errors.js';
-import { Gateway } from './gateway/gateway.js';
+import { Gateway, type GatewayDeps } from './gateway/gateway.js';
 import { gatewayEnvironment } from './gateway/pinned-hosts.js';
 import { airlockHome, homeLayout, type HomeLayout } from './home.js';
 import { storeAsCredentialsPort } from './service/credentials-port.js';
@@ -34,6 +35,10 @@ export interface AirlockOptions {
   assetsDir?: string;
   /** Who a person is in the action log (taking control of a screen, approving); the OS user by default. */
   user?: string;
+  /** Signs the trail's head; the keychain's key by default (a test or benchmark without a keychain). */
+  signer?: HeadSigner;
+  /** How the gateway finds and reaches remotes, and how long an ask waits (tests: local servers for `.test` names). */
+  gateway?: Pick<GatewayDeps, 'resolve' | 'dial' | 'approvalTimeoutMs'>;
   /** Called when the audit trail finds it was changed by someone without its key. */
   onTamper?: (findings: string[]) => void;
 }
@@ -71,7 +76,7 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
   let store: AuditStore | undefined;
   const audit = (): AuditStore => {
     if (!store) {
-      const opened = new AuditStore({ dir: home.audit, signer: openHeadSigner(keychain) });
+      const opened = new AuditStore({ dir: home.audit, signer: options.signer ?? openHeadSigner(keychain) });
       recordBusInTrail(bus, opened);
       haltTasksWhenTrailFails(opened, live);
       if (options.onTamper) opened.onTamper((record) => options.onTamper!(record.data.findings as string[]));
@@ -106,7 +111,7 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
   };
   const service = new AirlockService({
     engine, bus, audit, home, keychain, clock, assetsDir,
-    gateway: () => (egress ??= new Gateway({ bus, clock, ...gatewayEnvironment(env) })),
+    gateway: () => (egress ??= new Gateway({ bus, clock, ...gatewayEnvironment(env), ...options.gateway })),
     credentials: storeAsCredentialsPort(credentials),
     credentialStore: credentials,
     live,

@@ -1,7 +1,7 @@
 /**
- * The page that made a call. Most pushes go to the app's window as a whole (push.ts); a few belong
- * to the page that asked for them — the frames of a screen it watches — and go to that page and
- * to no other, for as long as that page is there.
+ * The page that made a call: it has its own engine connection (engine-link.ts), and the engine's
+ * pushes on that connection go to it — the service's to every page, a few to the page that asked
+ * for them (the frames of a screen it watches) and to no other, for as long as that page is there.
  */
 import type { WebContents } from 'electron';
 import type { Caller } from '../core/server/dispatch.js';

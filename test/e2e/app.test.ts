@@ -9,9 +9,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTaskObjects } from '../../main/core/engine/leftovers.js';
-import { CredentialStore } from '../../main/core/credentials/store.js';
 import { Keychain } from '../../main/core/credentials/keychain.js';
-import { storeAsCredentialsPort } from '../../main/core/service/credentials-port.js';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { startRemotes } from '../helpers/remotes.js';
 import { tempDir } from '../helpers/env.js';
@@ -64,10 +62,7 @@ beforeAll(async () => {
   buildRenderer();
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   remotes = await startRemotes();
-  const keychain = new Keychain();
-  let store: CredentialStore | undefined;
-  const storeFor = (home: string) => (store ??= new CredentialStore(home, keychain));
-  app = await startAppUnderTest({ resolve: remotes.resolve, dial: remotes.dial, credentialsFrom: (home) => storeAsCredentialsPort(storeFor(home)), credentialStoreFrom: storeFor });
+  app = await startAppUnderTest({ resolve: remotes.resolve, dial: remotes.dial });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -157,7 +152,7 @@ network: { mode: allowlist, allow: [api.vendor.test, sneaky-metadata.test], onUn
     await page.locator('[data-stop]').click();
     await logRow('sandbox destroyed').waitFor({ timeout: 30_000 });
     await page.locator('.badge', { hasText: 'stopped' }).first().waitFor();
-    expect((await listTaskObjects(app.engine)).find((t) => t.task === task)).toBeUndefined();
+    expect((await listTaskObjects(app.airlock.engine())).find((t) => t.task === task)).toBeUndefined();
     await shot('09-task-stopped');
   }, 180_000);
 
@@ -286,7 +281,7 @@ maxRefusedRequests: 1
     await page.locator('[data-stop]').click();
     await logRow('sandbox destroyed').waitFor({ timeout: 30_000 });
     await page.locator('.task-meta .badge', { hasText: 'stopped' }).waitFor();
-    expect((await listTaskObjects(app.engine)).find((t) => t.task === task)).toBeUndefined();
+    expect((await listTaskObjects(app.airlock.engine())).find((t) => t.task === task)).toBeUndefined();
   }, 180_000);
 
   it('answers an "ask" with "Allow always" after a confirmation, adding the host to the manifest', async () => {

@@ -1,7 +1,9 @@
 /**
  * The e2e test bridge: serves THE SAME contract as the Electron main process — the same handler
- * registrations (main/ipc), the same schema checks and envelopes (invokeChecked), the same
- * batched pushes — over a WebSocket, on top of a real AirlockService. It also serves the real
+ * registrations (main/ipc: every call forwarded to Airlock's engine over the calling page's own
+ * engine connection), the same schema checks and envelopes (invokeChecked), the engine's batched
+ * pushes — over a WebSocket. The engine is a real engine process (its socket) or one core's handler
+ * table in this process, as the harness chooses. It also serves the real
  * built renderer (out/renderer) with a shim (shim.ts) that provides `window.airlock` over that
  * socket, so Chromium runs the app's own bundle where Electron's binary cannot be had.
  *
@@ -9,8 +11,9 @@
  * script (the shim, from the same origin) runs before the renderer's module.
  *
  * Messages are JSON; byte arrays (a screen frame's PNG, a screenshot) cross as {"$bytes": base64}
- * and the shim turns them back into Uint8Array. Each connection is one caller: the frames of a
- * screen it watches go to that connection alone, as Electron sends them to one web contents.
+ * and the shim turns them back into Uint8Array. Each connection is one caller with its own engine
+ * connection: the frames of a screen it watches go to that connection alone, as Electron sends
+ * them to one web contents, and its control of a screen is given back when it closes.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -19,15 +22,17 @@ import type net from 'node:net';
 import path from 'node:path';
 import { transform } from 'esbuild';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AirlockService } from '../../main/core/service/service.js';
+import { encodeMessage } from '../../main/core/server/wire.js';
 import { registerAppHandlers } from '../../main/ipc/app.js';
 import type { Caller } from '../../main/ipc/caller.js';
+import { EngineConnections, type Connect } from '../../main/ipc/engine-link.js';
+import { registerForwardingHandlers, type Dialogs } from '../../main/ipc/forward.js';
 import { invokeChecked, type Handle, type Handler } from '../../main/ipc/register.js';
-import { registerServiceHandlers, type Dialogs } from '../../main/ipc/service.js';
 import { channels, PUSH_TOPICS, type Channel } from '../../preload/contract.js';
 
 export interface BridgeOptions {
-  service: AirlockService;
+  /** Opens one engine connection (one per WebSocket connection). */
+  connect: Connect;
   dialogs: Dialogs;
   /** The built renderer: out/renderer. */
   rendererDir: string;
@@ -39,15 +44,6 @@ export interface Bridge {
   /** Calls answered, by channel (tests check that the UI went through the contract). */
   calls: Map<string, number>;
   close(): Promise<void>;
-}
-
-/** JSON, with every Uint8Array (Buffer included) as {"$bytes": base64}. */
-export function encodeMessage(message: unknown): string {
-  return JSON.stringify(message, function (this: Record<string, unknown>, key: string, value: unknown) {
-    // The holder's own value: a Buffer's toJSON has already run on `value`.
-    const original = this[key];
-    return original instanceof Uint8Array ? { $bytes: Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64') } : value;
-  });
 }
 
 /** One WebSocket connection as the caller of what it asks: per-caller pushes go to it alone. */
@@ -78,7 +74,8 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
     handlers.set(channel, handler as unknown as Handler<Channel>);
   };
   registerAppHandlers(handle, { version: options.version ?? '0.0.0-e2e' });
-  registerServiceHandlers(handle, { service: options.service, dialogs: options.dialogs });
+  const connections = new EngineConnections(options.connect);
+  registerForwardingHandlers(handle, { engine: connections, dialogs: options.dialogs });
   const missing = channels.filter((c) => !handlers.has(c));
   if (missing.length > 0) throw new Error(`bridge: channels without a handler: ${missing.join(', ')}`);
 
@@ -159,17 +156,13 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       });
     });
   });
-  const unsubscribe = options.service.subscribe((push) => {
-    const text = encodeMessage({ push: push.topic, payload: push.payload, sentAt: Date.now() });
-    for (const client of clients) client.send(text);
-  });
 
   return {
     url: `${origin}/index.html`,
     calls,
     close: async () => {
-      unsubscribe();
       for (const client of clients) client.terminate();
+      await connections.closeAll();
       wss.close();
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

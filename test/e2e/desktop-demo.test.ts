@@ -2,7 +2,9 @@
  * `npm run demo:desktop` as a person watches it: the demo runs from a terminal (the CLI, its own
  * process), and the app — the real renderer in the machine's Chromium over the test bridge, the
  * real core, engine and keychain — shows that task's screen live: the vendor portal in the
- * sandbox's browser. View-only: the task's log belongs to the CLI that runs it.
+ * sandbox's browser. View-only: the CLI runs the core in its own process (AIRLOCK_ENGINE=inprocess),
+ * so the task's log belongs to that process. (A CLI task run through the engine is live in the app,
+ * control included: cli-to-app.test.ts.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -49,7 +51,7 @@ describe('the desktop demo, watched in the app', () => {
     const exited = new Promise<number | null>((resolve) => {
       // Slow steps, so the portal stays on the screen while the app looks at it.
       demo = spawn(process.execPath, [path.join(REPO, 'scripts', 'demo-desktop.mjs'), '--output', path.join(app.root, 'finding'), '--env', 'STEP_PAUSE_MS=4000'],
-        { cwd: REPO, env: { ...process.env, AIRLOCK_HOME: app.home.root, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+        { cwd: REPO, env: { ...process.env, AIRLOCK_HOME: app.home.root, AIRLOCK_ENGINE: 'inprocess', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
       demo.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
       demo.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
       demo.on('close', resolve);

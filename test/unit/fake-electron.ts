@@ -96,6 +96,10 @@ class FakeApp extends EventEmitter {
   getVersion(): string {
     return '0.0.0-test';
   }
+  /** Where the app's package.json is: the repository, as in `npm start`. */
+  getAppPath(): string {
+    return '/repo/airlock';
+  }
   isReady(): boolean {
     return this.ready;
   }

@@ -2,7 +2,8 @@
  * The screen channels through the real registrar (sender check → schema → handler → envelope)
  * over a real service, bus, ScreenRegistry and audit trail: malformed input never reaches the
  * screen, frames go only to the window that asked (and stop when it goes, reloads, or the task
- * ends), and input is accepted only from the window that took control.
+ * ends), and input is accepted only from the window that took control. Each window reaches the
+ * engine's one handler table over a connection of its own (main/ipc/engine-link.ts), as in the app.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { APP_ENTRY_URL, APP_ORIGIN } from '../../main/app-protocol.js';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { createIpcRegistrar } from '../../main/ipc/register.js';
-import { registerServiceHandlers } from '../../main/ipc/service.js';
+import { EngineConnections } from '../../main/ipc/engine-link.js';
+import { registerForwardingHandlers } from '../../main/ipc/forward.js';
+import { localEngine } from '../../main/ipc/local-engine.js';
+import type { Airlock } from '../../main/core/airlock.js';
 import { createMainWindow, isAppUrlFor, isOwnWebContents } from '../../main/window.js';
 import { AGENT, FakeScreen, screenService, solidPng } from '../helpers/screens.js';
 import { FakeWebContents, ipcMainHandlers } from './fake-electron.js';
@@ -44,7 +48,7 @@ beforeEach(() => {
   removeScreen = env.screens.add(TASK, AGENT, screen);
   ipcMainHandlers.clear();
   const registrar = createIpcRegistrar({ handle: (channel, listener) => ipcMainHandlers.set(channel, listener as never) }, { isOwnWebContents, isAppUrl: isAppUrlFor(APP_ORIGIN) }, () => undefined);
-  registerServiceHandlers(registrar.handle, { service: env.service, dialogs: { chooseManifest: () => Promise.resolve(undefined), chooseExportFile: () => Promise.resolve(undefined) } });
+  registerForwardingHandlers(registrar.handle, { engine: new EngineConnections(localEngine({ service: env.service } as unknown as Airlock)), dialogs: { chooseManifest: () => Promise.resolve(undefined), chooseExportFile: () => Promise.resolve(undefined) } });
 });
 
 afterEach(async () => {
@@ -105,7 +109,8 @@ describe('screen channels', () => {
       contents.emit('did-start-navigation', { isMainFrame: false, isSameDocument: false, url: 'about:blank' });
       expect(screen.watchers).toBe(1);
       leave(contents);
-      expect(screen.watchers).toBe(0);
+      // The window's engine connection is closed, and with it its watch (a socket closes asynchronously).
+      await vi.waitFor(() => expect(screen.watchers).toBe(0));
       screen.show(0, 0, 1, 1, [0, 0, 0]);
       expect(frames(contents)).toHaveLength(1);
     }
@@ -131,7 +136,7 @@ describe('screen channels', () => {
     await expect(call(controller, 'screen.input', { task: TASK, input: { type: 'key', keysym: 0x61, down: true } })).resolves.toEqual({ ok: true, value: undefined });
     expect(screen.inputs).toEqual([click, { type: 'key', keysym: 0x61, down: true }]);
     controller.emit('destroyed');
-    expect(env.screens.controller(TASK)).toBeUndefined();
+    await vi.waitFor(() => expect(env.screens.controller(TASK)).toBeUndefined());
     expect(events.filter((e) => e.kind === 'screen.control').map((e) => e.data.control)).toEqual(['taken', 'released']);
     await expect(call(other, 'screen.control', { task: TASK, take: true })).resolves.toEqual({ ok: true, value: undefined });
     await expect(call(other, 'screen.control', { task: TASK, take: false })).resolves.toEqual({ ok: true, value: undefined });

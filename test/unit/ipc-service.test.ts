@@ -21,9 +21,11 @@ import { AirlockError } from '../../main/core/errors.js';
 import { homeLayout } from '../../main/core/home.js';
 import { AirlockService } from '../../main/core/service/service.js';
 import { overridesFor } from '../../main/core/service/tasks.js';
-import { forwardPushes } from '../../main/ipc/push.js';
 import { createIpcRegistrar } from '../../main/ipc/register.js';
-import { registerServiceHandlers } from '../../main/ipc/service.js';
+import { EngineConnections } from '../../main/ipc/engine-link.js';
+import { registerForwardingHandlers } from '../../main/ipc/forward.js';
+import { localEngine } from '../../main/ipc/local-engine.js';
+import type { Airlock } from '../../main/core/airlock.js';
 import { createMainWindow, isAppUrlFor, isOwnWebContents } from '../../main/window.js';
 import { FakeWebContents, ipcMainHandlers } from './fake-electron.js';
 
@@ -35,7 +37,11 @@ const TASK = 't_01jz0000000000000000000000';
 function fakeService() {
   const methods = ['doctor', 'buildImage', 'imageBuildState', 'listAgents', 'openAgent', 'forgetAgent', 'approveAgent', 'run', 'tasks', 'history', 'stop', 'resume',
     'approvals', 'answerApproval', 'queryAudit', 'verifyAudit', 'exportAudit', 'listCredentials', 'addCredential', 'removeCredential'] as const;
-  return Object.fromEntries(methods.map((m) => [m, vi.fn(() => (m === 'run' ? { task: TASK } : m === 'exportAudit' ? { file: '/tmp/x.csv', records: 3 } : undefined))])) as unknown as Record<(typeof methods)[number], ReturnType<typeof vi.fn>>;
+  const fakes = Object.fromEntries(methods.map((m) => [m, vi.fn(() => (m === 'run' ? { task: TASK } : m === 'exportAudit' ? { file: '/tmp/x.csv', records: 3 } : undefined))])) as unknown as Record<(typeof methods)[number], ReturnType<typeof vi.fn>>;
+  // The engine's pushes: every listener its callers subscribed.
+  const pushListeners = new Set<(push: { topic: string; payload: unknown }) => void>();
+  const subscribe = (listener: (push: { topic: string; payload: unknown }) => void) => (pushListeners.add(listener), () => pushListeners.delete(listener));
+  return Object.assign(fakes, { subscribe, push: (topic: string, payload: unknown) => [...pushListeners].forEach((listener) => listener({ topic, payload })) });
 }
 
 let service: ReturnType<typeof fakeService>;
@@ -54,7 +60,7 @@ beforeEach(() => {
   const window = createMainWindow({ preloadPath: '/x/preload/index.cjs', entryUrl: APP_ENTRY_URL, devTools: false });
   ownPage = { sender: window.webContents as unknown as FakeWebContents, senderFrame: { url: APP_ENTRY_URL, parent: null } };
   const registrar = createIpcRegistrar({ handle: (channel, listener) => ipcMainHandlers.set(channel, listener as never) }, { isOwnWebContents, isAppUrl: isAppUrlFor(APP_ORIGIN) }, () => undefined);
-  registerServiceHandlers(registrar.handle, { service: service as unknown as AirlockService, dialogs });
+  registerForwardingHandlers(registrar.handle, { engine: new EngineConnections(localEngine({ service: service as unknown as AirlockService } as unknown as Airlock)), dialogs });
 });
 
 describe('service channels', () => {
@@ -126,19 +132,20 @@ describe('service channels', () => {
 });
 
 describe('pushes', () => {
-  it('go to our window only, one message per push, and never to destroyed contents', () => {
-    const listeners: ((push: unknown) => void)[] = [];
-    const contents = new FakeWebContents();
-    let target: FakeWebContents | undefined = contents;
-    forwardPushes({ subscribe: (listener) => (listeners.push(listener as never), () => undefined) }, () => target as never);
-    listeners[0]!({ topic: 'events', payload: { events: [1, 2, 3] } });
-    listeners[0]!({ topic: 'tasks', payload: [] });
-    expect(contents.sent).toEqual([['push:events', { events: [1, 2, 3] }], ['push:tasks', []]]);
-    contents.destroyed = true;
-    listeners[0]!({ topic: 'tasks', payload: [] });
-    target = undefined;
-    listeners[0]!({ topic: 'tasks', payload: [] });
-    expect(contents.sent).toHaveLength(2);
+  it('go to the windows that are connected to the engine, one message per push, and never to destroyed contents', async () => {
+    const other = createMainWindow({ preloadPath: '/x/preload/index.cjs', entryUrl: APP_ENTRY_URL, devTools: false }).webContents as unknown as FakeWebContents;
+    await call('tasks.list');
+    await (ipcMainHandlers.get('tasks.list') as Listener)({ sender: other, senderFrame: ownPage.senderFrame });
+    service.push('events', { events: [1, 2, 3] });
+    service.push('tasks', []);
+    expect(ownPage.sender.sent).toEqual([['push:events', { events: [1, 2, 3] }], ['push:tasks', []]]);
+    expect(other.sent).toEqual(ownPage.sender.sent);
+    other.destroyed = true;
+    other.emit('destroyed');
+    await vi.waitFor(() => expect(other.sent).toHaveLength(2));
+    service.push('tasks', []);
+    expect(other.sent).toHaveLength(2);
+    expect(ownPage.sender.sent).toHaveLength(3);
   });
 
   it('batch events: one flush per interval, or at once when the batch is full', async () => {
@@ -211,7 +218,7 @@ describe('the real service behind the channels', () => {
     };
     ipcMainHandlers.clear();
     const registrar = createIpcRegistrar({ handle: (channel, listener) => ipcMainHandlers.set(channel, listener as never) }, { isOwnWebContents, isAppUrl: isAppUrlFor(APP_ORIGIN) }, () => undefined);
-    registerServiceHandlers(registrar.handle, { service: real, dialogs });
+    registerForwardingHandlers(registrar.handle, { engine: new EngineConnections(localEngine({ service: real } as unknown as Airlock)), dialogs });
     return { real, manifestFile, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
   }
 

@@ -1,20 +1,138 @@
 /**
- * STUB (the CLI helper's, until the engine helper's socket version replaces it at merge): how a
- * client gets its EngineClient. The real version connects to the user's engine socket (starting
- * the engine when none runs); this one always runs the core in the client's own process, as
- * AIRLOCK_ENGINE=inprocess will.
+ * How a client finds the user's engine: AIRLOCK_ENGINE=inprocess runs the core in the client's
+ * own process; otherwise the client connects to the engine's socket, starting the engine in the
+ * background when none runs, and replacing an idle engine of another build.
  */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createAirlock } from '../airlock.js';
+import { AirlockError } from '../errors.js';
+import { airlockHome } from '../home.js';
+import { currentBuild } from './build.js';
 import type { EngineClient } from './client.js';
+import { engineEndpoint, type EngineEndpoint } from './endpoint.js';
 import { inProcessClient } from './inprocess-client.js';
+import { isNoEngine, openSocketClient, type OpenedClient } from './socket-client.js';
 
-/** How to start the engine process (the CLI: its own node and bundle; the app: Electron as node). */
+/** How to start the engine process: the program and its arguments (`… engine serve` follows). */
 export interface EngineSpawn {
   command: string;
   args: string[];
+  /** Added to the engine's environment (the app: ELECTRON_RUN_AS_NODE=1). */
   env?: NodeJS.ProcessEnv;
 }
 
-export function connectEngine(options: { env?: NodeJS.ProcessEnv; start?: boolean; spawn?: EngineSpawn } = {}): Promise<EngineClient> {
-  return Promise.resolve(inProcessClient(createAirlock({ env: options.env ?? process.env })));
+export interface ConnectOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Start an engine when none runs (default true). */
+  start?: boolean;
+  spawn?: EngineSpawn;
+  /** Who we are, for the engine's log (cli, app). */
+  client?: string;
+  /** Where one-line notices go (another build's engine); standard error by default. */
+  notice?: (line: string) => void;
+  /** How long a starting engine may take to answer (default 20 s). */
+  startTimeoutMs?: number;
+}
+
+export async function connectEngine(options: ConnectOptions = {}): Promise<EngineClient> {
+  const env = options.env ?? process.env;
+  if (env.AIRLOCK_ENGINE === 'inprocess') return inProcessClient(createAirlock({ env }));
+  const endpoint = engineEndpoint(airlockHome(env), env);
+  const build = currentBuild();
+  const notice = options.notice ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const open = () => openSocketClient(endpoint, { build, name: options.client ?? 'cli' });
+  let opened = await open().catch((error: unknown) => {
+    if (options.start === false || !isNoEngine(error)) throw error;
+    return undefined;
+  });
+  if (opened && opened.hello.build !== build) opened = await handleOtherBuild(opened, build, endpoint, notice);
+  if (opened?.client) return opened.client;
+  if (options.start === false) throw new AirlockError('engine_unavailable', 'no Airlock engine is running', 'run `airlock engine start`', { cause: Object.assign(new Error('no engine'), { code: 'ENOENT' }) });
+  const started = await startAndOpen(endpoint, env, options, open);
+  return started;
+}
+
+/**
+ * An engine of another build: an idle one is stopped (and a fresh one started by the caller); a
+ * busy one speaking our protocol is used and asked to leave once idle; otherwise a clear error.
+ */
+async function handleOtherBuild(opened: OpenedClient, build: string, endpoint: EngineEndpoint, notice: (line: string) => void): Promise<OpenedClient | undefined> {
+  const { hello, client } = opened;
+  if (hello.tasks === 0) {
+    notice(`airlock: the running Airlock engine is build ${hello.build}, this is ${build}: restarting it`);
+    if (client) {
+      const gone = new Promise<void>((resolve) => client.onLost(() => resolve()));
+      await client.call('engine.stop');
+      await gone;
+    } else {
+      process.kill(hello.pid, 'SIGTERM');
+    }
+    await waitUntilGone(endpoint);
+    return undefined;
+  }
+  if (!client) {
+    throw new AirlockError('engine_unavailable', `the running Airlock engine (pid ${hello.pid}, build ${hello.build}) speaks another protocol and runs ${hello.tasks} task(s)`, 'wait for its tasks to end, or stop them with `airlock engine stop` from that build');
+  }
+  notice(`airlock: the running Airlock engine is build ${hello.build}, this is ${build}; it runs ${hello.tasks} task(s), so it is used and exits once idle`);
+  await client.call('engine.retire');
+  return opened;
+}
+
+/** Waits until nothing answers on the endpoint (an engine told to stop has stopped). */
+async function waitUntilGone(endpoint: EngineEndpoint, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 10; Date.now() < deadline; delay = Math.min(delay * 2, 200)) {
+    if (!fs.existsSync(endpoint.socket)) return;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+  throw new AirlockError('engine_unavailable', 'the running Airlock engine did not stop', 'see `airlock engine logs`');
+}
+
+/** The CLI bundle this module is part of, run with this process's node: the default engine program. */
+function defaultSpawn(): EngineSpawn {
+  const self = fileURLToPath(import.meta.url);
+  if (!self.endsWith('.cjs')) throw new AirlockError('engine_unavailable', 'cannot start the Airlock engine from sources', 'build the CLI (`npm run build:cli`), or pass how to spawn it');
+  return { command: process.execPath, args: [self] };
+}
+
+/**
+ * Starts an engine in the background (detached, its own session, output to engine.log) and
+ * connects once it answers. Two clients doing this at once start two processes; the engine's
+ * start lock leaves one serving and the other exits, and both clients connect to the one.
+ */
+async function startAndOpen(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv, options: ConnectOptions, open: () => Promise<OpenedClient>): Promise<EngineClient> {
+  const how = options.spawn ?? defaultSpawn();
+  fs.mkdirSync(airlockHome(env), { recursive: true, mode: 0o700 });
+  const logFd = fs.openSync(endpoint.log, 'a', 0o600);
+  let exited: string | undefined;
+  try {
+    const child = spawn(how.command, [...how.args, 'engine', 'serve'], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: { ...env, ...how.env },
+    });
+    child.once('error', (error) => (exited = error.message));
+    child.once('exit', (code, signal) => (exited = signal ? `it was killed (${signal})` : `it exited with code ${code}`));
+    child.unref();
+  } finally {
+    fs.closeSync(logFd);
+  }
+  const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
+  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+    try {
+      const opened = await open();
+      if (opened.client) return opened.client;
+      throw new AirlockError('engine_unavailable', `a new Airlock engine speaks protocol ${opened.hello.protocol}, unlike this client`, 'reinstall Airlock');
+    } catch (error) {
+      if (!isNoEngine(error)) throw error;
+      // A start that lost the race exits 0 while the winner comes up: keep polling for it.
+      if (exited !== undefined && exited !== 'it exited with code 0') {
+        throw new AirlockError('engine_unavailable', `the Airlock engine did not start: ${exited}`, `see ${endpoint.log}`);
+      }
+      if (Date.now() > deadline) throw new AirlockError('engine_unavailable', 'the Airlock engine did not answer in time', `see ${endpoint.log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
 }

@@ -67,6 +67,8 @@ export interface EngineStatus {
   idleMs: number;
   /** Where the engine's own log is. */
   log: string;
+  /** Where the engine listens. */
+  socket: string;
 }
 
 /** Channels only the engine has (clients that are the user's own programs). */
@@ -74,6 +76,8 @@ export const engineOnlyContract = {
   'engine.status': { args: z.tuple([]), result: returns<EngineStatus>() },
   /** Stops the engine: running tasks are stopped (like Ctrl-C) and their sandboxes destroyed first. */
   'engine.stop': { args: z.tuple([]), result: returns<void>() },
+  /** A client of another build asks a busy engine to exit as soon as no client and no task is left. */
+  'engine.retire': { args: z.tuple([]), result: returns<void>() },
 
   // ── files a client names (the app's dialogs chose them; a CLI's arguments) ──
   /** Opens a manifest file as an agent (what `agents.open` does after the app's dialog). */

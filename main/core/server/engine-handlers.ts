@@ -10,7 +10,7 @@ import { engineContract, type EngineChannel, type EngineContract, type EngineHan
 import { serviceHandlers } from './service-handlers.js';
 
 /** The engine-only channels the process running the core answers itself (its own status, stopping it). */
-export type ProcessHandlers = Pick<EngineHandlers, 'engine.status' | 'engine.stop'>;
+export type ProcessHandlers = Pick<EngineHandlers, 'engine.status' | 'engine.stop' | 'engine.retire'>;
 
 /** The engine-only channels answered by the core. */
 function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | keyof ProcessHandlers> {

@@ -20,7 +20,7 @@ function noEngine(): never {
 
 /** A client of a core in this process; `close()` closes the core too. */
 export function inProcessClient(airlock: Airlock, log?: Log): EngineClient {
-  const table = createEngineHandlers(airlock, { 'engine.status': noEngine, 'engine.stop': noEngine });
+  const table = createEngineHandlers(airlock, { 'engine.status': noEngine, 'engine.stop': noEngine, 'engine.retire': noEngine });
   return callerClient(table, airlock.service, { log, onClose: () => airlock.close() });
 }
 
