@@ -19,6 +19,7 @@ import { airlockHome, homeLayout, type HomeLayout } from './home.js';
 import { storeAsCredentialsPort } from './service/credentials-port.js';
 import { AirlockService } from './service/service.js';
 import { haltTasksWhenTrailFails, LiveTasks } from './tasks/live-tasks.js';
+import { WarmPool, type PoolOptions } from './tasks/pool.js';
 import { reapLeftovers, type ReapOutcome } from './tasks/reaper.js';
 
 export interface AirlockOptions {
@@ -36,6 +37,8 @@ export interface AirlockOptions {
   user?: string;
   /** Called when the audit trail finds it was changed by someone without its key. */
   onTamper?: (findings: string[]) => void;
+  /** The warm pool of prepared sandboxes (size 0 by default; the engine process uses poolOptionsFromEnv). */
+  pool?: PoolOptions;
 }
 
 export interface Airlock {
@@ -50,6 +53,8 @@ export interface Airlock {
   /** The use cases (run, stop, approve, answer, audit, credentials, screens…). */
   readonly service: AirlockService;
   readonly assetsDir: string;
+  /** The warm pool (size 0: none): its state() is what `engine.status` reports. */
+  readonly pool: WarmPool;
   engine(): Engine;
   /** Opens the audit trail (once) and records the bus in it; throws keychain_unavailable without a keychain. */
   audit(): AuditStore;
@@ -82,12 +87,13 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
   let egress: Gateway | undefined;
   const credentials = new CredentialStore(home.root, keychain);
   const assetsDir = options.assetsDir ?? findAssetsDir();
+  const pool = new WarmPool({ engine, bus, clock, assetsDir, audit }, options.pool ?? { size: 0 });
   const service = new AirlockService({
     engine, bus, audit, home, keychain, clock, assetsDir,
     gateway: () => (egress ??= new Gateway({ bus, clock, ...gatewayEnvironment(env) })),
     credentials: storeAsCredentialsPort(credentials),
     credentialStore: credentials,
-    live,
+    live, pool,
     ...(options.user ? { user: options.user } : {}),
   });
   const reap = async (): Promise<ReapOutcome> => {
@@ -104,12 +110,15 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
       return { reaped: [], leftAlone: [] };
     }
   };
+  // Filled in the background once the core is up: never in the way of a run that comes first.
+  if (pool.state().size > 0) setImmediate(() => pool.fill());
   const close = async () => {
+    await pool.close();
     await service.close();
     await egress?.close();
     await store?.close();
   };
-  return { home, env, bus, clock, keychain, credentials, live, service, assetsDir, engine, audit, reap, close };
+  return { home, env, bus, clock, keychain, credentials, live, service, assetsDir, pool, engine, audit, reap, close };
 }
 
 /** Engine.connect() throws a plain Error for an unusable DOCKER_HOST; give it a kind and a fix. */

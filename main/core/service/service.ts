@@ -67,6 +67,8 @@ export interface AirlockServiceDeps {
   user?: string;
   /** The process's running tasks (stopped together when the audit trail fails, or Airlock does). */
   live?: LiveTasks;
+  /** The warm pool: a task whose spec fits takes a prepared sandbox from it. */
+  pool?: TaskManagerDeps['pool'];
 }
 
 export type PushListener = (push: ServicePush) => void;
@@ -103,6 +105,7 @@ export class AirlockService {
       ...(deps.credentialStore ? { credentialStore: deps.credentialStore } : {}),
       screens: this.#screens,
       ...(deps.live ? { live: deps.live } : {}),
+      ...(deps.pool ? { pool: deps.pool } : {}),
       onChange: () => this.#push({ topic: 'tasks', payload: this.#tasks.list() }),
     });
     this.#recorder = { registry: this.agents.approvals, bus: deps.bus, trail: deps.audit };
