@@ -9,9 +9,9 @@ import { tempDir, waitFor } from './env.js';
 
 /** A core with a warm pool (its keychain in memory), a runner that claims from it, and every event. */
 export function pooledAirlock(options: AirlockOptions & { pool: NonNullable<AirlockOptions['pool']> }) {
-  const root = tempDir();
+  const home = options.home ?? path.join(tempDir(), 'home');
   const keychain = Object.assign(new MemorySecrets(), { service: 'airlock-test', probe: () => ({ ok: true, backend: 'memory', message: 'memory' }) }) as unknown as Keychain;
-  const airlock: Airlock = createAirlock({ home: path.join(root, 'home'), keychain, env: { ...process.env, AIRLOCK_HOME: path.join(root, 'home') }, ...options });
+  const airlock: Airlock = createAirlock({ keychain, env: { ...process.env, AIRLOCK_HOME: home }, ...options, home });
   const events: AirlockEvent[] = [];
   airlock.bus.subscribe((e) => events.push(e));
   const runner = new TaskRunner({ engine: airlock.engine(), bus: airlock.bus, clock: airlock.clock, home: airlock.home, pool: airlock.pool });
@@ -21,7 +21,7 @@ export function pooledAirlock(options: AirlockOptions & { pool: NonNullable<Airl
     const discarded = new Set(events.filter((e) => e.kind === 'pool.discarded' || e.kind === 'pool.claimed').map((e) => e.task));
     return events.filter((e) => e.kind === 'pool.prepared' && !discarded.has(e.task)).map((e) => e.task);
   };
-  return { root, airlock, events, runner, ready };
+  return { airlock, events, runner, ready };
 }
 
 /** The engine objects still labelled as this task's (or slot's). */
