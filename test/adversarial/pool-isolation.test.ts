@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import tar from 'tar-stream';
@@ -25,10 +25,15 @@ async function filesIn(container: { getArchive(options: { path: string }): Promi
 }
 
 describe('a pooled sandbox against the task before it and the one after', () => {
-  const s = pooledAirlock({ pool: { size: 1 } });
-  const gateway = new Gateway({ bus: s.airlock.bus, clock: systemClock });
-  const runner = new TaskRunner({ engine: s.airlock.engine(), bus: s.airlock.bus, clock: systemClock, home: s.airlock.home, pool: s.airlock.pool, gateway });
+  let s: ReturnType<typeof pooledAirlock>;
+  let gateway: Gateway;
+  let runner: TaskRunner;
   const dir = tempDir();
+  beforeAll(() => {
+    s = pooledAirlock({ pool: { size: 1 } });
+    gateway = new Gateway({ bus: s.airlock.bus, clock: systemClock });
+    runner = new TaskRunner({ engine: s.airlock.engine(), bus: s.airlock.bus, clock: systemClock, home: s.airlock.home, pool: s.airlock.pool, gateway });
+  });
   afterAll(async () => {
     await s.airlock.close();
     await gateway.close();
@@ -100,11 +105,12 @@ describe('the slots of an engine that dies', () => {
   const bus = new EventBus(systemClock);
   const events: AirlockEvent[] = [];
   bus.subscribe((e) => events.push(e));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test/adversarial/pool-engine-child.ts'), home], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+  let child: ChildProcess;
   let slot: string;
   beforeAll(async () => {
+    child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO, 'test/adversarial/pool-engine-child.ts'), home], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     slot = await waitFor(async () => /ready (\S+)/.exec(out)?.[1], 'the engine\'s pool slot', 60_000);
   });
   afterAll(() => {

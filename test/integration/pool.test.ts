@@ -8,11 +8,12 @@ const MAX_AGE_MS = 60_000;
 
 describe('the warm pool', () => {
   const clock = new FakeClock();
-  const s = pooledAirlock({ clock, pool: { size: 1, maxAgeMs: MAX_AGE_MS } });
+  let s: ReturnType<typeof pooledAirlock>;
   const dir = tempDir();
   let firstSlot: string;
 
   beforeAll(async () => {
+    s = pooledAirlock({ clock, pool: { size: 1, maxAgeMs: MAX_AGE_MS } });
     [firstSlot] = (await s.ready()) as [string];
   });
   afterAll(async () => {
