@@ -45,6 +45,18 @@ describe('the warm pool', () => {
     expect(refilled).not.toBe(firstSlot);
   });
 
+  it('the run use case the app and the engine serve (AirlockService) takes a slot too', async () => {
+    const [slot] = (await s.ready()) as [string];
+    const file = `${tempDir()}/agent.yaml`;
+    fs.writeFileSync(file, 'name: served\ncommand: ["echo", "served"]\n');
+    const { id } = s.airlock.service.openAgent(file);
+    await s.airlock.service.approveAgent(id);
+    const { task } = await s.airlock.service.run({ agentId: id });
+    expect(task).toBe(slot);
+    await waitFor(async () => (s.events.some((e) => e.task === task && e.kind === 'task.destroyed') ? true : undefined), 'the served task to end');
+    expect(lines(s.events.filter((e) => e.task === task))).toEqual(['served']);
+  });
+
   it('a slot older than the maximum age is destroyed and replaced (fake clock)', async () => {
     const [old] = (await s.ready()) as [string];
     clock.advance(MAX_AGE_MS);

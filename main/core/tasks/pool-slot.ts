@@ -94,6 +94,8 @@ export async function prepareSlot(options: PrepareSlotOptions): Promise<PoolSlot
     });
     teardown.add('sandbox', async () => void (removed.containers += await sandbox.destroy()));
     const attached = await sandbox.attach(true);
+    // Nobody reads it until a task claims the slot: a broken stream (the container removed from outside) must not throw.
+    attached.on('error', () => undefined);
     teardown.add('agent stream', () => (attached as unknown as { destroy?: () => void }).destroy?.());
     await sandbox.start();
     let destroyed: Promise<{ containers: number; volumes: number }> | undefined;

@@ -123,7 +123,10 @@ export class TaskRunner {
     // A prepared sandbox is made under the id of the task that takes it: only a run whose id is not chosen yet can.
     const slot = given.slot ?? (given.taskId === undefined ? this.#deps.pool?.claim(spec) : undefined);
     const options = slot ? { ...given, slot } : given;
-    if (slot && options.taskId !== undefined && options.taskId !== slot.task) throw new AirlockError('internal', `pool slot ${slot.task} given for task ${options.taskId}`);
+    if (slot && options.taskId !== undefined && options.taskId !== slot.task) {
+      void slot.destroy().catch(() => undefined); // claimed: it serves no other task
+      throw new AirlockError('internal', `pool slot ${slot.task} given for task ${options.taskId}`);
+    }
     const task = slot?.task ?? options.taskId ?? newTaskId();
     const { bus, clock } = this.#deps;
     const emit: Emit = (kind, data, actor = 'airlock') => bus.emit({ task, agent: spec.agent, actor, kind, data });
