@@ -3,12 +3,14 @@ import { benchCredentials } from './credentials.js';
 import { benchDesktopFrames } from './desktop-frames.js';
 import { benchDesktopStart } from './desktop-start.js';
 import { benchGateway } from './gateway.js';
+import { benchPool } from './pool.js';
 import { benchStartup } from './startup.js';
 import { benchUi } from './ui.js';
 
-// `npm run bench [startup|audit|gateway|credentials|ui|desktop]…`: the ones named, all by default.
+// `npm run bench [startup|pool|audit|gateway|credentials|ui|desktop]…`: the ones named, all by default.
 const BENCHES: Record<string, () => Promise<void>> = {
   startup: benchStartup,
+  pool: benchPool,
   audit: benchAudit,
   gateway: benchGateway,
   credentials: benchCredentials,

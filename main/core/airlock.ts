@@ -20,6 +20,7 @@ import { airlockHome, homeLayout, type HomeLayout } from './home.js';
 import { storeAsCredentialsPort } from './service/credentials-port.js';
 import { AirlockService } from './service/service.js';
 import { haltTasksWhenTrailFails, LiveTasks } from './tasks/live-tasks.js';
+import { WarmPool, type PoolOptions } from './tasks/pool.js';
 import { reapLeftovers, type ReapOutcome } from './tasks/reaper.js';
 
 export interface AirlockOptions {
@@ -41,6 +42,8 @@ export interface AirlockOptions {
   gateway?: Pick<GatewayDeps, 'resolve' | 'dial' | 'approvalTimeoutMs'>;
   /** Called when the audit trail finds it was changed by someone without its key. */
   onTamper?: (findings: string[]) => void;
+  /** The warm pool of prepared sandboxes (size 0 by default; the engine process uses poolOptionsFromEnv). */
+  pool?: PoolOptions;
 }
 
 export interface Airlock {
@@ -55,6 +58,8 @@ export interface Airlock {
   /** The use cases (run, stop, approve, answer, audit, credentials, screens…). */
   readonly service: AirlockService;
   readonly assetsDir: string;
+  /** The warm pool (size 0: none): its state() is what `engine.status` reports. */
+  readonly pool: WarmPool;
   engine(): Engine;
   /** Opens the audit trail (once) and records the bus in it; throws keychain_unavailable without a keychain. */
   audit(): AuditStore;
@@ -87,6 +92,7 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
   let egress: Gateway | undefined;
   const credentials = new CredentialStore(home.root, keychain);
   const assetsDir = options.assetsDir ?? findAssetsDir();
+  const pool = new WarmPool({ engine, bus, clock, assetsDir, audit }, options.pool ?? { size: 0 });
   const reapOnce = async (): Promise<ReapOutcome> => {
     try {
       // A reaped task's task.aborted belongs in the trail; this process's own records are on disk
@@ -114,17 +120,20 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
     gateway: () => (egress ??= new Gateway({ bus, clock, ...gatewayEnvironment(env), ...options.gateway })),
     credentials: storeAsCredentialsPort(credentials),
     credentialStore: credentials,
-    live,
+    live, pool,
     reap,
     ...(options.user ? { user: options.user } : {}),
   });
+  // Filled in the background once the core is up: never in the way of a run that comes first.
+  if (pool.state().size > 0) setImmediate(() => pool.fill());
   const close = async () => {
+    await pool.close();
     await Promise.all(reaping);
     await service.close();
     await egress?.close();
     await store?.close();
   };
-  return { home, env, bus, clock, keychain, credentials, live, service, assetsDir, engine, audit, reap, close };
+  return { home, env, bus, clock, keychain, credentials, live, service, assetsDir, pool, engine, audit, reap, close };
 }
 
 /** Engine.connect() throws a plain Error for an unusable DOCKER_HOST; give it a kind and a fix. */

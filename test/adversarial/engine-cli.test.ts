@@ -44,7 +44,7 @@ beforeAll(() => {
   root = tempDir('airlock-engine-cli-');
   airlock = createAirlock({ env: { ...process.env, AIRLOCK_HOME: path.join(root, 'home') }, assetsDir: path.join(REPO, 'assets'), user: 'tester' });
   airlock.bus.subscribe((event) => events.push(event));
-  table = createEngineHandlers(airlock, { 'engine.status': NOT_HERE, 'engine.stop': NOT_HERE });
+  table = createEngineHandlers(airlock, { 'engine.status': NOT_HERE, 'engine.stop': NOT_HERE, 'engine.retire': NOT_HERE });
 });
 
 afterAll(async () => {

@@ -22,6 +22,9 @@ export const EVENT_KINDS = [
   'audit.recovered', 'audit.retention', 'audit.tamper',
   // an engine object carrying Airlock's labels that Airlock did not make (left alone by the reaper)
   'engine.forged',
+  // the warm pool (tasks/pool.ts): a sandbox prepared for no task yet (recorded before its objects
+  // are made, naming them, so the reaper can vouch for them), taken by a task, destroyed unused
+  'pool.prepared', 'pool.claimed', 'pool.discarded',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -46,6 +46,11 @@ export interface SandboxPlan {
    * wrapper just before it execs the command: they never appear in the container's configuration.
    */
   secretsOnStdin?: boolean;
+  /**
+   * A pooled sandbox (tasks/pool.ts): started before any task is known, it runs POOL_LAUNCHER,
+   * which waits on stdin for the command and environment of the task that claims it.
+   */
+  launcher?: boolean;
   /** A display task: its screen, window manager and browser keep their state in /tmp too. */
   display?: boolean;
   /**
@@ -59,23 +64,34 @@ export interface SandboxPlan {
 export const ENV_SECRETS_WRAPPER = 'while IFS= read -r line && [ -n "$line" ]; do export "${line%%=*}=$(printf %s "${line#*=}" | base64 -d)"; done; exec "$@"';
 
 /**
+ * A pooled sandbox's only process until a task claims it: reads NAME=base64 lines until an empty
+ * line and exports them, then base64 argument lines until an empty line, then execs them (nothing
+ * given: exits). `x` keeps a value's trailing newlines from being cut by the command substitution.
+ */
+export const POOL_LAUNCHER = 'd() { v=$(printf %s "$1" | base64 -d; echo x); v=${v%x}; }; '
+  + 'while IFS= read -r line && [ -n "$line" ]; do d "${line#*=}"; export "${line%%=*}=$v"; done; set --; '
+  + 'while IFS= read -r line && [ -n "$line" ]; do d "$line"; set -- "$@" "$v"; done; [ $# -gt 0 ] || exit 0; exec "$@"';
+
+/**
  * The container every task runs in (DESIGN.md, "Sandbox defaults"). Nothing here is taken from
  * the manifest except the limits, which the manifest can set but never remove.
  */
 export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerCreateOptions {
+  const stdin = plan.secretsOnStdin === true || plan.launcher === true;
   return {
     name: plan.name,
     Image: plan.image,
-    ...(plan.secretsOnStdin && plan.command ? { Cmd: ['sh', '-c', ENV_SECRETS_WRAPPER, 'airlock-env', ...plan.command] } : plan.command ? { Cmd: plan.command } : {}),
+    ...(plan.launcher ? { Cmd: ['sh', '-c', POOL_LAUNCHER, 'airlock-launch'] }
+      : plan.secretsOnStdin && plan.command ? { Cmd: ['sh', '-c', ENV_SECRETS_WRAPPER, 'airlock-env', ...plan.command] } : plan.command ? { Cmd: plan.command } : {}),
     WorkingDir: plan.workdir,
     User: `${AGENT_UID}:${AGENT_UID}`,
     Env: Object.entries({ HOME: '/tmp', ...plan.env }).map(([k, v]) => `${k}=${v}`),
     Labels: plan.labels,
-    AttachStdin: plan.secretsOnStdin === true,
+    AttachStdin: stdin,
     AttachStdout: true,
     AttachStderr: true,
-    OpenStdin: plan.secretsOnStdin === true,
-    StdinOnce: plan.secretsOnStdin === true,
+    OpenStdin: stdin,
+    StdinOnce: stdin,
     Tty: false,
     HostConfig: {
       ...hardenedHostConfig(plan.limits),

@@ -26,7 +26,7 @@ const AGENT_WORDS = /\b(agent|agents|langchain|langgraph|llamaindex|autogen|crew
  */
 export async function findShadowAgents(engine: Engine, trailDir: string): Promise<ShadowAgent[]> {
   const [containers, own] = await Promise.all([engine.call((api) => api.listContainers({ all: false })), ownTaskObjects(engine, trailDir)]);
-  const vouched = new Set(own.tasks.flatMap((t) => t.containers.map((c) => c.id)));
+  const vouched = new Set([...own.tasks, ...own.slots].flatMap((t) => t.containers.map((c) => c.id)));
   const forged = new Map(own.forged.filter((f) => f.kind === 'container').map((f) => [f.id, f.reason]));
   const shadows: ShadowAgent[] = [];
   for (const summary of containers) {

@@ -72,6 +72,8 @@ export interface AirlockServiceDeps {
   live?: LiveTasks;
   /** Removes leftovers of dead Airlock processes (settles, never rejects); none removed by default. */
   reap?: () => Promise<ReapOutcome>;
+  /** The warm pool: a task whose spec fits takes a prepared sandbox from it. */
+  pool?: TaskManagerDeps['pool'];
 }
 
 export type PushListener = (push: ServicePush) => void;
@@ -111,6 +113,7 @@ export class AirlockService {
       ...(deps.credentialStore ? { credentialStore: deps.credentialStore } : {}),
       screens: this.#screens,
       ...(deps.live ? { live: deps.live } : {}),
+      ...(deps.pool ? { pool: deps.pool } : {}),
       onChange: () => this.#push({ topic: 'tasks', payload: this.#tasks.list() }),
     });
     this.#machine = new MachineTasks({ engine: deps.engine, home: deps.home, reap: deps.reap ?? (() => Promise.resolve({ reaped: [], leftAlone: [] })) });

@@ -14,6 +14,7 @@ import { DelegationTree } from '../tasks/delegation.js';
 import { resolveTaskSpec, type RunOverrides, type TaskSpec } from '../tasks/spec.js';
 import type { ScreenRegistry } from '../desktop/screen-registry.js';
 import type { LiveTasks } from '../tasks/live-tasks.js';
+import type { WarmPool } from '../tasks/pool.js';
 import type { AgentRegistry } from './agents.js';
 import type { ResourceSampler } from './resources.js';
 import type { LoadedManifest } from '../policy/manifest.js';
@@ -36,6 +37,8 @@ export interface TaskManagerDeps {
   screens?: ScreenRegistry;
   /** The process's running tasks (stopped together when the audit trail fails, or Airlock does). */
   live?: LiveTasks;
+  /** The warm pool: a task whose spec fits takes a prepared sandbox (and its id) from it. */
+  pool?: Pick<WarmPool, 'claim'>;
   onChange: () => void;
 }
 
@@ -92,14 +95,16 @@ export class TaskManager {
       ...(this.#deps.screens ? { screens: this.#deps.screens } : {}),
       ...(this.#deps.live ? { live: this.#deps.live } : {}),
     });
-    const id = newTaskId();
+    // A prepared sandbox is made under the id of the task that will take it.
+    const slot = this.#deps.pool?.claim(spec);
+    const id = slot?.task ?? newTaskId();
     const controller = new AbortController();
     const info: TaskInfo = {
       id, agent: spec.agent.name, agentId, network: spec.network.mode, state: 'starting', stopping: false,
       startedAt: new Date(this.#deps.clock.now()).toISOString(), artifactsDir: spec.outputDir ?? this.#deps.home.artifacts(id), artifacts: 0, grants: [],
       ...(spec.display ? { display: { width: spec.display.width, height: spec.display.height } } : {}),
     };
-    const done = runner.run(spec, { signal: controller.signal, taskId: id }).then((outcome) => {
+    const done = runner.run(spec, { signal: controller.signal, taskId: id, ...(slot ? { slot } : {}) }).then((outcome) => {
       info.state = outcome.status;
       delete info.frozen;
       if (outcome.exitCode !== undefined) info.exitCode = outcome.exitCode;

@@ -23,6 +23,8 @@ export interface VouchedTask extends TaskObjects {
 export interface OwnObjects {
   /** Each task's objects that Airlock made, as its audit trail records them. */
   tasks: VouchedTask[];
+  /** Sandboxes of the warm pool that no task has claimed (`pool.prepared`, no `task.created`): no task yet. */
+  slots: VouchedTask[];
   forged: ForgedClaim[];
 }
 
@@ -35,6 +37,10 @@ interface Recorded {
   /** Its `task.destroyed` is recorded: its sandbox was taken down. */
   destroyed: boolean;
   display: VouchedTask['display'];
+  /** A task that took a pool slot: its objects' labels name the pool, its record the agent. */
+  agent: { name: string; digest: string } | undefined;
+  /** Only a `pool.prepared` record: a slot of the warm pool no task has claimed. */
+  unclaimedSlot: boolean;
 }
 
 /** How far before an object's creation time its task's `task.created` record may be (clock skew, a slow start). */
@@ -53,6 +59,7 @@ export async function ownTaskObjects(engine: Engine, trailDir: string): Promise<
   const claimed = await listTaskObjects(engine);
   const records = await recordedTasks(trailDir, claimed);
   const tasks: VouchedTask[] = [];
+  const slots: VouchedTask[] = [];
   const forged: ForgedClaim[] = [];
   for (const objects of claimed) {
     const recorded = records.get(objects.task);
@@ -65,7 +72,10 @@ export async function ownTaskObjects(engine: Engine, trailDir: string): Promise<
       if (what.id === undefined && recorded.destroyed) return `the audit trail says ${objects.task} was taken down`;
       return undefined;
     };
-    const own: VouchedTask = { ...objects, containers: [], volumes: [], networks: [], ...(recorded?.display ? { display: recorded.display } : {}) };
+    const own: VouchedTask = {
+      ...objects, containers: [], volumes: [], networks: [], ...(recorded?.display ? { display: recorded.display } : {}),
+      ...(recorded?.agent ? { agent: recorded.agent.name, digest: recorded.agent.digest } : {}),
+    };
     for (const c of objects.containers) {
       const reason = whyNot({ name: c.name, id: c.id });
       if (reason) forged.push({ kind: 'container', id: c.id.slice(0, 12), name: c.name, image: c.image, claimedTask: objects.task, reason });
@@ -79,9 +89,9 @@ export async function ownTaskObjects(engine: Engine, trailDir: string): Promise<
     for (const network of objects.networks) {
       forged.push({ kind: 'network', id: network.slice(0, 12), name: network, image: '', claimedTask: objects.task, reason: 'Airlock makes no networks' });
     }
-    if (own.containers.length + own.volumes.length > 0) tasks.push(own);
+    if (own.containers.length + own.volumes.length > 0) (recorded?.unclaimedSlot ? slots : tasks).push(own);
   }
-  return { tasks, forged };
+  return { tasks, slots, forged };
 }
 
 /**
@@ -118,11 +128,32 @@ async function recordedTasks(trailDir: string, claimed: TaskObjects[]): Promise<
       found.set(record.task, {
         owner: typeof record.data.owner === 'string' ? record.data.owner : undefined, names: new Set(names), containers: started.get(record.task), destroyed: destroyed.has(record.task),
         display: typeof display?.width === 'number' && typeof display.height === 'number' ? { width: display.width, height: display.height } : undefined,
+        agent: record.data.pool !== undefined ? record.agent : undefined, unclaimedSlot: false,
       });
       if (found.size === wanted.size) break;
     }
+    // What is left may be slots of the warm pool no task claimed: their pool.prepared records vouch for them.
+    if (found.size < wanted.size) await recordedSlots(trailDir, since, wanted, found);
   } catch {
     // No trail, or one that cannot be read: nothing is vouched for (fail closed: nothing is removed).
   }
   return found;
+}
+
+/** The `pool.prepared` and `pool.discarded` records of claimed objects that no task record names. */
+async function recordedSlots(trailDir: string, since: string, wanted: Set<string>, found: Map<string, Recorded>): Promise<void> {
+  const discarded = new Set<string>();
+  for await (const record of queryAuditTrail(trailDir, { kinds: ['pool.prepared', 'pool.discarded'], text: '"kind":"pool.', order: 'desc', since })) {
+    if (!wanted.has(record.task) || found.has(record.task)) continue;
+    if (record.kind === 'pool.discarded') {
+      discarded.add(record.task);
+      continue;
+    }
+    const objects = record.data.objects as { containers?: unknown; volumes?: unknown } | undefined;
+    const names = [objects?.containers, objects?.volumes].flatMap((list) => (Array.isArray(list) ? list.filter((n): n is string => typeof n === 'string') : []));
+    found.set(record.task, {
+      owner: typeof record.data.owner === 'string' ? record.data.owner : undefined, names: new Set(names), containers: undefined,
+      destroyed: discarded.has(record.task), display: undefined, agent: undefined, unclaimedSlot: true,
+    });
+  }
 }

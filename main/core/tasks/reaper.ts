@@ -31,15 +31,25 @@ export async function reapLeftovers(
   trailDir: string,
   isAlive: (owner: string | undefined) => boolean = isOwnerAlive,
 ): Promise<ReapOutcome> {
-  const { tasks, forged } = await ownTaskObjects(engine, trailDir);
+  const { tasks, slots, forged } = await ownTaskObjects(engine, trailDir);
   const reaped: ReapedTask[] = [];
   const remaining: VouchedTask[] = [];
-  for (const objects of tasks) {
+  const slotIds = new Set(slots.map((s) => s.task));
+  for (const objects of [...tasks, ...slots]) {
     if ((objects.owner !== undefined && !isOwnedHere(objects.owner)) || isAlive(objects.owner)) {
-      remaining.push(objects);
+      if (!slotIds.has(objects.task)) remaining.push(objects); // an unclaimed pool slot is no task
       continue;
     }
     const removed = await removeTaskObjects(engine, objects);
+    if (slotIds.has(objects.task)) {
+      bus.emit({
+        task: objects.task, agent: { name: objects.agent, digest: objects.digest }, actor: 'airlock', kind: 'pool.discarded',
+        data: { reason: 'the Airlock process that prepared it is gone; its leftovers were removed', owner: objects.owner ?? null, removed },
+      });
+      bus.release(objects.task);
+      reaped.push({ task: objects.task, agent: objects.agent, removed });
+      continue;
+    }
     bus.emit({
       task: objects.task,
       agent: { name: objects.agent, digest: objects.digest },

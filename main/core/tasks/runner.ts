@@ -7,14 +7,14 @@ import type { Clock } from '../clock.js';
 import { AirlockError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { sandboxLabels } from '../engine/hardening.js';
-import { BASE_IMAGE } from '../engine/images.js';
 import { BoundedOutput, DEFAULT_OUTPUT_LIMITS, type OutputLimits } from '../engine/output.js';
-import { imageVolumes, removeVolumes, Sandbox } from '../engine/sandbox.js';
 import { taskObjectNames } from '../engine/leftovers.js';
-import { TaskSidecar } from '../engine/task-sidecar.js';
 import { packWorkspace, type ExtractLimits } from '../engine/workspace-archive.js';
 import type { HomeLayout } from '../home.js';
 import { newTaskId } from './ids.js';
+import type { PoolSlot } from './pool-slot.js';
+import type { WarmPool } from './pool.js';
+import { openTaskSandbox } from './task-sandbox.js';
 import { currentOwner } from './owner.js';
 import type { TaskSpec } from './spec.js';
 import { stopRequested } from './stop.js';
@@ -29,10 +29,10 @@ import { CA_BUNDLE, checkGrantRequests, openTaskCredentials, TASK_CA_FILE } from
 import type { CredentialStore } from '../credentials/store.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { ScreenRegistry } from '../desktop/screen-registry.js';
-import { desktopCommand, desktopEnv, startTaskDesktop, type TaskDesktop } from './task-desktop.js';
+import { desktopEnv, startTaskDesktop, type TaskDesktop } from './task-desktop.js';
 import { Teardown } from './teardown.js';
 import type { LiveTasks } from './live-tasks.js';
-import { explainEngineError, orControlRefused, orImageMissing, startOrExplain } from './engine-errors.js';
+import { explainEngineError, startOrExplain } from './engine-errors.js';
 import { waitForExit, type WaitResult } from './task-wait.js';
 import { collectOutputs, DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
 import { sidecarReporter } from './sidecar-events.js';
@@ -67,6 +67,8 @@ export interface TaskRunnerDeps {
   sidecarGraceMs?: number;
   /** Events a task may cause besides its output (default MAX_TASK_EVENTS); past it, it is stopped. */
   eventBudget?: number;
+  /** The warm pool: a run given no task id takes a prepared sandbox when its spec fits one. */
+  pool?: Pick<WarmPool, 'claim'>;
 }
 
 export interface RunOptions {
@@ -78,6 +80,8 @@ export interface RunOptions {
   parentTask?: string;
   /** A child ends when its parent does: aborted (with the reason) when the parent is over. */
   parentEnded?: AbortSignal;
+  /** A prepared sandbox of the warm pool, claimed for this task (whose id is the slot's). */
+  slot?: PoolSlot;
 }
 
 /** `stopped`: by Airlock (a violation with onViolation: stop, the audit trail failing, its sidecar gone, its parent ended). */
@@ -115,8 +119,15 @@ export class TaskRunner {
     this.#deps = deps;
   }
 
-  async run(spec: TaskSpec, options: RunOptions = {}): Promise<TaskOutcome> {
-    const task = options.taskId ?? newTaskId();
+  async run(spec: TaskSpec, given: RunOptions = {}): Promise<TaskOutcome> {
+    // A prepared sandbox is made under the id of the task that takes it: only a run whose id is not chosen yet can.
+    const slot = given.slot ?? (given.taskId === undefined ? this.#deps.pool?.claim(spec) : undefined);
+    const options = slot ? { ...given, slot } : given;
+    if (slot && options.taskId !== undefined && options.taskId !== slot.task) {
+      void slot.destroy().catch(() => undefined); // claimed: it serves no other task
+      throw new AirlockError('internal', `pool slot ${slot.task} given for task ${options.taskId}`);
+    }
+    const task = slot?.task ?? options.taskId ?? newTaskId();
     const { bus, clock } = this.#deps;
     const emit: Emit = (kind, data, actor = 'airlock') => bus.emit({ task, agent: spec.agent, actor, kind, data });
     const teardown = new Teardown();
@@ -152,13 +163,25 @@ export class TaskRunner {
 
     // The owner and the names of what it will make are on the record: the labels on the engine are
     // only claims, and the reaper, `ps` and the shadow scan believe them only when they match this.
-    const owner = this.#deps.owner ?? currentOwner();
+    const slot = options.slot;
+    const owner = slot?.owner ?? this.#deps.owner ?? currentOwner();
     const names = taskObjectNames(task);
     emit('task.created', {
       image: spec.image, command: spec.command ?? null, workdir: spec.workdir, network: spec.network.mode, networkPolicy: spec.network,
       limits: spec.limits, timeoutMs: spec.timeoutMs, inputs: spec.inputs, outputs: spec.outputs, display: spec.display ?? null,
       owner, objects: { containers: [names.container, names.sidecar], volumes: [names.workspace, names.certs] },
+      // The sandbox this task takes from the warm pool (its pool.prepared record, under this id, made it).
+      ...(slot ? { pool: { slot: task, preparedAt: new Date(slot.preparedAt).toISOString() } } : {}),
     });
+    if (slot) {
+      // Destroyed with the task whatever ends it, even before it is bound (destroy() runs once).
+      made.engineObjects = true;
+      teardown.add('claimed pool slot', async () => {
+        const removed = await slot.destroy();
+        made.containers += removed.containers;
+        made.volumes += removed.volumes;
+      });
+    }
     await fs.promises.mkdir(home.task(task), { recursive: true });
     const labels = sandboxLabels(task, spec.agent, owner);
     // Grants first: a refused credential stops the task before anything is created.
@@ -229,46 +252,12 @@ export class TaskRunner {
     });
     teardown.add('network', () => network.close());
 
-    // The engine objects: volumes (removed last), the sidecar, the agent's container (removed first).
-    const workspace = { volume: names.workspace, sizeBytes: spec.limits.diskBytes };
-    const certsVolume = lent?.credentials.ca ? names.certs : undefined;
-    made.engineObjects = true;
-    teardown.add('volumes', async () => {
-      made.volumes += await removeVolumes(engine, [workspace.volume, ...(certsVolume ? [certsVolume] : [])]);
-    });
-    // An image's own VOLUMEs get a tmpfs each (a 404 here is the missing image, said so).
-    const volumesOfImage = await imageVolumes(engine, spec.image).catch(orImageMissing(spec.image, ''));
     const report = sidecarReporter({ bus, task, agent: spec.agent, diskBytes: spec.limits.diskBytes });
-    const sidecar = await TaskSidecar.create(engine, {
-      name: names.sidecar, labels, image: BASE_IMAGE, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), workspace, workdir: spec.workdir,
-      ...(network.relay ? { proxy: { browser: network.relay.browser } } : {}),
-      events: { ...(network.relay ? { onConnection: network.relay.onConnection } : {}), onStatus: report.status, onConnectionRefused: report.connectionsRefused },
-    }).catch(orImageMissing(BASE_IMAGE, 'the task\'s sidecar')).catch(orControlRefused('the task\'s sidecar (its fail-safe, namespaces and size-limited workspace)'));
-    teardown.add('sidecar', async () => {
-      made.containers += await sidecar.destroy();
+    const env = { ...spec.env, ...decoys.env, ...network.env, ...lent?.env, ...(spec.display ? desktopEnv(spec.display) : {}) };
+    const { sidecar, sandbox } = await openTaskSandbox({
+      engine, spec, names, labels, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), network, report, env,
+      certsVolume: Boolean(lent?.credentials.ca), secretsOnStdin: envSecrets.length > 0, teardown, made, ...(slot ? { slot } : {}),
     });
-    const [started, created] = await Promise.allSettled([
-      sidecar.start(),
-      Sandbox.create(engine, {
-        name: names.container, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command, this.#deps.assetsDir ?? findAssetsDir()) : spec.command, workdir: spec.workdir,
-        env: { ...spec.env, ...decoys.env, ...network.env, ...lent?.env, ...(spec.display ? desktopEnv(spec.display) : {}) }, display: spec.display !== undefined,
-        workspace, limits: spec.limits, sidecar: sidecar.container.id, ...(certsVolume ? { certsVolume } : {}), secretsOnStdin: envSecrets.length > 0, imageVolumes: volumesOfImage,
-      }),
-    ]);
-    if (created.status === 'fulfilled') {
-      teardown.add('sandbox', async () => {
-        made.containers += await created.value.destroy();
-      });
-    }
-    if (started.status === 'rejected') orControlRefused('the task\'s sidecar (its fail-safe, namespaces and size-limited workspace)')(started.reason);
-    if (created.status === 'rejected') {
-      try {
-        orImageMissing(spec.image, '')(created.reason);
-      } catch (error) {
-        orControlRefused('joining the sidecar\'s network and PID namespaces', /namespace|pid|container:/i)(error);
-      }
-    }
-    const sandbox = (created as PromiseFulfilledResult<Sandbox>).value;
 
     // The inputs are read (and hashed) only now that nothing else can refuse the task.
     if (spec.inputs.length > 0 || spec.outputs.length > 0 || decoys.inputs.length > 0) {
@@ -286,7 +275,7 @@ export class TaskRunner {
     }, this.#deps.outputLimits ?? DEFAULT_OUTPUT_LIMITS);
     // Attached before start so no output is missed; read only after `task.started` is recorded,
     // so the log shows the start before the first line (until then the engine holds the bytes).
-    const attached = await sandbox.attach(envSecrets.length > 0);
+    const attached = slot ? slot.attached : await sandbox.attach(envSecrets.length > 0);
     teardown.add('output stream', () => (attached as unknown as { destroy?: () => void }).destroy?.());
     // Watching for violations starts before the agent does: its first request may be one.
     const enforcement = enforceViolations({
@@ -324,10 +313,13 @@ export class TaskRunner {
     if (options.signal?.aborted) {
       result = { status: 'cancelled' };
     } else {
-      await startOrExplain(sandbox, spec);
+      if (!slot) await startOrExplain(sandbox, spec);
       const deadline = clock.now() + spec.timeoutMs;
       await sidecar.arm((spec.timeoutMs + (this.#deps.sidecarGraceMs ?? SIDECAR_GRACE_MS)) / 1000);
-      if (envSecrets.length > 0) {
+      if (slot) {
+        // The pooled sandbox runs only its launcher: the deadline is armed, now the task's command and environment go in.
+        slot.launch(spec.command ?? slot.imageCommand, { ...env, ...Object.fromEntries(envSecrets.map((e) => [e.name, e.value])) });
+      } else if (envSecrets.length > 0) {
         // env delivery: the wrapper reads NAME=base64 lines, exports them and execs the command
         attached.end(`${envSecrets.map((e) => `${e.name}=${Buffer.from(e.value).toString('base64')}`).join('\n')}\n\n`);
       }
