@@ -59,7 +59,7 @@ export interface AirlockServiceDeps {
   sampleIntervalMs?: number;
   /** Event batches to a UI: at most this long after the first event, or at this many events. */
   batch?: { intervalMs?: number; maxEvents?: number };
-  /** The image builder (main/core/engine/images.ts buildBaseImage by default). */
+  /** The image builder (main/core/images/images.ts buildBaseImage by default). */
   buildImage?: BuildImage;
   /** The live screens of display tasks (one for the whole app; a new one on the bus by default). */
   screens?: ScreenRegistry;

@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import { AirlockError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { sandboxLabels } from '../engine/hardening.js';
-import { BASE_IMAGE } from '../engine/images.js';
+import { BASE_IMAGE } from '../images/images.js';
 import { BoundedOutput, DEFAULT_OUTPUT_LIMITS, type OutputLimits } from '../engine/output.js';
 import { imageVolumes, removeVolumes, Sandbox } from '../engine/sandbox.js';
 import { taskObjectNames } from '../engine/leftovers.js';
