@@ -6,7 +6,7 @@ import { isAirlockError } from '../core/errors.js';
 import type { ApprovalAnswer, ApprovalRequest } from '../core/gateway/approvals.js';
 import type { Gateway } from '../core/gateway/gateway.js';
 import type { AlwaysOutcome } from '../core/policy/approval.js';
-import { exactHostRule } from '../core/policy/host-pattern.js';
+import { exactHostRule } from '../core/host-pattern.js';
 import { addAllowedHost } from '../core/policy/manifest-edit.js';
 import { hostLine } from '../core/text/host-display.js';
 import { err } from './stdout.js';

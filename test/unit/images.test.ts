@@ -18,7 +18,7 @@ import {
   type NodePin,
 } from '../../main/core/images/image-node.js';
 import { Readable } from 'node:stream';
-import { runDoctor } from '../../main/core/doctor.js';
+import { runDoctor } from '../../main/core/service/doctor.js';
 import { ImageBuilds } from '../../main/core/service/images.js';
 import type { ImageBuildState } from '../../main/core/service/types.js';
 import type { Keychain } from '../../main/core/credentials/keychain.js';

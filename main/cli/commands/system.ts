@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Keychain } from '../../core/credentials/keychain.js';
-import { runDoctor } from '../../core/doctor.js';
+import { runDoctor } from '../../core/service/doctor.js';
 import { AirlockError } from '../../core/errors.js';
 import { BASE_IMAGE, DESKTOP_IMAGE, buildBaseImage, buildBaseImagePreferOnline, imageStatus, type ImageProgress } from '../../core/images/images.js';
 import { formatSize } from '../../core/policy/units.js';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AirlockError } from '../errors.js';
-import { parseHostPattern } from '../policy/host-pattern.js';
+import { parseHostPattern } from '../host-pattern.js';
 import type { SecretStore } from './keychain.js';
 
 /** What Airlock keeps about a credential outside the keychain. Never the secret. */

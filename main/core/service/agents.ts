@@ -5,7 +5,7 @@ import { AirlockError, isAirlockError } from '../errors.js';
 import { loadManifestFile, type LoadedManifest } from '../policy/manifest.js';
 import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE } from '../policy/manifest-schema.js';
 import { approveAgent, type ApprovalRecorder } from '../policy/approval.js';
-import { approvalSummary } from '../policy/approval-summary.js';
+import { approvalSummary } from './approval-summary.js';
 import { AgentRegistry as Approvals } from '../policy/registry.js';
 import type { AgentSummary } from './types.js';
 

@@ -5,7 +5,7 @@ import type { AgentRef } from '../audit/events.js';
 import type { LoadedManifest } from '../policy/manifest.js';
 import { parseDuration, parseSize } from '../policy/units.js';
 import { resolveNetwork, type NetworkSpec } from './network-spec.js';
-import type { GrantRequest } from '../credentials/grants.js';
+import type { GrantRequest } from './grants.js';
 import type { ViolationPolicy } from './violations.js';
 import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE, type Manifest } from '../policy/manifest-schema.js';
 import type { DisplaySpec } from '../desktop/types.js';
