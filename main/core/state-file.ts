@@ -86,7 +86,6 @@ export class StateFile<T> {
    * `change` (which may throw: nothing is written) and replaces the file atomically.
    */
   update(change: (current: T) => T): T {
-    fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
     const release = this.#lock();
     try {
       const next = change(this.read());
@@ -121,6 +120,7 @@ export class StateFile<T> {
     const pause = new Int32Array(new SharedArrayBuffer(4));
     for (;;) {
       try {
+        fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
         const release = lockfile.lockSync(this.file, { realpath: false, lockfilePath: `${this.file}.lock`, stale: LOCK_STALE_MS, onCompromised: () => undefined });
         return () => {
           try {
