@@ -1,5 +1,6 @@
-// Lint rules that enforce the layering: core is Electron-free and shared by the app and the CLI;
-// the renderer reaches the main process only through renderer/src/lib/api.ts.
+// Lint rules: core is Electron-free and shared by the app and the CLI; the renderer reaches the
+// main process only through renderer/src/lib/api.ts. The layers inside main/core (and no cycles)
+// are checked by dependency-cruiser: .dependency-cruiser.cjs, also run by `npm run lint`.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

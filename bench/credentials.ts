@@ -12,7 +12,7 @@ import tls from 'node:tls';
 import { EventBus } from '../main/core/audit/bus.js';
 import { systemClock } from '../main/core/clock.js';
 import type { SecretStore } from '../main/core/credentials/keychain.js';
-import { TaskCredentials } from '../main/core/credentials/grants.js';
+import { TaskCredentials } from '../main/core/tasks/grants.js';
 import { CredentialStore } from '../main/core/credentials/store.js';
 import { Gateway } from '../main/core/gateway/gateway.js';
 import { buildPolicy } from '../main/core/gateway/policy.js';

@@ -8,7 +8,7 @@ import type { ScreenFrame } from '../main/core/desktop/types.js';
 import { DockerFrameParser } from '../main/core/engine/docker-frames.js';
 import { Engine, LABEL } from '../main/core/engine/engine.js';
 import { sandboxContainerOptions } from '../main/core/engine/hardening.js';
-import { DESKTOP_IMAGE } from '../main/core/engine/images.js';
+import { DESKTOP_IMAGE } from '../main/core/images/images.js';
 import { currentOwner } from '../main/core/tasks/owner.js';
 import { desktopCommand } from '../main/core/tasks/task-desktop.js';
 import { findAssetsDir } from '../main/core/assets.js';

@@ -22,7 +22,7 @@ export interface ErrorInfo {
 
 export type NetworkMode = 'none' | 'allowlist' | 'open';
 
-/** Everything an agent will get, as a person approving it sees it (main/core/policy/approval-summary.ts). */
+/** Everything an agent will get, as a person approving it sees it (main/core/service/approval-summary.ts). */
 export interface ApprovalSummary {
   name: string;
   description?: string;

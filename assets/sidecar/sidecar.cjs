@@ -13,7 +13,7 @@
 // And it watches the workspace's size limit, so filling it is an event.
 // Frames: type (1 byte), connection id (4), payload length (4), payload. Per-connection credit
 // windows keep one slow connection from buffering without bound. Keep in step with
-// main/core/gateway/relay-frames.ts.
+// main/core/engine/relay-frames.ts.
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');

@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import { isAirlockError } from '../core/errors.js';
 import type { EngineClient } from '../core/server/client.js';
 import type { ApprovalInfo, ApprovalReply } from '../core/service/types.js';
-import { exactHostRule } from '../core/policy/host-pattern.js';
+import { exactHostRule } from '../core/host-pattern.js';
 import { addAllowedHost } from '../core/policy/manifest-edit.js';
 import { hostLine } from '../core/text/host-display.js';
 import { err } from './stdout.js';

@@ -13,6 +13,8 @@ export type AirlockErrorCode =
   | 'keychain_unavailable'
   /** The audit trail cannot make a record durable (so what needed it did not happen). */
   | 'audit_unavailable'
+  /** A state file in AIRLOCK_HOME is damaged (or from a newer Airlock): named, left as it is. */
+  | 'state_damaged'
   | 'internal';
 
 export class AirlockError extends Error {

@@ -4,7 +4,7 @@
  */
 import type { AirlockEvent } from '../core/audit/events.js';
 import type * as Desktop from '../core/desktop/types.js';
-import type { DoctorReport as CoreDoctorReport } from '../core/doctor.js';
+import type { DoctorReport as CoreDoctorReport } from '../core/service/doctor.js';
 import type * as Core from '../core/service/types.js';
 import type * as Wire from '../../preload/contract.js';
 

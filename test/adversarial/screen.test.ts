@@ -7,7 +7,7 @@ import { ScreenRegistry } from '../../main/core/desktop/screen-registry.js';
 import type { ScreenFrame } from '../../main/core/desktop/types.js';
 import { LABEL } from '../../main/core/engine/engine.js';
 import { SCREEN_UID, sandboxContainerOptions } from '../../main/core/engine/hardening.js';
-import { DESKTOP_IMAGE } from '../../main/core/engine/images.js';
+import { DESKTOP_IMAGE } from '../../main/core/images/images.js';
 import { Gateway } from '../../main/core/gateway/gateway.js';
 import { currentOwner } from '../../main/core/tasks/owner.js';
 import { TaskRunner } from '../../main/core/tasks/runner.js';

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { Engine } from '../../main/core/engine/engine.js';
-import { encodeFrame, FRAME } from '../../main/core/gateway/relay-frames.js';
+import { encodeFrame, FRAME } from '../../main/core/engine/relay-frames.js';
 
 /** The engine calls a task's start makes, by name: a test makes any one of them fail. */
 export type EngineStep =

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { EventBus } from '../../main/core/audit/bus.js';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
-import { TaskCredentials, type GrantRequest } from '../../main/core/credentials/grants.js';
+import { TaskCredentials, type GrantRequest } from '../../main/core/tasks/grants.js';
 import { CredentialStore } from '../../main/core/credentials/store.js';
 import type { Decoy } from '../../main/core/gateway/decoys.js';
 import { Gateway, type GatewayTimeouts } from '../../main/core/gateway/gateway.js';

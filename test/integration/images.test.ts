@@ -9,8 +9,8 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { resolveEngineEndpoint } from '../../main/core/engine/connection.js';
-import { parseNodeVersionFile } from '../../main/core/engine/image-node.js';
-import { BASE_IMAGE as DEFAULT_BASE_IMAGE, DESKTOP_IMAGE as DEFAULT_DESKTOP_IMAGE, NODE_VERSION_LABEL, imageStatus } from '../../main/core/engine/images.js';
+import { parseNodeVersionFile } from '../../main/core/images/image-node.js';
+import { BASE_IMAGE as DEFAULT_BASE_IMAGE, DESKTOP_IMAGE as DEFAULT_DESKTOP_IMAGE, NODE_VERSION_LABEL, imageStatus } from '../../main/core/images/images.js';
 
 const BASE_IMAGE = process.env.AIRLOCK_TEST_BASE_IMAGE || DEFAULT_BASE_IMAGE;
 const DESKTOP_IMAGE = process.env.AIRLOCK_TEST_DESKTOP_IMAGE || DEFAULT_DESKTOP_IMAGE;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EventBus } from '../../main/core/audit/bus.js';
 import { systemClock } from '../../main/core/clock.js';
-import { TaskCredentials, type GrantRequest } from '../../main/core/credentials/grants.js';
+import { TaskCredentials, type GrantRequest } from '../../main/core/tasks/grants.js';
 import { CredentialStore } from '../../main/core/credentials/store.js';
 import { narrowChildGrants } from '../../main/core/tasks/child-grants.js';
 import { tempDir } from '../helpers/env.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../main/core/audit/bus.js';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { systemClock } from '../../main/core/clock.js';
-import { TaskCredentials, type GrantRequest } from '../../main/core/credentials/grants.js';
+import { TaskCredentials, type GrantRequest } from '../../main/core/tasks/grants.js';
 import { CredentialStore } from '../../main/core/credentials/store.js';
 import { Gateway } from '../../main/core/gateway/gateway.js';
 import { buildPolicy } from '../../main/core/gateway/policy.js';

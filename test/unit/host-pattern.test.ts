@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatHostPattern, hostPatternCovers, hostPatternMatches, HTTPS_PORTS, normaliseHost, parseHostPattern, WEB_PORTS } from '../../main/core/policy/host-pattern.js';
+import { formatHostPattern, hostPatternCovers, hostPatternMatches, HTTPS_PORTS, normaliseHost, parseHostPattern, WEB_PORTS } from '../../main/core/host-pattern.js';
 
 describe('HostPattern: parsed and normalised once', () => {
   it.each([

@@ -16,14 +16,14 @@ import {
   nodeTarball,
   parseNodeVersionFile,
   type NodePin,
-} from '../../main/core/engine/image-node.js';
+} from '../../main/core/images/image-node.js';
 import { Readable } from 'node:stream';
-import { runDoctor } from '../../main/core/doctor.js';
+import { runDoctor } from '../../main/core/service/doctor.js';
 import { ImageBuilds } from '../../main/core/service/images.js';
 import type { ImageBuildState } from '../../main/core/service/types.js';
 import type { Keychain } from '../../main/core/credentials/keychain.js';
 import type { Engine } from '../../main/core/engine/engine.js';
-import { BASE_IMAGE, DESKTOP_IMAGE, NODE_VERSION_LABEL, buildBaseImage, buildBaseImagePreferOnline } from '../../main/core/engine/images.js';
+import { BASE_IMAGE, DESKTOP_IMAGE, NODE_VERSION_LABEL, buildBaseImage, buildBaseImagePreferOnline } from '../../main/core/images/images.js';
 import {
   assertOfflineBuildPossible,
   configFromDockerfile,
@@ -37,8 +37,8 @@ import {
   runMmdebstrap,
   shellQuote,
   suiteFromDockerfile,
-} from '../../main/core/engine/image-offline.js';
-import { DockerStreamReader, LineSplitter, parseMmdebstrapLine, type BuildMessageResult, type ImageProgress } from '../../main/core/engine/image-progress.js';
+} from '../../main/core/images/image-offline.js';
+import { DockerStreamReader, LineSplitter, parseMmdebstrapLine, type BuildMessageResult, type ImageProgress } from '../../main/core/images/image-progress.js';
 
 const contextDir = path.resolve('assets/images/agent-base');
 const dockerfile = fs.readFileSync(path.join(contextDir, 'Dockerfile'), 'utf8');

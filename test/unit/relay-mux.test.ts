@@ -1,7 +1,7 @@
 import { Writable, type Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, FRAME, MAX_PAYLOAD, WINDOW_BYTES } from '../../main/core/gateway/relay-frames.js';
-import { RelayMux } from '../../main/core/gateway/relay-mux.js';
+import { encodeFrame, FRAME, MAX_PAYLOAD, WINDOW_BYTES } from '../../main/core/engine/relay-frames.js';
+import { RelayMux } from '../../main/core/engine/relay-mux.js';
 
 // Airlock's side of the sidecar's relay treats every frame as hostile: a peer that breaks the
 // protocol is cut off (and reported), never trusted with more memory than its windows allow.

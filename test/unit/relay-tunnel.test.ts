@@ -7,7 +7,7 @@ import { EventBus } from '../../main/core/audit/bus.js';
 import { systemClock } from '../../main/core/clock.js';
 import { Gateway } from '../../main/core/gateway/gateway.js';
 import { buildPolicy } from '../../main/core/gateway/policy.js';
-import { RelayMux } from '../../main/core/gateway/relay-mux.js';
+import { RelayMux } from '../../main/core/engine/relay-mux.js';
 import { REPO } from '../helpers/env.js';
 
 // A far end that sends its answer and closes at once: what is still on its way to the sandbox

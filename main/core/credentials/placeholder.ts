@@ -1,5 +1,5 @@
 import { errors, generateKeyPair, jwtVerify, SignJWT, decodeJwt, type CryptoKey } from 'jose';
-import { canonicalHostPatterns, hostPatternMatches, HTTPS_PORTS, parseHostPattern, type HostPattern } from '../policy/host-pattern.js';
+import { canonicalHostPatterns, hostPatternMatches, HTTPS_PORTS, parseHostPattern, type HostPattern } from '../host-pattern.js';
 
 /** A JWT: what a placeholder looks like in a header. */
 // An empty signature still counts: an `alg: none` forgery must be caught, not passed on.

@@ -1,8 +1,8 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AirlockError } from '../errors.js';
-import { parseHostPattern } from '../policy/host-pattern.js';
+import { parseHostPattern } from '../host-pattern.js';
+import { StateFile, type StateFileFormat } from '../state-file.js';
 import type { SecretStore } from './keychain.js';
 
 /** What Airlock keeps about a credential outside the keychain. Never the secret. */
@@ -25,7 +25,14 @@ const infoSchema = z.strictObject({
   maxTtlMs: z.number().int().positive(),
   createdAt: z.string(),
 });
-const fileSchema = z.strictObject({ v: z.literal(1), credentials: z.array(infoSchema) });
+const credentialsFile: StateFileFormat<CredentialInfo[]> = {
+  holds: 'the credential list',
+  recover: 'add the credentials again with `airlock cred add` (their secrets are still in the keychain, and are replaced)',
+  version: 1,
+  readers: { 1: z.strictObject({ v: z.literal(1), credentials: z.array(infoSchema) }).transform((file) => file.credentials as CredentialInfo[]) },
+  empty: () => [],
+  encode: (credentials) => ({ credentials }),
+};
 
 export const DEFAULT_HEADER = 'Authorization: Bearer {secret}';
 export const DEFAULT_MAX_TTL_MS = 60 * 60_000;
@@ -45,19 +52,16 @@ const account = (name: string) => `credential:${name}`;
  * a keychain nothing is stored at all — there is no plaintext fallback.
  */
 export class CredentialStore {
-  readonly #file: string;
+  readonly #file: StateFile<CredentialInfo[]>;
   readonly #keychain: SecretStore;
 
   constructor(home: string, keychain: SecretStore) {
-    this.#file = path.join(home, 'credentials.json');
+    this.#file = new StateFile(path.join(home, 'credentials.json'), credentialsFile);
     this.#keychain = keychain;
   }
 
   list(): CredentialInfo[] {
-    if (!fs.existsSync(this.#file)) return [];
-    const parsed = fileSchema.safeParse(JSON.parse(fs.readFileSync(this.#file, 'utf8')));
-    if (!parsed.success) throw new AirlockError('internal', `${this.#file} is damaged: ${parsed.error.issues[0]?.message}`, 'remove the entries by hand, or the file, and add the credentials again');
-    return parsed.data.credentials as CredentialInfo[];
+    return this.#file.read();
   }
 
   get(name: string): CredentialInfo {
@@ -72,21 +76,22 @@ export class CredentialStore {
       name: input.name, hosts: [...new Set(hosts)], header, maxTtlMs: input.maxTtlMs ?? DEFAULT_MAX_TTL_MS, createdAt: new Date().toISOString(),
       ...(input.description ? { description: input.description } : {}),
     };
-    const others = this.list().filter((c) => c.name !== input.name);
+    this.list(); // a damaged list stops here, before the keychain is touched
     try {
       this.#keychain.set(account(input.name), input.secret);
     } catch (error) {
       throw new AirlockError('keychain_unavailable', `the OS keychain is not available: ${(error as Error).message}`,
         'on Linux install and unlock a Secret Service provider (e.g. `apt-get install gnome-keyring dbus`); Airlock never stores secrets in plain files');
     }
-    this.#write([...others, info]);
+    // The keychain is written outside the file's lock (it may prompt); the list is changed under it.
+    this.#file.update((current) => [...current.filter((c) => c.name !== input.name), info]);
     return info;
   }
 
   remove(name: string): void {
     this.get(name);
     this.#keychain.delete(account(name));
-    this.#write(this.list().filter((c) => c.name !== name));
+    this.#file.update((current) => current.filter((c) => c.name !== name));
   }
 
   /** The secret, for the gateway's substitution or an env grant; never logged, never sent to a UI. */
@@ -94,13 +99,6 @@ export class CredentialStore {
     const value = this.#keychain.get(account(name));
     if (value === null) throw new AirlockError('not_found', `the keychain has no secret for credential '${name}'`, `add it again with \`airlock cred add ${name} …\``);
     return value;
-  }
-
-  #write(credentials: CredentialInfo[]): void {
-    fs.mkdirSync(path.dirname(this.#file), { recursive: true, mode: 0o700 });
-    const temp = `${this.#file}.${process.pid}.tmp`;
-    fs.writeFileSync(temp, `${JSON.stringify({ v: 1, credentials }, null, 2)}\n`, { mode: 0o600 });
-    fs.renameSync(temp, this.#file);
   }
 }
 

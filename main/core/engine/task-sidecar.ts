@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { AirlockError } from '../errors.js';
-import { RelayMux, type RelayPort } from '../gateway/relay-mux.js';
+import { RelayMux, type RelayPort } from './relay-mux.js';
 import { DockerFrameParser } from './docker-frames.js';
 import { isNotFound, type Engine } from './engine.js';
 import { sidecarContainerOptions, type WorkspacePlan } from './hardening.js';

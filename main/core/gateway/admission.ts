@@ -2,7 +2,7 @@ import type { Decision } from '../audit/events.js';
 import type { Approvals } from './approvals.js';
 import type { Resolver } from './dialing.js';
 import { decideName, type NameVerdict } from './policy.js';
-import { exactHostPattern } from '../policy/host-pattern.js';
+import { exactHostPattern } from '../host-pattern.js';
 import type { HostAddresses } from './addresses.js';
 import { refusedAddressReason } from './rules.js';
 import { formatTarget, type Target } from './target.js';

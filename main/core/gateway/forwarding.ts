@@ -13,6 +13,7 @@ import { forwardHeaders } from './intercept.js';
 import type { Found, SecretScanner } from './secret-scanner.js';
 import { formatTarget, type Target } from './target.js';
 import type { GatewayEvents, GatewayTask } from './task-state.js';
+import type { SecretTag } from './watch-lists.js';
 import type { GatewayTimeouts, Watchdog } from './timeouts.js';
 
 /** A request refused: its status, the reason the sandbox is told, and the rule. */
@@ -20,12 +21,6 @@ export interface Refusal {
   status: number;
   reason: string;
   decision: Decision;
-}
-
-/** A secret of the task's, as the response scan carries it. */
-export interface SecretTag {
-  grant: string;
-  credential: string;
 }
 
 export interface UpstreamCall<W> {

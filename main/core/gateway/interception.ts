@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import type { Decision } from '../audit/events.js';
 import type { Clock } from '../clock.js';
-import { normaliseHost } from '../policy/host-pattern.js';
+import { normaliseHost } from '../host-pattern.js';
 import { isNavigation, tunnelUrl } from './browser.js';
 import { forward, type Refusal } from './forwarding.js';
 import { framingProblem } from './framing.js';

@@ -1,4 +1,4 @@
-import { hostPatternMatches, parseHostPattern, WEB_PORTS, type HostPattern } from '../policy/host-pattern.js';
+import { hostPatternMatches, parseHostPattern, WEB_PORTS, type HostPattern } from '../host-pattern.js';
 import type { Target } from './target.js';
 
 export { refusedAddressReason } from './addresses.js';

@@ -1,6 +1,6 @@
-import { normaliseHost } from '../policy/host-pattern.js';
+import { normaliseHost } from '../host-pattern.js';
 
-export { normaliseHost } from '../policy/host-pattern.js';
+export { normaliseHost } from '../host-pattern.js';
 
 /** Where a request wants to go, as the gateway matches it: a normalised name or address, and a port. */
 export interface Target {

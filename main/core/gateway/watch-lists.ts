@@ -3,10 +3,15 @@
 // are built once per destination and rebuilt only when the task's grants change.
 import type { WatchedPlaceholder } from '../credentials/placeholder.js';
 import type { Decoy } from './decoys.js';
-import type { SecretTag } from './forwarding.js';
 import type { TaskCredentialsPort } from './intercept.js';
 import { SecretScanner } from './secret-scanner.js';
 import type { Target } from './target.js';
+
+/** A secret of the task's, as the response scan carries it. */
+export interface SecretTag {
+  grant: string;
+  credential: string;
+}
 
 export type Watched = { kind: 'decoy'; decoy: Decoy } | { kind: 'placeholder'; placeholder: WatchedPlaceholder };
 

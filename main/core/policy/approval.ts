@@ -4,7 +4,7 @@ import type { EventBus } from '../audit/bus.js';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { manifestDigest, parseManifest, type LoadedManifest } from './manifest.js';
 import { withAllowedHost } from './manifest-edit.js';
-import { exactHostRule } from './host-pattern.js';
+import { exactHostRule } from '../host-pattern.js';
 import type { AgentRegistry, Replaced } from './registry.js';
 
 /**

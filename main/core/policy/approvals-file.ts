@@ -1,7 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { AirlockError } from '../errors.js';
+import { StateFile, type StateFileFormat } from '../state-file.js';
 
 const v1Entry = z.strictObject({ name: z.string(), file: z.string(), digest: z.string(), approvedAt: z.string(), approvedBy: z.string() });
 /**
@@ -10,42 +9,35 @@ const v1Entry = z.strictObject({ name: z.string(), file: z.string(), digest: z.s
  * delegates): such a parent starts no child until it is approved again.
  */
 const v2Entry = v1Entry.extend({ delegates: z.record(z.string(), z.string()).optional() });
-const v1File = z.strictObject({ v: z.literal(1), approvals: z.array(v1Entry) });
-const v2File = z.strictObject({ v: z.literal(2), approvals: z.array(v2Entry) });
 
 export type ApprovalEntry = z.infer<typeof v2Entry>;
 
-/** AIRLOCK_HOME/approvals.json: read (a v1 file is migrated as it is read) and replaced atomically. */
+const approvalsFormat: StateFileFormat<ApprovalEntry[]> = {
+  holds: 'the agents you approved',
+  recover: 'approve your agents again (airlock agents approve <manifest.yaml>, or Approve in the app)',
+  version: 2,
+  readers: {
+    1: z.strictObject({ v: z.literal(1), approvals: z.array(v1Entry) }).transform((file) => file.approvals), // no pinned delegates: see v2Entry
+    2: z.strictObject({ v: z.literal(2), approvals: z.array(v2Entry) }).transform((file) => file.approvals),
+  },
+  empty: () => [],
+  encode: (approvals) => ({ approvals }),
+};
+
+/** AIRLOCK_HOME/approvals.json: validated as it is read (a v1 file is migrated), changed under the state-file lock. */
 export class ApprovalsFile {
-  readonly path: string;
+  readonly #file: StateFile<ApprovalEntry[]>;
 
   constructor(home: string) {
-    this.path = path.join(home, 'approvals.json');
+    this.#file = new StateFile(path.join(home, 'approvals.json'), approvalsFormat);
   }
 
   read(): ApprovalEntry[] {
-    if (!fs.existsSync(this.path)) return [];
-    let json: unknown;
-    try {
-      json = JSON.parse(fs.readFileSync(this.path, 'utf8'));
-    } catch {
-      throw this.#damaged();
-    }
-    const v2 = v2File.safeParse(json);
-    if (v2.success) return v2.data.approvals;
-    const v1 = v1File.safeParse(json);
-    if (v1.success) return v1.data.approvals; // no pinned delegates: see v2Entry
-    throw this.#damaged();
+    return this.#file.read();
   }
 
-  write(entries: ApprovalEntry[]): void {
-    fs.mkdirSync(path.dirname(this.path), { recursive: true, mode: 0o700 });
-    const temp = `${this.path}.${process.pid}.tmp`;
-    fs.writeFileSync(temp, `${JSON.stringify({ v: 2, approvals: entries }, null, 2)}\n`, { mode: 0o600 });
-    fs.renameSync(temp, this.path);
-  }
-
-  #damaged(): AirlockError {
-    return new AirlockError('internal', `${this.path} is damaged`, 'remove it and approve your agents again');
+  /** Replaces the approval of `entry.name` (if any) with `entry`, without losing another process's change. */
+  put(entry: ApprovalEntry): void {
+    this.#file.update((current) => [...current.filter((e) => e.name !== entry.name), entry]);
   }
 }

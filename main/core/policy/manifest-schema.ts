@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseHostPattern } from './host-pattern.js';
+import { parseHostPattern } from '../host-pattern.js';
 import { parseDuration, parseSize } from './units.js';
 
 export const DEFAULT_IMAGE = 'airlock/agent-base:1';

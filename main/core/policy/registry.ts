@@ -115,7 +115,7 @@ export class AgentRegistry {
       name: loaded.manifest.name, file: loaded.file, digest: loaded.digest, approvedAt: new Date().toISOString(), approvedBy: by,
       ...(pins ? { delegates: pins } : {}),
     };
-    this.#approvals.write([...this.#read().filter((e) => e.name !== entry.name), entry]);
+    this.#approvals.put(entry);
     return entry;
   }
 

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { contract, runRequestSchema, type AgentSummary, type AuditExportResult, type Returns } from '../../../preload/contract.js';
 import type { AgentInspection, GcResult, PruneSummary, RunningTask, TaskEnd } from '../service/types.js';
 import type { RegisteredAgent } from '../policy/registry.js';
-import type { ShadowAgent } from '../policy/shadow.js';
+import type { ShadowAgent } from '../tasks/shadow.js';
 import type { ArgsOf, ContractHandler, ResultOf } from './dispatch.js';
 
 function returns<T>(): Returns<T> {

@@ -4,7 +4,7 @@
  * clients), so per-caller state (screen watches, who has control) is one state.
  */
 import type { Airlock } from '../airlock.js';
-import { findShadowAgents } from '../policy/shadow.js';
+import { findShadowAgents } from '../tasks/shadow.js';
 import { HandlerTable, type Caller } from './dispatch.js';
 import { engineContract, type EngineChannel, type EngineContract, type EngineHandlers, type SharedChannel } from './engine-contract.js';
 import { serviceHandlers } from './service-handlers.js';

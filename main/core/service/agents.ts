@@ -2,15 +2,24 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AirlockError, isAirlockError } from '../errors.js';
+import { StateFile, type StateFileFormat } from '../state-file.js';
 import { loadManifestFile, type LoadedManifest } from '../policy/manifest.js';
 import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE } from '../policy/manifest-schema.js';
 import { approveAgent, type ApprovalRecorder } from '../policy/approval.js';
-import { approvalSummary } from '../policy/approval-summary.js';
+import { approvalSummary } from './approval-summary.js';
 import { AgentRegistry as Approvals } from '../policy/registry.js';
 import type { AgentInspection, AgentSummary } from './types.js';
 
 const MAX_RECENT = 20;
-const recentSchema = z.object({ v: z.literal(1), recent: z.array(z.object({ file: z.string(), openedAt: z.string() })) });
+type OpenedAgent = { file: string; openedAt: string };
+const openedFormat: StateFileFormat<OpenedAgent[]> = {
+  holds: 'the manifests you opened in the app',
+  recover: 'open your manifests again (Agents → Open manifest…); approvals are kept elsewhere and still hold',
+  version: 1,
+  readers: { 1: z.object({ v: z.literal(1), recent: z.array(z.object({ file: z.string(), openedAt: z.string() })) }).transform((file) => file.recent) },
+  empty: () => [],
+  encode: (recent) => ({ recent }),
+};
 
 /**
  * The agents the app offers: the built-in ones (assets/agents/<name>/manifest.yaml) and manifests
@@ -19,13 +28,13 @@ const recentSchema = z.object({ v: z.literal(1), recent: z.array(z.object({ file
  */
 export class AgentRegistry {
   readonly #assetsDir: string;
-  readonly #file: string;
+  readonly #file: StateFile<OpenedAgent[]>;
   /** Approvals pinned to manifest digests (main/core/policy/registry.ts), shared with the CLI. */
   readonly approvals: Approvals;
 
   constructor(options: { assetsDir: string; home: string }) {
     this.#assetsDir = options.assetsDir;
-    this.#file = path.join(options.home, 'agents.json');
+    this.#file = new StateFile(path.join(options.home, 'agents.json'), openedFormat);
     this.approvals = new Approvals(options.home, options.assetsDir);
   }
 
@@ -39,15 +48,15 @@ export class AgentRegistry {
   open(file: string): AgentSummary {
     const absolute = path.resolve(file);
     loadManifestFile(absolute); // refuse what does not load, with the field that is wrong
-    const recent = this.#recent().filter((entry) => entry.file !== absolute);
-    this.#write([{ file: absolute, openedAt: new Date().toISOString() }, ...recent].slice(0, MAX_RECENT));
+    const opened = { file: absolute, openedAt: new Date().toISOString() };
+    this.#file.update((recent) => [opened, ...recent.filter((entry) => entry.file !== absolute)].slice(0, MAX_RECENT));
     return summarize(`file:${absolute}`, 'opened', absolute, this.approvals);
   }
 
   forget(id: string): void {
     if (!id.startsWith('file:')) throw new AirlockError('bad_argument', `${id} is a built-in agent and cannot be removed`, 'only opened manifests can be removed from the list');
     const file = id.slice('file:'.length);
-    this.#write(this.#recent().filter((entry) => entry.file !== file));
+    this.#file.update((recent) => recent.filter((entry) => entry.file !== file));
   }
 
   /**
@@ -113,20 +122,8 @@ export class AgentRegistry {
     return fs.readdirSync(dir).filter((name) => fs.existsSync(path.join(dir, name, 'manifest.yaml'))).sort();
   }
 
-  #recent(): { file: string; openedAt: string }[] {
-    try {
-      const parsed = recentSchema.safeParse(JSON.parse(fs.readFileSync(this.#file, 'utf8')));
-      return parsed.success ? parsed.data.recent : [];
-    } catch {
-      return [];
-    }
-  }
-
-  #write(recent: { file: string; openedAt: string }[]): void {
-    fs.mkdirSync(path.dirname(this.#file), { recursive: true, mode: 0o700 });
-    const temp = `${this.#file}.${process.pid}.tmp`;
-    fs.writeFileSync(temp, `${JSON.stringify({ v: 1, recent }, null, 2)}\n`, { mode: 0o600 });
-    fs.renameSync(temp, this.#file);
+  #recent(): OpenedAgent[] {
+    return this.#file.read();
   }
 }
 

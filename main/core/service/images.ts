@@ -1,6 +1,6 @@
 import type Dockerode from 'dockerode';
 import type { Engine } from '../engine/engine.js';
-import { AGENT_IMAGES, BASE_IMAGE, buildBaseImage, buildBaseImagePreferOnline, type AgentImage, type ImageProgress } from '../engine/images.js';
+import { AGENT_IMAGES, BASE_IMAGE, buildBaseImage, buildBaseImagePreferOnline, type AgentImage, type ImageProgress } from '../images/images.js';
 import { AirlockError } from '../errors.js';
 import { describe } from './tasks.js';
 import type { ImageBuildState } from './types.js';

@@ -13,11 +13,11 @@ import type { AuditStore } from '../audit/store.js';
 import { openHeadSigner } from '../audit/trail.js';
 import { verifyAuditTrail } from '../audit/verify.js';
 import type { Clock } from '../clock.js';
-import { ExternalScreens } from '../desktop/external-screens.js';
+import { ExternalScreens } from './external-screens.js';
 import { ScreenRegistry } from '../desktop/screen-registry.js';
 import type { ScreenFrame, ScreenInput, ScreenshotInfo } from '../desktop/types.js';
 import type { Keychain } from '../credentials/keychain.js';
-import { runDoctor, type DoctorReport } from '../doctor.js';
+import { runDoctor, type DoctorReport } from './doctor.js';
 import type { Engine } from '../engine/engine.js';
 import { AirlockError } from '../errors.js';
 import type { Gateway } from '../gateway/gateway.js';
@@ -62,7 +62,7 @@ export interface AirlockServiceDeps {
   sampleIntervalMs?: number;
   /** Event batches to a UI: at most this long after the first event, or at this many events. */
   batch?: { intervalMs?: number; maxEvents?: number };
-  /** The image builder (main/core/engine/images.ts buildBaseImage by default). */
+  /** The image builder (main/core/images/images.ts buildBaseImage by default). */
   buildImage?: BuildImage;
   /** The live screens of display tasks (one for the whole app; a new one on the bus by default). */
   screens?: ScreenRegistry;

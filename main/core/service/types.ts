@@ -6,7 +6,7 @@ import type { AuditQuery } from '../audit/query.js';
  */
 import type { AirlockEvent } from '../audit/events.js';
 import type { AuditRecord } from '../audit/record.js';
-import type { ApprovalSummary } from '../policy/approval-summary.js';
+import type { ApprovalSummary } from './approval-summary.js';
 
 export type { ApprovalSummary };
 

@@ -1,4 +1,4 @@
-import { DEFAULT_TTL_MS, withinPrefix, type Grant, type GrantRequest, type TaskCredentials } from '../credentials/grants.js';
+import { DEFAULT_TTL_MS, withinPrefix, type Grant, type GrantRequest, type TaskCredentials } from './grants.js';
 import { AirlockError } from '../errors.js';
 
 /**

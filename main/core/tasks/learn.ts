@@ -1,5 +1,5 @@
 import type { AirlockEvent } from '../audit/events.js';
-import { HTTPS_PORTS, hostPatternText, normaliseHost, WEB_PORTS } from '../policy/host-pattern.js';
+import { HTTPS_PORTS, hostPatternText, normaliseHost, WEB_PORTS } from '../host-pattern.js';
 
 /** One host learn mode proposes, with what it saw: a person reviews each before it is applied. */
 export interface LearnedHost {

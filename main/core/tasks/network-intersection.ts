@@ -1,5 +1,5 @@
 import { parseLocalRule } from '../gateway/rules.js';
-import { formatHostPattern, hostPatternMatches, normaliseHost, parseHostPattern, WEB_PORTS, type HostPattern } from '../policy/host-pattern.js';
+import { formatHostPattern, hostPatternMatches, normaliseHost, parseHostPattern, WEB_PORTS, type HostPattern } from '../host-pattern.js';
 import type { NetworkSpec } from './network-spec.js';
 
 const parsePattern = parseHostPattern;

@@ -2,7 +2,9 @@ import { AirlockError } from '../errors.js';
 import type { Manifest } from '../policy/manifest-schema.js';
 import { parseDuration, parseSize } from '../policy/units.js';
 import { parseHostRule } from '../gateway/rules.js';
-import type { NetworkOverride } from './spec.js';
+
+/** A network for one run instead of the manifest's (parsed: the core never reads `--net` text). */
+export type NetworkOverride = { mode: 'none' } | { mode: 'open' } | { mode: 'allowlist'; allow: string[] };
 
 export type NetworkSpec =
   | { mode: 'none'; source: 'manifest' | '--net'; widened: boolean }

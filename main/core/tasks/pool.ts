@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { EventBus } from '../audit/bus.js';
 import type { Clock } from '../clock.js';
 import type { Engine } from '../engine/engine.js';
-import { BASE_IMAGE } from '../engine/images.js';
+import { BASE_IMAGE } from '../images/images.js';
 import { newTaskId } from './ids.js';
 import { currentOwner } from './owner.js';
 import { POOL_AGENT, prepareSlot, type PoolShape, type PoolSlot } from './pool-slot.js';

@@ -1,6 +1,6 @@
 import type { EventBus } from '../audit/bus.js';
 import type { AgentRef } from '../audit/events.js';
-import { MAX_RELAYED_CONNECTIONS } from '../gateway/relay-mux.js';
+import { MAX_RELAYED_CONNECTIONS } from '../engine/relay-mux.js';
 
 /**
  * Turns what a task's sidecar reports into events: the workspace full (a resource limit the agent

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { AgentRef } from '../audit/events.js';
-import type { TaskCredentials } from '../credentials/grants.js';
+import type { TaskCredentials } from './grants.js';
 import { AirlockError } from '../errors.js';
 import type { HomeLayout } from '../home.js';
 import { loadManifestFile } from '../policy/manifest.js';

@@ -4,8 +4,10 @@ import { AirlockError } from '../errors.js';
 import type { AgentRef } from '../audit/events.js';
 import type { LoadedManifest } from '../policy/manifest.js';
 import { parseDuration, parseSize } from '../policy/units.js';
-import { resolveNetwork, type NetworkSpec } from './network-spec.js';
-import type { GrantRequest } from '../credentials/grants.js';
+import { resolveNetwork, type NetworkOverride, type NetworkSpec } from './network-spec.js';
+
+export type { NetworkOverride };
+import type { GrantRequest } from './grants.js';
 import type { ViolationPolicy } from './violations.js';
 import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE, type Manifest } from '../policy/manifest-schema.js';
 import type { DisplaySpec } from '../desktop/types.js';
@@ -36,8 +38,6 @@ export interface TaskSpec {
   display: DisplaySpec | undefined;
 }
 
-/** A network for one run instead of the manifest's (parsed: the core never reads `--net` text). */
-export type NetworkOverride = { mode: 'none' } | { mode: 'open' } | { mode: 'allowlist'; allow: string[] };
 
 /**
  * What a user may set on top of the manifest for one run (the CLI's flags, the app's run dialog),

@@ -1,11 +1,11 @@
 import type { EventBus } from '../audit/bus.js';
 import type { AgentRef } from '../audit/events.js';
 import type { Clock } from '../clock.js';
-import { TaskCredentials, type Grant, type GrantRequest } from '../credentials/grants.js';
+import { TaskCredentials, type Grant, type GrantRequest } from './grants.js';
 import type { CredentialStore } from '../credentials/store.js';
 import { AirlockError } from '../errors.js';
 import { buildPolicy } from '../gateway/policy.js';
-import { hostPatternCovers, HTTPS_PORTS, parseHostPattern, WEB_PORTS } from '../policy/host-pattern.js';
+import { hostPatternCovers, HTTPS_PORTS, parseHostPattern, WEB_PORTS } from '../host-pattern.js';
 import { formatDuration } from '../policy/units.js';
 import type { NetworkSpec } from './network-spec.js';
 

@@ -5,7 +5,7 @@ import { BROWSER_PROXY_PORT, GATEWAY_PORT } from '../engine/task-sidecar.js';
 import type { Gateway } from '../gateway/gateway.js';
 import { buildPolicy } from '../gateway/policy.js';
 import type { TaskCredentialsPort } from '../gateway/intercept.js';
-import type { RelayPort } from '../gateway/relay-mux.js';
+import type { RelayPort } from '../engine/relay-mux.js';
 import type { SandboxApiHandler } from '../gateway/task-state.js';
 import type { Decoy } from '../gateway/decoys.js';
 import type { NetworkSpec } from './network-spec.js';

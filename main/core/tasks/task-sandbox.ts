@@ -1,5 +1,5 @@
 import type { Engine } from '../engine/engine.js';
-import { BASE_IMAGE } from '../engine/images.js';
+import { BASE_IMAGE } from '../images/images.js';
 import type { taskObjectNames } from '../engine/leftovers.js';
 import { imageVolumes, removeVolumes, Sandbox } from '../engine/sandbox.js';
 import { TaskSidecar } from '../engine/task-sidecar.js';

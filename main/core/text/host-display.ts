@@ -4,7 +4,7 @@
 // The Public Suffix List (tldts) knows where a domain's owner changes (`co.uk`, `github.io`).
 // Shared by the CLI and the app (compiled into the renderer too: tsconfig.web.json).
 import { parse } from 'tldts';
-import { normaliseHost } from '../policy/host-pattern.js';
+import { normaliseHost } from '../host-pattern.js';
 
 export interface HostForDecision {
   /** Who holds the name: `evil.test` for `login.example.com.evil.test`; absent for an address or a name that is not a valid host name. */

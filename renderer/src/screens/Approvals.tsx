@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { exactHostRule } from '../../../main/core/policy/host-pattern';
+import { exactHostRule } from '../../../main/core/host-pattern';
 import { hostForDecision } from '../../../main/core/text/host-display';
 import type { ApprovalInfo, IpcError } from '../../../preload/contract';
 import { EmptyState, ErrorPanel } from '../components/common';

@@ -1,7 +1,7 @@
 import type { Engine } from '../engine/engine.js';
 import { LABEL } from '../engine/engine.js';
 import { ROLE_LABEL } from '../engine/hardening.js';
-import { ownTaskObjects } from '../tasks/own-objects.js';
+import { ownTaskObjects } from './own-objects.js';
 
 /** The labels that say "Airlock made this for a task" (its images' own `airlock.image` labels say nothing of the kind). */
 const TASK_LABELS = [...Object.values(LABEL), ROLE_LABEL];

@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_TTL_MS } from '../credentials/grants.js';
+import { DEFAULT_TTL_MS } from '../tasks/grants.js';
 import { DEFAULT_ASK_TIMEOUT_MS } from '../tasks/network-spec.js';
 import { DELEGATE_DEFAULTS, DISPLAY_DEFAULTS, SANDBOX_DEFAULTS } from '../tasks/spec.js';
-import type { LoadedManifest } from './manifest.js';
-import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE } from './manifest-schema.js';
-import { formatDuration, formatSize, parseSize } from './units.js';
+import type { LoadedManifest } from '../policy/manifest.js';
+import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE } from '../policy/manifest-schema.js';
+import { formatDuration, formatSize, parseSize } from '../policy/units.js';
 
 /**
  * Everything an agent will get, as a person approving it should see it: the one model behind the

@@ -4,10 +4,10 @@ import type { AgentRef, EventKind } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { AirlockError } from '../errors.js';
 import type { CredentialAuthorization, TaskCredentialsPort } from '../gateway/intercept.js';
-import { canonicalHostPatterns, hostPatternMatches, HTTPS_PORTS, normaliseHost, parseHostPattern } from '../policy/host-pattern.js';
-import { TaskPlaceholders, unverifiedGrantId, type WatchedPlaceholder } from './placeholder.js';
-import { parseHeaderTemplate, type CredentialStore } from './store.js';
-import type { TaskCa } from './task-ca.js';
+import { canonicalHostPatterns, hostPatternMatches, HTTPS_PORTS, normaliseHost, parseHostPattern } from '../host-pattern.js';
+import { TaskPlaceholders, unverifiedGrantId, type WatchedPlaceholder } from '../credentials/placeholder.js';
+import { parseHeaderTemplate, type CredentialStore } from '../credentials/store.js';
+import type { TaskCa } from '../credentials/task-ca.js';
 
 /** What a task asks for: from its manifest's `credentials`, or `--cred name[:ttl]`. */
 export interface GrantRequest {
@@ -101,7 +101,7 @@ export class TaskCredentials implements TaskCredentialsPort {
     const [placeholders, ca] = await Promise.all([
       TaskPlaceholders.create(task),
       // The X.509 library is loaded only for a task that needs a CA: it is a third of the CLI's start-up.
-      needsCa ? import('./task-ca.js').then(({ TaskCa }) => TaskCa.create(task, longest)) : Promise.resolve(undefined),
+      needsCa ? import('../credentials/task-ca.js').then(({ TaskCa }) => TaskCa.create(task, longest)) : Promise.resolve(undefined),
     ]);
     const credentials = new TaskCredentials(task, held, placeholders, ca, clock, emit);
     for (const grant of held) {

@@ -1,9 +1,9 @@
 import type { Engine } from '../engine/engine.js';
 import { ownTaskObjects } from '../tasks/own-objects.js';
 import { currentOwner, isOwnerAlive } from '../tasks/owner.js';
-import type { ScreenRegistry } from './screen-registry.js';
-import { ScreenSession } from './screen-session.js';
-import type { LiveScreen, ScreenFrame } from './types.js';
+import type { ScreenRegistry } from '../desktop/screen-registry.js';
+import { ScreenSession } from '../desktop/screen-session.js';
+import type { LiveScreen, ScreenFrame } from '../desktop/types.js';
 
 const VIEW_ONLY = 'the task runs in another Airlock process (the CLI), which records its log; control is for tasks this app runs';
 

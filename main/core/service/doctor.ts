@@ -1,7 +1,7 @@
-import type { Keychain } from './credentials/keychain.js';
-import { isAirlockError } from './errors.js';
-import type { Engine } from './engine/engine.js';
-import { BASE_IMAGE, DESKTOP_IMAGE, imageStatus } from './engine/images.js';
+import type { Keychain } from '../credentials/keychain.js';
+import { isAirlockError } from '../errors.js';
+import type { Engine } from '../engine/engine.js';
+import { BASE_IMAGE, DESKTOP_IMAGE, imageStatus } from '../images/images.js';
 
 export interface DoctorReport {
   engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
