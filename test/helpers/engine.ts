@@ -29,10 +29,11 @@ export function enginesOf(home: string): number[] {
   return engineProcesses({ variable: 'AIRLOCK_HOME', value: home });
 }
 
+/** Alive and not a zombie (a detached engine's parent is gone; whoever adopts it may reap it late). */
 export function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
