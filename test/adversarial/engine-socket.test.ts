@@ -8,7 +8,7 @@ import { HandlerTable } from '../../main/core/server/dispatch.js';
 import { engineEndpoint } from '../../main/core/server/endpoint.js';
 import { engineContract } from '../../main/core/server/engine-contract.js';
 import { EngineSocketServer } from '../../main/core/server/socket-server.js';
-import { runCli, tempDir, waitFor } from '../helpers/env.js';
+import { CLI, runCli, tempDir, TEST_ENGINE_ENV, waitFor } from '../helpers/env.js';
 import { enginesOf, isAlive, stopEngine, testClient } from '../helpers/engine.js';
 
 // The engine's socket is the user's alone, and everything that arrives on it is hostile: another
@@ -24,7 +24,15 @@ let pid: number;
 
 beforeAll(async () => {
   home = path.join(tempDir(), 'home');
-  const start = await runCli(['engine', 'start'], { env: { AIRLOCK_HOME: home, AIRLOCK_ENGINE_IDLE: '2m' } });
+  // Started by a user whose umask opens everything: the engine's files are still its own alone.
+  const start = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('sh', ['-c', 'umask 000 && exec "$0" "$1" engine start', process.execPath, CLI], { env: { ...process.env, ...TEST_ENGINE_ENV, AIRLOCK_HOME: home, AIRLOCK_ENGINE_IDLE: '2m' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
   expect(start.code, start.stderr).toBe(0);
   pid = Number(/pid (\d+)/.exec(start.stdout)?.[1]);
   ({ socket: socketPath, log: logFile } = engineEndpoint(home));
@@ -67,6 +75,7 @@ function raw(options: { read?: boolean } = {}) {
 
 describe('another uid', () => {
   it('cannot open the engine socket, even with the folders above it opened up', async () => {
+    expect(fs.statSync(socketPath).mode & 0o777).toBe(0o600);
     const tryAsNobody = () => new Promise<string>((resolve) => {
       const child = spawn(process.execPath, ['-e', `require('net').createConnection(${JSON.stringify(socketPath)}).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`], { uid: NOBODY, gid: NOBODY });
       let out = '';
