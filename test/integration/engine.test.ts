@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listTaskObjects } from '../../main/core/engine/leftovers.js';
 import { engineEndpoint } from '../../main/core/server/endpoint.js';
+import { startEngineServer } from '../../main/core/server/engine-server.js';
 import { harness, REPO, runCli, tempDir, waitFor } from '../helpers/env.js';
 import { enginesOf, isAlive, stopEngine, testClient } from '../helpers/engine.js';
 import { runInEngine } from '../helpers/engine-task.js';
@@ -50,6 +51,22 @@ describe('the engine', () => {
     expect(fs.statSync(after.json.socket).mode & 0o777).toBe(0o600);
     expect(fs.statSync(home).mode & 0o777).toBe(0o700);
     expect(fs.readFileSync(engineEndpoint(home).log, 'utf8')).toMatch(/another Airlock engine already serves/);
+  });
+
+  it('two engines starting at the same instant: one serves, the other finds it and leaves (the start lock)', async () => {
+    const home = newHome();
+    const logged: string[] = [];
+    const start = () => startEngineServer({ env: { ...process.env, AIRLOCK_HOME: home }, build: 'test', log: (line) => logged.push(line), idleMs: 0 });
+    const started = await Promise.all([start(), start(), start()]);
+    const serving = started.filter((engine) => engine !== undefined);
+    try {
+      expect(serving).toHaveLength(1);
+      const client = await testClient(home);
+      expect(await client.call('engine.status')).toMatchObject({ pid: process.pid, clients: 1 });
+      await client.close();
+    } finally {
+      await Promise.all(serving.map((engine) => engine.stop('test over')));
+    }
   });
 
   it('leaves by itself when idle (AIRLOCK_ENGINE_IDLE)', async () => {
