@@ -66,6 +66,8 @@ export class EngineSocketServer {
   readonly #connections = new Set<Connection>();
   readonly #unsubscribe: () => void;
   #serial = 0;
+  /** The socket file we made (its inode): only that one is removed when we close. */
+  #socketInode: number | undefined;
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
@@ -88,17 +90,26 @@ export class EngineSocketServer {
       this.#server.once('error', onError);
       this.#server.listen(socketPath, () => {
         this.#server.off('error', onError);
+        if (process.platform !== 'win32') this.#socketInode = fs.statSync(socketPath).ino;
         resolve();
       });
     });
   }
 
-  /** Closes every connection (their callers are gone) and stops listening; removes the socket file. */
+  /**
+   * Closes every connection (their callers are gone) and stops listening; removes the socket file
+   * if it is still ours (a new engine may have taken the path over meanwhile).
+   */
   async close(socketPath?: string): Promise<void> {
     this.#unsubscribe();
     for (const connection of this.#connections) connection.socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    if (socketPath && process.platform !== 'win32') fs.rmSync(socketPath, { force: true });
+    if (!socketPath || this.#socketInode === undefined) return;
+    try {
+      if (fs.lstatSync(socketPath).ino === this.#socketInode) fs.rmSync(socketPath, { force: true });
+    } catch {
+      // already gone
+    }
   }
 
   #accept(socket: net.Socket): void {
