@@ -98,16 +98,18 @@ describe('the engine', () => {
     const otherDir = path.join(REPO, 'out', `cli-other-${randomBytes(4).toString('hex')}`);
     fs.mkdirSync(otherDir);
     try {
-      fs.copyFileSync(path.join(REPO, 'out', 'cli', 'airlock.cjs'), path.join(otherDir, 'airlock.cjs'));
+      for (const file of ['airlock.cjs', 'engine.cjs']) fs.copyFileSync(path.join(REPO, 'out', 'cli', file), path.join(otherDir, file));
       fs.writeFileSync(path.join(otherDir, 'build.json'), JSON.stringify({ version: '0.0.9', digest: 'f'.repeat(64) }));
       const startOther = await runCliWith(path.join(otherDir, 'airlock.cjs'), ['engine', 'start'], home);
       expect(startOther.code, startOther.stderr).toBe(0);
       const oldPid = Number(/pid (\d+)/.exec(startOther.stdout)?.[1]);
 
       // Idle: this build says so in one line, stops it and starts its own.
-      const replaced = await status(home);
+      // (Looking is not replacing: status shows whichever engine runs.)
+      expect((await status(home)).json).toMatchObject({ pid: oldPid, version: '0.0.9+ffffffffffff' });
+      const replaced = await runCli(['engine', 'start'], { env: { AIRLOCK_HOME: home } });
       expect(replaced.stderr.trim().split('\n')).toEqual([expect.stringMatching(/engine is build 0\.0\.9\+ffffffffffff, this is .*: restarting it/)]);
-      expect(replaced.json.pid).not.toBe(oldPid);
+      expect(Number(/pid (\d+)/.exec(replaced.stdout)?.[1])).not.toBe(oldPid);
       await waitFor(async () => (isAlive(oldPid) ? undefined : true), 'the old engine to exit', 10_000);
 
       // Busy (a task runs in the other build's engine): used, and asked to exit once idle.
@@ -115,9 +117,9 @@ describe('the engine', () => {
       const busyPid = Number(/pid (\d+)/.exec((await runCliWith(path.join(otherDir, 'airlock.cjs'), ['engine', 'start'], home)).stdout)?.[1]);
       const client = await testClient(home);
       const { task } = await runInEngine(client, dir, 'name: engine-stop\ncommand: ["sh", "-c", "echo up; sleep 120"]\n');
-      const used = await status(home);
-      expect(used.stderr).toMatch(/it runs 1 task\(s\), so it is used and exits once idle/);
-      expect(used.json).toMatchObject({ pid: busyPid, tasks: 1 });
+      const used = await runCli(['engine', 'start'], { env: { AIRLOCK_HOME: home } });
+      expect(used.stderr.trim().split('\n')).toEqual([expect.stringMatching(/it runs 1 task\(s\), so it is used and exits once idle/)]);
+      expect(used.stdout).toMatch(new RegExp(`pid ${busyPid},[\\s\\S]*tasks +1`));
       await client.close();
 
       const stop = await runCli(['engine', 'stop'], { env: { AIRLOCK_HOME: home } });

@@ -48,7 +48,7 @@ export function registerEngineCommands(program: Command, setExit: (code: ExitCod
         if (idleMs === undefined) throw new AirlockError('bad_argument', `--idle ${opts.idle}: not a duration`, 'use e.g. 10m, 30s, or 0 for never');
       }
       // The core is loaded here alone: the other engine commands are light clients.
-      const { runEngineProcess } = await import('../../core/server/engine-main.js');
+      const { runEngineProcess } = await import('../../core/server/engine-entry.js');
       const code = await runEngineProcess({ env: process.env, ...(idleMs === undefined ? {} : { idleMs }) });
       // Whatever handles remain (a connection pool, a keychain) must not keep a stopped engine alive.
       process.exit(code);
