@@ -51,6 +51,7 @@ describe('the engine', () => {
     expect(fs.statSync(after.json.socket).mode & 0o777).toBe(0o600);
     expect(fs.statSync(home).mode & 0o777).toBe(0o700);
     expect(fs.readFileSync(engineEndpoint(home).log, 'utf8')).toMatch(/another Airlock engine already serves/);
+    expect((await runCli(['engine', 'logs'], { env: { AIRLOCK_HOME: home } })).stdout).toMatch(new RegExp(`serving .*pid ${pids[0]}`));
   });
 
   it('two engines starting at the same instant: one serves, the other finds it and leaves (the start lock)', async () => {
