@@ -99,7 +99,7 @@ describe('the engine', () => {
     const otherDir = path.join(REPO, 'out', `cli-other-${randomBytes(4).toString('hex')}`);
     fs.mkdirSync(otherDir);
     try {
-      for (const file of ['airlock.cjs', 'engine.cjs']) fs.copyFileSync(path.join(REPO, 'out', 'cli', file), path.join(otherDir, file));
+      for (const file of ['airlock.cjs', 'engine.cjs', 'engine-main.cjs']) fs.copyFileSync(path.join(REPO, 'out', 'cli', file), path.join(otherDir, file));
       fs.writeFileSync(path.join(otherDir, 'build.json'), JSON.stringify({ version: '0.0.9', digest: 'f'.repeat(64) }));
       const startOther = await runCliWith(path.join(otherDir, 'airlock.cjs'), ['engine', 'start'], home);
       expect(startOther.code, startOther.stderr).toBe(0);

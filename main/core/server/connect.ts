@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AirlockError } from '../errors.js';
 import { airlockHome } from '../home.js';
@@ -91,11 +92,15 @@ async function waitUntilGone(endpoint: EngineEndpoint, timeoutMs = 30_000): Prom
   throw new AirlockError('engine_unavailable', 'the running Airlock engine did not stop', 'see `airlock engine logs`');
 }
 
-/** The CLI bundle this module is part of, run with this process's node: the default engine program. */
+/**
+ * The default engine program, run with this process's node: engine-main.cjs beside the CLI bundle
+ * this module is part of (the core without the CLI: a faster start), else that bundle itself.
+ */
 function defaultSpawn(): EngineSpawn {
   const self = fileURLToPath(import.meta.url);
   if (!self.endsWith('.cjs')) throw new AirlockError('engine_unavailable', 'cannot start the Airlock engine from sources', 'build the CLI (`npm run build:cli`), or pass how to spawn it');
-  return { command: process.execPath, args: [self] };
+  const program = path.join(path.dirname(self), 'engine-main.cjs');
+  return { command: process.execPath, args: [fs.existsSync(program) ? program : self] };
 }
 
 /**
