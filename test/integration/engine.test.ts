@@ -85,11 +85,16 @@ describe('the engine', () => {
     process.kill(first, 'SIGKILL');
     await waitFor(async () => (isAlive(first) ? undefined : true), 'the engine to die');
     expect(fs.existsSync(engineEndpoint(home).socket)).toBe(true); // left behind
-    const second = await status(home);
-    expect(second.json.running).toBe(false);
+    expect((await status(home)).json.running).toBe(false);
     const restart = await runCli(['engine', 'start'], { env: { AIRLOCK_HOME: home } });
     expect(restart.code, restart.stderr).toBe(0);
-    expect(Number(/pid (\d+)/.exec(restart.stdout)?.[1])).not.toBe(first);
+    const second = Number(/pid (\d+)/.exec(restart.stdout)?.[1]);
+    expect(second).not.toBe(first);
+    // SIGTERM: stops as engine.stop does, and removes its socket.
+    process.kill(second, 'SIGTERM');
+    await waitFor(async () => (isAlive(second) ? undefined : true), 'the engine to exit on SIGTERM', 10_000);
+    expect(fs.existsSync(engineEndpoint(home).socket)).toBe(false);
+    expect(fs.readFileSync(engineEndpoint(home).log, 'utf8')).toMatch(/stopping: SIGTERM received\n.*stopped/);
   });
 
   it('stopped, stops its running tasks first and says which; an idle engine of another build is replaced, a busy one retired', async () => {

@@ -100,9 +100,13 @@ export function registerEngineCommands(program: Command, setExit: (code: ExitCod
       }
       const [status, tasks] = await Promise.all([client.call('engine.status'), client.call('tasks.list')]);
       const running = tasks.filter((task) => !task.endedAt);
-      const stopped = new Promise<void>((resolve) => client.onLost(() => resolve()));
+      const stopped = new Promise<boolean>((resolve) => {
+        client.onLost(() => resolve(true));
+        // Stopping a task takes seconds; an engine still there after a minute is reported, not waited for.
+        setTimeout(() => resolve(false), 60_000).unref();
+      });
       await client.call('engine.stop');
-      await stopped;
+      if (!(await stopped)) throw new AirlockError('engine_unavailable', `the Airlock engine (pid ${status.pid}) has not stopped within a minute`, `see \`airlock engine logs\`; \`kill ${status.pid}\``);
       for (const task of running) out(`stopped ${task.id} (${task.agent})\n`);
       out(`stopped the Airlock engine (pid ${status.pid})\n`);
     });
