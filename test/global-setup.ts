@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import Dockerode from 'dockerode';
 import { resolveEngineEndpoint } from '../main/core/engine/connection.js';
 import { isOwnerAlive } from '../main/core/tasks/owner.js';
+import { engineProcesses, TEST_RUN_VARIABLE } from './helpers/engine.js';
 
 /**
  * Builds the CLI the tests spawn, and after the whole suite checks that nothing labelled by
@@ -9,9 +11,17 @@ import { isOwnerAlive } from '../main/core/tasks/owner.js';
  */
 export async function setup(): Promise<void> {
   execFileSync(process.execPath, ['scripts/build-cli.mjs'], { stdio: 'inherit' });
+  // Marks every process this run starts (test workers, CLIs, the engines they start).
+  process.env[TEST_RUN_VARIABLE] = testRun;
 }
 
+const testRun = randomUUID();
+
 export async function teardown(): Promise<void> {
+  // Engines left running by the tests (each test stops its own; short idle exits are the net).
+  const engines = engineProcesses({ variable: TEST_RUN_VARIABLE, value: testRun });
+  for (const pid of engines) process.kill(pid, 'SIGTERM');
+  if (engines.length > 0) throw new Error(`Airlock engine processes started by the tests were still running (now sent SIGTERM): ${engines.join(', ')}`);
   const docker = new Dockerode(resolveEngineEndpoint().options);
   try {
     await docker.ping();

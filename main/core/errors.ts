@@ -17,7 +17,15 @@ export type AirlockErrorCode =
   | 'state_damaged'
   | 'internal';
 
+/** Marks an AirlockError whichever bundle made it (the CLI's client bundle and the engine bundle each have the class). */
+const AIRLOCK_ERROR = Symbol.for('airlock.AirlockError');
+
 export class AirlockError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[AIRLOCK_ERROR] === true;
+  }
+
+  readonly [AIRLOCK_ERROR] = true;
   readonly code: AirlockErrorCode;
   readonly hint: string | undefined;
 

@@ -51,6 +51,12 @@ export function lines(events: AirlockEvent[], kind: 'proc.stdout' | 'proc.stderr
   return events.filter((e) => e.kind === kind).map((e) => String(e.data.line));
 }
 
+/**
+ * An engine a test's CLI starts leaves soon after its last client (the global teardown fails the
+ * run if one is still alive at the end).
+ */
+export const TEST_ENGINE_ENV = { AIRLOCK_ENGINE_IDLE: '5s' };
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -58,9 +64,9 @@ export interface CliResult {
 }
 
 /** Runs the built `airlock` CLI as a user would. */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; program?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd ?? REPO, env: { ...process.env, NO_COLOR: '1', ...options.env } });
+    const child = spawn(process.execPath, [options.program ?? CLI, ...args], { cwd: options.cwd ?? REPO, env: { ...process.env, NO_COLOR: '1', ...TEST_ENGINE_ENV, ...options.env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -97,7 +103,7 @@ export function approve(file: string, home: string): void {
 export async function startCliRun(dir: string, yaml: string, home: string): Promise<{ child: ChildProcessWithoutNullStreams; task: string; output: () => string; exited: Promise<number | null> }> {
   fs.writeFileSync(path.join(dir, 'agent.yaml'), yaml);
   approve(path.join(dir, 'agent.yaml'), home);
-  const child = spawn(process.execPath, [CLI, 'run', path.join(dir, 'agent.yaml'), '--json'], { env: { ...process.env, AIRLOCK_HOME: home } });
+  const child = spawn(process.execPath, [CLI, 'run', path.join(dir, 'agent.yaml'), '--json'], { env: { ...process.env, ...TEST_ENGINE_ENV, AIRLOCK_HOME: home } });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));

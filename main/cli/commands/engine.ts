@@ -48,7 +48,7 @@ export function registerEngineCommands(program: Command, setExit: (code: ExitCod
         if (idleMs === undefined) throw new AirlockError('bad_argument', `--idle ${opts.idle}: not a duration`, 'use e.g. 10m, 30s, or 0 for never');
       }
       // The core is loaded here alone: the other engine commands are light clients.
-      const { runEngineProcess } = await import('../../core/server/engine-main.js');
+      const { runEngineProcess } = await import('../../core/server/engine-entry.js');
       const code = await runEngineProcess({ env: process.env, ...(idleMs === undefined ? {} : { idleMs }) });
       // Whatever handles remain (a connection pool, a keychain) must not keep a stopped engine alive.
       process.exit(code);
@@ -100,9 +100,13 @@ export function registerEngineCommands(program: Command, setExit: (code: ExitCod
       }
       const [status, tasks] = await Promise.all([client.call('engine.status'), client.call('tasks.list')]);
       const running = tasks.filter((task) => !task.endedAt);
-      const stopped = new Promise<void>((resolve) => client.onLost(() => resolve()));
+      const stopped = new Promise<boolean>((resolve) => {
+        client.onLost(() => resolve(true));
+        // Stopping a task takes seconds; an engine still there after a minute is reported, not waited for.
+        setTimeout(() => resolve(false), 60_000).unref();
+      });
       await client.call('engine.stop');
-      await stopped;
+      if (!(await stopped)) throw new AirlockError('engine_unavailable', `the Airlock engine (pid ${status.pid}) has not stopped within a minute`, `see \`airlock engine logs\`; \`kill ${status.pid}\``);
       for (const task of running) out(`stopped ${task.id} (${task.agent})\n`);
       out(`stopped the Airlock engine (pid ${status.pid})\n`);
     });

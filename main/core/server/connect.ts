@@ -5,15 +5,15 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAirlock } from '../airlock.js';
 import { AirlockError } from '../errors.js';
 import { airlockHome } from '../home.js';
 import { currentBuild } from './build.js';
 import type { EngineClient } from './client.js';
 import { engineEndpoint, type EngineEndpoint } from './endpoint.js';
-import { inProcessClient } from './inprocess-client.js';
 import { isNoEngine, openSocketClient, type OpenedClient } from './socket-client.js';
+import { PROTOCOL } from './wire.js';
 
 /** How to start the engine process: the program and its arguments (`… engine serve` follows). */
 export interface EngineSpawn {
@@ -38,7 +38,7 @@ export interface ConnectOptions {
 
 export async function connectEngine(options: ConnectOptions = {}): Promise<EngineClient> {
   const env = options.env ?? process.env;
-  if (env.AIRLOCK_ENGINE === 'inprocess') return inProcessClient(createAirlock({ env }));
+  if (env.AIRLOCK_ENGINE === 'inprocess') return (await import('./engine-entry.js')).inProcessEngine(env);
   const endpoint = engineEndpoint(airlockHome(env), env);
   const build = currentBuild();
   const notice = options.notice ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -47,8 +47,10 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
     if (options.start === false || !isNoEngine(error)) throw error;
     return undefined;
   });
-  if (opened && opened.hello.build !== build) opened = await handleOtherBuild(opened, build, endpoint, notice);
+  // Only a client that may start an engine replaces one (status and stop look at whichever runs).
+  if (opened && opened.hello.build !== build && options.start !== false) opened = await handleOtherBuild(opened, build, endpoint, notice);
   if (opened?.client) return opened.client;
+  if (opened) throw new AirlockError('engine_unavailable', `the running Airlock engine (pid ${opened.hello.pid}, build ${opened.hello.build}) speaks protocol ${opened.hello.protocol}, this client ${PROTOCOL}`, `stop it with \`kill ${opened.hello.pid}\` once its tasks are done`);
   if (options.start === false) throw new AirlockError('engine_unavailable', 'no Airlock engine is running', 'run `airlock engine start`', { cause: Object.assign(new Error('no engine'), { code: 'ENOENT' }) });
   const started = await startAndOpen(endpoint, env, options, open);
   return started;
@@ -90,11 +92,15 @@ async function waitUntilGone(endpoint: EngineEndpoint, timeoutMs = 30_000): Prom
   throw new AirlockError('engine_unavailable', 'the running Airlock engine did not stop', 'see `airlock engine logs`');
 }
 
-/** The CLI bundle this module is part of, run with this process's node: the default engine program. */
+/**
+ * The default engine program, run with this process's node: engine-main.cjs beside the CLI bundle
+ * this module is part of (the core without the CLI: a faster start), else that bundle itself.
+ */
 function defaultSpawn(): EngineSpawn {
   const self = fileURLToPath(import.meta.url);
   if (!self.endsWith('.cjs')) throw new AirlockError('engine_unavailable', 'cannot start the Airlock engine from sources', 'build the CLI (`npm run build:cli`), or pass how to spawn it');
-  return { command: process.execPath, args: [self] };
+  const program = path.join(path.dirname(self), 'engine-main.cjs');
+  return { command: process.execPath, args: [fs.existsSync(program) ? program : self] };
 }
 
 /**

@@ -19,6 +19,8 @@ export interface SocketServerLimits {
   maxInFlight: number;
   /** Bytes queued for a connection that does not read; past it the connection is closed. */
   maxQueuedBytes: number;
+  /** Bytes queued past which the engine stops reading a connection's calls until it catches up. */
+  pauseQueuedBytes: number;
   /** Longest line a client may send. */
   maxLineBytes: number;
   /** A connection that has not said hello by then is closed. */
@@ -29,6 +31,7 @@ export const DEFAULT_LIMITS: SocketServerLimits = {
   maxConnections: 64,
   maxInFlight: 32,
   maxQueuedBytes: 32 * 1024 * 1024,
+  pauseQueuedBytes: 1024 * 1024,
   maxLineBytes: MAX_CLIENT_LINE_BYTES,
   helloTimeoutMs: 10_000,
 };
@@ -52,6 +55,8 @@ interface Connection {
   name: string;
   ready: boolean;
   inFlight: number;
+  /** Its calls are not read while it has not read our answers (see pauseQueuedBytes). */
+  paused: boolean;
 }
 
 export class EngineSocketServer {
@@ -61,6 +66,8 @@ export class EngineSocketServer {
   readonly #connections = new Set<Connection>();
   readonly #unsubscribe: () => void;
   #serial = 0;
+  /** The socket file we made (its inode): only that one is removed when we close. */
+  #socketInode: number | undefined;
 
   constructor(options: SocketServerOptions) {
     this.#options = options;
@@ -83,17 +90,26 @@ export class EngineSocketServer {
       this.#server.once('error', onError);
       this.#server.listen(socketPath, () => {
         this.#server.off('error', onError);
+        if (process.platform !== 'win32') this.#socketInode = fs.statSync(socketPath).ino;
         resolve();
       });
     });
   }
 
-  /** Closes every connection (their callers are gone) and stops listening; removes the socket file. */
+  /**
+   * Closes every connection (their callers are gone) and stops listening; removes the socket file
+   * if it is still ours (a new engine may have taken the path over meanwhile).
+   */
   async close(socketPath?: string): Promise<void> {
     this.#unsubscribe();
     for (const connection of this.#connections) connection.socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    if (socketPath && process.platform !== 'win32') fs.rmSync(socketPath, { force: true });
+    if (!socketPath || this.#socketInode === undefined) return;
+    try {
+      if (fs.lstatSync(socketPath).ino === this.#socketInode) fs.rmSync(socketPath, { force: true });
+    } catch {
+      // already gone
+    }
   }
 
   #accept(socket: net.Socket): void {
@@ -111,6 +127,7 @@ export class EngineSocketServer {
       name: `client ${++this.#serial}`,
       ready: false,
       inFlight: 0,
+      paused: false,
       caller: {
         push: (topic, payload) => {
           if (connection.ready) this.#send(connection, { push: topic, payload });
@@ -222,6 +239,17 @@ export class EngineSocketServer {
       return;
     }
     socket.write(`${text}\n`);
+    // Answers pile up when the client does not read them: read no more of its calls until it
+    // does, so what it asks cannot grow the queue (pushes alone then count toward maxQueuedBytes).
+    if (!connection.paused && socket.writableLength > this.#limits.pauseQueuedBytes) {
+      connection.paused = true;
+      socket.pause();
+      this.#options.log(`${connection.name} does not read its answers: its calls wait until it does`);
+      socket.once('drain', () => {
+        connection.paused = false;
+        socket.resume();
+      });
+    }
   }
 
   #drop(connection: Connection, why: string): void {

@@ -19,8 +19,20 @@ export function isOwnerAlive(owner: string | undefined): boolean {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (isZombie(pid)) return false; // it has exited; only its parent has not collected it yet
   const actualStart = processStartTime(pid);
   return actualStart === undefined || start === '0' || String(actualStart) === start;
+}
+
+/** A process that has exited but not been waited for (a killed engine whose adopter reaps it late). */
+function isZombie(pid: number): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
 }
 
 function processStartTime(pid: number): number | undefined {
