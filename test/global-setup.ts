@@ -13,6 +13,9 @@ export async function setup(): Promise<void> {
   execFileSync(process.execPath, ['scripts/build-cli.mjs'], { stdio: 'inherit' });
   // Marks every process this run starts (test workers, CLIs, the engines they start).
   process.env[TEST_RUN_VARIABLE] = testRun;
+  // Engines the tests start keep no warm pool unless a test asks for one (AIRLOCK_POOL_SIZE): a
+  // prepared sandbox is two containers for the engine's whole life.
+  process.env.AIRLOCK_POOL_SIZE ??= '0';
 }
 
 const testRun = randomUUID();

@@ -55,7 +55,9 @@ export function lines(events: AirlockEvent[], kind: 'proc.stdout' | 'proc.stderr
  * An engine a test's CLI starts leaves soon after its last client (the global teardown fails the
  * run if one is still alive at the end).
  */
-export const TEST_ENGINE_ENV = { AIRLOCK_ENGINE_IDLE: '5s' };
+// No warm pool unless a test asks for one: a test's engine would otherwise keep a prepared sandbox
+// (two containers) for its whole life. The pool's own tests turn it on.
+export const TEST_ENGINE_ENV = { AIRLOCK_ENGINE_IDLE: '5s', AIRLOCK_POOL_SIZE: '0' };
 
 export interface CliResult {
   code: number | null;

@@ -28,6 +28,7 @@ function statusLines(status: EngineStatus): string {
     `build     ${status.version} (protocol ${status.protocol})`,
     `clients   ${status.clients}`,
     `tasks     ${status.tasks}`,
+    `pool      ${status.pool.size === 0 ? 'none (AIRLOCK_POOL_SIZE=0, or on battery)' : `${status.pool.ready} of ${status.pool.size} prepared sandbox${status.pool.size === 1 ? '' : 'es'} ready${status.pool.filling ? ', preparing one' : ''}`}`,
     `idle exit ${status.idleMs > 0 ? `after ${formatDuration(status.idleMs)} with no client and no task` : 'never'}`,
     `socket    ${status.socket}`,
     `log       ${status.log}`,

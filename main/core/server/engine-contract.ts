@@ -69,6 +69,8 @@ export interface EngineStatus {
   log: string;
   /** Where the engine listens. */
   socket: string;
+  /** The warm pool: prepared sandboxes ready for a run, and whether one is being prepared now. */
+  pool: { size: number; ready: number; filling: number };
 }
 
 /** Channels only the engine has (clients that are the user's own programs). */

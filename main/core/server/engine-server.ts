@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import lockfile from 'proper-lockfile';
 import { createAirlock, type Airlock, type AirlockOptions } from '../airlock.js';
+import { airlockHome } from '../home.js';
+import { poolOptionsFromEnv } from '../tasks/pool-options.js';
 import { AirlockError } from '../errors.js';
 import { parseDuration } from '../policy/units.js';
 import type { Log } from './dispatch.js';
@@ -49,19 +51,18 @@ export interface RunningEngine {
 
 /** Starts the engine, or returns undefined when another engine already answers on the endpoint. */
 export async function startEngineServer(options: EngineServerOptions): Promise<RunningEngine | undefined> {
-  const airlock = createAirlock({ env: options.env, ...options.airlock });
-  const endpoint = engineEndpoint(airlock.home.root, options.env);
-  fs.mkdirSync(airlock.home.root, { recursive: true, mode: 0o700 });
-  const release = await lockfile.lock(airlock.home.root, { lockfilePath: endpoint.lock, realpath: false, stale: 10_000, retries: { retries: 100, minTimeout: 20, maxTimeout: 200 },
+  const home = options.airlock?.home ?? airlockHome(options.env);
+  const endpoint = engineEndpoint(home, options.env);
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  const release = await lockfile.lock(home, { lockfilePath: endpoint.lock, realpath: false, stale: 10_000, retries: { retries: 100, minTimeout: 20, maxTimeout: 200 },
     onCompromised: (error) => options.log('the engine start lock was taken over', error) });
   try {
     prepareSocketFolder(endpoint);
-    if (await answers(endpoint.socket)) {
-      await airlock.close();
-      return undefined;
-    }
+    if (await answers(endpoint.socket)) return undefined;
     // A socket file nobody answers on is a dead engine's: replace it.
     if (process.platform !== 'win32') fs.rmSync(endpoint.socket, { force: true });
+    // The core (and its warm pool, which starts filling at once) only once this engine is the one.
+    const airlock = createAirlock({ env: options.env, pool: poolOptionsFromEnv(options.env), ...options.airlock, home });
     return await serve(airlock, endpoint, options);
   } finally {
     await release().catch(() => undefined);
@@ -103,6 +104,7 @@ async function serve(airlock: Airlock, endpoint: EngineEndpoint, options: Engine
       idleMs: idle.idleMs,
       log: endpoint.log,
       socket: endpoint.socket,
+      pool: airlock.pool.state(),
     }),
     'engine.stop': () => {
       // Answered first; the connection then closes once the engine has stopped its tasks.
