@@ -1,26 +1,25 @@
-// `npm run bench`: time from `run` to the agent's first instruction, and teardown, for Airlock
-// (CLI and in-process core) beside a bare `docker run --rm` with the same image, hardening flags
-// and workspace volume, interleaved in one run. Prints medians and ratios; never gates CI.
+// `npm run bench -- startup`: time from `airlock run` to the agent's first instruction, and from
+// its last instruction to the command's exit, beside a bare `docker run --rm` with the same image,
+// hardening flags and workspace volume, interleaved in one run: Airlock cold (no engine running:
+// the run starts one), with the engine running and its pool empty, and with a warm pool. Prints the
+// median and p99 of each and their ratios to docker run; never gates CI.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EventBus } from '../main/core/audit/bus.js';
-import { systemClock } from '../main/core/clock.js';
 import { Engine } from '../main/core/engine/engine.js';
 import { listTaskObjects } from '../main/core/engine/leftovers.js';
-import { homeLayout } from '../main/core/home.js';
 import { loadManifestFile } from '../main/core/policy/manifest.js';
-import { TaskRunner } from '../main/core/tasks/runner.js';
 import { AgentRegistry } from '../main/core/policy/registry.js';
-import { resolveTaskSpec } from '../main/core/tasks/spec.js';
+import { POOL_AGENT } from '../main/core/tasks/pool-slot.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const RUNS = Math.max(20, Number(process.env.BENCH_RUNS ?? 20));
 const IMAGE = 'airlock/agent-base:1';
+const CLI = path.join(import.meta.dirname, '..', 'bin', 'airlock.cjs');
 // The agent's first instruction prints the wall clock in ms; so does its last.
 const AGENT = ['sh', '-c', 'echo "first $(date +%s%3N)"; echo "last $(date +%s%3N)"'];
 
-interface Sample { firstMs: number; teardownMs: number; internalTeardownMs?: number }
+interface Sample { firstMs: number; teardownMs: number }
 
 function stamp(text: string, marker: 'first' | 'last'): number {
   const match = new RegExp(`${marker} (\\d{13})`).exec(text);
@@ -51,74 +50,91 @@ async function bareDockerRun(): Promise<Sample> {
   return { firstMs: stamp(r.out, 'first') - r.t0, teardownMs: r.end - stamp(r.out, 'last') };
 }
 
-async function airlockCli(manifest: string, home: string): Promise<Sample> {
-  const r = await spawnTimed(process.execPath, ['bin/airlock.cjs', 'run', manifest, '--json'], { ...process.env, AIRLOCK_HOME: home });
+/** One home per engine configuration: an engine serves one AIRLOCK_HOME. */
+function engineEnv(home: string, poolSize: number): NodeJS.ProcessEnv {
+  return { ...process.env, AIRLOCK_HOME: home, AIRLOCK_POOL_SIZE: String(poolSize), AIRLOCK_ENGINE_IDLE: '10m', AIRLOCK_ENGINE: '' };
+}
+
+async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+  const r = await spawnTimed(process.execPath, [CLI, ...args], env);
+  if (r.code !== 0) throw new Error(`airlock ${args.join(' ')} failed (${r.code}): ${r.out}`);
+  return r.out;
+}
+
+async function airlockRun(manifest: string, env: NodeJS.ProcessEnv): Promise<Sample> {
+  const r = await spawnTimed(process.execPath, [CLI, 'run', manifest, '--json'], env);
   if (r.code !== 0) throw new Error(`airlock run failed: ${r.out}`);
-  const destroyed = r.out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.kind === 'task.destroyed');
-  return { firstMs: stamp(r.out, 'first') - r.t0, teardownMs: r.end - stamp(r.out, 'last'), internalTeardownMs: destroyed?.data.teardownMs };
+  return { firstMs: stamp(r.out, 'first') - r.t0, teardownMs: r.end - stamp(r.out, 'last') };
 }
 
-async function airlockCore(runner: TaskRunner, bus: EventBus, spec: ReturnType<typeof resolveTaskSpec>): Promise<Sample> {
-  let out = '';
-  const off = bus.subscribe((e) => {
-    if (e.kind === 'proc.stdout') out += `${String(e.data.line)}\n`;
-  });
-  const t0 = Date.now();
-  const outcome = await runner.run(spec);
-  const end = Date.now();
-  off();
-  if (outcome.exitCode !== 0) throw new Error('core run failed');
-  return { firstMs: stamp(out, 'first') - t0, teardownMs: end - stamp(out, 'last') };
+/** Waits until the engine's pool holds a ready sandbox (a warm run takes one). */
+async function poolReady(env: NodeJS.ProcessEnv): Promise<void> {
+  await cli(['engine', 'start'], env); // nothing to do when it runs
+  for (let i = 0; i < 600; i++) {
+    const status = JSON.parse(await cli(['engine', 'status', '--json'], env)) as { pool?: { ready?: number } };
+    if ((status.pool?.ready ?? 0) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the warm pool never became ready');
 }
 
-const median = (xs: number[]) => {
+const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 
 export async function benchStartup(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-'));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const manifest = path.join(dir, 'bench.yaml');
   fs.writeFileSync(manifest, `name: bench\ncommand: ${JSON.stringify(AGENT)}\n`);
-  const home = homeLayout(path.join(dir, 'home'));
-  const engine = Engine.connect();
-  const bus = new EventBus(systemClock);
-  const runner = new TaskRunner({ engine, bus, clock: systemClock, home });
-  const spec = resolveTaskSpec(loadManifestFile(manifest), {});
-  new AgentRegistry(home.root, path.join(import.meta.dirname, '..', 'assets')).approve(loadManifestFile(manifest), 'bench');
-
-  // Warm up caches (image layers, page cache, the CLI's compile cache) once for each.
-  await bareDockerRun();
-  await airlockCli(manifest, home.root);
-  await airlockCore(runner, bus, spec);
-
-  const bare: Sample[] = [];
-  const cli: Sample[] = [];
-  const core: Sample[] = [];
-  let leftovers = 0;
-  for (let i = 0; i < RUNS; i++) {
-    bare.push(await bareDockerRun());
-    cli.push(await airlockCli(manifest, home.root));
-    core.push(await airlockCore(runner, bus, spec));
-    leftovers += (await listTaskObjects(engine)).length;
-    process.stderr.write(`\rstartup runs ${i + 1}/${RUNS}`);
-  }
-  process.stderr.write('\n');
-
-  const row = (name: string, samples: Sample[]) => {
-    const first = median(samples.map((s) => s.firstMs));
-    const teardown = median(samples.map((s) => s.teardownMs));
-    const internal = samples[0]?.internalTeardownMs !== undefined ? median(samples.map((s) => s.internalTeardownMs!)) : undefined;
-    return { name, first, teardown, internal };
+  const homes = { cold: path.join(dir, 'cold'), engine: path.join(dir, 'engine'), warm: path.join(dir, 'warm') };
+  const envs = { cold: engineEnv(homes.cold, 0), engine: engineEnv(homes.engine, 0), warm: engineEnv(homes.warm, 1) };
+  for (const home of Object.values(homes)) new AgentRegistry(home, path.join(import.meta.dirname, '..', 'assets')).approve(loadManifestFile(manifest), 'bench');
+  const stopEngines = async () => {
+    for (const env of Object.values(envs)) await cli(['engine', 'stop'], env).catch(() => undefined);
   };
-  const rows = [row('docker run --rm (baseline)', bare), row('airlock run (CLI)', cli), row('TaskRunner.run (core, in-process)', core)];
-  const base = rows[0]!;
-  console.log(`\nStartup and teardown, median of ${RUNS} (same image, hardening flags and workspace volume)`);
-  console.log('                                      to first instruction   ratio   last instruction → exit   ratio   sandbox removal');
-  for (const r of rows) {
-    console.log(`${r.name.padEnd(38)}${`${r.first.toFixed(0)} ms`.padStart(21)}${`${(r.first / base.first).toFixed(2)}x`.padStart(8)}${`${r.teardown.toFixed(0)} ms`.padStart(26)}${`${(r.teardown / base.teardown).toFixed(2)}x`.padStart(8)}${r.internal !== undefined ? `${r.internal.toFixed(0)} ms`.padStart(18) : ''}`);
+  try {
+    // Warm up caches (image layers, page cache, the CLI's compile cache) once for each.
+    await bareDockerRun();
+    await airlockRun(manifest, envs.cold);
+    await airlockRun(manifest, envs.engine);
+    await poolReady(envs.warm);
+    await airlockRun(manifest, envs.warm);
+
+    const samples: Record<'bare' | 'cold' | 'engine' | 'warm', Sample[]> = { bare: [], cold: [], engine: [], warm: [] };
+    let leftovers = 0;
+    const engine = Engine.connect();
+    for (let i = 0; i < RUNS; i++) {
+      samples.bare.push(await bareDockerRun());
+      await cli(['engine', 'stop'], envs.cold);
+      samples.cold.push(await airlockRun(manifest, envs.cold));
+      samples.engine.push(await airlockRun(manifest, envs.engine));
+      await poolReady(envs.warm);
+      samples.warm.push(await airlockRun(manifest, envs.warm));
+      // Nothing of a finished task is left (the warm engine's next pooled sandbox is not a task's).
+      leftovers += (await listTaskObjects(engine)).filter((o) => o.agent !== POOL_AGENT.name).length;
+      process.stderr.write(`\rstartup runs ${i + 1}/${RUNS}`);
+    }
+    process.stderr.write('\n');
+
+    const base = percentile(samples.bare.map((s) => s.firstMs), 50);
+    console.log(`\nStartup and teardown, ${RUNS} runs each, interleaved (same image, hardening flags and workspace volume)`);
+    console.log('                                         to first instruction: median    p99   ratio   last instruction → exit: median    p99');
+    const rows: [string, Sample[]][] = [
+      ['docker run --rm (baseline)', samples.bare],
+      ['airlock run, cold (starts the engine)', samples.cold],
+      ['airlock run, engine running, pool empty', samples.engine],
+      ['airlock run, warm pool', samples.warm],
+    ];
+    for (const [name, list] of rows) {
+      const first = list.map((s) => s.firstMs);
+      const teardown = list.map((s) => s.teardownMs);
+      const med = percentile(first, 50);
+      console.log(`${name.padEnd(42)}${`${med.toFixed(0)} ms`.padStart(28)}${`${percentile(first, 99).toFixed(0)} ms`.padStart(8)}${`${(med / base).toFixed(2)}x`.padStart(8)}${`${percentile(teardown, 50).toFixed(0)} ms`.padStart(34)}${`${percentile(teardown, 99).toFixed(0)} ms`.padStart(8)}`);
+    }
+    console.log(`task objects left after the runs: ${leftovers}`);
+  } finally {
+    await stopEngines();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`airlock-labelled objects left after the runs: ${leftovers}`);
 }

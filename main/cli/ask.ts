@@ -1,17 +1,11 @@
-import fs from 'node:fs';
 import readline from 'node:readline/promises';
 import { styleText } from 'node:util';
-import { parseDocument } from 'yaml';
 import { isAirlockError } from '../core/errors.js';
 import type { EngineClient } from '../core/server/client.js';
 import type { ApprovalInfo, ApprovalReply } from '../core/service/types.js';
 import { exactHostRule } from '../core/host-pattern.js';
-import { addAllowedHost } from '../core/policy/manifest-edit.js';
-import { hostLine } from '../core/text/host-display.js';
 import { err } from './stdout.js';
 import { inert, terminalSafe } from './terminal-text.js';
-
-export { addAllowedHost };
 
 const CHOICES: Record<string, ApprovalReply> = { o: 'once', t: 'task', a: 'always', d: 'deny', '': 'deny' };
 
@@ -49,7 +43,7 @@ export class TerminalApprovals {
       if (this.#handled.has(info.id) || !this.#ofThisRun(info.task)) continue;
       this.#handled.add(info.id);
       if (!this.#interactive) {
-        err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${requestedHost(info, false)}\n`);
+        void requestedHost(info, false).then((line) => err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${line}\n`));
         void this.#client.call('approvals.denyUnasked', info.id).catch(() => undefined); // answered meanwhile
         continue;
       }
@@ -68,7 +62,7 @@ export class TerminalApprovals {
     while (waiting()) {
       const seconds = Math.max(0, Math.round((Date.parse(request.expiresAt) - Date.now()) / 1000));
       const choices = file ? 'Allow [o]nce, for this [t]ask, [a]lways (adds it to the manifest), or [d]eny?' : 'Allow [o]nce, for this [t]ask, or [d]eny?';
-      const typed = (await ask(`\nThe agent wants to reach a host that is not in its allowlist:\n  ${requestedHost(request, !process.env.NO_COLOR)}\n${choices} (denied in ${seconds}s) `)).trim().toLowerCase().slice(0, 1);
+      const typed = (await ask(`\nThe agent wants to reach a host that is not in its allowlist:\n  ${await requestedHost(request, !process.env.NO_COLOR)}\n${choices} (denied in ${seconds}s) `)).trim().toLowerCase().slice(0, 1);
       const answer = CHOICES[typed] ?? 'deny';
       if (answer !== 'always') {
         await this.#client.call('approvals.answer', { id: request.id, answer }).catch(() => undefined); // no longer waiting
@@ -98,7 +92,9 @@ export class TerminalApprovals {
  * The host asked for, whole and with its port, its registrable domain first (bold on a colour
  * terminal): `evil.test  ← login.example.com.evil.test:443`. Never shortened: the domain decides.
  */
-function requestedHost(request: { host: string; port: number }, colour: boolean): string {
+async function requestedHost(request: { host: string; port: number }, colour: boolean): Promise<string> {
+  // Loaded when an ask comes: the public suffix list is large, and most runs never ask.
+  const { hostLine } = await import('../core/text/host-display.js');
   const host = inert(request.host);
   return hostLine(host, request.port, (domain) => (colour ? styleText('bold', domain) : domain));
 }
@@ -114,7 +110,8 @@ export async function ask(question: string): Promise<string> {
 }
 
 /** Learn mode's result, written into the manifest: allowlist mode with exactly these hosts, unknown hosts denied. */
-export function applyLearnedAllowlist(manifestFile: string, allow: string[]): void {
+export async function applyLearnedAllowlist(manifestFile: string, allow: string[]): Promise<void> {
+  const [fs, { parseDocument }] = await Promise.all([import('node:fs'), import('yaml')]); // loaded when used
   const document = parseDocument(fs.readFileSync(manifestFile, 'utf8'));
   document.setIn(['network', 'mode'], 'allowlist');
   document.setIn(['network', 'allow'], allow);

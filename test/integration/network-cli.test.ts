@@ -3,7 +3,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addAllowedHost } from '../../main/cli/ask.js';
+import { addAllowedHost } from '../../main/core/policy/manifest-edit.js';
 import { approve, runCli, tempDir } from '../helpers/env.js';
 
 // The CLI's own gateway resolves names with the machine's DNS, which tests must not use: these

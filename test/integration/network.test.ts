@@ -178,7 +178,7 @@ network: { mode: open }
     const learned = learnedAllowlist(events, learning.task);
     expect(learned.allow).toEqual(['api.vendor.test', 'files.vendor.test']);
 
-    applyLearnedAllowlist(path.join(root, 'agent.yaml'), learned.allow);
+    await applyLearnedAllowlist(path.join(root, 'agent.yaml'), learned.allow);
     const applied = loadManifestFile(path.join(root, 'agent.yaml'));
     expect(applied.manifest.network).toMatchObject({ mode: 'allowlist', allow: ['api.vendor.test', 'files.vendor.test'], onUnknownHost: 'deny' });
     events.length = 0;

@@ -1,8 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { AirlockError, type AirlockErrorCode } from '../../core/errors.js';
-import { describeReplacement } from '../../core/policy/approval.js';
-import { currentUserName } from '../../core/policy/registry.js';
 import type { EngineClient } from '../../core/server/client.js';
 import type { AgentInspection, AgentSummary } from '../../core/service/types.js';
 import { ask } from '../ask.js';
@@ -54,6 +52,9 @@ export function registerAgentCommands(program: Command): void {
       out(`${describeAgent(agent)}\n${describeDelegates(agent)}`);
       const replaced = agent.replaces;
       // What is replaced is the approval shown here: should another take the name meanwhile, the engine refuses.
+      // Loaded when used: the policy modules (manifest schemas, YAML) are the engine's, not every command's.
+      const { describeReplacement } = await import('../../core/policy/approval.js');
+      const { currentUserName } = await import('../../core/policy/registry.js');
       const replace = replaced !== undefined && (opts.replace === true || await confirmReplacement(describeReplacement({ manifest: { name: agent.name }, file: agent.file, digest: agent.digest ?? '' }, replaced)));
       const approved = await approveForRun(client, agent, replace ? replaced.digest : undefined);
       out(`approved ${inert(approved.name)} (${approved.digest?.slice(7, 19) ?? ''}) by ${inert(currentUserName())}${replaced ? `, replacing ${inert(replaced.file)} (${replaced.digest.slice(7, 19)})` : ''}\n`);

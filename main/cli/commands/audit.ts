@@ -1,7 +1,6 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { AuditRecord } from '../../core/audit/record.js';
-import { exportHeader, exportLine } from '../../core/audit/export.js';
 import { AirlockError } from '../../core/errors.js';
 import type { EngineClient } from '../../core/server/client.js';
 import type { AuditQueryRequest } from '../../core/service/types.js';
@@ -133,6 +132,7 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
         await whenDrained();
         return true;
       };
+      const { exportHeader, exportLine } = await import('../../core/audit/export.js'); // loaded when used
       if (!(await write(exportHeader(format)))) return;
       await eachRecord(client, opts.task ? { task: opts.task } : {}, (record) => write(exportLine(record, format)));
     });

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { checkCredentialInput } from '../../core/credentials/store.js';
 import { AirlockError } from '../../core/errors.js';
 import { formatDuration, parseDuration } from '../../core/policy/units.js';
 import { engine } from '../context.js';
@@ -25,6 +24,7 @@ export function registerCredentialCommands(program: Command): void {
       const client = await engine();
       const secret = await readSecret(`secret for ${name}: `);
       // Checked here first, so a refusal names the flag; the engine checks it again.
+      const { checkCredentialInput } = await import('../../core/credentials/store.js'); // the store's own checks, loaded when used
       const { hosts, header } = checkCredentialInput({ name, secret, hosts: opts.host, header: opts.header });
       await client.call('credentials.add', { name, secret, hosts, header, maxTtlMs, ...(opts.description ? { description: opts.description } : {}) });
       const info = (await client.call('credentials.list')).find((c) => c.name === name);

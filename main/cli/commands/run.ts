@@ -4,7 +4,7 @@ import type { AirlockEvent } from '../../core/audit/events.js';
 import { AirlockError, type AirlockErrorCode } from '../../core/errors.js';
 import type { EngineClient } from '../../core/server/client.js';
 import type { AgentInspection, TaskEnd } from '../../core/service/types.js';
-import { learnedAllowlist, learnedDiff, learnedReview } from '../../core/tasks/learn.js';
+import type { learnedAllowlist } from '../../core/tasks/learn.js';
 import { applyLearnedAllowlist, ask, TerminalApprovals } from '../ask.js';
 import { engine } from '../context.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -76,7 +76,10 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
     run.started(task);
     controller.started();
     const end = await client.call('tasks.wait', task);
-    if (opts.learn) await reportLearned(agent, learnedAllowlist(run.seen, task));
+    if (opts.learn) {
+      const { learnedAllowlist } = await import('../../core/tasks/learn.js'); // loaded when used
+      await reportLearned(agent, learnedAllowlist(run.seen, task));
+    }
     if (end.state === 'failed' && end.error) throw new AirlockError(end.error.code as AirlockErrorCode, end.error.message, end.error.hint);
     if (!opts.json) printSummary(end);
     return exitCodeFor(end);
@@ -229,10 +232,11 @@ async function explainDemoCredential(client: EngineClient, agent: AgentInspectio
 
 /** --learn: the smallest allowlist that served this run, as a manifest diff; applied after a yes on a terminal. */
 async function reportLearned(agent: AgentInspection, learned: ReturnType<typeof learnedAllowlist>): Promise<void> {
+  const { learnedDiff, learnedReview } = await import('../../core/tasks/learn.js');
   const net = agent.network ?? { mode: 'none', allow: [], local: [], onUnknownHost: 'deny' };
   // Only this task's own hosts (a child's belong in the child's manifest), each on its line; agent-named hosts made inert.
   const shown = inertDeep({ learned, net });
   err(`\n${learnedReview(shown.learned)}\n${learnedDiff({ mode: shown.net.mode, allow: shown.net.allow, onUnknownHost: shown.net.onUnknownHost }, shown.learned.allow)}\n`);
   if (!process.stdin.isTTY || !process.stderr.isTTY) return;
-  if ((await ask(`Apply it to ${inert(agent.file)}? [y/N] `)).trim().toLowerCase() === 'y') applyLearnedAllowlist(agent.file, learned.allow);
+  if ((await ask(`Apply it to ${inert(agent.file)}? [y/N] `)).trim().toLowerCase() === 'y') await applyLearnedAllowlist(agent.file, learned.allow);
 }

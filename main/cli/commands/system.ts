@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { AirlockError, type AirlockErrorCode } from '../../core/errors.js';
-import { BASE_IMAGE, DESKTOP_IMAGE } from '../../core/images/images.js';
+import { BASE_IMAGE, DESKTOP_IMAGE } from '../../core/images/image-names.js';
 import { formatSize } from '../../core/policy/units.js';
 import type { ImageBuildState } from '../../core/service/types.js';
 import { engine } from '../context.js';

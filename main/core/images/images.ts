@@ -32,13 +32,9 @@ import type { ImageProgress } from './image-progress.js';
 
 export type { ImageProgress } from './image-progress.js';
 
-export const BASE_IMAGE = 'airlock/agent-base:1';
-/** The base image plus a virtual screen, a window manager and Chromium: tasks with `display:`. */
-export const DESKTOP_IMAGE = 'airlock/agent-desktop:1';
+import { AGENT_IMAGES, BASE_IMAGE, type AgentImage } from './image-names.js';
 
-/** The images Airlock builds: `base` (every task) and `desktop` (tasks with `display:`). */
-export type AgentImage = 'base' | 'desktop';
-export const AGENT_IMAGES: Readonly<Record<AgentImage, string>> = { base: BASE_IMAGE, desktop: DESKTOP_IMAGE };
+export { AGENT_IMAGES, BASE_IMAGE, DESKTOP_IMAGE, type AgentImage } from './image-names.js';
 
 export interface ImageStatus {
   ref: string;
