@@ -126,7 +126,7 @@ async function startAndOpen(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv, op
     fs.closeSync(logFd);
   }
   const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
-  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+  for (let delay = 5; ; delay = Math.min(delay * 2, 25)) {
     try {
       const opened = await open();
       if (opened.client) return opened.client;
