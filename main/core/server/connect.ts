@@ -11,7 +11,7 @@ import { AirlockError } from '../errors.js';
 import { airlockHome } from '../home.js';
 import { currentBuild } from './build.js';
 import type { EngineClient } from './client.js';
-import { engineEndpoint, type EngineEndpoint } from './endpoint.js';
+import { engineEndpoint, openEngineLog, prepareHome, type EngineEndpoint } from './endpoint.js';
 import { isNoEngine, openSocketClient, type OpenedClient } from './socket-client.js';
 import { PROTOCOL } from './wire.js';
 
@@ -110,8 +110,8 @@ function defaultSpawn(): EngineSpawn {
  */
 async function startAndOpen(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv, options: ConnectOptions, open: () => Promise<OpenedClient>): Promise<EngineClient> {
   const how = options.spawn ?? defaultSpawn();
-  fs.mkdirSync(airlockHome(env), { recursive: true, mode: 0o700 });
-  const logFd = fs.openSync(endpoint.log, 'a', 0o600);
+  prepareHome(airlockHome(env));
+  const logFd = openEngineLog(endpoint.log);
   let exited: string | undefined;
   try {
     const child = spawn(how.command, [...how.args, 'engine', 'serve'], {

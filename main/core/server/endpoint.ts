@@ -60,17 +60,41 @@ export function engineEndpoint(home: string, env: NodeJS.ProcessEnv = process.en
 }
 
 /**
+ * AIRLOCK_HOME, before an engine is started or starts there: it exists, is a folder (not a link)
+ * of this user, and is 0700 (created so, or narrowed). The engine keeps its trail, state files,
+ * lock and log there; a folder someone else made first (a shared /tmp path) is refused, whether or
+ * not the socket goes there too (a deep home's socket lives in another folder).
+ */
+export function prepareHome(home: string, uid = process.getuid?.() ?? -1): void {
+  if (process.platform === 'win32') {
+    fs.mkdirSync(home, { recursive: true });
+    return; // untested here: the folder's ACL is the user's profile's
+  }
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  assertFolderOfUser(home, uid, 'set AIRLOCK_HOME to a folder of your own');
+}
+
+function assertFolderOfUser(folder: string, uid: number, hint: string): void {
+  const stat = fs.lstatSync(folder);
+  if (!stat.isDirectory() || stat.uid !== uid) {
+    throw new AirlockError('engine_unavailable', `${folder} is not a folder of this user (uid ${uid}): the Airlock engine cannot keep its files there`, hint);
+  }
+  if ((stat.mode & 0o077) !== 0) fs.chmodSync(folder, 0o700);
+}
+
+/** Opens the engine's log to append to, never through a link planted in its place. */
+export function openEngineLog(file: string): number {
+  return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | (fs.constants.O_NOFOLLOW ?? 0), 0o600);
+}
+
+/**
  * The engine's side: the socket's folder exists, is the user's and is 0700 (created so, or
  * narrowed when the user owns it). A folder of someone else is refused: never listen there.
  */
 export function prepareSocketFolder(endpoint: EngineEndpoint, uid = process.getuid?.() ?? -1): void {
   if (!endpoint.folder) return;
   fs.mkdirSync(endpoint.folder, { recursive: true, mode: 0o700 });
-  const stat = fs.lstatSync(endpoint.folder);
-  if (!stat.isDirectory() || stat.uid !== uid) {
-    throw new AirlockError('engine_unavailable', `${endpoint.folder} is not a folder of this user: the engine's socket cannot go there`, 'remove it, or set AIRLOCK_HOME elsewhere');
-  }
-  if ((stat.mode & 0o077) !== 0) fs.chmodSync(endpoint.folder, 0o700);
+  assertFolderOfUser(endpoint.folder, uid, 'remove it, or set AIRLOCK_HOME elsewhere');
 }
 
 /**

@@ -13,7 +13,7 @@ import { poolOptionsFromEnv } from '../tasks/pool-options.js';
 import { AirlockError } from '../errors.js';
 import { parseDuration } from '../policy/units.js';
 import type { Log } from './dispatch.js';
-import { engineEndpoint, prepareSocketFolder, type EngineEndpoint } from './endpoint.js';
+import { engineEndpoint, prepareHome, prepareSocketFolder, type EngineEndpoint } from './endpoint.js';
 import { createEngineHandlers } from './engine-handlers.js';
 import { IdleExit } from './idle.js';
 import { EngineSocketServer, type SocketServerLimits } from './socket-server.js';
@@ -53,7 +53,7 @@ export interface RunningEngine {
 export async function startEngineServer(options: EngineServerOptions): Promise<RunningEngine | undefined> {
   const home = options.airlock?.home ?? airlockHome(options.env);
   const endpoint = engineEndpoint(home, options.env);
-  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  prepareHome(home);
   const release = await lockfile.lock(home, { lockfilePath: endpoint.lock, realpath: false, stale: 10_000, retries: { retries: 100, minTimeout: 20, maxTimeout: 200 },
     onCompromised: (error) => options.log('the engine start lock was taken over', error) });
   try {
