@@ -3,11 +3,13 @@
  * engine-cli.test.ts and pool-isolation.test.ts already make.
  */
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { engineEndpoint } from '../../main/core/server/endpoint.js';
-import { runCli, tempDir } from '../helpers/env.js';
-import { enginesOf, stopEngine } from '../helpers/engine.js';
+import { startEngineServer } from '../../main/core/server/engine-server.js';
+import { runCli, tempDir, waitFor } from '../helpers/env.js';
+import { enginesOf, stopEngine, testClient } from '../helpers/engine.js';
 
 const NOBODY = 65534;
 
@@ -61,6 +63,90 @@ describe('an AIRLOCK_HOME another user made first', () => {
       expect(fs.readdirSync(home).sort()).toEqual(['engine.log']);
     } finally {
       await stopEngine(home);
+    }
+  });
+});
+
+/**
+ * A Docker engine that is slow to create containers (a loaded machine): a proxy of the real
+ * socket that holds every request after a `containers/create` until released.
+ */
+async function slowDockerEngine(dir: string) {
+  const socket = path.join(dir, 'docker.sock');
+  let released = false;
+  let held = 0;
+  const waiting: (() => void)[] = [];
+  const server = net.createServer((client) => {
+    const upstream = net.createConnection('/var/run/docker.sock');
+    let holding = false;
+    const queued: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => {
+      if (!released && !holding && chunk.includes('/containers/create')) {
+        holding = true;
+        held += 1;
+        waiting.push(() => {
+          for (const part of queued.splice(0)) upstream.write(part);
+        });
+      }
+      if (holding && !released) queued.push(chunk);
+      else upstream.write(chunk);
+    });
+    upstream.pipe(client);
+    for (const end of [client, upstream]) end.on('error', () => (client.destroy(), upstream.destroy()));
+    client.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  return {
+    host: `unix://${socket}`,
+    held: () => held,
+    release() {
+      released = true;
+      for (const go of waiting.splice(0)) go();
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('a client of another build while a task is starting', () => {
+  it('sees the task and leaves the engine running it (retired, not stopped)', async () => {
+    const dir = tempDir();
+    const home = path.join(dir, 'home');
+    const docker = await slowDockerEngine(dir);
+    const logged: string[] = [];
+    const engine = await startEngineServer({
+      env: { ...process.env, AIRLOCK_HOME: home, DOCKER_HOST: docker.host, AIRLOCK_POOL_SIZE: '0' },
+      build: '0.0.1+older-build', log: (line) => logged.push(line), idleMs: 0,
+    });
+    if (!engine) throw new Error('another engine serves this home');
+    const client = await testClient(home);
+    try {
+      const file = path.join(dir, 'agent.yaml');
+      fs.writeFileSync(file, 'name: slow-start\ncommand: ["sh", "-c", "echo up"]\nnetwork: { mode: none }\ntimeout: 1m\n');
+      const agent = await client.call('agents.openFile', file);
+      await client.call('agents.approve', agent.id, {});
+      const { task } = await client.call('tasks.run', { agentId: agent.id });
+      await waitFor(async () => (docker.held() > 0 ? true : undefined), 'the task to be creating its containers');
+
+      // The CLI of this build (not the engine's) connects while the task is still starting.
+      const cli = runCli(['cred', 'ls'], { env: { AIRLOCK_HOME: home } });
+      await waitFor(async () => (logged.some((line) => /another build asked|asked to stop/.test(line)) ? true : undefined), 'the other build to decide');
+      docker.release();
+      const listed = await cli;
+      expect(listed.stderr).not.toContain('restarting it');
+      expect(listed.stderr).toContain('it runs 1 task(s)');
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(logged.some((line) => line.includes('asked to stop'))).toBe(false);
+
+      // The task ran to its end on the engine that was left running.
+      const end = await client.call('tasks.wait', task);
+      expect(end).toMatchObject({ state: 'exited', exitCode: 0 });
+      expect(await client.call('engine.status')).toMatchObject({ pid: process.pid });
+    } finally {
+      docker.release();
+      await client.close();
+      await engine.stop('test over');
+      await stopEngine(home);
+      await docker.close();
     }
   });
 });

@@ -75,7 +75,12 @@ async function serve(airlock: Airlock, endpoint: EngineEndpoint, options: Engine
   let stopping: Promise<void> | undefined;
   let settle: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (settle = resolve));
-  const running = () => airlock.live.list().length;
+  // A task still starting (its sandbox being made: no live entry yet) counts: an engine that answers
+  // "no tasks" may be stopped by another build's client, or leave when idle, and take it with it.
+  const running = () => new Set([
+    ...airlock.live.list().map((task) => task.task),
+    ...airlock.service.tasks().filter((task) => task.state === 'starting').map((task) => task.id),
+  ]).size;
   const idle = new IdleExit({
     idleMs: options.idleMs ?? idleFromEnv(options.env),
     isIdle: () => server.connections === 0 && running() === 0,
