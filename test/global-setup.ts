@@ -16,13 +16,24 @@ export async function setup(): Promise<void> {
   // Engines the tests start keep no warm pool unless a test asks for one (AIRLOCK_POOL_SIZE): a
   // prepared sandbox is two containers for the engine's whole life.
   process.env.AIRLOCK_POOL_SIZE ??= '0';
+  // Every engine a test starts (through the CLI, a script, the app's harness) leaves soon after
+  // its last client and task: teardown waits that long, and a longer-lived one is a leak.
+  process.env.AIRLOCK_ENGINE_IDLE ??= ENGINE_IDLE;
 }
+
+const ENGINE_IDLE = '5s';
 
 const testRun = randomUUID();
 
 export async function teardown(): Promise<void> {
-  // Engines left running by the tests (each test stops its own; short idle exits are the net).
-  const engines = engineProcesses({ variable: TEST_RUN_VARIABLE, value: testRun });
+  // Engines left running by the tests: each leaves by itself once idle (ENGINE_IDLE); one still
+  // there well after that has a client or a task nobody ended.
+  const deadline = Date.now() + 12_000;
+  let engines = engineProcesses({ variable: TEST_RUN_VARIABLE, value: testRun });
+  while (engines.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    engines = engineProcesses({ variable: TEST_RUN_VARIABLE, value: testRun });
+  }
   for (const pid of engines) process.kill(pid, 'SIGTERM');
   if (engines.length > 0) throw new Error(`Airlock engine processes started by the tests were still running (now sent SIGTERM): ${engines.join(', ')}`);
   const docker = new Dockerode(resolveEngineEndpoint().options);

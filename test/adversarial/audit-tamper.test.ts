@@ -23,6 +23,7 @@ import { verifyAuditTrail } from '../../main/core/audit/verify.js';
 import { Keychain } from '../../main/core/credentials/keychain.js';
 import { event, readLinesOf, segmentFiles, writeLinesOf } from '../helpers/audit.js';
 import { approve, runCli, tempDir } from '../helpers/env.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { MemorySecrets } from '../helpers/memory-secrets.js';
 
 const DAYS = ['2026-11-26', '2026-11-27', '2026-11-28'];
@@ -146,6 +147,34 @@ describe('the audit trail against someone who can write its files but lacks the 
     const after = await verifyAuditTrail(fixture.dir, fixture.signer);
     expect(after.problem).toMatchObject({ record: 101 });
     expect(after.problem!.message).toMatch(/records 101–120 are missing/);
+  });
+
+  it('a writer that stays open (the engine): its last records are marked in the keychain without another group, so putting back an older copy is caught', async () => {
+    const clock = new FakeClock();
+    const dir = path.join(tempDir('airlock-tamper-'), 'audit');
+    const signer = keychainHeadSigner(new MemorySecrets());
+    const store = new AuditStore({ dir, signer, clock, rememberIntervalMs: 1000 });
+    try {
+      for (let i = 0; i < 10; i++) store.append(event({ data: { line: `first ${i}` } }));
+      await store.flush(); // the first group: marked in the keychain at once
+      const older = path.join(path.dirname(dir), 'older');
+      fs.cpSync(dir, older, { recursive: true });
+      clock.advance(100);
+      for (let i = 0; i < 10; i++) store.append(event({ data: { line: `second ${i}` } }));
+      await store.flush(); // within the interval: not marked yet, and no further group comes
+      expect(signer.lastSigned(dir)?.n).toBe(10);
+      clock.advance(1000); // the trailing mark is due: no new record needed
+      await store.flush();
+      expect(signer.lastSigned(dir)?.n).toBe(20);
+      // Someone puts the older copy back while the engine runs: verify is not fooled.
+      fs.rmSync(dir, { recursive: true });
+      fs.cpSync(older, dir, { recursive: true });
+      const verified = await verifyAuditTrail(dir, signer);
+      expect(verified).toMatchObject({ ok: false, keychain: { n: 20 } });
+      expect(verified.problem!.message).toMatch(/rolled back: it names record 10, but this machine's keychain says 20 records were signed/);
+    } finally {
+      await store.close();
+    }
   });
 
   it('the whole trail deleted: "gone", never "intact, 0 records"; the writer does not start a fresh chain', async () => {

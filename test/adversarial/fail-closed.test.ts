@@ -37,20 +37,25 @@ function addCredential(home: string): void {
   execFileSync(process.execPath, [CLI, 'cred', 'add', 'vendor-api', '--host', 'api.vendor.test'], { input: 'fail-closed-secret', env: { ...process.env, AIRLOCK_HOME: home } });
 }
 
-describe('an Airlock process killed mid-task', () => {
+describe('the Airlock engine killed mid-task', () => {
   it.each([
     ['no network', 'name: killed-none\ncommand: ["sh", "-c", "echo up; sleep 120"]\n'],
     ['a network and a lent credential', 'name: killed-net\ncommand: ["sh", "-c", "echo up; sleep 120"]\nnetwork: { mode: allowlist, allow: [api.vendor.test] }\ncredentials: [{ name: vendor-api, env: VENDOR_TOKEN }]\n'],
     ['a display', 'name: killed-display\ncommand: ["sh", "-c", "echo up; sleep 120"]\ndisplay: { width: 640, height: 480 }\nnetwork: { mode: allowlist, allow: [api.vendor.test] }\n'],
-  ])('with %s: its containers stop on their own within seconds, and the next start records task.aborted', async (_what, manifest) => {
+  ])('with %s: its containers stop on their own within seconds, the CLI says so, and the next start records task.aborted', async (_what, manifest) => {
     const dir = tempDir();
     const home = path.join(dir, 'home');
     addCredential(home);
     const run = await startCliRun(dir, manifest, home);
     expect(await running(run.task)).toHaveLength(2);
+    // The process that runs the task is the engine (the CLI is its client): that is what dies.
+    const status = await runCli(['engine', 'status', '--json'], { env: { AIRLOCK_HOME: home } });
+    const enginePid = (JSON.parse(status.stdout) as { pid: number }).pid;
     const killedAt = Date.now();
-    run.child.kill('SIGKILL');
-    await run.exited;
+    process.kill(enginePid, 'SIGKILL');
+    // Its client says so in one line and fails.
+    expect(await run.exited).not.toBe(0);
+    expect(run.errors()).toMatch(/^airlock: the Airlock engine stopped: .*$/m);
     // No other Airlock start in between: the task ends by itself.
     await waitFor(async () => ((await running(run.task)).length === 0 ? true : undefined), 'the task to stop on its own', 10_000);
     expect(Date.now() - killedAt).toBeLessThan(5_000);

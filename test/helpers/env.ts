@@ -102,13 +102,15 @@ export function approve(file: string, home: string): void {
  * Starts `airlock run --json` on a manifest in the background and waits until the agent has
  * printed `up`: returns the child, its task id and the stdout seen so far (kept up to date).
  */
-export async function startCliRun(dir: string, yaml: string, home: string): Promise<{ child: ChildProcessWithoutNullStreams; task: string; output: () => string; exited: Promise<number | null> }> {
+export async function startCliRun(dir: string, yaml: string, home: string, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcessWithoutNullStreams; task: string; output: () => string; errors: () => string; exited: Promise<number | null> }> {
   fs.writeFileSync(path.join(dir, 'agent.yaml'), yaml);
   approve(path.join(dir, 'agent.yaml'), home);
-  const child = spawn(process.execPath, [CLI, 'run', path.join(dir, 'agent.yaml'), '--json'], { env: { ...process.env, ...TEST_ENGINE_ENV, AIRLOCK_HOME: home } });
+  const child = spawn(process.execPath, [CLI, 'run', path.join(dir, 'agent.yaml'), '--json'], { env: { ...process.env, ...TEST_ENGINE_ENV, ...env, AIRLOCK_HOME: home } });
   let out = '';
+  let errors = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (errors += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   await waitFor(async () => (out.includes('"line":"up"') ? true : undefined), 'the agent to start');
-  return { child, task: JSON.parse(out.split('\n')[0]!).task as string, output: () => out, exited };
+  return { child, task: JSON.parse(out.split('\n')[0]!).task as string, output: () => out, errors: () => errors, exited };
 }

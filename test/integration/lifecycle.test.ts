@@ -64,19 +64,35 @@ describe('the airlock CLI', () => {
     expect(await leftoversOf(harness().engine, run.task)).toBeUndefined();
   });
 
-  it('a CLI killed with SIGKILL mid-task is cleaned up by the next start, which records task.aborted', async () => {
+  it('a CLI killed with SIGKILL mid-task: the engine stops the task it started (never orphaned), as Ctrl-C would', async () => {
     const dir = tempDir();
     const home = path.join(dir, 'home');
-    const run = await startCliRun(dir, 'name: orphan\ncommand: ["sh", "-c", "echo up; sleep 120"]\n', home);
+    const run = await startCliRun(dir, 'name: attached\ncommand: ["sh", "-c", "echo up; sleep 120"]\n', home);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const { engine } = harness();
+    await waitFor(async () => ((await leftoversOf(engine, run.task)) === undefined ? true : undefined), 'the engine to stop the task of a client that went', 15_000);
+    const logged = await runCli(['log', run.task, '--json'], { env: { AIRLOCK_HOME: home } });
+    const kinds = logged.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { kind: string }).kind);
+    expect(kinds).toEqual(expect.arrayContaining(['task.started', 'task.cancelled', 'task.destroyed']));
+    expect(kinds.at(-1)).toBe('task.destroyed');
+    expect((await runCli(['engine', 'stop'], { env: { AIRLOCK_HOME: home } })).code).toBe(0);
+  });
+
+  it('in-process mode: a CLI killed with SIGKILL mid-task is cleaned up by the next start, which records task.aborted', async () => {
+    const dir = tempDir();
+    const home = path.join(dir, 'home');
+    const inprocess = { AIRLOCK_ENGINE: 'inprocess' };
+    const run = await startCliRun(dir, 'name: orphan\ncommand: ["sh", "-c", "echo up; sleep 120"]\n', home, inprocess);
     run.child.kill('SIGKILL');
     await run.exited;
     const { engine } = harness();
     expect(await leftoversOf(engine, run.task)).toBeDefined();
 
-    const ps = await runCli(['ps'], { env: { AIRLOCK_HOME: home } }); // any start reaps
+    const ps = await runCli(['ps'], { env: { AIRLOCK_HOME: home, ...inprocess } }); // any start reaps
     expect(ps.code).toBe(0);
     expect(await leftoversOf(engine, run.task)).toBeUndefined();
-    const logged = await runCli(['log', run.task, '--json'], { env: { AIRLOCK_HOME: home } });
+    const logged = await runCli(['log', run.task, '--json'], { env: { AIRLOCK_HOME: home, ...inprocess } });
     const events = logged.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(events[0]).toMatchObject({ kind: 'task.created', task: run.task });
     expect(events.at(-1)).toMatchObject({ kind: 'task.aborted', actor: 'airlock', data: { removed: { containers: 1, volumes: 1 } } });

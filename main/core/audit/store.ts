@@ -74,6 +74,9 @@ export class AuditStore {
   #signed: TrailEnd | undefined;
   #remembered = { n: 0, at: -Infinity };
   #closing = false;
+  /** The keychain's record is to be raised at the next commit, whatever the interval (sync(), or a trailing raise). */
+  #rememberDue = false;
+  #rememberTimer: { cancel(): void } | undefined;
   /** A group is on disk but its head could not be written: the next commit signs it, even with nothing new. */
   #headOwed = false;
   /** Groups written (each one write and one fsync) and records in them: for tests and benchmarks. */
@@ -111,12 +114,23 @@ export class AuditStore {
     });
   }
 
+  /**
+   * Flushes, and raises the keychain's record of the trail's end to the last head signed now (a
+   * long-lived writer — the engine — answers with it: a task's end, a verify).
+   */
+  sync(): Promise<void> {
+    this.#rememberDue = true;
+    return this.flush();
+  }
+
   /** Flushes, and raises the keychain's record of the trail's end to the last head signed. */
   close(): Promise<void> {
     this.#closing = true;
     return this.flush().finally(() => {
       clearTimeout(this.#retry);
       this.#retry = undefined;
+      this.#rememberTimer?.cancel();
+      this.#rememberTimer = undefined;
     });
   }
 
@@ -163,7 +177,7 @@ export class AuditStore {
   }
 
   async #commit(): Promise<void> {
-    if (this.#pending.length === 0 && !this.#headOwed && !(this.#closing && this.#owesRemember())) return;
+    if (this.#pending.length === 0 && !this.#headOwed && !((this.#closing || this.#rememberDue) && this.#owesRemember())) return;
     const batch = this.#pending;
     this.#pending = [];
     for (const resolve of this.#writableWaiters.splice(0)) resolve();
@@ -253,9 +267,22 @@ export class AuditStore {
    * at once after tampering, and when the writer closes.
    */
   #remember(now: boolean): void {
-    if (!this.#owesRemember()) return;
+    if (!this.#owesRemember()) {
+      this.#rememberDue = false;
+      return;
+    }
     const at = this.#clock.now();
-    if (!now && !this.#closing && at - this.#remembered.at < this.#rememberInterval) return;
+    if (!now && !this.#closing && !this.#rememberDue && at - this.#remembered.at < this.#rememberInterval) {
+      // Raised later even when no group comes: a writer that stays open (the engine) must not
+      // leave its last records unmarked in the keychain, where a cut of them would go unseen.
+      this.#rememberTimer ??= this.#clock.setTimeout(() => {
+        this.#rememberTimer = undefined;
+        this.#rememberDue = true;
+        this.#requestCommit(0);
+      }, this.#rememberInterval - (at - this.#remembered.at));
+      return;
+    }
+    this.#rememberDue = false;
     try {
       this.#signer.rememberSigned(this.dir, this.#signed!);
       this.#remembered = { n: this.#signed!.n, at };

@@ -13,7 +13,8 @@ import { currentBuild } from './build.js';
 import type { EngineClient } from './client.js';
 import { engineEndpoint, openEngineLog, prepareHome, type EngineEndpoint } from './endpoint.js';
 import { isNoEngine, openSocketClient, type OpenedClient } from './socket-client.js';
-import { PROTOCOL } from './wire.js';
+import { ENGINE_SETTINGS, settingsDigest } from './settings.js';
+import { PROTOCOL, type EngineHello } from './wire.js';
 
 /** How to start the engine process: the program and its arguments (`… engine serve` follows). */
 export interface EngineSpawn {
@@ -39,6 +40,9 @@ export interface ConnectOptions {
 export async function connectEngine(options: ConnectOptions = {}): Promise<EngineClient> {
   const env = options.env ?? process.env;
   if (env.AIRLOCK_ENGINE === 'inprocess') return (await import('./engine-entry.js')).inProcessEngine(env);
+  // AIRLOCK_HOME must be the user's own folder; one of ours with a looser mode (made by hand, or by
+  // an older Airlock) is narrowed to 0700 rather than refused. Another user's is refused here.
+  prepareHome(airlockHome(env));
   const endpoint = engineEndpoint(airlockHome(env), env);
   const build = currentBuild();
   const notice = options.notice ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -48,7 +52,10 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
     return undefined;
   });
   // Only a client that may start an engine replaces one (status and stop look at whichever runs).
-  if (opened && opened.hello.build !== build && options.start !== false) opened = await handleOtherBuild(opened, build, endpoint, notice);
+  if (opened && options.start !== false) {
+    const other = otherEngine(opened.hello, build, settingsDigest(env));
+    if (other) opened = await handleOtherEngine(opened, other, endpoint, notice);
+  }
   if (opened?.client) return opened.client;
   if (opened) throw new AirlockError('engine_unavailable', `the running Airlock engine (pid ${opened.hello.pid}, build ${opened.hello.build}) speaks protocol ${opened.hello.protocol}, this client ${PROTOCOL}`, `stop it with \`kill ${opened.hello.pid}\` once its tasks are done`);
   if (options.start === false) throw new AirlockError('engine_unavailable', 'no Airlock engine is running', 'run `airlock engine start`', { cause: Object.assign(new Error('no engine'), { code: 'ENOENT' }) });
@@ -56,14 +63,22 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
   return started;
 }
 
+/** How the running engine differs from what this client would start, or undefined when it does not. */
+function otherEngine(hello: EngineHello, build: string, settings: string): string | undefined {
+  if (hello.build !== build) return `is build ${hello.build}, this is ${build}`;
+  if (hello.settings !== undefined && hello.settings !== settings) return `was started with other settings (${ENGINE_SETTINGS.join(', ')})`;
+  return undefined;
+}
+
 /**
- * An engine of another build: an idle one is stopped (and a fresh one started by the caller); a
- * busy one speaking our protocol is used and asked to leave once idle; otherwise a clear error.
+ * An engine of another build, or started with other settings: an idle one is stopped (and a fresh
+ * one started by the caller, with this client's environment); a busy one speaking our protocol is
+ * used and asked to leave once idle; otherwise a clear error.
  */
-async function handleOtherBuild(opened: OpenedClient, build: string, endpoint: EngineEndpoint, notice: (line: string) => void): Promise<OpenedClient | undefined> {
+async function handleOtherEngine(opened: OpenedClient, other: string, endpoint: EngineEndpoint, notice: (line: string) => void): Promise<OpenedClient | undefined> {
   const { hello, client } = opened;
   if (hello.tasks === 0) {
-    notice(`airlock: the running Airlock engine is build ${hello.build}, this is ${build}: restarting it`);
+    notice(`airlock: the running Airlock engine ${other}: restarting it`);
     if (client) {
       const gone = new Promise<void>((resolve) => client.onLost(() => resolve()));
       await client.call('engine.stop');
@@ -77,7 +92,7 @@ async function handleOtherBuild(opened: OpenedClient, build: string, endpoint: E
   if (!client) {
     throw new AirlockError('engine_unavailable', `the running Airlock engine (pid ${hello.pid}, build ${hello.build}) speaks another protocol and runs ${hello.tasks} task(s)`, 'wait for its tasks to end, or stop them with `airlock engine stop` from that build');
   }
-  notice(`airlock: the running Airlock engine is build ${hello.build}, this is ${build}; it runs ${hello.tasks} task(s), so it is used and exits once idle`);
+  notice(`airlock: the running Airlock engine ${other}; it runs ${hello.tasks} task(s), so it is used and exits once idle`);
   await client.call('engine.retire');
   return opened;
 }

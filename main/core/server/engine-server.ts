@@ -10,6 +10,7 @@ import lockfile from 'proper-lockfile';
 import { createAirlock, type Airlock, type AirlockOptions } from '../airlock.js';
 import { airlockHome } from '../home.js';
 import { poolOptionsFromEnv } from '../tasks/pool-options.js';
+import { settingsDigest } from './settings.js';
 import { AirlockError } from '../errors.js';
 import { parseDuration } from '../policy/units.js';
 import type { Log } from './dispatch.js';
@@ -124,6 +125,7 @@ async function serve(airlock: Airlock, endpoint: EngineEndpoint, options: Engine
     table,
     subscribe: (listener) => airlock.service.subscribe(listener),
     build: options.build,
+    settings: settingsDigest(options.env),
     runningTasks: running,
     log,
     limits: options.limits,

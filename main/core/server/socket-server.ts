@@ -41,6 +41,8 @@ export interface SocketServerOptions {
   /** The service's pushes (events, tasks, approvals, images) go to every connection. */
   subscribe(listener: (push: { topic: PushTopic; payload: unknown }) => void): () => void;
   build: string;
+  /** The digest of the engine's settings (told in hello). */
+  settings?: string;
   /** Tasks running now (told in hello). */
   runningTasks(): number;
   log: Log;
@@ -210,7 +212,7 @@ export class EngineSocketServer {
     const client = typeof hello.client === 'string' ? hello.client.replace(/[^\w.-]/g, '').slice(0, 40) : '?';
     const build = typeof hello.build === 'string' ? hello.build.replace(/[^\w.+-]/g, '').slice(0, 80) : '?';
     connection.name = `${connection.name} (${client} ${build})`;
-    const reply: EngineHello = { protocol: PROTOCOL, build: this.#options.build, pid: process.pid, tasks: this.#options.runningTasks() };
+    const reply: EngineHello = { protocol: PROTOCOL, build: this.#options.build, pid: process.pid, tasks: this.#options.runningTasks(), ...(this.#options.settings ? { settings: this.#options.settings } : {}) };
     this.#send(connection, { hello: reply });
     if (hello.protocol !== PROTOCOL) {
       // It learns our protocol from the hello, and decides; we say nothing more to it.

@@ -26,6 +26,8 @@ export interface EngineHello {
   pid: number;
   /** Tasks running now: a client of another build stops an idle engine, and leaves a busy one be. */
   tasks: number;
+  /** The digest of the environment it was started with (settings.ts): a client with other settings treats it as another build. */
+  settings?: string;
 }
 
 export type ClientMessage = { hello: ClientHello } | { id: number; channel: string; args: unknown };

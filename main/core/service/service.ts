@@ -198,6 +198,17 @@ export class AirlockService {
   async wait(task: string): Promise<TaskEnd> {
     const end = await this.#tasks.wait(task);
     this.#events.flush(); // its last events reach every client before the answer does
+    // The task's records are durable before its client is told it ended; a trail that could not
+    // write them is that client's error (what was not recorded, and why), never a silent success.
+    let store: ReturnType<AirlockServiceDeps['audit']> | undefined;
+    try {
+      store = this.#deps.audit();
+    } catch {
+      return end; // no trail could be opened: the task was refused before it ran
+    }
+    await store.sync().catch((error: unknown) => {
+      throw new AirlockError('audit_unavailable', (error as Error).message, 'free space (or fix the permissions) where AIRLOCK_HOME/audit is; `airlock audit verify` says what the trail holds');
+    });
     return end;
   }
 
@@ -332,7 +343,11 @@ export class AirlockService {
 
   async verifyAudit(): Promise<AuditVerifyResult> {
     const signer = openHeadSigner(this.#deps.keychain);
-    await this.#flushAudit();
+    try {
+      await this.#deps.audit().sync(); // on disk, and the keychain's record of its end raised to it
+    } catch {
+      // no keychain, or a trail that cannot be written: verify says what the files hold
+    }
     return verifyAuditTrail(this.#deps.home.audit, signer);
   }
 

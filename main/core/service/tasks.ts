@@ -176,8 +176,9 @@ export class TaskManager {
   resume(task: string): void {
     const running = this.#tasks.get(task);
     if (!running) throw new AirlockError('not_found', `no task ${task} in this app`, 'tasks started elsewhere are resumed with `airlock resume <task>`');
-    if (running.info.state !== 'frozen' || running.info.endedAt !== undefined) {
-      throw new AirlockError('bad_argument', `task ${task} is not frozen (it is ${running.info.endedAt !== undefined ? 'over' : running.info.state})`, 'only a task frozen by a violation can be resumed');
+    if (running.info.endedAt !== undefined) throw new AirlockError('not_found', `no running task ${task}: it has ended`, 'see `airlock ps` for running tasks');
+    if (running.info.state !== 'frozen') {
+      throw new AirlockError('bad_argument', `task ${task} is not frozen (it is ${running.info.state})`, 'only a task frozen by a violation can be resumed');
     }
     requestResume(this.#deps.home, task);
   }

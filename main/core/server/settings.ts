@@ -1,0 +1,17 @@
+/**
+ * The environment an engine keeps for its whole life: where the Docker engine is, how the gateway
+ * resolves and trusts remotes, the warm pool's size. A client whose environment says otherwise
+ * must not be served silently by an engine started with another (a `DOCKER_HOST` pointing
+ * elsewhere, a demo's pinned hosts): the engine tells its settings' digest in hello, and a client
+ * treats a different one as it treats another build (connect.ts).
+ */
+import { createHash } from 'node:crypto';
+
+/** The variables the core reads once, when an engine starts. */
+export const ENGINE_SETTINGS = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'AIRLOCK_GATEWAY_HOSTS', 'AIRLOCK_UPSTREAM_CA', 'AIRLOCK_POOL_SIZE'] as const;
+
+/** A digest of those variables' values (unset and empty are the same). */
+export function settingsDigest(env: NodeJS.ProcessEnv): string {
+  const values = ENGINE_SETTINGS.map((name) => [name, env[name]?.trim() || null]);
+  return createHash('sha256').update(JSON.stringify(values)).digest('hex').slice(0, 16);
+}
