@@ -198,6 +198,16 @@ describe('hostile frames', () => {
     for (const c of flood) c.socket.destroy();
     await Promise.all(flood.map((c) => c.closed));
     expect(engineLog()).toMatch(/refused a connection: 64 clients are connected already/);
+    // Once the engine has seen them go (their closes reach it a moment after ours), it serves again.
+    await waitFor(async () => {
+      const client = await testClient(home).catch(() => undefined);
+      if (!client) return undefined;
+      try {
+        return (await client.call('engine.status').catch(() => undefined))?.pid === pid ? true : undefined;
+      } finally {
+        await client.close();
+      }
+    }, 'the engine to serve a client again once the flood has gone', 10_000);
     await stillServes();
   }, 60_000);
 

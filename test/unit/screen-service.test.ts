@@ -34,9 +34,9 @@ describe('watching a live screen', () => {
     const { screens, service } = setUp();
     const screen = new FakeScreen(TASK);
     screens.add(TASK, AGENT, screen);
-    expect(service.screenSize(TASK)).toEqual({ width: 1280, height: 800 });
+    expect(service.screens.screenSize(TASK)).toEqual({ width: 1280, height: 800 });
     const frames: ScreenFrame[] = [];
-    const stop = service.watchScreen(TASK, (frame) => frames.push(frame));
+    const stop = service.screens.watchScreen(TASK, (frame) => frames.push(frame));
     screen.show(10, 20, 30, 40, [255, 0, 0]);
     expect(frames.map((f) => [f.seq, f.x, f.y, f.w, f.h])).toEqual([[1, 0, 0, 1280, 800], [2, 10, 20, 30, 40]]);
     expect(frames[0]!.png.subarray(1, 4).toString()).toBe('PNG');
@@ -52,7 +52,7 @@ describe('watching a live screen', () => {
     const remove = screens.add(TASK, AGENT, screen);
     let ended = 0;
     const frames: ScreenFrame[] = [];
-    service.watchScreen(TASK, (frame) => frames.push(frame), () => (ended += 1));
+    service.screens.watchScreen(TASK, (frame) => frames.push(frame), () => (ended += 1));
     // another task's screen coming and going does not end it
     screens.add(OTHER, AGENT, new FakeScreen(OTHER))();
     expect(ended).toBe(0);
@@ -65,8 +65,8 @@ describe('watching a live screen', () => {
 
   it('refuses a task without a live screen, with the fix', () => {
     const { service } = setUp();
-    expect(() => service.screenSize(TASK)).toThrow(expect.objectContaining({ code: 'not_found', hint: expect.stringContaining('display:') as unknown }));
-    expect(() => service.watchScreen(TASK, () => undefined)).toThrow(expect.objectContaining({ code: 'not_found' }));
+    expect(() => service.screens.screenSize(TASK)).toThrow(expect.objectContaining({ code: 'not_found', hint: expect.stringContaining('display:') as unknown }));
+    expect(() => service.screens.watchScreen(TASK, () => undefined)).toThrow(expect.objectContaining({ code: 'not_found' }));
   });
 });
 
@@ -76,16 +76,16 @@ describe('control', () => {
     const screen = new FakeScreen(TASK);
     screens.add(TASK, AGENT, screen);
     const click = { type: 'pointer', x: 5, y: 6, buttons: 1 } as const;
-    expect(() => service.screenInput(TASK, click)).toThrow(expect.objectContaining({ code: 'policy_refused', message: expect.stringContaining('view-only') as unknown }));
+    expect(() => service.screens.screenInput(TASK, click)).toThrow(expect.objectContaining({ code: 'policy_refused', message: expect.stringContaining('view-only') as unknown }));
     pushes.length = 0;
-    service.takeControl(TASK);
+    service.screens.takeControl(TASK);
     expect(screens.controller(TASK)).toBe('alice');
     expect(pushes.map((p) => p.topic)).toContain('tasks');
-    service.screenInput(TASK, click);
-    service.screenInput(TASK, { type: 'key', keysym: 0xff0d, down: true });
+    service.screens.screenInput(TASK, click);
+    service.screens.screenInput(TASK, { type: 'key', keysym: 0xff0d, down: true });
     expect(screen.inputs).toEqual([click, { type: 'key', keysym: 0xff0d, down: true }]);
-    service.releaseControl(TASK);
-    expect(() => service.screenInput(TASK, click)).toThrow(expect.objectContaining({ code: 'policy_refused' }));
+    service.screens.releaseControl(TASK);
+    expect(() => service.screens.screenInput(TASK, click)).toThrow(expect.objectContaining({ code: 'policy_refused' }));
     const control = events.filter((e) => e.kind === 'screen.control');
     expect(control.map((e) => [e.actor, e.data])).toEqual([
       ['user', { control: 'taken', by: 'alice', reason: 'taken from the app' }],
@@ -97,9 +97,9 @@ describe('control', () => {
     const { screens, service, events } = setUp();
     const screen = new FakeScreen(TASK);
     screens.add(TASK, AGENT, screen, { viewOnly: 'the CLI runs it' });
-    expect(() => service.takeControl(TASK)).toThrow(expect.objectContaining({ code: 'policy_refused', message: expect.stringContaining('the CLI runs it') as unknown }));
+    expect(() => service.screens.takeControl(TASK)).toThrow(expect.objectContaining({ code: 'policy_refused', message: expect.stringContaining('the CLI runs it') as unknown }));
     expect(screens.controller(TASK)).toBeUndefined();
-    expect(() => service.screenInput(TASK, { type: 'pointer', x: 1, y: 1, buttons: 1 })).toThrow(expect.objectContaining({ code: 'policy_refused' }));
+    expect(() => service.screens.screenInput(TASK, { type: 'pointer', x: 1, y: 1, buttons: 1 })).toThrow(expect.objectContaining({ code: 'policy_refused' }));
     expect(screen.inputs).toEqual([]);
     expect(events.filter((e) => e.kind === 'screen.control')).toEqual([]);
   });
@@ -108,20 +108,20 @@ describe('control', () => {
     const { screens, service } = setUp();
     const screen = new FakeScreen(TASK, 800, 600);
     screens.add(TASK, AGENT, screen);
-    service.takeControl(TASK);
-    expect(() => service.screenInput(TASK, { type: 'pointer', x: 800, y: 10, buttons: 0 })).toThrow(expect.objectContaining({ code: 'bad_argument' }));
-    expect(() => service.screenInput(TASK, { type: 'pointer', x: 10, y: 600, buttons: 0 })).toThrow(expect.objectContaining({ code: 'bad_argument' }));
-    service.screenInput(TASK, { type: 'pointer', x: 799, y: 599, buttons: 0 });
+    service.screens.takeControl(TASK);
+    expect(() => service.screens.screenInput(TASK, { type: 'pointer', x: 800, y: 10, buttons: 0 })).toThrow(expect.objectContaining({ code: 'bad_argument' }));
+    expect(() => service.screens.screenInput(TASK, { type: 'pointer', x: 10, y: 600, buttons: 0 })).toThrow(expect.objectContaining({ code: 'bad_argument' }));
+    service.screens.screenInput(TASK, { type: 'pointer', x: 799, y: 599, buttons: 0 });
     expect(screen.inputs).toHaveLength(1);
   });
 
   it('ends with the task, logged', () => {
     const { screens, service, events } = setUp();
     const remove = screens.add(TASK, AGENT, new FakeScreen(TASK));
-    service.takeControl(TASK);
+    service.screens.takeControl(TASK);
     remove();
     expect(events.filter((e) => e.kind === 'screen.control').at(-1)?.data).toEqual({ control: 'released', by: 'alice', reason: 'the task ended' });
-    expect(() => service.takeControl(TASK)).toThrow(expect.objectContaining({ code: 'not_found' }));
+    expect(() => service.screens.takeControl(TASK)).toThrow(expect.objectContaining({ code: 'not_found' }));
   });
 });
 
@@ -136,15 +136,15 @@ describe('screenshots', () => {
     bus.emit({ task: TASK, agent: AGENT, actor: 'airlock', kind: 'screen.capture', data: { ...first, index: 3, file: '../../../etc/passwd.png' } });
     bus.emit({ task: TASK, agent: AGENT, actor: 'airlock', kind: 'screen.capture', data: { ...first, index: 4, sha256: 'nope' } });
     remove();
-    await expect(service.screenshots(TASK)).resolves.toEqual([first, second]);
-    await expect(service.screenshots('t_01jz0000000000000000000009')).resolves.toEqual([]);
+    await expect(service.screens.screenshots(TASK)).resolves.toEqual([first, second]);
+    await expect(service.screens.screenshots('t_01jz0000000000000000000009')).resolves.toEqual([]);
   });
 
   it('hands out a screenshot\'s PNG while it is the file the trail recorded', async () => {
     const { service, recordShot } = setUp();
     const png = solidPng(8, 8, [12, 34, 56]);
     recordShot(TASK, 1, 'start', png);
-    const bytes = await service.screenshot(TASK, 1);
+    const bytes = await service.screens.screenshot(TASK, 1);
     expect(Buffer.from(bytes).equals(png)).toBe(true);
   });
 
@@ -155,7 +155,7 @@ describe('screenshots', () => {
     const tampered = fs.readFileSync(file);
     tampered[tampered.length - 20]! ^= 0x01;
     fs.writeFileSync(file, tampered);
-    await expect(service.screenshot(TASK, 1)).rejects.toMatchObject({
+    await expect(service.screens.screenshot(TASK, 1)).rejects.toMatchObject({
       code: 'policy_refused',
       message: expect.stringMatching(new RegExp(`screenshot 1 of ${TASK} was changed after it was taken.*recorded ${info.sha256}`)) as unknown,
     });
@@ -165,7 +165,7 @@ describe('screenshots', () => {
     const { service, recordShot, home } = setUp();
     const info = recordShot(TASK, 1, 'final', solidPng(8, 8, [1, 2, 3]));
     fs.rmSync(path.join(home.task(TASK), info.file));
-    await expect(service.screenshot(TASK, 1)).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('is gone') as unknown });
-    await expect(service.screenshot(TASK, 2)).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('no screenshot 2') as unknown });
+    await expect(service.screens.screenshot(TASK, 1)).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('is gone') as unknown });
+    await expect(service.screens.screenshot(TASK, 2)).rejects.toMatchObject({ code: 'not_found', message: expect.stringContaining('no screenshot 2') as unknown });
   });
 });

@@ -5,12 +5,12 @@
  * crashed). Control is held by one caller: input from any other is refused, and control is given
  * back when that caller goes, so nobody is left "in control" of a screen nobody is looking at.
  */
-import type { AirlockService } from '../service/service.js';
+import type { ScreenDesk } from '../service/screens.js';
 import { AirlockError } from '../errors.js';
 import type { Caller } from './dispatch.js';
 import type { SharedHandlers } from './engine-contract.js';
 
-export type ScreenService = Pick<AirlockService, 'attachScreen' | 'screenSize' | 'watchScreen' | 'takeControl' | 'releaseControl' | 'screenInput' | 'screenshots' | 'screenshot'>;
+export type ScreenService = Pick<ScreenDesk, 'attachScreen' | 'screenSize' | 'watchScreen' | 'takeControl' | 'releaseControl' | 'screenInput' | 'screenshots' | 'screenshot'>;
 
 interface CallerState {
   /** Task → stops that watch. */

@@ -34,6 +34,6 @@ export function serviceHandlers(service: AirlockService): SharedHandlers {
     'credentials.add': (input) => service.addCredential(input),
     'credentials.remove': (name) => service.removeCredential(name),
 
-    ...screenHandlers(service),
+    ...screenHandlers(service.screens),
   };
 }

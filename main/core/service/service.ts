@@ -15,7 +15,6 @@ import { verifyAuditTrail } from '../audit/verify.js';
 import type { Clock } from '../clock.js';
 import { ExternalScreens } from './external-screens.js';
 import { ScreenRegistry } from '../desktop/screen-registry.js';
-import type { ScreenFrame, ScreenInput, ScreenshotInfo } from '../desktop/types.js';
 import type { Keychain } from '../credentials/keychain.js';
 import { runDoctor, type DoctorReport } from './doctor.js';
 import type { Engine } from '../engine/engine.js';
@@ -35,7 +34,7 @@ import { UnavailableCredentials, type CredentialsPort } from './credentials-port
 import { taskHistory } from './history.js';
 import { ImageBuilds, type BuildImage } from './images.js';
 import { ResourceSampler } from './resources.js';
-import { listScreenshots, readScreenshot } from './screenshots.js';
+import { ScreenDesk } from './screens.js';
 import { startOverrides, TaskManager, type TaskManagerDeps } from './tasks.js';
 import type {
   AgentInspection, AgentSummary, ApprovalInfo, ApprovalReply, AuditExportResult, AuditPageResult, AuditQueryRequest, AuditVerifyResult,
@@ -80,6 +79,8 @@ export type PushListener = (push: ServicePush) => void;
 
 export class AirlockService {
   readonly agents: AgentRegistry;
+  /** Live screens of display tasks: watch, control, input, screenshots. */
+  readonly screens: ScreenDesk;
   readonly #deps: AirlockServiceDeps;
   readonly #listeners = new Set<PushListener>();
   readonly #events: Batcher<AirlockEvent>;
@@ -88,7 +89,6 @@ export class AirlockService {
   readonly #images: ImageBuilds;
   readonly #credentials: CredentialsPort;
   readonly #screens: ScreenRegistry;
-  readonly #externalScreens: ExternalScreens;
   readonly #approvals: ApprovalDesk;
   readonly #machine: MachineTasks;
   readonly #recorder: ApprovalRecorder;
@@ -106,7 +106,10 @@ export class AirlockService {
       { intervalMs: deps.batch?.intervalMs ?? 50, maxItems: deps.batch?.maxEvents ?? 500 });
     this.#sampler = new ResourceSampler(deps.engine, deps.bus, deps.sampleIntervalMs ?? 2000);
     this.#screens = deps.screens ?? new ScreenRegistry(deps.bus);
-    this.#externalScreens = new ExternalScreens({ engine: deps.engine, trailDir: deps.home.audit, registry: this.#screens });
+    this.screens = new ScreenDesk({
+      registry: this.#screens, home: deps.home, user: () => this.#user(), flushAudit: () => this.#flushAudit(),
+      external: new ExternalScreens({ engine: deps.engine, trailDir: deps.home.audit, registry: this.#screens }),
+    });
     this.#tasks = new TaskManager({
       engine: deps.engine, bus: deps.bus, clock: deps.clock, home: deps.home, assetsDir: deps.assetsDir,
       gateway: () => this.#openGateway(), audit: deps.audit, agents: this.agents, sampler: this.#sampler,
@@ -240,83 +243,6 @@ export class AirlockService {
   async history(limit: number): Promise<PastTask[]> {
     await this.#flushAudit();
     return taskHistory(this.#deps.home.audit, limit);
-  }
-
-  // ── screens (tasks with `display:`) ──
-  /**
-   * Makes a running display task's screen watchable when another Airlock process runs it (the
-   * CLI): view-only. Nothing to do for the app's own tasks, or when the task is not running.
-   */
-  async attachScreen(task: string): Promise<void> {
-    try {
-      await this.#externalScreens.attach(task);
-    } catch (error) {
-      // Without an engine no task has a screen: the watch then says there is none (and the app retries).
-      if (!(error instanceof AirlockError && error.code === 'engine_unavailable')) throw error;
-    }
-  }
-
-  /** The size of a running task's live screen; not_found when it has none (yet, or any more). */
-  screenSize(task: string): { width: number; height: number } {
-    const size = this.#screens.size(task);
-    if (!size) throw new AirlockError('not_found', `task ${task} has no live screen`, 'only running tasks whose manifest has display: show a screen (it appears a moment after the task starts)');
-    return size;
-  }
-
-  /**
-   * Watches a running task's screen: the whole screen first, then changed regions. It stops when
-   * the returned function is called or when the task's screen goes (then `onEnd` is called).
-   */
-  watchScreen(task: string, listener: (frame: ScreenFrame) => void, onEnd?: () => void): () => void {
-    let stopped = false;
-    let stopChanges = (): void => undefined;
-    // Frames name the task they are of (whatever the screen itself put there): a UI may watch several.
-    const stopFrames = this.#screens.watch(task, (frame) => {
-      if (!stopped) listener(frame.task === task ? frame : { ...frame, task });
-    });
-    const stop = () => {
-      if (stopped) return;
-      stopped = true;
-      stopFrames();
-      stopChanges();
-    };
-    stopChanges = this.#screens.onChange(() => {
-      if (this.#screens.has(task)) return;
-      stop();
-      onEnd?.();
-    });
-    return stop;
-  }
-
-  /** A person takes control of a task's screen: their input reaches it from now on (logged as screen.control). */
-  takeControl(task: string): void {
-    this.#screens.takeControl(task, this.#user());
-  }
-
-  /** Back to view-only (logged). Nothing to do when nobody has control or the screen is gone. */
-  releaseControl(task: string): void {
-    this.#screens.releaseControl(task);
-  }
-
-  /** Pointer or key input for a screen someone took control of; refused while it is view-only. */
-  screenInput(task: string, input: ScreenInput): void {
-    const size = this.screenSize(task);
-    if (input.type === 'pointer' && (input.x >= size.width || input.y >= size.height)) {
-      throw new AirlockError('bad_argument', `pointer (${input.x}, ${input.y}) is outside the ${size.width}×${size.height} screen of ${task}`, 'send screen pixels, from 0 to width-1 and height-1');
-    }
-    this.#screens.input(task, input);
-  }
-
-  /** The screenshots of a task, running or long gone, from its screen.capture events in the audit trail. */
-  async screenshots(task: string): Promise<ScreenshotInfo[]> {
-    await this.#flushAudit();
-    return listScreenshots(this.#deps.home.audit, task);
-  }
-
-  /** One screenshot's PNG; refused when its file is missing or is not the one the trail recorded. */
-  async screenshot(task: string, index: number): Promise<Uint8Array> {
-    await this.#flushAudit();
-    return readScreenshot(this.#deps.home.audit, this.#deps.home.task(task), task, index);
   }
 
   // ── approvals ──
