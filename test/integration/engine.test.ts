@@ -141,6 +141,36 @@ describe('the engine', () => {
       fs.rmSync(otherDir, { recursive: true, force: true });
     }
   }, 90_000);
+  it('keeps a warm pool (AIRLOCK_POOL_SIZE): status shows it ready, a run takes the prepared sandbox, the pool is refilled, and stopping leaves nothing', async () => {
+    const home = newHome();
+    const env = { AIRLOCK_HOME: home, AIRLOCK_POOL_SIZE: '1' };
+    const dir = path.dirname(home);
+    const manifest = path.join(dir, 'pooled.yaml');
+    fs.writeFileSync(manifest, 'name: pooled\ncommand: ["sh", "-c", "echo from the pool"]\n');
+    expect((await runCli(['agents', 'approve', manifest], { env })).code).toBe(0);
+    const ready = async () => {
+      const json = (await status(home, env)).json as { pool?: { size: number; ready: number } };
+      return json.pool?.ready === 1 ? json : undefined;
+    };
+    expect(await waitFor(ready, 'the pool to prepare a sandbox', 30_000)).toMatchObject({ pool: { size: 1, ready: 1 } });
+    const human = await runCli(['engine', 'status'], { env });
+    expect(human.stdout).toMatch(/^pool\s+1 of 1 prepared sandbox ready/m);
+
+    const run = await runCli(['run', manifest, '--json'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    const events = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { kind: string; task: string; data: Record<string, unknown> });
+    const created = events.find((e) => e.kind === 'task.created')!;
+    expect(created.data.pool).toMatchObject({ slot: created.task });
+    expect(events.filter((e) => e.kind === 'proc.stdout').map((e) => e.data.line)).toEqual(['from the pool']);
+    // A fresh sandbox takes the used one's place; the used one is gone with its task.
+    await waitFor(ready, 'the pool to be refilled', 30_000);
+    expect((await listTaskObjects(engine)).find((t) => t.task === created.task)).toBeUndefined();
+
+    const pid = (await status(home, env)).json.pid!;
+    expect((await runCli(['engine', 'stop'], { env })).code).toBe(0);
+    // The prepared sandbox the engine held went with it.
+    expect((await listTaskObjects(engine)).filter((t) => t.owner?.split(':')[1] === String(pid))).toEqual([]);
+  }, 90_000);
 });
 
 function runCliWith(bundle: string, args: string[], home: string) {
