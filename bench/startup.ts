@@ -88,7 +88,8 @@ export async function benchStartup(): Promise<void> {
   const manifest = path.join(dir, 'bench.yaml');
   fs.writeFileSync(manifest, `name: bench\ncommand: ${JSON.stringify(AGENT)}\n`);
   const homes = { cold: path.join(dir, 'cold'), engine: path.join(dir, 'engine'), warm: path.join(dir, 'warm') };
-  const envs = { cold: engineEnv(homes.cold, 0), engine: engineEnv(homes.engine, 0), warm: engineEnv(homes.warm, 1) };
+  // Cold is what a user gets by default: the engine it starts keeps a pool of one (filled after the run is under way).
+  const envs = { cold: engineEnv(homes.cold, 1), engine: engineEnv(homes.engine, 0), warm: engineEnv(homes.warm, 1) };
   for (const home of Object.values(homes)) new AgentRegistry(home, path.join(import.meta.dirname, '..', 'assets')).approve(loadManifestFile(manifest), 'bench');
   const stopEngines = async () => {
     for (const env of Object.values(envs)) await cli(['engine', 'stop'], env).catch(() => undefined);

@@ -69,6 +69,9 @@ export interface Airlock {
   close(): Promise<void>;
 }
 
+/** How long after the core is up its warm pool starts filling. */
+const POOL_FIRST_FILL_DELAY_MS = 1000;
+
 export function createAirlock(options: AirlockOptions = {}): Airlock {
   const env = options.env ?? process.env;
   const home = homeLayout(options.home ?? airlockHome(env));
@@ -92,7 +95,9 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
   let egress: Gateway | undefined;
   const credentials = new CredentialStore(home.root, keychain);
   const assetsDir = options.assetsDir ?? findAssetsDir();
-  const pool = new WarmPool({ engine, bus, clock, assetsDir, audit }, options.pool ?? { size: 0 });
+  // A slot is prepared only while no task is starting: the run that waits comes first.
+  const busy = (): boolean => service.tasks().some((task) => task.state === 'starting');
+  const pool = new WarmPool({ engine, bus, clock, assetsDir, audit, busy }, options.pool ?? { size: 0 });
   const reapOnce = async (): Promise<ReapOutcome> => {
     try {
       // A reaped task's task.aborted belongs in the trail; this process's own records are on disk
@@ -124,8 +129,9 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
     reap,
     ...(options.user ? { user: options.user } : {}),
   });
-  // Filled in the background once the core is up: never in the way of a run that comes first.
-  if (pool.state().size > 0) setImmediate(() => pool.fill());
+  // Filled in the background a moment after the core is up: the run that started it (a cold
+  // start) is under way first, and a fill then waits while any task is starting.
+  if (pool.state().size > 0) clock.setTimeout(() => pool.fill(), POOL_FIRST_FILL_DELAY_MS);
   const close = async () => {
     await pool.close();
     await Promise.all(reaping);

@@ -14,6 +14,7 @@ export function pooledAirlock(options: AirlockOptions & { pool: NonNullable<Airl
   const airlock: Airlock = createAirlock({ keychain, env: { ...process.env, AIRLOCK_HOME: home }, ...options, home });
   const events: AirlockEvent[] = [];
   airlock.bus.subscribe((e) => events.push(e));
+  airlock.pool.fill(); // at once (the core's own first fill waits a moment on its clock, a fake one here)
   const runner = new TaskRunner({ engine: airlock.engine(), bus: airlock.bus, clock: airlock.clock, home: airlock.home, pool: airlock.pool });
   /** Waits until the pool holds `ready` slots and makes none; returns the ids of the ready slots, newest last. */
   const ready = async (count = airlock.pool.state().size): Promise<string[]> => {

@@ -35,7 +35,15 @@ export interface PoolDeps {
   /** Opens the audit trail: no slot is made that the trail could not vouch for (it throws without a keychain). */
   audit: () => unknown;
   owner?: string;
+  /**
+   * Whether a task is being started now: a slot is prepared only when none is (making one beside
+   * a cold start slows that start down; the run that is waiting comes first).
+   */
+  busy?: () => boolean;
 }
+
+/** How soon a fill put off for a starting task looks again. */
+const BUSY_RECHECK_MS = 250;
 
 export const DEFAULT_POOL_SHAPE: PoolShape = {
   image: BASE_IMAGE, workdir: '/workspace',
@@ -65,6 +73,7 @@ export class WarmPool {
   readonly #ready: Ready[] = [];
   #filling: Promise<void> | undefined;
   #retry: { cancel(): void } | undefined;
+  #deferred: { cancel(): void } | undefined;
   #closed = false;
 
   constructor(deps: PoolDeps, options: PoolOptions) {
@@ -81,7 +90,14 @@ export class WarmPool {
 
   /** Starts preparing slots up to the pool's size, in the background. */
   fill(): void {
-    if (this.#closed || this.#filling || this.#retry || this.#ready.length >= this.#size) return;
+    if (this.#closed || this.#filling || this.#retry || this.#deferred || this.#ready.length >= this.#size) return;
+    if (this.#deps.busy?.()) {
+      this.#deferred = this.#deps.clock.setTimeout(() => {
+        this.#deferred = undefined;
+        this.fill();
+      }, BUSY_RECHECK_MS);
+      return;
+    }
     const filling = this.#prepareOne().finally(() => {
       if (this.#filling === filling) this.#filling = undefined;
       this.fill();
@@ -120,6 +136,8 @@ export class WarmPool {
     this.#closed = true;
     this.#retry?.cancel();
     this.#retry = undefined;
+    this.#deferred?.cancel();
+    this.#deferred = undefined;
     await this.settled();
     await Promise.all(this.#ready.splice(0).map(({ slot, expiry }) => {
       expiry.cancel();
