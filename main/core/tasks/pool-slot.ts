@@ -37,6 +37,11 @@ export interface PoolSlot {
   readonly imageCommand: string[];
   /** Whether a task with this spec can take the slot as it is. */
   fits(spec: TaskSpec): boolean;
+  /**
+   * Whether the image's name still points to the image the slot was made from (it may have been
+   * rebuilt or pulled since): a task never runs an image older than the one it names.
+   */
+  imageCurrent(): Promise<boolean>;
   /** Hands the sidecar's reports and the agent's connections to the task that claimed the slot. */
   bind(events: SidecarEvents): void;
   /** Hands the command and its environment to the waiting launcher, which execs it. */
@@ -106,6 +111,7 @@ export async function prepareSlot(options: PrepareSlotOptions): Promise<PoolSlot
       fits: (spec) => noEntrypoint && spec.display === undefined && spec.image === shape.image && spec.workdir === shape.workdir
         && spec.limits.cpus === shape.limits.cpus && spec.limits.memoryBytes === shape.limits.memoryBytes
         && spec.limits.pids === shape.limits.pids && spec.limits.diskBytes === shape.limits.diskBytes,
+      imageCurrent: () => engine.call((api) => api.getImage(shape.image).inspect()).then((now) => now.Id === image.Id, () => false),
       bind: (events) => (bound = events),
       launch: (command, env) => attached.end(launchMessage(command ?? [], env)),
       destroy: () => {

@@ -12,7 +12,7 @@ import { taskObjectNames } from '../engine/leftovers.js';
 import { packWorkspace, type ExtractLimits } from '../engine/workspace-archive.js';
 import type { HomeLayout } from '../home.js';
 import { newTaskId } from './ids.js';
-import type { PoolSlot } from './pool-slot.js';
+import { POOL_AGENT, type PoolSlot } from './pool-slot.js';
 import type { WarmPool } from './pool.js';
 import { openTaskSandbox } from './task-sandbox.js';
 import { currentOwner } from './owner.js';
@@ -121,8 +121,11 @@ export class TaskRunner {
 
   async run(spec: TaskSpec, given: RunOptions = {}): Promise<TaskOutcome> {
     // A prepared sandbox is made under the id of the task that takes it: only a run whose id is not chosen yet can.
-    const slot = given.slot ?? (given.taskId === undefined ? this.#deps.pool?.claim(spec) : undefined);
-    const options = slot ? { ...given, slot } : given;
+    const claimed = given.slot ?? (given.taskId === undefined ? this.#deps.pool?.claim(spec) : undefined);
+    const slot = claimed && (await this.#stillCurrent(claimed)) ? claimed : undefined;
+    // A stale slot is gone; the task keeps its id (already given to its client) and makes its own sandbox.
+    const options: RunOptions = slot ? { ...given, slot } : { ...given, ...(claimed ? { taskId: claimed.task } : {}) };
+    if (!slot) delete options.slot;
     if (slot && options.taskId !== undefined && options.taskId !== slot.task) {
       void slot.destroy().catch(() => undefined); // claimed: it serves no other task
       throw new AirlockError('internal', `pool slot ${slot.task} given for task ${options.taskId}`);
@@ -154,6 +157,17 @@ export class TaskRunner {
     finished();
     if (failure !== undefined) throw failure;
     return outcome!;
+  }
+
+  /** A slot whose image name points elsewhere now (rebuilt, pulled) is destroyed unused (`pool.discarded`). */
+  async #stillCurrent(slot: PoolSlot): Promise<boolean> {
+    if (await slot.imageCurrent()) return true;
+    const removed = await slot.destroy().catch((error: unknown) => ({ failed: (error as Error).message }));
+    this.#deps.bus.emit({
+      task: slot.task, agent: POOL_AGENT, actor: 'airlock', kind: 'pool.discarded',
+      data: { reason: `the image ${slot.shape.image} changed since the slot was made: the task makes a sandbox of its own`, removed },
+    });
+    return false;
   }
 
   async #run(task: string, spec: TaskSpec, options: RunOptions, emit: Emit, teardown: Teardown, made: { containers: number; volumes: number; engineObjects: boolean }, done: Promise<void>): Promise<TaskOutcome> {
