@@ -113,9 +113,13 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
     }
   };
   const reaping = new Set<Promise<ReapOutcome>>();
-  // Reaps under way are waited for on close: a reaped task's task.aborted is in the trail before it closes.
+  // One reap at a time (the engine's at its start, a `ps` or `gc` meanwhile): two at once would
+  // race to remove the same objects. Reaps under way are waited for on close: a reaped task's
+  // task.aborted is in the trail before it closes.
+  let lastReap: Promise<unknown> = Promise.resolve();
   const reap = (): Promise<ReapOutcome> => {
-    const pending = reapOnce();
+    const pending = lastReap.then(reapOnce, reapOnce);
+    lastReap = pending;
     reaping.add(pending);
     void pending.finally(() => reaping.delete(pending));
     return pending;

@@ -61,6 +61,9 @@ export async function removeTaskObjects(engine: Engine, objects: TaskObjects): P
   for (const c of objects.containers) {
     await engine.api.getContainer(c.id).remove({ force: true, v: true }).then(() => removed.containers++, ignoreGone);
   }
+  // A container whose removal is under way (a sidecar's own auto-removal, another reaper's) still
+  // holds its volumes, which would refuse to go (409): wait, bounded, until the engine has let go.
+  await untilGone(engine, objects.containers.map((c) => c.id));
   for (const n of objects.networks) {
     await engine.api.getNetwork(n).remove().then(() => removed.networks++, ignoreGone);
   }
@@ -68,6 +71,20 @@ export async function removeTaskObjects(engine: Engine, objects: TaskObjects): P
     await engine.api.getVolume(v).remove({ force: true }).then(() => removed.volumes++, ignoreGone);
   }
   return removed;
+}
+
+/** How long removal waits for containers the engine is still removing. */
+const REMOVAL_WAIT_MS = 10_000;
+
+async function untilGone(engine: Engine, containers: string[]): Promise<void> {
+  const deadline = Date.now() + REMOVAL_WAIT_MS;
+  for (const id of containers) {
+    while (Date.now() < deadline) {
+      const gone = await engine.api.getContainer(id).inspect().then(() => false, (error: unknown) => isNotFound(error));
+      if (gone) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
 }
 
 /** The container the agent itself runs in (not its sidecar). */
