@@ -2,6 +2,7 @@
  * Red team of issue 14 (one engine per user): attacks next to the ones engine-socket.test.ts,
  * engine-cli.test.ts and pool-isolation.test.ts already make.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -147,6 +148,55 @@ describe('a client of another build while a task is starting', () => {
       await engine.stop('test over');
       await stopEngine(home);
       await docker.close();
+    }
+  });
+});
+
+/**
+ * Something of the same user answers on the engine's socket and lies in its hello: a build that
+ * carries terminal escapes, or another protocol with the pid of an innocent process, hoping the
+ * client prints the one and signals the other (a client of another build stops an idle engine).
+ */
+describe('a process on the engine socket that lies in its hello', () => {
+  async function impostor(home: string, hello: Record<string, unknown>): Promise<{ close: () => Promise<void>; received: () => number }> {
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    let received = 0;
+    const server = net.createServer((socket) => {
+      socket.on('data', (d: Buffer) => {
+        received += d.length;
+        socket.end(`${JSON.stringify({ hello })}\n`);
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(engineEndpoint(home).socket, resolve));
+    fs.chmodSync(engineEndpoint(home).socket, 0o600); // as an engine's own: the file checks pass
+    return { close: () => new Promise((resolve) => server.close(() => resolve())), received: () => received };
+  }
+
+  it('is believed in nothing: no escape reaches the terminal, and an innocent pid is never signalled', async () => {
+    const innocent = spawn('sleep', ['60']);
+    const home = path.join(tempDir(), 'home');
+    const lying = await impostor(home, { protocol: 99, build: 'x', pid: innocent.pid, tasks: 0 });
+    try {
+      const run = await runCli(['engine', 'start'], { env: { AIRLOCK_HOME: home } });
+      expect(run.code).toBe(125);
+      expect(run.stderr).toMatch(/does not look like an Airlock engine/);
+      expect(innocent.exitCode).toBeNull();
+      expect(innocent.signalCode).toBeNull();
+    } finally {
+      await lying.close();
+      innocent.kill();
+    }
+
+    const home2 = path.join(tempDir(), 'home');
+    const escapes = await impostor(home2, { protocol: 1, build: '\u001b]0;pwned\u0007\u001b[2J', pid: process.pid, tasks: 0 });
+    try {
+      const run = await runCli(['ps'], { env: { AIRLOCK_HOME: home2 } });
+      expect(run.code).toBe(125);
+      expect(run.stderr).toMatch(/not an Airlock engine/);
+      expect(run.stderr + run.stdout).not.toContain('\u001b');
+    } finally {
+      await escapes.close();
     }
   });
 });

@@ -84,6 +84,10 @@ async function handleOtherEngine(opened: OpenedClient, other: string, endpoint: 
       await client.call('engine.stop');
       await gone;
     } else {
+      // An engine of another protocol cannot be asked: signalled, but only if that pid is an engine.
+      if (!isEngineProcess(hello.pid)) {
+        throw new AirlockError('engine_unavailable', `the process answering on ${endpoint.socket} (pid ${hello.pid}) speaks protocol ${hello.protocol} and does not look like an Airlock engine`, `stop it yourself, then run the command again`);
+      }
       process.kill(hello.pid, 'SIGTERM');
     }
     await waitUntilGone(endpoint);
@@ -155,5 +159,15 @@ async function startAndOpen(endpoint: EngineEndpoint, env: NodeJS.ProcessEnv, op
       if (Date.now() > deadline) throw new AirlockError('engine_unavailable', 'the Airlock engine did not answer in time', `see ${endpoint.log}`);
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+/** Whether `pid` runs an Airlock engine (its command line says so), where the OS tells (Linux /proc). */
+function isEngineProcess(pid: number): boolean {
+  try {
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.some((arg) => /engine-main\.cjs$/.test(arg)) || (argv.includes('engine') && argv.includes('serve'));
+  } catch {
+    return false; // no /proc (macOS, Windows), or no such process: not signalled
   }
 }

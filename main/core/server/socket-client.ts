@@ -79,7 +79,15 @@ export async function openSocketClient(endpoint: EngineEndpoint, options: Socket
     }
     if (!isRecord(message)) return;
     if (isRecord(message.hello)) {
-      onHello?.(message.hello as unknown as EngineHello);
+      // What the engine says of itself is printed and acted on (its pid is signalled when it is of
+      // another build): only a well-formed hello is believed.
+      const hello = wellFormedHello(message.hello);
+      if (!hello) {
+        socket.destroy();
+        lose('its hello is not an Airlock engine\'s');
+        return;
+      }
+      onHello?.(hello);
       return;
     }
     if (typeof message.push === 'string') {
@@ -162,4 +170,15 @@ export async function openSocketClient(endpoint: EngineEndpoint, options: Socket
     },
   };
   return { hello, client };
+}
+
+/** The engine's hello when every field is what an engine sends (a build id of plain characters, a real pid), else undefined. */
+export function wellFormedHello(value: Record<string, unknown>): EngineHello | undefined {
+  const { protocol, build, pid, tasks, settings } = value;
+  if (typeof protocol !== 'number' || !Number.isSafeInteger(protocol)) return undefined;
+  if (typeof build !== 'string' || !/^[\w.+-]{1,80}$/.test(build)) return undefined;
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 1) return undefined;
+  if (typeof tasks !== 'number' || !Number.isSafeInteger(tasks) || tasks < 0) return undefined;
+  if (settings !== undefined && (typeof settings !== 'string' || !/^[0-9a-f]{1,64}$/.test(settings))) return undefined;
+  return { protocol, build, pid, tasks, ...(settings === undefined ? {} : { settings }) };
 }
