@@ -15,6 +15,7 @@ import { loadManifestFile } from '../main/core/policy/manifest.js';
 import { WarmPool } from '../main/core/tasks/pool.js';
 import { TaskRunner } from '../main/core/tasks/runner.js';
 import { resolveTaskSpec, type TaskSpec } from '../main/core/tasks/spec.js';
+import { percentile } from './stats.js';
 
 const RUNS = Math.max(20, Number(process.env.BENCH_RUNS ?? 20));
 const AGENT = ['sh', '-c', 'echo "first $(date +%s%N)"'];
@@ -33,11 +34,6 @@ async function firstInstructionMs(runner: TaskRunner, bus: EventBus, spec: TaskS
   if (outcome.exitCode !== 0 || first === undefined) throw new Error(`the bench task failed (${outcome.status})`);
   return { ms: first - asked, pooled };
 }
-
-const percentile = (xs: number[], p: number) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-};
 
 export async function benchPool(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-pool-'));

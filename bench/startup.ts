@@ -12,6 +12,7 @@ import { listTaskObjects } from '../main/core/engine/leftovers.js';
 import { loadManifestFile } from '../main/core/policy/manifest.js';
 import { AgentRegistry } from '../main/core/policy/registry.js';
 import { POOL_AGENT } from '../main/core/tasks/pool-slot.js';
+import { percentile } from './stats.js';
 
 const RUNS = Math.max(20, Number(process.env.BENCH_RUNS ?? 20));
 const IMAGE = 'airlock/agent-base:1';
@@ -77,11 +78,6 @@ async function poolReady(env: NodeJS.ProcessEnv): Promise<void> {
   }
   throw new Error('the warm pool never became ready');
 }
-
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
 
 export async function benchStartup(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-'));

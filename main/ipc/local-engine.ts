@@ -4,17 +4,11 @@
  * per-caller rules as over the engine's socket (a page's screen frames, its control).
  */
 import type { Airlock } from '../core/airlock.js';
-import { AirlockError } from '../core/errors.js';
-import { callerClient } from '../core/server/inprocess-client.js';
-import { createEngineHandlers } from '../core/server/engine-handlers.js';
+import { callerClient, inProcessHandlers } from '../core/server/inprocess-client.js';
 import type { Connect } from './engine-link.js';
-
-function noEngineProcess(): never {
-  throw new AirlockError('not_found', 'no engine process: Airlock runs in the app\'s own process (AIRLOCK_ENGINE=inprocess)', 'unset AIRLOCK_ENGINE to use the engine');
-}
 
 /** A connect that makes one more caller of the core's one table (closing it never closes the core). */
 export function localEngine(airlock: Airlock): Connect {
-  const table = createEngineHandlers(airlock, { 'engine.status': noEngineProcess, 'engine.stop': noEngineProcess, 'engine.retire': noEngineProcess });
+  const table = inProcessHandlers(airlock, 'the app');
   return () => Promise.resolve(callerClient(table, airlock.service));
 }

@@ -4,7 +4,7 @@ import { AirlockError } from '../../core/errors.js';
 import { airlockHome } from '../../core/home.js';
 import { formatDuration, parseDuration } from '../../core/policy/units.js';
 import type { EngineClient } from '../../core/server/client.js';
-import { connectEngine } from '../../core/server/connect.js';
+import { connectEngine, stopEngine } from '../../core/server/connect.js';
 import { engineEndpoint } from '../../core/server/endpoint.js';
 import { isNoEngine } from '../../core/server/socket-client.js';
 import type { EngineStatus } from '../../core/server/engine-contract.js';
@@ -101,13 +101,7 @@ export function registerEngineCommands(program: Command, setExit: (code: ExitCod
       }
       const [status, tasks] = await Promise.all([client.call('engine.status'), client.call('tasks.list')]);
       const running = tasks.filter((task) => !task.endedAt);
-      const stopped = new Promise<boolean>((resolve) => {
-        client.onLost(() => resolve(true));
-        // Stopping a task takes seconds; an engine still there after a minute is reported, not waited for.
-        setTimeout(() => resolve(false), 60_000).unref();
-      });
-      await client.call('engine.stop');
-      if (!(await stopped)) throw new AirlockError('engine_unavailable', `the Airlock engine (pid ${status.pid}) has not stopped within a minute`, `see \`airlock engine logs\`; \`kill ${status.pid}\``);
+      if (!(await stopEngine(client))) throw new AirlockError('engine_unavailable', `the Airlock engine (pid ${status.pid}) has not stopped within a minute`, `see \`airlock engine logs\`; \`kill ${status.pid}\``);
       for (const task of running) out(`stopped ${task.id} (${task.agent})\n`);
       out(`stopped the Airlock engine (pid ${status.pid})\n`);
     });

@@ -80,9 +80,7 @@ async function handleOtherEngine(opened: OpenedClient, other: string, endpoint: 
   if (hello.tasks === 0) {
     notice(`airlock: the running Airlock engine ${other}: restarting it`);
     if (client) {
-      const gone = new Promise<void>((resolve) => client.onLost(() => resolve()));
-      await client.call('engine.stop');
-      await gone;
+      if (!(await stopEngine(client))) throw new AirlockError('engine_unavailable', `the running Airlock engine (pid ${hello.pid}) has not stopped within a minute`, `see \`airlock engine logs\`; \`kill ${hello.pid}\``);
     } else {
       // An engine of another protocol cannot be asked: signalled, but only if that pid is an engine.
       if (!isEngineProcess(hello.pid)) {
@@ -99,6 +97,19 @@ async function handleOtherEngine(opened: OpenedClient, other: string, endpoint: 
   notice(`airlock: the running Airlock engine ${other}; it runs ${hello.tasks} task(s), so it is used and exits once idle`);
   await client.call('engine.retire');
   return opened;
+}
+
+/**
+ * Asks an engine to stop and waits until its connection drops (it stops its tasks first, which
+ * takes seconds); false when it is still there after `timeoutMs`.
+ */
+export async function stopEngine(client: EngineClient, timeoutMs = 60_000): Promise<boolean> {
+  const stopped = new Promise<boolean>((resolve) => {
+    client.onLost(() => resolve(true));
+    setTimeout(() => resolve(false), timeoutMs).unref();
+  });
+  await client.call('engine.stop');
+  return stopped;
 }
 
 /** Waits until nothing answers on the endpoint (an engine told to stop has stopped). */

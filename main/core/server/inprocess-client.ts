@@ -9,19 +9,26 @@ import type { PushPayload, PushTopic } from '../../../preload/contract.js';
 import type { EngineClient } from './client.js';
 import type { Caller, HandlerTable, Log } from './dispatch.js';
 import type { EngineArgs, EngineChannel, EngineContract, EngineResult } from './engine-contract.js';
-import { createEngineHandlers } from './engine-handlers.js';
+import { createEngineHandlers, type ProcessHandlers } from './engine-handlers.js';
 
 type Listener = (payload: unknown) => void;
 
-/** The engine-only channels when there is no engine process. */
-function noEngine(): never {
-  throw new AirlockError('not_found', 'no engine: this command runs Airlock in its own process (AIRLOCK_ENGINE=inprocess)', 'unset AIRLOCK_ENGINE to use the engine');
+/** The engine-only channels when there is no engine process: `who` runs the core in its own process. */
+function noEngineProcess(who: string): ProcessHandlers[keyof ProcessHandlers] {
+  return () => {
+    throw new AirlockError('not_found', `no engine: ${who} runs Airlock in its own process (AIRLOCK_ENGINE=inprocess)`, 'unset AIRLOCK_ENGINE to use the engine');
+  };
+}
+
+/** The one handler table of a core that runs in this process, with no engine process around it. */
+export function inProcessHandlers(airlock: Airlock, who: string): HandlerTable<EngineContract> {
+  const none = noEngineProcess(who);
+  return createEngineHandlers(airlock, { 'engine.status': none, 'engine.stop': none, 'engine.retire': none } as ProcessHandlers);
 }
 
 /** A client of a core in this process; `close()` closes the core too. */
 export function inProcessClient(airlock: Airlock, log?: Log): EngineClient {
-  const table = createEngineHandlers(airlock, { 'engine.status': noEngine, 'engine.stop': noEngine, 'engine.retire': noEngine });
-  return callerClient(table, airlock.service, { log, onClose: () => airlock.close() });
+  return callerClient(inProcessHandlers(airlock, 'this command'), airlock.service, { log, onClose: () => airlock.close() });
 }
 
 /**
