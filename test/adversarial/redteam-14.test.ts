@@ -200,3 +200,19 @@ describe('a process on the engine socket that lies in its hello', () => {
     }
   });
 });
+
+describe('the engine log on the terminal', () => {
+  it('`airlock engine logs` prints what the log quotes inert: no escape sequence reaches the terminal', async () => {
+    const home = path.join(tempDir(), 'home');
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    // A line as an unexpected error quoting agent-chosen text would leave it, a character cut by
+    // the read boundary included.
+    fs.writeFileSync(engineEndpoint(home).log, `2026-12-01T00:00:00Z IPC tasks.start failed: no such file \u001b]0;pwned\u0007\u001b[2J\u202eevil ✓\n`);
+    const logs = await runCli(['engine', 'logs'], { env: { AIRLOCK_HOME: home } });
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).not.toContain('\u001b');
+    expect(logs.stdout).not.toContain('\u0007');
+    expect(logs.stdout).not.toContain('\u202e');
+    expect(logs.stdout).toMatch(/IPC tasks\.start failed: no such file .*evil ✓\n$/);
+  });
+});

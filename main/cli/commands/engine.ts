@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import type { Command } from 'commander';
 import { AirlockError } from '../../core/errors.js';
 import { airlockHome } from '../../core/home.js';
@@ -123,9 +124,14 @@ export function registerEngineCommands(program: Command, setExit: (code: ExitCod
     });
 }
 
-/** Prints the log; with `follow`, keeps printing what is added (a rotated log starts over). */
+/**
+ * Prints the log; with `follow`, keeps printing what is added (a rotated log starts over). The
+ * log quotes what clients and the core's errors said (text an agent may have chosen): it reaches
+ * the terminal inert, like every other output, decoded whole characters at a time.
+ */
 async function printLog(file: string, follow: boolean): Promise<void> {
   let offset = 0;
+  const decoder = new StringDecoder('utf8');
   const printNew = () => {
     let size: number;
     try {
@@ -140,7 +146,7 @@ async function printLog(file: string, follow: boolean): Promise<void> {
       const chunk = Buffer.alloc(Math.min(size - offset, 1024 * 1024));
       const read = fs.readSync(fd, chunk, 0, chunk.length, offset);
       offset += read;
-      process.stdout.write(chunk.subarray(0, read));
+      out(decoder.write(chunk.subarray(0, read)));
     } finally {
       fs.closeSync(fd);
     }
