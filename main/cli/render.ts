@@ -140,6 +140,12 @@ export class EventRenderer {
         return line('?', 'red', `too many asks: ${String(d.host)}:${String(d.port)} denied without asking (${String(d.reason)})`);
       case 'engine.forged':
         return line('⚠', 'red', `${String(d.object)} ${String(d.name)} carries Airlock's labels for ${String(d.claimedTask)} but is not Airlock's: ${String(d.reason)} (left alone)`);
+      case 'pool.prepared':
+        return line('·', 'dim', 'a sandbox prepared for the warm pool');
+      case 'pool.claimed':
+        return line('·', 'dim', `took a prepared sandbox from the warm pool (made ${formatDuration(Number(d.ageMs))} before)`);
+      case 'pool.discarded':
+        return line('·', 'dim', `a prepared sandbox discarded: ${String(d.reason)}`);
       case 'image.progress':
         return line('…', 'dim', `${String(d.phase)}: ${String(d.message)}${d.percent !== undefined ? ` (${Number(d.percent)}%)` : ''}`);
       default:

@@ -20,4 +20,9 @@ describe('the CLI\'s event lines against hand-edited records', () => {
     expect(renderer.render(record('task.exited', null))).toBe('12:00:00.000 · task.exited null');
     expect(renderer.render(record('screen.started', { width: 1 }, 42))).toMatch(/^ · screen\.started /);
   });
+
+  it('the warm pool\'s records read as what happened to the task\'s sandbox', () => {
+    expect(renderer.render(record('pool.claimed', { ageMs: 2300, agent: 'a' }))).toBe('12:00:00.000 · took a prepared sandbox from the warm pool (made 2.3s before)');
+    expect(renderer.render(record('pool.discarded', { reason: 'its image name now points to another image' }))).toContain('a prepared sandbox discarded: its image name now points to another image');
+  });
 });
