@@ -29,7 +29,7 @@ function returns<T>(): Returns<T> {
 
 export type * from './wire-types.js';
 import type {
-  AgentSummary, ApprovalInfo, AuditExportResult, AuditPageResult, AuditVerifyResult, CredentialSummary, DoctorReport, EventBatch,
+  AgentSummary, ApprovalInfo, AuditExportResult, AuditPageResult, AuditVerifyResult, CredentialPresetInfo, CredentialSummary, DoctorReport, EventBatch,
   ImageBuildState, PastTask, ScreenFrame, ScreenshotInfo, TaskInfo,
 } from './wire-types.js';
 
@@ -79,6 +79,11 @@ export const credentialInputSchema = z.strictObject({
   secret: z.string().min(1).max(65_536),
   hosts: z.array(hostRule).min(1).max(50),
   header: z.string().max(1000).optional(),
+  inject: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('header'), template: z.string().max(1000) }),
+    z.strictObject({ kind: z.literal('query'), param: z.string().max(100) }),
+    z.strictObject({ kind: z.literal('basic'), user: z.string().max(256).optional() }),
+  ]).optional(),
   maxTtlMs: z.number().int().positive().max(30 * 24 * 3_600_000).optional(),
   description: z.string().max(1000).optional(),
 });
@@ -127,6 +132,7 @@ export const contract = {
   /** Shows the OS save dialog in main; null when the user cancels. */
   'audit.export': { args: z.tuple([z.strictObject({ format: z.enum(['jsonl', 'csv']), task: taskId.optional() })]), result: returns<AuditExportResult | null>() },
   'credentials.list': { args: noArguments, result: returns<CredentialSummary[]>() },
+  'credentials.presets': { args: noArguments, result: returns<CredentialPresetInfo[]>() },
   'credentials.add': { args: z.tuple([credentialInputSchema]), result: returns<void>() },
   'credentials.remove': { args: z.tuple([credentialName]), result: returns<void>() },
   /**

@@ -69,6 +69,7 @@ const bridge: AirlockBridge = {
   },
   credentials: {
     list: () => invoke('credentials.list'),
+    presets: () => invoke('credentials.presets'),
     add: (input) => invoke('credentials.add', input),
     remove: (name) => invoke('credentials.remove', name),
   },

@@ -184,13 +184,27 @@ export interface AuditExportResult {
   records: number;
 }
 
+/** How a credential's secret goes into a request (main/core/credentials/injection.ts). */
+export type CredentialInjection =
+  | { kind: 'header'; template: string }
+  | { kind: 'query'; param: string }
+  | { kind: 'basic'; user?: string };
+
 /** What the UI may know about a credential: never its value. */
 export interface CredentialSummary {
   name: string;
   description?: string;
   hosts: string[];
-  header: string;
+  inject: CredentialInjection;
   maxTtlMs: number;
+}
+
+/** A provider's preset: the hosts and injection `cred add --preset` fills in. */
+export interface CredentialPresetInfo {
+  name: string;
+  hosts: string[];
+  inject: CredentialInjection;
+  description: string;
 }
 
 export interface EventBatch {

@@ -24,6 +24,7 @@ export type WireTypesMatchCore = [
   Assert<Identical<Core.AuditVerifyResult, Wire.AuditVerifyResult>>,
   Assert<Identical<Core.AuditExportResult, Wire.AuditExportResult>>,
   Assert<Identical<Core.CredentialSummary, Wire.CredentialSummary>>,
+  Assert<Identical<Core.CredentialPresetInfo, Wire.CredentialPresetInfo>>,
   Assert<Identical<Core.CredentialInput, Wire.CredentialInput>>,
   Assert<Identical<Core.RunRequest, Wire.RunRequest>>,
   Assert<Identical<Core.AuditQueryRequest, Wire.AuditQueryRequest>>,

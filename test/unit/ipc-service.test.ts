@@ -162,12 +162,12 @@ describe('pushes', () => {
 describe('credentials port', () => {
   it('lists only the named fields of a store\'s records, so nothing else (a secret) can reach the UI', async () => {
     const store = {
-      list: () => [{ name: 'vendor-api', hosts: ['api.vendor.test'], header: 'Authorization: Bearer {secret}', maxTtlMs: 60_000, createdAt: 'x', secret: 'hunter2' }],
+      list: () => [{ name: 'vendor-api', hosts: ['api.vendor.test'], inject: { kind: 'query' as const, param: 'key' }, maxTtlMs: 60_000, createdAt: 'x', secret: 'hunter2' }],
       add: vi.fn(),
       remove: vi.fn(),
     };
     const listed = await storeAsCredentialsPort(store).list();
-    expect(listed).toEqual([{ name: 'vendor-api', hosts: ['api.vendor.test'], header: 'Authorization: Bearer {secret}', maxTtlMs: 60_000 }]);
+    expect(listed).toEqual([{ name: 'vendor-api', hosts: ['api.vendor.test'], inject: { kind: 'query', param: 'key' }, maxTtlMs: 60_000 }]);
     expect(JSON.stringify(listed)).not.toContain('hunter2');
   });
 
@@ -192,7 +192,7 @@ describe('the real service behind the channels', () => {
     const unavailable = () => {
       throw new AirlockError('engine_unavailable', 'not in this test');
     };
-    const credentials = [{ name: 'vendor-api', hosts: ['api.vendor.test'], header: 'Authorization: Bearer {secret}', maxTtlMs: 30 * 60_000 }];
+    const credentials = [{ name: 'vendor-api', hosts: ['api.vendor.test'], inject: { kind: 'header' as const, template: 'Authorization: Bearer {secret}' }, maxTtlMs: 30 * 60_000 }];
     const credentialStore = {
       list: () => credentials,
       get: (name: string) => {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AirlockError } from '../errors.js';
 import { parseHostPattern } from '../host-pattern.js';
 import { StateFile, type StateFileFormat } from '../state-file.js';
+import { checkInjection, DEFAULT_INJECTION, injectionSchema, type Injection } from './injection.js';
 import type { SecretStore } from './keychain.js';
 
 /** What Airlock keeps about a credential outside the keychain. Never the secret. */
@@ -11,38 +12,47 @@ export interface CredentialInfo {
   description?: string;
   /** Hosts a grant of it may be used with (`api.vendor.test`, `*.vendor.test`, `host:8443`). */
   hosts: string[];
-  /** How the secret goes into a request, e.g. `Authorization: Bearer {secret}`. */
-  header: string;
+  /** How the secret goes into a request: a header template, a query parameter or Basic. */
+  inject: Injection;
   maxTtlMs: number;
   createdAt: string;
 }
 
-const infoSchema = z.strictObject({
+const common = {
   name: z.string(),
   description: z.string().optional(),
   hosts: z.array(z.string()).min(1),
-  header: z.string(),
   maxTtlMs: z.number().int().positive(),
   createdAt: z.string(),
-});
+};
+/** Version 1 kept a header template as `header`; version 2 keeps any injection as `inject`. */
+const infoV1 = z.strictObject({ ...common, header: z.string() })
+  .transform(({ header, ...rest }): CredentialInfo => ({ ...rest, inject: { kind: 'header', template: header } }));
+const infoV2 = z.strictObject({ ...common, inject: injectionSchema });
 const credentialsFile: StateFileFormat<CredentialInfo[]> = {
   holds: 'the credential list',
   recover: 'add the credentials again with `airlock cred add` (their secrets are still in the keychain, and are replaced)',
-  version: 1,
-  readers: { 1: z.strictObject({ v: z.literal(1), credentials: z.array(infoSchema) }).transform((file) => file.credentials as CredentialInfo[]) },
+  version: 2,
+  readers: {
+    1: z.strictObject({ v: z.literal(1), credentials: z.array(infoV1) }).transform((file) => file.credentials),
+    2: z.strictObject({ v: z.literal(2), credentials: z.array(infoV2) }).transform((file) => file.credentials as CredentialInfo[]),
+  },
   empty: () => [],
   encode: (credentials) => ({ credentials }),
 };
 
-export const DEFAULT_HEADER = 'Authorization: Bearer {secret}';
 export const DEFAULT_MAX_TTL_MS = 60 * 60_000;
 const NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
-/** `Header-Name: value with {secret}`: a header name, and the placeholder exactly once. */
-export function parseHeaderTemplate(template: string): { name: string; value: string } | undefined {
-  const match = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(template.trim());
-  if (!match || match[2]!.split('{secret}').length !== 2) return undefined;
-  return { name: match[1]!, value: match[2]! };
+/** What `add` takes: `inject`, or (as before injections) a header template; neither: Bearer. */
+export interface CredentialAddition {
+  name: string;
+  secret: string;
+  hosts: string[];
+  inject?: Injection;
+  header?: string;
+  maxTtlMs?: number;
+  description?: string;
 }
 
 const account = (name: string) => `credential:${name}`;
@@ -70,10 +80,10 @@ export class CredentialStore {
     return found;
   }
 
-  add(input: { name: string; secret: string; hosts: string[]; header?: string; maxTtlMs?: number; description?: string }): CredentialInfo {
-    const { hosts, header } = checkCredentialInput(input);
+  add(input: CredentialAddition): CredentialInfo {
+    const { hosts, inject } = checkCredentialInput(input);
     const info: CredentialInfo = {
-      name: input.name, hosts: [...new Set(hosts)], header, maxTtlMs: input.maxTtlMs ?? DEFAULT_MAX_TTL_MS, createdAt: new Date().toISOString(),
+      name: input.name, hosts: [...new Set(hosts)], inject, maxTtlMs: input.maxTtlMs ?? DEFAULT_MAX_TTL_MS, createdAt: new Date().toISOString(),
       ...(input.description ? { description: input.description } : {}),
     };
     this.list(); // a damaged list stops here, before the keychain is touched
@@ -103,11 +113,11 @@ export class CredentialStore {
 }
 
 /**
- * A credential's name, secret, hosts and header checked (hosts normalised: case, trailing dot,
+ * A credential's name, secret, hosts and injection checked (hosts normalised: case, trailing dot,
  * IDN), each refusal naming the flag of `airlock cred add`. The CLI checks at its edge with this
  * too, so its messages are the store's.
  */
-export function checkCredentialInput(input: { name: string; secret: string; hosts: string[]; header?: string }): { hosts: string[]; header: string } {
+export function checkCredentialInput(input: Omit<CredentialAddition, 'maxTtlMs' | 'description'>): { hosts: string[]; inject: Injection } {
   if (!NAME.test(input.name)) throw new AirlockError('bad_argument', `name: '${input.name}' must be 1-64 characters of a-z, 0-9 and -`, 'e.g. vendor-api');
   if (input.secret.length === 0) throw new AirlockError('bad_argument', 'the secret is empty', 'pipe it on standard input: `printf %s "$TOKEN" | airlock cred add …`');
   if (input.hosts.length === 0) throw new AirlockError('bad_argument', '--host: at least one host is needed', 'e.g. --host api.vendor.test');
@@ -117,7 +127,7 @@ export function checkCredentialInput(input: { name: string; secret: string; host
     if (!pattern) throw new AirlockError('bad_argument', `--host: '${host}' is not a host, *.domain or host:port`, 'e.g. --host api.vendor.test');
     return pattern.text;
   });
-  const header = input.header ?? DEFAULT_HEADER;
-  if (!parseHeaderTemplate(header)) throw new AirlockError('bad_argument', `--header: '${header}' must be "Name: value" with {secret} once`, `e.g. --header '${DEFAULT_HEADER}'`);
-  return { hosts, header };
+  if (input.inject && input.header !== undefined) throw new AirlockError('bad_argument', 'a header template and another injection were both given', 'give one of --header, --query, --basic');
+  const inject = checkInjection(input.inject ?? (input.header !== undefined ? { kind: 'header', template: input.header } : DEFAULT_INJECTION));
+  return { hosts, inject };
 }

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import type { SecretPlacement } from '../credentials/injection.js';
 import type { WatchedPlaceholder } from '../credentials/placeholder.js';
 import type { Dialer } from './dialing.js';
 
@@ -18,7 +19,7 @@ export interface TaskCredentialsPort {
 }
 
 export type CredentialAuthorization =
-  | { ok: true; grant: { id: string; credential: string }; header: { name: string; value: string } }
+  | { ok: true; grant: { id: string; credential: string }; place: SecretPlacement }
   | { ok: false; status: 401 | 403; kind: 'cred.expired' | 'cred.misuse' | 'cred.denied'; reason: string; grant?: { id: string; credential: string } };
 
 /** TLS to the real host: verified against the system's CAs, plus an extra CA if one is configured. */

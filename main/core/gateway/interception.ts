@@ -37,7 +37,9 @@ export function watchedRefusal(events: GatewayEvents, network: GatewayTask, targ
   }
   const reason = where.plain
     ? `a credential placeholder sent over plain HTTP to ${formatHost(target)}:${target.port} (${found.form}, in the request ${where.part})`
-    : `a credential placeholder (${found.form}) in the request ${where.part} to ${formatHost(target)}:${target.port}, which its grant does not cover`;
+    : found.tag.placeholder.covers(target.host, target.port)
+      ? `a credential placeholder (${found.form}) in the request ${where.part} to ${formatHost(target)}:${target.port} where it is not swapped (only in a header value, a query value or a Basic password)`
+      : `a credential placeholder (${found.form}) in the request ${where.part} to ${formatHost(target)}:${target.port}, which its grant does not cover`;
   events.credentialEvent(network, 'cred.misuse', undefined, { method, host: target.host, port: target.port, path, reason });
   return { status: 403, reason, decision: { allow: false, rule: 'credential:misuse', by: 'policy' } };
 }
@@ -145,12 +147,15 @@ export class Interception {
     }
     if (isNavigation(req.headers)) network.onNavigation?.(tunnelUrl(target, origin.path));
 
-    // Placeholders in header and query values are verified and swapped below; anywhere else in the
-    // head (or in any encoding) one whose grant does not cover this host is misuse, as is a decoy.
+    // Placeholders in header values, query values and a Basic password are verified and swapped
+    // below; anywhere else in the head, in any encoding, any placeholder is misuse, as is a decoy.
+    // In the body, one whose grant covers this host is passed on (it is worthless there).
     const placeholders = findPlaceholders(req, origin.query);
-    const query = placeholders.query;
+    let query = placeholders.query;
+    let shownQuery = query;
     const scanner = network.watch.requestScanner(target, true);
-    const inHead = scanner.empty ? undefined : scanner.find(requestHeadText(req, `${origin.path}${query !== undefined ? `?${query}` : ''}`, placeholders.removed));
+    const headScanner = network.watch.requestScanner(target, false);
+    const inHead = headScanner.empty ? undefined : headScanner.find(requestHeadText(req, `${origin.path}${query !== undefined ? `?${query}` : ''}`, placeholders.removed));
     if (inHead) {
       const refusal = watchedRefusal(this.#events, network, target, method, origin.path, inHead, { plain: false, part: 'head' });
       return refuse(refusal.status, refusal.reason, refusal.decision.rule, origin.path);
@@ -158,7 +163,7 @@ export class Interception {
     const headers = forwardHeaders(req.headers);
     let decision = context.decision;
     let substituted: { grant: string; credential: string }[] = [];
-    if (placeholders.tokens.size > 0) {
+    if (placeholders.tokens.size > 0 || placeholders.misplaced) {
       const substitution = network.credentials
         ? await authorizePlaceholders(network.credentials, placeholders, target, method, origin.decodedPath)
         : { ok: false as const, status: 403 as const, kind: 'cred.misuse' as const, reason: 'a placeholder, but this task holds no credentials', grant: undefined };
@@ -168,6 +173,7 @@ export class Interception {
       }
       for (const name of placeholders.removed) delete headers[name];
       Object.assign(headers, substitution.set);
+      ({ query, shownQuery } = substitution);
       substituted = substitution.grants;
       if (substituted[0]) decision = { allow: true, rule: `grant:${substituted[0].credential}`, by: 'policy' };
     }
@@ -176,7 +182,8 @@ export class Interception {
     await forward({
       network, target, method, path: origin.path, req, res, started, decision, headers,
       ...(substituted[0] ? { identity: substituted[0] } : {}),
-      extra: { intercepted: true },
+      // The query as sent, but a secret placed in it is written [redacted:<credential>].
+      extra: { intercepted: true, ...(shownQuery !== undefined ? { query: shownQuery } : {}) },
       open: (framed) => https.request({ host: address, port: target.port, ...(target.kind === 'name' ? { servername: target.host } : {}), method, path, headers: framed, agent: network.tlsAgent }),
       ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: (found: Found<Watched>) => watchedRefusal(this.#events, network, target, method, origin.path, found, { plain: false, part: 'body' }) } }),
       ...(network.watch.responseScanner() ? { reflect: network.watch.responseScanner()! } : {}),

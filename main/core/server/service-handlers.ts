@@ -31,6 +31,7 @@ export function serviceHandlers(service: AirlockService): SharedHandlers {
     'audit.verify': () => service.verifyAudit(),
 
     'credentials.list': () => service.listCredentials(),
+    'credentials.presets': () => service.credentialPresets(),
     'credentials.add': (input) => service.addCredential(input),
     'credentials.remove': (name) => service.removeCredential(name),
 

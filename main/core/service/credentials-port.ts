@@ -1,5 +1,5 @@
 import { AirlockError } from '../errors.js';
-import type { CredentialInput, CredentialSummary } from './types.js';
+import type { CredentialInjection, CredentialInput, CredentialSummary } from './types.js';
 
 /**
  * What the app needs of credentials. The credentials module (main/core/credentials) plugs in
@@ -30,7 +30,7 @@ function unavailable(): AirlockError {
 
 /** The shape of a credential store (main/core/credentials/store.ts): synchronous, may throw. */
 export interface CredentialStoreLike {
-  list(): { name: string; description?: string; hosts: string[]; header: string; maxTtlMs: number }[];
+  list(): { name: string; description?: string; hosts: string[]; inject: CredentialInjection; maxTtlMs: number }[];
   add(input: CredentialInput): unknown;
   remove(name: string): void;
 }
@@ -42,7 +42,7 @@ export interface CredentialStoreLike {
 export function storeAsCredentialsPort(store: CredentialStoreLike): CredentialsPort {
   return {
     list: async () => store.list().map((c) => ({
-      name: c.name, hosts: [...c.hosts], header: c.header, maxTtlMs: c.maxTtlMs,
+      name: c.name, hosts: [...c.hosts], inject: { ...c.inject }, maxTtlMs: c.maxTtlMs,
       ...(c.description !== undefined ? { description: c.description } : {}),
     })),
     add: async (input) => {

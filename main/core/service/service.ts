@@ -16,6 +16,7 @@ import type { Clock } from '../clock.js';
 import { ExternalScreens } from './external-screens.js';
 import { ScreenRegistry } from '../desktop/screen-registry.js';
 import type { Keychain } from '../credentials/keychain.js';
+import { CREDENTIAL_PRESETS } from '../credentials/presets.js';
 import { runDoctor, type DoctorReport } from './doctor.js';
 import type { Engine } from '../engine/engine.js';
 import { AirlockError } from '../errors.js';
@@ -38,7 +39,7 @@ import { ScreenDesk } from './screens.js';
 import { startOverrides, TaskManager, type TaskManagerDeps } from './tasks.js';
 import type {
   AgentInspection, AgentSummary, ApprovalInfo, ApprovalReply, AuditExportResult, AuditPageResult, AuditQueryRequest, AuditVerifyResult,
-  CredentialInput, CredentialSummary, GcResult, ImageBuildState, PastTask, PruneSummary, RunningTask, RunRequest, ServicePush, StartRequest, TaskEnd, TaskInfo,
+  CredentialInput, CredentialPresetInfo, CredentialSummary, GcResult, ImageBuildState, PastTask, PruneSummary, RunningTask, RunRequest, ServicePush, StartRequest, TaskEnd, TaskInfo,
 } from './types.js';
 
 export interface AirlockServiceDeps {
@@ -292,6 +293,11 @@ export class AirlockService {
   // ── credentials (write-only secrets) ──
   listCredentials(): Promise<CredentialSummary[]> {
     return this.#credentials.list();
+  }
+
+  /** The providers' presets: what `cred add --preset` and the app's picker fill in. */
+  credentialPresets(): Promise<CredentialPresetInfo[]> {
+    return Promise.resolve(Object.values(CREDENTIAL_PRESETS).map((p) => ({ name: p.name, hosts: [...p.hosts], inject: { ...p.inject }, description: p.description })));
   }
 
   addCredential(input: CredentialInput): Promise<void> {

@@ -213,12 +213,25 @@ export interface AuditExportResult {
   records: number;
 }
 
+/** How a credential's secret goes into a request (main/core/credentials/injection.ts). */
+export type CredentialInjection =
+  | { kind: 'header'; template: string }
+  | { kind: 'query'; param: string }
+  | { kind: 'basic'; user?: string };
+
 export interface CredentialSummary {
   name: string;
   description?: string;
   hosts: string[];
-  header: string;
+  inject: CredentialInjection;
   maxTtlMs: number;
+}
+
+export interface CredentialPresetInfo {
+  name: string;
+  hosts: string[];
+  inject: CredentialInjection;
+  description: string;
 }
 
 export interface CredentialInput {
@@ -226,7 +239,9 @@ export interface CredentialInput {
   /** Write-only: goes to the keychain, never comes back. */
   secret: string;
   hosts: string[];
+  /** A header template (as before injections); or `inject`; neither: `Authorization: Bearer`. */
   header?: string;
+  inject?: CredentialInjection;
   maxTtlMs?: number;
   description?: string;
 }

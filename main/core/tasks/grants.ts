@@ -6,7 +6,8 @@ import { AirlockError } from '../errors.js';
 import type { CredentialAuthorization, TaskCredentialsPort } from '../gateway/intercept.js';
 import { canonicalHostPatterns, hostPatternMatches, HTTPS_PORTS, normaliseHost, parseHostPattern } from '../host-pattern.js';
 import { TaskPlaceholders, unverifiedGrantId, type WatchedPlaceholder } from '../credentials/placeholder.js';
-import { parseHeaderTemplate, type CredentialStore } from '../credentials/store.js';
+import { placeSecret, type Injection } from '../credentials/injection.js';
+import type { CredentialStore } from '../credentials/store.js';
 import type { TaskCa } from '../credentials/task-ca.js';
 
 /** What a task asks for: from its manifest's `credentials`, or `--cred name[:ttl]`. */
@@ -42,7 +43,7 @@ export interface Grant {
 }
 
 interface Held extends Grant {
-  header: { name: string; value: string };
+  inject: Injection;
   secret: string;
   timer: { cancel(): void };
   /** The parent task's grant this one is drawn from (delegation). */
@@ -92,7 +93,7 @@ export class TaskCredentials implements TaskCredentialsPort {
       return {
         id: `g_${randomUUID()}`, credential: info.name, hosts: canonicalHostPatterns(info.hosts), expiresAt: now + (request.ttlMs ?? Math.min(DEFAULT_TTL_MS, info.maxTtlMs)),
         delivery: request.delivery, env: request.env, methods: request.methods?.map((m) => m.toUpperCase()), pathPrefix: request.pathPrefix,
-        usesLeft: request.uses, state: 'active', header: parseHeaderTemplate(info.header)!, secret: store!.secret(info.name),
+        usesLeft: request.uses, state: 'active', inject: info.inject, secret: store!.secret(info.name),
         timer: { cancel: () => undefined }, parent: undefined,
       };
     });
@@ -173,7 +174,7 @@ export class TaskCredentials implements TaskCredentialsPort {
     if (grant.pathPrefix && !withinPrefix(request.path, grant.pathPrefix)) return { ok: false, status: 403, kind: 'cred.denied', reason: `${request.path} is outside the grant's path ${grant.pathPrefix}`, grant: ref(grant) };
     const exhausted = drawUse(grant);
     if (exhausted) return { ok: false, status: 403, kind: 'cred.denied', reason: exhausted, grant: ref(grant) };
-    return { ok: true, grant: ref(grant), header: { name: grant.header.name, value: grant.header.value.replace('{secret}', grant.secret) } };
+    return { ok: true, grant: ref(grant), place: placeSecret(grant.inject, grant.secret) };
   }
 
   /** A grant of this task, for a child's grant to be drawn from (see GrantRequest.drawFrom). */
@@ -196,7 +197,7 @@ export class TaskCredentials implements TaskCredentialsPort {
 }
 
 /**
- * A child's grant, drawn from its parent's: the parent's hosts, header and secret; never past the
+ * A child's grant, drawn from its parent's: the parent's hosts, injection and secret; never past the
  * parent's expiry. The caller (delegation) has already narrowed delivery, methods, path and uses.
  */
 function drawnGrant(request: GrantRequest, parent: Held | undefined, now: number): Held {
@@ -207,7 +208,7 @@ function drawnGrant(request: GrantRequest, parent: Held | undefined, now: number
     id: `g_${randomUUID()}`, credential: parent.credential, hosts: parent.hosts,
     expiresAt: Math.min(parent.expiresAt, now + (request.ttlMs ?? DEFAULT_TTL_MS)),
     delivery: request.delivery, env: request.env, methods: request.methods?.map((m) => m.toUpperCase()), pathPrefix: request.pathPrefix,
-    usesLeft: request.uses, state: 'active', header: parent.header, secret: parent.secret,
+    usesLeft: request.uses, state: 'active', inject: parent.inject, secret: parent.secret,
     timer: { cancel: () => undefined }, parent,
   };
 }

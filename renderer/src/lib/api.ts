@@ -93,6 +93,7 @@ export const api: AirlockApi = {
   },
   credentials: {
     list: () => unwrap(bridge().credentials.list()),
+    presets: () => unwrap(bridge().credentials.presets()),
     add: (input) => unwrap(bridge().credentials.add(input)),
     remove: (name) => unwrap(bridge().credentials.remove(name)),
   },
