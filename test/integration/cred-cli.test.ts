@@ -29,11 +29,12 @@ describe('airlock cred', () => {
     const env = { AIRLOCK_HOME: home };
     const added = await withStdin(['cred', 'add', NAME, '--host', 'api.vendor.test', '--host', '*.cdn.vendor.test', '--max-ttl', '30m'], 'tok_cli_SENTINEL_77\n', env);
     expect(added.code).toBe(0);
-    expect(added.stdout).toMatch(new RegExp(`stored ${NAME} in the OS keychain: for api\\.vendor\\.test, \\*\\.cdn\\.vendor\\.test, at most 30m per task`));
+    expect(added.stdout).toMatch(new RegExp(`stored ${NAME} in the OS keychain: for api\\.vendor\\.test, \\*\\.cdn\\.vendor\\.test \\(Authorization: Bearer …\\), at most 30m per task`));
     expect(new Keychain().get(`credential:${NAME}`)).toBe('tok_cli_SENTINEL_77');
 
     const listed = await runCli(['cred', 'ls'], { env });
     expect(listed.stdout).toMatch(new RegExp(`${NAME}\\s+api\\.vendor\\.test,\\*\\.cdn\\.vendor\\.test\\s+Authorization: Bearer …\\s+30m`));
+    expect(listed.stdout).toMatch(/NAME\s+HOSTS\s+INJECTION\s+MAX TTL/);
     expect(listed.stdout + fs.readFileSync(path.join(home, 'credentials.json'), 'utf8')).not.toContain('SENTINEL');
 
     const removed = await runCli(['cred', 'rm', NAME], { env });
@@ -51,6 +52,40 @@ describe('airlock cred', () => {
     expect(host.stderr).toMatch(/--host: 'https:\/\/api\.vendor\.test\/' is not a host/);
     const header = await withStdin(['cred', 'add', NAME, '--host', 'a.test', '--header', 'Authorization Bearer'], 'x', env);
     expect(header.stderr).toMatch(/--header: 'Authorization Bearer' must be "Name: value" with \{secret\} once/);
+  });
+});
+
+describe('airlock cred add --preset', () => {
+  const PRESET_NAME = `cli-preset-${process.pid}`;
+  afterAll(() => {
+    new Keychain().delete(`credential:${PRESET_NAME}`);
+  });
+
+  it('fills hosts and injection from the preset (--host replaces its hosts); on a terminal the secret is asked for and never shown', async () => {
+    const home = path.join(tempDir(), 'home');
+    const env = { AIRLOCK_HOME: home };
+    // `script` gives the CLI a real terminal: what it writes there is all a person (or a screen recording) sees.
+    const child = spawn('script', ['-qfec', `${process.execPath} ${CLI} cred add ${PRESET_NAME} --preset github`, '/dev/null'], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    let screen = '';
+    child.stdout.on('data', (d: Buffer) => {
+      screen += d.toString();
+      if (screen.includes('(not shown): ') && !screen.includes('typed')) {
+        screen += 'typed';
+        child.stdin.write('ghp_TTY_SENTINEL_4242\r');
+      }
+    });
+    expect(await new Promise((resolve) => child.on('close', resolve))).toBe(0);
+    expect(screen).toMatch(new RegExp(`stored ${PRESET_NAME} in the OS keychain: for github\\.com \\(Basic x-access-token:…\\)`));
+    expect(screen).not.toContain('SENTINEL');
+    expect(new Keychain().get(`credential:${PRESET_NAME}`)).toBe('ghp_TTY_SENTINEL_4242');
+
+    const replaced = await withStdin(['cred', 'add', PRESET_NAME, '--preset', 'anthropic', '--host', 'llm.corp.test'], 'sk-ant-x\n', env);
+    expect(replaced.code).toBe(0);
+    const listed = await runCli(['cred', 'ls'], { env });
+    expect(listed.stdout).toMatch(new RegExp(`${PRESET_NAME}\\s+llm\\.corp\\.test\\s+x-api-key: …\\s+1h\\s+Anthropic API key`));
+    const unknown = await withStdin(['cred', 'add', PRESET_NAME, '--preset', 'acme'], 'x', env);
+    expect(unknown).toMatchObject({ code: 125 });
+    expect(unknown.stderr).toMatch(/--preset: 'acme' is not a preset/);
   });
 });
 
