@@ -5,7 +5,8 @@ import { engine } from '../context.js';
 import { out, outJsonLines } from '../stdout.js';
 import { table } from './tasks.js';
 import { readSecret } from '../secret-input.js';
-import { describeInjection, type Injection } from '../../core/credentials/injection.js';
+import type { Injection } from '../../core/credentials/injection.js';
+import { describeInjection } from '../../core/text/injection-display.js';
 import { CREDENTIAL_PRESETS, credentialPreset, presetAddCommand } from '../../core/credentials/presets.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];

@@ -53,15 +53,6 @@ export function checkInjection(injection: Injection): Injection {
   }
 }
 
-/** The injection in words, for `cred ls` and the app: never the secret (shown as `…`). */
-export function describeInjection(injection: Injection): string {
-  switch (injection.kind) {
-    case 'header': return injection.template.replace('{secret}', '…');
-    case 'query': return `?${injection.param}=…`;
-    case 'basic': return `Basic ${injection.user ?? '<user sent>'}:…`;
-  }
-}
-
 /** Where one secret goes in a request: what the gateway writes. */
 export type SecretPlacement =
   | { kind: 'header'; name: string; value: string }

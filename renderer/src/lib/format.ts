@@ -1,5 +1,3 @@
-import type { CredentialInjection } from '../../../preload/contract';
-
 export function formatSize(bytes: number | undefined): string {
   if (bytes === undefined || !Number.isFinite(bytes)) return '';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -50,12 +48,3 @@ export function shortTask(id: string): string {
 
 /** "30s", "10m", "1h30m" → ms, "512m" → bytes: the core's own parsers (main/core/policy/units.ts), so the dialog and the CLI read text alike. */
 export { parseDuration, parseSize } from '../../../main/core/policy/units';
-
-/** Where a credential's secret goes, never the secret itself (shown as `…`). */
-export function describeInjection(inject: CredentialInjection): string {
-  switch (inject.kind) {
-    case 'header': return inject.template.replace('{secret}', '…');
-    case 'query': return `?${inject.param}=…`;
-    case 'basic': return `Basic ${inject.user ?? '<user sent>'}:…`;
-  }
-}

@@ -2,7 +2,8 @@ import { useEffect, useState } from 'react';
 import type { CredentialSummary, IpcError } from '../../../preload/contract';
 import { EmptyState, ErrorPanel } from '../components/common';
 import { api, describeError } from '../lib/api';
-import { describeInjection, formatDuration } from '../lib/format';
+import { describeInjection } from '../../../main/core/text/injection-display';
+import { formatDuration } from '../lib/format';
 import { AddCredential } from './AddCredential';
 
 /**
