@@ -199,6 +199,28 @@ network: { mode: allowlist, allow: [api.vendor.test, sneaky-metadata.test], onUn
     await page.locator('td', { hasText: credentialName }).waitFor({ state: 'detached' });
   });
 
+  it('a preset fills hosts and where the secret goes; the list shows the injection, never the value', async () => {
+    const name = `e2e-preset-${process.pid}`;
+    const secret = `ghp_e2e_${Date.now()}_do_not_show`;
+    await page.goto(`${app.bridge.url}#/credentials`);
+    const form = page.getByRole('form', { name: 'Add a credential' });
+    await form.locator('[data-preset-picker] option[value="github"]').waitFor({ state: 'attached' });
+    await form.locator('[data-preset-picker]').selectOption('github');
+    await expect(form.getByLabel('Hosts').inputValue()).resolves.toBe('github.com');
+    await expect(form.getByLabel('Basic user').inputValue()).resolves.toBe('x-access-token');
+    await form.getByLabel('Name').fill(name);
+    await form.getByLabel('Secret').fill(secret);
+    await form.getByRole('button', { name: 'Add credential' }).click();
+    const row = page.locator('tr', { hasText: name });
+    await row.locator('td', { hasText: 'Basic x-access-token:…' }).waitFor();
+    await expect(row.textContent()).resolves.toContain('github.com');
+    expect(await page.content()).not.toContain(secret);
+    expect(new Keychain().get(`credential:${name}`)).toBe(secret);
+    page.once('dialog', (d) => void d.accept());
+    await row.getByRole('button', { name: 'Remove' }).click();
+    await page.locator('td', { hasText: name }).waitFor({ state: 'detached' });
+  });
+
   it('lends a stored credential with a TTL from the run dialog: a countdown, never the secret, and refusals in the dialog', async () => {
     const secret = `e2e-lent-secret-${Date.now()}-do-not-show`;
     const seen: string[] = [];
