@@ -67,7 +67,9 @@ export class TerminalRegistry {
   /** Emits a record of the task (its size, a resize, its end) as Airlock. */
   record(task: string, kind: 'terminal.started' | 'terminal.resized' | 'terminal.ended', data: Record<string, unknown>): void {
     const entry = this.#entries.get(task);
-    if (entry) this.#bus.emit({ task, agent: entry.agent, actor: kind === 'terminal.resized' ? 'user' : 'airlock', kind, data });
+    if (!entry) return;
+    this.#bus.emit({ task, agent: entry.agent, actor: kind === 'terminal.resized' ? 'user' : 'airlock', kind, data });
+    if (kind === 'terminal.resized') this.#changed(); // the task list shows the size
   }
 
   /** Someone takes control: their keys reach the agent from now on. Logged. */
