@@ -29,6 +29,8 @@ export class TerminalOutputFilter {
   #held: number[] = [];
   /** The string sequence now read is dropped whatever it says (DCS, SOS, PM, APC, or too long). */
   #dropping = false;
+  /** The string now read is an OSC (BEL ends it too). */
+  #osc = false;
   /** A UTF-8 lead byte 0xC2 seen at a chunk's end (a C1 control may follow). */
   #pendingC2 = false;
   /** The last byte of the previous chunk (a UTF-8 character may span two chunks). */
@@ -49,7 +51,9 @@ export class TerminalOutputFilter {
     }
     for (; i < chunk.length; i++) {
       const byte = chunk[i]!;
-      if (byte === 0xc2 && this.#state !== 'string' && this.#state !== 'string-esc') {
+      const inString = this.#state === 'string' || this.#state === 'string-esc';
+      // In a string only ST (U+009C) means anything; elsewhere any C1 control does.
+      if (byte === 0xc2 && (!inString || chunk[i + 1] === 0x9c || i + 1 === chunk.length)) {
         if (i + 1 === chunk.length) {
           this.#pendingC2 = true;
           break;
@@ -90,10 +94,12 @@ export class TerminalOutputFilter {
         else if (byte === 0x5d) {
           this.#state = 'string';
           this.#dropping = false;
+          this.#osc = true;
         } else if (byte === 0x50 || byte === 0x58 || byte === 0x5e || byte === 0x5f) {
           // DCS, SOS, PM, APC: dropped whole
           this.#state = 'string';
           this.#dropping = true;
+          this.#osc = false;
           this.#held = [];
         } else if (byte === ESC) {
           this.#held = [byte];
@@ -129,7 +135,7 @@ export class TerminalOutputFilter {
       this.#state = 'string-esc';
       return;
     }
-    if (byte === BEL && !this.#dropping) return this.#endString(outBytes);
+    if (byte === BEL && this.#osc) return this.#endString(outBytes);
     if (!this.#dropping && this.#held.length > MAX_SEQUENCE_BYTES) {
       this.#dropping = true;
       this.#held = [];
@@ -162,6 +168,7 @@ export class TerminalOutputFilter {
     this.#state = 'ground';
     this.#held = [];
     this.#dropping = false;
+    this.#osc = false;
   }
 }
 

@@ -88,7 +88,8 @@ describe('airlock run -it', () => {
     expect(JSON.stringify(log)).not.toContain('SECRET-MARKER');
     const kinds = log.map((e) => e.kind);
     expect(log.find((e) => e.kind === 'terminal.started')?.data).toEqual({ cols: 100, rows: 30 });
-    expect(log.find((e) => e.kind === 'terminal.resized')).toMatchObject({ actor: 'user', data: { cols: 120, rows: 40 } });
+    // stty sets columns, then rows: one resize each, the last one the window's size.
+    expect(log.filter((e) => e.kind === 'terminal.resized').at(-1)).toMatchObject({ actor: 'user', data: { cols: 120, rows: 40 } });
     expect(log.filter((e) => e.kind === 'terminal.control').map((e) => e.data)).toEqual([{ taken: true, by: 'cli' }, { taken: false, by: 'cli', reason: 'the task ended' }]);
     const ended = log.find((e) => e.kind === 'terminal.ended')!.data as { bytesIn: number; bytesOut: number };
     expect(ended.bytesIn).toBeGreaterThan(20);

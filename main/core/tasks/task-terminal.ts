@@ -118,7 +118,7 @@ export class TaskTerminal {
     if (this.#windowBytes + data.byteLength > INPUT_BYTES_PER_SECOND) {
       throw new AirlockError('policy_refused', `more than ${INPUT_BYTES_PER_SECOND} bytes of terminal input in a second`, 'type or paste more slowly');
     }
-    if (stream.writableLength > MAX_PENDING_INPUT_BYTES) {
+    if (stream.writableLength >= MAX_PENDING_INPUT_BYTES) {
       throw new AirlockError('policy_refused', `the agent has not read ${stream.writableLength} bytes of input yet`, 'wait until it reads what it was sent');
     }
     this.#windowBytes += data.byteLength;
