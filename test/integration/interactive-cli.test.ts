@@ -9,8 +9,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../main/core/engine/engine.js';
 import { listTaskObjects } from '../../main/core/engine/leftovers.js';
-import { stopEngine } from '../helpers/engine.js';
-import { approve, runCli, tempDir } from '../helpers/env.js';
+import { enginesOf, stopEngine } from '../helpers/engine.js';
+import { approve, runCli, tempDir, waitFor } from '../helpers/env.js';
 import { startPtySession } from '../helpers/pty-session.js';
 
 const dir = tempDir();
@@ -117,6 +117,24 @@ describe('airlock run -it', () => {
     const log = await events(task);
     expect(log.map((e) => e.kind)).toContain('task.cancelled');
     expect(log.filter((e) => e.kind === 'terminal.control').map((e) => e.data)).toEqual([{ taken: true, by: 'cli' }, { taken: false, by: 'cli' }]);
+  });
+
+  it('the engine killed under a session: the CLI says so and exits, and the sandbox stops on its own', { timeout: 120_000 }, async () => {
+    const session = startPtySession(['run', agent('tty-orphan'), '-it'], { dir, env, cols: 80, rows: 24 });
+    try {
+      await session.waitFor('ready');
+      const task = (await listTaskObjects(Engine.connect())).find((o) => o.agent === 'tty-orphan' && o.containers.some((c) => c.state === 'running'))!.task;
+      const running = async () => ((await listTaskObjects(Engine.connect())).find((t) => t.task === task)?.containers ?? []).filter((c) => c.state === 'running');
+      for (const pid of enginesOf(home)) process.kill(pid, 'SIGKILL');
+      expect(await session.exited).toBe(125);
+      expect(session.shown()).toMatch(/the Airlock engine went away/);
+      await waitFor(async () => ((await running()).length === 0 ? true : undefined), 'the sandbox to stop on its own', 15_000);
+      // What the killed engine left is removed by the next one.
+      expect((await runCli(['gc'], { env })).code).toBe(0);
+      expect((await listTaskObjects(Engine.connect())).filter((o) => o.task === task)).toEqual([]);
+    } finally {
+      session.kill();
+    }
   });
 
   it('refuses -it without a terminal, and -i or -t alone, before anything starts', async () => {

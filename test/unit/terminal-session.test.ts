@@ -47,7 +47,7 @@ describe('Airlock\'s own keys (Ctrl-])', () => {
 
 describe('a session\'s bounds', () => {
   const open = () => {
-    const clock = new ManualClock(0);
+    const clock = new ManualClock();
     const terminal = new TaskTerminal('t_x', { cols: 80, rows: 24 }, clock);
     // An agent that reads its input only when told to: what it has not read stays queued.
     const unread: (() => void)[] = [];
