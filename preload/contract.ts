@@ -30,7 +30,7 @@ function returns<T>(): Returns<T> {
 export type * from './wire-types.js';
 import type {
   AgentSummary, ApprovalInfo, AuditExportResult, AuditPageResult, AuditVerifyResult, CredentialPresetInfo, CredentialSummary, DoctorReport, EventBatch,
-  ImageBuildState, PastTask, ScreenFrame, ScreenshotInfo, TaskInfo,
+  ImageBuildState, PastTask, ScreenFrame, ScreenshotInfo, TaskInfo, TerminalFrame,
 } from './wire-types.js';
 
 // ── Argument schemas ────────────────────────────────────────────────────────────────────────
@@ -57,6 +57,8 @@ export const runRequestSchema = z.strictObject({
   memoryBytes: z.number().int().positive().max(2 ** 50).optional(),
   /** Credentials to lend, each for at most its maximum TTL (the service checks it against the store). */
   credentials: z.array(z.strictObject({ name: credentialName, ttlMs: z.number().int().positive().max(30 * 24 * 3_600_000) })).max(50).optional(),
+  /** An interactive session of this size (columns × rows): the agent's program gets a terminal. */
+  terminal: z.strictObject({ cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }).optional(),
 });
 export type RunRequest = z.infer<typeof runRequestSchema>;
 
@@ -149,10 +151,22 @@ export const contract = {
   'screen.shots': { args: z.tuple([taskId]), result: returns<ScreenshotInfo[]>() },
   /** One screenshot's PNG, refused unless it is still the file its event recorded (sha256). */
   'screen.shot': { args: z.tuple([z.strictObject({ task: taskId, index: z.number().int().min(1).max(10_000_000) })]), result: returns<Uint8Array>() },
+  /**
+   * Starts pushing a running task's interactive session (`terminal` pushes: its scroll-back, then
+   * every byte) to the caller alone, until terminal.unwatch, the task's end, or the caller's; resolves to its size.
+   */
+  'terminal.watch': { args: z.tuple([taskId]), result: returns<{ cols: number; rows: number }>() },
+  'terminal.unwatch': { args: z.tuple([taskId]), result: returns<void>() },
+  /** Takes control of the session (this caller's keys reach the agent) or gives it back; both are logged. One holder at a time. */
+  'terminal.control': { args: z.tuple([z.strictObject({ task: taskId, take: z.boolean() })]), result: returns<void>() },
+  /** Keys for the agent's terminal; refused unless this caller holds control. */
+  'terminal.input': { args: z.tuple([z.strictObject({ task: taskId, data: z.instanceof(Uint8Array).refine((d) => d.byteLength >= 1 && d.byteLength <= 65_536, { error: 'must be 1 to 65536 bytes' }) })]), result: returns<void>() },
+  /** A new size for the agent's terminal; refused unless this caller holds control. */
+  'terminal.resize': { args: z.tuple([z.strictObject({ task: taskId, cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) })]), result: returns<void>() },
 } as const satisfies Record<`${string}.${string}`, { args: z.ZodType<readonly unknown[]>; result: Returns<unknown> }>;
 
 /** Push topics (main → renderer). */
-export const PUSH_TOPICS = ['events', 'tasks', 'approvals', 'images', 'screen'] as const;
+export const PUSH_TOPICS = ['events', 'tasks', 'approvals', 'images', 'screen', 'terminal'] as const;
 export type PushTopic = (typeof PUSH_TOPICS)[number];
 
 /**
@@ -171,6 +185,8 @@ export const pushes = {
   images: returns<ImageBuildState>(),
   /** Frames of a screen this window watches (screen.watch), and only those. */
   screen: returns<ScreenFrame>(),
+  /** Bytes of an interactive session this caller watches (terminal.watch), and only those. */
+  terminal: returns<TerminalFrame>(),
 } as const satisfies Record<PushTopic, Returns<unknown>>;
 
 export type Contract = typeof contract;

@@ -81,12 +81,20 @@ const bridge: AirlockBridge = {
     shots: (task) => invoke('screen.shots', task),
     shot: (request) => invoke('screen.shot', request),
   },
+  terminal: {
+    watch: (task) => invoke('terminal.watch', task),
+    unwatch: (task) => invoke('terminal.unwatch', task),
+    control: (request) => invoke('terminal.control', request),
+    input: (request) => invoke('terminal.input', request),
+    resize: (request) => invoke('terminal.resize', request),
+  },
   subscribe: {
     events: (listener) => subscribe('events', listener),
     tasks: (listener) => subscribe('tasks', listener),
     approvals: (listener) => subscribe('approvals', listener),
     images: (listener) => subscribe('images', listener),
     screen: (listener) => subscribe('screen', listener),
+    terminal: (listener) => subscribe('terminal', listener),
   },
 };
 

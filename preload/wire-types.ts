@@ -109,7 +109,8 @@ export interface TaskInfo {
   /** The virtual screen of a task whose manifest has `display:` (watched live while it runs). */
   display?: { width: number; height: number };
   /** Who has taken control of its screen, while someone has (its input then reaches the screen). */
-  control?: string;
+  control?: string;  /** An interactive session's size now, and which client may type into it (`cli` or `app`), while one may. */
+  terminal?: { cols: number; rows: number; control?: 'cli' | 'app' };
 }
 
 export interface PastTask {
@@ -212,6 +213,18 @@ export interface EventBatch {
 }
 
 /** One changed region of a task's screen, PNG-encoded: the live view draws it at (x, y). */
+/**
+ * Bytes an interactive session's agent wrote, pushed to a watcher (terminal.watch): the first push
+ * of a watch is the scroll-back. `dropped`: this watcher fell too far behind and its watch ended
+ * (watch again to go on from the scroll-back); `ended`: the session is over.
+ */
+export interface TerminalFrame {
+  task: string;
+  data: Uint8Array;
+  dropped?: true;
+  ended?: true;
+}
+
 export interface ScreenFrame {
   task: string;
   /** Per-watch sequence number, from 1; the first frame of a watch is the whole screen. */

@@ -10,7 +10,7 @@
  * The only change to the page: its CSP allows this one WebSocket (connect-src), and one classic
  * script (the shim, from the same origin) runs before the renderer's module.
  *
- * Messages are JSON; byte arrays (a screen frame's PNG, a screenshot) cross as {"$bytes": base64}
+ * Messages are JSON; byte arrays (a screen frame's PNG, a screenshot, a terminal's keys) cross as {"$bytes": base64}
  * and the shim turns them back into Uint8Array. Each connection is one caller with its own engine
  * connection: the frames of a screen it watches go to that connection alone, as Electron sends
  * them to one web contents, and its control of a screen is given back when it closes.
@@ -22,7 +22,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { transform } from 'esbuild';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { encodeMessage } from '../../main/core/server/wire.js';
+import { decodeMessage, encodeMessage } from '../../main/core/server/wire.js';
 import { registerAppHandlers } from '../../main/ipc/app.js';
 import type { Caller } from '../../main/ipc/caller.js';
 import { EngineConnections, type Connect } from '../../main/ipc/engine-link.js';
@@ -140,7 +140,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
       ws.on('message', (raw) => {
         let message: { id: number; channel: string; args: unknown };
         try {
-          message = JSON.parse(raw.toString()) as typeof message;
+          message = decodeMessage(raw.toString()) as typeof message;
         } catch {
           return;
         }

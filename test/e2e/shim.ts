@@ -32,6 +32,15 @@ function revive(_key: string, value: unknown): unknown {
   return array;
 }
 
+/** Uint8Array → {"$bytes": base64} (a terminal's keys), as the engine's wire carries them. */
+function encodeBytes(this: Record<string, unknown>, key: string, value: unknown): unknown {
+  const original = this[key];
+  if (!(original instanceof Uint8Array)) return value;
+  let binary = '';
+  for (const byte of original) binary += String.fromCharCode(byte);
+  return { $bytes: btoa(binary) };
+}
+
 socket.addEventListener('message', (message: { data: string }) => {
   const data = JSON.parse(message.data, revive) as Message;
   if ('id' in data) {
@@ -61,7 +70,7 @@ async function invoke(channel: string, args: unknown[]): Promise<Envelope> {
   return new Promise((resolve) => {
     const id = nextId++;
     pending.set(id, resolve);
-    socket.send(JSON.stringify({ id, channel, args }));
+    socket.send(JSON.stringify({ id, channel, args }, encodeBytes));
   });
 }
 

@@ -53,6 +53,11 @@ const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
   'screen.input': [{ task: TASK, input: { type: 'pointer', x: 1279, y: 799, buttons: 1 } }],
   'screen.shots': [TASK],
   'screen.shot': [{ task: TASK, index: 1 }],
+  'terminal.watch': [TASK],
+  'terminal.unwatch': [TASK],
+  'terminal.control': [{ task: TASK, take: true }],
+  'terminal.input': [{ task: TASK, data: new Uint8Array([0x68, 0x69]) }],
+  'terminal.resize': [{ task: TASK, cols: 120, rows: 40 }],
 };
 
 describe('preload surface', () => {

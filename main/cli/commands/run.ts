@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { AirlockEvent } from '../../core/audit/events.js';
 import { AirlockError, type AirlockErrorCode } from '../../core/errors.js';
 import type { EngineClient } from '../../core/server/client.js';
+import type { EngineArgs } from '../../core/server/engine-contract.js';
 import type { AgentInspection, TaskEnd } from '../../core/service/types.js';
 import type { learnedAllowlist } from '../../core/tasks/learn.js';
 import { applyLearnedAllowlist, ask, TerminalApprovals } from '../ask.js';
@@ -13,6 +14,7 @@ import { parseRunFlags, type RunFlags } from '../run-args.js';
 import { err, out, outJson } from '../stdout.js';
 import { inert, inertDeep } from '../terminal-text.js';
 import { approveForRun, describeAgent, notApproved } from './agents.js';
+import { checkInteractive, runSession, terminalSize, type SessionEnd } from '../interactive.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -32,13 +34,15 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
     .option('--json', 'print one JSON event per line instead of the readable log')
     .option('--learn', 'run with the network open (every public host allowed and logged), then print the smallest allowlist that would have served the run')
     .option('--detach', 'print the task id and exit; the task goes on in the engine (see `airlock log -f`, `airlock stop`)')
+    .option('-i, --interactive', 'with -t: an interactive session (keys go to the agent)')
+    .option('-t, --tty', 'with -i: give the agent a terminal; Ctrl-] d detaches, Ctrl-] q stops the task')
     .action(async (agentRef: string, opts: RunCliOptions) => {
       setExit(await runCommand(agentRef, opts));
     });
 }
 
 interface RunCliOptions extends RunFlags {
-  json?: boolean; detach?: boolean;
+  json?: boolean; detach?: boolean; interactive?: boolean; tty?: boolean;
 }
 
 /** `./agent.yaml` or `demo`: a manifest path is made absolute here, a name is the engine's to look up. */
@@ -48,6 +52,8 @@ function agentRefOf(ref: string): string {
 
 async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCode> {
   if (opts.detach && opts.learn) throw new AirlockError('bad_argument', '--learn needs the run\'s events, so it cannot --detach', 'run it without --detach');
+  checkInteractive(opts);
+  const interactive = opts.interactive === true;
   const overrides = parseRunFlags(opts, process.cwd()); // bad flags are refused before anything else
   const client = await engine();
   if (opts.detach && client.mode === 'inprocess') {
@@ -58,6 +64,7 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   const request = {
     agent: agent.file, attached: !opts.detach, ...rest,
     ...(network ? { network } : {}), ...(creds ? { credentials: creds } : {}),
+    ...(interactive ? { terminal: terminalSize() } : {}),
   };
   await explainDemoCredential(client, agent);
   await client.call('tasks.check', request); // what is wrong with the manifest or the flags, before any approval
@@ -68,6 +75,7 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
     else out(`${task}\n`);
     return EXIT.ok;
   }
+  if (interactive) return interactiveRun(client, request);
 
   const run = new RunView(client, opts);
   const controller = interruptible(client, () => run.root, opts);
@@ -87,6 +95,28 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
     run.stop();
     controller.release();
   }
+}
+
+/** `run -it`: the session on this terminal, then one line on how it ended (its log is `airlock log <task>`). */
+async function interactiveRun(client: EngineClient, request: EngineArgs<'tasks.start'>[0]): Promise<ExitCode> {
+  const { task } = await client.call('tasks.start', request);
+  let session: SessionEnd;
+  try {
+    session = await runSession(client, task);
+  } catch (error) {
+    // Over before the session could be watched: how it ended is what tasks.wait says.
+    if (!(error instanceof AirlockError && error.code === 'not_found')) throw error;
+    session = { how: 'ended' };
+  }
+  if (session.how === 'lost') throw new AirlockError('engine_unavailable', `the Airlock engine went away: ${session.reason}`, 'the task\'s sandbox ended with it; see `airlock log`');
+  if (session.how === 'detached') {
+    err(`\ndetached: ${task} runs on (airlock log -f ${task}; airlock stop ${task})\n`);
+    return EXIT.ok;
+  }
+  const end = await client.call('tasks.wait', task);
+  if (end.state === 'failed' && end.error) throw new AirlockError(end.error.code as AirlockErrorCode, end.error.message, end.error.hint);
+  err(`\n${task} ${end.state}${end.exitCode !== undefined ? ` (exit code ${end.exitCode})` : ''}; its log: airlock log ${task}\n`);
+  return exitCodeFor(end);
 }
 
 /**

@@ -25,6 +25,9 @@ export const EVENT_KINDS = [
   // the warm pool (tasks/pool.ts): a sandbox prepared for no task yet (recorded before its objects
   // are made, naming them, so the reaper can vouch for them), taken by a task, destroyed unused
   'pool.prepared', 'pool.claimed', 'pool.discarded',
+  // an interactive session (`run -it`, the app's Terminal tab): its size, who may type, how many
+  // bytes went each way; never the bytes themselves (echoed keystrokes may be secrets)
+  'terminal.started', 'terminal.resized', 'terminal.control', 'terminal.ended',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -54,6 +54,11 @@ export interface SandboxPlan {
   /** A display task: its screen, window manager and browser keep their state in /tmp too. */
   display?: boolean;
   /**
+   * An interactive session (`run -it`): the agent gets a pseudo-terminal, and stdin stays open for
+   * the person's keys (not StdinOnce: a watcher going does not close it). Never with secretsOnStdin.
+   */
+  terminal?: { cols: number; rows: number };
+  /**
    * Paths the image declares as VOLUMEs: each gets a tmpfs of the workspace's size instead of an
    * anonymous volume on the host's disk (which no limit would bound, and which would outlive the task).
    */
@@ -62,6 +67,12 @@ export interface SandboxPlan {
 
 /** Reads NAME=base64 lines until an empty line, exports them, then execs the agent's command. */
 export const ENV_SECRETS_WRAPPER = 'while IFS= read -r line && [ -n "$line" ]; do export "${line%%=*}=$(printf %s "${line#*=}" | base64 -d)"; done; exec "$@"';
+
+/**
+ * An interactive session's program starts with its terminal's size set (an engine older than API
+ * 1.42 ignores the size given at creation, and a resize can only follow the start).
+ */
+export const TERMINAL_SIZE_WRAPPER = 'stty rows "$1" cols "$2" 2>/dev/null; shift 2; exec "$@"';
 
 /**
  * A pooled sandbox's only process until a task claims it: reads NAME=base64 lines until an empty
@@ -77,12 +88,15 @@ export const POOL_LAUNCHER = 'd() { v=$(printf %s "$1" | base64 -d; echo x); v=$
  * the manifest except the limits, which the manifest can set but never remove.
  */
 export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerCreateOptions {
-  const stdin = plan.secretsOnStdin === true || plan.launcher === true;
+  const tty = plan.terminal !== undefined;
+  const stdin = plan.secretsOnStdin === true || plan.launcher === true || tty;
   return {
     name: plan.name,
     Image: plan.image,
     ...(plan.launcher ? { Cmd: ['sh', '-c', POOL_LAUNCHER, 'airlock-launch'] }
-      : plan.secretsOnStdin && plan.command ? { Cmd: ['sh', '-c', ENV_SECRETS_WRAPPER, 'airlock-env', ...plan.command] } : plan.command ? { Cmd: plan.command } : {}),
+      : plan.secretsOnStdin && plan.command ? { Cmd: ['sh', '-c', ENV_SECRETS_WRAPPER, 'airlock-env', ...plan.command] }
+      : plan.terminal && plan.command ? { Cmd: ['sh', '-c', TERMINAL_SIZE_WRAPPER, 'airlock-tty', String(plan.terminal.rows), String(plan.terminal.cols), ...plan.command] }
+      : plan.command ? { Cmd: plan.command } : {}),
     WorkingDir: plan.workdir,
     User: `${AGENT_UID}:${AGENT_UID}`,
     Env: Object.entries({ HOME: '/tmp', ...plan.env }).map(([k, v]) => `${k}=${v}`),
@@ -91,10 +105,12 @@ export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerC
     AttachStdout: true,
     AttachStderr: true,
     OpenStdin: stdin,
-    StdinOnce: stdin,
-    Tty: false,
+    StdinOnce: stdin && !tty,
+    Tty: tty,
     HostConfig: {
       ...hardenedHostConfig(plan.limits),
+      // [rows, cols]: engines older than API 1.42 ignore it; the runner resizes once it starts.
+      ...(plan.terminal ? { ConsoleSize: [plan.terminal.rows, plan.terminal.cols] } : {}),
       // In the sidecar's PID namespace, PID 1 is the sidecar's init (it reaps the agent's orphans);
       // the engine gives a container that shares a PID namespace no init of its own.
       Init: plan.sidecar === undefined,

@@ -27,7 +27,7 @@ export class Sandbox {
     await this.container.putArchive(workspace, { path: workdir, noOverwriteDirNonDir: '1' });
   }
 
-  /** Attach before start so not a byte of output is missed (with stdin when secrets go that way). */
+  /** Attach before start so not a byte of output is missed (with stdin when secrets go that way, or a person types: with a TTY, raw bytes). */
   async attach(stdin = false): Promise<NodeJS.ReadWriteStream> {
     return this.container.attach({ stream: true, stdout: true, stderr: true, logs: false, ...(stdin ? { stdin: true, hijack: true } : {}) });
   }
@@ -42,6 +42,11 @@ export class Sandbox {
     pack.entry({ name: path.posix.basename(caPath), mode: 0o644, uid: 0, gid: 0, mtime }, pem);
     pack.finalize();
     await this.container.putArchive(pack as unknown as NodeJS.ReadableStream, { path: path.posix.dirname(bundlePath) });
+  }
+
+  /** A TTY sandbox's terminal size (the program in it gets SIGWINCH). */
+  async resize(size: { cols: number; rows: number }): Promise<void> {
+    await this.container.resize({ h: size.rows, w: size.cols });
   }
 
   async start(): Promise<void> {

@@ -22,6 +22,10 @@ export interface Caller {
   push<T extends PushTopic>(topic: T, payload: PushPayload<T>): void;
   /** Calls `listener` once when the caller goes away (closed, crashed, reloaded). Returns the undo. */
   onGone(listener: () => void): () => void;
+  /** Bytes sent to this caller that it has not read yet, where the transport can tell (a socket). */
+  backlog?(): number;
+  /** What kind of client it says it is (its hello: cli, app, e2e), where the transport knows. */
+  readonly client?: string;
 }
 
 /** The channel's checked arguments, then who called. */

@@ -49,6 +49,7 @@ export const startRequestSchema = z.strictObject({
   inputs: z.array(z.strictObject({ hostPath, containerPath: z.string().startsWith('/').max(4096).optional() })).max(100).optional(),
   outputDir: hostPath.optional(),
   attached: z.boolean(),
+  terminal: runRequestSchema.shape.terminal,
 });
 
 /** What `engine.status` says of the running engine. */
@@ -90,6 +91,8 @@ export const engineOnlyContract = {
   // ── CLI: what `airlock` asks beyond the window's channels ──
   /** Starts a task (`airlock run`): returns its id at once; with `attached`, it is stopped when this caller goes. */
   'tasks.start': { args: z.tuple([startRequestSchema]), result: returns<{ task: string }>() },
+  /** The task no longer ends with this caller (`run -it`, then Ctrl-] d): it runs on in the engine. */
+  'tasks.detach': { args: z.tuple([taskId]), result: returns<void>() },
   /** Checks a start request (manifest, settings, credentials; not the approval) without starting anything. */
   'tasks.check': { args: z.tuple([startRequestSchema]), result: returns<void>() },
   /** Waits until a task this engine runs is over and its sandbox gone: how it ended. */

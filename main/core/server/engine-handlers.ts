@@ -4,6 +4,7 @@
  * clients), so per-caller state (screen watches, who has control) is one state.
  */
 import type { Airlock } from '../airlock.js';
+import { AirlockError } from '../errors.js';
 import { findShadowAgents } from '../tasks/shadow.js';
 import { HandlerTable, type Caller } from './dispatch.js';
 import { engineContract, type EngineChannel, type EngineContract, type EngineHandlers, type SharedChannel } from './engine-contract.js';
@@ -15,15 +16,22 @@ export type ProcessHandlers = Pick<EngineHandlers, 'engine.status' | 'engine.sto
 /** The engine-only channels answered by the core. */
 function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | keyof ProcessHandlers> {
   const { service } = airlock;
+  /** Attached tasks, by caller: task → undoes its ending with that caller. */
+  const attachments = new Map<Caller, Map<string, () => void>>();
   return {
     'agents.openFile': (file) => service.openAgent(file),
     'audit.exportTo': ({ file, format, task }) => service.exportAudit(file, format, task),
 
     'tasks.start': (request, caller) => {
       const started = service.start(request);
-      if (request.attached) stopWhenCallerGoes(airlock, started.task, caller);
+      if (request.attached) stopWhenCallerGoes(airlock, started.task, caller, attachments);
       reapOnceStarted(airlock, started.task);
       return started;
+    },
+    'tasks.detach': (task, caller) => {
+      const detach = attachments.get(caller)?.get(task);
+      if (!detach) throw new AirlockError('not_found', `task ${task} is not attached to this client`, 'only the client that started it attached can detach it');
+      detach();
     },
     'tasks.check': (request) => service.checkStart(request),
     'tasks.wait': (task) => service.wait(task),
@@ -38,10 +46,20 @@ function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | ke
 }
 
 /** An attached task ends with its caller (a closed terminal is Ctrl-C), never orphaned. */
-function stopWhenCallerGoes(airlock: Airlock, task: string, caller: Caller): void {
-  const undo = caller.onGone(() => {
+function stopWhenCallerGoes(airlock: Airlock, task: string, caller: Caller, attachments: Map<Caller, Map<string, () => void>>): void {
+  const undoGone = caller.onGone(() => {
+    attachments.delete(caller);
     void airlock.service.stop(task).catch(() => undefined); // already over: nothing to stop
   });
+  const ofCaller = attachments.get(caller) ?? new Map<string, () => void>();
+  attachments.set(caller, ofCaller);
+  // Detached (tasks.detach) or over: the task no longer ends with this caller.
+  const undo = () => {
+    undoGone();
+    ofCaller.delete(task);
+    if (ofCaller.size === 0 && attachments.get(caller) === ofCaller) attachments.delete(caller);
+  };
+  ofCaller.set(task, undo);
   void airlock.service.wait(task).catch(() => undefined).finally(undo);
 }
 

@@ -28,7 +28,7 @@ export function inProcessHandlers(airlock: Airlock, who: string): HandlerTable<E
 
 /** A client of a core in this process; `close()` closes the core too. */
 export function inProcessClient(airlock: Airlock, log?: Log): EngineClient {
-  return callerClient(inProcessHandlers(airlock, 'this command'), airlock.service, { log, onClose: () => airlock.close() });
+  return callerClient(inProcessHandlers(airlock, 'this command'), airlock.service, { log, onClose: () => airlock.close(), client: 'cli' });
 }
 
 /**
@@ -38,7 +38,7 @@ export function inProcessClient(airlock: Airlock, log?: Log): EngineClient {
 export function callerClient(
   table: HandlerTable<EngineContract>,
   service: Airlock['service'],
-  options: { log?: Log | undefined; onClose?: () => Promise<void> } = {},
+  options: { log?: Log | undefined; onClose?: () => Promise<void>; client?: string } = {},
 ): EngineClient {
   const listeners = new Map<PushTopic, Set<Listener>>();
   const gone = new Set<() => void>();
@@ -51,6 +51,7 @@ export function callerClient(
       gone.add(listener);
       return () => gone.delete(listener);
     },
+    ...(options.client ? { client: options.client } : {}),
   };
   const unsubscribe = service.subscribe((push) => deliver(push.topic, push.payload));
   let closed = false;

@@ -6,6 +6,7 @@
 import type { AirlockService } from '../service/service.js';
 import type { SharedHandlers } from './engine-contract.js';
 import { screenHandlers } from './screen-handlers.js';
+import { terminalHandlers } from './terminal-handlers.js';
 
 export function serviceHandlers(service: AirlockService): SharedHandlers {
   return {
@@ -36,5 +37,6 @@ export function serviceHandlers(service: AirlockService): SharedHandlers {
     'credentials.remove': (name) => service.removeCredential(name),
 
     ...screenHandlers(service.screens),
+    ...terminalHandlers(service.terminals),
   };
 }

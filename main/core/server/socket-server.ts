@@ -59,6 +59,8 @@ interface Connection {
   inFlight: number;
   /** Its calls are not read while it has not read our answers (see pauseQueuedBytes). */
   paused: boolean;
+  /** What it said it is in its hello (cli, app, e2e). */
+  client?: string;
 }
 
 export class EngineSocketServer {
@@ -138,6 +140,10 @@ export class EngineSocketServer {
           gone.add(listener);
           return () => gone.delete(listener);
         },
+        backlog: () => socket.writableLength,
+        get client() {
+          return connection.client;
+        },
       },
     };
     this.#connections.add(connection);
@@ -212,6 +218,7 @@ export class EngineSocketServer {
     const client = typeof hello.client === 'string' ? hello.client.replace(/[^\w.-]/g, '').slice(0, 40) : '?';
     const build = typeof hello.build === 'string' ? hello.build.replace(/[^\w.+-]/g, '').slice(0, 80) : '?';
     connection.name = `${connection.name} (${client} ${build})`;
+    connection.client = client;
     const reply: EngineHello = { protocol: PROTOCOL, build: this.#options.build, pid: process.pid, tasks: this.#options.runningTasks(), ...(this.#options.settings ? { settings: this.#options.settings } : {}) };
     this.#send(connection, { hello: reply });
     if (hello.protocol !== PROTOCOL) {

@@ -36,6 +36,8 @@ import { taskHistory } from './history.js';
 import { ImageBuilds, type BuildImage } from './images.js';
 import { ResourceSampler } from './resources.js';
 import { ScreenDesk } from './screens.js';
+import { TerminalDesk } from './terminals.js';
+import { TerminalRegistry } from '../tasks/terminal-registry.js';
 import { startOverrides, TaskManager, type TaskManagerDeps } from './tasks.js';
 import type {
   AgentInspection, AgentSummary, ApprovalInfo, ApprovalReply, AuditExportResult, AuditPageResult, AuditQueryRequest, AuditVerifyResult,
@@ -82,6 +84,8 @@ export class AirlockService {
   readonly agents: AgentRegistry;
   /** Live screens of display tasks: watch, control, input, screenshots. */
   readonly screens: ScreenDesk;
+  /** Interactive sessions (`run -it`): watch, control, keys, resize. */
+  readonly terminals: TerminalDesk;
   readonly #deps: AirlockServiceDeps;
   readonly #listeners = new Set<PushListener>();
   readonly #events: Batcher<AirlockEvent>;
@@ -111,11 +115,13 @@ export class AirlockService {
       registry: this.#screens, home: deps.home, user: () => this.#user(), flushAudit: () => this.#flushAudit(),
       external: new ExternalScreens({ engine: deps.engine, trailDir: deps.home.audit, registry: this.#screens }),
     });
+    const terminals = new TerminalRegistry(deps.bus, deps.clock);
+    this.terminals = new TerminalDesk(terminals);
     this.#tasks = new TaskManager({
       engine: deps.engine, bus: deps.bus, clock: deps.clock, home: deps.home, assetsDir: deps.assetsDir,
       gateway: () => this.#openGateway(), audit: deps.audit, agents: this.agents, sampler: this.#sampler,
       ...(deps.credentialStore ? { credentialStore: deps.credentialStore } : {}),
-      screens: this.#screens,
+      screens: this.#screens, terminals,
       ...(deps.live ? { live: deps.live } : {}),
       ...(deps.pool ? { pool: deps.pool } : {}),
       onChange: () => this.#push({ topic: 'tasks', payload: this.#tasks.list() }),
@@ -124,7 +130,13 @@ export class AirlockService {
     this.#recorder = { registry: this.agents.approvals, bus: deps.bus, trail: deps.audit };
     this.#approvals = new ApprovalDesk({ gateway: () => this.#gateway, tasks: this.#tasks, recorder: this.#recorder, user: () => this.#user() });
     // A screen coming or going, or control changing hands, shows in the task list.
-    this.#unwatchScreens = this.#screens.onChange(() => this.#push({ topic: 'tasks', payload: this.#tasks.list() }));
+    const unwatchScreens = this.#screens.onChange(() => this.#push({ topic: 'tasks', payload: this.#tasks.list() }));
+    // So does a session's control changing hands.
+    const unwatchTerminals = terminals.onChange(() => this.#push({ topic: 'tasks', payload: this.#tasks.list() }));
+    this.#unwatchScreens = () => {
+      unwatchScreens();
+      unwatchTerminals();
+    };
     this.#images = new ImageBuilds({ engine: deps.engine, assetsDir: deps.assetsDir, cacheDir: path.join(deps.home.root, 'cache'), build: deps.buildImage },
       (state) => this.#push({ topic: 'images', payload: state }));
     this.#unsubscribe = deps.bus.subscribe((event) => {

@@ -13,6 +13,7 @@ import { TaskRunner, type TaskRunnerDeps } from '../tasks/runner.js';
 import { DelegationTree } from '../tasks/delegation.js';
 import { resolveTaskSpec, type RunOverrides, type TaskSpec } from '../tasks/spec.js';
 import type { ScreenRegistry } from '../desktop/screen-registry.js';
+import type { TerminalRegistry } from '../tasks/terminal-registry.js';
 import type { LiveTasks } from '../tasks/live-tasks.js';
 import type { WarmPool } from '../tasks/pool.js';
 import type { AgentRegistry } from './agents.js';
@@ -37,6 +38,8 @@ export interface TaskManagerDeps {
   screens?: ScreenRegistry;
   /** The process's running tasks (stopped together when the audit trail fails, or Airlock does). */
   live?: LiveTasks;
+  /** The interactive sessions of tasks run with a terminal (and who may type into each). */
+  terminals?: TerminalRegistry;
   /** The warm pool: a task whose spec fits takes a prepared sandbox (and its id) from it. */
   pool?: Pick<WarmPool, 'claim'>;
   onChange: () => void;
@@ -95,16 +98,19 @@ export class TaskManager {
       ...(this.#deps.screens ? { screens: this.#deps.screens } : {}),
       ...(this.#deps.live ? { live: this.#deps.live } : {}),
     });
-    // A prepared sandbox is made under the id of the task that will take it.
+    // A prepared sandbox is made under the id of the task that will take it (never one with a terminal: see fits).
     const slot = this.#deps.pool?.claim(spec);
     const id = slot?.task ?? newTaskId();
+    // Opened now, so the client that starts it can watch it and take control before it is up.
+    const session = spec.terminal ? this.#openTerminal(id, spec) : undefined;
     const controller = new AbortController();
     const info: TaskInfo = {
       id, agent: spec.agent.name, agentId, network: spec.network.mode, state: 'starting', stopping: false,
       startedAt: new Date(this.#deps.clock.now()).toISOString(), artifactsDir: spec.outputDir ?? this.#deps.home.artifacts(id), artifacts: 0, grants: [],
       ...(spec.display ? { display: { width: spec.display.width, height: spec.display.height } } : {}),
+      ...(spec.terminal ? { terminal: { ...spec.terminal } } : {}),
     };
-    const done = runner.run(spec, { signal: controller.signal, taskId: id, ...(slot ? { slot } : {}) }).then((outcome) => {
+    const done = runner.run(spec, { signal: controller.signal, taskId: id, ...(slot ? { slot } : {}), ...(session ? { terminal: session.terminal } : {}) }).then((outcome) => {
       info.state = outcome.status;
       delete info.frozen;
       if (outcome.exitCode !== undefined) info.exitCode = outcome.exitCode;
@@ -115,6 +121,7 @@ export class TaskManager {
       info.error = describe(error);
       if (!isAirlockError(error)) console.error(`task ${id} failed unexpectedly`, error); // the UI gets no details: they may carry anything
     }).finally(() => {
+      session?.close();
       this.#deps.sampler.stop(id);
       info.stopping = false;
       info.endedAt = new Date(this.#deps.clock.now()).toISOString();
@@ -124,6 +131,11 @@ export class TaskManager {
     this.#tasks.set(id, { info, agent: spec.agent, file: loaded.file, controller, done });
     this.#deps.onChange();
     return { task: id };
+  }
+
+  #openTerminal(task: string, spec: TaskSpec): ReturnType<TerminalRegistry['open']> {
+    if (!this.#deps.terminals) throw new AirlockError('bad_argument', 'this Airlock cannot run interactive sessions', 'run it without -it');
+    return this.#deps.terminals.open(task, spec.agent, spec.terminal!);
   }
 
   /**
@@ -158,10 +170,13 @@ export class TaskManager {
   list(): TaskInfo[] {
     return [...this.#tasks.values()].map((t) => {
       const control = this.#deps.screens?.controller(t.info.id);
+      const terminal = t.info.terminal && this.#deps.terminals?.has(t.info.id) ? this.#deps.terminals.get(t.info.id) : undefined;
+      const terminalControl = this.#deps.terminals?.controller(t.info.id);
       return {
         ...t.info, grants: t.info.grants.map((g) => ({ ...g })),
         ...(t.info.error ? { error: { ...t.info.error } } : {}), ...(t.info.frozen ? { frozen: { ...t.info.frozen } } : {}),
         ...(t.info.display ? { display: { ...t.info.display } } : {}), ...(control ? { control } : {}),
+        ...(t.info.terminal ? { terminal: { ...(terminal?.size ?? t.info.terminal), ...(terminalControl ? { control: terminalControl } : {}) } } : {}),
       };
     }).reverse();
   }
@@ -253,6 +268,7 @@ export function overridesFor(request: Omit<RunRequest, 'agentId' | 'credentials'
     ...(request.cpus !== undefined ? { cpus: request.cpus } : {}),
     ...(request.memoryBytes !== undefined ? { memoryBytes: request.memoryBytes } : {}),
     ...(request.credentials && request.credentials.length > 0 ? { creds: request.credentials } : {}),
+    ...(request.terminal ? { terminal: request.terminal } : {}),
   };
 }
 

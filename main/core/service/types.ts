@@ -59,6 +59,8 @@ export interface RunRequest {
   memoryBytes?: number;
   /** Credentials to lend (the manifest's own are lent anyway; naming one sets its TTL). */
   credentials?: { name: string; ttlMs: number }[];
+  /** An interactive session of this size (the agent's program gets a terminal). */
+  terminal?: { cols: number; rows: number };
 }
 
 /**
@@ -81,6 +83,8 @@ export interface StartRequest {
   outputDir?: string;
   /** The task is stopped (like Ctrl-C) when the client that started it goes away (`--detach` unsets it). */
   attached: boolean;
+  /** An interactive session of this size (`run -it`): the agent's program gets a terminal. */
+  terminal?: { cols: number; rows: number };
 }
 
 /** How a task ended (`tasks.wait`). */
@@ -155,7 +159,8 @@ export interface TaskInfo {
   /** The virtual screen of a task whose manifest has `display:` (watched live while it runs). */
   display?: { width: number; height: number };
   /** Who has taken control of its screen, while someone has (its input then reaches the screen). */
-  control?: string;
+  control?: string;  /** An interactive session's size now, and which client may type into it (`cli` or `app`), while one may. */
+  terminal?: { cols: number; rows: number; control?: 'cli' | 'app' };
 }
 
 export interface PastTask {

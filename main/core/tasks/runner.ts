@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { EventBus } from '../audit/bus.js';
 import type { Actor, EventKind } from '../audit/events.js';
@@ -33,11 +34,12 @@ import { desktopEnv, startTaskDesktop, type TaskDesktop } from './task-desktop.j
 import { Teardown } from './teardown.js';
 import type { LiveTasks } from './live-tasks.js';
 import { explainEngineError, startOrExplain } from './engine-errors.js';
-import { waitForExit, type WaitResult } from './task-wait.js';
+import { recordTaskEnd, waitForExit, type WaitResult } from './task-wait.js';
 import { collectOutputs, DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
 import { sidecarReporter } from './sidecar-events.js';
 import { findAssetsDir } from '../assets.js';
 import { watchEventBudget } from './event-budget.js';
+import { pumpTerminal, type TaskTerminal } from './task-terminal.js';
 
 export { DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
 
@@ -82,6 +84,8 @@ export interface RunOptions {
   parentEnded?: AbortSignal;
   /** A prepared sandbox of the warm pool, claimed for this task (whose id is the slot's). */
   slot?: PoolSlot;
+  /** The interactive session of a task run with a terminal (spec.terminal), opened by its starter. */
+  terminal?: TaskTerminal;
 }
 
 /** `stopped`: by Airlock (a violation with onViolation: stop, the audit trail failing, its sidecar gone, its parent ended). */
@@ -289,7 +293,9 @@ export class TaskRunner {
     }, this.#deps.outputLimits ?? DEFAULT_OUTPUT_LIMITS);
     // Attached before start so no output is missed; read only after `task.started` is recorded,
     // so the log shows the start before the first line (until then the engine holds the bytes).
-    const attached = slot ? slot.attached : await sandbox.attach(envSecrets.length > 0);
+    const terminal = spec.terminal ? options.terminal : undefined;
+    if (spec.terminal && !terminal) throw new AirlockError('internal', `task ${task} has a terminal spec but no session`);
+    const attached = slot ? slot.attached : await sandbox.attach(envSecrets.length > 0 || terminal !== undefined);
     teardown.add('output stream', () => (attached as unknown as { destroy?: () => void }).destroy?.());
     // Watching for violations starts before the agent does: its first request may be one.
     const enforcement = enforceViolations({
@@ -347,7 +353,8 @@ export class TaskRunner {
         teardown.add('desktop', () => started.stop());
       }
       // Handled at once: on an early exit (an engine error) the stream is destroyed by the teardown.
-      pumping = pipeline(attached, output).catch(() => undefined);
+      // A terminal's output is never recorded as lines: echoed keystrokes may be secrets.
+      pumping = terminal ? pumpTerminal(terminal, attached as Duplex, sandbox, emit) : pipeline(attached, output).catch(() => undefined);
       // The sidecar holds the task's life: if it ends, the kernel has ended the agent too.
       let running = true;
       void sidecar.lost.then((reason) => {
@@ -381,11 +388,7 @@ export class TaskRunner {
     await sidecar.flushReports().catch(() => undefined);
     let status: TaskStatus = result.status;
     if (status === 'exited' && stopRequested(home, task)) status = 'cancelled';
-    const durationMs = clock.now() - began;
-    if (status === 'timeout') emit('task.timeout', { timeoutMs: spec.timeoutMs, durationMs, ...(expiredGrant ? { reason: `the env grant of ${expiredGrant} expired` } : {}) });
-    else if (status === 'cancelled') emit('task.cancelled', { durationMs }, 'user');
-    else if (status === 'stopped') emit('task.stopped', { durationMs, reason: result.status === 'stopped' ? result.reason : 'stopped by Airlock' });
-    else emit('task.exited', { exitCode: state.exitCode, oomKilled: state.oomKilled, durationMs, ...(state.oomKilled ? { memoryBytes: spec.limits.memoryBytes } : {}) });
+    recordTaskEnd(emit, { status, result, state, spec, durationMs: clock.now() - began, ...(expiredGrant ? { expiredGrant } : {}) });
 
     const artifacts = await collectOutputs({ sandbox, spec, artifactsDir, limits: this.#deps.extractLimits ?? DEFAULT_EXTRACT_LIMITS, emit });
     return { task, status, exitCode: status === 'exited' ? state.exitCode : undefined, oomKilled: state.oomKilled, artifactsDir, artifacts, durationMs: clock.now() - began };

@@ -36,6 +36,14 @@ export interface TaskSpec {
   outputDir: string | undefined;
   /** A virtual screen with a browser (`display:`), or undefined. */
   display: DisplaySpec | undefined;
+  /** An interactive session (`run -it`): the agent's program gets a terminal of this size. */
+  terminal?: TerminalSize;
+}
+
+/** A terminal's size in character cells. */
+export interface TerminalSize {
+  cols: number;
+  rows: number;
 }
 
 
@@ -55,6 +63,8 @@ export interface RunOverrides {
   cpus?: number;
   memoryBytes?: number;
   env?: { name: string; value: string }[];
+  /** An interactive session of this size (`run -it`). */
+  terminal?: TerminalSize;
 }
 
 export const SANDBOX_DEFAULTS = { cpus: 1, memoryBytes: 512 * 1024 ** 2, pids: 256, diskBytes: 1024 ** 3, timeoutMs: 10 * 60_000 };
@@ -83,6 +93,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
 
   const network = resolveNetwork(manifest, source, overrides.network);
   const credentials = resolveCredentials(manifest, source, overrides.creds ?? []);
+  const terminal = overrides.terminal ? checkTerminal(overrides.terminal, credentials, manifest.display !== undefined) : undefined;
 
   const workdir = manifest.workdir;
   if (SYSTEM_DIRS.includes(workdir)) {
@@ -151,7 +162,27 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     delegate: { allow: manifest.delegate?.allow ?? [], maxDepth: manifest.delegate?.maxDepth ?? DELEGATE_DEFAULTS.maxDepth, maxTasks: manifest.delegate?.maxTasks ?? DELEGATE_DEFAULTS.maxTasks },
     outputDir: overrides.outputDir ? path.resolve(cwd, overrides.outputDir) : undefined,
     display,
+    ...(terminal ? { terminal } : {}),
   };
+}
+
+/** The most cells either way a terminal may have (what the contract allows too). */
+export const MAX_TERMINAL_CELLS = 1000;
+
+/**
+ * An interactive session's size, checked; refused with env delivery (those secrets reach the
+ * command on its stdin, which a terminal gives the person) and with a display (one live view a task).
+ */
+function checkTerminal(size: TerminalSize, credentials: GrantRequest[], hasDisplay: boolean): TerminalSize {
+  const inRange = (n: number) => Number.isInteger(n) && n >= 1 && n <= MAX_TERMINAL_CELLS;
+  if (!inRange(size.cols) || !inRange(size.rows)) throw bad('terminal', `${size.cols}×${size.rows} is not a terminal size`, `columns and rows from 1 to ${MAX_TERMINAL_CELLS}`);
+  const env = credentials.find((c) => c.delivery === 'env');
+  if (env) {
+    throw new AirlockError('policy_refused', `credential ${env.credential}: env delivery cannot be used in an interactive session (-it): its secret would go in on the terminal`,
+      'give the credential delivery: proxy in the manifest, or run without -it');
+  }
+  if (hasDisplay) throw new AirlockError('bad_argument', 'an agent with display: has a screen, not a terminal', 'run it without -it (its screen is in the app)');
+  return { cols: size.cols, rows: size.rows };
 }
 
 function resolveDisplay(manifest: Manifest, source: string): DisplaySpec | undefined {

@@ -1,5 +1,7 @@
 import type { Clock } from '../clock.js';
-import type { Sandbox } from '../engine/sandbox.js';
+import type { Actor, EventKind } from '../audit/events.js';
+import type { ExitState, Sandbox } from '../engine/sandbox.js';
+import type { TaskSpec } from './spec.js';
 
 /** How a running task ended, as far as waiting for it goes. */
 export type WaitResult = { status: 'exited' | 'timeout' | 'cancelled' } | { status: 'stopped'; reason: string };
@@ -38,4 +40,15 @@ export function waitForExit(options: {
       if (!settled) reject(error as Error);
     });
   });
+}
+
+/** The record of how a task ended: task.timeout, task.cancelled (by a person), task.stopped (by Airlock) or task.exited. */
+export function recordTaskEnd(emit: (kind: EventKind, data: Record<string, unknown>, actor?: Actor) => void, end: {
+  status: 'exited' | 'timeout' | 'cancelled' | 'stopped'; result: WaitResult; state: ExitState; spec: TaskSpec; durationMs: number; expiredGrant?: string;
+}): void {
+  const { status, result, state, spec, durationMs, expiredGrant } = end;
+  if (status === 'timeout') emit('task.timeout', { timeoutMs: spec.timeoutMs, durationMs, ...(expiredGrant ? { reason: `the env grant of ${expiredGrant} expired` } : {}) });
+  else if (status === 'cancelled') emit('task.cancelled', { durationMs }, 'user');
+  else if (status === 'stopped') emit('task.stopped', { durationMs, reason: result.status === 'stopped' ? result.reason : 'stopped by Airlock' });
+  else emit('task.exited', { exitCode: state.exitCode, oomKilled: state.oomKilled, durationMs, ...(state.oomKilled ? { memoryBytes: spec.limits.memoryBytes } : {}) });
 }

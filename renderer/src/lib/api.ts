@@ -105,12 +105,20 @@ export const api: AirlockApi = {
     shots: (task) => events(bridge().screen.shots(task)),
     shot: (request) => unwrap(bridge().screen.shot(request)),
   },
+  terminal: {
+    watch: (task) => unwrap(bridge().terminal.watch(task)),
+    unwatch: (task) => unwrap(bridge().terminal.unwatch(task)),
+    control: (request) => unwrap(bridge().terminal.control(request)),
+    input: (request) => unwrap(bridge().terminal.input(request)),
+    resize: (request) => unwrap(bridge().terminal.resize(request)),
+  },
   subscribe: {
     events: subscription('events', new Set()),
     tasks: subscription('tasks'),
     approvals: subscription('approvals'),
     images: subscription('images'),
     screen: subscription('screen'),
+    terminal: subscription('terminal'),
   },
 };
 

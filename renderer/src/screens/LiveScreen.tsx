@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { IpcError } from '../../../preload/contract';
 import { Badge, ErrorPanel } from '../components/common';
 import { api, describeError } from '../lib/api';
@@ -91,12 +91,17 @@ export function LiveScreen({ info, elsewhere = false }: { info: LiveScreenTask; 
         />
       </div>
       {mine && <p className="muted small">Your pointer and keys go to the agent's screen while it has focus (click it). Everything you do is recorded in the action log.</p>}
-      {confirming && <ConfirmControl agent={info.agent} busy={busy} onConfirm={() => void take()} onCancel={() => setConfirming(false)} />}
+      {confirming && (
+        <ConfirmControl title={`Take control of ${info.agent}'s screen?`} busy={busy} onConfirm={() => void take()} onCancel={() => setConfirming(false)}>
+          Your input goes to the agent's screen: your pointer and keys reach its browser as if the agent had sent them. This is recorded in the action log, and so is giving control back.
+        </ConfirmControl>
+      )}
     </section>
   );
 }
 
-function ConfirmControl({ agent, busy, onConfirm, onCancel }: { agent: string; busy: boolean; onConfirm: () => void; onCancel: () => void }) {
+/** Asks before a person's input reaches an agent (its screen, its terminal): taking control is recorded. */
+export function ConfirmControl({ title, children, busy, onConfirm, onCancel }: { title: string; children: ReactNode; busy: boolean; onConfirm: () => void; onCancel: () => void }) {
   const cancelButton = useRef<HTMLButtonElement>(null);
   useEffect(() => {
     cancelButton.current?.focus();
@@ -107,8 +112,8 @@ function ConfirmControl({ agent, busy, onConfirm, onCancel }: { agent: string; b
   return (
     <div className="overlay overlay-top" role="presentation" onMouseDown={(e) => e.target === e.currentTarget && onCancel()}>
       <section className="dialog dialog-small" role="dialog" aria-modal="true" aria-labelledby="control-title" data-confirm-control>
-        <h2 id="control-title">Take control of {agent}'s screen?</h2>
-        <p>Your input goes to the agent's screen: your pointer and keys reach its browser as if the agent had sent them. This is recorded in the action log, and so is giving control back.</p>
+        <h2 id="control-title">{title}</h2>
+        <p>{children}</p>
         <footer className="dialog-foot">
           <button type="button" className="secondary" ref={cancelButton} onClick={onCancel}>Cancel</button>
           <button type="button" disabled={busy} onClick={onConfirm} data-confirm>{busy ? 'Taking control…' : 'Take control'}</button>

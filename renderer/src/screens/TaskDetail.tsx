@@ -11,9 +11,10 @@ import { logOf, useTasksStore } from '../store/tasks';
 import { ActionLog } from './ActionLog';
 import { LiveScreen } from './LiveScreen';
 import { Screenshots } from './Screenshots';
+import { TerminalTab } from './TerminalTab';
 import { StateBadge } from './TasksScreen';
 
-type Tab = 'log' | 'network' | 'artifacts' | 'screenshots';
+type Tab = 'terminal' | 'log' | 'network' | 'artifacts' | 'screenshots';
 
 export function TaskDetail({ task }: { task: string }) {
   const info = useTasksStore((s) => s.tasks.find((t) => t.id === task));
@@ -23,7 +24,7 @@ export function TaskDetail({ task }: { task: string }) {
   const stop = useTasksStore((s) => s.stop);
   const resume = useTasksStore((s) => s.resume);
   const [resuming, setResuming] = useState(false);
-  const [tab, setTab] = useState<Tab>('log');
+  const [chosenTab, setTab] = useState<Tab | undefined>(undefined);
   const [stopError, setStopError] = useState<IpcError | null>(null);
   const [loadError, setLoadError] = useState<IpcError | null>(null);
   const running = info !== undefined && info.endedAt === undefined;
@@ -49,7 +50,10 @@ export function TaskDetail({ task }: { task: string }) {
     const timer = setInterval(() => void loadHistory(), 3000);
     return () => clearInterval(timer);
   }, [elsewhere, loadHistory]);
-  const tabs: Tab[] = display || log.counts.screenshots > 0 ? ['log', 'network', 'artifacts', 'screenshots'] : ['log', 'network', 'artifacts'];
+  const terminal = running ? info.terminal : undefined;
+  // An interactive session opens on its terminal; once it is over, on its log.
+  const tab: Tab = chosenTab === undefined || (chosenTab === 'terminal' && !terminal) ? (terminal ? 'terminal' : 'log') : chosenTab;
+  const tabs: Tab[] = [...(terminal ? ['terminal' as const] : []), ...(display || log.counts.screenshots > 0 ? ['log', 'network', 'artifacts', 'screenshots'] as const : ['log', 'network', 'artifacts'] as const)];
   const onResume = async () => {
     setResuming(true);
     const error = await resume(task);
@@ -106,6 +110,7 @@ export function TaskDetail({ task }: { task: string }) {
           </button>
         ))}
       </nav>
+      {tab === 'terminal' && terminal && <TerminalTab info={{ id: task, agent, terminal }} />}
       {tab === 'log' && <ActionLog log={log} version={version} />}
       {tab === 'network' && <NetworkTable log={log} />}
       {tab === 'artifacts' && <Artifacts log={log} info={info} />}
@@ -115,6 +120,7 @@ export function TaskDetail({ task }: { task: string }) {
 }
 
 const TAB_LABELS: Record<Tab, (log: EventLog) => string> = {
+  terminal: () => 'Terminal',
   log: () => 'Action log',
   network: (log) => `Network (${log.counts.requests})`,
   artifacts: (log) => `Artifacts (${log.artifacts.length})`,

@@ -1,0 +1,86 @@
+import { Duplex } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { EscapeKeys } from '../../main/cli/interactive.js';
+import { TerminalOutputFilter } from '../../main/cli/terminal-filter.js';
+import { INPUT_BYTES_PER_SECOND, MAX_PENDING_INPUT_BYTES, SCROLLBACK_BYTES, TaskTerminal } from '../../main/core/tasks/task-terminal.js';
+import { ManualClock } from '../helpers/manual-clock.js';
+
+const filtered = (...chunks: string[]) => {
+  const filter = new TerminalOutputFilter();
+  return { text: chunks.map((c) => filter.filter(Buffer.from(c, 'latin1')).toString('latin1')).join(''), cut: filter.cut };
+};
+
+describe('what reaches the user\'s terminal', () => {
+  it('passes colours, cursor moves, the alternate screen, titles and hyperlinks; text and UTF-8 unchanged', () => {
+    const tui = '\x1b[?1049h\x1b[2J\x1b[1;1H\x1b[38;5;208mé€\x1b[0m\x1b]0;title\x07\x1b]8;;https://x.test\x1b\\link\x1b]8;;\x1b\\\x1b[?1000h';
+    const utf8 = Buffer.from(tui, 'utf8');
+    expect(new TerminalOutputFilter().filter(utf8)).toEqual(utf8);
+    // A UTF-8 character split across reads is not taken for a C1 control.
+    const euro = Buffer.from('€', 'utf8').toString('latin1');
+    expect(filtered(`a${euro.slice(0, 1)}`, `${euro.slice(1)}b`).text).toBe(`a${euro}b`);
+  });
+
+  it('cuts clipboard writes and reads, font changes, DCS/APC/PM/SOS strings and title reports, also split across reads and as C1 controls', () => {
+    const attacks = ['\x1b]52;c;aGk=\x07', '\x1b]52;c;?\x1b\\', '\x1b]50;?\x07', '\x1bP$qm\x1b\\', '\x1b_Gf=100;AAAA\x1b\\', '\x1b^pm\x1b\\', '\x1bXsos\x1b\\', '\x1b[21t', '\x1b[20t', '\xc2\x9d52;c;aGk=\x07', '\x9d52;c;aGk=\x07', '\xc2\x90$qm\xc2\x9c'];
+    for (const attack of attacks) expect(filtered(`<${attack}>`), JSON.stringify(attack)).toEqual({ text: '<>', cut: 1 });
+    expect(filtered('<\x1b]5', '2;c;aGk', '=\x07>')).toEqual({ text: '<>', cut: 1 });
+    expect(filtered('<\x1b[2', '1t>')).toEqual({ text: '<>', cut: 1 });
+  });
+
+  it('holds no more than a bounded unfinished sequence: a longer one is dropped whole', () => {
+    const filter = new TerminalOutputFilter();
+    const out = filter.filter(Buffer.from(`\x1b]0;${'x'.repeat(1_000_000)}\x07after`));
+    expect(out.toString()).toBe('after');
+  });
+});
+
+describe('Airlock\'s own keys (Ctrl-])', () => {
+  it('detach and stop are never sent; Ctrl-] twice sends one; Ctrl-] then another key sends both; across reads too', () => {
+    const keys = new EscapeKeys();
+    expect(keys.feed(Buffer.from('ab\x1dd'))).toEqual({ send: Buffer.from('ab'), command: 'detach' });
+    expect(keys.feed(Buffer.from('\x1dq'))).toEqual({ send: Buffer.alloc(0), command: 'stop' });
+    expect(keys.feed(Buffer.from('\x1d\x1dx\x1dy'))).toEqual({ send: Buffer.from('\x1dx\x1dy') });
+    expect(keys.feed(Buffer.from('\x1d'))).toEqual({ send: Buffer.alloc(0) });
+    expect(keys.feed(Buffer.from('q'))).toEqual({ send: Buffer.alloc(0), command: 'stop' });
+  });
+});
+
+describe('a session\'s bounds', () => {
+  const open = () => {
+    const clock = new ManualClock();
+    const terminal = new TaskTerminal('t_x', { cols: 80, rows: 24 }, clock);
+    // An agent that reads its input only when told to: what it has not read stays queued.
+    const unread: (() => void)[] = [];
+    const stream = new Duplex({ read: () => undefined, write: (_chunk, _encoding, done: () => void) => void unread.push(done), highWaterMark: 1 });
+    void terminal.bind(stream, { resize: async () => undefined });
+    const readAll = () => unread.splice(0).forEach((done) => done());
+    return { clock, terminal, stream, readAll };
+  };
+
+  it('keeps at most SCROLLBACK_BYTES for late watchers: the newest bytes', () => {
+    const { terminal, stream } = open();
+    for (let i = 0; i < 2000; i++) stream.emit('data', Buffer.alloc(1024, i % 256));
+    expect(terminal.scrollbackBytes).toBe(SCROLLBACK_BYTES);
+    let first: Uint8Array | undefined;
+    terminal.watch((data) => (first ??= data), () => undefined);
+    expect(first!.byteLength).toBe(SCROLLBACK_BYTES);
+    expect(first![first!.byteLength - 1]).toBe(1999 % 256);
+    expect(terminal.totals.bytesOut).toBe(2000 * 1024);
+  });
+
+  it('takes at most INPUT_BYTES_PER_SECOND of keys a second, and nothing more while the agent has not read what it was sent', async () => {
+    const { clock, terminal, stream, readAll } = open();
+    const piece = new Uint8Array(64 * 1024);
+    for (let sent = 0; sent + piece.byteLength <= INPUT_BYTES_PER_SECOND; sent += piece.byteLength) terminal.input(piece);
+    expect(() => terminal.input(piece)).toThrow(/bytes of terminal input in a second/);
+    await clock.advance(1000);
+    // Nothing was read yet: past MAX_PENDING_INPUT_BYTES the agent gets no more until it reads.
+    expect(stream.writableLength).toBeGreaterThanOrEqual(MAX_PENDING_INPUT_BYTES);
+    expect(() => terminal.input(piece)).toThrow(/has not read/);
+    for (let i = 0; i < 20 && stream.writableLength > 0; i++) {
+      readAll();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(() => terminal.input(piece)).not.toThrow();
+  });
+});
