@@ -43,6 +43,11 @@ const hostRule = z.string().max(260).regex(/^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, { error: 'must be a variable name' });
 const credentialName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { error: 'must be 1-64 characters of a-z, 0-9 and -' });
 
+/** Arguments appended to an agent's command: at most 200, each at most 32 KiB, no NUL. */
+export const argsSchema = z.array(z.string().max(32_768).refine((arg) => !arg.includes('\0') && new TextEncoder().encode(arg).length <= 32_768, { error: 'must be at most 32 KiB without NUL' })).max(200);
+/** A kit's endpoint: an https:// URL (the engine checks it in full: http only to loopback, no user:password@). */
+export const endpointSchema = z.string().max(2048).regex(/^https?:\/\//i, { error: 'must be an https:// URL' });
+
 export const runRequestSchema = z.strictObject({
   agentId,
   network: z.discriminatedUnion('mode', [
@@ -57,6 +62,8 @@ export const runRequestSchema = z.strictObject({
   memoryBytes: z.number().int().positive().max(2 ** 50).optional(),
   /** Credentials to lend, each for at most its maximum TTL (the service checks it against the store). */
   credentials: z.array(z.strictObject({ name: credentialName, ttlMs: z.number().int().positive().max(30 * 24 * 3_600_000) })).max(50).optional(),
+  args: argsSchema.optional(),
+  endpoint: endpointSchema.optional(),
 });
 export type RunRequest = z.infer<typeof runRequestSchema>;
 

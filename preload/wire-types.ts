@@ -76,6 +76,8 @@ export interface AgentSummary {
   replaces?: { file: string; digest: string };
   /** Everything the agent will get: what the approval view shows. */
   review?: ApprovalSummary;
+  /** Set for a kit (a built-in agent for a real tool): its image and default endpoint. */
+  kit?: { image: string; endpoint: string; provider: string; credential: string };
   error?: ErrorInfo;
 }
 

@@ -49,6 +49,8 @@ export const startRequestSchema = z.strictObject({
   inputs: z.array(z.strictObject({ hostPath, containerPath: z.string().startsWith('/').max(4096).optional() })).max(100).optional(),
   outputDir: hostPath.optional(),
   attached: z.boolean(),
+  args: runRequestSchema.shape.args,
+  endpoint: runRequestSchema.shape.endpoint,
 });
 
 /** What `engine.status` says of the running engine. */

@@ -35,7 +35,7 @@ import { taskHistory } from './history.js';
 import { ImageBuilds, type BuildImage } from './images.js';
 import { ResourceSampler } from './resources.js';
 import { ScreenDesk } from './screens.js';
-import { startOverrides, TaskManager, type TaskManagerDeps } from './tasks.js';
+import { endpointOf, startOverrides, TaskManager, type TaskManagerDeps } from './tasks.js';
 import type {
   AgentInspection, AgentSummary, ApprovalInfo, ApprovalReply, AuditExportResult, AuditPageResult, AuditQueryRequest, AuditVerifyResult,
   CredentialInput, CredentialSummary, GcResult, ImageBuildState, PastTask, PruneSummary, RunningTask, RunRequest, ServicePush, StartRequest, TaskEnd, TaskInfo,
@@ -189,12 +189,12 @@ export class AirlockService {
   start(request: StartRequest): { task: string } {
     const { id, loaded } = this.agents.resolveRef(request.agent);
     this.agents.requireApproved(loaded);
-    return this.#tasks.start(loaded, id, startOverrides(request));
+    return this.#tasks.start(loaded, id, startOverrides(request), endpointOf(request));
   }
 
   /** Checks a start request as start() would (manifest, settings, credentials; not the approval), starting nothing. */
   checkStart(request: StartRequest): void {
-    this.#tasks.check(this.agents.resolveRef(request.agent).loaded, startOverrides(request));
+    this.#tasks.check(this.agents.resolveRef(request.agent).loaded, startOverrides(request), endpointOf(request));
   }
 
   /** Waits until a task this core runs is over (its sandbox gone) and says how it ended. */

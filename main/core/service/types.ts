@@ -42,6 +42,8 @@ export interface AgentSummary {
   replaces?: { file: string; digest: string };
   /** Everything the agent will get, as the approval view shows it (the CLI's summary is the same model). */
   review?: ApprovalSummary;
+  /** Set for a kit (a built-in agent for a real tool): its image and default endpoint. */
+  kit?: { image: string; endpoint: string; provider: string; credential: string };
   /** Set when the manifest cannot be loaded: what is wrong and how to fix it. */
   error?: ErrorInfo;
 }
@@ -59,6 +61,10 @@ export interface RunRequest {
   memoryBytes?: number;
   /** Credentials to lend (the manifest's own are lent anyway; naming one sets its TTL). */
   credentials?: { name: string; ttlMs: number }[];
+  /** Appended to the manifest's command. */
+  args?: string[];
+  /** Kits only: the provider endpoint instead of the default (an https:// URL). */
+  endpoint?: string;
 }
 
 /**
@@ -81,6 +87,10 @@ export interface StartRequest {
   outputDir?: string;
   /** The task is stopped (like Ctrl-C) when the client that started it goes away (`--detach` unsets it). */
   attached: boolean;
+  /** Appended to the manifest's command (`airlock run <agent> -- <args>`). */
+  args?: string[];
+  /** Kits only: the provider endpoint instead of the default (an https:// URL). */
+  endpoint?: string;
 }
 
 /** How a task ended (`tasks.wait`). */
