@@ -48,6 +48,10 @@ export const argsSchema = z.array(z.string().max(32_768).refine((arg) => !arg.in
 /** A kit's endpoint: an https:// URL (the engine checks it in full: http only to loopback, no user:password@). */
 export const endpointSchema = z.string().max(2048).regex(/^https?:\/\//i, { error: 'must be an https:// URL' });
 
+export const kitName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { error: 'must be a kit name such as claude-code' });
+/** An exact npm version (no range, no tag). */
+export const kitVersion = z.string().regex(/^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]{1,64})?$/, { error: 'must be an exact version such as 2.1.32' });
+
 export const runRequestSchema = z.strictObject({
   agentId,
   network: z.discriminatedUnion('mode', [
@@ -108,7 +112,11 @@ export const contract = {
   'app.version': { args: noArguments, result: returns<string>() },
   'doctor.run': { args: noArguments, result: returns<DoctorReport>() },
   /** `image`: which one to build, `base` (the default) or `desktop` (agent-desktop, for tasks with `display:`). */
-  'images.build': { args: z.tuple([z.strictObject({ offline: z.boolean().optional(), image: z.enum(['base', 'desktop']).optional() })]), result: returns<ImageBuildState>() },
+  /** The base or desktop image, or with `kit` a kit's image (at `version`, default the kit's pinned one). */
+  'images.build': { args: z.tuple([z.strictObject({
+    offline: z.boolean().optional(), image: z.enum(['base', 'desktop']).optional(),
+    kit: kitName.optional(), version: kitVersion.optional(),
+  })]), result: returns<ImageBuildState>() },
   'images.state': { args: noArguments, result: returns<ImageBuildState>() },
   'agents.list': { args: noArguments, result: returns<AgentSummary[]>() },
   /** Shows the OS open dialog in main; null when the user cancels. */

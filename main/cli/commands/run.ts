@@ -13,6 +13,7 @@ import { parseRunFlags, type RunFlags } from '../run-args.js';
 import { err, out, outJson } from '../stdout.js';
 import { inert, inertDeep } from '../terminal-text.js';
 import { approveForRun, describeAgent, notApproved } from './agents.js';
+import { followImageBuild } from './system.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -20,7 +21,9 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
   program
     .command('run')
     .description('run an agent in a disposable sandbox and stream its action log')
-    .argument('<agent>', 'a manifest .yaml file, or the name of an approved or built-in agent (demo, support)')
+    .argument('<agent>', 'a manifest .yaml file, or the name of an approved or built-in agent (demo, support, or a kit: claude-code, codex, gemini-cli)')
+    .argument('[args...]', 'after --: arguments for the agent\'s command (e.g. -- -p "fix the failing test")')
+    .option('--endpoint <url>', 'kits only: the provider endpoint to use instead of the default (a company gateway): the network becomes exactly its host and port, and the key is lent for that host')
     .option('--net <mode>', 'network for this run: none | open | allow:<host>[,<host>…] (instead of the manifest\'s)')
     .option('--cred <name[:ttl]>', 'lend a credential to this task (repeatable)', collect)
     .option('--input <path[:container-path]>', 'copy a file or folder in, read-only (default: <workdir>/in/<name>; repeatable)', collect)
@@ -32,13 +35,13 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
     .option('--json', 'print one JSON event per line instead of the readable log')
     .option('--learn', 'run with the network open (every public host allowed and logged), then print the smallest allowlist that would have served the run')
     .option('--detach', 'print the task id and exit; the task goes on in the engine (see `airlock log -f`, `airlock stop`)')
-    .action(async (agentRef: string, opts: RunCliOptions) => {
-      setExit(await runCommand(agentRef, opts));
+    .action(async (agentRef: string, args: string[], opts: RunCliOptions) => {
+      setExit(await runCommand(agentRef, args, opts));
     });
 }
 
 interface RunCliOptions extends RunFlags {
-  json?: boolean; detach?: boolean;
+  json?: boolean; detach?: boolean; endpoint?: string;
 }
 
 /** `./agent.yaml` or `demo`: a manifest path is made absolute here, a name is the engine's to look up. */
@@ -46,7 +49,7 @@ function agentRefOf(ref: string): string {
   return /\.ya?ml$/i.test(ref) || ref.includes('/') || ref.includes(path.sep) ? path.resolve(ref) : ref;
 }
 
-async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCode> {
+async function runCommand(agentRef: string, args: string[], opts: RunCliOptions): Promise<ExitCode> {
   if (opts.detach && opts.learn) throw new AirlockError('bad_argument', '--learn needs the run\'s events, so it cannot --detach', 'run it without --detach');
   const overrides = parseRunFlags(opts, process.cwd()); // bad flags are refused before anything else
   const client = await engine();
@@ -58,9 +61,11 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
   const request = {
     agent: agent.file, attached: !opts.detach, ...rest,
     ...(network ? { network } : {}), ...(creds ? { credentials: creds } : {}),
+    ...(args.length > 0 ? { args } : {}), ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
   };
   await explainDemoCredential(client, agent);
   await client.call('tasks.check', request); // what is wrong with the manifest or the flags, before any approval
+  if (agent.kit) await buildKitIfMissing(client, agent.name, opts);
   await requireApproval(client, agent);
   if (opts.detach) {
     const { task } = await client.call('tasks.start', request);
@@ -208,6 +213,17 @@ export function exitCodeFor(end: Pick<TaskEnd, 'state' | 'exitCode'>): ExitCode 
 function printSummary(end: TaskEnd): void {
   const files = `${end.artifacts} file${end.artifacts === 1 ? '' : 's'}`;
   if (end.artifacts > 0) out(`\noutputs (${files}): ${end.artifactsDir}\n`);
+}
+
+/** A kit's image is built on its first run, with the progress on stderr (JSON lines with --json). */
+async function buildKitIfMissing(client: EngineClient, kit: string, opts: { json?: boolean }): Promise<void> {
+  const report = await client.call('doctor.run');
+  const image = report.images.find((i) => i.kit === kit);
+  if (!image || image.present) return;
+  if (!opts.json) err(`${image.ref} is not built yet: building it now (once)\n`);
+  await followImageBuild(client, image.ref, () => client.call('images.build', { kit }), {
+    json: opts.json === true, retry: `airlock image build --kit ${kit}`, offline: false, announce: err,
+  });
 }
 
 /** Only approved agents run without a prompt: on a terminal, show what it may do and ask; else refuse. */

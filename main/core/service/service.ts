@@ -32,7 +32,7 @@ import { ApprovalDesk } from './approvals.js';
 import { Batcher } from './batcher.js';
 import { UnavailableCredentials, type CredentialsPort } from './credentials-port.js';
 import { taskHistory } from './history.js';
-import { ImageBuilds, type BuildImage } from './images.js';
+import { ImageBuilds, kitImagesInUse, type BuildImage, type KitBuildRequest } from './images.js';
 import { ResourceSampler } from './resources.js';
 import { ScreenDesk } from './screens.js';
 import { endpointOf, startOverrides, TaskManager, type TaskManagerDeps } from './tasks.js';
@@ -124,7 +124,7 @@ export class AirlockService {
     this.#approvals = new ApprovalDesk({ gateway: () => this.#gateway, tasks: this.#tasks, recorder: this.#recorder, user: () => this.#user() });
     // A screen coming or going, or control changing hands, shows in the task list.
     this.#unwatchScreens = this.#screens.onChange(() => this.#push({ topic: 'tasks', payload: this.#tasks.list() }));
-    this.#images = new ImageBuilds({ engine: deps.engine, assetsDir: deps.assetsDir, cacheDir: path.join(deps.home.root, 'cache'), build: deps.buildImage },
+    this.#images = new ImageBuilds({ engine: deps.engine, assetsDir: deps.assetsDir, cacheDir: path.join(deps.home.root, 'cache'), home: deps.home.root, build: deps.buildImage },
       (state) => this.#push({ topic: 'images', payload: state }));
     this.#unsubscribe = deps.bus.subscribe((event) => {
       this.#events.push(event);
@@ -139,12 +139,19 @@ export class AirlockService {
   }
 
   doctor(): Promise<DoctorReport> {
-    return runDoctor({ engine: this.#deps.engine(), keychain: this.#deps.keychain });
+    return runDoctor({ engine: this.#deps.engine(), keychain: this.#deps.keychain, kits: () => kitImagesInUse(this.#deps.assetsDir, this.#deps.home.root) });
   }
 
   // ── images ──
-  buildImage(options: { offline?: boolean; image?: 'base' | 'desktop' }): ImageBuildState {
+  buildImage(options: { offline?: boolean; image?: 'base' | 'desktop'; kit?: string; version?: string }): ImageBuildState {
+    if (options.kit !== undefined) return this.#images.startKit({ kit: options.kit, version: options.version, offline: options.offline });
+    if (options.version !== undefined) throw new AirlockError('bad_argument', '--version is for a kit\'s image', 'write e.g. airlock image build --kit claude-code --version 2.1.0');
     return this.#images.start(options.offline, options.image);
+  }
+
+  /** A kit's image from a package tarball the user's own program names (`airlock image build --kit X --package file.tgz`). */
+  buildKitFrom(request: KitBuildRequest): ImageBuildState {
+    return this.#images.startKit(request);
   }
 
   imageBuildState(): ImageBuildState {
