@@ -1,12 +1,12 @@
 // What the kit tests share: the stand-in claude-code package (test/fixtures/kit-fake) packed with
 // npm, and a pretend Anthropic endpoint on this machine (a `.test` name, a CA made for the test)
 // that records which key each request carried.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import type net from 'node:net';
 import path from 'node:path';
-import { REPO, tempDir } from './env.js';
+import { CLI, REPO, tempDir } from './env.js';
 
 export const FAKE_KIT_VERSION = '0.0.1-airlock-test';
 export const FAKE_KIT_IMAGE = `airlock/kit-claude-code:${FAKE_KIT_VERSION}`;
@@ -36,4 +36,15 @@ export async function startPretendAnthropic(): Promise<{ port: number; caFile: s
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return { port: (server.address() as net.AddressInfo).port, caFile, seen, close: () => server.close() };
+}
+
+/** `airlock cred add <name> --host <host> --header <template>` with the secret on stdin, as a user would. */
+export function storeCredential(env: NodeJS.ProcessEnv, name: string, host: string, header: string, secret: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'cred', 'add', name, '--host', host, '--header', header], { env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stderr }));
+    child.stdin.end(secret);
+  });
 }

@@ -1,13 +1,13 @@
 // A kit end to end, without the npm registry: the stand-in claude-code package (a tarball made
 // with `npm pack`) is built into a kit image with `airlock image build --kit … --package`, then run
 // with `airlock run claude-code --endpoint … -- <args>` against a pretend Anthropic endpoint.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keychain } from '../../main/core/credentials/keychain.js';
-import { CLI, runCli, tempDir } from '../helpers/env.js';
-import { FAKE_KIT_IMAGE, FAKE_KIT_VERSION, packFakeKit, PRETEND_HOST, startPretendAnthropic } from '../helpers/kit-fake.js';
+import { runCli, tempDir } from '../helpers/env.js';
+import { FAKE_KIT_IMAGE, FAKE_KIT_VERSION, packFakeKit, PRETEND_HOST, startPretendAnthropic, storeCredential } from '../helpers/kit-fake.js';
 
 const REAL_KEY = `sk-ant-REAL-${process.pid}-SENTINEL`;
 const home = path.join(tempDir(), 'home');
@@ -15,20 +15,10 @@ const marker = `integration-${process.pid}`;
 let pretend: Awaited<ReturnType<typeof startPretendAnthropic>>;
 let env: NodeJS.ProcessEnv;
 
-function withStdin(args: string[], input: string) {
-  return new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stderr }));
-    child.stdin.end(input);
-  });
-}
-
 beforeAll(async () => {
   pretend = await startPretendAnthropic();
   env = { AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${PRETEND_HOST}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: pretend.caFile, AIRLOCK_KIT_FAKE_MARKER: marker };
-  const stored = await withStdin(['cred', 'add', 'anthropic', '--host', `${PRETEND_HOST}:${pretend.port}`, '--header', 'x-api-key: {secret}'], REAL_KEY);
+  const stored = await storeCredential(env, 'anthropic', `${PRETEND_HOST}:${pretend.port}`, 'x-api-key: {secret}', REAL_KEY);
   expect(stored.code, stored.stderr).toBe(0);
 }, 60_000);
 

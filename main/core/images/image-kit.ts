@@ -22,11 +22,14 @@ export interface KitImageRecipe {
   version: string;
   bin: string;
   postinstall?: string[];
+  /** Paths (relative to the install folder, `*` allowed) removed after `postinstall`: what it copied out of. */
+  prune?: string[];
   files: Record<string, string>;
 }
 
 export const KIT_LABEL = 'airlock.kit';
 export const KIT_VERSION_LABEL = 'airlock.kit-version';
+const KIT_STAGE_LABEL = 'airlock.kit-install-stage';
 const INSTALL_ROOT = '/opt/airlock/kits';
 
 export interface BuildKitImageOptions {
@@ -66,6 +69,7 @@ export async function buildKitImage(docker: Dockerode, options: BuildKitImageOpt
     const kitDir = path.join(contextDir, 'kit');
     await fs.promises.mkdir(kitDir, { recursive: true, mode: 0o755 });
     await fetchPackage(recipe, kitDir, cpu, { ...options, onProgress });
+    await makeReadableTree(kitDir);
     const files = await writeFiles(recipe, contextDir);
     await fs.promises.writeFile(path.join(contextDir, 'Dockerfile'), kitDockerfile(recipe, files));
     onProgress({ phase: 'build', message: `building ${tag}`, percent: 40 });
@@ -73,7 +77,7 @@ export async function buildKitImage(docker: Dockerode, options: BuildKitImageOpt
       contextDir, src: ['Dockerfile', 'kit', ...(files.length > 0 ? ['files'] : [])], tag, noNetwork: true,
       labels: { [KIT_LABEL]: recipe.name, [KIT_VERSION_LABEL]: recipe.version },
       onProgress: stageProgress(onProgress, 40, 100, 'build'), signal: options.signal, failed: kitBuildFailed,
-    });
+    }).finally(() => removeInstallStage(docker, recipe.name));
   });
   const id = (await imageStatus(docker, tag)).id;
   if (!id) throw new AirlockError('image_build_failed', `The build finished but ${tag} is not in the engine.`);
@@ -122,30 +126,60 @@ async function writeFiles(recipe: KitImageRecipe, contextDir: string): Promise<s
   return targets;
 }
 
-/** The Dockerfile: COPY only, then the tool's install step as root without a network, then back to 10001. */
+/**
+ * The Dockerfile: COPY only. With a `postinstall`, a first stage runs it (as root, no network) and
+ * prunes what it copied out of, and the image gets that stage's folder in one layer (so a binary
+ * the step copies is not in the image twice). Then the command on PATH, back to uid 10001.
+ */
 export function kitDockerfile(recipe: KitImageRecipe, files: string[]): string {
   const dir = `${INSTALL_ROOT}/${recipe.name}`;
-  const steps = [
-    'set -eu',
-    `cd ${shellQuote(dir)}`,
-    ...(recipe.postinstall ? [recipe.postinstall.map(shellQuote).join(' ')] : []),
-    `ln -s ${shellQuote(`${dir}/node_modules/.bin/${recipe.bin}`)} ${shellQuote(`/usr/local/bin/${recipe.bin}`)}`,
-    `chown -R root:root ${shellQuote(dir)}`,
-    `chmod -R a+rX,go-w ${shellQuote(dir)}`,
-    // The command must resolve to a file the agent can run.
-    `test -x "$(readlink -f ${shellQuote(`/usr/local/bin/${recipe.bin}`)})"`,
-  ];
+  const link = `/usr/local/bin/${recipe.bin}`;
+  // COPY makes files root's; their modes come from the context (made a+rX,go-w on the host), so no
+  // chown or chmod step copies the tree into a second layer.
+  const install = recipe.postinstall
+    ? [
+      `FROM ${BASE_IMAGE} AS install`,
+      `LABEL ${KIT_STAGE_LABEL}=${recipe.name}`,
+      `COPY kit/ ${dir}/`,
+      'USER root',
+      `RUN ${[
+        'set -eu', `cd ${shellQuote(dir)}`, recipe.postinstall.map(shellQuote).join(' '),
+        ...(recipe.prune ?? []).map((p) => `rm -rf -- ${p}`),
+        `chown -R root:root ${shellQuote(dir)}`, `chmod -R a+rX,go-w ${shellQuote(dir)}`,
+      ].join('; ')}`,
+    ]
+    : [];
   return [
+    ...install,
     `FROM ${BASE_IMAGE}`,
-    `COPY kit/ ${dir}/`,
-    ...files.map((target, i) => `COPY files/${i} ${JSON.stringify(target)}`),
+    recipe.postinstall ? `COPY --from=install ${dir}/ ${dir}/` : `COPY kit/ ${dir}/`,
+    ...files.map((target, i) => `COPY files/${i} ${target}`),
     'USER root',
-    `RUN ${steps.join('; ')}`,
-    `LABEL airlock.image=kit`,
+    // The command must resolve to a file the agent can run.
+    `RUN set -eu; ln -s ${shellQuote(`${dir}/node_modules/.bin/${recipe.bin}`)} ${shellQuote(link)}; test -x "$(readlink -f ${shellQuote(link)})"`,
+    'LABEL airlock.image=kit',
     'USER 10001:10001',
     'WORKDIR /workspace',
     '',
   ].join('\n');
+}
+
+/** The install stage's image, left by the legacy builder: removed once the kit's image is built. */
+async function removeInstallStage(docker: Dockerode, kit: string): Promise<void> {
+  const stages = await docker.listImages({ filters: { label: [`${KIT_STAGE_LABEL}=${kit}`] } }).catch(() => []);
+  for (const stage of stages) await docker.getImage(stage.Id).remove({ force: true }).catch(() => undefined);
+}
+
+/** Modes as the image needs them (readable by all, written by none but root), whatever the umask. */
+async function makeReadableTree(dir: string): Promise<void> {
+  for (const entry of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isSymbolicLink()) continue;
+    const mode = (await fs.promises.stat(file)).mode & 0o777;
+    const wanted = (mode | 0o444 | (entry.isDirectory() || mode & 0o111 ? 0o111 : 0)) & ~0o022;
+    if (wanted !== mode) await fs.promises.chmod(file, wanted);
+    if (entry.isDirectory()) await makeReadableTree(file);
+  }
 }
 
 function kitBuildFailed(message: string, cause?: unknown): AirlockError {

@@ -42,6 +42,8 @@ const kitSchema = z.strictObject({
    * run in the image build with no network, in the package's install folder. Never on the host.
    */
   postinstall: z.array(z.string().min(1).max(4096)).min(1).max(50).optional(),
+  /** Removed after `postinstall` (relative to the install folder, `*` allowed): what it copied the program out of. */
+  prune: z.array(z.string().regex(/^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9@._*-][A-Za-z0-9@._*/-]{0,250}$/, { error: 'must be a relative path without . or .. segments' })).max(20).optional(),
   /** Files written into the image (root-owned, read-only for the agent): absolute path → content. */
   files: z.record(z.string().regex(IMAGE_PATH, { error: 'must be an absolute path in the image' }), z.string().max(65_536)).default({}),
 });
@@ -57,6 +59,7 @@ export interface Kit {
   credential: string;
   endpoint: { default: string; env?: string; args?: string[] };
   postinstall?: string[];
+  prune?: string[];
   files: Record<string, string>;
 }
 
@@ -71,11 +74,12 @@ export function parseKit(text: string, name: string, source = KIT_FILE): Kit {
   if (document.errors.length > 0) throw new AirlockError('bad_manifest', `${source}: not valid YAML: ${document.errors[0]!.message.split('\n')[0]}`, 'fix the YAML syntax');
   const result = kitSchema.safeParse(document.toJS());
   if (!result.success) throw manifestError(source, result.error);
-  const { credential, endpoint, postinstall, ...rest } = result.data;
+  const { credential, endpoint, postinstall, prune, ...rest } = result.data;
+  if (prune && !postinstall) throw new AirlockError('bad_manifest', `${source}: prune: is only for what postinstall copied out of`, 'remove prune, or add the postinstall step');
   return {
     name, ...rest, credential: credential ?? rest.provider,
     endpoint: { default: endpoint.default, ...(endpoint.env ? { env: endpoint.env } : {}), ...(endpoint.args ? { args: endpoint.args } : {}) },
-    ...(postinstall ? { postinstall } : {}),
+    ...(postinstall ? { postinstall } : {}), ...(prune ? { prune } : {}),
   };
 }
 
