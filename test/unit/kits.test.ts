@@ -130,6 +130,10 @@ describe('a kit\'s run', () => {
     const manifest = loadManifestFile(path.join(ASSETS, 'agents', 'codex', 'manifest.yaml'));
     const run = applyKit(manifest, codex, { endpoint: 'https://llm.corp.example/v1', version: codex.version, credentialHosts: stored(['llm.corp.example']), netOverride: false });
     expect(run.loaded.manifest.command!.join(' ')).toContain('base_url = "https://llm.corp.example/v1"');
+    const pathless = applyKit(manifest, codex, { endpoint: 'https://llm.corp.example:8443', version: codex.version, credentialHosts: stored(['llm.corp.example:8443']), netOverride: false });
+    expect(pathless.endpoint).toBe('https://llm.corp.example:8443/v1');
+    const azure = applyKit(manifest, codex, { endpoint: 'https://llm.corp.example/openai/v1', version: codex.version, credentialHosts: stored(['llm.corp.example']), netOverride: false });
+    expect(azure.endpoint).toBe('https://llm.corp.example/openai/v1');
   });
 });
 

@@ -9,6 +9,8 @@ export const MAX_ENDPOINT_LENGTH = 2048;
 export interface Endpoint {
   /** What the tool is told: scheme, host, port when not the default, and the base path. */
   url: string;
+  /** Whether the URL named a path (else a kit may add its own, e.g. Codex's /v1). */
+  hasPath: boolean;
   host: NormalisedHost;
   port: number;
   /** The one network rule the task gets: exactly this host and port (`local`: any address, private ones too). */
@@ -57,6 +59,7 @@ export function parseEndpoint(text: string): Endpoint {
   const defaultPort = url.protocol === 'https:' ? 443 : 80;
   return {
     url: `${url.protocol}//${hostText}${port === defaultPort ? '' : `:${port}`}${base}`,
+    hasPath: base !== '',
     host,
     port,
     localRule: formatHostPattern({ ...host, port }),

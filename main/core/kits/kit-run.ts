@@ -33,7 +33,7 @@ export function applyKit(loaded: LoadedManifest, kit: Kit, options: { endpoint?:
     throw new AirlockError('credential_missing', `kit ${kit.name} needs the credential '${kit.credential}'`, `add it: ${presetAddCommand(kit.provider, kit.credential)}  (the key on stdin or at the prompt)`);
   }
   if (endpoint) requireCovered(kit, endpoint, hosts);
-  const url = endpoint?.url ?? kit.endpoint.default;
+  const url = endpoint ? `${endpoint.url}${endpoint.hasPath ? '' : kit.endpoint.path ?? ''}` : kit.endpoint.default;
   const manifest = pointedAt(loaded.manifest, kit, url, endpoint);
   return {
     loaded: { ...loaded, manifest },

@@ -36,6 +36,8 @@ const kitSchema = z.strictObject({
     env: z.string().regex(ENV_NAME).optional(),
     /** Arguments put before the user's that tell the tool the endpoint; `{url}` is replaced by it. */
     args: z.array(z.string().max(4096)).max(20).optional(),
+    /** Added to an `--endpoint` URL that has no path (Codex's base URL ends in /v1). */
+    path: z.string().regex(/^\/[A-Za-z0-9._~/-]{1,200}$/).optional(),
   }).refine((e) => e.env !== undefined || e.args !== undefined, { error: 'needs env or args: how the tool is told the endpoint' }),
   /**
    * The tool's own install step (e.g. Claude Code's install.cjs that places its native binary),
@@ -57,7 +59,7 @@ export interface Kit {
   provider: string;
   /** The credential the manifest lends (default: the provider's name). */
   credential: string;
-  endpoint: { default: string; env?: string; args?: string[] };
+  endpoint: { default: string; env?: string; args?: string[]; path?: string };
   postinstall?: string[];
   prune?: string[];
   files: Record<string, string>;
@@ -78,7 +80,7 @@ export function parseKit(text: string, name: string, source = KIT_FILE): Kit {
   if (prune && !postinstall) throw new AirlockError('bad_manifest', `${source}: prune: is only for what postinstall copied out of`, 'remove prune, or add the postinstall step');
   return {
     name, ...rest, credential: credential ?? rest.provider,
-    endpoint: { default: endpoint.default, ...(endpoint.env ? { env: endpoint.env } : {}), ...(endpoint.args ? { args: endpoint.args } : {}) },
+    endpoint: { default: endpoint.default, ...(endpoint.env ? { env: endpoint.env } : {}), ...(endpoint.args ? { args: endpoint.args } : {}), ...(endpoint.path ? { path: endpoint.path } : {}) },
     ...(postinstall ? { postinstall } : {}), ...(prune ? { prune } : {}),
   };
 }
