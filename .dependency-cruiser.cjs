@@ -11,6 +11,7 @@ const RANKS = [
   ['audit'], //      the event model and the trail (its end is kept in the keychain: credentials)
   ['gateway'],
   ['policy'],
+  ['kits'], //      built-in agents for real tools (kit.yaml, --endpoint, their images): over policy, images, credentials
   ['desktop'],
   ['tasks'],
   ['service'],

@@ -43,6 +43,15 @@ const hostRule = z.string().max(260).regex(/^(?:\*\.)?[a-z0-9](?:[a-z0-9.-]*[a-z
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, { error: 'must be a variable name' });
 const credentialName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { error: 'must be 1-64 characters of a-z, 0-9 and -' });
 
+/** Arguments appended to an agent's command: at most 200, each at most 32 KiB, no NUL. */
+export const argsSchema = z.array(z.string().max(32_768).refine((arg) => !arg.includes('\0') && new TextEncoder().encode(arg).length <= 32_768, { error: 'must be at most 32 KiB without NUL' })).max(200);
+/** A kit's endpoint: an https:// URL (the engine checks it in full: http only to loopback, no user:password@). */
+export const endpointSchema = z.string().max(2048).regex(/^https?:\/\//i, { error: 'must be an https:// URL' });
+
+export const kitName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { error: 'must be a kit name such as claude-code' });
+/** An exact npm version (no range, no tag). */
+export const kitVersion = z.string().regex(/^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]{1,64})?$/, { error: 'must be an exact version such as 2.1.32' });
+
 export const runRequestSchema = z.strictObject({
   agentId,
   network: z.discriminatedUnion('mode', [
@@ -59,6 +68,8 @@ export const runRequestSchema = z.strictObject({
   credentials: z.array(z.strictObject({ name: credentialName, ttlMs: z.number().int().positive().max(30 * 24 * 3_600_000) })).max(50).optional(),
   /** An interactive session of this size (columns × rows): the agent's program gets a terminal. */
   terminal: z.strictObject({ cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }).optional(),
+  args: argsSchema.optional(),
+  endpoint: endpointSchema.optional(),
 });
 export type RunRequest = z.infer<typeof runRequestSchema>;
 
@@ -108,7 +119,11 @@ export const contract = {
   'app.version': { args: noArguments, result: returns<string>() },
   'doctor.run': { args: noArguments, result: returns<DoctorReport>() },
   /** `image`: which one to build, `base` (the default) or `desktop` (agent-desktop, for tasks with `display:`). */
-  'images.build': { args: z.tuple([z.strictObject({ offline: z.boolean().optional(), image: z.enum(['base', 'desktop']).optional() })]), result: returns<ImageBuildState>() },
+  /** The base or desktop image, or with `kit` a kit's image (at `version`, default the kit's pinned one). */
+  'images.build': { args: z.tuple([z.strictObject({
+    offline: z.boolean().optional(), image: z.enum(['base', 'desktop']).optional(),
+    kit: kitName.optional(), version: kitVersion.optional(),
+  })]), result: returns<ImageBuildState>() },
   'images.state': { args: noArguments, result: returns<ImageBuildState>() },
   'agents.list': { args: noArguments, result: returns<AgentSummary[]>() },
   /** Shows the OS open dialog in main; null when the user cancels. */

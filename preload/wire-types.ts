@@ -10,7 +10,7 @@ export interface DoctorReport {
   engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
   keychain: { ok: boolean; backend: string; message: string; fix?: string };
   /** `optional`: only some tasks need the image (agent-desktop: tasks with `display:`); a missing one does not make `ok` false. */
-  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean }[];
+  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean; kit?: string }[];
   ok: boolean;
 }
 
@@ -76,6 +76,8 @@ export interface AgentSummary {
   replaces?: { file: string; digest: string };
   /** Everything the agent will get: what the approval view shows. */
   review?: ApprovalSummary;
+  /** Set for a kit (a built-in agent for a real tool): its image and default endpoint. */
+  kit?: { image: string; endpoint: string; provider: string; credential: string };
   error?: ErrorInfo;
 }
 

@@ -20,6 +20,8 @@ export async function main(argv: string[]): Promise<ExitCode> {
     .description('Run AI agents in disposable, hardened local sandboxes and watch everything they do.')
     .version(process.env.AIRLOCK_VERSION ?? '0.1.0')
     .showHelpAfterError('(run `airlock --help` for usage)')
+    // Program options (--version) only before the command: `image build --kit X --version Y` is the build's.
+    .enablePositionalOptions()
     .exitOverride();
   registerRun(program, setExit);
   registerTaskCommands(program, setExit);

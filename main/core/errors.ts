@@ -11,6 +11,8 @@ export type AirlockErrorCode =
   | 'bad_argument'
   | 'not_found'
   | 'keychain_unavailable'
+  /** A kit needs a credential that is not stored: the hint is the command that adds it. */
+  | 'credential_missing'
   /** The audit trail cannot make a record durable (so what needed it did not happen). */
   | 'audit_unavailable'
   /** A state file in AIRLOCK_HOME is damaged (or from a newer Airlock): named, left as it is. */

@@ -710,7 +710,7 @@ describe("the app's image builds", () => {
     let finish = (): void => undefined;
     const states: ImageBuildState[] = [];
     const builds = new ImageBuilds({
-      engine: () => ({ api: {} }) as unknown as Engine, assetsDir: path.resolve('assets'), cacheDir: tempDir(),
+      engine: () => ({ api: {} }) as unknown as Engine, assetsDir: path.resolve('assets'), cacheDir: tempDir(), home: tempDir(),
       build: async (_docker, options) => {
         seen.push({ offline: options.offline, ...(options.image ? { image: options.image } : {}) });
         options.onProgress({ phase: 'build', message: 'step 1/9', percent: 10 });

@@ -15,6 +15,7 @@ import { err, out, outJson } from '../stdout.js';
 import { inert, inertDeep } from '../terminal-text.js';
 import { approveForRun, describeAgent, notApproved } from './agents.js';
 import { checkInteractive, runSession, terminalSize, type SessionEnd } from '../interactive.js';
+import { followImageBuild } from './system.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -22,7 +23,9 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
   program
     .command('run')
     .description('run an agent in a disposable sandbox and stream its action log')
-    .argument('<agent>', 'a manifest .yaml file, or the name of an approved or built-in agent (demo, support)')
+    .argument('<agent>', 'a manifest .yaml file, or the name of an approved or built-in agent (demo, support, or a kit: claude-code, codex, gemini-cli)')
+    .argument('[args...]', 'after --: arguments for the agent\'s command (e.g. -- -p "fix the failing test")')
+    .option('--endpoint <url>', 'kits only: the provider endpoint to use instead of the default (a company gateway): the network becomes exactly its host and port, and the key is lent for that host')
     .option('--net <mode>', 'network for this run: none | open | allow:<host>[,<host>…] (instead of the manifest\'s)')
     .option('--cred <name[:ttl]>', 'lend a credential to this task (repeatable)', collect)
     .option('--input <path[:container-path]>', 'copy a file or folder in, read-only (default: <workdir>/in/<name>; repeatable)', collect)
@@ -36,13 +39,13 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
     .option('--detach', 'print the task id and exit; the task goes on in the engine (see `airlock log -f`, `airlock stop`)')
     .option('-i, --interactive', 'with -t: an interactive session (keys go to the agent)')
     .option('-t, --tty', 'with -i: give the agent a terminal; Ctrl-] d detaches, Ctrl-] q stops the task')
-    .action(async (agentRef: string, opts: RunCliOptions) => {
-      setExit(await runCommand(agentRef, opts));
+    .action(async (agentRef: string, args: string[], opts: RunCliOptions) => {
+      setExit(await runCommand(agentRef, args, opts));
     });
 }
 
 interface RunCliOptions extends RunFlags {
-  json?: boolean; detach?: boolean; interactive?: boolean; tty?: boolean;
+  json?: boolean; detach?: boolean; interactive?: boolean; tty?: boolean; endpoint?: string;
 }
 
 /** `./agent.yaml` or `demo`: a manifest path is made absolute here, a name is the engine's to look up. */
@@ -50,7 +53,7 @@ function agentRefOf(ref: string): string {
   return /\.ya?ml$/i.test(ref) || ref.includes('/') || ref.includes(path.sep) ? path.resolve(ref) : ref;
 }
 
-async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCode> {
+async function runCommand(agentRef: string, args: string[], opts: RunCliOptions): Promise<ExitCode> {
   if (opts.detach && opts.learn) throw new AirlockError('bad_argument', '--learn needs the run\'s events, so it cannot --detach', 'run it without --detach');
   checkInteractive(opts);
   const interactive = opts.interactive === true;
@@ -65,9 +68,11 @@ async function runCommand(agentRef: string, opts: RunCliOptions): Promise<ExitCo
     agent: agent.file, attached: !opts.detach, ...rest,
     ...(network ? { network } : {}), ...(creds ? { credentials: creds } : {}),
     ...(interactive ? { terminal: terminalSize() } : {}),
+    ...(args.length > 0 ? { args } : {}), ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
   };
   await explainDemoCredential(client, agent);
   await client.call('tasks.check', request); // what is wrong with the manifest or the flags, before any approval
+  if (agent.kit) await buildKitIfMissing(client, agent.name, opts);
   await requireApproval(client, agent);
   if (opts.detach) {
     const { task } = await client.call('tasks.start', request);
@@ -238,6 +243,17 @@ export function exitCodeFor(end: Pick<TaskEnd, 'state' | 'exitCode'>): ExitCode 
 function printSummary(end: TaskEnd): void {
   const files = `${end.artifacts} file${end.artifacts === 1 ? '' : 's'}`;
   if (end.artifacts > 0) out(`\noutputs (${files}): ${end.artifactsDir}\n`);
+}
+
+/** A kit's image is built on its first run, with the progress on stderr (JSON lines with --json). */
+async function buildKitIfMissing(client: EngineClient, kit: string, opts: { json?: boolean }): Promise<void> {
+  const report = await client.call('doctor.run');
+  const image = report.images.find((i) => i.kit === kit);
+  if (!image || image.present) return;
+  if (!opts.json) err(`${image.ref} is not built yet: building it now (once)\n`);
+  await followImageBuild(client, image.ref, () => client.call('images.build', { kit }), {
+    json: opts.json === true, retry: `airlock image build --kit ${kit}`, offline: false, announce: err,
+  });
 }
 
 /** Only approved agents run without a prompt: on a terminal, show what it may do and ask; else refuse. */

@@ -18,9 +18,13 @@ interface EngineStep {
  */
 export async function dockerBuild(
   docker: Dockerode,
-  opts: EngineStep & { contextDir: string; src: string[]; tag: string; labels?: Record<string, string>; failed: (message: string, cause?: unknown) => AirlockError },
+  opts: EngineStep & { contextDir: string; src: string[]; tag: string; labels?: Record<string, string>; failed: (message: string, cause?: unknown) => AirlockError; noNetwork?: boolean },
 ): Promise<string | undefined> {
-  const buildOptions: Dockerode.ImageBuildOptions = { t: opts.tag, rm: true, forcerm: true, ...(opts.labels ? { labels: opts.labels } : {}) };
+  const buildOptions: Dockerode.ImageBuildOptions = {
+    t: opts.tag, rm: true, forcerm: true, ...(opts.labels ? { labels: opts.labels } : {}),
+    // RUN steps without a network: nothing they run can fetch (or send) anything.
+    ...(opts.noNetwork ? { networkmode: 'none' } : {}),
+  };
   if (opts.signal) buildOptions.abortSignal = opts.signal;
   let stream: NodeJS.ReadableStream;
   try {

@@ -200,19 +200,19 @@ export interface NpmPackResult {
 }
 
 /**
- * `npm pack <spec> --pack-destination <destDir>` as a child process, in `destDir`, with this
- * process's environment: npm's own user/global configuration (registry, proxy, CA, auth) applies,
- * and npm checks the tarball against the registry's integrity. Aborting kills npm.
+ * `npm <args>` as a child process in `cwd`, with this process's environment: npm's own
+ * user/global configuration (registry, proxy, CA, auth) applies. Aborting kills npm. Resolves with
+ * its stdout; a failure is an image_build_failed naming `what` with npm's own error lines.
  */
-export async function npmPack(opts: { spec: string; destDir: string; signal?: AbortSignal | undefined; npm?: string; cacheFileForHint?: string }): Promise<NpmPackResult> {
+export async function runNpm(opts: { args: string[]; cwd: string; what: string; hint: string; signal?: AbortSignal | undefined; npm?: string | undefined; missing: () => AirlockError }): Promise<string> {
   opts.signal?.throwIfAborted();
   const npm = opts.npm ?? npmCommand();
-  const args = ['pack', opts.spec, '--pack-destination', opts.destDir, '--json', '--ignore-scripts', '--loglevel=error'];
+  const args = opts.args;
   const windowsScript = process.platform === 'win32' && /\.(cmd|bat)$/i.test(npm);
   const child = spawn(windowsScript ? `"${npm}"` : npm, windowsScript ? args.map((a) => `"${a}"`) : args, {
-    cwd: opts.destDir,
+    cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false' },
+    env: { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' },
     ...(windowsScript ? { shell: true } : {}),
     windowsHide: true,
   });
@@ -233,25 +233,35 @@ export async function npmPack(opts: { spec: string; destDir: string; signal?: Ab
       child.once('close', (exitCode) => resolve(exitCode));
     });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw npmMissing(opts.spec, opts.cacheFileForHint ?? opts.destDir);
-    throw new AirlockError('image_build_failed', `Could not run npm to fetch ${opts.spec}: ${(err as Error).message}`, 'Check that `npm --version` works in this shell.', { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw opts.missing();
+    throw new AirlockError('image_build_failed', `Could not run npm to fetch ${opts.what}: ${(err as Error).message}`, 'Check that `npm --version` works in this shell.', { cause: err });
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
   opts.signal?.throwIfAborted();
   // A Windows shell reports a missing command as exit 1 with this text instead of ENOENT.
-  if (windowsScript && code !== 0 && /is not recognized as an internal or external command/.test(stderr)) throw npmMissing(opts.spec, opts.cacheFileForHint ?? opts.destDir);
+  if (windowsScript && code !== 0 && /is not recognized as an internal or external command/.test(stderr)) throw opts.missing();
   if (code !== 0) {
     const lines = stderr.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
     const errors = lines.filter((l) => /^npm (ERR!|error)/.test(l));
     const detail = (errors.length > 0 ? errors : lines).slice(-8).join('\n');
-    throw new AirlockError(
-      'image_build_failed',
-      `npm could not fetch ${opts.spec} (npm pack exited with ${code}):\n${detail || '(no output)'}`,
-      `The agent image needs the official Node.js build from the npm registry. Check that \`npm pack ${opts.spec}\` works on this machine; npm's registry, proxy and CA settings (\`npm config list\`) apply.`,
-    );
+    throw new AirlockError('image_build_failed', `npm could not fetch ${opts.what} (npm ${args[0]} exited with ${code}):\n${detail || '(no output)'}`, opts.hint);
   }
-  return packResult(Buffer.concat(stdout).toString('utf8'), opts.spec, opts.destDir);
+  return Buffer.concat(stdout).toString('utf8');
+}
+
+/**
+ * `npm pack <spec> --pack-destination <destDir>` (runNpm), in `destDir`; npm checks the tarball
+ * against the registry's integrity.
+ */
+export async function npmPack(opts: { spec: string; destDir: string; signal?: AbortSignal | undefined; npm?: string; cacheFileForHint?: string }): Promise<NpmPackResult> {
+  const stdout = await runNpm({
+    args: ['pack', opts.spec, '--pack-destination', opts.destDir, '--json', '--ignore-scripts', '--loglevel=error'],
+    cwd: opts.destDir, what: opts.spec, signal: opts.signal, npm: opts.npm,
+    missing: () => npmMissing(opts.spec, opts.cacheFileForHint ?? opts.destDir),
+    hint: `The agent image needs the official Node.js build from the npm registry. Check that \`npm pack ${opts.spec}\` works on this machine; npm's registry, proxy and CA settings (\`npm config list\`) apply.`,
+  });
+  return packResult(stdout, opts.spec, opts.destDir);
 }
 
 /** The tarball `npm pack --json` wrote, from its JSON report (or, failing that, the one .tgz in destDir). */

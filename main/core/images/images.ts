@@ -127,7 +127,7 @@ async function buildWithNode(docker: Dockerode, mmdebstrap: string | undefined, 
 }
 
 /** A fresh temp dir (0755: apt downloads as user _apt below it) for `work`, removed afterwards. */
-async function withScratchDir<T>(options: BuildImageOptions, work: (dir: string) => Promise<T>): Promise<T> {
+export async function withScratchDir<T>(options: Pick<BuildImageOptions, 'onProgress'>, work: (dir: string) => Promise<T>): Promise<T> {
   const scratchDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'airlock-image-'));
   try {
     await fs.promises.chmod(scratchDir, 0o755);
@@ -139,7 +139,7 @@ async function withScratchDir<T>(options: BuildImageOptions, work: (dir: string)
 }
 
 /** The engine's CPU architecture (x86_64, aarch64…): the image must match it, not this machine. */
-async function engineArchitecture(docker: Dockerode): Promise<string> {
+export async function engineArchitecture(docker: Dockerode): Promise<string> {
   try {
     const info = (await docker.info()) as { Architecture?: string };
     if (info.Architecture) return info.Architecture;
@@ -159,7 +159,7 @@ function findContextDir(assetsDir: string, name: 'agent-base' | 'agent-desktop')
 }
 
 /** Copies the files of `dir` into `contextDir`; returns their names. */
-async function copyFolder(dir: string, contextDir: string): Promise<string[]> {
+export async function copyFolder(dir: string, contextDir: string): Promise<string[]> {
   await fs.promises.mkdir(contextDir, { recursive: true });
   const files = (await fs.promises.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
   for (const name of files) await fs.promises.copyFile(path.join(dir, name), path.join(contextDir, name));
@@ -190,7 +190,7 @@ function desktopBuildFailed(message: string, cause?: unknown): AirlockError {
 }
 
 /** Progress of one stage of a longer build, on its share [from, to] of the bar. */
-function stageProgress(onProgress: (p: ImageProgress) => void, from: number, to: number, label: string): (p: ImageProgress) => void {
+export function stageProgress(onProgress: (p: ImageProgress) => void, from: number, to: number, label: string): (p: ImageProgress) => void {
   return (p) => onProgress({
     // The stage's end is not the build's.
     phase: p.phase === 'done' ? 'build' : p.phase,

@@ -8,7 +8,7 @@
  * `--input`, the file a dialog chose). The renderer never sees the engine-only channels.
  */
 import { z } from 'zod';
-import { contract, runRequestSchema, type AgentSummary, type AuditExportResult, type Returns } from '../../../preload/contract.js';
+import { contract, kitName, kitVersion, runRequestSchema, type AgentSummary, type AuditExportResult, type ImageBuildState, type Returns } from '../../../preload/contract.js';
 import type { AgentInspection, GcResult, PruneSummary, RunningTask, TaskEnd } from '../service/types.js';
 import type { RegisteredAgent } from '../policy/registry.js';
 import type { ShadowAgent } from '../tasks/shadow.js';
@@ -50,6 +50,8 @@ export const startRequestSchema = z.strictObject({
   outputDir: hostPath.optional(),
   attached: z.boolean(),
   terminal: runRequestSchema.shape.terminal,
+  args: runRequestSchema.shape.args,
+  endpoint: runRequestSchema.shape.endpoint,
 });
 
 /** What `engine.status` says of the running engine. */
@@ -101,6 +103,8 @@ export const engineOnlyContract = {
   'tasks.running': { args: z.tuple([]), result: returns<RunningTask[]>() },
   /** Removes what crashed or killed Airlock processes left (`airlock gc`). */
   'tasks.gc': { args: z.tuple([]), result: returns<GcResult>() },
+  /** A kit's image from a package tarball on this machine (`airlock image build --kit X --package file.tgz`). */
+  'images.buildKitFrom': { args: z.tuple([z.strictObject({ kit: kitName, version: kitVersion.optional(), packageFile: hostPath, offline: z.boolean().optional() })]), result: returns<ImageBuildState>() },
   /** An agent by name or manifest path, with what its approval would cover (`run`'s prompt, `agents show`). */
   'agents.inspect': { args: z.tuple([agentRef]), result: returns<AgentInspection>() },
   /** The built-in agents and every approved one, with its state now (`airlock agents ls`). */

@@ -37,6 +37,7 @@ function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | ke
     'tasks.wait': (task) => service.wait(task),
     'tasks.running': () => service.runningTasks(),
     'tasks.gc': () => service.gc(),
+    'images.buildKitFrom': (request) => service.buildKitFrom(request),
     'agents.inspect': (ref) => service.inspectAgent(ref),
     'agents.registered': () => service.agents.approvals.list(),
     'agents.shadow': () => findShadowAgents(airlock.engine(), airlock.home.audit),

@@ -7,6 +7,7 @@ import { loadManifestFile, type LoadedManifest } from '../policy/manifest.js';
 import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE } from '../policy/manifest-schema.js';
 import { approveAgent, type ApprovalRecorder } from '../policy/approval.js';
 import { approvalSummary } from './approval-summary.js';
+import { kitImage, kitOfManifest } from '../kits/kit.js';
 import { AgentRegistry as Approvals } from '../policy/registry.js';
 import type { AgentInspection, AgentSummary } from './types.js';
 
@@ -39,8 +40,8 @@ export class AgentRegistry {
   }
 
   list(): AgentSummary[] {
-    const builtIn = this.#builtInFolders().map((folder) => summarize(`builtin:${folder}`, 'built-in', path.join(this.#assetsDir, 'agents', folder, 'manifest.yaml'), this.approvals));
-    const opened = this.#recent().map((entry) => summarize(`file:${entry.file}`, 'opened', entry.file, this.approvals));
+    const builtIn = this.#builtInFolders().map((folder) => summarize(`builtin:${folder}`, 'built-in', path.join(this.#assetsDir, 'agents', folder, 'manifest.yaml'), this.approvals, this.#assetsDir));
+    const opened = this.#recent().map((entry) => summarize(`file:${entry.file}`, 'opened', entry.file, this.approvals, this.#assetsDir));
     return [...builtIn, ...opened];
   }
 
@@ -50,7 +51,7 @@ export class AgentRegistry {
     loadManifestFile(absolute); // refuse what does not load, with the field that is wrong
     const opened = { file: absolute, openedAt: new Date().toISOString() };
     this.#file.update((recent) => [opened, ...recent.filter((entry) => entry.file !== absolute)].slice(0, MAX_RECENT));
-    return summarize(`file:${absolute}`, 'opened', absolute, this.approvals);
+    return summarize(`file:${absolute}`, 'opened', absolute, this.approvals, this.#assetsDir);
   }
 
   forget(id: string): void {
@@ -67,7 +68,7 @@ export class AgentRegistry {
   async approve(id: string, recorder: ApprovalRecorder, by: string, options: { replaces?: string } = {}): Promise<AgentSummary> {
     const loaded = this.load(id);
     await approveAgent(recorder, loaded, by, undefined, options.replaces === undefined ? {} : { replaces: options.replaces });
-    return summarize(id, id.startsWith('builtin:') ? 'built-in' : 'opened', loaded.file, this.approvals);
+    return summarize(id, id.startsWith('builtin:') ? 'built-in' : 'opened', loaded.file, this.approvals, this.#assetsDir);
   }
 
   /**
@@ -87,7 +88,7 @@ export class AgentRegistry {
     const { id, loaded } = this.resolveRef(ref);
     const pins = this.approvals.currentDelegates(loaded);
     const delegatePins = (loaded.manifest.delegate?.allow ?? []).map((name) => ({ name, ...(pins[name] ? { digest: pins[name] } : {}) }));
-    return { ...summarize(id, id.startsWith('builtin:') ? 'built-in' : 'opened', loaded.file, this.approvals), delegatePins };
+    return { ...summarize(id, id.startsWith('builtin:') ? 'built-in' : 'opened', loaded.file, this.approvals, this.#assetsDir), delegatePins };
   }
 
   /** Refuses an agent that is not built in or approved as it is now. */
@@ -127,7 +128,7 @@ export class AgentRegistry {
   }
 }
 
-function summarize(id: string, source: AgentSummary['source'], file: string, approvals: Approvals): AgentSummary {
+function summarize(id: string, source: AgentSummary['source'], file: string, approvals: Approvals, assetsDir: string): AgentSummary {
   try {
     const loaded = loadManifestFile(file);
     const { manifest, digest } = loaded;
@@ -147,6 +148,7 @@ function summarize(id: string, source: AgentSummary['source'], file: string, app
       approval: approvals.stateOf(loaded),
       ...replacement(loaded, approvals),
       review: approvalSummary(loaded),
+      ...kitSummary(loaded, assetsDir),
     };
   } catch (error) {
     const name = source === 'built-in' ? id.slice('builtin:'.length) : path.basename(file);
@@ -157,6 +159,11 @@ function summarize(id: string, source: AgentSummary['source'], file: string, app
         : { code: 'internal', message: `cannot load ${file}` },
     };
   }
+}
+
+function kitSummary(loaded: LoadedManifest, assetsDir: string): Pick<AgentSummary, 'kit'> {
+  const kit = kitOfManifest(loaded.file, loaded.manifest, assetsDir);
+  return kit ? { kit: { image: kitImage(kit.name, kit.version), endpoint: kit.endpoint.default, provider: kit.provider, credential: kit.credential } } : {};
 }
 
 /** The approval another file holds under this name, while this one is not approved itself. */

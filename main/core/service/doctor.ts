@@ -7,12 +7,18 @@ export interface DoctorReport {
   engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
   keychain: { ok: boolean; backend: string; message: string; fix?: string };
   /** `optional`: only some tasks need the image (agent-desktop: tasks with `display:`); a missing one does not make `ok` false. */
-  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean }[];
+  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean; kit?: string }[];
   ok: boolean;
 }
 
 /** What `airlock doctor` and the app's status panel show: is everything a task needs in place? */
-export async function runDoctor(deps: { engine: Engine; keychain: Keychain }): Promise<DoctorReport> {
+/** A kit's image as `run <kit>` would use it: optional (built on first use). */
+export interface KitImageRef {
+  kit: string;
+  ref: string;
+}
+
+export async function runDoctor(deps: { engine: Engine; keychain: Keychain; kits?: () => KitImageRef[] }): Promise<DoctorReport> {
   const keychain = deps.keychain.probe();
   let engine: DoctorReport['engine'];
   let images: DoctorReport['images'];
@@ -22,10 +28,13 @@ export async function runDoctor(deps: { engine: Engine; keychain: Keychain }): P
       ok: true, endpoint: info.endpoint, version: info.version, apiVersion: info.apiVersion, os: `${info.os}/${info.arch}`,
       message: `${info.platform} ${info.version} (API ${info.apiVersion})`,
     };
-    const [base, desktop] = await Promise.all([imageStatus(deps.engine.api, BASE_IMAGE), imageStatus(deps.engine.api, DESKTOP_IMAGE)]);
+    const kits = deps.kits?.() ?? [];
+    const [base, desktop, ...kitImages] = await Promise.all([imageStatus(deps.engine.api, BASE_IMAGE), imageStatus(deps.engine.api, DESKTOP_IMAGE), ...kits.map((k) => imageStatus(deps.engine.api, k.ref))]);
     images = [
-      base.present ? base : { ...base, fix: 'airlock image build (or --offline where no registry is reachable)' },
-      { ...desktop, optional: true, ...(desktop.present ? {} : { fix: 'only tasks with `display:` need it: airlock image build --desktop (or --desktop --offline)' }) },
+      base!.present ? base! : { ...base!, fix: 'airlock image build (or --offline where no registry is reachable)' },
+      { ...desktop!, optional: true, ...(desktop!.present ? {} : { fix: 'only tasks with `display:` need it: airlock image build --desktop (or --desktop --offline)' }) },
+      // A kit's image is built on its first run: missing is no failure.
+      ...kitImages.map((status, i) => ({ ...status, optional: true, kit: kits[i]!.kit, ...(status.present ? {} : { fix: `built on the first \`airlock run ${kits[i]!.kit}\`, or now: airlock image build --kit ${kits[i]!.kit}` }) })),
     ];
   } catch (error) {
     engine = {

@@ -33,12 +33,12 @@ import { ApprovalDesk } from './approvals.js';
 import { Batcher } from './batcher.js';
 import { UnavailableCredentials, type CredentialsPort } from './credentials-port.js';
 import { taskHistory } from './history.js';
-import { ImageBuilds, type BuildImage } from './images.js';
+import { ImageBuilds, kitImagesInUse, type BuildImage, type KitBuildRequest } from './images.js';
 import { ResourceSampler } from './resources.js';
 import { ScreenDesk } from './screens.js';
 import { TerminalDesk } from './terminals.js';
 import { TerminalRegistry } from '../tasks/terminal-registry.js';
-import { startOverrides, TaskManager, type TaskManagerDeps } from './tasks.js';
+import { endpointOf, startOverrides, TaskManager, type TaskManagerDeps } from './tasks.js';
 import type {
   AgentInspection, AgentSummary, ApprovalInfo, ApprovalReply, AuditExportResult, AuditPageResult, AuditQueryRequest, AuditVerifyResult,
   CredentialInput, CredentialPresetInfo, CredentialSummary, GcResult, ImageBuildState, PastTask, PruneSummary, RunningTask, RunRequest, ServicePush, StartRequest, TaskEnd, TaskInfo,
@@ -137,7 +137,7 @@ export class AirlockService {
       unwatchScreens();
       unwatchTerminals();
     };
-    this.#images = new ImageBuilds({ engine: deps.engine, assetsDir: deps.assetsDir, cacheDir: path.join(deps.home.root, 'cache'), build: deps.buildImage },
+    this.#images = new ImageBuilds({ engine: deps.engine, assetsDir: deps.assetsDir, cacheDir: path.join(deps.home.root, 'cache'), home: deps.home.root, build: deps.buildImage },
       (state) => this.#push({ topic: 'images', payload: state }));
     this.#unsubscribe = deps.bus.subscribe((event) => {
       this.#events.push(event);
@@ -152,12 +152,19 @@ export class AirlockService {
   }
 
   doctor(): Promise<DoctorReport> {
-    return runDoctor({ engine: this.#deps.engine(), keychain: this.#deps.keychain });
+    return runDoctor({ engine: this.#deps.engine(), keychain: this.#deps.keychain, kits: () => kitImagesInUse(this.#deps.assetsDir, this.#deps.home.root) });
   }
 
   // ── images ──
-  buildImage(options: { offline?: boolean; image?: 'base' | 'desktop' }): ImageBuildState {
+  buildImage(options: { offline?: boolean; image?: 'base' | 'desktop'; kit?: string; version?: string }): ImageBuildState {
+    if (options.kit !== undefined) return this.#images.startKit({ kit: options.kit, version: options.version, offline: options.offline });
+    if (options.version !== undefined) throw new AirlockError('bad_argument', '--version is for a kit\'s image', 'write e.g. airlock image build --kit claude-code --version 2.1.0');
     return this.#images.start(options.offline, options.image);
+  }
+
+  /** A kit's image from a package tarball the user's own program names (`airlock image build --kit X --package file.tgz`). */
+  buildKitFrom(request: KitBuildRequest): ImageBuildState {
+    return this.#images.startKit(request);
   }
 
   imageBuildState(): ImageBuildState {
@@ -202,12 +209,12 @@ export class AirlockService {
   start(request: StartRequest): { task: string } {
     const { id, loaded } = this.agents.resolveRef(request.agent);
     this.agents.requireApproved(loaded);
-    return this.#tasks.start(loaded, id, startOverrides(request));
+    return this.#tasks.start(loaded, id, startOverrides(request), endpointOf(request));
   }
 
   /** Checks a start request as start() would (manifest, settings, credentials; not the approval), starting nothing. */
   checkStart(request: StartRequest): void {
-    this.#tasks.check(this.agents.resolveRef(request.agent).loaded, startOverrides(request));
+    this.#tasks.check(this.agents.resolveRef(request.agent).loaded, startOverrides(request), endpointOf(request));
   }
 
   /** Waits until a task this core runs is over (its sandbox gone) and says how it ended. */

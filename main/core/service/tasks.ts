@@ -19,6 +19,9 @@ import type { WarmPool } from '../tasks/pool.js';
 import type { AgentRegistry } from './agents.js';
 import type { ResourceSampler } from './resources.js';
 import type { LoadedManifest } from '../policy/manifest.js';
+import { kitOfManifest } from '../kits/kit.js';
+import { applyKit } from '../kits/kit-run.js';
+import { KitVersions } from '../kits/kit-versions.js';
 import type { ErrorInfo, RunRequest, StartRequest, TaskEnd, TaskInfo } from './types.js';
 
 export interface TaskManagerDeps {
@@ -78,15 +81,15 @@ export class TaskManager {
   run(request: RunRequest): { task: string } {
     const loaded = this.#deps.agents.load(request.agentId);
     this.#deps.agents.requireApproved(loaded);
-    return this.start(loaded, request.agentId, overridesFor(request));
+    return this.start(loaded, request.agentId, overridesFor(request), endpointOf(request));
   }
 
   /**
    * Starts a task of an agent already loaded and approved (`agentId` as agents.list names it), with
    * typed overrides; relative paths in them resolve against the manifest's folder.
    */
-  start(loaded: LoadedManifest, agentId: string, overrides: RunOverrides): { task: string } {
-    const spec = this.check(loaded, overrides);
+  start(loaded: LoadedManifest, agentId: string, overrides: RunOverrides, kit: KitOptions = {}): { task: string } {
+    const spec = this.check(loaded, overrides, kit);
     this.#deps.audit(); // no keychain, no audit trail: refuse before anything is created
     const engine = this.#deps.engine();
     const networked = spec.network.mode !== 'none';
@@ -143,8 +146,22 @@ export class TaskManager {
    * is wrong, or a credential that cannot be lent (unknown, TTL over its maximum, a host the
    * network does not allow), is refused here, before a task exists.
    */
-  check(loaded: LoadedManifest, overrides: RunOverrides): TaskSpec {
-    const spec = resolveTaskSpec(loaded, overrides, path.dirname(loaded.file));
+  check(loaded: LoadedManifest, overrides: RunOverrides, options: KitOptions = {}): TaskSpec {
+    const kit = kitOfManifest(loaded.file, loaded.manifest, this.#deps.assetsDir);
+    if (!kit) {
+      if (options.endpoint !== undefined) throw new AirlockError('bad_argument', `--endpoint: ${loaded.manifest.name} is not a kit`, 'only kits (claude-code, codex, gemini-cli) take --endpoint; other agents name their hosts in the manifest\'s network');
+      const spec = resolveTaskSpec(loaded, overrides, path.dirname(loaded.file));
+      if (spec.credentials.length > 0) checkGrantRequests(spec.credentials, this.#deps.credentialStore, spec.network, spec.agent.name);
+      return spec;
+    }
+    const store = this.#deps.credentialStore;
+    const run = applyKit(loaded, kit, {
+      endpoint: options.endpoint, version: new KitVersions(this.#deps.home.root).versionOf(kit), netOverride: overrides.network !== undefined,
+      credentialHosts: (name) => store?.list().find((c) => c.name === name)?.hosts,
+    });
+    const spec = resolveTaskSpec(run.loaded, overrides, path.dirname(loaded.file));
+    spec.image = run.image;
+    if (run.grantHosts) for (const request of spec.credentials) if (request.credential === kit.credential) request.hosts = run.grantHosts;
     if (spec.credentials.length > 0) checkGrantRequests(spec.credentials, this.#deps.credentialStore, spec.network, spec.agent.name);
     return spec;
   }
@@ -255,8 +272,17 @@ export class TaskManager {
   }
 }
 
+/** What only a kit's run takes: the endpoint (a company gateway) instead of the provider's. */
+export interface KitOptions {
+  endpoint?: string | undefined;
+}
+
+export function endpointOf(request: { endpoint?: string | undefined }): KitOptions {
+  return request.endpoint === undefined ? {} : { endpoint: request.endpoint };
+}
+
 /** A run request's settings as the spec's typed overrides (no text is made, none re-parsed). */
-export function overridesFor(request: Omit<RunRequest, 'agentId' | 'credentials'> & { credentials?: { name: string; ttlMs?: number }[] }): RunOverrides {
+export function overridesFor(request: Omit<RunRequest, 'agentId' | 'credentials' | 'endpoint'> & { credentials?: { name: string; ttlMs?: number }[] }): RunOverrides {
   const network = request.network;
   if (network?.mode === 'allowlist' && network.allow.length === 0) {
     throw new AirlockError('bad_argument', 'network: the allowlist is empty, so the agent could reach nothing', 'add at least one host, or choose the network "none"');
@@ -269,12 +295,13 @@ export function overridesFor(request: Omit<RunRequest, 'agentId' | 'credentials'
     ...(request.memoryBytes !== undefined ? { memoryBytes: request.memoryBytes } : {}),
     ...(request.credentials && request.credentials.length > 0 ? { creds: request.credentials } : {}),
     ...(request.terminal ? { terminal: request.terminal } : {}),
+    ...(request.args && request.args.length > 0 ? { args: request.args } : {}),
   };
 }
 
 /** A client's start request (the CLI's) as the spec's typed overrides: its settings, inputs and output folder. */
 export function startOverrides(request: StartRequest): RunOverrides {
-  const { agent: _agent, attached: _attached, inputs, outputDir, ...settings } = request;
+  const { agent: _agent, attached: _attached, endpoint: _endpoint, inputs, outputDir, ...settings } = request;
   return { ...overridesFor(settings), ...(inputs?.length ? { inputs } : {}), ...(outputDir !== undefined ? { outputDir } : {}) };
 }
 

@@ -42,6 +42,8 @@ export interface AgentSummary {
   replaces?: { file: string; digest: string };
   /** Everything the agent will get, as the approval view shows it (the CLI's summary is the same model). */
   review?: ApprovalSummary;
+  /** Set for a kit (a built-in agent for a real tool): its image and default endpoint. */
+  kit?: { image: string; endpoint: string; provider: string; credential: string };
   /** Set when the manifest cannot be loaded: what is wrong and how to fix it. */
   error?: ErrorInfo;
 }
@@ -61,6 +63,10 @@ export interface RunRequest {
   credentials?: { name: string; ttlMs: number }[];
   /** An interactive session of this size (the agent's program gets a terminal). */
   terminal?: { cols: number; rows: number };
+  /** Appended to the manifest's command. */
+  args?: string[];
+  /** Kits only: the provider endpoint instead of the default (an https:// URL). */
+  endpoint?: string;
 }
 
 /**
@@ -85,6 +91,10 @@ export interface StartRequest {
   attached: boolean;
   /** An interactive session of this size (`run -it`): the agent's program gets a terminal. */
   terminal?: { cols: number; rows: number };
+  /** Appended to the manifest's command (`airlock run <agent> -- <args>`). */
+  args?: string[];
+  /** Kits only: the provider endpoint instead of the default (an https:// URL). */
+  endpoint?: string;
 }
 
 /** How a task ended (`tasks.wait`). */

@@ -20,6 +20,8 @@ export interface GrantRequest {
   methods?: string[];
   pathPrefix?: string;
   uses?: number;
+  /** Only these of the credential's hosts (a kit's `--endpoint`); each must be covered by one of them. Default: all. */
+  hosts?: string[];
   /**
    * A child task's grant is drawn from its parent's: the secret is the parent's (never read again
    * from the store), every use is also one of the parent's, and it works only while the parent's does.
@@ -91,7 +93,7 @@ export class TaskCredentials implements TaskCredentialsPort {
       if (request.drawFrom) return drawnGrant(request, request.drawFrom.credentials.#heldGrant(request.drawFrom.grant), now);
       const info = store!.get(request.credential);
       return {
-        id: `g_${randomUUID()}`, credential: info.name, hosts: canonicalHostPatterns(info.hosts), expiresAt: now + (request.ttlMs ?? Math.min(DEFAULT_TTL_MS, info.maxTtlMs)),
+        id: `g_${randomUUID()}`, credential: info.name, hosts: canonicalHostPatterns(grantHosts(request, info.hosts)), expiresAt: now + (request.ttlMs ?? Math.min(DEFAULT_TTL_MS, info.maxTtlMs)),
         delivery: request.delivery, env: request.env, methods: request.methods?.map((m) => m.toUpperCase()), pathPrefix: request.pathPrefix,
         usesLeft: request.uses, state: 'active', inject: info.inject, secret: store!.secret(info.name),
         timer: { cancel: () => undefined }, parent: undefined,
@@ -255,4 +257,19 @@ function covers(pattern: string, host: string, port: number): boolean {
   const parsed = parseHostPattern(pattern);
   const target = normaliseHost(host);
   return parsed !== undefined && target !== undefined && hostPatternMatches(parsed, { ...target, port }, HTTPS_PORTS);
+}
+
+/**
+ * The hosts a grant is for: the credential's, or only those the request names (a kit's
+ * `--endpoint`), each exactly one host that one of the credential's hosts covers; refused otherwise.
+ */
+export function grantHosts(request: Pick<GrantRequest, 'credential' | 'hosts'>, credentialHosts: string[]): string[] {
+  if (request.hosts === undefined) return credentialHosts;
+  const patterns = credentialHosts.map(parseHostPattern).filter((p) => p !== undefined);
+  for (const host of request.hosts) {
+    const asked = parseHostPattern(host);
+    const covered = asked !== undefined && !asked.wildcard && patterns.some((p) => hostPatternMatches(p, { host: asked.host, kind: asked.kind, port: asked.port ?? 443 }, HTTPS_PORTS));
+    if (!covered) throw new AirlockError('policy_refused', `credential ${request.credential}: ${host} is not one of its hosts (${credentialHosts.join(', ')})`, `add the host: airlock cred add ${request.credential} … --host ${host}`);
+  }
+  return request.hosts;
 }

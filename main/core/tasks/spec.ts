@@ -65,7 +65,12 @@ export interface RunOverrides {
   env?: { name: string; value: string }[];
   /** An interactive session of this size (`run -it`). */
   terminal?: TerminalSize;
+  /** Appended to the manifest's command (`airlock run <agent> -- <args>`). */
+  args?: string[];
 }
+
+/** Bounds on `args`: what a client may make Airlock pass to a container. */
+export const ARGS_LIMITS = { count: 200, bytes: 32 * 1024 };
 
 export const SANDBOX_DEFAULTS = { cpus: 1, memoryBytes: 512 * 1024 ** 2, pids: 256, diskBytes: 1024 ** 3, timeoutMs: 10 * 60_000 };
 /** The workspace's size limits: below 16m nothing real fits; above 64g a tmpfs is no longer a sane place. */
@@ -148,7 +153,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
   return {
     agent: { name: manifest.name, digest: loaded.digest },
     image: manifest.image ?? (display ? DEFAULT_DESKTOP_IMAGE : DEFAULT_IMAGE),
-    command: manifest.command,
+    command: withArgs(manifest.command, overrides.args, source),
     workdir,
     env,
     inputs: inputs.map(({ from, to }) => ({ from, to })),
@@ -183,6 +188,19 @@ function checkTerminal(size: TerminalSize, credentials: GrantRequest[], hasDispl
   }
   if (hasDisplay) throw new AirlockError('bad_argument', 'an agent with display: has a screen, not a terminal', 'run it without -it (its screen is in the app)');
   return { cols: size.cols, rows: size.rows };
+}
+
+/** The manifest's command with the run's arguments after it; checked, as they come from a client. */
+function withArgs(command: string[] | undefined, args: string[] | undefined, source: string): string[] | undefined {
+  if (args === undefined || args.length === 0) return command;
+  if (args.length > ARGS_LIMITS.count) throw bad('arguments', `${args.length} given, at most ${ARGS_LIMITS.count}`, 'pass fewer arguments (a long prompt fits in one)');
+  for (const [i, arg] of args.entries()) {
+    if (typeof arg !== 'string') throw bad('arguments', `#${i + 1} is not text`, 'pass text arguments');
+    if (arg.includes('\0')) throw bad('arguments', `#${i + 1} contains NUL`, 'NUL cannot be passed to a program');
+    if (Buffer.byteLength(arg) > ARGS_LIMITS.bytes) throw bad('arguments', `#${i + 1} is longer than ${ARGS_LIMITS.bytes / 1024} KiB`, 'put long text in a file and pass it with --input');
+  }
+  if (command === undefined) throw new AirlockError('bad_argument', `${source}: arguments after -- need the manifest's command`, 'give the manifest a command: the arguments are appended to it');
+  return [...command, ...args];
 }
 
 function resolveDisplay(manifest: Manifest, source: string): DisplaySpec | undefined {

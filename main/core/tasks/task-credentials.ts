@@ -1,7 +1,7 @@
 import type { EventBus } from '../audit/bus.js';
 import type { AgentRef } from '../audit/events.js';
 import type { Clock } from '../clock.js';
-import { TaskCredentials, type Grant, type GrantRequest } from './grants.js';
+import { grantHosts, TaskCredentials, type Grant, type GrantRequest } from './grants.js';
 import type { CredentialStore } from '../credentials/store.js';
 import { AirlockError } from '../errors.js';
 import { buildPolicy } from '../gateway/policy.js';
@@ -27,12 +27,13 @@ export function checkGrantRequests(requests: GrantRequest[], store: CredentialSt
       throw new AirlockError('policy_refused', `${field}: ttl ${formatDuration(request.ttlMs)} is longer than ${info.name}'s max TTL ${formatDuration(info.maxTtlMs)}`,
         `ask for ${formatDuration(info.maxTtlMs)} or less, or raise it: airlock cred add ${info.name} … --max-ttl <dur>`);
     }
+    const hosts = grantHosts(request, info.hosts);
     if (network.mode === 'none') {
-      throw new AirlockError('policy_refused', `${field}: the task's network is none, so ${info.hosts.join(', ')} cannot be reached with it`, `allow the hosts: network: { mode: allowlist, allow: [${info.hosts.join(', ')}] }`);
+      throw new AirlockError('policy_refused', `${field}: the task's network is none, so ${hosts.join(', ')} cannot be reached with it`, `allow the hosts: network: { mode: allowlist, allow: [${hosts.join(', ')}] }`);
     }
     if (network.mode === 'allowlist' && request.delivery === 'proxy') {
       const policy = buildPolicy({ mode: 'allowlist', allow: network.allow, local: network.local, onUnknownHost: 'deny' });
-      for (const host of info.hosts) {
+      for (const host of hosts) {
         // Every host the credential names (all of a wildcard's subdomains) must be reachable, on its port.
         const pattern = parseHostPattern(host);
         const port = pattern?.port ?? 443;

@@ -44,6 +44,8 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
   const [timeout, setTimeoutText] = useState('');
   const [cpus, setCpus] = useState('');
   const [memory, setMemory] = useState('');
+  /** Kits only: another endpoint (a company gateway) instead of the provider's. */
+  const [endpoint, setEndpoint] = useState('');
   const [error, setError] = useState<IpcError | null>(null);
   const [busy, setBusy] = useState(false);
   const [stored, setStored] = useState<CredentialSummary[] | null>(null);
@@ -89,6 +91,10 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
     const request: RunRequest = { agentId: agent.id };
     if (network === 'none' || network === 'open') request.network = { mode: network };
     if (network === 'allowlist') request.network = { mode: 'allowlist', allow: hosts };
+    if (agent.kit && endpoint.trim()) {
+      if (network !== 'manifest') return setError({ code: 'bad_argument', message: 'an endpoint sets the network of the run (exactly its host and port)', hint: 'choose "As in the manifest", or clear the endpoint' });
+      request.endpoint = endpoint.trim();
+    }
     const filled = env.filter((v) => v.name.trim() !== '');
     if (filled.length > 0) request.env = filled.map((v) => ({ name: v.name.trim(), value: v.value }));
     // Text is parsed here, at the edge: the engine takes milliseconds and bytes.
@@ -123,6 +129,17 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
       <form className="dialog" role="dialog" aria-modal="true" aria-labelledby="run-title" onSubmit={(e) => void submit(e)}>
         <h2 id="run-title">Run {agent.name}</h2>
         {agent.description && <p className="muted">{agent.description}</p>}
+
+        {agent.kit && (
+          <fieldset>
+            <legend>Endpoint</legend>
+            <label>Endpoint <input aria-label="Endpoint" placeholder={agent.kit.endpoint} value={endpoint} onChange={(e) => setEndpoint(e.target.value)} /></label>
+            <p className="muted small">
+              Empty: {agent.kit.endpoint}. Another https:// URL (a company gateway) replaces the network with exactly that host and port, and
+              lends {agent.kit.credential} there only if the stored credential is for that host.
+            </p>
+          </fieldset>
+        )}
 
         <fieldset>
           <legend>Network</legend>
