@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { Keychain } from '../../main/core/credentials/keychain.js';
-import { CLI, REPO, TEST_ENGINE_ENV, tempDir } from '../helpers/env.js';
+import { tempDir } from '../helpers/env.js';
 import { stopEngine } from '../helpers/engine.js';
-import { startAnthropicApi } from '../helpers/providers/anthropic.js';
-import { claudeCodeRun, CREDENTIAL } from '../helpers/providers/claude-code-run.js';
+import { startAnthropicApi, writeFile } from '../helpers/providers/anthropic.js';
+import { claudeCodeRun, CREDENTIAL, withStdin } from '../helpers/providers/claude-code-run.js';
 
 /**
  * The real Claude Code (the pinned npm release, in the kit's image) run as a user runs it:
@@ -29,7 +28,7 @@ describe('airlock run claude-code (the real CLI against a pretend Anthropic API)
   let run: { code: number | null; events: AirlockEvent[]; stderr: string };
 
   beforeAll(async () => {
-    api = await startAnthropicApi({ host: HOST, key: KEY, script: { file: HELLO, finalText: 'Wrote hello.txt.' } });
+    api = await startAnthropicApi({ host: HOST, key: KEY, script: { calls: [writeFile(HELLO.path, HELLO.content)], finalText: 'Wrote hello.txt.' } });
     env = { AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${HOST}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: api.tls.caFile };
     const added = await withStdin(claudeCodeRun.credAddArgs(HOST, api.port), KEY, env);
     expect(added.stderr).toBe('');
@@ -70,16 +69,3 @@ describe('airlock run claude-code (the real CLI against a pretend Anthropic API)
     expect(JSON.stringify(run.events)).not.toContain(KEY);
   });
 });
-
-/** Runs the CLI with text on its standard input (how a secret is given to `cred add`). */
-function withStdin(args: string[], input: string, env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...TEST_ENGINE_ENV, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}

@@ -6,9 +6,10 @@ import { makeTestTls, serveHttps, type TestTls } from './tls.js';
  * A pretend Anthropic API (https://docs.anthropic.com/en/api/messages) on a `.test` name, served
  * on 127.0.0.1 with a certificate from a CA the test makes. It speaks the Messages API as Claude
  * Code uses it — `POST /v1/messages`, streamed as server-sent events or not — and plays one
- * scripted conversation: the model answers the user's prompt with a `Write` tool call that writes
- * `file.content` to `file.path`, and ends its turn once the tool's result comes back. Other
- * requests the CLI makes on the side (a title, a quota probe, token counts) get a short answer.
+ * scripted conversation: the model answers the user's prompt with the script's tool calls, one a
+ * turn (e.g. `Write` a file, or — a hostile model — `Bash` commands that try to leak the key), and
+ * ends its turn once the last tool's result comes back. Requests the CLI makes on the side (a
+ * title, a quota probe, token counts) get a short answer.
  *
  * It checks every request for the real key in `x-api-key` and records what it saw, never the key.
  */
@@ -23,16 +24,24 @@ export interface AnthropicRequest {
   stream?: boolean;
   /** What the pretend model answered: the tool call, the closing text, a side answer, or an error status. */
   answer: 'tool_use' | 'end_turn' | 'side' | number;
-  /** The tool result the CLI sent back for the scripted call (what its tool said, and whether it failed). */
+  /** The latest tool result the CLI sent back (what its tool said, and whether it failed). */
   toolResult?: { isError: boolean; text: string };
 }
 
+/** A tool call the pretend model makes, as Claude Code's tools take them. */
+export interface ToolCall { name: string; input: Record<string, unknown> }
+
 export interface AnthropicScript {
-  /** The file the model asks the CLI to write with its `Write` tool. */
-  file: { path: string; content: string };
+  /** The tool calls the model makes, one a turn, in order. */
+  calls: ToolCall[];
   /** The text the model ends its turn with. */
   finalText?: string;
 }
+
+/** Claude Code's `Write` tool: writes `content` to the absolute `path`. */
+export const writeFile = (path: string, content: string): ToolCall => ({ name: 'Write', input: { file_path: path, content } });
+/** Claude Code's `Bash` tool: runs `command` in the sandbox. */
+export const bash = (command: string): ToolCall => ({ name: 'Bash', input: { command, description: 'scripted by the pretend model' } });
 
 const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
 const MAX_BODY = 8 * 1024 * 1024;
@@ -87,7 +96,7 @@ export async function startAnthropicApi(options: { host: string; key: string; sc
       }
       seen.model = body.model;
       seen.stream = body.stream === true;
-      if (isMainLoop(body)) seen.toolResult = toolResultOf(body);
+      if (isMainLoop(body)) seen.toolResult = toolResultsOf(body).at(-1);
       const turn = nextTurn(body, options.script);
       seen.answer = turn.stop_reason === 'tool_use' ? 'tool_use' : isMainLoop(body) ? 'end_turn' : 'side';
       reply(res, body, turn);
@@ -112,25 +121,26 @@ function isMainLoop(body: MessagesBody): boolean {
 
 interface ToolResultBlock { type?: string; is_error?: boolean; content?: unknown }
 
-function toolResultOf(body: MessagesBody): AnthropicRequest['toolResult'] {
+/** Every tool result in the conversation so far, oldest first. */
+function toolResultsOf(body: MessagesBody): NonNullable<AnthropicRequest['toolResult']>[] {
+  const results: NonNullable<AnthropicRequest['toolResult']>[] = [];
   for (const message of body.messages ?? []) {
     if (!Array.isArray(message.content)) continue;
-    const block = (message.content as ToolResultBlock[]).find((c) => c?.type === 'tool_result');
-    if (!block) continue;
-    const text = typeof block.content === 'string' ? block.content
-      : Array.isArray(block.content) ? block.content.map((c: { text?: unknown }) => String(c?.text ?? '')).join('') : '';
-    return { isError: block.is_error === true, text };
+    for (const block of message.content as ToolResultBlock[]) {
+      if (block?.type !== 'tool_result') continue;
+      const text = typeof block.content === 'string' ? block.content
+        : Array.isArray(block.content) ? block.content.map((c: { text?: unknown }) => String(c?.text ?? '')).join('') : '';
+      results.push({ isError: block.is_error === true, text });
+    }
   }
-  return undefined;
+  return results;
 }
 
 function nextTurn(body: MessagesBody, script: AnthropicScript): Turn {
   if (!isMainLoop(body)) return { content: [{ type: 'text', text: 'Hello' }], stop_reason: 'end_turn' };
-  if (toolResultOf(body)) return { content: [{ type: 'text', text: script.finalText ?? 'Done.' }], stop_reason: 'end_turn' };
-  return {
-    content: [{ type: 'tool_use', id: `toolu_${randomBytes(12).toString('hex')}`, name: 'Write', input: { file_path: script.file.path, content: script.file.content } }],
-    stop_reason: 'tool_use',
-  };
+  const call = script.calls[toolResultsOf(body).length];
+  if (!call) return { content: [{ type: 'text', text: script.finalText ?? 'Done.' }], stop_reason: 'end_turn' };
+  return { content: [{ type: 'tool_use', id: `toolu_${randomBytes(12).toString('hex')}`, ...call }], stop_reason: 'tool_use' };
 }
 
 function reply(res: http.ServerResponse, body: MessagesBody, turn: Turn): void {

@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { AirlockEvent } from '../../../main/core/audit/events.js';
-import { approve, REPO, runCli, tempDir } from '../env.js';
+import { approve, CLI, REPO, runCli, TEST_ENGINE_ENV, tempDir } from '../env.js';
 
 /**
  * How a test runs Claude Code through the CLI. The final form is what a user types:
@@ -62,3 +63,16 @@ function researchManifest(endpoint: string, args: string[], home: string): strin
 }
 
 export const claudeCodeRun = { credAddArgs, run, kitReady: KIT_READY };
+
+/** Runs the CLI with text on its standard input (how a secret is given to `cred add`). */
+export function withStdin(args: string[], input: string, env: NodeJS.ProcessEnv) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...TEST_ENGINE_ENV, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
