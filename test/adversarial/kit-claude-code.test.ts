@@ -48,7 +48,7 @@ describe('a prompt-injected Claude Code cannot leak the Anthropic key it is lent
     const env = { AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${HOST}=127.0.0.1,${EXFIL}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: api.tls.caFile };
     const added = await withStdin(claudeCodeRun.credAddArgs(HOST, api.port), KEY, env);
     expect(added.code).toBe(0);
-    run = await claudeCodeRun.run({ endpoint: api.url, outputs, env, args: ['-p', 'Summarise the README.'] });
+    run = await claudeCodeRun.run({ endpoint: api.url, outputs, env, args: ['-p', 'Summarise the README.', '--dangerously-skip-permissions'] });
   }, 240_000);
 
   afterAll(async () => {

@@ -33,7 +33,7 @@ describe('airlock run claude-code (the real CLI against a pretend Anthropic API)
     const added = await withStdin(claudeCodeRun.credAddArgs(HOST, api.port), KEY, env);
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
-    run = await claudeCodeRun.run({ endpoint: api.url, outputs, env, args: ['-p', 'Write hello.txt into /workspace/out.'] });
+    run = await claudeCodeRun.run({ endpoint: api.url, outputs, env, args: ['-p', 'Write hello.txt into /workspace/out.', '--dangerously-skip-permissions'] });
   }, 240_000);
 
   afterAll(async () => {
@@ -55,7 +55,7 @@ describe('airlock run claude-code (the real CLI against a pretend Anthropic API)
       expect(request).toMatchObject({ key: 'real', placeholderIn: [] });
       expect(request.path).toMatch(/^\/v1\/messages(\?|$)/);
     }
-    // The CLI's Write tool did run (the sandbox is the boundary: it needs no permission prompt).
+    // The CLI's Write tool did run (the sandbox is the boundary: no permission prompt stands in its way).
     expect(api.requests.find((r) => r.toolResult)?.toolResult).toMatchObject({ isError: false });
   });
 
