@@ -142,7 +142,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
   if (reflect) headers['accept-encoding'] = 'identity';
   upstream = call.open(headers);
   const request = upstream;
-  request.on('error', (error) => fail({ status: 502, reason: `${formatTarget(target)} failed: ${error.message}` }));
+  request.on('error', (error) => fail(upstreamFailure(target, error)));
   request.on('socket', () => (sent = true));
   request.on('upgrade', (_response, socket) => {
     socket.destroy();
@@ -284,6 +284,24 @@ async function readAndInspect<W>(req: http.IncomingMessage, codings: Coding[], c
     if (code !== 'AIRLOCK_FOUND') return { refusal: { status: 400, reason: `the request body is not valid ${codings.join(', ')} (${(error as Error).message})`, decision: { allow: false, rule: 'content-encoding', by: 'policy' } }, held };
   }
   return found ? { refusal: check.refuse(found), held } : { body, held };
+}
+
+/**
+ * Certificate errors Node reports for upstream TLS that fails verification (an untrusted or
+ * self-made CA, a name the certificate does not cover, an expired or revoked one). See
+ * https://nodejs.org/api/tls.html and OpenSSL's X509_V_ERR_* names.
+ */
+const CERTIFICATE_ERRORS = /^(ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_|INVALID_CA|PATH_LENGTH_EXCEEDED|INVALID_PURPOSE|HOSTNAME_MISMATCH)/;
+
+/**
+ * An upstream request that failed before an answer: one whose TLS could not be verified is a
+ * refusal (nothing was sent to a server that may not be the host), anything else a 502 failure.
+ */
+export function upstreamFailure(target: Target, error: NodeJS.ErrnoException): { status: number; reason: string; decision?: Decision } {
+  if (error.code && CERTIFICATE_ERRORS.test(error.code)) {
+    return { status: 502, reason: `${formatTarget(target)} presented a certificate Airlock does not trust (${error.code}: ${error.message}); to trust a company TLS proxy, see README "Networks" (NODE_EXTRA_CA_CERTS, AIRLOCK_UPSTREAM_CA)`, decision: { allow: false, rule: 'tls.upstream', by: 'policy' } };
+  }
+  return { status: 502, reason: `${formatTarget(target)} failed: ${error.message}` };
 }
 
 /** Replaces secrets in response header values (same length); returns the first one found. */
