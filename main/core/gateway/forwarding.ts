@@ -3,7 +3,7 @@
 // closes half-way — it ends in exactly one `net.request` event, the upstream request is never left
 // half-sent on a kept-alive connection, and nothing throws out of it.
 import type http from 'node:http';
-import { Readable, Transform, Writable } from 'node:stream';
+import { type Duplex, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Decision } from '../audit/events.js';
 import { decoders, parseContentEncoding, type Coding } from './content-coding.js';
@@ -45,6 +45,23 @@ export interface UpstreamCall<W> {
   reflect?: SecretScanner<SecretTag>;
   /** The upstream answered, or failed after the request went out (a substituted secret was used). */
   onSent?(status: number): void;
+  /** A WebSocket handshake: what to do when the upstream switches protocols (websocket.ts). */
+  upgrade?: UpgradeTakeover;
+}
+
+/** How an upgraded stream ended: the request's one event is recorded then. */
+export interface UpgradedOutcome {
+  bytesUp: number;
+  bytesDown: number;
+  error?: string;
+}
+
+export interface UpgradeTakeover {
+  /**
+   * The upstream answered 101: returns why it is refused (nothing has reached the sandbox yet), or
+   * undefined once it has taken both streams over — then `done` is called once when they end.
+   */
+  take(response: http.IncomingMessage, upstream: Duplex, head: Buffer, done: (outcome: UpgradedOutcome) => void): Refusal | undefined;
 }
 
 export interface ForwardingDeps {
@@ -68,6 +85,8 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
   let status = 502;
   let sent = false;
   let upstream: http.ClientRequest | undefined = undefined;
+  /** An upgraded stream has both sockets now: the response object no longer tells the exchange's end. */
+  let upgraded = false;
   const watch = watchdog.watch(timeouts.upstreamResponseMs, () => fail({ status: 504, reason: `${formatTarget(target)} did not answer within ${timeouts.upstreamResponseMs / 1000} s` }));
   watch.pause();
 
@@ -114,7 +133,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
   res.on('error', () => undefined);
   // The sandbox went away before the answer was complete: the upstream request goes with it.
   res.once('close', () => {
-    if (res.writableFinished) return;
+    if (res.writableFinished || upgraded) return;
     upstream?.destroy();
     if (!res.headersSent) status = 499; // nginx's "client closed request": there was no answer to give
     finish({ error: 'the sandbox closed the connection before the response was complete' });
@@ -144,9 +163,24 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
   const request = upstream;
   request.on('error', (error) => fail(upstreamFailure(target, error)));
   request.on('socket', () => (sent = true));
-  request.on('upgrade', (_response, socket) => {
-    socket.destroy();
-    fail({ status: 502, reason: `${formatTarget(target)} switched protocols, which Airlock does not pass on` });
+  request.on('upgrade', (response: http.IncomingMessage, socket: Duplex, upgradeHead: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (finished || !call.upgrade) {
+      socket.destroy();
+      return fail({ status: 502, reason: `${formatTarget(target)} switched protocols, which Airlock does not pass on` });
+    }
+    const refusal = call.upgrade.take(response, socket, upgradeHead, (outcome) => {
+      bytesUp += outcome.bytesUp;
+      bytesDown += outcome.bytesDown;
+      finish(outcome.error ? { error: outcome.error } : {});
+    });
+    if (refusal) {
+      socket.destroy();
+      return fail(refusal);
+    }
+    upgraded = true;
+    status = 101;
+    watch.stop();
   });
   request.on('finish', () => watch.restart(timeouts.upstreamResponseMs, () => fail({ status: 504, reason: `${formatTarget(target)} did not answer within ${timeouts.upstreamResponseMs / 1000} s` })));
   request.on('response', (response) => relayResponse(response));
