@@ -30,14 +30,14 @@ export const TEST_TIMEOUTS: GatewayTimeouts = { headersMs: 5_000, idleMs: 5_000,
  * `wild-api` for *.mint.vendor.test. `task()` registers a task as the runner would;
  * `bound()` opens a connection that arrived through the task's own endpoint (as the relay's do).
  */
-export async function gatewayUnderAttack(options: { hostAddresses?: () => string[]; names?: Record<string, string> } = {}) {
+export async function gatewayUnderAttack(options: { hostAddresses?: () => string[]; names?: Record<string, string>; timeouts?: Partial<GatewayTimeouts> } = {}) {
   const upstream = await startHostileUpstream(options.names);
   const clock = new FakeClock();
   const bus = new EventBus(clock);
   const events: AirlockEvent[] = [];
   bus.subscribe((e) => events.push(e));
   const gateway = new Gateway({
-    bus, clock, resolve: upstream.resolve, dial: upstream.dial, upstreamCa: fs.readFileSync(upstream.cert, 'utf8'), timeouts: TEST_TIMEOUTS,
+    bus, clock, resolve: upstream.resolve, dial: upstream.dial, upstreamCa: fs.readFileSync(upstream.cert, 'utf8'), timeouts: { ...TEST_TIMEOUTS, ...options.timeouts },
     ...(options.hostAddresses ? { hostAddresses: options.hostAddresses } : {}),
   });
   const port = (await gateway.listen()).port;

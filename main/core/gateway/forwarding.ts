@@ -3,7 +3,7 @@
 // closes half-way — it ends in exactly one `net.request` event, the upstream request is never left
 // half-sent on a kept-alive connection, and nothing throws out of it.
 import type http from 'node:http';
-import { Readable, Transform, Writable } from 'node:stream';
+import { type Duplex, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Decision } from '../audit/events.js';
 import { decoders, parseContentEncoding, type Coding } from './content-coding.js';
@@ -45,6 +45,23 @@ export interface UpstreamCall<W> {
   reflect?: SecretScanner<SecretTag>;
   /** The upstream answered, or failed after the request went out (a substituted secret was used). */
   onSent?(status: number): void;
+  /** A WebSocket handshake: what to do when the upstream switches protocols (websocket.ts). */
+  upgrade?: UpgradeTakeover;
+}
+
+/** How an upgraded stream ended: the request's one event is recorded then. */
+export interface UpgradedOutcome {
+  bytesUp: number;
+  bytesDown: number;
+  error?: string;
+}
+
+export interface UpgradeTakeover {
+  /**
+   * The upstream answered 101: returns why it is refused (nothing has reached the sandbox yet), or
+   * undefined once it has taken both streams over — then `done` is called once when they end.
+   */
+  take(response: http.IncomingMessage, upstream: Duplex, head: Buffer, done: (outcome: UpgradedOutcome) => void): Refusal | undefined;
 }
 
 export interface ForwardingDeps {
@@ -68,6 +85,8 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
   let status = 502;
   let sent = false;
   let upstream: http.ClientRequest | undefined = undefined;
+  /** An upgraded stream has both sockets now: the response object no longer tells the exchange's end. */
+  let upgraded = false;
   const watch = watchdog.watch(timeouts.upstreamResponseMs, () => fail({ status: 504, reason: `${formatTarget(target)} did not answer within ${timeouts.upstreamResponseMs / 1000} s` }));
   watch.pause();
 
@@ -114,7 +133,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
   res.on('error', () => undefined);
   // The sandbox went away before the answer was complete: the upstream request goes with it.
   res.once('close', () => {
-    if (res.writableFinished) return;
+    if (res.writableFinished || upgraded) return;
     upstream?.destroy();
     if (!res.headersSent) status = 499; // nginx's "client closed request": there was no answer to give
     finish({ error: 'the sandbox closed the connection before the response was complete' });
@@ -142,11 +161,26 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
   if (reflect) headers['accept-encoding'] = 'identity';
   upstream = call.open(headers);
   const request = upstream;
-  request.on('error', (error) => fail({ status: 502, reason: `${formatTarget(target)} failed: ${error.message}` }));
+  request.on('error', (error) => fail(upstreamFailure(target, error)));
   request.on('socket', () => (sent = true));
-  request.on('upgrade', (_response, socket) => {
-    socket.destroy();
-    fail({ status: 502, reason: `${formatTarget(target)} switched protocols, which Airlock does not pass on` });
+  request.on('upgrade', (response: http.IncomingMessage, socket: Duplex, upgradeHead: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    if (finished || !call.upgrade) {
+      socket.destroy();
+      return fail({ status: 502, reason: `${formatTarget(target)} switched protocols, which Airlock does not pass on` });
+    }
+    const refusal = call.upgrade.take(response, socket, upgradeHead, (outcome) => {
+      bytesUp += outcome.bytesUp;
+      bytesDown += outcome.bytesDown;
+      finish(outcome.error ? { error: outcome.error } : {});
+    });
+    if (refusal) {
+      socket.destroy();
+      return fail(refusal);
+    }
+    upgraded = true;
+    status = 101;
+    watch.stop();
   });
   request.on('finish', () => watch.restart(timeouts.upstreamResponseMs, () => fail({ status: 504, reason: `${formatTarget(target)} did not answer within ${timeouts.upstreamResponseMs / 1000} s` })));
   request.on('response', (response) => relayResponse(response));
@@ -284,6 +318,24 @@ async function readAndInspect<W>(req: http.IncomingMessage, codings: Coding[], c
     if (code !== 'AIRLOCK_FOUND') return { refusal: { status: 400, reason: `the request body is not valid ${codings.join(', ')} (${(error as Error).message})`, decision: { allow: false, rule: 'content-encoding', by: 'policy' } }, held };
   }
   return found ? { refusal: check.refuse(found), held } : { body, held };
+}
+
+/**
+ * Certificate errors Node reports for upstream TLS that fails verification (an untrusted or
+ * self-made CA, a name the certificate does not cover, an expired or revoked one). See
+ * https://nodejs.org/api/tls.html and OpenSSL's X509_V_ERR_* names.
+ */
+const CERTIFICATE_ERRORS = /^(ERR_TLS_CERT_ALTNAME_INVALID|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|CERT_|INVALID_CA|PATH_LENGTH_EXCEEDED|INVALID_PURPOSE|HOSTNAME_MISMATCH)/;
+
+/**
+ * An upstream request that failed before an answer: one whose TLS could not be verified is a
+ * refusal (nothing was sent to a server that may not be the host), anything else a 502 failure.
+ */
+export function upstreamFailure(target: Target, error: NodeJS.ErrnoException): { status: number; reason: string; decision?: Decision } {
+  if (error.code && CERTIFICATE_ERRORS.test(error.code)) {
+    return { status: 502, reason: `${formatTarget(target)} presented a certificate Airlock does not trust (${error.code}: ${error.message}); to trust a company TLS proxy, see README "Networks" (NODE_EXTRA_CA_CERTS, AIRLOCK_UPSTREAM_CA)`, decision: { allow: false, rule: 'tls.upstream', by: 'policy' } };
+  }
+  return { status: 502, reason: `${formatTarget(target)} failed: ${error.message}` };
 }
 
 /** Replaces secrets in response header values (same length); returns the first one found. */

@@ -27,6 +27,7 @@ import { DEFAULT_TIMEOUTS, Watchdog, type GatewayTimeouts } from './timeouts.js'
 import type { Found } from './secret-scanner.js';
 import { TaskWatch, type Watched } from './watch-lists.js';
 import { plainTunnel } from './tunnel.js';
+import { type NodeTrustSources, upstreamSecureContext } from './upstream-trust.js';
 
 export { defaultDialer, defaultResolver, type Dialer, type Resolver } from './dialing.js';
 export type { GatewayTimeouts } from './timeouts.js';
@@ -40,8 +41,12 @@ export interface GatewayDeps {
   approvalTimeoutMs?: number;
   /** How many asks a task may have waiting, and make per minute (DEFAULT_ASK_LIMITS when absent). */
   askLimits?: Partial<AskLimits>;
-  /** PEM of one more CA to trust for upstream TLS (besides the system's): for local test servers. */
+  /** PEM of more CAs to trust for upstream TLS (AIRLOCK_UPSTREAM_CA: a company TLS proxy's, a local test server's). */
   upstreamCa?: string;
+  /** The environment the engine started with (NODE_EXTRA_CA_CERTS on older Node); process.env when absent. */
+  env?: NodeJS.ProcessEnv;
+  /** Where Node's CA lists come from; node:tls when absent (tests give a list another process read). */
+  trustSources?: NodeTrustSources;
   /** This machine's interface addresses (refused like loopback); os.networkInterfaces() when absent. */
   hostAddresses?: () => string[];
   timeouts?: Partial<GatewayTimeouts>;
@@ -60,6 +65,8 @@ export class Gateway {
   readonly approvals: Approvals;
   readonly #deps: GatewayDeps;
   readonly #dial: Dialer;
+  /** What upstream TLS is verified against, built once: see upstream-trust.ts. */
+  readonly #upstreamTrust: tls.SecureContext;
   readonly #server: http.Server;
   readonly #tasks = new Map<string, GatewayTask>();
   readonly #boundTo = new WeakMap<object, string>();
@@ -81,6 +88,7 @@ export class Gateway {
   constructor(deps: GatewayDeps) {
     this.#deps = deps;
     this.#dial = deps.dial ?? defaultDialer;
+    this.#upstreamTrust = upstreamSecureContext({ env: deps.env ?? process.env, ...(deps.trustSources ? { node: deps.trustSources } : {}), ...(deps.upstreamCa ? { upstreamCa: deps.upstreamCa } : {}) });
     this.#timeouts = { ...DEFAULT_TIMEOUTS, ...deps.timeouts };
     this.#watchdog = new Watchdog(deps.clock);
     this.approvals = new Approvals(deps.clock, deps.approvalTimeoutMs ?? 60_000, deps.askLimits);
@@ -128,7 +136,7 @@ export class Gateway {
       agent: new DialingAgent(this.#dial),
       task: options.task, agentRef: options.agent, policy: options.policy, token: Buffer.from(password),
       approved: [], limits: new TaskLimits(this.#deps.clock, options.policy.rate),
-      tlsAgent: new UpstreamTlsAgent(this.#dial, this.#deps.upstreamCa),
+      tlsAgent: new UpstreamTlsAgent(this.#dial, this.#upstreamTrust),
       watch: new TaskWatch(options.decoys ?? [], options.credentials),
       ...(options.onAlways ? { onAlways: options.onAlways } : {}),
       ...(options.credentials ? { credentials: options.credentials } : {}),

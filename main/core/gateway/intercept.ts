@@ -22,21 +22,21 @@ export type CredentialAuthorization =
   | { ok: true; grant: { id: string; credential: string }; place: SecretPlacement }
   | { ok: false; status: 401 | 403; kind: 'cred.expired' | 'cred.misuse' | 'cred.denied'; reason: string; grant?: { id: string; credential: string } };
 
-/** TLS to the real host: verified against the system's CAs, plus an extra CA if one is configured. */
+/** TLS to the real host: verified against the gateway's upstream trust (upstream-trust.ts). */
 export class UpstreamTlsAgent extends https.Agent {
   readonly #dial: Dialer;
-  readonly #ca: string[];
+  readonly #trust: tls.SecureContext;
 
-  constructor(dial: Dialer, extraCa: string | undefined) {
+  constructor(dial: Dialer, trust: tls.SecureContext) {
     super({ keepAlive: true, maxSockets: 32, maxFreeSockets: 8, timeout: 60_000 });
     this.#dial = dial;
-    this.#ca = extraCa ? [...tls.rootCertificates, extraCa] : [...tls.rootCertificates];
+    this.#trust = trust;
   }
 
   override createConnection(options: net.NetConnectOpts & { servername?: string }, callback?: (error: Error | null, socket: Duplex) => void): Duplex | undefined {
     const { host, port, servername } = options as { host: string; port: number; servername: string };
     this.#dial(host, Number(port)).then((raw) => {
-      const secure = tls.connect({ socket: raw, servername, ca: this.#ca, ALPNProtocols: ['http/1.1'], rejectUnauthorized: true });
+      const secure = tls.connect({ socket: raw, servername, secureContext: this.#trust, ALPNProtocols: ['http/1.1'], rejectUnauthorized: true });
       secure.once('secureConnect', () => callback?.(null, secure));
       secure.once('error', (error) => callback?.(error, undefined as unknown as Duplex));
     }, (error: Error) => callback?.(error, undefined as unknown as Duplex));

@@ -1,12 +1,13 @@
-import type http from 'node:http';
+import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import type { Decision } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { normaliseHost } from '../host-pattern.js';
 import { isNavigation, tunnelUrl } from './browser.js';
-import { forward, type Refusal } from './forwarding.js';
+import { forward, type Refusal, type UpgradeTakeover } from './forwarding.js';
 import { framingProblem } from './framing.js';
 import { forwardHeaders, terminateTls } from './intercept.js';
 import { answerClientError } from './refusal.js';
@@ -18,6 +19,15 @@ import type { Admission, GatewayEvents, GatewayTask } from './task-state.js';
 import { gatewayServer } from './server.js';
 import type { GatewayTimeouts, Watchdog } from './timeouts.js';
 import type { Watched } from './watch-lists.js';
+import { checkClientHandshake, type WebSocketOffer } from './websocket-handshake.js';
+import { upgradeHeaders, webSocketTakeover } from './websocket.js';
+
+/** A WebSocket handshake (an Upgrade request) being checked: the sandbox's connection, what followed its head. */
+interface Upgrading {
+  client: Duplex;
+  head: Buffer;
+  offer: WebSocketOffer;
+}
 
 interface Intercepted {
   network: GatewayTask;
@@ -74,6 +84,7 @@ export class Interception {
     this.#timeouts = timeouts;
     this.#server = gatewayServer(watchdog, timeouts);
     this.#server.on('request', (req, res) => void this.#onIntercepted(req, res).catch((error: unknown) => this.#internalError(req, res, error)));
+    this.#server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     // A CONNECT inside an intercepted tunnel (authority form): refused, not silently dropped.
     this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
       const context = this.#intercepted.get(socket);
@@ -110,7 +121,36 @@ export class Interception {
     else res.destroy();
   }
 
-  async #onIntercepted(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /**
+   * An Upgrade request: refused unless it is a clean WebSocket handshake, then checked and given the
+   * secret as any request is (#onIntercepted), its answers written through a response of its own.
+   */
+  #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.pause();
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as net.Socket);
+    res.once('finish', () => socket.end());
+    const handshake = checkClientHandshake(req);
+    if (handshake.ok) {
+      void this.#onIntercepted(req, res, { client: socket, head, offer: handshake.offer }).catch((error: unknown) => this.#internalError(req, res, error));
+      return;
+    }
+    const context = this.#intercepted.get(socket);
+    if (context) this.#events.refuse(context.network, context.target, req.method ?? '-', req.url, { ok: false, status: handshake.status, reason: handshake.reason, decision: { allow: false, rule: 'websocket', by: 'policy' } }, this.#clock.now());
+    res.writeHead(handshake.status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close', ...(handshake.status === 426 ? { 'Sec-WebSocket-Version': '13' } : {}) }).end(`Airlock refused this request: ${handshake.reason}.\n`);
+  }
+
+  /** What the forwarded handshake needs besides an ordinary request's: its upgrade headers, the takeover; or why not. */
+  #webSocket(network: GatewayTask, target: Target, path: string, upgrading: Upgrading, headers: http.OutgoingHttpHeaders, scanner: ReturnType<GatewayTask['watch']['requestScanner']>, refuseFound: (found: Found<Watched>) => Refusal): { takeover: UpgradeTakeover } | { limited: string } {
+    const limited = network.limits.streamLimit();
+    if (limited) return { limited };
+    Object.assign(headers, upgradeHeaders(upgrading.offer));
+    const reflect = network.watch.responseScanner();
+    return { takeover: webSocketTakeover({ network, target, path, client: upgrading.client, clientHead: upgrading.head, offer: upgrading.offer, requestScanner: scanner, refuseFound, reflect }, { events: this.#events, watchdog: this.#watchdog, timeouts: this.#timeouts }) };
+  }
+
+  async #onIntercepted(req: http.IncomingMessage, res: http.ServerResponse, upgrading?: Upgrading): Promise<void> {
     const context = this.#intercepted.get(req.socket);
     if (!context) {
       res.writeHead(500, { Connection: 'close' }).end();
@@ -179,14 +219,21 @@ export class Interception {
     }
     headers.host = target.port === 443 ? formatHost(target) : `${formatHost(target)}:${target.port}`;
     const path = `${origin.path}${query !== undefined ? `?${query}` : ''}`;
+    const refuseFound = (found: Found<Watched>) => watchedRefusal(this.#events, network, target, method, origin.path, found, { plain: false, part: 'body' });
+    const webSocket = upgrading ? this.#webSocket(network, target, origin.path, upgrading, headers, scanner, refuseFound) : undefined;
+    if (webSocket && 'limited' in webSocket) {
+      this.#events.violation(network, webSocket.limited, target, method, origin.path);
+      return refuse(429, webSocket.limited, 'rate.streams', origin.path);
+    }
     await forward({
       network, target, method, path: origin.path, req, res, started, decision, headers,
       ...(substituted[0] ? { identity: substituted[0] } : {}),
       // The query as sent, but a secret placed in it is written [redacted:<credential>].
       extra: { intercepted: true, ...(shownQuery !== undefined ? { query: shownQuery } : {}) },
       open: (framed) => https.request({ host: address, port: target.port, ...(target.kind === 'name' ? { servername: target.host } : {}), method, path, headers: framed, agent: network.tlsAgent }),
-      ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: (found: Found<Watched>) => watchedRefusal(this.#events, network, target, method, origin.path, found, { plain: false, part: 'body' }) } }),
+      ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: refuseFound } }),
       ...(network.watch.responseScanner() ? { reflect: network.watch.responseScanner()! } : {}),
+      ...(webSocket ? { upgrade: webSocket.takeover, extra: { intercepted: true, ws: true } } : {}),
       onSent: (status) => {
         for (const grant of substituted) this.#events.credentialEvent(network, 'cred.used', { id: grant.grant, credential: grant.credential }, { method, host: target.host, port: target.port, path: origin.path, status });
       },

@@ -6,6 +6,9 @@ import type { Clock } from '../clock.js';
  */
 export const MAX_HELD_BODY_BYTES = 16 * 1024 * 1024;
 
+/** Upgraded (WebSocket) streams a task may have open at once: each holds two connections and up to a message. */
+export const MAX_UPGRADED_STREAMS = 16;
+
 /** A task's request rate (sliding minute) and byte budget (both directions, whole task). */
 export class TaskLimits {
   readonly #clock: Clock;
@@ -14,6 +17,7 @@ export class TaskLimits {
   readonly #recent: number[] = [];
   #bytes = 0;
   #heldBodyBytes = 0;
+  #upgradedStreams = 0;
 
   constructor(clock: Clock, rate: { requestsPerMinute?: number; bytes?: number }) {
     this.#clock = clock;
@@ -52,5 +56,20 @@ export class TaskLimits {
 
   releaseBody(bytes: number): void {
     this.#heldBodyBytes = Math.max(0, this.#heldBodyBytes - bytes);
+  }
+
+  /** Whether another upgraded stream may open: the limit it breaks, if any. */
+  streamLimit(): string | undefined {
+    return this.#upgradedStreams >= MAX_UPGRADED_STREAMS ? `rate.streams: the task already has ${MAX_UPGRADED_STREAMS} WebSocket streams open` : undefined;
+  }
+
+  /** An upgraded stream opened; the returned function closes it (once). */
+  openStream(): () => void {
+    this.#upgradedStreams += 1;
+    let open = true;
+    return () => {
+      if (open) this.#upgradedStreams -= 1;
+      open = false;
+    };
   }
 }

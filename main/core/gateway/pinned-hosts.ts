@@ -29,9 +29,10 @@ export function pinnedResolver(pins: Map<string, string>, fallback: Resolver): R
 /**
  * The gateway settings a person can give through the environment, read the same way by the CLI and
  * the app: AIRLOCK_GATEWAY_HOSTS (names pinned to addresses) and AIRLOCK_UPSTREAM_CA (a PEM file of
- * one more CA to trust upstream, e.g. a company TLS proxy's or a local test server's).
+ * more CAs to trust upstream, e.g. a company TLS proxy's or a local test server's), besides what
+ * Node trusts (NODE_EXTRA_CA_CERTS) and the OS store: see upstream-trust.ts.
  */
-export function gatewayEnvironment(env: NodeJS.ProcessEnv = process.env): { resolve: Resolver; upstreamCa?: string } {
+export function gatewayEnvironment(env: NodeJS.ProcessEnv = process.env): { resolve: Resolver; upstreamCa?: string; env: NodeJS.ProcessEnv } {
   const upstreamCa = env.AIRLOCK_UPSTREAM_CA ? fs.readFileSync(env.AIRLOCK_UPSTREAM_CA, 'utf8') : undefined;
-  return { resolve: pinnedResolver(parsePinnedHosts(env.AIRLOCK_GATEWAY_HOSTS), defaultResolver), ...(upstreamCa ? { upstreamCa } : {}) };
+  return { resolve: pinnedResolver(parsePinnedHosts(env.AIRLOCK_GATEWAY_HOSTS), defaultResolver), ...(upstreamCa ? { upstreamCa } : {}), env };
 }

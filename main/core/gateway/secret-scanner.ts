@@ -124,6 +124,29 @@ export class SecretScanner<T> {
     return found;
   }
 
+  /**
+   * Where the earliest tail of `data` that could be the start of a match begins (data.length when
+   * none could): a stream holds back only that much, so what cannot be part of a value — an
+   * event's closing newlines — passes at once instead of waiting for more data.
+   */
+  possibleStart(data: Buffer): number {
+    for (let at = Math.max(0, data.length - this.maxSpan + 1); at < data.length; at++) {
+      if (this.#couldBegin(data.subarray(at))) return at;
+    }
+    return data.length;
+  }
+
+  #couldBegin(tail: Buffer): boolean {
+    const prefixOf = (bytes: Buffer, pattern: Buffer) => bytes.length <= pattern.length && pattern.subarray(0, bytes.length).equals(bytes);
+    let decoded: Buffer | undefined;
+    if (tail.includes(PERCENT)) {
+      // An escape cut off at the end may still become any byte.
+      const cut = tail.at(-1) === PERCENT ? 1 : tail.at(-2) === PERCENT && hexValue(tail.at(-1)!) >= 0 ? 2 : 0;
+      decoded = percentDecode(tail.subarray(0, tail.length - cut)).bytes;
+    }
+    return this.#patterns.some((pattern) => prefixOf(tail, pattern.bytes) || (decoded !== undefined && prefixOf(decoded, pattern.bytes)));
+  }
+
   /** For a stream: see StreamScan. */
   stream(mode: 'redact' | 'detect'): StreamScan<T> {
     return new StreamScan(this, mode);
@@ -131,9 +154,9 @@ export class SecretScanner<T> {
 }
 
 /**
- * One stream's scan: each chunk is scanned together with the end of the one before, and the last
- * `maxSpan` bytes are held back until the next chunk (or the end), so no part of a value that spans
- * chunks has been passed on when it is found. `redact` replaces matches; `detect` only reports them.
+ * One stream's scan: each chunk is scanned together with what was held back before, and a tail
+ * that could be the start of a value (at most `maxSpan` bytes) is held back until the next chunk
+ * (or the end), so no part of a value that spans chunks has been passed on when it is found. `redact` replaces matches; `detect` only reports them.
  */
 export class StreamScan<T> {
   readonly #scanner: SecretScanner<T>;
@@ -150,9 +173,10 @@ export class StreamScan<T> {
     const heldLength = this.#held.length;
     const data = heldLength === 0 ? Buffer.from(chunk) : Buffer.concat([this.#held, chunk]);
     const found = this.#scan(data, heldLength);
-    const keep = Math.min(data.length, Math.max(0, this.#scanner.maxSpan - 1));
-    this.#held = data.subarray(data.length - keep);
-    return { output: data.subarray(0, data.length - keep), found };
+    // Held back: only a tail that could still become a value (once redacted, `*` begins none).
+    const keepFrom = this.#scanner.possibleStart(data);
+    this.#held = data.subarray(keepFrom);
+    return { output: data.subarray(0, keepFrom), found };
   }
 
   /** The end of the stream: what was held back. */

@@ -158,6 +158,7 @@ export function guardServer(server: http.Server, watchdog: Watchdog, timeouts: P
       if (guard.open === 0 && !req.socket.destroyed) guard.watch.restart(timeouts.headersMs, expire(req.socket, 'head'));
     });
   });
-  // A CONNECT leaves the server: the tunnel gets limits of its own.
+  // A CONNECT or an upgrade leaves the server: the tunnel or stream gets limits of its own.
   server.on('connect', (req: http.IncomingMessage) => guards.get(req.socket)?.watch.stop());
+  server.on('upgrade', (req: http.IncomingMessage) => guards.get(req.socket)?.watch.stop());
 }

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 
 /** The variables the core reads once, when an engine starts. */
-export const ENGINE_SETTINGS = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'AIRLOCK_GATEWAY_HOSTS', 'AIRLOCK_UPSTREAM_CA', 'AIRLOCK_POOL_SIZE'] as const;
+export const ENGINE_SETTINGS = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'AIRLOCK_GATEWAY_HOSTS', 'AIRLOCK_UPSTREAM_CA', 'NODE_EXTRA_CA_CERTS', 'NODE_USE_SYSTEM_CA', 'AIRLOCK_POOL_SIZE'] as const;
 
 /** A digest of those variables' values (unset and empty are the same). */
 export function settingsDigest(env: NodeJS.ProcessEnv): string {
