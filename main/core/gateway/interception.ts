@@ -229,11 +229,11 @@ export class Interception {
       network, target, method, path: origin.path, req, res, started, decision, headers,
       ...(substituted[0] ? { identity: substituted[0] } : {}),
       // The query as sent, but a secret placed in it is written [redacted:<credential>].
-      extra: { intercepted: true, ...(shownQuery !== undefined ? { query: shownQuery } : {}) },
+      extra: { intercepted: true, ...(webSocket ? { ws: true } : {}), ...(shownQuery !== undefined ? { query: shownQuery } : {}) },
       open: (framed) => https.request({ host: address, port: target.port, ...(target.kind === 'name' ? { servername: target.host } : {}), method, path, headers: framed, agent: network.tlsAgent }),
       ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: refuseFound } }),
       ...(network.watch.responseScanner() ? { reflect: network.watch.responseScanner()! } : {}),
-      ...(webSocket ? { upgrade: webSocket.takeover, extra: { intercepted: true, ws: true } } : {}),
+      ...(webSocket ? { upgrade: webSocket.takeover } : {}),
       onSent: (status) => {
         for (const grant of substituted) this.#events.credentialEvent(network, 'cred.used', { id: grant.grant, credential: grant.credential }, { method, host: target.host, port: target.port, path: origin.path, status });
       },
