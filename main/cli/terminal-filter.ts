@@ -104,6 +104,9 @@ export class TerminalOutputFilter {
         else outBytes.push(byte);
         return;
       case 'esc':
+        // A C0 control is executed by the terminal without ending the escape (ESC ^A ] is still an
+        // OSC): passed on as the terminal would run it, the escape read on.
+        if (byte !== ESC && isControl(byte)) return void outBytes.push(byte);
         this.#held.push(byte);
         if (byte === 0x5b) this.#state = 'csi';
         else if (byte === 0x5d) {
@@ -118,9 +121,6 @@ export class TerminalOutputFilter {
           this.#held = [];
         } else if (byte === ESC) {
           this.#held = [byte];
-        } else if (isControl(byte)) {
-          // Executed by the terminal without ending the escape: ESC ^A ] is still an OSC.
-          if (this.#held.length > MAX_SEQUENCE_BYTES) this.#drop();
         } else {
           this.#flush(outBytes);
         }
