@@ -27,6 +27,23 @@ describe('what reaches the user\'s terminal', () => {
     expect(filtered('<\x1b[2', '1t>')).toEqual({ text: '<>', cut: 1 });
   });
 
+  it('reads sequences as a terminal does: nothing is hidden inside another, behind a control or a leading zero; only the OSCs a TUI needs pass', () => {
+    const hidden = {
+      '\x1b]0;t\x1b]52;c;aGk=\x07': '', // an ESC ends the title: then OSC 52
+      '\x1b[1\x1b]52;c;aGk=\x07': '', // an ESC ends the CSI
+      '\x1b]0;t\xc2\x9d52;c;aGk=\x07': '', // a UTF-8 C1 OSC inside a title
+      '\x1b]0;t\x18\x1b]52;c;aGk=\x07': '', // CAN ends the title
+      '\x1b\x01]52;c;aGk=\x07': '\x01', // ^A is run, the escape goes on
+      '\x1b]5\x012;c;aGk=\x07': '', // ^A in the number is ignored: 52
+      '\x1b]052;c;aGk=\x07': '', '\x1b[021t': '', '\x1b[2\x081t': '',
+      '\x1b]5522;type=write;aGk=\x07': '', '\x1b]1337;Copy=;aGk=\x07': '', '\x1b]1337;File=name=eA==:aGk=\x07': '', '\x1b]5113;ac=send\x07': '',
+      '\x1b]8;;javascript:alert(1)\x1b\\': '', '\x1b]8;;file:///etc/passwd\x07': '',
+    };
+    for (const [attack, left] of Object.entries(hidden)) expect(filtered(`<${attack}>`).text, JSON.stringify(attack)).toBe(`<${left}>`);
+    const passed = ['\x1b]2;title\x1b\\', '\x1b]11;?\x07', '\x1b]8;id=1;https://x.test/a;b\x07', '\x1b]133;A\x07', '\x1b]9;4;1;50\x07', '\x1b[?25l\x1b[3;1H'];
+    for (const ok of passed) expect(filtered(ok).text, JSON.stringify(ok)).toBe(ok);
+  });
+
   it('holds no more than a bounded unfinished sequence: a longer one is dropped whole', () => {
     const filter = new TerminalOutputFilter();
     const out = filter.filter(Buffer.from(`\x1b]0;${'x'.repeat(1_000_000)}\x07after`));
