@@ -11,6 +11,9 @@ import { AirlockError } from '../core/errors.js';
 import type { EngineClient } from '../core/server/client.js';
 import { TerminalOutputFilter } from './terminal-filter.js';
 
+/** Leaves the alternate screen; mouse, focus, bracketed paste and kitty keyboard modes off; cursor shown; colours reset. */
+const RESET_MODES = '\x1b[?1049l\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1004l\x1b[?2004l\x1b[<u\x1b[?25h\x1b[0m';
+
 /** Ctrl-]: the start of Airlock's own keys. */
 export const ESCAPE_KEY = 0x1d;
 /** The most one terminal.input call carries (the contract's bound). */
@@ -102,7 +105,10 @@ export async function runSession(client: EngineClient, task: string): Promise<Se
     // This terminal fell behind: watch again, from the scroll-back.
     if (frame.dropped) return void watch().catch(() => done({ how: 'ended' }));
     const shown = filter.filter(frame.data);
-    if (shown.length > 0) stdout.write(shown);
+    if (shown.length > 0) {
+      modesTouched = true;
+      stdout.write(shown);
+    }
   });
   const undoLost = client.onLost((reason) => done({ how: 'lost', reason }));
 
@@ -124,8 +130,13 @@ export async function runSession(client: EngineClient, task: string): Promise<Se
   };
   // A signal from outside (the window closed, `kill`): the terminal is restored before the task is stopped.
   const onSignal = () => void client.call('tasks.stop', task).catch(() => undefined).finally(() => done({ how: 'stopped' }));
+  let modesTouched = false;
   const restore = () => {
     if (stdin.isTTY) stdin.setRawMode(false);
+    // Whatever modes the tool switched on (alternate screen, mouse reports, bracketed paste, kitty
+    // keys, hidden cursor) are switched off, so the shell the person returns to works as before.
+    if (modesTouched) stdout.write(RESET_MODES);
+    modesTouched = false;
   };
 
   try {

@@ -72,6 +72,9 @@ describe('airlock run -it', () => {
       session.type('\x1dq');
       expect(await session.exited).toBe(130);
       expect(session.shown().slice(mark)).not.toContain('you typed');
+      // The person's terminal is handed back as it was: alternate screen left, mouse and paste modes off, cursor shown.
+      expect(session.shown().slice(mark)).toContain('\x1b[?1049l\x1b[?1000l');
+      expect(session.shown().slice(mark)).toContain('\x1b[?25h');
     } finally {
       session.kill();
     }
