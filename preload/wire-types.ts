@@ -39,6 +39,7 @@ export interface ApprovalSummary {
     mode: 'none' | 'allowlist' | 'open';
     allow: string[];
     local: string[];
+    registries: { name: string; hosts: string[] }[];
     onUnknownHost: 'deny' | 'ask';
     askTimeout: string;
     rate: { requestsPerMinute?: number; bytes?: string } | null;
