@@ -112,6 +112,10 @@ describe('package registries named for a task', () => {
     const plain = await runCli(['run', file, '--net', 'allow:x.test', '--registry', 'npm=http://npm.corp.test'], { env: { AIRLOCK_HOME: home } });
     expect(plain.code).not.toBe(0);
     expect(plain.stderr).toMatch(/--registry npm=: http:\/\/ is only for/);
-    expect(`${none.stdout}${plain.stdout}`).not.toMatch(/task\.created|sandbox/);
+    // A kit's --endpoint is its one host: no registry beside it.
+    const kit = await runCli(['run', 'claude-code', '--endpoint', 'https://llm.corp.test', '--registry', 'npm', '--', '-p', 'hi'], { env: { AIRLOCK_HOME: home } });
+    expect(kit.code).not.toBe(0);
+    expect(kit.stderr).toMatch(/--endpoint sets the network of the run .*so --registry cannot be given with it/);
+    expect(`${none.stdout}${plain.stdout}${kit.stdout}`).not.toMatch(/task\.created|sandbox/);
   }, 60_000);
 });

@@ -61,6 +61,15 @@ function baseLabels(node: NodeDist, npmVersion: string): Record<string, string> 
   return { [NODE_VERSION_LABEL]: node.version, [NPM_VERSION_LABEL]: npmVersion, [BASE_REVISION_LABEL]: String(BASE_REVISION) };
 }
 
+/**
+ * Whether `ref` is there but built by an older Airlock than this one expects (its revision label
+ * below BASE_REVISION): agents would miss what README promises (npm, pip…), so it must be rebuilt.
+ */
+export async function isOutdatedBase(docker: Dockerode, ref: string): Promise<boolean> {
+  const info = await docker.getImage(ref).inspect().catch(() => undefined);
+  return info !== undefined && baseRevisionOf(info.Config?.Labels) < BASE_REVISION;
+}
+
 /** The revision label's value, or 0 for an image without one (built before it existed). */
 export function baseRevisionOf(labels: Record<string, string> | null | undefined): number {
   const text = labels?.[BASE_REVISION_LABEL];
