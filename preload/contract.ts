@@ -70,6 +70,8 @@ export const runRequestSchema = z.strictObject({
   terminal: z.strictObject({ cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) }).optional(),
   args: argsSchema.optional(),
   endpoint: endpointSchema.optional(),
+  /** Package registries added to the network: npm, pypi, or npm=URL / pypi=URL (the engine checks each in full). */
+  registries: z.array(z.string().min(1).max(2100)).max(8).optional(),
 });
 export type RunRequest = z.infer<typeof runRequestSchema>;
 

@@ -10,7 +10,7 @@ export interface DoctorReport {
   engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
   keychain: { ok: boolean; backend: string; message: string; fix?: string };
   /** `optional`: only some tasks need the image (agent-desktop: tasks with `display:`); a missing one does not make `ok` false. */
-  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean; kit?: string }[];
+  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean; kit?: string; outdated?: boolean }[];
   ok: boolean;
 }
 
@@ -39,6 +39,7 @@ export interface ApprovalSummary {
     mode: 'none' | 'allowlist' | 'open';
     allow: string[];
     local: string[];
+    registries: { name: string; hosts: string[] }[];
     onUnknownHost: 'deny' | 'ask';
     askTimeout: string;
     rate: { requestsPerMinute?: number; bytes?: string } | null;

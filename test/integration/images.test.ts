@@ -10,12 +10,14 @@ import Dockerode from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { resolveEngineEndpoint } from '../../main/core/engine/connection.js';
 import { parseNodeVersionFile } from '../../main/core/images/image-node.js';
-import { BASE_IMAGE as DEFAULT_BASE_IMAGE, DESKTOP_IMAGE as DEFAULT_DESKTOP_IMAGE, NODE_VERSION_LABEL, imageStatus } from '../../main/core/images/images.js';
+import { BASE_IMAGE as DEFAULT_BASE_IMAGE, BASE_REVISION, BASE_REVISION_LABEL, DESKTOP_IMAGE as DEFAULT_DESKTOP_IMAGE, NODE_VERSION_LABEL, NPM_VERSION_LABEL, imageStatus } from '../../main/core/images/images.js';
+import { parseNpmVersionFile } from '../../main/core/images/image-npm.js';
 
 const BASE_IMAGE = process.env.AIRLOCK_TEST_BASE_IMAGE || DEFAULT_BASE_IMAGE;
 const DESKTOP_IMAGE = process.env.AIRLOCK_TEST_DESKTOP_IMAGE || DEFAULT_DESKTOP_IMAGE;
 const docker = new Dockerode(resolveEngineEndpoint().options);
 const nodeVersion = parseNodeVersionFile(fs.readFileSync(path.resolve('assets/images/agent-base/node-version.txt'), 'utf8')).version;
+const npmVersion = parseNpmVersionFile(fs.readFileSync(path.resolve('assets/images/agent-base/npm-version.txt'), 'utf8')).version;
 
 async function availability(image: string, build: string): Promise<string | undefined> {
   try {
@@ -47,7 +49,7 @@ async function runHardened(script: string, opts: { image?: string; memoryMb?: nu
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
-      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${opts.tmpMb ?? 16}m`, '/workspace': 'rw,nosuid,nodev,size=16m,uid=10001,gid=10001,mode=0755' },
+      Tmpfs: { '/tmp': `rw,exec,nosuid,nodev,size=${opts.tmpMb ?? 16}m`, '/workspace': 'rw,nosuid,nodev,size=16m,uid=10001,gid=10001,mode=0755' },
       NetworkMode: 'none',
       PidsLimit: opts.pids ?? 64,
       Memory: memory,
@@ -85,7 +87,9 @@ describe.skipIf(missing !== undefined)(`${BASE_IMAGE} (${missing ?? 'present'})`
     expect(info.Config.WorkingDir).toBe('/workspace');
     expect(info.Config.Labels?.['airlock.image']).toBe('agent-base');
     expect(info.Config.Labels?.[NODE_VERSION_LABEL], `${BASE_IMAGE} was built with another Node.js: rebuild it (airlock image build --offline)`).toBe(nodeVersion);
-    expect(info.Config.Env).toEqual(expect.arrayContaining(['NODE_USE_ENV_PROXY=1', 'NODE_USE_SYSTEM_CA=1']));
+    expect(info.Config.Labels?.[BASE_REVISION_LABEL], `${BASE_IMAGE} is older than this Airlock: rebuild it (airlock image build --offline)`).toBe(String(BASE_REVISION));
+    expect(info.Config.Labels?.[NPM_VERSION_LABEL]).toBe(npmVersion);
+    expect(info.Config.Env).toEqual(expect.arrayContaining(['NODE_USE_ENV_PROXY=1', 'NODE_USE_SYSTEM_CA=1', 'NPM_CONFIG_PREFIX=/tmp/.npm-global', 'PIP_CERT=/etc/ssl/certs/ca-certificates.crt']));
     expect(info.Config.Env?.find((e) => e.startsWith('PATH='))).toMatch(/^PATH=\/usr\/local\/sbin:\/usr\/local\/bin:/);
   });
 
@@ -132,6 +136,9 @@ describe.skipIf(missing !== undefined)(`${BASE_IMAGE} (${missing ?? 'present'})`
       git: 'git ls-remote https://127.0.0.1:8443/repo 2>&1 | grep -q "certificate verification failed" && exit 1 || exit 0',
       node: `node -e "require('https').get('https://127.0.0.1:8443/', () => process.exit(0)).on('error', () => process.exit(1))"`,
       python: `python3 -c "import urllib.request; urllib.request.urlopen('https://127.0.0.1:8443/')" 2>/dev/null`,
+      // Both get a page that is no registry: what tells is whether they got past TLS.
+      npm: 'npm view x --fetch-retries=0 --registry https://127.0.0.1:8443/ 2>&1 | grep -qiE "certificate|self.signed|UNABLE_TO_VERIFY" && exit 1 || exit 0',
+      pip: 'pip download --retries 0 -d /tmp/dl --index-url https://127.0.0.1:8443/simple x 2>&1 | grep -qiE "CERTIFICATE_VERIFY_FAILED|SSLError" && exit 1 || exit 0',
     };
     const { exitCode, output } = await runHardened([
       'cd /tmp',
@@ -148,6 +155,12 @@ describe.skipIf(missing !== undefined)(`${BASE_IMAGE} (${missing ?? 'present'})`
       // The image sets NODE_USE_SYSTEM_CA=1: node trusts the system store (so SSL_CERT_FILE) like Debian's node did.
       `(SSL_CERT_FILE=/tmp/cert.pem ${get.node}) && echo node_system=accepted || echo node_system=refused`,
       `(SSL_CERT_FILE=/tmp/cert.pem ${get.python}) && echo python_extra=accepted || echo python_extra=refused`,
+      // npm's requests are node's: the system store (NODE_USE_SYSTEM_CA), which the sandbox extends with the task's CA.
+      `(${get.npm}) && echo npm_default=accepted || echo npm_default=refused`,
+      `(SSL_CERT_FILE=/tmp/cert.pem ${get.npm}) && echo npm_system=accepted || echo npm_system=refused`,
+      // pip: the bundle PIP_CERT names (the image's: the system bundle).
+      `(${get.pip}) && echo pip_default=accepted || echo pip_default=refused`,
+      `(PIP_CERT=/tmp/cert.pem ${get.pip}) && echo pip_extra=accepted || echo pip_extra=refused`,
       'kill $srv',
     ].join('\n'));
     expect(exitCode, output).toBe(0);
@@ -160,6 +173,23 @@ describe.skipIf(missing !== undefined)(`${BASE_IMAGE} (${missing ?? 'present'})`
       expect(field(output, `${client}_extra`), `${client} with the extra CA\n${output}`).toBe('accepted');
     }
     expect(field(output, 'node_system'), `node with SSL_CERT_FILE\n${output}`).toBe('accepted');
+    for (const client of ['npm', 'pip']) expect(field(output, `${client}_default`), `${client} by default\n${output}`).toBe('refused');
+    expect(field(output, 'npm_system'), `npm with SSL_CERT_FILE\n${output}`).toBe('accepted');
+    expect(field(output, 'pip_extra'), `pip with PIP_CERT\n${output}`).toBe('accepted');
+  });
+
+  it('runs npm, npx and pip as the agent: installs land in HOME, commands on PATH', async () => {
+    const { exitCode, output } = await runHardened([
+      'echo npm=$(npm --version) npx=$(npx --version) npm_path=$(command -v npm)',
+      'echo pip=$(pip --version | cut -d" " -f1,2) venv=$(python3 -m venv /tmp/v >/dev/null && /tmp/v/bin/python -m pip --version | cut -d" " -f1)',
+      'echo npm_prefix=$(npm config get prefix) npm_cache=$(npm config get cache)',
+      'echo pip_user=$(python3 -m site --user-base)',
+    ].join('; '), { tmpMb: 64 });
+    expect(exitCode, output).toBe(0);
+    expect(field(output, 'npm')).toBe(`${npmVersion} npx=${npmVersion} npm_path=/usr/local/bin/npm`);
+    expect(field(output, 'pip')).toMatch(/^pip \d+\.\d+(\.\d+)? venv=pip$/);
+    expect(field(output, 'npm_prefix')).toBe('/tmp/.npm-global npm_cache=/tmp/.npm');
+    expect(field(output, 'pip_user')).toBe('/tmp/.local');
   });
 
   it("sends node's fetch and http through HTTP(S)_PROXY, honouring NO_PROXY", async () => {

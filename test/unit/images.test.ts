@@ -23,7 +23,7 @@ import { ImageBuilds } from '../../main/core/service/images.js';
 import type { ImageBuildState } from '../../main/core/service/types.js';
 import type { Keychain } from '../../main/core/credentials/keychain.js';
 import type { Engine } from '../../main/core/engine/engine.js';
-import { BASE_IMAGE, DESKTOP_IMAGE, NODE_VERSION_LABEL, buildBaseImage, buildBaseImagePreferOnline } from '../../main/core/images/images.js';
+import { BASE_IMAGE, BASE_REVISION, BASE_REVISION_LABEL, DESKTOP_IMAGE, NODE_VERSION_LABEL, buildBaseImage, buildBaseImagePreferOnline } from '../../main/core/images/images.js';
 import {
   assertOfflineBuildPossible,
   configFromDockerfile,
@@ -683,10 +683,10 @@ describe('desktop image build', () => {
 });
 
 describe('doctor', () => {
-  function fakeEngine(present: string[]): Engine {
+  function fakeEngine(present: string[], revision = String(BASE_REVISION)): Engine {
     const api = {
       getImage: (ref: string) => ({
-        inspect: async () => (present.includes(ref) ? { Id: `sha256:${'a'.repeat(64)}`, Created: '2025-01-01T00:00:00Z', Size: 1000 } : Promise.reject(Object.assign(new Error('no such image'), { statusCode: 404 }))),
+        inspect: async () => (present.includes(ref) ? { Id: `sha256:${'a'.repeat(64)}`, Created: '2025-01-01T00:00:00Z', Size: 1000, Config: { Labels: { [BASE_REVISION_LABEL]: revision } } } : Promise.reject(Object.assign(new Error('no such image'), { statusCode: 404 }))),
       }),
     };
     return { api, endpoint: { description: 'unix:///fake.sock' }, info: async () => ({ endpoint: 'unix:///fake.sock', version: '27.0', apiVersion: '1.46', os: 'linux', arch: 'x86_64', platform: 'Docker Engine' }) } as unknown as Engine;
@@ -701,6 +701,15 @@ describe('doctor', () => {
     expect((await runDoctor({ engine: fakeEngine([DESKTOP_IMAGE]), keychain })).ok).toBe(false);
     const both = await runDoctor({ engine: fakeEngine([BASE_IMAGE, DESKTOP_IMAGE]), keychain });
     expect(both.images.every((i) => i.present && i.fix === undefined)).toBe(true);
+  });
+
+  it('says an agent-base built by an older Airlock (a lower revision, or none) must be rebuilt', async () => {
+    for (const revision of ['1', '']) {
+      const report = await runDoctor({ engine: fakeEngine([BASE_IMAGE, DESKTOP_IMAGE], revision), keychain });
+      expect(report.images.map((i) => [i.ref, i.present, i.outdated])).toEqual([[BASE_IMAGE, true, true], [DESKTOP_IMAGE, true, true]]);
+      expect(report.images[0]!.fix).toMatch(/older Airlock \(no npm, npx or pip\): rebuild it: airlock image build/);
+      expect(report.ok).toBe(false);
+    }
   });
 });
 

@@ -10,3 +10,11 @@ install -d -o 10001 -g 10001 -m 0755 /workspace
 # shared library).
 node_version=$(/usr/local/bin/node -p process.version)
 echo "node $node_version at /usr/local/bin/node"
+# npm and npx, unpacked by both builds into /usr/local/lib/node_modules/npm (image-npm.ts), on PATH
+# as the official Node.js builds have them. Checked here, with a throwaway home.
+ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
+ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx
+check_home=$(mktemp -d)
+echo "npm $(HOME=$check_home /usr/local/bin/npm --version) and npx $(HOME=$check_home /usr/local/bin/npx --version) in /usr/local/bin"
+rm -rf "$check_home"
+python3 -m pip --version

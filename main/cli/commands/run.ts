@@ -27,6 +27,7 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
     .argument('[args...]', 'after --: arguments for the agent\'s command (e.g. -- -p "fix the failing test")')
     .option('--endpoint <url>', 'kits only: the provider endpoint to use instead of the default (a company gateway): the network becomes exactly its host and port, and the key is lent for that host')
     .option('--net <mode>', 'network for this run: none | open | allow:<host>[,<host>…] (instead of the manifest\'s)')
+    .option('--registry <name>', 'let the agent install packages from a registry: npm, pypi, or a company\'s npm=<url> / pypi=<url> (its hosts join the network; repeatable)', collect)
     .option('--cred <name[:ttl]>', 'lend a credential to this task (repeatable)', collect)
     .option('--input <path[:container-path]>', 'copy a file or folder in, read-only (default: <workdir>/in/<name>; repeatable)', collect)
     .option('--output <dir>', 'where collected outputs go (default: the task folder in AIRLOCK_HOME)')
@@ -45,7 +46,7 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
 }
 
 interface RunCliOptions extends RunFlags {
-  json?: boolean; detach?: boolean; interactive?: boolean; tty?: boolean; endpoint?: string;
+  json?: boolean; detach?: boolean; interactive?: boolean; tty?: boolean; endpoint?: string; registry?: string[];
 }
 
 /** `./agent.yaml` or `demo`: a manifest path is made absolute here, a name is the engine's to look up. */
@@ -69,6 +70,7 @@ async function runCommand(agentRef: string, args: string[], opts: RunCliOptions)
     ...(network ? { network } : {}), ...(creds ? { credentials: creds } : {}),
     ...(interactive ? { terminal: terminalSize() } : {}),
     ...(args.length > 0 ? { args } : {}), ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
+    ...(opts.registry && opts.registry.length > 0 ? { registries: opts.registry } : {}),
   };
   await explainDemoCredential(client, agent);
   await client.call('tasks.check', request); // what is wrong with the manifest or the flags, before any approval

@@ -30,10 +30,10 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
         lines.push(`${mark(report.keychain.ok)} keychain  ${report.keychain.message}`);
         if (report.keychain.fix) lines.push(`        fix:      ${report.keychain.fix}`);
         for (const image of report.images) {
-          lines.push(`${mark(image.present, image.optional)} image     ${image.ref}${image.present ? ` ${image.id?.slice(7, 19) ?? ''} ${image.sizeBytes ? formatSize(image.sizeBytes) : ''}` : ''}`);
+          lines.push(`${image.outdated ? 'OLD    ' : mark(image.present, image.optional)} image     ${image.ref}${image.present ? ` ${image.id?.slice(7, 19) ?? ''} ${image.sizeBytes ? formatSize(image.sizeBytes) : ''}` : ''}`);
           if (image.fix) lines.push(`        fix:      ${image.fix}`);
         }
-        lines.push(report.ok ? '\nready to run agents' : '\nnot ready: fix the items marked MISSING');
+        lines.push(report.ok ? '\nready to run agents' : '\nnot ready: fix the items marked MISSING or OLD');
         out(`${lines.join('\n')}\n`);
       }
       setExit(report.ok ? EXIT.ok : 1);
@@ -48,7 +48,7 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
     .option('--version <version>', 'with --kit: this exact version instead of the pinned one; `run <kit>` uses it from then on')
     .option('--package <file.tgz>', 'with --kit: the package from this tarball (`npm pack` output) instead of the npm registry')
     .option('--offline', 'build from this machine\'s Debian packages (mmdebstrap), without a registry (a kit\'s own layer still needs the npm registry)')
-    .option('--if-missing', 'do nothing when the image is already there')
+    .option('--if-missing', 'do nothing when the image is already there (and not built by an older Airlock)')
     .option('--json', 'print image.progress events as JSON lines')
     .action(async (opts: ImageBuildOptions) => {
       if (!opts.kit && (opts.version !== undefined || opts.package !== undefined)) throw new AirlockError('bad_argument', '--version and --package are for a kit\'s image', 'add --kit <kit>');
@@ -58,7 +58,8 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
       const ref = opts.kit ? kitRef(report!, opts.kit, opts.version) : opts.desktop ? DESKTOP_IMAGE : BASE_IMAGE;
       if (opts.ifMissing) {
         if (!report!.engine.ok) throw new AirlockError('engine_unavailable', report!.engine.message, report!.engine.fix);
-        if (report!.images.some((i) => i.ref === ref && i.present)) {
+        // An outdated base (built by an older Airlock) counts as missing: it is rebuilt.
+        if (report!.images.some((i) => i.ref === ref && i.present && !i.outdated)) {
           if (!opts.json) out(`${ref} is already built\n`);
           return;
         }

@@ -114,11 +114,13 @@ export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerC
       // In the sidecar's PID namespace, PID 1 is the sidecar's init (it reaps the agent's orphans);
       // the engine gives a container that shares a PID namespace no init of its own.
       Init: plan.sidecar === undefined,
-      // HOME is /tmp: tools that write caches (npm, pip, git) need a writable home.
+      // HOME is /tmp: tools that write caches (npm, pip, git) need a writable home. `exec`, as the
+      // engine would otherwise add noexec: npx, a venv and `npm install -g` run what they put in
+      // HOME, and the workspace is executable anyway, so noexec here would stop nothing.
       Tmpfs: {
         ...Object.fromEntries((plan.imageVolumes ?? []).filter((p) => !isWithin(p, plan.workdir) && !isWithin(p, '/tmp'))
           .map((p) => [p, `rw,nosuid,nodev,size=${plan.workspace.sizeBytes},mode=1777`])),
-        '/tmp': `rw,nosuid,nodev,size=${plan.display ? '768m' : '256m'},mode=1777`,
+        '/tmp': `rw,exec,nosuid,nodev,size=${plan.display ? '768m' : '256m'},mode=1777`,
       },
       Mounts: [
         workspaceMount(plan.workspace, plan.workdir, plan.labels, false),

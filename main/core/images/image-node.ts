@@ -159,7 +159,7 @@ export async function extractNodeDist(tgz: string, destDir: string): Promise<str
 }
 
 /** mkdir -p of `rel` below `root`, every created directory 0755 (they end up in the image). */
-async function makeDirs(root: string, rel: string): Promise<void> {
+export async function makeDirs(root: string, rel: string): Promise<void> {
   let dir = root;
   for (const part of rel.split('/').filter((p) => p !== '' && p !== '.')) {
     dir = path.join(dir, part);
@@ -187,7 +187,7 @@ function npmCommand(): string {
 function npmMissing(spec: string, cacheFile: string): AirlockError {
   return new AirlockError(
     'image_build_failed',
-    `Building the agent image needs npm, to fetch the official Node.js build (${spec}) from the npm registry, and npm is not on PATH.`,
+    `Building the agent image needs npm, to fetch ${spec} from the npm registry, and npm is not on PATH.`,
     `Install Node.js with npm (https://nodejs.org) and build again, or put the tarball that \`npm pack ${spec}\` makes on another machine at ${cacheFile}.`,
   );
 }
@@ -254,12 +254,12 @@ export async function runNpm(opts: { args: string[]; cwd: string; what: string; 
  * `npm pack <spec> --pack-destination <destDir>` (runNpm), in `destDir`; npm checks the tarball
  * against the registry's integrity.
  */
-export async function npmPack(opts: { spec: string; destDir: string; signal?: AbortSignal | undefined; npm?: string; cacheFileForHint?: string }): Promise<NpmPackResult> {
+export async function npmPack(opts: { spec: string; destDir: string; signal?: AbortSignal | undefined; npm?: string | undefined; cacheFileForHint?: string }): Promise<NpmPackResult> {
   const stdout = await runNpm({
     args: ['pack', opts.spec, '--pack-destination', opts.destDir, '--json', '--ignore-scripts', '--loglevel=error'],
     cwd: opts.destDir, what: opts.spec, signal: opts.signal, npm: opts.npm,
     missing: () => npmMissing(opts.spec, opts.cacheFileForHint ?? opts.destDir),
-    hint: `The agent image needs the official Node.js build from the npm registry. Check that \`npm pack ${opts.spec}\` works on this machine; npm's registry, proxy and CA settings (\`npm config list\`) apply.`,
+    hint: `The agent image needs ${opts.spec} from the npm registry. Check that \`npm pack ${opts.spec}\` works on this machine; npm's registry, proxy and CA settings (\`npm config list\`) apply.`,
   });
   return packResult(stdout, opts.spec, opts.destDir);
 }
@@ -298,25 +298,48 @@ export async function nodeTarball(opts: {
   signal?: AbortSignal | undefined;
   npm?: string;
 }): Promise<string> {
-  const { pin, pkg } = opts;
-  const spec = `${pkg}@${pin.version}`;
-  const file = path.join(opts.cacheDir, `${pkg}-${pin.version}.tgz`);
+  return pinnedTarball({
+    name: opts.pkg, version: opts.pin.version, integrity: opts.pin.integrity[opts.pkg], label: `Node.js ${opts.pin.version}`, pinFile: NODE_VERSION_FILE,
+    cacheDir: opts.cacheDir, onProgress: opts.onProgress, signal: opts.signal, ...(opts.npm ? { npm: opts.npm } : {}),
+  });
+}
+
+/**
+ * The tarball of npm package `name` at exactly `version`, from `cacheDir` when a verified copy is
+ * there, otherwise fetched with `npm pack` into it. Verified by sha512 against `integrity` (the
+ * pin in `pinFile`) or, without one, against what npm reported when it was fetched.
+ */
+export async function pinnedTarball(opts: {
+  name: string;
+  version: string;
+  integrity: string | undefined;
+  /** What the progress lines call it (`Node.js 24.21.0`). */
+  label: string;
+  /** The file the pin is in, for the errors. */
+  pinFile: string;
+  cacheDir: string;
+  onProgress: (p: ImageProgress) => void;
+  signal?: AbortSignal | undefined;
+  npm?: string;
+}): Promise<string> {
+  const { label, integrity: pinned } = opts;
+  const spec = `${opts.name}@${opts.version}`;
+  const file = path.join(opts.cacheDir, `${opts.name}-${opts.version}.tgz`);
   const sidecar = `${file}.integrity`;
-  const pinned = pin.integrity[pkg];
   if (fs.existsSync(file)) {
     const expected = pinned ?? (await fs.promises.readFile(sidecar, 'utf8').catch(() => '')).trim();
     if (expected !== '' && (await fileIntegrity(file)) === expected) {
-      opts.onProgress({ phase: 'download', message: `Node.js ${pin.version}: using ${file}`, percent: 0 });
+      opts.onProgress({ phase: 'download', message: `${label}: using ${file}`, percent: 0 });
       return file;
     }
-    opts.onProgress({ phase: 'download', message: `Node.js ${pin.version}: the cached ${path.basename(file)} does not match its integrity; fetching it again`, percent: 0 });
+    opts.onProgress({ phase: 'download', message: `${label}: the cached ${path.basename(file)} does not match its integrity; fetching it again`, percent: 0 });
     await fs.promises.rm(file, { force: true });
   }
   await fs.promises.mkdir(opts.cacheDir, { recursive: true });
   const downloadDir = await fs.promises.mkdtemp(path.join(opts.cacheDir, '.download-'));
   try {
-    opts.onProgress({ phase: 'download', message: `Node.js ${pin.version}: fetching ${spec} with npm`, percent: 0 });
-    const packed = await npmPack({ spec, destDir: downloadDir, signal: opts.signal, npm: opts.npm, cacheFileForHint: file });
+    opts.onProgress({ phase: 'download', message: `${label}: fetching ${spec} with npm`, percent: 0 });
+    const packed = await npmPack({ spec, destDir: downloadDir, signal: opts.signal, ...(opts.npm ? { npm: opts.npm } : {}), cacheFileForHint: file });
     const actual = await fileIntegrity(packed.file);
     if (packed.integrity?.startsWith('sha512-') && packed.integrity !== actual) {
       throw new AirlockError('image_build_failed', `The ${spec} tarball npm wrote does not match the integrity npm reported (${packed.integrity}).`, 'Build again; if it persists, clear npm\'s cache (npm cache clean --force).');
@@ -324,14 +347,14 @@ export async function nodeTarball(opts: {
     if (pinned && actual !== pinned) {
       throw new AirlockError(
         'image_build_failed',
-        `${spec} from the npm registry does not match the integrity pinned in ${NODE_VERSION_FILE} (got ${actual}, pinned ${pinned}).`,
-        `Check which registry npm uses (\`npm config get registry\`): it serves a different tarball than the public registry. After changing the version in ${NODE_VERSION_FILE}, update its integrity lines too.`,
+        `${spec} from the npm registry does not match the integrity pinned in ${opts.pinFile} (got ${actual}, pinned ${pinned}).`,
+        `Check which registry npm uses (\`npm config get registry\`): it serves a different tarball than the public registry. After changing the version in ${opts.pinFile}, update its integrity lines too.`,
       );
     }
     if (!pinned) await fs.promises.writeFile(sidecar, `${actual}\n`);
     await fs.promises.rename(packed.file, file);
     const size = (await fs.promises.stat(file)).size;
-    opts.onProgress({ phase: 'download', message: `Node.js ${pin.version}: fetched ${spec} (${Math.round(size / 1_000_000)} MB), integrity verified`, percent: 0 });
+    opts.onProgress({ phase: 'download', message: `${label}: fetched ${spec} (${Math.round(size / 1_000_000)} MB), integrity verified`, percent: 0 });
     return file;
   } finally {
     await fs.promises.rm(downloadDir, { recursive: true, force: true });

@@ -17,6 +17,8 @@ export interface BaseImageContext {
   setupScript: string;
   /** The pinned Node.js version (image-node.ts). */
   nodeVersion: string;
+  /** The pinned npm version (image-npm.ts). */
+  npmVersion: string;
 }
 
 export function baseImageContext(dir: string): BaseImageContext {
@@ -27,6 +29,7 @@ export function baseImageContext(dir: string): BaseImageContext {
     dpkgConfig: path.join(dir, 'dpkg-nodoc.cfg'),
     setupScript: path.join(dir, 'setup.sh'),
     nodeVersion: path.join(dir, 'node-version.txt'),
+    npmVersion: path.join(dir, 'npm-version.txt'),
   };
 }
 
@@ -140,12 +143,23 @@ export interface RootfsFile {
   mode: number;
 }
 
+/** A host folder the offline build copies into the root filesystem (as the Dockerfile's `COPY dir/ target/`), modes kept, owned by root. */
+export interface RootfsTree {
+  source: string;
+  /** Absolute folder inside the image. */
+  target: string;
+}
+
+function imagePath(target: string): string {
+  if (!target.startsWith('/') || target.split('/').includes('..')) throw new Error(`not an absolute path in the image: ${target}`);
+  return target;
+}
+
 /** The mmdebstrap command line; no mirror is named, so mmdebstrap uses its Debian default. */
-export function mmdebstrapArgs(opts: { suite: string; packages: string[]; dpkgConfig: string; setupScript: string; target: string; files?: RootfsFile[] }): string[] {
-  const copies = (opts.files ?? []).map((f) => {
-    if (!f.target.startsWith('/') || f.target.split('/').includes('..')) throw new Error(`not an absolute path in the image: ${f.target}`);
-    return `install -D -m ${(f.mode & 0o7777).toString(8).padStart(4, '0')} ${shellQuote(f.source)} "$1"${shellQuote(f.target)} && `;
-  });
+export function mmdebstrapArgs(opts: { suite: string; packages: string[]; dpkgConfig: string; setupScript: string; target: string; files?: RootfsFile[]; trees?: RootfsTree[] }): string[] {
+  // One command per folder, not per file: npm alone is ~2,000 files, and the hook is one argument.
+  const trees = (opts.trees ?? []).map((t) => `mkdir -p "$1"${shellQuote(imagePath(t.target))} && cp -R --preserve=mode ${shellQuote(`${t.source}/.`)} "$1"${shellQuote(t.target)} && `);
+  const copies = (opts.files ?? []).map((f) => `install -D -m ${(f.mode & 0o7777).toString(8).padStart(4, '0')} ${shellQuote(f.source)} "$1"${shellQuote(imagePath(f.target))} && `);
   return [
     '--variant=apt',
     '--format=tar',
@@ -156,7 +170,7 @@ export function mmdebstrapArgs(opts: { suite: string; packages: string[]; dpkgCo
     // One hook (one progress line): the extra files (Node.js into /usr/local, as the Dockerfile's
     // COPY does), the shared user/workspace setup, then blank the build host's resolver and name,
     // which must not end up in the image (the engine mounts its own).
-    `--customize-hook=${copies.join('')}chroot "$1" /bin/sh -s < ${shellQuote(opts.setupScript)} && : > "$1/etc/resolv.conf" && : > "$1/etc/hostname"`,
+    `--customize-hook=${trees.join('')}${copies.join('')}chroot "$1" /bin/sh -s < ${shellQuote(opts.setupScript)} && : > "$1/etc/resolv.conf" && : > "$1/etc/hostname"`,
     opts.suite,
     opts.target,
   ];

@@ -27,7 +27,8 @@ import {
   type DesktopImageContext,
   type RootfsFile,
 } from './image-offline.js';
-import { NODE_DIST_FILES, nodePackageForArch, parseNodeVersionFile, prepareNodeDist, type NodeDist } from './image-node.js';
+import { nodePackageForArch, parseNodeVersionFile, prepareNodeDist, type NodeDist } from './image-node.js';
+import { prepareNpmDist } from './image-npm.js';
 import type { ImageProgress } from './image-progress.js';
 
 export type { ImageProgress } from './image-progress.js';
@@ -46,6 +47,34 @@ export interface ImageStatus {
 
 /** Label with the Node.js version an agent-base image was built with (from node-version.txt). */
 export const NODE_VERSION_LABEL = 'airlock.node-version';
+/** Label with the npm version an agent-base image was built with (from npm-version.txt). */
+export const NPM_VERSION_LABEL = 'airlock.npm-version';
+/**
+ * Label with what agents can rely on in agent-base, as a number raised whenever that changes (2:
+ * npm, npx, pip and venv). An image with a lower one (or none) is older than this Airlock expects.
+ */
+export const BASE_REVISION_LABEL = 'airlock.base-revision';
+export const BASE_REVISION = 2;
+
+/** The labels every agent-base build gets (a build option online, import changes offline). */
+function baseLabels(node: NodeDist, npmVersion: string): Record<string, string> {
+  return { [NODE_VERSION_LABEL]: node.version, [NPM_VERSION_LABEL]: npmVersion, [BASE_REVISION_LABEL]: String(BASE_REVISION) };
+}
+
+/**
+ * Whether `ref` is there but built by an older Airlock than this one expects (its revision label
+ * below BASE_REVISION): agents would miss what README promises (npm, pip…), so it must be rebuilt.
+ */
+export async function isOutdatedBase(docker: Dockerode, ref: string): Promise<boolean> {
+  const info = await docker.getImage(ref).inspect().catch(() => undefined);
+  return info !== undefined && baseRevisionOf(info.Config?.Labels) < BASE_REVISION;
+}
+
+/** The revision label's value, or 0 for an image without one (built before it existed). */
+export function baseRevisionOf(labels: Record<string, string> | null | undefined): number {
+  const text = labels?.[BASE_REVISION_LABEL];
+  return text !== undefined && /^\d{1,6}$/.test(text) ? Number(text) : 0;
+}
 
 export type BuildImageOptions = {
   offline: boolean;
@@ -111,18 +140,17 @@ async function buildWithNode(docker: Dockerode, mmdebstrap: string | undefined, 
     throw new AirlockError('image_build_failed', `The offline build makes an image for this machine (${process.arch}), but the Docker engine runs on ${arch}.`, 'Build offline on a machine of the engine\'s architecture, or build online (without --offline).');
   }
   return withScratchDir(options, async (scratchDir) => {
-    const node = await prepareNodeDist({
-      versionFile: base.nodeVersion,
-      arch,
-      cacheDir: options.cacheDir ?? defaultImageCacheDir(),
-      destDir: path.join(scratchDir, 'context', 'node-dist'),
-      onProgress: options.onProgress,
-      signal: options.signal,
-    });
+    const cacheDir = options.cacheDir ?? defaultImageCacheDir();
+    const destDir = path.join(scratchDir, 'context', 'node-dist');
+    const node = await prepareNodeDist({ versionFile: base.nodeVersion, arch, cacheDir, destDir, onProgress: options.onProgress, signal: options.signal });
     options.signal?.throwIfAborted();
+    // Into the same /usr/local tree: npm is JavaScript, the same for every architecture.
+    const npm = await prepareNpmDist({ versionFile: base.npmVersion, cacheDir, destDir, onProgress: options.onProgress, signal: options.signal });
+    options.signal?.throwIfAborted();
+    const labels = baseLabels(node, npm.version);
     return mmdebstrap
-      ? await buildOffline(docker, mmdebstrap, base, desktop, node, scratchDir, tag, options)
-      : await buildOnline(docker, base, node, path.join(scratchDir, 'context'), tag, options);
+      ? await buildOffline(docker, mmdebstrap, base, desktop, node, labels, scratchDir, tag, options)
+      : await buildOnline(docker, base, node, labels, path.join(scratchDir, 'context'), tag, options);
   });
 }
 
@@ -170,11 +198,11 @@ export async function copyFolder(dir: string, contextDir: string): Promise<strin
  * `docker build` of a copy of the agent-base folder plus `node-dist/` (already in `contextDir`),
  * so the build context holds exactly what the Dockerfile COPYs.
  */
-async function buildOnline(docker: Dockerode, context: BaseImageContext, node: NodeDist, contextDir: string, tag: string, options: BuildImageOptions): Promise<string | undefined> {
+async function buildOnline(docker: Dockerode, context: BaseImageContext, node: NodeDist, labels: Record<string, string>, contextDir: string, tag: string, options: BuildImageOptions): Promise<string | undefined> {
   options.onProgress({ phase: 'resolve', message: `building ${tag} from ${context.dir}`, percent: 0 });
   const files = await copyFolder(context.dir, contextDir);
   return dockerBuild(docker, {
-    contextDir, src: [...files, path.basename(node.dir)], tag, labels: { [NODE_VERSION_LABEL]: node.version },
+    contextDir, src: [...files, path.basename(node.dir)], tag, labels,
     onProgress: options.onProgress, signal: options.signal, failed: baseBuildFailed,
   });
 }
@@ -240,30 +268,27 @@ async function buildDesktopOnline(docker: Dockerode, base: BaseImageContext, des
  * (and the desktop launcher), setup.sh, imported with the base Dockerfile's config (then the
  * desktop Dockerfile's).
  */
-async function buildOffline(docker: Dockerode, executable: string, base: BaseImageContext, desktop: DesktopImageContext | undefined, node: NodeDist, scratchDir: string, tag: string, options: BuildImageOptions): Promise<string | undefined> {
+async function buildOffline(docker: Dockerode, executable: string, base: BaseImageContext, desktop: DesktopImageContext | undefined, node: NodeDist, labels: Record<string, string>, scratchDir: string, tag: string, options: BuildImageOptions): Promise<string | undefined> {
   const dockerfile = await fs.promises.readFile(base.dockerfile, 'utf8');
   let config = configFromDockerfile(dockerfile);
   const lists = [parsePackageList(await fs.promises.readFile(base.packages, 'utf8'))];
   // What the Dockerfile's `COPY node-dist/ /usr/local/` does.
-  const files: RootfsFile[] = node.files.map((rel) => ({
-    source: path.join(node.dir, rel),
-    target: `/usr/local/${rel}`,
-    mode: Object.values(NODE_DIST_FILES).find((f) => f.to === rel)?.mode ?? 0o644,
-  }));
+  const trees = [{ source: node.dir, target: '/usr/local' }];
+  const files: RootfsFile[] = [];
   if (desktop) {
     config = mergeImageConfig(config, configFromDockerfile(await fs.promises.readFile(desktop.dockerfile, 'utf8'), 'agent-desktop'));
     lists.push(parsePackageList(await fs.promises.readFile(desktop.packages, 'utf8')));
     files.push({ ...desktop.launcher, mode: 0o755 }, { ...desktop.browserPolicy, mode: 0o644 });
   }
-  // The Dockerfile's config, plus the label the online build gets as a build option.
-  const changes = [...config, `LABEL ${NODE_VERSION_LABEL}=${node.version}`];
+  // The Dockerfile's config, plus the labels the online build gets as a build option.
+  const changes = [...config, ...Object.entries(labels).map(([name, value]) => `LABEL ${name}=${value}`)];
   const suite = suiteFromDockerfile(dockerfile);
   const packages = mergePackageLists(...lists);
-  for (const file of [base.dpkgConfig, base.setupScript, ...files.map((f) => f.source)]) await fs.promises.access(file, fs.constants.R_OK);
+  for (const file of [base.dpkgConfig, base.setupScript, ...trees.map((t) => t.source), ...files.map((f) => f.source)]) await fs.promises.access(file, fs.constants.R_OK);
 
   const target = path.join(scratchDir, 'rootfs.tar');
   options.onProgress({ phase: 'resolve', message: `bootstrapping Debian ${suite} with ${packages.join(', ')}`, percent: 0 });
-  const args = mmdebstrapArgs({ suite, packages, dpkgConfig: base.dpkgConfig, setupScript: base.setupScript, target, files });
+  const args = mmdebstrapArgs({ suite, packages, dpkgConfig: base.dpkgConfig, setupScript: base.setupScript, target, files, trees });
   await runMmdebstrap({ executable, args, scratchDir, onProgress: options.onProgress, signal: options.signal });
   return await importRootfs(docker, target, changes, tag, options);
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseHostPattern } from '../host-pattern.js';
+import { isRegistry, MAX_REGISTRIES } from './registries.js';
 import { parseDuration, parseSize } from './units.js';
 
 export const DEFAULT_IMAGE = 'airlock/agent-base:1';
@@ -28,6 +29,10 @@ const localRule = z.string().refine((text) => {
   const pattern = parseHostPattern(text);
   return pattern !== undefined && !pattern.wildcard && pattern.port !== undefined;
 }, { error: 'must be host:port, such as 127.0.0.1:8080' });
+/** A package registry by name (registries.ts): `npm`, `pypi`, or a company's `npm=https://…` / `pypi=https://…`. */
+const registry = z.string().max(2100).refine(isRegistry, {
+  error: 'must be npm, pypi, or a company registry as npm=https://npm.corp.example or pypi=https://pypi.corp.example/simple',
+});
 
 export const manifestSchema = z.strictObject({
   name: agentName,
@@ -51,11 +56,13 @@ export const manifestSchema = z.strictObject({
     mode: z.enum(['none', 'allowlist', 'open']).default('none'),
     allow: z.array(hostPattern).default([]),
     local: z.array(localRule).default([]),
+    /** Package registries the agent installs from at run time: their hosts join the allowlist. */
+    registries: z.array(registry).max(MAX_REGISTRIES).default([]),
     onUnknownHost: z.enum(['deny', 'ask']).default('deny'),
     /** How long a request to an unknown host waits for a person before it is denied. */
     askTimeout: duration.optional(),
     rate: z.strictObject({ requestsPerMinute: z.number().int().positive().optional(), bytes: size.optional() }).optional(),
-  }).default({ mode: 'none', allow: [], local: [], onUnknownHost: 'deny' }),
+  }).default({ mode: 'none', allow: [], local: [], registries: [], onUnknownHost: 'deny' }),
   credentials: z.array(z.strictObject({
     name: agentName,
     ttl: duration.optional(),

@@ -52,6 +52,7 @@ export const startRequestSchema = z.strictObject({
   terminal: runRequestSchema.shape.terminal,
   args: runRequestSchema.shape.args,
   endpoint: runRequestSchema.shape.endpoint,
+  registries: runRequestSchema.shape.registries,
 });
 
 /** What `engine.status` says of the running engine. */

@@ -5,6 +5,7 @@ import { DEFAULT_ASK_TIMEOUT_MS } from '../tasks/network-spec.js';
 import { DELEGATE_DEFAULTS, DISPLAY_DEFAULTS, SANDBOX_DEFAULTS } from '../tasks/spec.js';
 import type { LoadedManifest } from '../policy/manifest.js';
 import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE } from '../policy/manifest-schema.js';
+import { parseRegistries } from '../policy/registries.js';
 import { formatDuration, formatSize, parseSize } from '../policy/units.js';
 
 /**
@@ -31,6 +32,8 @@ export interface ApprovalSummary {
     mode: 'none' | 'allowlist' | 'open';
     allow: string[];
     local: string[];
+    /** Package registries by name, with the hosts each adds (`local` for a company's). */
+    registries: { name: string; hosts: string[] }[];
     onUnknownHost: 'deny' | 'ask';
     askTimeout: string;
     rate: { requestsPerMinute?: number; bytes?: string } | null;
@@ -86,6 +89,7 @@ function summaryModel(loaded: LoadedManifest): Omit<ApprovalSummary, 'rows'> {
     } : null,
     network: {
       mode: m.network.mode, allow: [...m.network.allow], local: [...m.network.local], onUnknownHost: m.network.onUnknownHost,
+      registries: parseRegistries(m.network.registries, 'network.registries').map((r) => ({ name: r.name, hosts: [...r.allow, ...r.local.map((l) => `local ${l}`)] })),
       askTimeout: m.network.askTimeout ?? formatDuration(DEFAULT_ASK_TIMEOUT_MS),
       rate: rate ? {
         ...(rate.requestsPerMinute !== undefined ? { requestsPerMinute: rate.requestsPerMinute } : {}),
@@ -115,6 +119,7 @@ function rowsOf(s: Omit<ApprovalSummary, 'rows'>): ApprovalSummary['rows'] {
   const rate = net.rate ? [net.rate.requestsPerMinute !== undefined ? `${net.rate.requestsPerMinute}/min` : '', net.rate.bytes ?? ''].filter(Boolean).join(', ') : '';
   const network = net.mode === 'none' ? 'none' : [
     net.mode === 'open' ? 'open (any public host)' : `allowlist: ${list([...net.allow, ...net.local.map((l) => `local ${l}`)], '(empty)')}`,
+    ...(net.registries.length > 0 ? [`package registries: ${net.registries.map((r) => `${r.name} (${r.hosts.join(', ')})`).join(', ')}`] : []),
     net.onUnknownHost === 'ask' ? `asks about other hosts (waits ${net.askTimeout})` : 'other hosts refused',
     ...(rate ? [`rate ${rate}`] : []),
   ].join('; ');

@@ -1,13 +1,14 @@
 import type { Keychain } from '../credentials/keychain.js';
 import { isAirlockError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
-import { BASE_IMAGE, DESKTOP_IMAGE, imageStatus } from '../images/images.js';
+import { BASE_IMAGE, DESKTOP_IMAGE, imageStatus, isOutdatedBase } from '../images/images.js';
 
 export interface DoctorReport {
   engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
   keychain: { ok: boolean; backend: string; message: string; fix?: string };
   /** `optional`: only some tasks need the image (agent-desktop: tasks with `display:`); a missing one does not make `ok` false. */
-  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean; kit?: string }[];
+  /** `outdated`: there, but built by an older Airlock (without what agents now rely on: npm, pip…); it must be rebuilt. */
+  images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean; kit?: string; outdated?: boolean }[];
   ok: boolean;
 }
 
@@ -30,9 +31,11 @@ export async function runDoctor(deps: { engine: Engine; keychain: Keychain; kits
     };
     const kits = deps.kits?.() ?? [];
     const [base, desktop, ...kitImages] = await Promise.all([imageStatus(deps.engine.api, BASE_IMAGE), imageStatus(deps.engine.api, DESKTOP_IMAGE), ...kits.map((k) => imageStatus(deps.engine.api, k.ref))]);
+    const [baseOutdated, desktopOutdated] = await Promise.all([isOutdatedBase(deps.engine.api, BASE_IMAGE), isOutdatedBase(deps.engine.api, DESKTOP_IMAGE)]);
+    const outdated = { outdated: true, fix: 'built by an older Airlock (no npm, npx or pip): rebuild it: airlock image build' } as const;
     images = [
-      base!.present ? base! : { ...base!, fix: 'airlock image build (or --offline where no registry is reachable)' },
-      { ...desktop!, optional: true, ...(desktop!.present ? {} : { fix: 'only tasks with `display:` need it: airlock image build --desktop (or --desktop --offline)' }) },
+      !base!.present ? { ...base!, fix: 'airlock image build (or --offline where no registry is reachable)' } : baseOutdated ? { ...base!, ...outdated, fix: `${outdated.fix} (or --offline)` } : base!,
+      { ...desktop!, optional: true, ...(desktop!.present ? desktopOutdated ? { ...outdated, fix: `${outdated.fix} --desktop (or --desktop --offline)` } : {} : { fix: 'only tasks with `display:` need it: airlock image build --desktop (or --desktop --offline)' }) },
       // A kit's image is built on its first run: missing is no failure.
       ...kitImages.map((status, i) => ({ ...status, optional: true, kit: kits[i]!.kit, ...(status.present ? {} : { fix: `built on the first \`airlock run ${kits[i]!.kit}\`, or now: airlock image build --kit ${kits[i]!.kit}` }) })),
     ];
@@ -45,5 +48,5 @@ export async function runDoctor(deps: { engine: Engine; keychain: Keychain; kits
     };
     images = [{ ref: BASE_IMAGE, present: false, fix: 'start the engine first' }, { ref: DESKTOP_IMAGE, present: false, optional: true, fix: 'start the engine first' }];
   }
-  return { engine, keychain, images, ok: engine.ok && keychain.ok && images.every((i) => i.present || i.optional) };
+  return { engine, keychain, images, ok: engine.ok && keychain.ok && images.every((i) => (i.present && !i.outdated) || i.optional) };
 }

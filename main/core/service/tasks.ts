@@ -154,6 +154,9 @@ export class TaskManager {
       if (spec.credentials.length > 0) checkGrantRequests(spec.credentials, this.#deps.credentialStore, spec.network, spec.agent.name);
       return spec;
     }
+    if (options.endpoint !== undefined && overrides.registries !== undefined) {
+      throw new AirlockError('bad_argument', '--endpoint sets the network of the run (exactly the endpoint\'s host and port), so --registry cannot be given with it', 'leave out --registry');
+    }
     const store = this.#deps.credentialStore;
     const run = applyKit(loaded, kit, {
       endpoint: options.endpoint, version: new KitVersions(this.#deps.home.root).versionOf(kit), netOverride: overrides.network !== undefined,
@@ -296,6 +299,7 @@ export function overridesFor(request: Omit<RunRequest, 'agentId' | 'credentials'
     ...(request.credentials && request.credentials.length > 0 ? { creds: request.credentials } : {}),
     ...(request.terminal ? { terminal: request.terminal } : {}),
     ...(request.args && request.args.length > 0 ? { args: request.args } : {}),
+    ...(request.registries && request.registries.length > 0 ? { registries: request.registries } : {}),
   };
 }
 

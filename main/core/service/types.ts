@@ -67,6 +67,8 @@ export interface RunRequest {
   args?: string[];
   /** Kits only: the provider endpoint instead of the default (an https:// URL). */
   endpoint?: string;
+  /** Package registries added to the network: `npm`, `pypi`, or a company's `npm=<URL>` / `pypi=<URL>`. */
+  registries?: string[];
 }
 
 /**
@@ -95,6 +97,8 @@ export interface StartRequest {
   args?: string[];
   /** Kits only: the provider endpoint instead of the default (an https:// URL). */
   endpoint?: string;
+  /** Package registries added to the network: `npm`, `pypi`, or a company's `npm=<URL>` / `pypi=<URL>`. */
+  registries?: string[];
 }
 
 /** How a task ended (`tasks.wait`). */

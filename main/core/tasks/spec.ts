@@ -4,7 +4,7 @@ import { AirlockError } from '../errors.js';
 import type { AgentRef } from '../audit/events.js';
 import type { LoadedManifest } from '../policy/manifest.js';
 import { parseDuration, parseSize } from '../policy/units.js';
-import { resolveNetwork, type NetworkOverride, type NetworkSpec } from './network-spec.js';
+import { registryEnv, resolveNetwork, type NetworkOverride, type NetworkSpec } from './network-spec.js';
 
 export type { NetworkOverride };
 import type { GrantRequest } from './grants.js';
@@ -67,6 +67,8 @@ export interface RunOverrides {
   terminal?: TerminalSize;
   /** Appended to the manifest's command (`airlock run <agent> -- <args>`). */
   args?: string[];
+  /** Package registries added to the network (`--registry npm|pypi|npm=URL|pypi=URL`). */
+  registries?: string[];
 }
 
 /** Bounds on `args`: what a client may make Airlock pass to a container. */
@@ -96,7 +98,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
   const source = path.basename(loaded.file);
   const manifestDir = path.dirname(loaded.file);
 
-  const network = resolveNetwork(manifest, source, overrides.network);
+  const network = resolveNetwork(manifest, source, overrides.network, overrides.registries);
   const credentials = resolveCredentials(manifest, source, overrides.creds ?? []);
   const terminal = overrides.terminal ? checkTerminal(overrides.terminal, credentials, manifest.display !== undefined) : undefined;
 
@@ -133,6 +135,12 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
   for (const name of Object.keys(env)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw bad(`env ${name}`, 'is not a variable name', 'use letters, digits and _');
     if (RESERVED_ENV.test(name)) throw new AirlockError('policy_refused', `env ${name}: is set by Airlock and cannot be overridden`, `remove ${name} from env`);
+  }
+  if (network.mode !== 'none') {
+    for (const [name, value] of Object.entries(registryEnv(manifest, overrides.registries))) {
+      if (name in env && env[name] !== value) throw bad(`env ${name}`, 'is set by the company registry named in network.registries or --registry', `remove ${name} from env`);
+      env[name] = value;
+    }
   }
 
   const display = resolveDisplay(manifest, source);
