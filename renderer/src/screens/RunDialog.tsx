@@ -6,7 +6,7 @@ import { formatDuration, parseDuration, parseSize } from '../lib/format';
 import { navigate } from '../lib/route';
 import { useAgentsStore } from '../store/agents';
 import { useAppStore } from '../store/app';
-import { buildKitImage, kitImageMissing } from '../store/kit-image';
+import { buildKitImage, missingKitVersion } from '../store/kit-image';
 import { useTasksStore } from '../store/tasks';
 
 type NetworkChoice = 'manifest' | 'none' | 'allowlist' | 'open';
@@ -58,6 +58,14 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
   const [lends, setLends] = useState<Record<string, Lend>>({});
   const manifestCreds = agent.credentials ?? [];
   const first = useRef<HTMLInputElement>(null);
+  /** Cleared when the dialog closes: a build it started goes on, but Cancel means no run after it. */
+  const open = useRef(true);
+  useEffect(() => {
+    open.current = true;
+    return () => {
+      open.current = false;
+    };
+  }, []);
 
   useEffect(() => {
     first.current?.focus();
@@ -122,13 +130,15 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
       // A kit's image is built on its first run, here as with `airlock run <kit>`; then the run goes on.
       // (Not when its credential is missing: the run is refused first, saying which command adds it.)
       const credentialStored = stored?.some((c) => c.name === agent.kit?.credential) ?? true;
-      if (agent.kit && credentialStored && await kitImageMissing(agent.name)) {
+      const missing = agent.kit && credentialStored ? await missingKitVersion(agent.name) : undefined;
+      if (missing !== undefined) {
         setBuildingImage(true);
         try {
-          await buildKitImage(agent.name);
+          await buildKitImage(agent.name, missing);
         } finally {
           setBuildingImage(false);
         }
+        if (!open.current) return;
       }
       const task = await run(request);
       close();

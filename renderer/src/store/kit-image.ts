@@ -7,7 +7,7 @@ import { useAppStore } from './app';
  * `images` push, which the app store keeps) and resolves once the image is there, or rejects with
  * the build's error. The first run of a kit in the app: its image is missing, so it is built, then run.
  */
-export async function buildKitImage(kit: string): Promise<void> {
+export async function buildKitImage(kit: string, version: string): Promise<void> {
   let ref: string | undefined;
   let settle: ((state: ImageBuildState) => void) | undefined;
   const finished = new Promise<void>((resolve, reject) => {
@@ -21,7 +21,7 @@ export async function buildKitImage(kit: string): Promise<void> {
   const unsubscribe = useAppStore.subscribe((s) => s.image && settle?.(s.image));
   const before = useAppStore.getState().image;
   try {
-    const started = await api.images.build({ kit });
+    const started = await api.images.build({ kit, version });
     ref = started.ref;
     const now = useAppStore.getState().image;
     // Its progress may have been pushed before the answer came back: keep the newest state.
@@ -39,8 +39,12 @@ export async function buildKitImage(kit: string): Promise<void> {
   await finished;
 }
 
-/** Whether the image `run <kit>` would use is missing (the doctor's report names each kit's image in use). */
-export async function kitImageMissing(kit: string): Promise<boolean> {
+/**
+ * The version of the kit's image `run <kit>` would use when that image is missing (the doctor's
+ * report names each kit's image in use: kit.yaml's version, or the one the user built last), else undefined.
+ */
+export async function missingKitVersion(kit: string): Promise<string | undefined> {
   const report = await api.doctor.run();
-  return report.images.some((image) => image.kit === kit && !image.present);
+  const missing = report.images.find((image) => image.kit === kit && !image.present);
+  return missing?.ref.slice(missing.ref.lastIndexOf(':') + 1);
 }
