@@ -18,6 +18,7 @@ import { Gateway, type GatewayDeps } from './gateway/gateway.js';
 import { gatewayEnvironment } from './gateway/pinned-hosts.js';
 import { airlockHome, homeLayout, type HomeLayout } from './home.js';
 import { storeAsCredentialsPort } from './service/credentials-port.js';
+import type { BuildKit } from './service/images.js';
 import { AirlockService } from './service/service.js';
 import { haltTasksWhenTrailFails, LiveTasks } from './tasks/live-tasks.js';
 import { WarmPool, type PoolOptions } from './tasks/pool.js';
@@ -44,6 +45,8 @@ export interface AirlockOptions {
   onTamper?: (findings: string[]) => void;
   /** The warm pool of prepared sandboxes (size 0 by default; the engine process uses poolOptionsFromEnv). */
   pool?: PoolOptions;
+  /** Builds kits' images (from the npm registry by default; tests: from a local tarball). */
+  buildKit?: BuildKit;
 }
 
 export interface Airlock {
@@ -132,6 +135,7 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
     live, pool,
     reap,
     ...(options.user ? { user: options.user } : {}),
+    ...(options.buildKit ? { buildKit: options.buildKit } : {}),
   });
   // Filled in the background a moment after the core is up: the run that started it (a cold
   // start) is under way first, and a fill then waits while any task is starting.

@@ -3,12 +3,11 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { Keychain } from '../../main/core/credentials/keychain.js';
 import { tempDir } from '../helpers/env.js';
 import { stopEngine } from '../helpers/engine.js';
 import { bash, startAnthropicApi } from '../helpers/providers/anthropic.js';
-import { claudeCodeRun, CREDENTIAL, withStdin } from '../helpers/providers/claude-code-run.js';
+import { addPresetCredential, runKit, type KitRunResult } from '../helpers/kits.js';
 
 /**
  * A hostile model drives the real Claude Code (the kit, with its `Bash` tool and no permission
@@ -20,6 +19,7 @@ import { claudeCodeRun, CREDENTIAL, withStdin } from '../helpers/providers/claud
  */
 const HOST = 'api.anthropic.test';
 const EXFIL = 'collector.exfil.test';
+const CREDENTIAL = 'anthropic';
 const KEY = `sk-ant-api03-STOLEN_SENTINEL_${process.pid}_9b2e`;
 
 describe('a prompt-injected Claude Code cannot leak the Anthropic key it is lent', () => {
@@ -28,7 +28,7 @@ describe('a prompt-injected Claude Code cannot leak the Anthropic key it is lent
   const exfilReceived: string[] = [];
   let exfil: http.Server;
   let api: Awaited<ReturnType<typeof startAnthropicApi>>;
-  let run: { code: number | null; events: AirlockEvent[]; stderr: string };
+  let run: KitRunResult;
 
   beforeAll(async () => {
     // The attacker's collector: would record anything that reached it (nothing may).
@@ -45,10 +45,10 @@ describe('a prompt-injected Claude Code cannot leak the Anthropic key it is lent
       ],
       finalText: 'All done.',
     } });
-    const env = { AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${HOST}=127.0.0.1,${EXFIL}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: api.tls.caFile };
-    const added = await withStdin(claudeCodeRun.credAddArgs(HOST, api.port), KEY, env);
+    const env = { AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${HOST}=127.0.0.1,${EXFIL}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: api.caFile };
+    const added = await addPresetCredential({ name: CREDENTIAL, preset: 'anthropic', host: `${HOST}:${api.port}`, secret: KEY, env });
     expect(added.code).toBe(0);
-    run = await claudeCodeRun.run({ endpoint: api.url, outputs, env, args: ['-p', 'Summarise the README.', '--dangerously-skip-permissions'] });
+    run = await runKit('claude-code', { endpoint: api.url, output: outputs, env, toolArgs: ['-p', 'Summarise the README.'] });
   }, 240_000);
 
   afterAll(async () => {

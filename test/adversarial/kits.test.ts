@@ -16,7 +16,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keychain } from '../../main/core/credentials/keychain.js';
 import { runCli, tempDir } from '../helpers/env.js';
-import { FAKE_KIT_IMAGE, FAKE_KIT_VERSION, packFakeKit, PRETEND_HOST, startPretendAnthropic, storeCredential } from '../helpers/kit-fake.js';
+import { FAKE_KIT_IMAGE, FAKE_KIT_VERSION, packFakeKit, PRETEND_HOST, startPretendAnthropic } from '../helpers/kit-fake.js';
+import { addPresetCredential } from '../helpers/kits.js';
 
 const REAL_KEY = `sk-ant-ADV-${process.pid}-SENTINEL`;
 const home = path.join(tempDir(), 'home');
@@ -28,14 +29,14 @@ beforeAll(async () => {
   pretend = await startPretendAnthropic();
   endpoint = `https://${PRETEND_HOST}:${pretend.port}`;
   env = { AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${PRETEND_HOST}=127.0.0.1,evil.test=127.0.0.1`, AIRLOCK_UPSTREAM_CA: pretend.caFile };
-  const stored = await storeCredential(env, 'anthropic', `${PRETEND_HOST}:${pretend.port}`, 'x-api-key: {secret}', REAL_KEY);
+  const stored = await addPresetCredential({ name: 'anthropic', preset: 'anthropic', host: `${PRETEND_HOST}:${pretend.port}`, secret: REAL_KEY, env });
   expect(stored.code, stored.stderr).toBe(0);
   const built = await runCli(['image', 'build', '--kit', 'claude-code', '--version', FAKE_KIT_VERSION, '--package', packFakeKit()], { env, timeoutMs: 180_000 });
   expect(built.code, built.stderr).toBe(0);
 }, 200_000);
 
-afterAll(() => {
-  pretend?.close();
+afterAll(async () => {
+  await pretend?.close();
   new Keychain().delete('credential:anthropic');
   execFileSync('docker', ['rmi', '-f', FAKE_KIT_IMAGE], { stdio: 'ignore' });
 });

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { createAirlock, type Airlock } from '../../main/core/airlock.js';
 import type { HeadSigner } from '../../main/core/audit/head.js';
+import type { BuildKit } from '../../main/core/service/images.js';
 import type { Dialer, Resolver } from '../../main/core/gateway/gateway.js';
 import { localEngine } from '../../main/ipc/local-engine.js';
 import { startBridge, type Bridge } from './bridge.js';
@@ -36,11 +37,14 @@ export async function startAppUnderTest(options: {
   resolve?: Resolver; dial?: Dialer; approvalTimeoutMs?: number;
   /** Signs the trail's head instead of the keychain's key (the UI benchmark, which needs no keychain). */
   signer?: HeadSigner;
+  /** Builds kits' images (e.g. from a local tarball instead of the npm registry). */
+  buildKit?: BuildKit;
 } = {}): Promise<AppUnderTest> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-e2e-'));
   const airlock = createAirlock({
     home: path.join(root, 'home'), assetsDir: path.join(REPO, 'assets'),
     ...(options.signer ? { signer: options.signer } : {}),
+    ...(options.buildKit ? { buildKit: options.buildKit } : {}),
     gateway: {
       ...(options.resolve ? { resolve: options.resolve } : {}), ...(options.dial ? { dial: options.dial } : {}),
       ...(options.approvalTimeoutMs ? { approvalTimeoutMs: options.approvalTimeoutMs } : {}),

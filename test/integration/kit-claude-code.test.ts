@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { Keychain } from '../../main/core/credentials/keychain.js';
 import { tempDir } from '../helpers/env.js';
 import { stopEngine } from '../helpers/engine.js';
 import { startAnthropicApi, writeFile } from '../helpers/providers/anthropic.js';
-import { claudeCodeRun, CREDENTIAL, withStdin } from '../helpers/providers/claude-code-run.js';
+import { addPresetCredential, runKit, type KitRunResult } from '../helpers/kits.js';
 
 /**
  * The real Claude Code (the pinned npm release, in the kit's image) run as a user runs it:
@@ -17,6 +16,7 @@ import { claudeCodeRun, CREDENTIAL, withStdin } from '../helpers/providers/claud
  * only `api.anthropic.test` (to 127.0.0.1) and the kit's allowlist is replaced by that endpoint.
  */
 const HOST = 'api.anthropic.test';
+const CREDENTIAL = 'anthropic';
 const KEY = `sk-ant-api03-KIT_SENTINEL_${process.pid}_d41f`;
 const HELLO = { path: '/workspace/out/hello.txt', content: 'hello from claude code in airlock\n' };
 
@@ -25,15 +25,15 @@ describe('airlock run claude-code (the real CLI against a pretend Anthropic API)
   const outputs = path.join(tempDir('airlock-kit-claude-out-'), 'out');
   let api: Awaited<ReturnType<typeof startAnthropicApi>>;
   let env: NodeJS.ProcessEnv;
-  let run: { code: number | null; events: AirlockEvent[]; stderr: string };
+  let run: KitRunResult;
 
   beforeAll(async () => {
     api = await startAnthropicApi({ host: HOST, key: KEY, script: { calls: [writeFile(HELLO.path, HELLO.content)], finalText: 'Wrote hello.txt.' } });
-    env = { AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${HOST}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: api.tls.caFile };
-    const added = await withStdin(claudeCodeRun.credAddArgs(HOST, api.port), KEY, env);
+    env = { AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${HOST}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: api.caFile };
+    const added = await addPresetCredential({ name: CREDENTIAL, preset: 'anthropic', host: `${HOST}:${api.port}`, secret: KEY, env });
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
-    run = await claudeCodeRun.run({ endpoint: api.url, outputs, env, args: ['-p', 'Write hello.txt into /workspace/out.', '--dangerously-skip-permissions'] });
+    run = await runKit('claude-code', { endpoint: api.url, output: outputs, env, toolArgs: ['-p', 'Write hello.txt into /workspace/out.'] });
   }, 240_000);
 
   afterAll(async () => {

@@ -3,8 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
-import { runCli, tempDir, type CliResult } from '../helpers/env.js';
-import { addProviderCredential, codexRunArgs } from '../helpers/kits.js';
+import { Keychain } from '../../main/core/credentials/keychain.js';
+import { stopEngine } from '../helpers/engine.js';
+import { tempDir } from '../helpers/env.js';
+import { addPresetCredential, runKit, type KitRunResult } from '../helpers/kits.js';
 import { startPretendOpenAi, type PretendOpenAi } from '../helpers/providers/openai.js';
 
 // The real Codex CLI (@openai/codex from the npm registry) in its Airlock image, run through the CLI
@@ -17,26 +19,31 @@ const FILE = { path: '/workspace/out/hello.txt', content: 'hello from codex in a
 describe('codex kit, end to end against a pretend OpenAI API', () => {
   const key = `sk-proj-${randomBytes(24).toString('base64url')}`;
   let api: PretendOpenAi;
-  let run: CliResult;
+  let run: KitRunResult;
   let events: AirlockEvent[];
   let output: string;
+  let home: string;
 
   beforeAll(async () => {
     api = await startPretendOpenAi({ key, file: FILE });
-    const home = tempDir('airlock-kit-codex-');
-    output = path.join(home, 'out');
+    const dir = tempDir('airlock-kit-codex-');
+    home = path.join(dir, 'home');
+    output = path.join(dir, 'out');
     const env = { AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${HOST}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: api.caFile };
-    addProviderCredential('openai', { name: 'openai', header: 'Authorization: Bearer {secret}' }, `${HOST}:${api.port}`, key, env);
-    const args = codexRunArgs({
-      endpoint: `https://${HOST}:${api.port}`, credential: 'openai', output, home,
+    const added = await addPresetCredential({ name: 'openai', preset: 'openai', host: `${HOST}:${api.port}`, secret: key, env });
+    expect(added.stderr).toBe('');
+    expect(added.code).toBe(0);
+    run = await runKit('codex', {
+      endpoint: `https://${HOST}:${api.port}`, output, env, timeoutMs: 150_000,
       toolArgs: ['exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', `Write the file ${FILE.path}`],
     });
-    run = await runCli(args, { env, timeoutMs: 150_000 });
-    events = run.stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as AirlockEvent);
-  }, 600_000);
+    events = run.events;
+  }, 200_000);
 
   afterAll(async () => {
+    new Keychain().delete('credential:openai');
     await api.close();
+    await stopEngine(home);
   });
 
   it('exits 0 and the file written by the tool call is collected', () => {

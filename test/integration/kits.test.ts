@@ -7,7 +7,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keychain } from '../../main/core/credentials/keychain.js';
 import { runCli, tempDir } from '../helpers/env.js';
-import { FAKE_KIT_IMAGE, FAKE_KIT_VERSION, packFakeKit, PRETEND_HOST, startPretendAnthropic, storeCredential } from '../helpers/kit-fake.js';
+import { FAKE_KIT_IMAGE, FAKE_KIT_VERSION, packFakeKit, PRETEND_HOST, startPretendAnthropic } from '../helpers/kit-fake.js';
+import { addPresetCredential } from '../helpers/kits.js';
 
 const REAL_KEY = `sk-ant-REAL-${process.pid}-SENTINEL`;
 const home = path.join(tempDir(), 'home');
@@ -18,12 +19,12 @@ let env: NodeJS.ProcessEnv;
 beforeAll(async () => {
   pretend = await startPretendAnthropic();
   env = { AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${PRETEND_HOST}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: pretend.caFile, AIRLOCK_KIT_FAKE_MARKER: marker };
-  const stored = await storeCredential(env, 'anthropic', `${PRETEND_HOST}:${pretend.port}`, 'x-api-key: {secret}', REAL_KEY);
+  const stored = await addPresetCredential({ name: 'anthropic', preset: 'anthropic', host: `${PRETEND_HOST}:${pretend.port}`, secret: REAL_KEY, env });
   expect(stored.code, stored.stderr).toBe(0);
 }, 60_000);
 
-afterAll(() => {
-  pretend?.close();
+afterAll(async () => {
+  await pretend?.close();
   new Keychain().delete('credential:anthropic');
   execFileSync('docker', ['rmi', '-f', FAKE_KIT_IMAGE], { stdio: 'ignore' });
 });

@@ -625,9 +625,17 @@ function fakeDesktopEngine(opts: { base?: { labels: Record<string, string> } }) 
     getImage: (ref: string) => ({
       inspect: async () => images.get(ref) ?? Promise.reject(Object.assign(new Error('no such image'), { statusCode: 404 })),
     }),
-    buildImage: async (context: { context: string; src: string[] }, options: { t: string }) => {
-      const modes = Object.fromEntries(context.src.map((f) => [f, fs.statSync(path.join(context.context, f)).mode & 0o777]));
-      sent.push({ src: [...context.src].sort(), modes, tag: options.t });
+    buildImage: async (context: NodeJS.ReadableStream, options: { t: string }) => {
+      // The build context as the engine gets it: a tar, with each file's mode as packed.
+      const modes: Record<string, number> = {};
+      const extract = tar.extract();
+      extract.on('entry', (header, stream, next) => {
+        modes[header.name] = (header.mode ?? 0) & 0o777;
+        stream.on('end', next);
+        stream.resume();
+      });
+      await pipeline(context, extract);
+      sent.push({ src: Object.keys(modes).filter((name) => !name.includes('/')).sort(), modes, tag: options.t });
       images.set(options.t, { Id: `sha256:${'d'.repeat(64)}`, Created: '2025-01-01T00:00:00Z', Size: 2, Config: { Labels: {} } });
       return Readable.from([Buffer.from('{"stream":"Step 1/2 : FROM airlock/agent-base:1\\n"}\n{"stream":"Successfully built dddddddddddd\\n"}\n')]);
     },
@@ -649,6 +657,18 @@ describe('desktop image build', () => {
     expect(sent[0]!.modes['airlock-desktop']).toBe(0o755);
     expect(progress.some((p) => p.message.startsWith('warning:'))).toBe(false);
     expect(progress.at(-1)).toMatchObject({ phase: 'done', percent: 100 });
+  });
+
+  it('packs the context with the files\' own modes whatever the process\'s umask (the engine process\'s is 077)', async () => {
+    const { docker, sent } = fakeDesktopEngine({ base: { labels: { [NODE_VERSION_LABEL]: nodePin } } });
+    const previous = process.umask(0o077);
+    try {
+      await buildBaseImage(docker, { image: 'desktop', offline: false, assetsDir: path.resolve('assets'), onProgress: () => {} });
+    } finally {
+      process.umask(previous);
+    }
+    // Copied into the image as root's: 0600 would be unreadable to the agent (uid 10001).
+    expect(sent[0]!.modes).toMatchObject({ 'airlock-desktop': 0o755, 'packages.txt': 0o644, Dockerfile: 0o644 });
   });
 
   it('warns when the local base image has another Node.js than the pinned one', async () => {

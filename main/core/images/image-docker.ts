@@ -3,6 +3,7 @@
 // reporting the engine's message stream as progress and stopping on the abort signal.
 import fs from 'node:fs';
 import type Dockerode from 'dockerode';
+import tarFs from 'tar-fs';
 import { AirlockError } from '../errors.js';
 import { DockerStreamReader, type BuildMessageResult, type ImageProgress } from './image-progress.js';
 
@@ -28,7 +29,7 @@ export async function dockerBuild(
   if (opts.signal) buildOptions.abortSignal = opts.signal;
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.buildImage({ context: opts.contextDir, src: opts.src }, buildOptions);
+    stream = await docker.buildImage(buildContext(opts.contextDir, opts.src), buildOptions);
   } catch (err) {
     opts.signal?.throwIfAborted();
     throw opts.failed(`docker build failed: ${(err as Error).message}`, err);
@@ -40,6 +41,15 @@ export async function dockerBuild(
     if (err instanceof AirlockError) throw err;
     throw opts.failed(`docker build failed: ${(err as Error).message}`, err);
   }
+}
+
+/**
+ * The build context as a tar of exactly `src`, with the modes the files have on disk less only
+ * group/other write. (dockerode's own packing masks them with the process's umask, which is 077 in
+ * the engine: every COPY'd file would be root's 0600, unreadable by the agent's uid 10001.)
+ */
+function buildContext(contextDir: string, src: string[]): NodeJS.ReadableStream {
+  return tarFs.pack(contextDir, { entries: src, umask: 0o022 });
 }
 
 /**

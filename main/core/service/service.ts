@@ -33,7 +33,7 @@ import { ApprovalDesk } from './approvals.js';
 import { Batcher } from './batcher.js';
 import { UnavailableCredentials, type CredentialsPort } from './credentials-port.js';
 import { taskHistory } from './history.js';
-import { ImageBuilds, kitImagesInUse, type BuildImage, type KitBuildRequest } from './images.js';
+import { ImageBuilds, kitImagesInUse, type BuildImage, type BuildKit, type KitBuildRequest } from './images.js';
 import { ResourceSampler } from './resources.js';
 import { ScreenDesk } from './screens.js';
 import { TerminalDesk } from './terminals.js';
@@ -66,6 +66,8 @@ export interface AirlockServiceDeps {
   batch?: { intervalMs?: number; maxEvents?: number };
   /** The image builder (main/core/images/images.ts buildBaseImage by default). */
   buildImage?: BuildImage;
+  /** The kit image builder (main/core/images/image-kit.ts buildKitImage by default; tests: from a local tarball). */
+  buildKit?: BuildKit;
   /** The live screens of display tasks (one for the whole app; a new one on the bus by default). */
   screens?: ScreenRegistry;
   /** Who a person taking control of a screen is, in the action log (default: the OS user). */
@@ -137,7 +139,7 @@ export class AirlockService {
       unwatchScreens();
       unwatchTerminals();
     };
-    this.#images = new ImageBuilds({ engine: deps.engine, assetsDir: deps.assetsDir, cacheDir: path.join(deps.home.root, 'cache'), home: deps.home.root, build: deps.buildImage },
+    this.#images = new ImageBuilds({ engine: deps.engine, assetsDir: deps.assetsDir, cacheDir: path.join(deps.home.root, 'cache'), home: deps.home.root, build: deps.buildImage, buildKit: deps.buildKit },
       (state) => this.#push({ topic: 'images', payload: state }));
     this.#unsubscribe = deps.bus.subscribe((event) => {
       this.#events.push(event);

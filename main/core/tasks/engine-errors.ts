@@ -31,14 +31,18 @@ export function engineMessage(error: unknown): string {
   return (json?.message ?? (error as Error).message).trim();
 }
 
+/** A kit's image, `airlock/kit-<kit>:<version>`. */
+const KIT_IMAGE = /^airlock\/kit-([a-z0-9-]+):/;
+
 /** A 404 from creating a container is a missing image: say how to get it. */
 export function orImageMissing(image: string, what: string): (error: unknown) => never {
   return (error) => {
     if (isNotFound(error) && /image/i.test(engineMessage(error))) {
+      const kit = KIT_IMAGE.exec(image)?.[1];
       throw new AirlockError('image_missing', `image ${image}${what ? ` (${what})` : ''} is not on the engine`,
         image.startsWith('airlock/agent-base')
           ? 'build it with `airlock image build` (or `airlock image build --offline` where no registry is reachable)'
-          : `pull or build ${image} first (docker pull ${image})`);
+          : kit ? `build it with \`airlock image build --kit ${kit}\` (\`airlock run ${kit}\` builds it when it is missing)` : `pull or build ${image} first (docker pull ${image})`);
     }
     throw error;
   };

@@ -1,10 +1,12 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { AgentSummary, CredentialSummary, IpcError, RunRequest } from '../../../preload/contract';
-import { ErrorPanel } from '../components/common';
+import { ErrorPanel, ProgressBar } from '../components/common';
 import { api, describeError } from '../lib/api';
 import { formatDuration, parseDuration, parseSize } from '../lib/format';
 import { navigate } from '../lib/route';
 import { useAgentsStore } from '../store/agents';
+import { useAppStore } from '../store/app';
+import { buildKitImage, missingKitVersion } from '../store/kit-image';
 import { useTasksStore } from '../store/tasks';
 
 type NetworkChoice = 'manifest' | 'none' | 'allowlist' | 'open';
@@ -48,11 +50,22 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
   const [endpoint, setEndpoint] = useState('');
   const [error, setError] = useState<IpcError | null>(null);
   const [busy, setBusy] = useState(false);
+  /** A kit's first run: its image is being built, then the run starts. */
+  const [buildingImage, setBuildingImage] = useState(false);
+  const image = useAppStore((s) => s.image);
   const [stored, setStored] = useState<CredentialSummary[] | null>(null);
   const [storedError, setStoredError] = useState<IpcError | null>(null);
   const [lends, setLends] = useState<Record<string, Lend>>({});
   const manifestCreds = agent.credentials ?? [];
   const first = useRef<HTMLInputElement>(null);
+  /** Cleared when the dialog closes: a build it started goes on, but Cancel means no run after it. */
+  const open = useRef(true);
+  useEffect(() => {
+    open.current = true;
+    return () => {
+      open.current = false;
+    };
+  }, []);
 
   useEffect(() => {
     first.current?.focus();
@@ -114,6 +127,19 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
     setBusy(true);
     setError(null);
     try {
+      // A kit's image is built on its first run, here as with `airlock run <kit>`; then the run goes on.
+      // (Not when its credential is missing: the run is refused first, saying which command adds it.)
+      const credentialStored = stored?.some((c) => c.name === agent.kit?.credential) ?? true;
+      const missing = agent.kit && credentialStored ? await missingKitVersion(agent.name) : undefined;
+      if (missing !== undefined) {
+        setBuildingImage(true);
+        try {
+          await buildKitImage(agent.name, missing);
+        } finally {
+          setBuildingImage(false);
+        }
+        if (!open.current) return;
+      }
       const task = await run(request);
       close();
       navigate({ screen: 'task', task });
@@ -220,10 +246,17 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
           <button type="button" className="link" onClick={() => setEnv([...env, { name: '', value: '' }])}>+ environment variable</button>
         </fieldset>
 
+        {buildingImage && (
+          <div className="build-progress" data-kit-build>
+            <p className="small">The first run of {agent.name} builds its image{image?.ref ? ` ${image.ref}` : ''} from the npm registry; the run starts when it is ready.</p>
+            <ProgressBar percent={image?.state === 'building' ? image.percent : undefined} label="Image build progress" />
+            {image?.state === 'building' && <p className="small"><strong>{image.phase}</strong> {image.message}</p>}
+          </div>
+        )}
         {error && <ErrorPanel error={error} />}
         <footer className="dialog-foot">
           <button type="button" className="secondary" onClick={close}>Cancel</button>
-          <button type="submit" disabled={busy} data-start>{busy ? 'Starting…' : 'Run'}</button>
+          <button type="submit" disabled={busy} data-start>{buildingImage ? 'Building image…' : busy ? 'Starting…' : 'Run'}</button>
         </footer>
       </form>
     </div>

@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
-import { makeTestTls, serveHttps, type TestTls } from './tls.js';
+import { startPretendHttps } from './pretend-https.js';
 
 /**
  * A pretend Anthropic API (https://docs.anthropic.com/en/api/messages) on a `.test` name, served
@@ -53,8 +53,7 @@ interface MessagesBody {
   messages?: { role?: string; content?: unknown }[];
 }
 
-export async function startAnthropicApi(options: { host: string; key: string; script: AnthropicScript; tls?: TestTls }) {
-  const tls = options.tls ?? await makeTestTls([options.host]);
+export async function startAnthropicApi(options: { host: string; key: string; script: AnthropicScript }) {
   const requests: AnthropicRequest[] = [];
   const expected = Buffer.from(options.key);
   const keyOf = (given: string | undefined): AnthropicRequest['key'] => {
@@ -102,8 +101,8 @@ export async function startAnthropicApi(options: { host: string; key: string; sc
       reply(res, body, turn);
     });
   };
-  const served = await serveHttps(tls, handler);
-  return { ...served, tls, requests, url: `https://${options.host}:${served.port}` };
+  const served = await startPretendHttps(handler);
+  return { ...served, requests, url: `https://${options.host}:${served.port}` };
 }
 
 function headerOf(req: http.IncomingMessage, name: string): string | undefined {

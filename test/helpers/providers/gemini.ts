@@ -1,7 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import https from 'node:https';
-import type net from 'node:net';
-import type { TestCa } from '../test-ca.js';
+import type http from 'node:http';
+import { startPretendHttps } from './pretend-https.js';
 
 /**
  * A pretend Gemini API (generativelanguage.googleapis.com) on a `.test` name: a real HTTPS server
@@ -42,6 +41,8 @@ export interface PretendGemini {
   port: number;
   /** The base URL the CLI is pointed at: `https://<host>:<port>`. */
   url: string;
+  /** The pretend API's CA (PEM file), for AIRLOCK_UPSTREAM_CA. */
+  caFile: string;
   requests: SeenRequest[];
   /** Every Airlock placeholder (a JWT) seen anywhere in a request: must stay empty. */
   placeholders: string[];
@@ -67,14 +68,12 @@ export interface PretendGeminiOptions {
   host: string;
   /** The real key: every request must carry exactly this. */
   key: string;
-  ca: TestCa;
   write: ScriptedWrite;
   /** A shell command the model also asks the CLI to run in the same turn. */
   shell?: string;
 }
 
 export async function startPretendGemini(options: PretendGeminiOptions): Promise<PretendGemini> {
-  const leaf = options.ca.leaf([options.host]);
   const requests: SeenRequest[] = [];
   const placeholders: string[] = [];
   const expected = Buffer.from(options.key);
@@ -84,7 +83,7 @@ export async function startPretendGemini(options: PretendGeminiOptions): Promise
     return bytes.length === expected.length && timingSafeEqual(bytes, expected) ? 'real' : 'wrong';
   };
 
-  const server = https.createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -128,12 +127,9 @@ export async function startPretendGemini(options: PretendGeminiOptions): Promise
       res.write(sse({ candidates: [{ content: { role: 'model', parts }, index: 0 }], modelVersion: seen.model }));
       res.end(sse({ candidates: [{ content: { role: 'model', parts: [{ text: '' }] }, finishReason: 'STOP', index: 0 }], usageMetadata: USAGE, modelVersion: seen.model }));
     });
-  });
-  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
-  return {
-    host: options.host, port, url: `https://${options.host}:${port}`, requests, placeholders,
-    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
+  const { port, caFile, close } = await startPretendHttps(handler);
+  return { host: options.host, port, url: `https://${options.host}:${port}`, caFile, requests, placeholders, close };
 }
 
 const USAGE = { promptTokenCount: 12, candidatesTokenCount: 8, totalTokenCount: 20 };
