@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import { gzipSync, crc32 } from 'node:zlib';
 import tar from 'tar-stream';
-import { serveHttps, type TestTls } from './providers/tls.js';
+import { startPretendHttps, type PretendCa } from './providers/pretend-https.js';
 
 export interface PretendRegistry {
   port: number;
@@ -33,7 +33,7 @@ async function npmTarball(name: string, version: string, files: Record<string, s
 }
 
 /** An npm registry with `name@version`, whose command prints `says`. */
-export async function pretendNpmRegistry(tls: TestTls, host: string, name: string, version: string, says: string): Promise<PretendRegistry> {
+export async function pretendNpmRegistry(tls: PretendCa, host: string, name: string, version: string, says: string): Promise<PretendRegistry> {
   const tgz = await npmTarball(name, version, { 'cli.js': `#!/usr/bin/env node\nconsole.log(${JSON.stringify(says)});\n` });
   const requests: string[] = [];
   const tarballPath = `/${name}/-/${name}-${version}.tgz`;
@@ -63,7 +63,7 @@ export async function pretendNpmRegistry(tls: TestTls, host: string, name: strin
       res.end('{"error":"not found"}');
     }
   };
-  const served = await serveHttps(tls, handler);
+  const served = await startPretendHttps(handler, tls);
   port = served.port;
   return { port, requests, close: served.close };
 }
@@ -124,11 +124,11 @@ export function wheel(name: string, module: string, version: string, says: strin
 }
 
 /** A PyPI simple index (`/simple/<name>/`) with one wheel of `name`. */
-export async function pretendPypi(tls: TestTls, name: string, module: string, version: string, says: string): Promise<PretendRegistry> {
+export async function pretendPypi(tls: PretendCa, name: string, module: string, version: string, says: string): Promise<PretendRegistry> {
   const built = wheel(name, module, version, says);
   const sha256 = createHash('sha256').update(built.data).digest('hex');
   const requests: string[] = [];
-  const served = await serveHttps(tls, (req, res) => {
+  const served = await startPretendHttps((req, res) => {
     requests.push(req.url ?? '');
     if (req.url === `/simple/${name}/`) {
       res.setHeader('content-type', 'text/html');
@@ -140,6 +140,6 @@ export async function pretendPypi(tls: TestTls, name: string, module: string, ve
       res.statusCode = 404;
       res.end('not found');
     }
-  });
+  }, tls);
   return { port: served.port, requests, close: served.close };
 }

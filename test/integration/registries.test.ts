@@ -11,20 +11,20 @@ import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { BASE_IMAGE as DEFAULT_BASE_IMAGE } from '../../main/core/images/image-names.js';
 import { approve, runCli, tempDir } from '../helpers/env.js';
 import { pretendNpmRegistry, pretendPypi, type PretendRegistry } from '../helpers/package-registries.js';
-import { makeTestTls, type TestTls } from '../helpers/providers/tls.js';
+import { makePretendCa, type PretendCa } from '../helpers/providers/pretend-https.js';
 
 const BASE_IMAGE = process.env.AIRLOCK_TEST_BASE_IMAGE || DEFAULT_BASE_IMAGE;
 const NPM_HOST = 'npm.registry.test';
 const PYPI_HOST = 'pypi.registry.test';
 const OTHER_HOST = 'other.registry.test';
 
-let tls: TestTls;
+let tls: PretendCa;
 let npm: PretendRegistry;
 let pypi: PretendRegistry;
 let gatewayEnv: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  tls = await makeTestTls([NPM_HOST, PYPI_HOST, OTHER_HOST]);
+  tls = await makePretendCa();
   npm = await pretendNpmRegistry(tls, NPM_HOST, 'airlock-hello', '1.0.0', 'hello from npm');
   pypi = await pretendPypi(tls, 'airlock-hello-py', 'airlock_hello_py', '1.0.0', 'hello from pypi');
   // The names point at loopback for the gateway only; a `local` rule is what lets it dial there.

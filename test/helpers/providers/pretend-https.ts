@@ -19,10 +19,21 @@ export interface PretendHttps {
   close(): Promise<void>;
 }
 
-export async function startPretendHttps(handler: http.RequestListener): Promise<PretendHttps> {
+/** A CA for pretend servers, and its PEM file: one per server by default, or shared by several (one file to trust). */
+export interface PretendCa {
+  ca: TaskCa;
+  caFile: string;
+}
+
+export async function makePretendCa(): Promise<PretendCa> {
   const ca = await TaskCa.create('pretend provider', 24 * 3600_000);
   const caFile = path.join(tempDir('airlock-provider-ca-'), 'ca.pem');
   fs.writeFileSync(caFile, ca.certificatePem);
+  return { ca, caFile };
+}
+
+export async function startPretendHttps(handler: http.RequestListener, shared?: PretendCa): Promise<PretendHttps> {
+  const { ca, caFile } = shared ?? await makePretendCa();
   const server = https.createServer({
     SNICallback: (name, done) => {
       if (!name.endsWith('.test')) return done(new Error(`pretend provider: ${name} is not a .test name`));
