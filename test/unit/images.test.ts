@@ -18,6 +18,7 @@ import {
   type NodePin,
 } from '../../main/core/images/image-node.js';
 import { Readable } from 'node:stream';
+import { KIT_RECIPE_LABEL, kitRecipeDigest, type KitImageRecipe } from '../../main/core/images/image-kit.js';
 import { runDoctor } from '../../main/core/service/doctor.js';
 import { ImageBuilds } from '../../main/core/service/images.js';
 import type { ImageBuildState } from '../../main/core/service/types.js';
@@ -729,6 +730,33 @@ describe('doctor', () => {
       expect(report.images.map((i) => [i.ref, i.present, i.outdated])).toEqual([[BASE_IMAGE, true, true], [DESKTOP_IMAGE, true, true]]);
       expect(report.images[0]!.fix).toMatch(/older Airlock \(no npm, npx or pip\): rebuild it: airlock image build/);
       expect(report.ok).toBe(false);
+    }
+  });
+
+  it('says a kit image made from another recipe (files, version, an older base) is outdated: rebuilt on the next run, never a failure', async () => {
+    const recipe: KitImageRecipe = { name: 'claude-code', package: '@x/tool', version: '1.0.0', bin: 'tool', files: { '/etc/tool.json': '{}' } };
+    const digest = kitRecipeDigest(recipe);
+    expect(kitRecipeDigest({ ...recipe, files: { '/etc/tool.json': '{"a":1}' } })).not.toBe(digest);
+    expect(kitRecipeDigest({ ...recipe, version: '1.0.1' })).not.toBe(digest);
+    expect(kitRecipeDigest({ ...recipe })).toBe(digest);
+    const ref = 'airlock/kit-claude-code:1.0.0';
+    const engineWith = (label: string | undefined): Engine => {
+      const engine = fakeEngine([BASE_IMAGE, DESKTOP_IMAGE, ref]);
+      const inspect = engine.api.getImage(ref).inspect;
+      (engine as unknown as { api: { getImage: (r: string) => unknown } }).api.getImage = (r: string) => ({
+        inspect: async () => {
+          const info = await (r === ref ? inspect() : fakeEngine([BASE_IMAGE, DESKTOP_IMAGE]).api.getImage(r).inspect());
+          return r === ref ? { ...info, Config: { Labels: label === undefined ? {} : { [KIT_RECIPE_LABEL]: label } } } : info;
+        },
+      });
+      return engine;
+    };
+    for (const [label, outdated] of [[digest, undefined], ['sha256:other', true], [undefined, true]] as const) {
+      const report = await runDoctor({ engine: engineWith(label), keychain, kits: () => [{ kit: 'claude-code', ref, recipe: digest }] });
+      const kit = report.images.find((i) => i.kit === 'claude-code')!;
+      expect([kit.present, kit.outdated]).toEqual([true, outdated]);
+      if (outdated) expect(kit.fix).toMatch(/older recipe of the kit: rebuilt on the next `airlock run claude-code`/);
+      expect(report.ok).toBe(true);
     }
   });
 });

@@ -251,8 +251,8 @@ function printSummary(end: TaskEnd): void {
 async function buildKitIfMissing(client: EngineClient, kit: string, opts: { json?: boolean }): Promise<void> {
   const report = await client.call('doctor.run');
   const image = report.images.find((i) => i.kit === kit);
-  if (!image || image.present) return;
-  if (!opts.json) err(`${image.ref} is not built yet: building it now (once)\n`);
+  if (!image || (image.present && !image.outdated)) return;
+  if (!opts.json) err(image.present ? `${image.ref} was made from an older recipe of the kit: building it again now (once)\n` : `${image.ref} is not built yet: building it now (once)\n`);
   await followImageBuild(client, image.ref, () => client.call('images.build', { kit }), {
     json: opts.json === true, retry: `airlock image build --kit ${kit}`, offline: false, announce: err,
   });

@@ -4,6 +4,7 @@
 // (`npm install --ignore-scripts`: the user's registry, proxy and CA settings apply; no package
 // script runs on the host). The image build then COPYs them in and runs only the tool's own
 // install step (kit.yaml `postinstall`) in a build container without a network.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
@@ -13,7 +14,7 @@ import { nodePackageForArch, runNpm } from './image-node.js';
 import { shellQuote } from './image-offline.js';
 import type { ImageProgress } from './image-progress.js';
 import { BASE_IMAGE } from './image-names.js';
-import { buildBaseImage, engineArchitecture, imageStatus, stageProgress, withScratchDir, type BuildImageOptions } from './images.js';
+import { BASE_REVISION, buildBaseImage, engineArchitecture, imageStatus, stageProgress, withScratchDir, type BuildImageOptions } from './images.js';
 
 /** What main/core/kits says a kit's image is made of (kit.yaml, checked there). */
 export interface KitImageRecipe {
@@ -29,7 +30,31 @@ export interface KitImageRecipe {
 
 export const KIT_LABEL = 'airlock.kit';
 export const KIT_VERSION_LABEL = 'airlock.kit-version';
+/** sha256 of what the image is made of (kitRecipeDigest): an image of an older recipe is rebuilt. */
+export const KIT_RECIPE_LABEL = 'airlock.kit-recipe';
 const KIT_STAGE_LABEL = 'airlock.kit-install-stage';
+
+/**
+ * What a kit's image is made of — its recipe (package, version, install step, files) and the base
+ * it is built on — as one digest. The same tag built by an older Airlock (other files, an older
+ * base without npm) differs, and is rebuilt rather than run.
+ */
+export function kitRecipeDigest(recipe: KitImageRecipe): string {
+  const { name, package: pkg, version, bin, postinstall, prune, files } = recipe;
+  const made = { name, package: pkg, version, bin, postinstall: postinstall ?? [], prune: prune ?? [], files, baseRevision: BASE_REVISION };
+  return `sha256:${createHash('sha256').update(JSON.stringify(made)).digest('hex')}`;
+}
+
+/** Is the kit's image there, and made from this recipe? */
+export async function kitImageState(docker: Dockerode, ref: string, digest: string): Promise<'missing' | 'current' | 'outdated'> {
+  try {
+    const info = await docker.getImage(ref).inspect();
+    return info.Config?.Labels?.[KIT_RECIPE_LABEL] === digest ? 'current' : 'outdated';
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return 'missing';
+    throw error;
+  }
+}
 const INSTALL_ROOT = '/opt/airlock/kits';
 
 export interface BuildKitImageOptions {
@@ -75,7 +100,7 @@ export async function buildKitImage(docker: Dockerode, options: BuildKitImageOpt
     onProgress({ phase: 'build', message: `building ${tag}`, percent: 40 });
     await dockerBuild(docker, {
       contextDir, src: ['Dockerfile', 'kit', ...(files.length > 0 ? ['files'] : [])], tag, noNetwork: true,
-      labels: { [KIT_LABEL]: recipe.name, [KIT_VERSION_LABEL]: recipe.version },
+      labels: { [KIT_LABEL]: recipe.name, [KIT_VERSION_LABEL]: recipe.version, [KIT_RECIPE_LABEL]: kitRecipeDigest(recipe) },
       onProgress: stageProgress(onProgress, 40, 100, 'build'), signal: options.signal, failed: kitBuildFailed,
     }).finally(() => removeInstallStage(docker, recipe.name));
   });

@@ -1,6 +1,7 @@
 import type { Keychain } from '../credentials/keychain.js';
 import { isAirlockError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
+import { kitImageState } from '../images/image-kit.js';
 import { BASE_IMAGE, DESKTOP_IMAGE, imageStatus, isOutdatedBase } from '../images/images.js';
 
 export interface DoctorReport {
@@ -17,6 +18,8 @@ export interface DoctorReport {
 export interface KitImageRef {
   kit: string;
   ref: string;
+  /** kitRecipeDigest of the recipe in use: an image of another is outdated (rebuilt on the next run). */
+  recipe: string;
 }
 
 export async function runDoctor(deps: { engine: Engine; keychain: Keychain; kits?: () => KitImageRef[] }): Promise<DoctorReport> {
@@ -32,12 +35,17 @@ export async function runDoctor(deps: { engine: Engine; keychain: Keychain; kits
     const kits = deps.kits?.() ?? [];
     const [base, desktop, ...kitImages] = await Promise.all([imageStatus(deps.engine.api, BASE_IMAGE), imageStatus(deps.engine.api, DESKTOP_IMAGE), ...kits.map((k) => imageStatus(deps.engine.api, k.ref))]);
     const [baseOutdated, desktopOutdated] = await Promise.all([isOutdatedBase(deps.engine.api, BASE_IMAGE), isOutdatedBase(deps.engine.api, DESKTOP_IMAGE)]);
+    const kitStates = await Promise.all(kits.map((k) => kitImageState(deps.engine.api, k.ref, k.recipe)));
     const outdated = { outdated: true, fix: 'built by an older Airlock (no npm, npx or pip): rebuild it: airlock image build' } as const;
     images = [
       !base!.present ? { ...base!, fix: 'airlock image build (or --offline where no registry is reachable)' } : baseOutdated ? { ...base!, ...outdated, fix: `${outdated.fix} (or --offline)` } : base!,
       { ...desktop!, optional: true, ...(desktop!.present ? desktopOutdated ? { ...outdated, fix: `${outdated.fix} --desktop (or --desktop --offline)` } : {} : { fix: 'only tasks with `display:` need it: airlock image build --desktop (or --desktop --offline)' }) },
       // A kit's image is built on its first run: missing is no failure.
-      ...kitImages.map((status, i) => ({ ...status, optional: true, kit: kits[i]!.kit, ...(status.present ? {} : { fix: `built on the first \`airlock run ${kits[i]!.kit}\`, or now: airlock image build --kit ${kits[i]!.kit}` }) })),
+      ...kitImages.map((status, i) => ({
+        ...status, optional: true, kit: kits[i]!.kit,
+        ...(!status.present ? { fix: `built on the first \`airlock run ${kits[i]!.kit}\`, or now: airlock image build --kit ${kits[i]!.kit}` }
+          : kitStates[i] === 'outdated' ? { outdated: true, fix: `made from an older recipe of the kit: rebuilt on the next \`airlock run ${kits[i]!.kit}\`, or now: airlock image build --kit ${kits[i]!.kit}` } : {}),
+      })),
     ];
   } catch (error) {
     engine = {

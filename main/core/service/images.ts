@@ -1,7 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { Engine } from '../engine/engine.js';
 import { AGENT_IMAGES, BASE_IMAGE, buildBaseImage, buildBaseImagePreferOnline, type AgentImage, type ImageProgress } from '../images/images.js';
-import { buildKitImage, type BuildKitImageOptions } from '../images/image-kit.js';
+import { buildKitImage, kitRecipeDigest, type BuildKitImageOptions } from '../images/image-kit.js';
 import { AirlockError } from '../errors.js';
 import { findKit, kitImage, listKits } from '../kits/kit.js';
 import { KitVersions } from '../kits/kit-versions.js';
@@ -103,7 +103,10 @@ export class ImageBuilds {
 }
 
 /** Each kit's image at the version `run <kit>` uses (kits.json, else kit.yaml's). */
-export function kitImagesInUse(assetsDir: string, home: string): { kit: string; ref: string }[] {
+export function kitImagesInUse(assetsDir: string, home: string): { kit: string; ref: string; recipe: string }[] {
   const versions = new KitVersions(home);
-  return listKits(assetsDir).map((kit) => ({ kit: kit.name, ref: kitImage(kit.name, versions.versionOf(kit)) }));
+  return listKits(assetsDir).map((kit) => {
+    const version = versions.versionOf(kit);
+    return { kit: kit.name, ref: kitImage(kit.name, version), recipe: kitRecipeDigest({ ...kit, version }) };
+  });
 }

@@ -40,11 +40,11 @@ export async function buildKitImage(kit: string, version: string): Promise<void>
 }
 
 /**
- * The version of the kit's image `run <kit>` would use when that image is missing (the doctor's
+ * The version of the kit's image `run <kit>` would use when that image is missing or made from an older recipe (the doctor's
  * report names each kit's image in use: kit.yaml's version, or the one the user built last), else undefined.
  */
 export async function missingKitVersion(kit: string): Promise<string | undefined> {
   const report = await api.doctor.run();
-  const missing = report.images.find((image) => image.kit === kit && !image.present);
+  const missing = report.images.find((image) => image.kit === kit && (!image.present || image.outdated));
   return missing?.ref.slice(missing.ref.lastIndexOf(':') + 1);
 }
