@@ -54,14 +54,19 @@ describe('codex kit, end to end against a pretend OpenAI API', () => {
   it('the API saw the real key on every request and never a placeholder', () => {
     const turns = api.requests.filter((r) => r.path === '/v1/responses' && r.status === 200);
     expect(turns.length).toBeGreaterThanOrEqual(2); // the tool call, then the answer to its result
+    // Codex speaks the Responses API over a WebSocket first: through the gateway, with the real key, no fallback.
+    expect(turns.every((r) => r.transport === 'websocket')).toBe(true);
     expect(api.requests.filter((r) => r.key !== 'the real key')).toEqual([]);
     expect(api.placeholders).toEqual([]);
   });
 
   it('the log has the credential used for the API host and not one refused request', () => {
+    // One per connection: both turns went over the one WebSocket, whose handshake carried the key.
     const used = events.filter((e) => e.kind === 'cred.used');
-    expect(used.length).toBeGreaterThanOrEqual(2);
+    expect(used.length).toBeGreaterThanOrEqual(1);
     expect(used.every((e) => String(e.data.host).startsWith(HOST))).toBe(true);
+    // The WebSocket is one request event when it ends: status 101, with its bytes both ways.
+    expect(events.some((e) => e.kind === 'net.request' && e.data.ws === true && e.data.status === 101)).toBe(true);
     // Telemetry, plugin sync and update checks are off: any refusal would be a host the kit misses.
     expect(events.filter((e) => e.kind === 'net.denied' || e.kind === 'policy.violation' || e.kind === 'cred.misuse')).toEqual([]);
   });
