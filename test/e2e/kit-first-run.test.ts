@@ -60,6 +60,8 @@ describe('a kit\'s first run in the app', () => {
     await page.locator('[data-agent="claude-code"] [data-run]').click();
     await page.getByRole('dialog').waitFor();
     await page.getByLabel('Endpoint', { exact: true }).fill(`https://${PRETEND_HOST}:${endpoint.port}`);
+    // A kit's tool is a full-screen program: from the app it runs as an interactive session by default.
+    await expect(page.getByLabel('Interactive session').isChecked()).resolves.toBe(true);
     await page.locator('[data-start]').click();
 
     const building = page.locator('[data-kit-build]');
@@ -70,6 +72,8 @@ describe('a kit\'s first run in the app', () => {
 
     await page.waitForURL(/#\/tasks\/t_[0-9a-z]{26}$/, { timeout: 180_000 });
     const task = /#\/tasks\/(t_[0-9a-z]{26})$/.exec(page.url())![1]!;
+    // The task page opens on its Terminal tab.
+    await expect(page.getByRole('tab', { name: 'Terminal' }).getAttribute('aria-selected')).resolves.toBe('true');
     const end = await app.service.wait(task);
     expect(end).toMatchObject({ state: 'exited', exitCode: 0 });
     // The run used the image just built, with the endpoint and the lent key.

@@ -35,6 +35,9 @@ function initialLends(stored: CredentialSummary[], agent: AgentSummary): Record<
   return lends;
 }
 
+/** The terminal an interactive run from the app starts with; the Terminal tab resizes it to its own when it takes control. */
+const TERMINAL_SIZE = { cols: 120, rows: 32 } as const;
+
 export function RunDialog({ agent }: { agent: AgentSummary }) {
   const close = () => useAgentsStore.getState().openRunDialog(null);
   const run = useTasksStore((s) => s.run);
@@ -48,6 +51,12 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
   const [memory, setMemory] = useState('');
   /** Kits only: another endpoint (a company gateway) instead of the provider's. */
   const [endpoint, setEndpoint] = useState('');
+  /**
+   * An interactive session: the agent's program gets a terminal, shown in the task's Terminal tab
+   * (Take control to type). On by default for a kit: the tools are full-screen programs.
+   */
+  const canHaveTerminal = !agent.review?.display;
+  const [interactive, setInteractive] = useState(Boolean(agent.kit) && canHaveTerminal);
   const [error, setError] = useState<IpcError | null>(null);
   const [busy, setBusy] = useState(false);
   /** A kit's first run: its image is being built, then the run starts. */
@@ -124,6 +133,7 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
     }
     const lent = Object.entries(lends).filter(([, lend]) => lend.on).map(([name, lend]) => ({ name, ttlMs: lend.ttlMs }));
     if (lent.length > 0) request.credentials = lent;
+    if (interactive && canHaveTerminal) request.terminal = { ...TERMINAL_SIZE };
     setBusy(true);
     setError(null);
     try {
@@ -165,6 +175,13 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
               lends {agent.kit.credential} there only if the stored credential is for that host.
             </p>
           </fieldset>
+        )}
+
+        {canHaveTerminal && (
+          <label className="checkbox">
+            <input type="checkbox" aria-label="Interactive session" checked={interactive} onChange={(e) => setInteractive(e.target.checked)} />
+            Interactive session: the agent gets a terminal, live in its Terminal tab (Take control to type)
+          </label>
         )}
 
         <fieldset>
