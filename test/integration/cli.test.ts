@@ -75,7 +75,7 @@ describe('npm run demo', () => {
     expect(result.stderr).not.toMatch(/^demo:/m);
     expect(result.code).toBe(0);
     const stdout = result.stdout;
-    expect(stdout).toMatch(/stored demo-vendor-api in the OS keychain: for api\.vendor\.test:18443, at most 15m per task/);
+    expect(stdout).toMatch(/stored demo-vendor-api in the OS keychain: for api\.vendor\.test:18443 \(Authorization: Bearer …\), at most 15m per task/);
     expect(stdout).toMatch(/started \(container [0-9a-f]{12}\)/);
     expect(stdout).toMatch(/INV-1043: supplier 'Acme Tooling' bank account differs from directory — flagged/);
     // The credential, lent as a placeholder and swapped for the key at the gateway.
@@ -176,6 +176,8 @@ describe('airlock doctor', () => {
       expect.objectContaining({ ref: 'airlock/agent-base:1', present: true }),
       // Only tasks with display: need it: reported, present or not, without failing the report.
       expect.objectContaining({ ref: 'airlock/agent-desktop:1', optional: true }),
+      // Each kit's image: built on its first run, so never a failure, present or not.
+      ...['claude-code', 'codex', 'gemini-cli'].map((kit) => expect.objectContaining({ kit, ref: expect.stringMatching(new RegExp(`^airlock/kit-${kit}:\\d`)), optional: true })),
     ]);
     expect(result.code).toBe(0);
   });

@@ -101,3 +101,36 @@ describe('a session\'s bounds', () => {
     expect(() => terminal.input(piece)).not.toThrow();
   });
 });
+
+describe('resizes', () => {
+  it('reach the engine one at a time and in order, the last size winning, however slow each one is', async () => {
+    const terminal = new TaskTerminal('t_x', { cols: 100, rows: 30 }, new ManualClock());
+    const applied: string[] = [];
+    const pending: (() => void)[] = [];
+    let inFlight = 0;
+    let mostAtOnce = 0;
+    const slowEngine = { resize: (size: { cols: number; rows: number }) => new Promise<void>((resolve) => {
+      mostAtOnce = Math.max(mostAtOnce, ++inFlight);
+      pending.push(() => {
+        inFlight -= 1;
+        applied.push(`${size.cols}x${size.rows}`);
+        resolve();
+      });
+    }) };
+    void terminal.bind(new Duplex({ read: () => undefined, write: (_c, _e, done: () => void) => done() }), slowEngine);
+    // `stty cols 120 rows 40` on the person's side: two SIGWINCHes, two resizes in flight at once.
+    const finished: string[] = [];
+    const first = terminal.resize({ cols: 120, rows: 30 }).then(() => finished.push('first'));
+    const second = terminal.resize({ cols: 120, rows: 40 }).then(() => finished.push('second'));
+    for (let i = 0; i < 10 && (pending.length > 0 || finished.length < 2); i++) {
+      await Promise.resolve();
+      pending.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all([first, second]);
+    expect(mostAtOnce).toBe(1); // never two at once: each waited for the one before
+    expect(applied.at(-1)).toBe('120x40');
+    expect(finished).toEqual(['first', 'second']);
+    expect(terminal.size).toEqual({ cols: 120, rows: 40 });
+  });
+});

@@ -12,9 +12,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
 import { AirlockError } from '../errors.js';
+import { eachTarEntry, makeDirs } from './tarball.js';
 import type { ImageProgress } from './image-progress.js';
 
 export const NODE_VERSION_FILE = 'node-version.txt';
@@ -126,50 +125,21 @@ export function nodeDistTarget(entryName: string, type: string | null | undefine
  * Returns the paths written, relative to `destDir`; fails when the tarball has no `package/bin/node`.
  */
 export async function extractNodeDist(tgz: string, destDir: string): Promise<string[]> {
-  const extract = tar.extract();
   const written: string[] = [];
-  const consume = async (): Promise<void> => {
-    try {
-      for await (const entry of extract) {
-        const target = nodeDistTarget(entry.header.name, entry.header.type);
-        if (!target || written.includes(target.to)) {
-          entry.resume();
-          continue;
-        }
-        const file = path.join(destDir, target.to);
-        await makeDirs(destDir, path.dirname(target.to));
-        await pipeline(entry, fs.createWriteStream(file, { mode: target.mode }));
-        await fs.promises.chmod(file, target.mode); // whatever the umask
-        written.push(target.to);
-      }
-    } catch (err) {
-      extract.destroy(err as Error);
-      throw err;
-    }
-  };
-  try {
-    await Promise.all([pipeline(fs.createReadStream(tgz), createGunzip(), extract), consume()]);
-  } catch (err) {
-    throw new AirlockError('image_build_failed', `Could not unpack ${path.basename(tgz)}: ${(err as Error).message}`, `Delete ${tgz} and build again to download it anew.`, { cause: err });
-  }
+  await eachTarEntry(tgz, async (entry) => {
+    const target = nodeDistTarget(entry.header.name, entry.header.type);
+    if (!target || written.includes(target.to)) return false;
+    const file = path.join(destDir, target.to);
+    await makeDirs(destDir, path.dirname(target.to));
+    await pipeline(entry, fs.createWriteStream(file, { mode: target.mode }));
+    await fs.promises.chmod(file, target.mode); // whatever the umask
+    written.push(target.to);
+    return true;
+  });
   if (!written.includes('bin/node')) {
     throw new AirlockError('image_build_failed', `${path.basename(tgz)} has no package/bin/node.`, `Delete ${tgz} and build again; check that the registry npm uses serves the official node-linux-* packages.`);
   }
   return written;
-}
-
-/** mkdir -p of `rel` below `root`, every created directory 0755 (they end up in the image). */
-export async function makeDirs(root: string, rel: string): Promise<void> {
-  let dir = root;
-  for (const part of rel.split('/').filter((p) => p !== '' && p !== '.')) {
-    dir = path.join(dir, part);
-    try {
-      await fs.promises.mkdir(dir, { mode: 0o755 });
-      await fs.promises.chmod(dir, 0o755);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
 }
 
 /** npm's integrity string (`sha512-<base64>`) of a file. */

@@ -7,10 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
 import { AirlockError } from '../errors.js';
-import { makeDirs, pinnedTarball } from './image-node.js';
+import { pinnedTarball } from './image-node.js';
+import { eachTarEntry, makeDirs } from './tarball.js';
 import type { ImageProgress } from './image-progress.js';
 
 export const NPM_VERSION_FILE = 'npm-version.txt';
@@ -73,44 +72,28 @@ export function npmDistTarget(entryName: string, type: string | null | undefined
 export async function extractNpmDist(tgz: string, destDir: string): Promise<number> {
   const root = path.join(destDir, NPM_DIST_DIR);
   await makeDirs(destDir, NPM_DIST_DIR);
-  const extract = tar.extract();
   let files = 0;
   let entries = 0;
   let bytes = 0;
-  const consume = async (): Promise<void> => {
-    try {
-      for await (const entry of extract) {
-        const rel = npmDistTarget(entry.header.name, entry.header.type);
-        entries += 1;
-        bytes += entry.header.size ?? 0;
-        if (entries > MAX_ENTRIES || bytes > MAX_BYTES) throw new Error(`more than ${MAX_ENTRIES} entries or ${MAX_BYTES / 1024 / 1024} MB: not the npm package`);
-        if (rel === undefined) {
-          entry.resume();
-          continue;
-        }
-        if (entry.header.type === 'directory') {
-          await makeDirs(root, rel);
-          entry.resume();
-          continue;
-        }
-        await makeDirs(root, path.posix.dirname(rel));
-        const mode = (entry.header.mode ?? 0o644) & 0o111 ? 0o755 : 0o644;
-        const file = path.join(root, rel);
-        // `wx`: a second entry of the same name is refused, never followed through a link.
-        await pipeline(entry, fs.createWriteStream(file, { mode, flags: 'wx' }));
-        await fs.promises.chmod(file, mode);
-        files += 1;
-      }
-    } catch (err) {
-      extract.destroy(err as Error);
-      throw err;
+  await eachTarEntry(tgz, async (entry) => {
+    const rel = npmDistTarget(entry.header.name, entry.header.type);
+    entries += 1;
+    bytes += entry.header.size ?? 0;
+    if (entries > MAX_ENTRIES || bytes > MAX_BYTES) throw new Error(`more than ${MAX_ENTRIES} entries or ${MAX_BYTES / 1024 / 1024} MB: not the npm package`);
+    if (rel === undefined) return false;
+    if (entry.header.type === 'directory') {
+      await makeDirs(root, rel);
+      return false;
     }
-  };
-  try {
-    await Promise.all([pipeline(fs.createReadStream(tgz), createGunzip(), extract), consume()]);
-  } catch (err) {
-    throw new AirlockError('image_build_failed', `Could not unpack ${path.basename(tgz)}: ${(err as Error).message}`, `Delete ${tgz} and build again to download it anew.`, { cause: err });
-  }
+    await makeDirs(root, path.posix.dirname(rel));
+    const mode = (entry.header.mode ?? 0o644) & 0o111 ? 0o755 : 0o644;
+    const file = path.join(root, rel);
+    // `wx`: a second entry of the same name is refused, never followed through a link.
+    await pipeline(entry, fs.createWriteStream(file, { mode, flags: 'wx' }));
+    await fs.promises.chmod(file, mode);
+    files += 1;
+    return true;
+  });
   if (!fs.existsSync(path.join(root, 'bin', 'npm-cli.js')) || !fs.existsSync(path.join(root, 'bin', 'npx-cli.js'))) {
     throw new AirlockError('image_build_failed', `${path.basename(tgz)} has no package/bin/npm-cli.js and npx-cli.js.`, `Delete ${tgz} and build again; check that the registry npm uses serves the official npm package.`);
   }

@@ -40,6 +40,8 @@ export class TaskTerminal {
   readonly #endListeners = new Set<() => void>();
   #stream: Duplex | undefined;
   #sandbox: TerminalSandbox | undefined;
+  /** Resizes reach the engine one at a time, in order, each with the latest size (two in flight could land swapped). */
+  #resizing: Promise<void> = Promise.resolve();
   #ended = false;
   #bytesIn = 0;
   #bytesOut = 0;
@@ -131,8 +133,15 @@ export class TaskTerminal {
     if (this.#ended) throw new AirlockError('not_found', `the terminal of ${this.task} has ended`);
     if (size.cols === this.#size.cols && size.rows === this.#size.rows) return false;
     this.#size = { cols: size.cols, rows: size.rows };
-    await this.#sandbox?.resize(this.#size);
+    await this.applySize();
     return true;
+  }
+
+  /** Gives the sandbox the session's size, after any resize still under way (the last size wins). */
+  applySize(): Promise<void> {
+    const applied = this.#resizing.then(() => this.#sandbox?.resize({ ...this.#size }));
+    this.#resizing = applied.catch(() => undefined);
+    return applied;
   }
 
   /** Ends the session: its watchers are told, its stream let go. Idempotent. */
@@ -183,7 +192,7 @@ type TerminalEmit = (kind: 'terminal.started' | 'terminal.ended', data: Record<s
 export function pumpTerminal(terminal: TaskTerminal, stream: Duplex, sandbox: TerminalSandbox, emit: TerminalEmit): Promise<void> {
   const ended = terminal.bind(stream, sandbox);
   // The engine could not take the size at creation (older API): the program gets it now, with a SIGWINCH.
-  void sandbox.resize(terminal.size).catch(() => undefined);
+  void terminal.applySize().catch(() => undefined);
   emit('terminal.started', { ...terminal.size });
   return ended.then(() => emit('terminal.ended', { ...terminal.totals }));
 }

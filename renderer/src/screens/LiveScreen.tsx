@@ -36,20 +36,7 @@ export function LiveScreen({ info, elsewhere = false }: { info: LiveScreenTask; 
   const letGo = useScreenInput(canvasRef, info.id, watch.size, controlling && holder !== undefined, onInputError);
   const { width, height } = watch.size ?? info.display;
 
-  const take = async () => {
-    setBusy(true);
-    try {
-      await api.screen.control({ task: info.id, take: true });
-      setControlling(true);
-      setConfirming(false);
-      setError(null);
-    } catch (caught) {
-      setError(describeError(caught));
-      setConfirming(false);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const take = () => takeControl(() => api.screen.control({ task: info.id, take: true }), { setBusy, setConfirming, setError, taken: () => setControlling(true) });
   const giveBack = async () => {
     letGo(); // keys and buttons still held are let go of first, while input is still accepted
     setControlling(false);
@@ -98,6 +85,24 @@ export function LiveScreen({ info, elsewhere = false }: { info: LiveScreenTask; 
       )}
     </section>
   );
+}
+
+/**
+ * Take control after the person confirmed (the screen's or the terminal's): busy while asking; the
+ * confirmation closes either way; a refusal (another client holds it) is shown.
+ */
+export async function takeControl(ask: () => Promise<void>, ui: { setBusy(busy: boolean): void; setConfirming(open: boolean): void; setError(error: IpcError | null): void; taken(): void }): Promise<void> {
+  ui.setBusy(true);
+  try {
+    await ask();
+    ui.taken();
+    ui.setError(null);
+  } catch (caught) {
+    ui.setError(describeError(caught));
+  } finally {
+    ui.setConfirming(false);
+    ui.setBusy(false);
+  }
 }
 
 /** Asks before a person's input reaches an agent (its screen, its terminal): taking control is recorded. */

@@ -6,7 +6,7 @@ import type { IpcError } from '../../../preload/contract';
 import { Badge, ErrorPanel } from '../components/common';
 import { adoptStyleElements } from '../lib/adopt-styles';
 import { api, describeError } from '../lib/api';
-import { ConfirmControl } from './LiveScreen';
+import { ConfirmControl, takeControl } from './LiveScreen';
 
 export interface TerminalTask {
   id: string;
@@ -92,20 +92,7 @@ export function TerminalTab({ info }: { info: TerminalTask }) {
     }
   }
 
-  const take = async () => {
-    setBusy(true);
-    try {
-      await api.terminal.control({ task, take: true });
-      setControl(true);
-      setConfirming(false);
-      setError(null);
-    } catch (caught) {
-      setError(describeError(caught));
-      setConfirming(false);
-    } finally {
-      setBusy(false);
-    }
-  };
+  const take = () => takeControl(() => api.terminal.control({ task, take: true }), { setBusy, setConfirming, setError, taken: () => setControl(true) });
   const giveBack = async () => {
     setControl(false);
     try {
