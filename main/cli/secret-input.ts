@@ -41,8 +41,9 @@ export async function readSecret(prompt: string): Promise<string> {
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
   }
-  process.stderr.write(prompt);
+  // No echo first, then the prompt: a key typed the moment the prompt shows is never echoed.
   process.stdin.setRawMode(true);
+  process.stderr.write(prompt);
   process.stdin.resume();
   const line = new HiddenLine();
   // A character typed or pasted may arrive split across reads: decoded as a stream.
