@@ -62,6 +62,8 @@ export interface UpgradeTakeover {
    * undefined once it has taken both streams over — then `done` is called once when they end.
    */
   take(response: http.IncomingMessage, upstream: Duplex, head: Buffer, done: (outcome: UpgradedOutcome) => void): Refusal | undefined;
+  /** The exchange is over (switched and ended, refused, or never switched): what it reserved is given back. Idempotent. */
+  release(): void;
 }
 
 export interface ForwardingDeps {
@@ -98,6 +100,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
     finished = true;
     watch.stop();
     releaseHeld?.();
+    call.upgrade?.release();
     // Never leave a request half-sent on a connection the pool would hand to the next one.
     if (upstream && !upstream.writableFinished) upstream.destroy();
     if (outcome.refusal) {

@@ -147,7 +147,8 @@ export class Interception {
     if (limited) return { limited };
     Object.assign(headers, upgradeHeaders(upgrading.offer));
     const reflect = network.watch.responseScanner();
-    return { takeover: webSocketTakeover({ network, target, path, client: upgrading.client, clientHead: upgrading.head, offer: upgrading.offer, requestScanner: scanner, refuseFound, reflect }, { events: this.#events, watchdog: this.#watchdog, timeouts: this.#timeouts }) };
+    const closeStream = network.limits.openStream();
+    return { takeover: webSocketTakeover({ network, target, path, client: upgrading.client, clientHead: upgrading.head, offer: upgrading.offer, requestScanner: scanner, refuseFound, reflect, closeStream }, { events: this.#events, watchdog: this.#watchdog, timeouts: this.#timeouts }) };
   }
 
   async #onIntercepted(req: http.IncomingMessage, res: http.ServerResponse, upgrading?: Upgrading): Promise<void> {
@@ -225,6 +226,7 @@ export class Interception {
       this.#events.violation(network, webSocket.limited, target, method, origin.path);
       return refuse(429, webSocket.limited, 'rate.streams', origin.path);
     }
+    // forward() gives the stream's slot back when the exchange ends; if it throws, here.
     await forward({
       network, target, method, path: origin.path, req, res, started, decision, headers,
       ...(substituted[0] ? { identity: substituted[0] } : {}),
@@ -237,6 +239,9 @@ export class Interception {
       onSent: (status) => {
         for (const grant of substituted) this.#events.credentialEvent(network, 'cred.used', { id: grant.grant, credential: grant.credential }, { method, host: target.host, port: target.port, path: origin.path, status });
       },
-    }, { events: this.#events, watchdog: this.#watchdog, timeouts: this.#timeouts });
+    }, { events: this.#events, watchdog: this.#watchdog, timeouts: this.#timeouts }).catch((error: unknown) => {
+      webSocket?.takeover.release();
+      throw error;
+    });
   }
 }

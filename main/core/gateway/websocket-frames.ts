@@ -10,6 +10,11 @@ import type { Found, SecretScanner, StreamScan } from './secret-scanner.js';
 export const MAX_WS_MESSAGE = 8 * 1024 * 1024;
 /** … and once inflated (scanned as it inflates, never held). */
 export const MAX_WS_INFLATED = 64 * 1024 * 1024;
+/**
+ * What each frame held costs beyond its bytes (its buffers and bookkeeping), counted with them:
+ * a flood of empty fragments would otherwise hold hundreds of MiB while counting a few.
+ */
+export const WS_FRAME_COST = 512;
 
 const INFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
@@ -31,6 +36,8 @@ export interface FrameGateOptions<T> {
 interface Frame {
   fin: boolean;
   rsv1: boolean;
+  /** RSV2 or RSV3: no extension that gives them a meaning is ever agreed. */
+  rsv23: boolean;
   opcode: number;
   raw: Buffer;
   payload: Buffer;
@@ -41,6 +48,9 @@ export class FrameGate<T> {
   #pending: Buffer = Buffer.alloc(0);
   /** The frames of the message under way, and its payload as sent. */
   #held: Buffer[] = [];
+  /** What the message under way costs (bytes and per-frame cost), against MAX_WS_MESSAGE. */
+  #messageBytes = 0;
+  /** All this gate holds of the task's allowance: the message under way and the frames still queued. */
   #heldBytes = 0;
   #payload: Buffer[] = [];
   #compressed = false;
@@ -59,7 +69,14 @@ export class FrameGate<T> {
     this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     for (let frame = this.#nextFrame(); frame && !this.#stopped; frame = this.#nextFrame()) {
       const ready = frame;
-      this.#queue = this.#queue.then(() => this.#handle(ready)).catch((error: unknown) => this.#stop({ reason: `the frames could not be read (${(error as Error).message})`, code: 1007 }));
+      // Counted as it is read, not as it is handled: frames keep arriving while a message inflates.
+      const cost = ready.raw.length + WS_FRAME_COST;
+      if (!this.#options.hold(cost)) {
+        this.#stop({ reason: 'frames while earlier ones were checked, more held for the task than it may', code: 1009 });
+        return;
+      }
+      this.#heldBytes += cost;
+      this.#queue = this.#queue.then(() => this.#handle(ready, cost)).catch((error: unknown) => this.#stop({ reason: `the frames could not be read (${(error as Error).message})`, code: 1007 }));
     }
   }
 
@@ -73,6 +90,7 @@ export class FrameGate<T> {
     this.#stopped = true;
     this.#options.release(this.#heldBytes);
     this.#heldBytes = 0;
+    this.#messageBytes = 0;
     this.#held = [];
     this.#payload = [];
     this.#inflater?.close();
@@ -119,26 +137,27 @@ export class FrameGate<T> {
     const payload = Buffer.from(data.subarray(offset, offset + length));
     if (masked) for (let i = 0; i < payload.length; i++) payload[i]! ^= data[maskAt + (i % 4)]!;
     this.#pending = data.subarray(offset + length);
-    return { fin: (data[0]! & 0x80) !== 0, rsv1: (data[0]! & 0x40) !== 0, opcode: data[0]! & 0x0f, raw: Buffer.from(raw), payload };
+    return { fin: (data[0]! & 0x80) !== 0, rsv1: (data[0]! & 0x40) !== 0, rsv23: (data[0]! & 0x30) !== 0, opcode: data[0]! & 0x0f, raw: Buffer.from(raw), payload };
   }
 
-  async #handle(frame: Frame): Promise<void> {
+  async #handle(frame: Frame, cost: number): Promise<void> {
     if (this.#stopped) return;
     const problem = this.#problem(frame);
     if (problem) return this.#stop({ reason: problem, code: 1002 });
     if (frame.opcode >= 0x8) {
       const found = this.#options.scanner?.find(frame.payload);
       if (found) return this.#stop({ found });
+      this.#give(cost);
       return this.#options.pass(frame.raw);
     }
     if (frame.opcode !== 0x0) {
       this.#inMessage = true;
       this.#compressed = frame.rsv1;
     }
-    if (this.#heldBytes + frame.raw.length > MAX_WS_MESSAGE || !this.#options.hold(frame.raw.length)) {
-      return this.#stop({ reason: `a message of more than ${MAX_WS_MESSAGE / 1024 / 1024} MiB, or more held for the task than it may`, code: 1009 });
+    this.#messageBytes += cost;
+    if (this.#messageBytes > MAX_WS_MESSAGE) {
+      return this.#stop({ reason: `a message of more than ${MAX_WS_MESSAGE / 1024 / 1024} MiB (each frame counted with ${WS_FRAME_COST} bytes of bookkeeping)`, code: 1009 });
     }
-    this.#heldBytes += frame.raw.length;
     this.#held.push(frame.raw);
     this.#payload.push(frame.payload);
     if (!frame.fin) return;
@@ -146,15 +165,22 @@ export class FrameGate<T> {
     if (this.#stopped) return;
     if (found) return this.#stop({ found });
     const frames = Buffer.concat(this.#held);
-    this.#options.release(this.#heldBytes);
+    this.#give(this.#messageBytes);
     this.#held = [];
-    this.#heldBytes = 0;
+    this.#messageBytes = 0;
     this.#payload = [];
     this.#inMessage = false;
     this.#options.pass(frames);
   }
 
+  /** Gives back `bytes` of what this gate holds of the task's allowance. */
+  #give(bytes: number): void {
+    this.#heldBytes -= bytes;
+    this.#options.release(bytes);
+  }
+
   #problem(frame: Frame): string | undefined {
+    if (frame.rsv23) return 'a frame with RSV2 or RSV3 set, which no agreed extension gives a meaning';
     if (frame.opcode >= 0x8) {
       if (![0x8, 0x9, 0xa].includes(frame.opcode)) return `a frame with the reserved opcode ${frame.opcode}`;
       if (!frame.fin || frame.payload.length > 125 || frame.rsv1) return 'a control frame that is fragmented, compressed or over 125 bytes';

@@ -30,6 +30,11 @@ export interface WebSocketCall {
   requestScanner: SecretScanner<Watched>;
   refuseFound(found: Found<Watched>): Refusal;
   reflect: SecretScanner<SecretTag> | undefined;
+  /**
+   * Gives back the task's slot for this stream, taken when the handshake was admitted (not when the
+   * upstream answered: handshakes in flight at once would all pass the limit). Idempotent.
+   */
+  closeStream(): void;
 }
 
 export interface WebSocketDeps {
@@ -52,6 +57,7 @@ export function webSocketTakeover(call: WebSocketCall, deps: WebSocketDeps): Upg
       relay(call, deps, upstream, head, checked.agreed, done);
       return undefined;
     },
+    release: call.closeStream,
   };
 }
 
@@ -70,7 +76,7 @@ function relay(call: WebSocketCall, deps: WebSocketDeps, upstream: Duplex, upstr
   const outcome: UpgradedOutcome = { bytesUp: 0, bytesDown: 0 };
   let ended = false;
   const idle = watchdog.watch(timeouts.tunnelIdleMs, () => end({ code: GOING_AWAY, reason: `nothing crossed the WebSocket for ${timeouts.tunnelIdleMs / 1000} s` }));
-  const closeStream = network.limits.openStream();
+  const { closeStream } = call;
   const limits = { hold: (bytes: number) => network.limits.holdBody(bytes), release: (bytes: number) => network.limits.releaseBody(bytes) };
 
   /** Ends both streams once: the sandbox gets a close frame saying why (when Airlock ended it). */
