@@ -3,6 +3,7 @@
 // upstream with a self-made CA, or a trusted CA's certificate for another name, is refused before
 // the secret goes, logged as a refusal, and the gateway keeps serving.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { systemClock } from '../../main/core/clock.js';
 import { CredentialStore } from '../../main/core/credentials/store.js';
 import { Gateway, type Dialer, type Resolver } from '../../main/core/gateway/gateway.js';
 import { buildPolicy } from '../../main/core/gateway/policy.js';
+import { gatewayEnvironment } from '../../main/core/gateway/pinned-hosts.js';
 import { pemCertificates, upstreamCaList, type NodeTrustSources } from '../../main/core/gateway/upstream-trust.js';
 import { TaskCredentials } from '../../main/core/tasks/grants.js';
 import { tempDir } from '../helpers/env.js';
@@ -32,6 +34,17 @@ describe('the list of CAs upstream TLS is verified against', () => {
   it('on Node with getCACertificates: Node\'s default set, the OS store, and every certificate of AIRLOCK_UPSTREAM_CA', () => {
     const node: NodeTrustSources = { rootCertificates: [], getCACertificates: (kind) => (kind === 'default' ? [a] : kind === 'system' ? [b] : []) };
     expect(upstreamCaList({ env: {}, node, upstreamCa: `${c}\n${a}\n` })).toEqual([a, b, c]);
+  });
+
+  it('an AIRLOCK_UPSTREAM_CA that cannot be read or holds no certificate is refused, naming the file: never silently not trusted', () => {
+    const dir = tempDir();
+    const empty = path.join(dir, 'empty.pem');
+    fs.writeFileSync(empty, 'not a certificate\n');
+    expect(() => gatewayEnvironment({ AIRLOCK_UPSTREAM_CA: path.join(dir, 'missing.pem') })).toThrow(/AIRLOCK_UPSTREAM_CA: cannot read .*missing\.pem \(ENOENT\)/);
+    expect(() => gatewayEnvironment({ AIRLOCK_UPSTREAM_CA: empty })).toThrow(/AIRLOCK_UPSTREAM_CA: .*empty\.pem holds no PEM certificate/);
+    const good = path.join(dir, 'ca.pem');
+    fs.writeFileSync(good, `${a}\n`);
+    expect(gatewayEnvironment({ AIRLOCK_UPSTREAM_CA: good }).upstreamCa).toContain(a);
   });
 
   it('an OS store Node cannot read leaves the rest trusted', () => {

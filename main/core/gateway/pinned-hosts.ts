@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { AirlockError } from '../errors.js';
 import { defaultResolver, type Resolver } from './dialing.js';
+import { pemCertificates } from './upstream-trust.js';
 
 /**
  * `name=address[,name=address…]`: names the gateway resolves to fixed addresses before asking DNS,
@@ -33,6 +34,20 @@ export function pinnedResolver(pins: Map<string, string>, fallback: Resolver): R
  * Node trusts (NODE_EXTRA_CA_CERTS) and the OS store: see upstream-trust.ts.
  */
 export function gatewayEnvironment(env: NodeJS.ProcessEnv = process.env): { resolve: Resolver; upstreamCa?: string; env: NodeJS.ProcessEnv } {
-  const upstreamCa = env.AIRLOCK_UPSTREAM_CA ? fs.readFileSync(env.AIRLOCK_UPSTREAM_CA, 'utf8') : undefined;
+  const upstreamCa = env.AIRLOCK_UPSTREAM_CA ? readUpstreamCa(env.AIRLOCK_UPSTREAM_CA) : undefined;
   return { resolve: pinnedResolver(parsePinnedHosts(env.AIRLOCK_GATEWAY_HOSTS), defaultResolver), ...(upstreamCa ? { upstreamCa } : {}), env };
+}
+
+/** AIRLOCK_UPSTREAM_CA's file: one that cannot be read, or holds no certificate, is refused (a CA the person meant to trust is never silently dropped). */
+function readUpstreamCa(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new AirlockError('bad_argument', `AIRLOCK_UPSTREAM_CA: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'point it at a PEM file of the CA to trust upstream, or unset it');
+  }
+  if (pemCertificates(text).length === 0) {
+    throw new AirlockError('bad_argument', `AIRLOCK_UPSTREAM_CA: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`, 'point it at a PEM file of the CA to trust upstream, or unset it');
+  }
+  return text;
 }
