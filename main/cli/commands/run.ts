@@ -6,6 +6,7 @@ import type { EngineClient } from '../../core/server/client.js';
 import type { EngineArgs } from '../../core/server/engine-contract.js';
 import type { AgentInspection, TaskEnd } from '../../core/service/types.js';
 import type { learnedAllowlist } from '../../core/tasks/learn.js';
+import { listProject, projectSizeLine } from '../../core/tasks/project-files.js';
 import { applyLearnedAllowlist, ask, TerminalApprovals } from '../ask.js';
 import { engine } from '../context.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -30,6 +31,8 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
     .option('--registry <name>', 'let the agent install packages from a registry: npm, pypi, or a company\'s npm=<url> / pypi=<url> (its hosts join the network; repeatable)', collect)
     .option('--cred <name[:ttl]>', 'lend a credential to this task (repeatable)', collect)
     .option('--input <path[:container-path]>', 'copy a file or folder in, read-only (default: <workdir>/in/<name>; repeatable)', collect)
+    .option('--project <dir>', 'give the agent a working copy of this folder (its manifest says project:); for a git repository: tracked and untracked-not-ignored files and a fresh .git (default for kits: the current folder)')
+    .option('--no-project', 'kits: run without the current folder as the project')
     .option('--output <dir>', 'where collected outputs go (default: the task folder in AIRLOCK_HOME)')
     .option('--timeout <duration>', 'stop the task after this long, e.g. 30s, 10m, 1h (default 10m)')
     .option('--cpus <n>', 'CPU limit, e.g. 0.5')
@@ -47,6 +50,18 @@ export function registerRun(program: Command, setExit: (code: ExitCode) => void)
 
 interface RunCliOptions extends RunFlags {
   json?: boolean; detach?: boolean; interactive?: boolean; tty?: boolean; endpoint?: string; registry?: string[];
+  /** A folder (`--project`), false (`--no-project`) or not given (a kit then takes the current folder). */
+  project?: string | false;
+}
+
+/** The run's project folder, its size shown (and a folder over the limit refused) before anything is copied. */
+async function projectOf(opts: RunCliOptions, agent: AgentInspection): Promise<{ hostPath: string } | undefined> {
+  if (opts.project === false) return undefined;
+  if (opts.project === undefined && !agent.kit) return undefined;
+  const hostPath = path.resolve(opts.project ?? '.');
+  const listing = await listProject(hostPath);
+  if (!opts.json) err(`${inert(projectSizeLine(listing))}\n`);
+  return { hostPath };
 }
 
 /** `./agent.yaml` or `demo`: a manifest path is made absolute here, a name is the engine's to look up. */
@@ -65,8 +80,9 @@ async function runCommand(agentRef: string, args: string[], opts: RunCliOptions)
   }
   const agent = await client.call('agents.inspect', agentRefOf(agentRef));
   const { network, creds, ...rest } = overrides;
+  const project = await projectOf(opts, agent);
   const request = {
-    agent: agent.file, attached: !opts.detach, ...rest,
+    agent: agent.file, attached: !opts.detach, ...rest, ...(project ? { project } : {}),
     ...(network ? { network } : {}), ...(creds ? { credentials: creds } : {}),
     ...(interactive ? { terminal: terminalSize() } : {}),
     ...(args.length > 0 ? { args } : {}), ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),

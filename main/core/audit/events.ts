@@ -6,6 +6,8 @@ export const EVENT_KINDS = [
   'image.progress',
   'proc.stdout', 'proc.stderr', 'output.truncated',
   'fs.input', 'fs.output',
+  // a project's working copy put in the workspace (tasks/project-copy.ts): what was copied, and its hash
+  'task.project',
   'net.request', 'net.denied',
   'cred.granted', 'cred.used', 'cred.denied', 'cred.misuse', 'cred.expired', 'cred.revoked',
   'approval.requested', 'approval.decided',

@@ -30,6 +30,8 @@ export interface SandboxPlan {
   image: string;
   command: string[] | undefined;
   workdir: string;
+  /** Where the command starts, inside the workspace (a project's copy); default: workdir, the workspace's mount. */
+  cwd?: string;
   env: Record<string, string>;
   workspace: WorkspacePlan;
   limits: { cpus: number; memoryBytes: number; pids: number };
@@ -97,7 +99,7 @@ export function sandboxContainerOptions(plan: SandboxPlan): Dockerode.ContainerC
       : plan.secretsOnStdin && plan.command ? { Cmd: ['sh', '-c', ENV_SECRETS_WRAPPER, 'airlock-env', ...plan.command] }
       : plan.terminal && plan.command ? { Cmd: ['sh', '-c', TERMINAL_SIZE_WRAPPER, 'airlock-tty', String(plan.terminal.rows), String(plan.terminal.cols), ...plan.command] }
       : plan.command ? { Cmd: plan.command } : {}),
-    WorkingDir: plan.workdir,
+    WorkingDir: plan.cwd ?? plan.workdir,
     User: `${AGENT_UID}:${AGENT_UID}`,
     Env: Object.entries({ HOME: '/tmp', ...plan.env }).map(([k, v]) => `${k}=${v}`),
     Labels: plan.labels,

@@ -44,6 +44,8 @@ export const manifestSchema = z.strictObject({
   env: z.record(envName, z.string()).default({}),
   inputs: z.array(z.strictObject({ from: z.string().min(1), to: absolutePath })).default([]),
   outputs: z.array(absolutePath).default([]),
+  /** This agent takes a project (a working copy of the folder the run names, `--project`), at `to`. */
+  project: z.strictObject({ to: absolutePath.optional() }).optional(),
   resources: z.strictObject({
     cpus: z.number().positive().max(256).optional(),
     memory: size.optional(),

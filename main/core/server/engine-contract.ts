@@ -48,6 +48,8 @@ export const startRequestSchema = z.strictObject({
   })).max(50).optional(),
   inputs: z.array(z.strictObject({ hostPath, containerPath: z.string().startsWith('/').max(4096).optional() })).max(100).optional(),
   outputDir: hostPath.optional(),
+  /** The project folder the agent gets a working copy of (the manifest must take one: `project:`). */
+  project: z.strictObject({ hostPath }).optional(),
   attached: z.boolean(),
   terminal: runRequestSchema.shape.terminal,
   args: runRequestSchema.shape.args,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TTL_MS } from '../tasks/grants.js';
 import { DEFAULT_ASK_TIMEOUT_MS } from '../tasks/network-spec.js';
-import { DELEGATE_DEFAULTS, DISPLAY_DEFAULTS, SANDBOX_DEFAULTS } from '../tasks/spec.js';
+import { DEFAULT_PROJECT_PATH, DELEGATE_DEFAULTS, DISPLAY_DEFAULTS, SANDBOX_DEFAULTS } from '../tasks/spec.js';
 import type { LoadedManifest } from '../policy/manifest.js';
 import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE } from '../policy/manifest-schema.js';
 import { parseRegistries } from '../policy/registries.js';
@@ -27,6 +27,8 @@ export interface ApprovalSummary {
   /** Values that look like secrets are not shown (`value` absent, `hidden` says why). */
   env: { name: string; value?: string; hidden?: string }[];
   outputs: string[];
+  /** The agent takes a working copy of the folder each run names (`--project`), put at `to`; null: none. */
+  project: { to: string } | null;
   display: { width: number; height: number; screenshotEvery: string } | null;
   network: {
     mode: 'none' | 'allowlist' | 'open';
@@ -83,6 +85,7 @@ function summaryModel(loaded: LoadedManifest): Omit<ApprovalSummary, 'rows'> {
     command: m.command ?? null,
     workdir: m.workdir,
     inputs, env, outputs: [...m.outputs],
+    project: m.project ? { to: m.project.to ?? DEFAULT_PROJECT_PATH } : null,
     display: m.display ? {
       width: m.display.width, height: m.display.height,
       screenshotEvery: m.display.screenshotEvery ?? formatDuration(DISPLAY_DEFAULTS.screenshotEveryMs),
@@ -131,6 +134,7 @@ function rowsOf(s: Omit<ApprovalSummary, 'rows'>): ApprovalSummary['rows'] {
     { label: 'command', text: `${s.command ? JSON.stringify(s.command) : "(the image's)"}   workdir: ${s.workdir}` },
     { label: 'inputs', text: list(s.inputs.map((i) => `${i.outsideManifestFolder ? '⚠ ' : ''}${i.hostPath} → ${i.to}`)) },
     { label: 'outputs', text: list(s.outputs) },
+    { label: 'project', text: s.project ? `a working copy of the folder the run names (--project; a kit: the current folder) → ${s.project.to}, writable` : 'none' },
     { label: 'env', text: list(s.env.map((e) => (e.value !== undefined ? `${e.name}=${e.value}` : `${e.name}=(hidden: ${e.hidden ?? 'looks secret'})`))) },
     { label: 'network', text: network },
     { label: 'credentials', text: list(s.credentials.map(credential)) },

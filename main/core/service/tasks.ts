@@ -305,8 +305,8 @@ export function overridesFor(request: Omit<RunRequest, 'agentId' | 'credentials'
 
 /** A client's start request (the CLI's) as the spec's typed overrides: its settings, inputs and output folder. */
 export function startOverrides(request: StartRequest): RunOverrides {
-  const { agent: _agent, attached: _attached, endpoint: _endpoint, inputs, outputDir, ...settings } = request;
-  return { ...overridesFor(settings), ...(inputs?.length ? { inputs } : {}), ...(outputDir !== undefined ? { outputDir } : {}) };
+  const { agent: _agent, attached: _attached, endpoint: _endpoint, inputs, outputDir, project, ...settings } = request;
+  return { ...overridesFor(settings), ...(inputs?.length ? { inputs } : {}), ...(outputDir !== undefined ? { outputDir } : {}), ...(project ? { project } : {}) };
 }
 
 export function describe(error: unknown): ErrorInfo {

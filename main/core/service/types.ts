@@ -87,6 +87,8 @@ export interface StartRequest {
   credentials?: { name: string; ttlMs?: number }[];
   /** Host files or folders (absolute) copied in read-only; by default to `<workdir>/in/<name>`. */
   inputs?: { hostPath: string; containerPath?: string }[];
+  /** The folder the agent gets a working copy of (its manifest says `project:`). */
+  project?: { hostPath: string };
   /** Where collected outputs go (absolute); by default the task's folder in AIRLOCK_HOME. */
   outputDir?: string;
   /** The task is stopped (like Ctrl-C) when the client that started it goes away (`--detach` unsets it). */

@@ -108,7 +108,7 @@ export async function prepareSlot(options: PrepareSlotOptions): Promise<PoolSlot
       task, owner, preparedAt: options.now, shape, sidecar, sandbox, attached,
       imageCommand: config.Cmd ?? [],
       // An ENTRYPOINT would wrap the launcher, not the task's command: such an image is never pooled.
-      fits: (spec) => noEntrypoint && spec.display === undefined && spec.terminal === undefined && spec.image === shape.image && spec.workdir === shape.workdir
+      fits: (spec) => noEntrypoint && spec.display === undefined && spec.terminal === undefined && spec.project === undefined && spec.image === shape.image && spec.workdir === shape.workdir
         && spec.limits.cpus === shape.limits.cpus && spec.limits.memoryBytes === shape.limits.memoryBytes
         && spec.limits.pids === shape.limits.pids && spec.limits.diskBytes === shape.limits.diskBytes,
       imageCurrent: () => engine.call((api) => api.getImage(shape.image).inspect()).then((now) => now.Id === image.Id, () => false),

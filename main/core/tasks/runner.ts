@@ -23,6 +23,7 @@ import { openTaskNetwork } from './task-network.js';
 import { enforceViolations } from './enforcement.js';
 import { sandboxApi } from './sandbox-api.js';
 import { spawnChild } from './spawn-child.js';
+import { copyProject } from './project-copy.js';
 import { plantDecoys } from './decoy-planting.js';
 import type { DelegationTree } from './delegation.js';
 import type { AgentRegistry } from '../policy/registry.js';
@@ -187,6 +188,7 @@ export class TaskRunner {
     emit('task.created', {
       image: spec.image, command: spec.command ?? null, workdir: spec.workdir, network: spec.network.mode, networkPolicy: spec.network,
       limits: spec.limits, timeoutMs: spec.timeoutMs, inputs: spec.inputs, outputs: spec.outputs, display: spec.display ?? null,
+      ...(spec.project ? { project: spec.project } : {}),
       owner, objects: { containers: [names.container, names.sidecar], volumes: [names.workspace, names.certs] },
       // The sandbox this task takes from the warm pool (its pool.prepared record, under this id, made it).
       ...(slot ? { pool: { slot: task, preparedAt: new Date(slot.preparedAt).toISOString() } } : {}),
@@ -281,6 +283,12 @@ export class TaskRunner {
     if (spec.inputs.length > 0 || spec.outputs.length > 0 || decoys.inputs.length > 0) {
       await sandbox.seed(spec.workdir, packWorkspace(spec.workdir, [...spec.inputs, ...decoys.inputs], spec.outputs, (file) =>
         emit('fs.input', { path: file.path, from: file.from, size: file.size, sha256: file.sha256 })));
+    }
+    if (spec.project) {
+      await copyProject({
+        project: spec.project, workdir: spec.workdir, diskBytes: spec.limits.diskBytes, taskDir: home.task(task),
+        seed: (workdir, archive) => sandbox.seed(workdir, archive), record: (data) => emit('task.project', data),
+      });
     }
     if (lent?.credentials.ca) await sandbox.trustCa(lent.credentials.ca.certificatePem, CA_BUNDLE, TASK_CA_FILE);
 

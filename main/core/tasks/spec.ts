@@ -38,6 +38,8 @@ export interface TaskSpec {
   display: DisplaySpec | undefined;
   /** An interactive session (`run -it`): the agent's program gets a terminal of this size. */
   terminal?: TerminalSize;
+  /** A working copy of this host folder at `to` (inside the workspace), which is the agent's working folder. */
+  project?: { from: string; to: string };
 }
 
 /** A terminal's size in character cells. */
@@ -69,7 +71,12 @@ export interface RunOverrides {
   args?: string[];
   /** Package registries added to the network (`--registry npm|pypi|npm=URL|pypi=URL`). */
   registries?: string[];
+  /** The folder the agent gets a working copy of (`--project`); the manifest must say `project:`. */
+  project?: { hostPath: string };
 }
+
+/** Where a project's copy goes when the manifest's `project:` does not say. */
+export const DEFAULT_PROJECT_PATH = '/workspace/project';
 
 /** Bounds on `args`: what a client may make Airlock pass to a container. */
 export const ARGS_LIMITS = { count: 200, bytes: 32 * 1024 };
@@ -114,6 +121,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     inputs.push({ from, to, field: `--input #${i + 1} (${input.hostPath})` });
   }
   for (const input of inputs) checkInput(input, workdir);
+  const project = resolveProject(manifest, source, overrides.project, inputs, workdir, cwd);
 
   const outputs = [...new Set(manifest.outputs)];
   outputs.forEach((output, i) => {
@@ -121,6 +129,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     if (!isInside(output, workdir)) throw new AirlockError('bad_manifest', `${field}: ${output} is not inside the workspace ${workdir}`, `collect from a folder under ${workdir}, such as ${workdir}/out`);
     const clash = inputs.find((input) => isInside(output, input.to) || isInside(input.to, output) || output === input.to);
     if (clash) throw new AirlockError('bad_manifest', `${field}: ${output} overlaps the read-only input ${clash.to}`, 'give outputs a folder of their own, such as /workspace/out');
+    if (project && overlaps(output, project.to)) throw new AirlockError('bad_manifest', `${field}: ${output} overlaps the project's copy at ${project.to}`, 'give outputs a folder of their own, such as /workspace/out');
   });
 
   for (const [i, file] of (manifest.decoys?.files ?? []).entries()) {
@@ -176,7 +185,35 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     outputDir: overrides.outputDir ? path.resolve(cwd, overrides.outputDir) : undefined,
     display,
     ...(terminal ? { terminal } : {}),
+    ...(project ? { project } : {}),
   };
+}
+
+/**
+ * The run's project folder, at the manifest's `project.to`: only for an agent whose manifest takes
+ * one, an existing folder, its copy inside the workspace and clear of every input.
+ */
+function resolveProject(manifest: Manifest, source: string, given: { hostPath: string } | undefined, inputs: { to: string }[], workdir: string, cwd: string): { from: string; to: string } | undefined {
+  if (given === undefined) return undefined;
+  if (!manifest.project) throw new AirlockError('bad_argument', `--project: ${manifest.name} does not take a project (its manifest has no project:)`, 'add `project: {}` to the manifest, or run it without --project');
+  const to = path.posix.normalize(manifest.project.to ?? DEFAULT_PROJECT_PATH);
+  if (!isInside(to, workdir)) throw new AirlockError('bad_manifest', `${source}: project.to: ${to} is not inside the workspace ${workdir}`, `copy the project to a folder under ${workdir}, such as ${workdir}/project`);
+  const from = path.resolve(cwd, given.hostPath);
+  if (from.includes('\0')) throw bad('--project', 'contains NUL', 'name the project\'s folder');
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(from);
+  } catch {
+    throw bad('--project', `${from} does not exist`, 'name the project\'s folder, e.g. --project .');
+  }
+  if (!stat.isDirectory()) throw bad('--project', `${from} is not a folder`, 'name the project\'s folder, e.g. --project .');
+  const clash = inputs.find((input) => overlaps(input.to, to));
+  if (clash) throw new AirlockError('bad_manifest', `${source}: project.to: ${to} overlaps the input at ${clash.to}`, 'copy inputs to a folder of their own, such as /workspace/in');
+  return { from, to };
+}
+
+function overlaps(a: string, b: string): boolean {
+  return a === b || isInside(a, b) || isInside(b, a);
 }
 
 /** The most cells either way a terminal may have (what the contract allows too). */

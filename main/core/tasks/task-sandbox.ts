@@ -69,7 +69,7 @@ export async function openTaskSandbox(options: TaskSandboxOptions): Promise<{ si
     sidecar.start(),
     Sandbox.create(engine, {
       name: names.container, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command, options.assetsDir) : spec.command, workdir: spec.workdir,
-      env: options.env, display: spec.display !== undefined,
+      env: options.env, display: spec.display !== undefined, ...(spec.project ? { cwd: spec.project.to } : {}),
       workspace, limits: spec.limits, sidecar: sidecar.container.id, ...(certsVolume ? { certsVolume } : {}), secretsOnStdin: options.secretsOnStdin, imageVolumes: volumesOfImage,
       ...(spec.terminal ? { terminal: spec.terminal } : {}),
     }),
