@@ -34,6 +34,8 @@ export interface ApprovalSummary {
   inputs: { from: string; hostPath: string; to: string; outsideManifestFolder: boolean; missing: boolean }[];
   env: { name: string; value?: string; hidden?: string }[];
   outputs: string[];
+  /** The agent takes a working copy of the folder each run names, put at `to`; null: none. */
+  project: { to: string } | null;
   display: { width: number; height: number; screenshotEvery: string } | null;
   network: {
     mode: 'none' | 'allowlist' | 'open';
