@@ -153,7 +153,7 @@ export async function copyProject(options: {
   const { project, workdir } = options;
   const limits = { maxBytes: Math.min(PROJECT_LIMITS.maxBytes, options.diskBytes), maxFiles: PROJECT_LIMITS.maxFiles };
   const listing = await listProject(project.from, limits);
-  const gitTemp = listing.git ? await freshGitDir(listing.hostPath, listing.head) : undefined;
+  const gitTemp = listing.git ? await freshGitDir(listing.hostPath, listing.head, listing.withheld) : undefined;
   try {
     const { stream, done } = packProject(listing, path.posix.relative(workdir, project.to), gitTemp, limits.maxBytes);
     const [copied] = await Promise.all([done, options.seed(workdir, stream)]);

@@ -30,6 +30,8 @@ export interface ProjectListing {
   entries: ProjectEntry[];
   /** Bytes of the files (symlinks count their target's length). */
   bytes: number;
+  /** Paths `.airlockignore` left out (tracked ones are marked skip-worktree in the copy's index, so they do not show as deleted). */
+  withheld: string[];
 }
 
 /**
@@ -69,7 +71,9 @@ export async function listProject(hostPath: string, limits: { maxBytes: number; 
     ? (await git(root, ['ls-files', '-z', '--cached', '--others', '--exclude-standard'])).split('\0')
     : await walk(root, '', { left: limits.maxFiles + 1 });
   const ignored = await airlockIgnore(root);
-  const unique = [...new Set(names)].filter((name) => name !== '' && !name.endsWith('/') && !ignored(name)).sort();
+  const listed = [...new Set(names)].filter((name) => name !== '' && !name.endsWith('/'));
+  const withheld = listed.filter(ignored);
+  const unique = listed.filter((name) => !ignored(name)).sort();
   if (unique.length > limits.maxFiles) throw tooBig(hostPath, `${unique.length} files`, limits);
 
   const entries: ProjectEntry[] = [];
@@ -90,7 +94,7 @@ export async function listProject(hostPath: string, limits: { maxBytes: number; 
     if (bytes > limits.maxBytes) throw tooBig(hostPath, `more than ${formatBytes(limits.maxBytes)}`, limits);
   }
   const head = isTop ? await git(root, ['rev-parse', '--verify', '--quiet', 'HEAD']).then((s) => s.trim(), () => undefined) : undefined;
-  return { hostPath: root, git: isTop, ...(head ? { head } : {}), entries, bytes };
+  return { hostPath: root, git: isTop, ...(head ? { head } : {}), entries, bytes, withheld };
 }
 
 function tooBig(hostPath: string, what: string, limits: { maxBytes: number; maxFiles: number }): AirlockError {

@@ -17,9 +17,10 @@ const CLEAN_CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n
  * Git with none of the user's or the system's configuration, and no template (so no hook files),
  * for making the fresh `.git` the agent gets.
  */
-function cleanGit(args: string[]): Promise<unknown> {
+async function cleanGit(args: string[]): Promise<string> {
   const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_TERMINAL_PROMPT: '0' };
-  return run('git', ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', ...args], { env, maxBuffer: 16 * 1024 ** 2 });
+  const { stdout } = await run('git', ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', ...args], { env, maxBuffer: 256 * 1024 ** 2, encoding: 'utf8' });
+  return stdout;
 }
 
 /**
@@ -29,7 +30,7 @@ function cleanGit(args: string[]): Promise<unknown> {
  * matches HEAD, so in the sandbox `git status` shows the user's uncommitted work as changes.
  * Returns the temporary folder holding `.git` (the caller removes it).
  */
-export async function freshGitDir(repo: string, head: string | undefined): Promise<string> {
+export async function freshGitDir(repo: string, head: string | undefined, withheld: string[] = []): Promise<string> {
   const temp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'airlock-project-'));
   const copy = path.join(temp, 'repo');
   try {
@@ -43,7 +44,13 @@ export async function freshGitDir(repo: string, head: string | undefined): Promi
     }
     await fs.promises.rm(path.join(copy, '.git', 'hooks'), { recursive: true, force: true });
     await fs.promises.writeFile(path.join(copy, '.git', 'config'), CLEAN_CONFIG);
-    if (head !== undefined) await cleanGit(['-C', copy, 'read-tree', head]);
+    if (head !== undefined) {
+      await cleanGit(['-C', copy, 'read-tree', head]);
+      // Tracked files .airlockignore left out: not "deleted" in the copy, and kept by the agent's commits.
+      const withheldSet = new Set(withheld);
+      const tracked = (await cleanGit(['-C', copy, 'ls-files', '-z'])).split('\0').filter((name) => withheldSet.has(name));
+      for (let i = 0; i < tracked.length; i += 1000) await cleanGit(['-C', copy, 'update-index', '--skip-worktree', '--', ...tracked.slice(i, i + 1000)]);
+    }
     return temp;
   } catch (error) {
     await fs.promises.rm(temp, { recursive: true, force: true });
