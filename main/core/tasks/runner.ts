@@ -36,6 +36,7 @@ import type { LiveTasks } from './live-tasks.js';
 import { explainEngineError, startOrExplain } from './engine-errors.js';
 import { recordTaskEnd, waitForExit, type WaitResult } from './task-wait.js';
 import { collectOutputs, DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
+import { collectTaskChange } from './task-changes.js';
 import { sidecarReporter } from './sidecar-events.js';
 import { findAssetsDir } from '../assets.js';
 import { watchEventBudget } from './event-budget.js';
@@ -391,6 +392,7 @@ export class TaskRunner {
     recordTaskEnd(emit, { status, result, state, spec, durationMs: clock.now() - began, ...(expiredGrant ? { expiredGrant } : {}) });
 
     const artifacts = await collectOutputs({ sandbox, spec, artifactsDir, limits: this.#deps.extractLimits ?? DEFAULT_EXTRACT_LIMITS, emit });
+    await collectTaskChange({ sandbox, spec, taskDir: home.task(task), live: false, emit });
     return { task, status, exitCode: status === 'exited' ? state.exitCode : undefined, oomKilled: state.oomKilled, artifactsDir, artifacts, durationMs: clock.now() - began };
   }
 }
