@@ -26,7 +26,7 @@ function writeFixture(hostPath: string, taskDir: string): void {
   fs.writeFileSync(path.join(taskDir, 'project', 'base.json'), JSON.stringify({ hostPath, git: false, files }));
 }
 
-const seed = Object.entries(BASE).map(([name, file]) => `printf %s ${JSON.stringify(file.content.replace(/\u0000/g, '\\000').replace(/\u0001/g, '\\001').replace(/\n/g, '\\n'))} | xargs -0 printf > ${name}`).join('; ');
+const seed = Object.entries(BASE).map(([name, file]) => `printf %s ${JSON.stringify(file.content.replaceAll('\u0000', '\\000').replaceAll('\u0001', '\\001').replace(/\n/g, '\\n'))} | xargs -0 printf > ${name}`).join('; ');
 
 // A hostile agent edits, adds, deletes, renames, chmods and commits in its project, and tries to
 // smuggle things out through the change: a symlink to a host file, git hooks, a nested .git, a
