@@ -13,6 +13,7 @@ const RANKS = [
   ['policy'],
   ['kits'], //      built-in agents for real tools (kit.yaml, --endpoint, their images): over policy, images, credentials
   ['desktop'],
+  ['changes'], //   the agent's change to its project: collected from the workspace, diffed against the base, stored
   ['tasks'],
   ['service'],
   ['airlock'], //    main/core/airlock.ts: the composition root, wires the core once

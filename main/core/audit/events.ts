@@ -30,6 +30,9 @@ export const EVENT_KINDS = [
   // an interactive session (`run -it`, the app's Terminal tab): its size, who may type, how many
   // bytes went each way; never the bytes themselves (echoed keystrokes may be secrets)
   'terminal.started', 'terminal.resized', 'terminal.control', 'terminal.ended',
+  // the agent's change to its project (main/core/changes): files, lines and the stored patch's sha256;
+  // what was left out of it and why (a symlink out of the project, a setuid bit, .git internals, a bound)
+  'task.changes', 'changes.refused',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -37,6 +37,8 @@ import type { LiveTasks } from './live-tasks.js';
 import { explainEngineError, startOrExplain } from './engine-errors.js';
 import { recordTaskEnd, waitForExit, type WaitResult } from './task-wait.js';
 import { collectOutputs, DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
+import { collectTaskChange } from './task-changes.js';
+import type { WorkingCopyLimits } from '../changes/working-copy.js';
 import { sidecarReporter } from './sidecar-events.js';
 import { findAssetsDir } from '../assets.js';
 import { watchEventBudget } from './event-budget.js';
@@ -52,6 +54,8 @@ export interface TaskRunnerDeps {
   owner?: string;
   outputLimits?: OutputLimits;
   extractLimits?: ExtractLimits;
+  /** Bounds on reading a project's working copy back (the change). */
+  changeLimits?: WorkingCopyLimits;
   /** The egress proxy, for tasks whose network is not `none`. */
   gateway?: Gateway;
   /** Where assets/ is (the sidecar's program lives there); found beside the program when not given. */
@@ -399,6 +403,7 @@ export class TaskRunner {
     recordTaskEnd(emit, { status, result, state, spec, durationMs: clock.now() - began, ...(expiredGrant ? { expiredGrant } : {}) });
 
     const artifacts = await collectOutputs({ sandbox, spec, artifactsDir, limits: this.#deps.extractLimits ?? DEFAULT_EXTRACT_LIMITS, emit });
+    await collectTaskChange({ sandbox, spec, taskDir: home.task(task), live: false, emit, ...(this.#deps.changeLimits ? { limits: this.#deps.changeLimits } : {}) });
     return { task, status, exitCode: status === 'exited' ? state.exitCode : undefined, oomKilled: state.oomKilled, artifactsDir, artifacts, durationMs: clock.now() - began };
   }
 }
