@@ -28,6 +28,8 @@ export const EVENT_KINDS = [
   // an interactive session (`run -it`, the app's Terminal tab): its size, who may type, how many
   // bytes went each way; never the bytes themselves (echoed keystrokes may be secrets)
   'terminal.started', 'terminal.resized', 'terminal.control', 'terminal.ended',
+  // a task's stored change (its project's edits) applied to the user's folder, or dropped unapplied
+  'changes.applied', 'changes.discarded',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];
