@@ -7,6 +7,7 @@ import { registerEngineCommands } from './commands/engine.js';
 import { registerRun } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerTaskCommands } from './commands/tasks.js';
+import { registerChangeCommands } from './commands/changes.js';
 import { closeEngine } from './context.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import { err } from './stdout.js';
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     .exitOverride();
   registerRun(program, setExit);
   registerTaskCommands(program, setExit);
+  registerChangeCommands(program);
   registerAgentCommands(program);
   registerAuditCommands(program, setExit);
   registerCredentialCommands(program);

@@ -33,6 +33,8 @@ export const EVENT_KINDS = [
   // the agent's change to its project (main/core/changes): files, lines and the stored patch's sha256;
   // what was left out of it and why (a symlink out of the project, a setuid bit, .git internals, a bound)
   'task.changes', 'changes.refused',
+  // a task's stored change (its project's edits) applied to the user's folder, or dropped unapplied
+  'changes.applied', 'changes.discarded',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { contract, kitName, kitVersion, runRequestSchema, type AgentSummary, type AuditExportResult, type ImageBuildState, type Returns } from '../../../preload/contract.js';
+import type { ApplyResult, TaskChange } from '../service/changes.js';
 import type { AgentInspection, GcResult, PruneSummary, RunningTask, TaskEnd } from '../service/types.js';
 import type { RegisteredAgent } from '../policy/registry.js';
 import type { ShadowAgent } from '../tasks/shadow.js';
@@ -118,6 +119,14 @@ export const engineOnlyContract = {
   'approvals.denyUnasked': { args: z.tuple([z.uuid()]), result: returns<void>() },
   /** Removes whole segments older than `keepDays` (`airlock audit prune`). */
   'audit.prune': { args: z.tuple([z.strictObject({ keepDays: z.number().min(0).max(1_000_000) })]), result: returns<PruneSummary>() },
+
+  // ── a task's stored change (`airlock diff/apply/discard`): files named relative to the project ──
+  /** The change as stored, its patch checked against the sha256 the trail recorded. */
+  'changes.get': { args: z.tuple([taskId]), result: returns<TaskChange>() },
+  /** Applies it to the project all or nothing; refuses, naming them, when files changed since the task started. */
+  'changes.apply': { args: z.tuple([z.strictObject({ task: taskId, threeWay: z.boolean() })]), result: returns<ApplyResult>() },
+  /** Drops the stored change unapplied. */
+  'changes.discard': { args: z.tuple([taskId]), result: returns<void>() },
 } as const;
 
 export const engineContract = { ...sharedContract, ...engineOnlyContract } as const;

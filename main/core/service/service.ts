@@ -37,6 +37,7 @@ import { ImageBuilds, kitImagesInUse, type BuildImage, type BuildKit, type KitBu
 import { ResourceSampler } from './resources.js';
 import { ScreenDesk } from './screens.js';
 import { TerminalDesk } from './terminals.js';
+import { ChangeDesk } from './changes.js';
 import { TerminalRegistry } from '../tasks/terminal-registry.js';
 import { endpointOf, startOverrides, TaskManager, type TaskManagerDeps } from './tasks.js';
 import type {
@@ -88,6 +89,8 @@ export class AirlockService {
   readonly screens: ScreenDesk;
   /** Interactive sessions (`run -it`): watch, control, keys, resize. */
   readonly terminals: TerminalDesk;
+  /** A task's stored change: shown, applied to the project, dropped. */
+  readonly changes: ChangeDesk;
   readonly #deps: AirlockServiceDeps;
   readonly #listeners = new Set<PushListener>();
   readonly #events: Batcher<AirlockEvent>;
@@ -117,6 +120,7 @@ export class AirlockService {
       registry: this.#screens, home: deps.home, user: () => this.#user(), flushAudit: () => this.#flushAudit(),
       external: new ExternalScreens({ engine: deps.engine, trailDir: deps.home.audit, registry: this.#screens }),
     });
+    this.changes = new ChangeDesk({ home: deps.home, bus: deps.bus, openAudit: () => deps.audit(), flushAudit: () => deps.audit().flush() });
     const terminals = new TerminalRegistry(deps.bus, deps.clock);
     this.terminals = new TerminalDesk(terminals);
     this.#tasks = new TaskManager({
