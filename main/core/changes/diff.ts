@@ -14,7 +14,9 @@ export interface ChangedFile {
   oldMode?: number;
   newMode?: number;
   symlinkTarget?: string;
-  /** The new content's sha256, kept in blobs/ when binary (or when the old content was not at hand). */
+  /** The new content's sha256 (not for a symlink). */
+  sha256?: string;
+  /** The same, when the content is kept in blobs/ (binary, or the old content was not at hand). */
   blob?: string;
 }
 
@@ -101,6 +103,8 @@ function fileDiff(
   if (old) entry.oldMode = old.symlink !== undefined ? 0o120000 : old.mode;
   if (file) entry.newMode = file.symlink !== undefined ? 0o120000 : file.mode;
   if (file?.symlink !== undefined) entry.symlinkTarget = file.symlink;
+  // The new content's hash: `apply` checks what a patch makes against it, and reads a binary file from blobs/<sha256>.
+  else if (file) entry.sha256 = file.sha256;
   if (!old && file) head.push(`new file mode ${gitMode(file)}`);
   else if (old && !file) head.push(`deleted file mode ${gitMode(old)}`);
   else if (old && file && gitMode(old) !== gitMode(file)) head.push(`old mode ${gitMode(old)}`, `new mode ${gitMode(file)}`);

@@ -6,7 +6,7 @@ import type { Sandbox } from '../engine/sandbox.js';
 import type { TaskSpec } from './spec.js';
 
 /**
- * The agent's change to its project (a task with a project works in it: spec.workdir), collected
+ * The agent's change to its project (its copy at spec.project.to), collected
  * from the stopped container at the end, or from the running one on demand (`live`). Never throws:
  * what cannot be collected is a `changes.refused` event, and the task ends as it would have.
  */
@@ -22,7 +22,8 @@ export async function collectTaskChange(options: {
   const given = options.limits ?? DEFAULT_WORKING_COPY_LIMITS;
   try {
     return await collectChange({
-      archive: () => sandbox.archive(spec.workdir),
+      // The project's copy (`--project`), else the workdir (a base snapshot made some other way).
+      archive: () => sandbox.archive(spec.project?.to ?? spec.workdir),
       projectDir: path.join(options.taskDir, 'project'),
       changesDir: path.join(options.taskDir, 'changes'),
       // Never more than the workspace could hold.
