@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { baseContent, readBase } from './base.js';
+import { baseContent, readBase, type ProjectBase } from './base.js';
 import { computeChange } from './diff.js';
 import { storeChange, type StoredChange } from './store.js';
 import { readWorkingCopy, type WorkingCopyLimits } from './working-copy.js';
@@ -15,6 +15,11 @@ export interface CollectChangeOptions {
   changesDir: string;
   limits: WorkingCopyLimits;
   live: boolean;
+  /**
+   * For a git project at the task's end: makes `change.bundle` (a file under the returned path) and
+   * fetches it as a branch into the user's repository. A reason instead when it could not.
+   */
+  branch?: (base: ProjectBase) => Promise<{ bundle: string; branch: string } | { refused: string } | undefined>;
   emit: (kind: 'task.changes' | 'changes.refused', data: Record<string, unknown>) => void;
 }
 
@@ -39,12 +44,15 @@ export async function collectChange(options: CollectChangeOptions): Promise<Stor
     return undefined;
   }
   const change = computeChange(base.files, working.files, (file) => baseContent(options.projectDir, base, file));
-  const stored = storeChange(options.changesDir, change, { live: options.live, refused: working.refused });
+  const branch = base.git && !options.live && options.branch ? await options.branch(base) : undefined;
+  if (branch && 'refused' in branch) emit('changes.refused', { reason: `no branch: ${branch.refused}` });
+  const made = branch && 'branch' in branch ? branch : undefined;
+  const stored = storeChange(options.changesDir, change, { live: options.live, refused: working.refused, ...(made ? { branch: made.branch, bundle: made.bundle } : {}) });
   for (const refusal of working.refused.slice(0, MAX_REFUSAL_EVENTS)) emit('changes.refused', { path: refusal.path, reason: refusal.reason });
   if (working.refused.length > MAX_REFUSAL_EVENTS) emit('changes.refused', { reason: `${working.refused.length - MAX_REFUSAL_EVENTS} more refusals: see change.json` });
   emit('task.changes', {
     files: stored.files.length, added: stored.added, removed: stored.removed, patchSha256: stored.patchSha256,
-    live: options.live, patch: path.join(options.changesDir, 'change.patch'),
+    live: options.live, ...(made ? { branch: made.branch } : {}), patch: path.join(options.changesDir, 'change.patch'),
   });
   return stored;
 }

@@ -403,7 +403,7 @@ export class TaskRunner {
     recordTaskEnd(emit, { status, result, state, spec, durationMs: clock.now() - began, ...(expiredGrant ? { expiredGrant } : {}) });
 
     const artifacts = await collectOutputs({ sandbox, spec, artifactsDir, limits: this.#deps.extractLimits ?? DEFAULT_EXTRACT_LIMITS, emit });
-    await collectTaskChange({ sandbox, spec, taskDir: home.task(task), live: false, emit, ...(this.#deps.changeLimits ? { limits: this.#deps.changeLimits } : {}) });
+    await collectTaskChange({ sandbox, spec, taskDir: home.task(task), live: false, emit, branch: { engine, task, labels }, ...(this.#deps.changeLimits ? { limits: this.#deps.changeLimits } : {}) });
     return { task, status, exitCode: status === 'exited' ? state.exitCode : undefined, oomKilled: state.oomKilled, artifactsDir, artifacts, durationMs: clock.now() - began };
   }
 }

@@ -1,4 +1,10 @@
+import fs from 'node:fs';
 import path from 'node:path';
+import { makeChangeBundle, type BundleLimits } from '../changes/branch-bundle.js';
+import { fetchChangeBranch } from '../changes/branch-fetch.js';
+import type { ProjectBase } from '../changes/base.js';
+import type { Engine } from '../engine/engine.js';
+import { BASE_IMAGE } from '../images/image-names.js';
 import { collectChange } from '../changes/collect.js';
 import type { StoredChange } from '../changes/store.js';
 import { DEFAULT_WORKING_COPY_LIMITS, type WorkingCopyLimits } from '../changes/working-copy.js';
@@ -16,6 +22,8 @@ export async function collectTaskChange(options: {
   taskDir: string;
   live: boolean;
   limits?: WorkingCopyLimits;
+  /** For the branch of a git project at the end (without it: no branch, the patch only). */
+  branch?: { engine: Engine; task: string; labels: Record<string, string>; limits?: BundleLimits };
   emit: (kind: 'task.changes' | 'changes.refused', data: Record<string, unknown>) => void;
 }): Promise<StoredChange | undefined> {
   const { sandbox, spec, emit } = options;
@@ -29,10 +37,40 @@ export async function collectTaskChange(options: {
       // Never more than the workspace could hold.
       limits: { ...given, maxBytes: Math.min(given.maxBytes, spec.limits.diskBytes) },
       live: options.live,
+      ...(options.branch ? { branch: changeBranchMaker(sandbox, spec, options.taskDir, options.branch) } : {}),
       emit,
     });
   } catch (error) {
     emit('changes.refused', { reason: `the change could not be collected: ${(error as Error).message}` });
     return undefined;
+  } finally {
+    fs.rmSync(path.join(options.taskDir, 'change.bundle.partial'), { force: true });
   }
+}
+
+/** Bundles the agent's repository in a throwaway container, then fetches it into the user's repository. */
+function changeBranchMaker(sandbox: Sandbox, spec: TaskSpec, taskDir: string, deps: NonNullable<Parameters<typeof collectTaskChange>[0]['branch']>) {
+  return async (base: ProjectBase): Promise<{ bundle: string; branch: string } | { refused: string } | undefined> => {
+    const folder = spec.project?.to ?? spec.workdir;
+    const archive = await sandbox.archive(folder);
+    if (!archive) return { refused: 'the project folder is gone from the workspace' };
+    const bundle = path.join(taskDir, 'change.bundle.partial'); // storeChange copies it; collectTaskChange removes it
+    {
+      const made = await makeChangeBundle({
+        engine: deps.engine, image: BASE_IMAGE, archive, folder: path.posix.basename(folder), baseHead: base.head,
+        task: deps.task, labels: deps.labels, outFile: bundle, ...(deps.limits ? { limits: deps.limits } : {}),
+      });
+      if (!made.made) return made.reason ? { refused: made.reason } : undefined;
+      try {
+        const branch = await fetchChangeBranch(base.hostPath, bundle, deps.task);
+        return { bundle, branch };
+      } catch (error) {
+        return { refused: `the branch could not be fetched into ${base.hostPath}: ${firstLine((error as Error).message)}` };
+      }
+    }
+  };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n').find((line) => line.trim() !== '' && !line.startsWith('Command failed'))?.slice(0, 300) ?? text.slice(0, 300);
 }
