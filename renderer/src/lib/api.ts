@@ -75,6 +75,11 @@ export const api: AirlockApi = {
     forget: (id) => unwrap(bridge().agents.forget(id)),
     approve: (id, options) => unwrap(bridge().agents.approve(id, options)),
   },
+  changes: {
+    get: (task) => unwrap(bridge().changes.get(task)),
+    apply: (request) => unwrap(bridge().changes.apply(request)),
+    discard: (task) => unwrap(bridge().changes.discard(task)),
+  },
   tasks: {
     run: (request) => unwrap(bridge().tasks.run(request)),
     list: () => unwrap(bridge().tasks.list()),
