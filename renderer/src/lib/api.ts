@@ -14,6 +14,7 @@ import { visible, visibleDeep } from './visible-text';
 
 /** Identifiers the UI sends back as they came (an agent id names a manifest file). Never applied to events. */
 const IDS: ReadonlySet<string> = new Set(['id', 'agentId']);
+const PATCH: ReadonlySet<string> = new Set([...IDS, 'patch']);
 
 export class ApiError extends Error {
   readonly code: string;
@@ -76,7 +77,8 @@ export const api: AirlockApi = {
     approve: (id, options) => unwrap(bridge().agents.approve(id, options)),
   },
   changes: {
-    get: (task) => unwrap(bridge().changes.get(task)),
+    // The patch is parsed line by line, so it passes as it is: the Changes tab makes each line visible (lib/change-diff.ts).
+    get: (task) => unwrap(bridge().changes.get(task), PATCH),
     apply: (request) => unwrap(bridge().changes.apply(request)),
     discard: (task) => unwrap(bridge().changes.discard(task)),
   },

@@ -5,11 +5,12 @@
  * (never markup), with hidden characters made visible by api.ts.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { Diff, Hunk, parseDiff, type FileData } from 'react-diff-view';
+import { Diff, Hunk, type FileData } from 'react-diff-view';
 import 'react-diff-view/style/index.css';
 import type { AppliedChange, ChangeFileInfo, ChangeView, IpcError } from '../../../preload/contract';
 import { Badge, EmptyState, ErrorPanel, type BadgeTone } from '../components/common';
 import { api, describeError } from '../lib/api';
+import { diffsOfFiles, fileDiffs } from '../lib/change-diff';
 import { dateTime } from '../lib/format';
 import { highlightedTokens } from '../lib/diff-highlight';
 
@@ -41,13 +42,17 @@ export function ChangesTab({ task }: { task: string }) {
 }
 
 function ChangeReview({ change, onChanged }: { change: ChangeView; onChanged: () => void }) {
-  const parsed = useMemo(() => parseDiff(change.patch, { nearbySequences: 'zip' }), [change.patch]);
+  const diffs = useMemo(() => diffsOfFiles(change.files, fileDiffs(change.patch)), [change.files, change.patch]);
   const [selected, setSelected] = useState(0);
   const [viewType, setViewType] = useState<ViewType>('split');
   const [confirming, setConfirming] = useState<Confirming>(null);
   const [outcome, setOutcome] = useState<AppliedChange | null>(null);
   const [actionError, setActionError] = useState<IpcError | null>(null);
   const file = change.files[selected];
+  const totals = useMemo(() => change.files.reduce((sum, f, i) => {
+    const counts = countsOf(diffs[i], f);
+    return { added: sum.added + counts.added, removed: sum.removed + counts.removed };
+  }, { added: 0, removed: 0 }), [change.files, diffs]);
 
   if (change.files.length === 0) return <EmptyState title="No changes">The agent left the project as it was.</EmptyState>;
   return (
@@ -55,7 +60,7 @@ function ChangeReview({ change, onChanged }: { change: ChangeView; onChanged: ()
       <header className="changes-head">
         <div>
           <strong>{change.files.length} {change.files.length === 1 ? 'file' : 'files'}</strong>{' '}
-          <span className="diff-added">+{change.added}</span> <span className="diff-removed">−{change.removed}</span>{' '}
+          <LineCounts {...totals} />{' '}
           <span className="muted">in {change.projectName}</span>
           {change.branch && <p className="muted" data-branch>Its branch: <code>git checkout {change.branch}</code></p>}
           {change.appliedAt && <p data-applied><Badge tone="ok">applied</Badge> {dateTime(change.appliedAt)}</p>}
@@ -78,12 +83,12 @@ function ChangeReview({ change, onChanged }: { change: ChangeView; onChanged: ()
               <button type="button" className={i === selected ? 'changes-file active' : 'changes-file'} aria-current={i === selected} onClick={() => setSelected(i)} data-file={f.path}>
                 <Badge tone={STATUS_TONE[f.status]}>{f.status}</Badge>
                 <span className="changes-path">{f.oldPath ? `${f.oldPath} → ${f.path}` : f.path}</span>
-                <span className="changes-counts">{f.binary ? 'binary' : <><span className="diff-added">+{f.added}</span> <span className="diff-removed">−{f.removed}</span></>}</span>
+                <span className="changes-counts">{f.binary ? 'binary' : <LineCounts {...countsOf(diffs[i], f)} />}</span>
               </button>
             </li>
           ))}
         </ul>
-        {file && <FileDiff file={file} diff={diffOf(parsed, file)} viewType={viewType} />}
+        {file && <FileDiff file={file} diff={diffs[selected]} viewType={viewType} />}
       </div>
       {confirming && (
         <ConfirmChange
@@ -101,9 +106,15 @@ function ChangeReview({ change, onChanged }: { change: ChangeView; onChanged: ()
   );
 }
 
-/** The parsed diff of one changed file (git names it by its new path, or its old one when deleted). */
-function diffOf(parsed: FileData[], file: ChangeFileInfo): FileData | undefined {
-  return parsed.find((d) => (file.status === 'deleted' ? d.oldPath === file.path : d.newPath === file.path));
+/** Lines added and removed as the diff shown has them (the stored summary's counts when it has no hunks). */
+function countsOf(diff: FileData | undefined, file: ChangeFileInfo): { added: number; removed: number } {
+  if (!diff || diff.hunks.length === 0) return { added: file.added, removed: file.removed };
+  const changes = diff.hunks.flatMap((hunk) => hunk.changes);
+  return { added: changes.filter((c) => c.type === 'insert').length, removed: changes.filter((c) => c.type === 'delete').length };
+}
+
+function LineCounts({ added, removed }: { added: number; removed: number }) {
+  return <><span className="diff-added">+{added}</span> <span className="diff-removed">−{removed}</span></>;
 }
 
 function FileDiff({ file, diff, viewType }: { file: ChangeFileInfo; diff: FileData | undefined; viewType: ViewType }) {
