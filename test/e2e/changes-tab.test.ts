@@ -13,6 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { ephemeralHeadSigner } from '../../main/core/audit/head.js';
+import type { AirlockBridge } from '../../preload/contract.js';
 import { makeProject, storeChange, taskIdFor } from '../helpers/stored-change.js';
 import { buildRenderer, launchChromium, startAppUnderTest, type AppUnderTest } from './harness.js';
 
@@ -88,12 +89,12 @@ describe('the Changes tab', () => {
     await page.locator('.changes-file', { hasText: HOSTILE_NAME }).click();
     await diff.getByText(HOSTILE_LINE).first().waitFor();
     expect(await page.locator('[data-changes] img, [data-changes] script').count()).toBe(0);
-    expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
   it('never hands the window a host path: the project is named by its folder alone', async () => {
-    const view = await page.evaluate((task) => window.airlock!.changes.get(task), REVIEWED);
+    const view = await page.evaluate((task) => (globalThis as unknown as { airlock: AirlockBridge }).airlock.changes.get(task), REVIEWED);
     expect(view.ok).toBe(true);
     expect(JSON.stringify(view)).not.toContain(project);
     expect(view.ok && view.value.projectName).toBe(path.basename(project));
