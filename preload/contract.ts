@@ -29,7 +29,7 @@ function returns<T>(): Returns<T> {
 
 export type * from './wire-types.js';
 import type {
-  AgentSummary, ApprovalInfo, AuditExportResult, AuditPageResult, AuditVerifyResult, CredentialPresetInfo, CredentialSummary, DoctorReport, EventBatch,
+  AgentSummary, AppliedChange, ApprovalInfo, AuditExportResult, AuditPageResult, AuditVerifyResult, ChangeView, CredentialPresetInfo, CredentialSummary, DoctorReport, EventBatch,
   ImageBuildState, PastTask, ScreenFrame, ScreenshotInfo, TaskInfo, TerminalFrame,
 } from './wire-types.js';
 
@@ -180,6 +180,14 @@ export const contract = {
   'terminal.input': { args: z.tuple([z.strictObject({ task: taskId, data: z.instanceof(Uint8Array).refine((d) => d.byteLength >= 1 && d.byteLength <= 65_536, { error: 'must be 1 to 65536 bytes' }) })]), result: returns<void>() },
   /** A new size for the agent's terminal; refused unless this caller holds control. */
   'terminal.resize': { args: z.tuple([z.strictObject({ task: taskId, cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) })]), result: returns<void>() },
+  // A task's stored change, as a window may see it: files relative to the project and the project's
+  // folder name, never a host path (main/ipc/changes.ts asks the engine and leaves host paths out).
+  /** The change as stored, its patch checked against the sha256 the trail recorded. */
+  'changes.get': { args: z.tuple([taskId]), result: returns<ChangeView>() },
+  /** Applies it to the project all or nothing (three ways with `threeWay`); refuses, naming them, when files changed since the task started. */
+  'changes.apply': { args: z.tuple([z.strictObject({ task: taskId, threeWay: z.boolean() })]), result: returns<AppliedChange>() },
+  /** Drops the stored change unapplied. */
+  'changes.discard': { args: z.tuple([taskId]), result: returns<void>() },
 } as const satisfies Record<`${string}.${string}`, { args: z.ZodType<readonly unknown[]>; result: Returns<unknown> }>;
 
 /** Push topics (main → renderer). */

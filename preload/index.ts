@@ -51,6 +51,11 @@ const bridge: AirlockBridge = {
     forget: (id) => invoke('agents.forget', id),
     approve: (id, options) => invoke('agents.approve', id, options),
   },
+  changes: {
+    get: (task) => invoke('changes.get', task),
+    apply: (request) => invoke('changes.apply', request),
+    discard: (task) => invoke('changes.discard', task),
+  },
   tasks: {
     run: (request) => invoke('tasks.run', request),
     list: () => invoke('tasks.list'),

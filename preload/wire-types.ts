@@ -263,3 +263,42 @@ export interface ScreenshotInfo {
   /** The page the browser was navigating to, for `navigation`. */
   url?: string;
 }
+
+/** One file of a task's change (main/core/service/change-files.ts ChangeFile): paths relative to the project. */
+export interface ChangeFileInfo {
+  path: string;
+  status: 'added' | 'modified' | 'deleted' | 'renamed' | 'mode';
+  oldPath?: string;
+  binary: boolean;
+  added: number;
+  removed: number;
+  oldMode?: number;
+  newMode?: number;
+  symlinkTarget?: string;
+  sha256?: string;
+}
+
+/** A task's stored change as a window sees it: the project by its folder's name only, no host path. */
+export interface ChangeView {
+  task: string;
+  /** The last part of the project folder's path (the app names the folder, never where it is). */
+  projectName: string;
+  git: boolean;
+  head?: string;
+  files: ChangeFileInfo[];
+  added: number;
+  removed: number;
+  /** Unified diff text made from what the agent wrote: shown as text, never as markup. */
+  patch: string;
+  patchSha256: string;
+  branch?: string;
+  appliedAt?: string;
+}
+
+/** What applying a change did, relative to the project. */
+export interface AppliedChange {
+  task: string;
+  files: string[];
+  merged: string[];
+  notices: { path: string; dropped: 'setuid/setgid/sticky' | 'executable' }[];
+}

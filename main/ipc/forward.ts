@@ -7,6 +7,7 @@
  */
 import type { Caller } from '../core/server/dispatch.js';
 import { sharedContract, type EngineArgs, type SharedChannel } from '../core/server/engine-contract.js';
+import { registerChangeHandlers } from './changes.js';
 import type { EngineCalls } from './engine-link.js';
 import type { Handle, Handler } from './register.js';
 
@@ -39,6 +40,7 @@ export function registerForwardingHandlers(handle: Handle, deps: ForwardingDeps)
     const file = await dialogs.chooseExportFile(`airlock-audit${task ? `-${task}` : ''}.${format}`);
     return file === undefined ? null : engine.call(caller, 'audit.exportTo', { file, format, ...(task ? { task } : {}) });
   });
+  registerChangeHandlers(handle, engine);
 }
 
 /** An optional argument left out stays left out on the wire (where undefined would become null). */

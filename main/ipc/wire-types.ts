@@ -4,6 +4,7 @@
  */
 import type { AirlockEvent } from '../core/audit/events.js';
 import type * as Desktop from '../core/desktop/types.js';
+import type { ChangeFile } from '../core/service/change-files.js';
 import type { DoctorReport as CoreDoctorReport } from '../core/service/doctor.js';
 import type * as Core from '../core/service/types.js';
 import type * as Wire from '../../preload/contract.js';
@@ -37,4 +38,5 @@ export type WireTypesMatchCore = [
   Assert<Identical<Desktop.ScreenInput, Wire.ScreenInput>>,
   Assert<Identical<Desktop.ScreenshotInfo, Wire.ScreenshotInfo>>,
   Assert<Identical<Desktop.CaptureReason, Wire.CaptureReason>>,
+  Assert<Identical<ChangeFile, Wire.ChangeFileInfo>>,
 ];

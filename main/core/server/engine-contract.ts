@@ -19,8 +19,12 @@ function returns<T>(): Returns<T> {
   return {};
 }
 
-// The channels a window has and the engine has not.
-const { 'app.version': _appVersion, 'agents.open': _agentsOpen, 'audit.export': _auditExport, ...shared } = contract;
+// The channels a window has and the engine has not; a window's `changes.*` are the engine's own
+// (below) with host paths left out by the app's main process (main/ipc/changes.ts).
+const {
+  'app.version': _appVersion, 'agents.open': _agentsOpen, 'audit.export': _auditExport,
+  'changes.get': _changesView, 'changes.apply': _changesApplied, 'changes.discard': _changesDiscard, ...shared
+} = contract;
 
 /** The renderer's channels the engine answers as they are. */
 export const sharedContract = shared;

@@ -14,6 +14,7 @@ import { visible, visibleDeep } from './visible-text';
 
 /** Identifiers the UI sends back as they came (an agent id names a manifest file). Never applied to events. */
 const IDS: ReadonlySet<string> = new Set(['id', 'agentId']);
+const PATCH: ReadonlySet<string> = new Set([...IDS, 'patch']);
 
 export class ApiError extends Error {
   readonly code: string;
@@ -74,6 +75,12 @@ export const api: AirlockApi = {
     open: () => unwrap(bridge().agents.open()),
     forget: (id) => unwrap(bridge().agents.forget(id)),
     approve: (id, options) => unwrap(bridge().agents.approve(id, options)),
+  },
+  changes: {
+    // The patch is parsed line by line, so it passes as it is: the Changes tab makes each line visible (lib/change-diff.ts).
+    get: (task) => unwrap(bridge().changes.get(task), PATCH),
+    apply: (request) => unwrap(bridge().changes.apply(request)),
+    discard: (task) => unwrap(bridge().changes.discard(task)),
   },
   tasks: {
     run: (request) => unwrap(bridge().tasks.run(request)),

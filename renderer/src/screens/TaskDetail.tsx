@@ -9,12 +9,13 @@ import { clockTime, elapsed, formatSize } from '../lib/format';
 import { navigate } from '../lib/route';
 import { logOf, useTasksStore } from '../store/tasks';
 import { ActionLog } from './ActionLog';
+import { ChangesTab } from './ChangesTab';
 import { LiveScreen } from './LiveScreen';
 import { Screenshots } from './Screenshots';
 import { TerminalTab } from './TerminalTab';
 import { StateBadge } from './TasksScreen';
 
-type Tab = 'terminal' | 'log' | 'network' | 'artifacts' | 'screenshots';
+type Tab = 'terminal' | 'log' | 'network' | 'artifacts' | 'changes' | 'screenshots';
 
 export function TaskDetail({ task }: { task: string }) {
   const info = useTasksStore((s) => s.tasks.find((t) => t.id === task));
@@ -53,7 +54,12 @@ export function TaskDetail({ task }: { task: string }) {
   const terminal = running ? info.terminal : undefined;
   // An interactive session opens on its terminal; once it is over, on its log.
   const tab: Tab = chosenTab === undefined || (chosenTab === 'terminal' && !terminal) ? (terminal ? 'terminal' : 'log') : chosenTab;
-  const tabs: Tab[] = [...(terminal ? ['terminal' as const] : []), ...(display || log.counts.screenshots > 0 ? ['log', 'network', 'artifacts', 'screenshots'] as const : ['log', 'network', 'artifacts'] as const)];
+  // A task that took a project has a change to review (collected at its end).
+  const tookProject = log.events.some((e) => e.kind === 'task.project' || e.kind === 'task.changes');
+  const tabs: Tab[] = [
+    ...(terminal ? ['terminal' as const] : []), 'log', 'network', 'artifacts',
+    ...(tookProject ? ['changes' as const] : []), ...(display || log.counts.screenshots > 0 ? ['screenshots' as const] : []),
+  ];
   const onResume = async () => {
     setResuming(true);
     const error = await resume(task);
@@ -114,6 +120,7 @@ export function TaskDetail({ task }: { task: string }) {
       {tab === 'log' && <ActionLog log={log} version={version} />}
       {tab === 'network' && <NetworkTable log={log} />}
       {tab === 'artifacts' && <Artifacts log={log} info={info} />}
+      {tab === 'changes' && <ChangesTab task={task} />}
       {tab === 'screenshots' && <Screenshots task={task} count={log.counts.screenshots} />}
     </div>
   );
@@ -124,6 +131,7 @@ const TAB_LABELS: Record<Tab, (log: EventLog) => string> = {
   log: () => 'Action log',
   network: (log) => `Network (${log.counts.requests})`,
   artifacts: (log) => `Artifacts (${log.artifacts.length})`,
+  changes: () => 'Changes',
   screenshots: (log) => `Screenshots (${log.counts.screenshots})`,
 };
 
