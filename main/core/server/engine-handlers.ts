@@ -43,7 +43,7 @@ function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | ke
     'agents.shadow': () => findShadowAgents(airlock.engine(), airlock.home.audit),
     'approvals.denyUnasked': (id) => service.denyUnasked(id),
     'audit.prune': ({ keepDays }) => service.pruneAudit(keepDays),
-    'changes.get': (task) => service.changes.get(task),
+    'changes.get': (task) => service.changes.current(task),
     'changes.apply': ({ task, threeWay }) => service.changes.apply(task, threeWay),
     'changes.discard': (task) => service.changes.discard(task),
   };

@@ -46,6 +46,8 @@ export interface ChangeDeskDeps {
   flushAudit: () => Promise<void>;
   /** Opens the audit trail (throws without one): nothing is applied that the trail could not record. */
   openAudit: () => unknown;
+  /** The running tasks: one with a project has its change collected anew when asked (a live change). */
+  live?: { get(task: string): { collectChange?: () => Promise<void> } | undefined };
 }
 
 export class ChangeDesk {
@@ -53,6 +55,12 @@ export class ChangeDesk {
 
   constructor(deps: ChangeDeskDeps) {
     this.#deps = deps;
+  }
+
+  /** The task's change as it is now: collected anew from its sandbox while it runs, else the stored one. */
+  async current(task: string): Promise<TaskChange> {
+    await this.#deps.live?.get(task)?.collectChange?.();
+    return this.get(task);
   }
 
   get(task: string): TaskChange {

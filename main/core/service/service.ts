@@ -120,7 +120,7 @@ export class AirlockService {
       registry: this.#screens, home: deps.home, user: () => this.#user(), flushAudit: () => this.#flushAudit(),
       external: new ExternalScreens({ engine: deps.engine, trailDir: deps.home.audit, registry: this.#screens }),
     });
-    this.changes = new ChangeDesk({ home: deps.home, bus: deps.bus, openAudit: () => deps.audit(), flushAudit: () => deps.audit().flush() });
+    this.changes = new ChangeDesk({ home: deps.home, bus: deps.bus, openAudit: () => deps.audit(), flushAudit: () => deps.audit().flush(), ...(deps.live ? { live: deps.live } : {}) });
     const terminals = new TerminalRegistry(deps.bus, deps.clock);
     this.terminals = new TerminalDesk(terminals);
     this.#tasks = new TaskManager({

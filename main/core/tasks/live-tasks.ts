@@ -12,6 +12,8 @@ export interface LiveTask {
   freeze(rule: string, reason: string): void;
   /** Settles when the task is over and its sandbox is gone. */
   done: Promise<unknown>;
+  /** A task with a project: stores what its agent has changed so far (a live change). */
+  collectChange?: () => Promise<void>;
 }
 
 /**
@@ -25,6 +27,10 @@ export class LiveTasks {
   add(task: LiveTask): () => void {
     this.#tasks.set(task.task, task);
     return () => this.#tasks.delete(task.task);
+  }
+
+  get(task: string): LiveTask | undefined {
+    return this.#tasks.get(task);
   }
 
   list(): LiveTask[] {

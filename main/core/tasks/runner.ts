@@ -37,7 +37,7 @@ import type { LiveTasks } from './live-tasks.js';
 import { explainEngineError, startOrExplain } from './engine-errors.js';
 import { recordTaskEnd, waitForExit, type WaitResult } from './task-wait.js';
 import { collectOutputs, DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
-import { collectTaskChange } from './task-changes.js';
+import { TaskChangeCollector } from './task-changes.js';
 import type { WorkingCopyLimits } from '../changes/working-copy.js';
 import { sidecarReporter } from './sidecar-events.js';
 import { findAssetsDir } from '../assets.js';
@@ -328,8 +328,11 @@ export class TaskRunner {
     }, this.#deps.eventBudget));
     // A frozen parent freezes its running children too (see freeze above).
     tree?.onFreeze(task, () => enforcement.freeze('its parent task was frozen'));
+    // The change to its project (nothing without a base snapshot): live on demand, and at the end, one at a time.
+    const changes = new TaskChangeCollector({ sandbox, spec, taskDir: home.task(task), emit, branch: { engine, task, labels }, ...(this.#deps.changeLimits ? { limits: this.#deps.changeLimits } : {}) });
     teardown.add('listed as live', this.#deps.live?.add({
       task, agent: spec.agent, onViolation: spec.violations.action, done,
+      ...(spec.project ? { collectChange: () => changes.live() } : {}),
       stop: (rule, reason) => {
         emit('policy.violation', { rule, reason, action: 'stop' });
         stopTask(reason);
@@ -403,7 +406,7 @@ export class TaskRunner {
     recordTaskEnd(emit, { status, result, state, spec, durationMs: clock.now() - began, ...(expiredGrant ? { expiredGrant } : {}) });
 
     const artifacts = await collectOutputs({ sandbox, spec, artifactsDir, limits: this.#deps.extractLimits ?? DEFAULT_EXTRACT_LIMITS, emit });
-    await collectTaskChange({ sandbox, spec, taskDir: home.task(task), live: false, emit, branch: { engine, task, labels }, ...(this.#deps.changeLimits ? { limits: this.#deps.changeLimits } : {}) });
+    await changes.final();
     return { task, status, exitCode: status === 'exited' ? state.exitCode : undefined, oomKilled: state.oomKilled, artifactsDir, artifacts, durationMs: clock.now() - began };
   }
 }

@@ -74,3 +74,37 @@ function changeBranchMaker(sandbox: Sandbox, spec: TaskSpec, taskDir: string, de
 function firstLine(text: string): string {
   return text.split('\n').find((line) => line.trim() !== '' && !line.startsWith('Command failed'))?.slice(0, 300) ?? text.slice(0, 300);
 }
+
+/**
+ * One task's change collections, one at a time: live ones while it runs (`airlock diff`, the app's
+ * Changes tab), then the final one at its end — which waits for a live one under way, so a live
+ * collection never lands after (and over) the final change.
+ */
+export class TaskChangeCollector {
+  readonly #options: Omit<Parameters<typeof collectTaskChange>[0], 'live' | 'branch'>;
+  readonly #branch: Parameters<typeof collectTaskChange>[0]['branch'];
+  #queue: Promise<unknown> = Promise.resolve();
+  #final = false;
+
+  constructor(options: Omit<Parameters<typeof collectTaskChange>[0], 'live'>) {
+    const { branch, ...rest } = options;
+    this.#options = rest;
+    this.#branch = branch;
+  }
+
+  /** What the agent has changed so far (stored as a live change); nothing once the final one is under way. */
+  live(): Promise<void> {
+    if (this.#final) return this.#queue.then(() => undefined);
+    const next = this.#queue.then(() => (this.#final ? undefined : collectTaskChange({ ...this.#options, live: true })));
+    this.#queue = next.catch(() => undefined);
+    return next.then(() => undefined);
+  }
+
+  /** The change at the task's end, with the branch of a git project. */
+  final(): Promise<StoredChange | undefined> {
+    this.#final = true;
+    const next = this.#queue.then(() => collectTaskChange({ ...this.#options, live: false, ...(this.#branch ? { branch: this.#branch } : {}) }));
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+}
