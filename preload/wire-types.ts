@@ -263,3 +263,9 @@ export interface ScreenshotInfo {
   /** The page the browser was navigating to, for `navigation`. */
   url?: string;
 }
+
+/** An artifact's bytes and how the Artifacts tab may show them (images by their magic number only; never SVG or HTML). */
+export interface ArtifactContent {
+  view: { kind: 'image'; mime: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp' } | { kind: 'markdown' | 'csv' | 'json' | 'text' } | { kind: 'binary' };
+  bytes: Uint8Array;
+}
