@@ -29,7 +29,7 @@ function returns<T>(): Returns<T> {
 
 export type * from './wire-types.js';
 import type {
-  AgentSummary, AppliedChange, ApprovalInfo, AuditExportResult, AuditPageResult, AuditVerifyResult, ChangeView, CredentialPresetInfo, CredentialSummary, DoctorReport, EventBatch,
+  AgentSummary, AppliedChange, ApprovalInfo, ArtifactContent, AuditExportResult, AuditPageResult, AuditVerifyResult, ChangeView, CredentialPresetInfo, CredentialSummary, DoctorReport, EventBatch,
   ImageBuildState, PastTask, ScreenFrame, ScreenshotInfo, TaskInfo, TerminalFrame,
 } from './wire-types.js';
 
@@ -166,6 +166,11 @@ export const contract = {
   'screen.input': { args: z.tuple([z.strictObject({ task: taskId, input: screenInputSchema })]), result: returns<void>() },
   /** The task's screenshots from the audit trail (also after the task). */
   'screen.shots': { args: z.tuple([taskId]), result: returns<ScreenshotInfo[]>() },
+  /**
+   * One artifact of a task (its path as its `fs.output` event names it) for the Artifacts tab to show
+   * inline: refused unless it is still the file the trail recorded (sha256), and at most 8 MiB.
+   */
+  'artifacts.read': { args: z.tuple([z.strictObject({ task: taskId, path: z.string().min(1).max(4096) })]), result: returns<ArtifactContent>() },
   /** One screenshot's PNG, refused unless it is still the file its event recorded (sha256). */
   'screen.shot': { args: z.tuple([z.strictObject({ task: taskId, index: z.number().int().min(1).max(10_000_000) })]), result: returns<Uint8Array>() },
   /**

@@ -86,6 +86,9 @@ const bridge: AirlockBridge = {
     shots: (task) => invoke('screen.shots', task),
     shot: (request) => invoke('screen.shot', request),
   },
+  artifacts: {
+    read: (request) => invoke('artifacts.read', request),
+  },
   terminal: {
     watch: (task) => invoke('terminal.watch', task),
     unwatch: (task) => invoke('terminal.unwatch', task),

@@ -302,3 +302,9 @@ export interface AppliedChange {
   merged: string[];
   notices: { path: string; dropped: 'setuid/setgid/sticky' | 'executable' }[];
 }
+
+/** An artifact's bytes and how the Artifacts tab may show them (images by their magic number only; never SVG or HTML). */
+export interface ArtifactContent {
+  view: { kind: 'image'; mime: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp' } | { kind: 'markdown' | 'csv' | 'json' | 'text' } | { kind: 'binary' };
+  bytes: Uint8Array;
+}

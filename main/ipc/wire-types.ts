@@ -2,6 +2,7 @@
  * The contract declares its own copies of the core's result types (so the renderer never compiles
  * core code); these fail the typecheck as soon as a copy and the original differ at all.
  */
+import type * as Artifacts from '../core/service/artifact-read.js';
 import type { AirlockEvent } from '../core/audit/events.js';
 import type * as Desktop from '../core/desktop/types.js';
 import type { ChangeFile } from '../core/service/change-files.js';
@@ -39,4 +40,5 @@ export type WireTypesMatchCore = [
   Assert<Identical<Desktop.ScreenshotInfo, Wire.ScreenshotInfo>>,
   Assert<Identical<Desktop.CaptureReason, Wire.CaptureReason>>,
   Assert<Identical<ChangeFile, Wire.ChangeFileInfo>>,
+  Assert<Identical<Artifacts.ArtifactContent, Wire.ArtifactContent>>,
 ];

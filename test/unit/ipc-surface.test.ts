@@ -53,6 +53,7 @@ const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
   'screen.input': [{ task: TASK, input: { type: 'pointer', x: 1279, y: 799, buttons: 1 } }],
   'screen.shots': [TASK],
   'screen.shot': [{ task: TASK, index: 1 }],
+  'artifacts.read': [{ task: TASK, path: '/workspace/out/report.md' }],
   'terminal.watch': [TASK],
   'terminal.unwatch': [TASK],
   'terminal.control': [{ task: TASK, take: true }],

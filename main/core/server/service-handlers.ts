@@ -36,6 +36,8 @@ export function serviceHandlers(service: AirlockService): SharedHandlers {
     'credentials.add': (input) => service.addCredential(input),
     'credentials.remove': (name) => service.removeCredential(name),
 
+    'artifacts.read': ({ task, path }) => service.readArtifact(task, path),
+
     ...screenHandlers(service.screens),
     ...terminalHandlers(service.terminals),
   };

@@ -26,6 +26,7 @@ import type { LiveTasks } from '../tasks/live-tasks.js';
 import type { ReapOutcome } from '../tasks/reaper.js';
 import { pruneAuditTrail } from '../audit/retention.js';
 import { MachineTasks } from './machine-tasks.js';
+import { findArtifact, PREVIEW_MAX_BYTES, readArtifactBytes, viewOf, type ArtifactContent } from './artifact-read.js';
 import { exportAuditToFile, withTamperNotices } from './audit-files.js';
 import type { ApprovalRecorder } from '../policy/approval.js';
 import { AgentRegistry } from './agents.js';
@@ -304,6 +305,13 @@ export class AirlockService {
   }
 
   /** Writes the trail (or one task's records), oldest first, to a file the user chose (the app's dialog, the CLI's --output). */
+  /** An artifact for the Artifacts tab, checked against the trail's sha256 (artifact-read.ts). */
+  async readArtifact(task: string, artifactPath: string): Promise<ArtifactContent> {
+    await this.#flushAudit();
+    const bytes = await readArtifactBytes(await findArtifact(this.#deps.home.audit, task, artifactPath), PREVIEW_MAX_BYTES);
+    return { view: viewOf(artifactPath, bytes), bytes };
+  }
+
   async exportAudit(file: string, format: ExportFormat, task?: string): Promise<AuditExportResult> {
     await this.#flushAudit();
     return exportAuditToFile(this.#deps.home.audit, file, format, task);

@@ -104,6 +104,9 @@ export const api: AirlockApi = {
     add: (input) => unwrap(bridge().credentials.add(input)),
     remove: (name) => unwrap(bridge().credentials.remove(name)),
   },
+  artifacts: {
+    read: (request) => unwrap(bridge().artifacts.read(request)),
+  },
   screen: {
     watch: (task) => unwrap(bridge().screen.watch(task)),
     unwatch: (task) => unwrap(bridge().screen.unwatch(task)),

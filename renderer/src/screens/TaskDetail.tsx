@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { IpcError, TaskInfo } from '../../../preload/contract';
+import { ArtifactPreview } from '../components/ArtifactPreview';
 import { BarChart, LineChart } from '../components/Charts';
 import { Badge, EmptyState, ErrorPanel, MOD_KEY } from '../components/common';
 import { Grants } from '../components/Grants';
@@ -119,7 +120,7 @@ export function TaskDetail({ task }: { task: string }) {
       {tab === 'terminal' && terminal && <TerminalTab info={{ id: task, agent, terminal }} />}
       {tab === 'log' && <ActionLog log={log} version={version} />}
       {tab === 'network' && <NetworkTable log={log} />}
-      {tab === 'artifacts' && <Artifacts log={log} info={info} />}
+      {tab === 'artifacts' && <Artifacts task={task} log={log} info={info} />}
       {tab === 'changes' && <ChangesTab task={task} />}
       {tab === 'screenshots' && <Screenshots task={task} count={log.counts.screenshots} />}
     </div>
@@ -170,7 +171,8 @@ function NetworkTable({ log }: { log: EventLog }) {
   );
 }
 
-function Artifacts({ log, info }: { log: EventLog; info: TaskInfo | undefined }) {
+function Artifacts({ task, log, info }: { task: string; log: EventLog; info: TaskInfo | undefined }) {
+  const [shown, setShown] = useState<string | null>(null);
   if (log.artifacts.length === 0) {
     return <EmptyState title="No artifacts yet">Files the agent writes to its manifest's <code>outputs</code> are collected when it exits, with their sha256.</EmptyState>;
   }
@@ -178,17 +180,19 @@ function Artifacts({ log, info }: { log: EventLog; info: TaskInfo | undefined })
     <div className="table-wrap">
       {info && <p className="muted">Collected into <code>{info.artifactsDir}</code></p>}
       <table className="table">
-        <thead><tr><th>Path</th><th>Size</th><th>sha256</th></tr></thead>
+        <thead><tr><th>Path</th><th>Size</th><th>sha256</th><th /></tr></thead>
         <tbody>
           {log.artifacts.map((a) => (
             <tr key={a.path}>
               <td className="mono">{a.path}</td>
               <td>{a.note ?? formatSize(a.size)}</td>
               <td className="mono small">{a.sha256?.slice(0, 16) ?? ''}</td>
+              <td>{a.sha256 && <button type="button" className="link" aria-label={`Show ${a.path}`} onClick={() => setShown(shown === a.path ? null : a.path)}>{shown === a.path ? 'Hide' : 'Show'}</button>}</td>
             </tr>
           ))}
         </tbody>
       </table>
+      {shown && <ArtifactPreview task={task} path={shown} />}
     </div>
   );
 }
