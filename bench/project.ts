@@ -98,7 +98,8 @@ export async function benchProject(): Promise<void> {
     console.log(`git archive HEAD | tar -x (baseline)          ${median(samples.archive).toFixed(0).padStart(7)} ms`);
     console.log(`airlock run --no-project, to first instruction ${median(samples.without).toFixed(0).padStart(7)} ms`);
     console.log(`airlock run --project, to first instruction    ${median(samples.with).toFixed(0).padStart(7)} ms`);
-    console.log(`--project's cost (the difference)              ${copy.toFixed(0).padStart(7)} ms (${(copy - median(samples.archive)).toFixed(0)} ms more than git archive)`);
+    const beside = copy - median(samples.archive);
+    console.log(`--project's cost (the difference)              ${copy.toFixed(0).padStart(7)} ms (${beside >= 0 ? '+' : ''}${beside.toFixed(0)} ms beside git archive)`);
   } finally {
     await timed(process.execPath, [CLI, 'engine', 'stop'], { env }).catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
