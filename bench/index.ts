@@ -4,13 +4,15 @@ import { benchDesktopFrames } from './desktop-frames.js';
 import { benchDesktopStart } from './desktop-start.js';
 import { benchGateway } from './gateway.js';
 import { benchPool } from './pool.js';
+import { benchProject } from './project.js';
 import { benchStartup } from './startup.js';
 import { benchUi } from './ui.js';
 
-// `npm run bench [startup|pool|audit|gateway|credentials|ui|desktop]…`: the ones named, all by default.
+// `npm run bench [startup|pool|project|audit|gateway|credentials|ui|desktop]…`: the ones named, all by default.
 const BENCHES: Record<string, () => Promise<void>> = {
   startup: benchStartup,
   pool: benchPool,
+  project: benchProject,
   audit: benchAudit,
   gateway: benchGateway,
   credentials: benchCredentials,

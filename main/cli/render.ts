@@ -146,6 +146,8 @@ export class EventRenderer {
         return line('·', 'dim', `took a prepared sandbox from the warm pool (made ${formatDuration(Number(d.ageMs))} before)`);
       case 'pool.discarded':
         return line('·', 'dim', `a prepared sandbox discarded: ${String(d.reason)}`);
+      case 'project.progress':
+        return line('…', 'dim', `copying the project: ${Number(d.files)}/${Number(d.totalFiles)} files, ${formatSize(Number(d.bytes))}/${formatSize(Number(d.totalBytes))}`);
       case 'image.progress':
         return line('…', 'dim', `${String(d.phase)}: ${String(d.message)}${d.percent !== undefined ? ` (${Number(d.percent)}%)` : ''}`);
       default:

@@ -7,7 +7,7 @@ import { Keychain } from '../../main/core/credentials/keychain.js';
 import { tempDir } from '../helpers/env.js';
 import { stopEngine } from '../helpers/engine.js';
 import { bash, startAnthropicApi } from '../helpers/providers/anthropic.js';
-import { addPresetCredential, runKit, type KitRunResult } from '../helpers/kits.js';
+import { addPresetCredential, kitProject, runKit, type KitRunResult } from '../helpers/kits.js';
 
 /**
  * A hostile model drives the real Claude Code (the kit, with its `Bash` tool and no permission
@@ -48,7 +48,7 @@ describe('a prompt-injected Claude Code cannot leak the Anthropic key it is lent
     const env = { AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${HOST}=127.0.0.1,${EXFIL}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: api.caFile };
     const added = await addPresetCredential({ name: CREDENTIAL, preset: 'anthropic', host: `${HOST}:${api.port}`, secret: KEY, env });
     expect(added.code).toBe(0);
-    run = await runKit('claude-code', { endpoint: api.url, output: outputs, env, toolArgs: ['-p', 'Summarise the README.'] });
+    run = await runKit('claude-code', { endpoint: api.url, output: outputs, project: kitProject(), env, toolArgs: ['-p', 'Summarise the README.'] });
   }, 240_000);
 
   afterAll(async () => {

@@ -22,11 +22,11 @@ export interface PtySession {
   kill(): void;
 }
 
-export function startPtySession(args: string[], options: { dir: string; env: NodeJS.ProcessEnv; cols: number; rows: number }): PtySession {
+export function startPtySession(args: string[], options: { dir: string; env: NodeJS.ProcessEnv; cols: number; rows: number; cwd?: string }): PtySession {
   const pidFile = path.join(options.dir, `cli-${Date.now()}.pid`);
   const quoted = [process.execPath, CLI, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
   const inner = `stty cols ${options.cols} rows ${options.rows}; echo $$ > '${pidFile}'; exec ${quoted}`;
-  const child = spawn('script', ['-qfec', inner, '/dev/null'], { env: { ...process.env, ...TEST_ENGINE_ENV, ...options.env, TERM: 'xterm-256color' } });
+  const child = spawn('script', ['-qfec', inner, '/dev/null'], { ...(options.cwd ? { cwd: options.cwd } : {}), env: { ...process.env, ...TEST_ENGINE_ENV, ...options.env, TERM: 'xterm-256color' } });
   let shown = '';
   child.stdout.on('data', (d: Buffer) => (shown += d.toString('latin1')));
   child.stderr.on('data', (d: Buffer) => (shown += d.toString('latin1')));

@@ -5,7 +5,7 @@ import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { Keychain } from '../../main/core/credentials/keychain.js';
 import { stopEngine } from '../helpers/engine.js';
 import { runCli, tempDir } from '../helpers/env.js';
-import { addPresetCredential } from '../helpers/kits.js';
+import { addPresetCredential, kitProject } from '../helpers/kits.js';
 import { startPtySession } from '../helpers/pty-session.js';
 import { startAnthropicApi, writeFile } from '../helpers/providers/anthropic.js';
 
@@ -45,10 +45,11 @@ describe('airlock run claude-code -it (the real TUI on a pseudo-terminal)', () =
   });
 
   it('opens at its prompt, a typed prompt makes it write a file that is collected, and the log has the session without the keys', { timeout: 180_000 }, async () => {
-    const session = startPtySession(['run', 'claude-code', '-it', '--endpoint', api.url, '--output', outputs], { dir, env, cols: 120, rows: 40 });
+    const session = startPtySession(['run', 'claude-code', '-it', '--endpoint', api.url, '--output', outputs], { dir, env, cols: 120, rows: 40, cwd: kitProject() });
     try {
-      // Straight to its prompt: no onboarding, no "trust this folder?", no "use this API key?".
+      // Straight to its prompt, in the project's copy: no onboarding, no "trust this folder?", no "use this API key?".
       await session.waitFor('bypass permissions on', 90_000);
+      expect(session.shown()).toContain('/workspace/project');
       expect(session.shown()).toContain('Claude Code');
       expect(session.shown()).not.toMatch(/trust this folder|Do you want to use this API key|Unable to connect/);
       session.type(TYPED);

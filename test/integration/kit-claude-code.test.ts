@@ -5,7 +5,7 @@ import { Keychain } from '../../main/core/credentials/keychain.js';
 import { tempDir } from '../helpers/env.js';
 import { stopEngine } from '../helpers/engine.js';
 import { startAnthropicApi, writeFile } from '../helpers/providers/anthropic.js';
-import { addPresetCredential, runKit, type KitRunResult } from '../helpers/kits.js';
+import { addPresetCredential, kitProject, runKit, type KitRunResult } from '../helpers/kits.js';
 
 /**
  * The real Claude Code (the pinned npm release, in the kit's image) run as a user runs it:
@@ -33,7 +33,7 @@ describe('airlock run claude-code (the real CLI against a pretend Anthropic API)
     const added = await addPresetCredential({ name: CREDENTIAL, preset: 'anthropic', host: `${HOST}:${api.port}`, secret: KEY, env });
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
-    run = await runKit('claude-code', { endpoint: api.url, output: outputs, env, toolArgs: ['-p', 'Write hello.txt into /workspace/out.'] });
+    run = await runKit('claude-code', { endpoint: api.url, output: outputs, project: kitProject(), env, toolArgs: ['-p', 'Write hello.txt into /workspace/out.'] });
   }, 240_000);
 
   afterAll(async () => {

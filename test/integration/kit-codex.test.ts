@@ -6,7 +6,7 @@ import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { Keychain } from '../../main/core/credentials/keychain.js';
 import { stopEngine } from '../helpers/engine.js';
 import { tempDir } from '../helpers/env.js';
-import { addPresetCredential, runKit, type KitRunResult } from '../helpers/kits.js';
+import { addPresetCredential, kitProject, runKit, type KitRunResult } from '../helpers/kits.js';
 import { startPretendOpenAi, type PretendOpenAi } from '../helpers/providers/openai.js';
 
 // The real Codex CLI (@openai/codex from the npm registry) in its Airlock image, run through the CLI
@@ -34,7 +34,7 @@ describe('codex kit, end to end against a pretend OpenAI API', () => {
     expect(added.stderr).toBe('');
     expect(added.code).toBe(0);
     run = await runKit('codex', {
-      endpoint: `https://${HOST}:${api.port}`, output, env, timeoutMs: 150_000,
+      endpoint: `https://${HOST}:${api.port}`, output, project: kitProject(), env, timeoutMs: 150_000,
       toolArgs: ['exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', `Write the file ${FILE.path}`],
     });
     events = run.events;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keychain } from '../../main/core/credentials/keychain.js';
 import { stopEngine } from '../helpers/engine.js';
 import { tempDir } from '../helpers/env.js';
-import { addPresetCredential, runKit } from '../helpers/kits.js';
+import { addPresetCredential, kitProject, runKit } from '../helpers/kits.js';
 import { startPretendGemini, type PretendGemini } from '../helpers/providers/gemini.js';
 
 /**
@@ -47,7 +47,7 @@ describe('gemini-cli, the real tool in its kit', () => {
     expect(stored.stderr).toBe('');
     expect(stored.code).toBe(0);
 
-    const run = await runKit('gemini-cli', { endpoint: api.url, output: out, env, toolArgs: TOOL_ARGS, timeoutMs: 150_000 });
+    const run = await runKit('gemini-cli', { endpoint: api.url, output: out, project: kitProject(), env, toolArgs: TOOL_ARGS, timeoutMs: 150_000 });
     const events = run.events;
     const kinds = (kind: string) => events.filter((e) => e.kind === kind);
     expect(run.code, run.stderr + run.stdout.slice(-4000)).toBe(0);

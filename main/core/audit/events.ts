@@ -8,6 +8,8 @@ export const EVENT_KINDS = [
   'fs.input', 'fs.output',
   // a project's working copy put in the workspace (tasks/project-copy.ts): what was copied, and its hash
   'task.project',
+  // a large project's copy under way: files and bytes copied so far, of how many (twice a second at most)
+  'project.progress',
   'net.request', 'net.denied',
   'cred.granted', 'cred.used', 'cred.denied', 'cred.misuse', 'cred.expired', 'cred.revoked',
   'approval.requested', 'approval.decided',

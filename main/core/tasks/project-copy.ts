@@ -39,9 +39,10 @@ export interface ProjectCopied {
  * (never setuid/setgid), symlinks as links (never followed), and, for a repository, the fresh
  * `.git` from `gitTemp` (project-git.ts). Each file is opened without following a symlink and
  * must still be a regular file inside the project; `maxBytes` bounds what is read if files grew
- * since they were listed. `done` settles with the snapshot once the last byte is packed.
+ * since they were listed. `done` settles with the snapshot once the last byte is packed;
+ * `copied` hears the running count after each file.
  */
-export function packProject(listing: ProjectListing, rel: string, gitTemp: string | undefined, maxBytes: number): { stream: NodeJS.ReadableStream; done: Promise<ProjectCopied> } {
+export function packProject(listing: ProjectListing, rel: string, gitTemp: string | undefined, maxBytes: number, copied?: (files: number, bytes: number) => void): { stream: NodeJS.ReadableStream; done: Promise<ProjectCopied> } {
   const pack = tar.pack();
   const written = new Set<string>();
   const mtime = new Date();
@@ -93,6 +94,7 @@ export function packProject(listing: ProjectListing, rel: string, gitTemp: strin
         const sha256 = hash.digest('hex');
         files.push({ path: entry.path, mode: entry.mode, sha256, size: stat.size });
         manifest.update(`${entry.path}\0${entry.mode.toString(8)}\0${sha256}\n`);
+        copied?.(files.length, bytes);
       } finally {
         await handle.close();
       }
@@ -149,13 +151,16 @@ export async function copyProject(options: {
   taskDir: string;
   seed: (workdir: string, archive: NodeJS.ReadableStream) => Promise<void>;
   record: (data: Record<string, unknown>) => void;
+  /** `project.progress` while a large copy runs: at most one every PROGRESS_EVERY_MS of `now`. */
+  progress?: { now: () => number; emit: (data: Record<string, unknown>) => void };
 }): Promise<ProjectBase> {
   const { project, workdir } = options;
   const limits = { maxBytes: Math.min(PROJECT_LIMITS.maxBytes, options.diskBytes), maxFiles: PROJECT_LIMITS.maxFiles };
   const listing = await listProject(project.from, limits);
   const gitTemp = listing.git ? await freshGitDir(listing.hostPath, listing.head, listing.withheld) : undefined;
   try {
-    const { stream, done } = packProject(listing, path.posix.relative(workdir, project.to), gitTemp, limits.maxBytes);
+    const total = { totalFiles: listing.entries.length, totalBytes: listing.bytes };
+    const { stream, done } = packProject(listing, path.posix.relative(workdir, project.to), gitTemp, limits.maxBytes, throttledProgress(options.progress, total));
     const [copied] = await Promise.all([done, options.seed(workdir, stream)]);
     const base: ProjectBase = { hostPath: listing.hostPath, containerPath: project.to, git: listing.git, ...(listing.head ? { head: listing.head } : {}), files: copied.files };
     const dir = path.join(options.taskDir, 'project');
@@ -169,4 +174,19 @@ export async function copyProject(options: {
   } finally {
     if (gitTemp !== undefined) await fs.promises.rm(gitTemp, { recursive: true, force: true });
   }
+}
+
+/** How often a copy in progress reports (a small project is copied before the first report). */
+export const PROGRESS_EVERY_MS = 500;
+
+/** The per-file count turned into `project.progress` events, one per PROGRESS_EVERY_MS at most. */
+function throttledProgress(progress: { now: () => number; emit: (data: Record<string, unknown>) => void } | undefined, total: { totalFiles: number; totalBytes: number }): ((files: number, bytes: number) => void) | undefined {
+  if (!progress) return undefined;
+  let next = progress.now() + PROGRESS_EVERY_MS;
+  return (files, bytes) => {
+    const now = progress.now();
+    if (now < next) return;
+    next = now + PROGRESS_EVERY_MS;
+    progress.emit({ files, bytes, ...total });
+  };
 }

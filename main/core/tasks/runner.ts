@@ -292,6 +292,7 @@ export class TaskRunner {
       await copyProject({
         project: spec.project, workdir: spec.workdir, diskBytes: spec.limits.diskBytes, taskDir: home.task(task),
         seed: (workdir, archive) => sandbox.seed(workdir, archive), record: (data) => emit('task.project', data),
+        progress: { now: () => clock.now(), emit: (data) => emit('project.progress', data) },
       });
     }
     if (lent?.credentials.ca) await sandbox.trustCa(lent.credentials.ca.certificatePem, CA_BUNDLE, TASK_CA_FILE);
