@@ -151,12 +151,14 @@ export async function copyProject(options: {
   taskDir: string;
   seed: (workdir: string, archive: NodeJS.ReadableStream) => Promise<void>;
   record: (data: Record<string, unknown>) => void;
+  /** AIRLOCK_HOME: never copied in, when the project holds it (its trail, other tasks' files). */
+  airlockHome?: string;
   /** `project.progress` while a large copy runs: at most one every PROGRESS_EVERY_MS of `now`. */
   progress?: { now: () => number; emit: (data: Record<string, unknown>) => void };
 }): Promise<ProjectBase> {
   const { project, workdir } = options;
   const limits = { maxBytes: Math.min(PROJECT_LIMITS.maxBytes, options.diskBytes), maxFiles: PROJECT_LIMITS.maxFiles };
-  const listing = await listProject(project.from, limits);
+  const listing = withoutAirlockHome(await listProject(project.from, limits), options.airlockHome);
   const gitTemp = listing.git ? await freshGitDir(listing.hostPath, listing.head, listing.withheld) : undefined;
   try {
     const total = { totalFiles: listing.entries.length, totalBytes: listing.bytes };
@@ -189,4 +191,20 @@ function throttledProgress(progress: { now: () => number; emit: (data: Record<st
     next = now + PROGRESS_EVERY_MS;
     progress.emit({ files, bytes, ...total });
   };
+}
+
+/** The listing without AIRLOCK_HOME's files, when the project holds that folder (Airlock's own records never go into a sandbox). */
+export function withoutAirlockHome(listing: ProjectListing, airlockHome: string | undefined): ProjectListing {
+  if (!airlockHome) return listing;
+  const home = fs.existsSync(airlockHome) ? fs.realpathSync(airlockHome) : path.resolve(airlockHome);
+  const inside = path.relative(listing.hostPath, home);
+  if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
+    if (inside === '') throw new AirlockError('bad_argument', `--project: ${listing.hostPath} is AIRLOCK_HOME itself`, 'give the folder of your project');
+    return listing;
+  }
+  const prefix = `${inside.split(path.sep).join('/')}/`;
+  const kept = listing.entries.filter((entry) => entry.path !== prefix.slice(0, -1) && !entry.path.startsWith(prefix));
+  if (kept.length === listing.entries.length) return listing;
+  const bytes = kept.reduce((sum, entry) => sum + entry.size, 0);
+  return { ...listing, entries: kept, bytes };
 }

@@ -291,7 +291,7 @@ export class TaskRunner {
     if (spec.project) {
       await copyProject({
         project: spec.project, workdir: spec.workdir, diskBytes: spec.limits.diskBytes, taskDir: home.task(task),
-        seed: (workdir, archive) => sandbox.seed(workdir, archive), record: (data) => emit('task.project', data),
+        seed: (workdir, archive) => sandbox.seed(workdir, archive), record: (data) => emit('task.project', data), airlockHome: home.root,
         progress: { now: () => clock.now(), emit: (data) => emit('project.progress', data) },
       });
     }
