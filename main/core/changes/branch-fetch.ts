@@ -20,7 +20,8 @@ export async function fetchChangeBranch(repo: string, bundle: string, task: stri
   const branch = changeBranch(task);
   const env = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: '', GIT_PROTOCOL_FROM_USER: '0' };
   await run('git', [
-    '-C', repo, '-c', 'transfer.fsckObjects=true', '-c', 'fetch.fsckObjects=true', '-c', 'protocol.allow=never', '-c', 'protocol.file.allow=always',
+    // No hook runs for Airlock's fetch (a reference-transaction hook would fire on the new ref): nothing runs on the host.
+    '-C', repo, '-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', '-c', 'transfer.fsckObjects=true', '-c', 'fetch.fsckObjects=true', '-c', 'protocol.allow=never', '-c', 'protocol.file.allow=always',
     'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-auto-gc', '--', bundle, `${BUNDLE_REF}:refs/heads/${branch}`,
   ], { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1024 * 1024 });
   return branch;
