@@ -188,11 +188,11 @@ export const contract = {
   // A task's stored change, as a window may see it: files relative to the project and the project's
   // folder name, never a host path (main/ipc/changes.ts asks the engine and leaves host paths out).
   /** The change as stored, its patch checked against the sha256 the trail recorded. */
-  'changes.get': { args: z.tuple([taskId]), result: returns<ChangeView>() },
+  'review.get': { args: z.tuple([taskId]), result: returns<ChangeView>() },
   /** Applies it to the project all or nothing (three ways with `threeWay`); refuses, naming them, when files changed since the task started. */
-  'changes.apply': { args: z.tuple([z.strictObject({ task: taskId, threeWay: z.boolean() })]), result: returns<AppliedChange>() },
+  'review.apply': { args: z.tuple([z.strictObject({ task: taskId, threeWay: z.boolean() })]), result: returns<AppliedChange>() },
   /** Drops the stored change unapplied. */
-  'changes.discard': { args: z.tuple([taskId]), result: returns<void>() },
+  'review.discard': { args: z.tuple([taskId]), result: returns<void>() },
 } as const satisfies Record<`${string}.${string}`, { args: z.ZodType<readonly unknown[]>; result: Returns<unknown> }>;
 
 /** Push topics (main → renderer). */

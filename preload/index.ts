@@ -51,10 +51,10 @@ const bridge: AirlockBridge = {
     forget: (id) => invoke('agents.forget', id),
     approve: (id, options) => invoke('agents.approve', id, options),
   },
-  changes: {
-    get: (task) => invoke('changes.get', task),
-    apply: (request) => invoke('changes.apply', request),
-    discard: (task) => invoke('changes.discard', task),
+  review: {
+    get: (task) => invoke('review.get', task),
+    apply: (request) => invoke('review.apply', request),
+    discard: (task) => invoke('review.discard', task),
   },
   tasks: {
     run: (request) => invoke('tasks.run', request),

@@ -1,5 +1,5 @@
 /**
- * A window's `changes.*` channels: the engine's own (engine-contract.ts), with every host path left
+ * A window's `review.*` channels: the engine's `changes.*` (engine-contract.ts), with every host path left
  * out of what the renderer gets. The project is named by its folder's name alone; files are relative
  * to it (the engine has checked each is a safe relative path).
  */
@@ -20,7 +20,7 @@ export function appliedChange(result: ApplyResult): AppliedChange {
 }
 
 export function registerChangeHandlers(handle: Handle, engine: EngineCalls): void {
-  handle('changes.get', async (task, caller) => changeView(await engine.call(caller, 'changes.get', task)));
-  handle('changes.apply', async (request, caller) => appliedChange(await engine.call(caller, 'changes.apply', request)));
-  handle('changes.discard', (task, caller) => engine.call(caller, 'changes.discard', task));
+  handle('review.get', async (task, caller) => changeView(await engine.call(caller, 'changes.get', task)));
+  handle('review.apply', async (request, caller) => appliedChange(await engine.call(caller, 'changes.apply', request)));
+  handle('review.discard', (task, caller) => engine.call(caller, 'changes.discard', task));
 }

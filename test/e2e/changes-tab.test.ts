@@ -94,7 +94,7 @@ describe('the Changes tab', () => {
   }, 120_000);
 
   it('never hands the window a host path: the project is named by its folder alone', async () => {
-    const view = await page.evaluate((task) => (globalThis as unknown as { airlock: AirlockBridge }).airlock.changes.get(task), REVIEWED);
+    const view = await page.evaluate((task) => (globalThis as unknown as { airlock: AirlockBridge }).airlock.review.get(task), REVIEWED);
     expect(view.ok).toBe(true);
     expect(JSON.stringify(view)).not.toContain(project);
     expect(view.ok && view.value.projectName).toBe(path.basename(project));

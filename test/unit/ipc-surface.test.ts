@@ -59,9 +59,9 @@ const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
   'terminal.control': [{ task: TASK, take: true }],
   'terminal.input': [{ task: TASK, data: new Uint8Array([0x68, 0x69]) }],
   'terminal.resize': [{ task: TASK, cols: 120, rows: 40 }],
-  'changes.get': [TASK],
-  'changes.apply': [{ task: TASK, threeWay: true }],
-  'changes.discard': [TASK],
+  'review.get': [TASK],
+  'review.apply': [{ task: TASK, threeWay: true }],
+  'review.discard': [TASK],
 };
 
 describe('preload surface', () => {

@@ -19,11 +19,11 @@ function returns<T>(): Returns<T> {
   return {};
 }
 
-// The channels a window has and the engine has not; a window's `changes.*` are the engine's own
+// The channels a window has and the engine has not; a window's `review.*` are the engine's `changes.*`
 // (below) with host paths left out by the app's main process (main/ipc/changes.ts).
 const {
   'app.version': _appVersion, 'agents.open': _agentsOpen, 'audit.export': _auditExport,
-  'changes.get': _changesView, 'changes.apply': _changesApplied, 'changes.discard': _changesDiscard, ...shared
+  'review.get': _reviewGet, 'review.apply': _reviewApply, 'review.discard': _reviewDiscard, ...shared
 } = contract;
 
 /** The renderer's channels the engine answers as they are. */

@@ -76,11 +76,11 @@ export const api: AirlockApi = {
     forget: (id) => unwrap(bridge().agents.forget(id)),
     approve: (id, options) => unwrap(bridge().agents.approve(id, options)),
   },
-  changes: {
+  review: {
     // The patch is parsed line by line, so it passes as it is: the Changes tab makes each line visible (lib/change-diff.ts).
-    get: (task) => unwrap(bridge().changes.get(task), PATCH),
-    apply: (request) => unwrap(bridge().changes.apply(request)),
-    discard: (task) => unwrap(bridge().changes.discard(task)),
+    get: (task) => unwrap(bridge().review.get(task), PATCH),
+    apply: (request) => unwrap(bridge().review.apply(request)),
+    discard: (task) => unwrap(bridge().review.discard(task)),
   },
   tasks: {
     run: (request) => unwrap(bridge().tasks.run(request)),

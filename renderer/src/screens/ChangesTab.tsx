@@ -26,7 +26,7 @@ export function ChangesTab({ task }: { task: string }) {
   useEffect(() => {
     let current = true;
     setLoadError(null);
-    api.changes.get(task).then(
+    api.review.get(task).then(
       (value) => current && setChange(value),
       (error: unknown) => current && (setChange(null), setLoadError(describeError(error))),
     );
@@ -165,8 +165,8 @@ function ConfirmChange({ kind, change, onCancel, onDone }: {
   const confirm = async () => {
     setBusy(true);
     try {
-      if (kind === 'apply') onDone(await api.changes.apply({ task: change.task, threeWay }), null);
-      else onDone(null, (await api.changes.discard(change.task), null));
+      if (kind === 'apply') onDone(await api.review.apply({ task: change.task, threeWay }), null);
+      else onDone(null, (await api.review.discard(change.task), null));
     } catch (error) {
       onDone(null, describeError(error));
     }
