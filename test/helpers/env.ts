@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,6 +80,15 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * Runs `docker exec` in a task's container, bounded: Docker 20.10 can leave an exec hanging for
+ * good when the container exits while it runs, and a synchronous hang would block the whole test
+ * file (no test timeout can fire). A test that needs the container alive holds its agent open.
+ */
+export function dockerExecSync(container: string, command: string[], timeoutMs = 20_000): string {
+  return execFileSync('docker', ['exec', container, ...command], { encoding: 'utf8', timeout: timeoutMs });
 }
 
 /** Waits until `probe` returns a value, polling; fails the test after `timeoutMs`. */

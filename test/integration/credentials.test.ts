@@ -11,7 +11,7 @@ import { TaskRunner } from '../../main/core/tasks/runner.js';
 import { ephemeralHeadSigner } from '../../main/core/audit/head.js';
 import { AuditStore } from '../../main/core/audit/store.js';
 import { recordBusInTrail } from '../../main/core/audit/trail.js';
-import { harness, lines, REPO, specFrom, tempDir } from '../helpers/env.js';
+import { dockerExecSync, harness, lines, REPO, specFrom, tempDir, waitFor } from '../helpers/env.js';
 import { startRemotes } from '../helpers/remotes.js';
 
 // Real keychain (a service of this file's own), real engine, real TLS end to end.
@@ -67,12 +67,12 @@ describe('lending a credential to a task', () => {
       'curl -sS -H "Authorization: Bearer $VENDOR_TOKEN" https://api.vendor.test/curl',
       'node -e "fetch(\'https://api.vendor.test/node\', { headers: { authorization: \'Bearer \' + process.env.VENDOR_TOKEN } }).then(r => r.text()).then(t => process.stdout.write(t))"',
       'python3 -c "import os, urllib.request as u; print(u.urlopen(u.Request(\'https://api.vendor.test/python\', headers={\'Authorization\': \'Bearer \' + os.environ[\'VENDOR_TOKEN\']})).read().decode(), end=\'\')"',
-      'echo "token: $VENDOR_TOKEN"', 'env | grep -c SENTINEL || true', 'echo ready', 'sleep 3',
+      'echo "token: $VENDOR_TOKEN"', 'env | grep -c SENTINEL || true', 'echo ready',
+      // Held open until the test has looked inside (an exec must not span the agent's exit), at most 60 s.
+      'i=0; while [ ! -e /tmp/release ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done',
     ].join('; ');
     const running = runner.run(specFrom(root, `name: honest\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\ncredentials: [{ name: vendor-api, ttl: 5m, env: VENDOR_TOKEN }]\n${NETWORK}`));
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => lines(events).includes('ready') && (clearInterval(check), resolve()), 50);
-    });
+    await waitFor(async () => lines(events).includes('ready') || undefined, 'the agent to be ready');
     // While it runs: the container's configuration and its filesystem hold no secret.
     const [objects] = (await listTaskObjects(engine)).filter((t) => t.task === events[0]!.task);
     let agentId = '';
@@ -80,11 +80,12 @@ describe('lending a credential to a task', () => {
       const info = await engine.api.getContainer(c.id).inspect();
       if (info.Config.Labels['airlock.role'] === undefined) agentId = c.id;
       expect(JSON.stringify({ env: info.Config.Env, labels: info.Config.Labels, mounts: info.Mounts, cmd: info.Config.Cmd })).not.toContain(SENTINEL);
-      const diff = execFileSync('docker', ['diff', c.id], { encoding: 'utf8' });
+      const diff = execFileSync('docker', ['diff', c.id], { encoding: 'utf8', timeout: 20_000 });
       expect(diff).not.toContain(SENTINEL);
     }
-    const grep = execFileSync('docker', ['exec', agentId, 'sh', '-c', `grep -rl "${SENTINEL}" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null || echo none`], { encoding: 'utf8' });
+    const grep = dockerExecSync(agentId, ['sh', '-c', `grep -rl "${SENTINEL}" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null || echo none`]);
     expect(grep.trim()).toBe('none');
+    dockerExecSync(agentId, ['touch', '/tmp/release']);
     const outcome = await running;
     expect(outcome.exitCode).toBe(0);
     const out = lines(events);
@@ -122,9 +123,7 @@ describe('lending a credential to a task', () => {
     store.add({ name: 'db-password', secret: 'correct-horse-battery-staple', hosts: ['db.vendor.test:5432'], maxTtlMs: 60_000 });
     const script = 'echo "db=$DB_PASSWORD"; printf %s "$DB_PASSWORD" | base64; echo ready; sleep 30';
     const running = runner.run(specFrom(root, `name: envy\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\ncredentials: [{ name: db-password, ttl: 3s, delivery: env, env: DB_PASSWORD }]\nnetwork: { mode: open }\n`));
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => lines(events).includes('ready') && (clearInterval(check), resolve()), 50);
-    });
+    await waitFor(async () => lines(events).includes('ready') || undefined, 'the agent to be ready');
     const [objects] = (await listTaskObjects(engine)).filter((t) => t.task === events[0]!.task);
     for (const c of objects!.containers) {
       const info = await engine.api.getContainer(c.id).inspect();

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,7 +9,7 @@ import type { ScreenFrame } from '../../main/core/desktop/types.js';
 import { listTaskObjects } from '../../main/core/engine/leftovers.js';
 import { Gateway } from '../../main/core/gateway/gateway.js';
 import { TaskRunner } from '../../main/core/tasks/runner.js';
-import { harness, lines, REPO, specFrom, waitFor } from '../helpers/env.js';
+import { dockerExecSync, harness, lines, REPO, specFrom, waitFor } from '../helpers/env.js';
 import { startRemotes } from '../helpers/remotes.js';
 
 // Real engine, real desktop image: Xvfb, a window manager and Chromium inside the hardened
@@ -75,7 +74,7 @@ describe('a display task', () => {
       expect(Object.keys(info.NetworkSettings.Ports ?? {})).toEqual([]);
       expect(info.HostConfig.NetworkMode).toMatch(/^(none|container:)/);
       // The network issue's isolation holds with a display attached: loopback is all there is.
-      expect(execFileSync('docker', ['exec', container.id, 'ls', '/sys/class/net'], { encoding: 'utf8' }).trim()).toBe('lo');
+      expect(dockerExecSync(container.id, ['ls', '/sys/class/net']).trim()).toBe('lo');
     }
 
     const outcome = await running;

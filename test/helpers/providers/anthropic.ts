@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
-import { startPretendHttps } from './pretend-https.js';
+import { readCappedBody, startPretendHttps } from './pretend-https.js';
 
 /**
  * A pretend Anthropic API (https://docs.anthropic.com/en/api/messages) on a `.test` name, served
@@ -64,13 +64,7 @@ export async function startAnthropicApi(options: { host: string; key: string; sc
   };
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY) chunks.push(chunk);
-    });
-    req.on('end', () => {
+    readCappedBody(req, MAX_BODY, (received) => {
       const placeholderIn = Object.entries(req.headers).filter(([, v]) => JWT.test(String(v))).map(([name]) => name);
       const seen: AnthropicRequest = { method: req.method ?? '', path: req.url ?? '', key: keyOf(headerOf(req, 'x-api-key')), placeholderIn, answer: 404 };
       requests.push(seen);
@@ -79,7 +73,7 @@ export async function startAnthropicApi(options: { host: string; key: string; sc
         res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ type: 'error', error: { type, message } }));
       };
       if (seen.key !== 'real') return fail(401, 'authentication_error', 'invalid x-api-key');
-      if (size > MAX_BODY) return fail(413, 'request_too_large', 'request too large');
+      if (received === undefined) return fail(413, 'request_too_large', 'request too large');
       const route = (req.url ?? '').split('?')[0];
       if (req.method === 'POST' && route === '/v1/messages/count_tokens') {
         seen.answer = 'side';
@@ -89,7 +83,7 @@ export async function startAnthropicApi(options: { host: string; key: string; sc
       if (req.method !== 'POST' || route !== '/v1/messages') return fail(404, 'not_found_error', `no ${req.method} ${route} here`);
       let body: MessagesBody;
       try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as MessagesBody;
+        body = JSON.parse((received ?? Buffer.alloc(0)).toString('utf8')) as MessagesBody;
       } catch {
         return fail(400, 'invalid_request_error', 'the body is not JSON');
       }

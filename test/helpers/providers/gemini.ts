@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
-import { startPretendHttps } from './pretend-https.js';
+import { readCappedBody, startPretendHttps } from './pretend-https.js';
 
 /**
  * A pretend Gemini API (generativelanguage.googleapis.com) on a `.test` name: a real HTTPS server
@@ -84,14 +84,8 @@ export async function startPretendGemini(options: PretendGeminiOptions): Promise
   };
 
   const handler: http.RequestListener = (req, res) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
+    readCappedBody(req, MAX_BODY, (received) => {
+      const body = (received ?? Buffer.alloc(0)).toString('utf8');
       const url = new URL(req.url ?? '/', `https://${options.host}`);
       for (const text of [req.url ?? '', JSON.stringify(req.headers), body]) placeholders.push(...(text.match(PLACEHOLDER) ?? []));
       const headerKey = firstHeader(req.headers['x-goog-api-key']);
@@ -104,7 +98,7 @@ export async function startPretendGemini(options: PretendGeminiOptions): Promise
         seen.status = status;
         res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' }).end(JSON.stringify(json));
       };
-      if (size > MAX_BODY) return reply(413, apiError(413, 'request too large', 'INVALID_ARGUMENT'));
+      if (received === undefined) return reply(413, apiError(413, 'request too large', 'INVALID_ARGUMENT'));
       if (seen.key !== 'real') return reply(seen.key === 'missing' ? 401 : 400, apiError(400, 'API key not valid. Please pass a valid API key.', 'INVALID_ARGUMENT'));
       if (req.method !== 'POST' || !match) return reply(404, apiError(404, `no such method: ${req.method} ${url.pathname}`, 'NOT_FOUND'));
       let request: GenerateRequest;

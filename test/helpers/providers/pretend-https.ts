@@ -49,3 +49,14 @@ export async function startPretendHttps(handler: http.RequestListener, shared?: 
     }),
   };
 }
+
+/** A request's body, at most `max` bytes (undefined when it was longer: the pretend API answers 413). */
+export function readCappedBody(req: http.IncomingMessage, max: number, received: (body: Buffer | undefined) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size <= max) chunks.push(chunk);
+  });
+  req.on('end', () => received(size <= max ? Buffer.concat(chunks) : undefined));
+}
