@@ -5,13 +5,14 @@
  * per contract channel, each forwarding to the engine over the calling page's own connection,
  * applies the security limits to every web contents, and opens the window.
  */
-import { app, dialog, ipcMain, Menu, protocol, type BrowserWindow } from 'electron';
+import { app, dialog, ipcMain, Menu, protocol, shell, type BrowserWindow } from 'electron';
 import { registerAppSchemeAsPrivileged, serveAppProtocol } from './app-protocol.js';
 import { createAirlock, type Airlock } from './core/airlock.js';
 import { connectEngine } from './core/server/connect.js';
 import { registerAppHandlers } from './ipc/app.js';
 import { installLastResort } from './core/tasks/last-resort.js';
 import { electronEngineSpawn, EngineConnections, type Connect } from './ipc/engine-link.js';
+import type { ArtifactFilePorts } from './ipc/artifacts.js';
 import { registerForwardingHandlers, type Dialogs } from './ipc/forward.js';
 import { localEngine } from './ipc/local-engine.js';
 import { createIpcRegistrar } from './ipc/register.js';
@@ -104,9 +105,18 @@ function onReady(): void {
     },
   };
 
+  const artifactFiles: ArtifactFilePorts = {
+    chooseSaveFile: async (defaultName) => {
+      const options = { title: 'Save the artifact', defaultPath: defaultName };
+      const result = mainWindow ? await dialog.showSaveDialog(mainWindow, options) : await dialog.showSaveDialog(options);
+      return result.canceled ? undefined : result.filePath;
+    },
+    showItemInFolder: (file) => shell.showItemInFolder(file),
+  };
+
   const registrar = createIpcRegistrar(ipcMain, { isOwnWebContents, isAppUrl });
   registerAppHandlers(registrar.handle, { version: app.getVersion() });
-  registerForwardingHandlers(registrar.handle, { engine: connections, dialogs });
+  registerForwardingHandlers(registrar.handle, { engine: connections, dialogs, artifactFiles });
   registrar.assertAllChannelsHandled();
 
   openMainWindow();

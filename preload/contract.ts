@@ -29,7 +29,7 @@ function returns<T>(): Returns<T> {
 
 export type * from './wire-types.js';
 import type {
-  AgentSummary, AppliedChange, ApprovalInfo, ArtifactContent, AuditExportResult, AuditPageResult, AuditVerifyResult, ChangeView, CredentialPresetInfo, CredentialSummary, DoctorReport, EventBatch,
+  AgentSummary, AppliedChange, ApprovalInfo, ArtifactContent, SavedArtifactInfo, AuditExportResult, AuditPageResult, AuditVerifyResult, ChangeView, CredentialPresetInfo, CredentialSummary, DoctorReport, EventBatch,
   ImageBuildState, PastTask, ScreenFrame, ScreenshotInfo, TaskInfo, TerminalFrame,
 } from './wire-types.js';
 
@@ -51,6 +51,12 @@ export const endpointSchema = z.string().max(2048).regex(/^https?:\/\//i, { erro
 export const kitName = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, { error: 'must be a kit name such as claude-code' });
 /** An exact npm version (no range, no tag). */
 export const kitVersion = z.string().regex(/^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]{1,64})?$/, { error: 'must be an exact version such as 2.1.32' });
+
+/**
+ * One artifact of a task, by its path as its `fs.output` event names it — or as the window showed
+ * it, hidden characters made visible (at most 6 characters each, so the bound is 6 × 4096).
+ */
+export const artifactRef = z.strictObject({ task: taskId, path: z.string().min(1).max(6 * 4096) });
 
 export const runRequestSchema = z.strictObject({
   agentId,
@@ -170,7 +176,11 @@ export const contract = {
    * One artifact of a task (its path as its `fs.output` event names it) for the Artifacts tab to show
    * inline: refused unless it is still the file the trail recorded (sha256), and at most 8 MiB.
    */
-  'artifacts.read': { args: z.tuple([z.strictObject({ task: taskId, path: z.string().min(1).max(4096) })]), result: returns<ArtifactContent>() },
+  'artifacts.read': { args: z.tuple([artifactRef]), result: returns<ArtifactContent>() },
+  /** Shows the OS save dialog in main (the artifact's name as default), then copies it there; null when the user cancels. */
+  'artifacts.save': { args: z.tuple([artifactRef]), result: returns<SavedArtifactInfo | null>() },
+  /** Shows the artifact in the OS file manager (main asks the engine where it is, checked as a save is). */
+  'artifacts.reveal': { args: z.tuple([artifactRef]), result: returns<void>() },
   /** One screenshot's PNG, refused unless it is still the file its event recorded (sha256). */
   'screen.shot': { args: z.tuple([z.strictObject({ task: taskId, index: z.number().int().min(1).max(10_000_000) })]), result: returns<Uint8Array>() },
   /**

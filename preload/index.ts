@@ -88,6 +88,8 @@ const bridge: AirlockBridge = {
   },
   artifacts: {
     read: (request) => invoke('artifacts.read', request),
+    save: (request) => invoke('artifacts.save', request),
+    reveal: (request) => invoke('artifacts.reveal', request),
   },
   terminal: {
     watch: (task) => invoke('terminal.watch', task),

@@ -308,3 +308,10 @@ export interface ArtifactContent {
   view: { kind: 'image'; mime: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp' } | { kind: 'markdown' | 'csv' | 'json' | 'text' } | { kind: 'binary' };
   bytes: Uint8Array;
 }
+
+/** A saved copy of an artifact as the window sees it: the file's name (never its host path), its size and sha256. */
+export interface SavedArtifactInfo {
+  name: string;
+  size: number;
+  sha256: string;
+}

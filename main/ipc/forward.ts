@@ -7,6 +7,7 @@
  */
 import type { Caller } from '../core/server/dispatch.js';
 import { sharedContract, type EngineArgs, type SharedChannel } from '../core/server/engine-contract.js';
+import { registerArtifactHandlers, type ArtifactFilePorts } from './artifacts.js';
 import { registerChangeHandlers } from './changes.js';
 import type { EngineCalls } from './engine-link.js';
 import type { Handle, Handler } from './register.js';
@@ -20,6 +21,8 @@ export interface Dialogs {
 export interface ForwardingDeps {
   engine: EngineCalls;
   dialogs: Dialogs;
+  /** The save dialog and file manager of the Artifacts tab; without them its Save and Reveal are refused. */
+  artifactFiles?: ArtifactFilePorts;
 }
 
 export function registerForwardingHandlers(handle: Handle, deps: ForwardingDeps): void {
@@ -41,6 +44,7 @@ export function registerForwardingHandlers(handle: Handle, deps: ForwardingDeps)
     return file === undefined ? null : engine.call(caller, 'audit.exportTo', { file, format, ...(task ? { task } : {}) });
   });
   registerChangeHandlers(handle, engine);
+  registerArtifactHandlers(handle, engine, deps.artifactFiles);
 }
 
 /** An optional argument left out stays left out on the wire (where undefined would become null). */

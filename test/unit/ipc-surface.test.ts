@@ -54,6 +54,8 @@ const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
   'screen.shots': [TASK],
   'screen.shot': [{ task: TASK, index: 1 }],
   'artifacts.read': [{ task: TASK, path: '/workspace/out/report.md' }],
+  'artifacts.save': [{ task: TASK, path: '/workspace/out/report.md' }],
+  'artifacts.reveal': [{ task: TASK, path: '/workspace/out/report.md' }],
   'terminal.watch': [TASK],
   'terminal.unwatch': [TASK],
   'terminal.control': [{ task: TASK, take: true }],

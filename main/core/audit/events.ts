@@ -37,6 +37,9 @@ export const EVENT_KINDS = [
   'task.changes', 'changes.refused',
   // a task's stored change (its project's edits) applied to the user's folder, or dropped unapplied
   'changes.applied', 'changes.discarded',
+  // a task's artifact copied where the user chose (the app's Save), or a save/reveal refused because
+  // the file is no longer the one the trail recorded (changed, a symlink, outside its folder)
+  'artifact.saved', 'artifact.refused',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -8,7 +8,8 @@
  * `--input`, the file a dialog chose). The renderer never sees the engine-only channels.
  */
 import { z } from 'zod';
-import { contract, kitName, kitVersion, runRequestSchema, type AgentSummary, type AuditExportResult, type ImageBuildState, type Returns } from '../../../preload/contract.js';
+import { artifactRef, contract, kitName, kitVersion, runRequestSchema, type AgentSummary, type AuditExportResult, type ImageBuildState, type Returns } from '../../../preload/contract.js';
+import type { SavedArtifact } from '../service/artifacts.js';
 import type { ApplyResult, TaskChange } from '../service/changes.js';
 import type { AgentInspection, GcResult, PruneSummary, RunningTask, TaskEnd } from '../service/types.js';
 import type { RegisteredAgent } from '../policy/registry.js';
@@ -23,7 +24,8 @@ function returns<T>(): Returns<T> {
 // (below) with host paths left out by the app's main process (main/ipc/changes.ts).
 const {
   'app.version': _appVersion, 'agents.open': _agentsOpen, 'audit.export': _auditExport,
-  'review.get': _reviewGet, 'review.apply': _reviewApply, 'review.discard': _reviewDiscard, ...shared
+  'review.get': _reviewGet, 'review.apply': _reviewApply, 'review.discard': _reviewDiscard,
+  'artifacts.save': _artifactsSave, 'artifacts.reveal': _artifactsReveal, ...shared
 } = contract;
 
 /** The renderer's channels the engine answers as they are. */
@@ -131,6 +133,12 @@ export const engineOnlyContract = {
   'changes.apply': { args: z.tuple([z.strictObject({ task: taskId, threeWay: z.boolean() })]), result: returns<ApplyResult>() },
   /** Drops the stored change unapplied. */
   'changes.discard': { args: z.tuple([taskId]), result: returns<void>() },
+
+  // ── a task's artifact, for the app's Save (its dialog chose `file`) and Reveal (the file manager) ──
+  /** Copies the artifact (still the file the trail recorded) to `file`, whole or not at all; recorded as artifact.saved. */
+  'artifacts.saveTo': { args: z.tuple([artifactRef.extend({ file: hostPath })]), result: returns<SavedArtifact>() },
+  /** The artifact's host file, checked as a save is (the app's main process shows it in the file manager). */
+  'artifacts.locate': { args: z.tuple([artifactRef]), result: returns<{ file: string }>() },
 } as const;
 
 export const engineContract = { ...sharedContract, ...engineOnlyContract } as const;

@@ -46,6 +46,8 @@ function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | ke
     'changes.get': (task) => service.changes.current(task),
     'changes.apply': ({ task, threeWay }) => service.changes.apply(task, threeWay),
     'changes.discard': (task) => service.changes.discard(task),
+    'artifacts.saveTo': ({ task, path, file }) => service.artifacts.saveTo(task, path, file),
+    'artifacts.locate': ({ task, path }) => service.artifacts.locate(task, path),
   };
 }
 

@@ -36,7 +36,7 @@ export function serviceHandlers(service: AirlockService): SharedHandlers {
     'credentials.add': (input) => service.addCredential(input),
     'credentials.remove': (name) => service.removeCredential(name),
 
-    'artifacts.read': ({ task, path }) => service.readArtifact(task, path),
+    'artifacts.read': ({ task, path }) => service.artifacts.read(task, path),
 
     ...screenHandlers(service.screens),
     ...terminalHandlers(service.terminals),

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { queryAuditTrail } from '../audit/query.js';
 import { AirlockError } from '../errors.js';
+import { visibleText } from '../text/visible.js';
 
 /** What an inline preview may show: at most this many bytes (bigger ones are saved, not shown). */
 export const PREVIEW_MAX_BYTES = 8 * 1024 * 1024;
@@ -25,24 +26,35 @@ export interface RecordedArtifact {
   sha256: string;
 }
 
-/** The trail's record of artifact `artifactPath` of `task` (the first one: a repeated path keeps the first). */
+/**
+ * The trail's record of artifact `artifactPath` of `task` (a repeated path keeps the first). The
+ * window names an artifact as it was shown to the person: with its hidden characters made visible
+ * (text/visible.ts), so that form names it too; two artifacts that show as the same name are
+ * refused rather than guessed between.
+ */
 export async function findArtifact(auditDir: string, task: string, artifactPath: string): Promise<RecordedArtifact> {
+  let found: Record<string, unknown> | undefined;
   for await (const record of queryAuditTrail(auditDir, { task, kinds: ['fs.output'], order: 'asc' })) {
-    const { path, file, size, sha256 } = record.data;
-    if (path !== artifactPath) continue;
-    if (typeof file !== 'string' || !file.startsWith('/') || typeof size !== 'number' || typeof sha256 !== 'string' || !SHA256.test(sha256)) {
-      throw new AirlockError('not_found', `artifact ${artifactPath} of ${task} was not collected`, 'only collected files (with a sha256) can be shown or saved');
+    const { path } = record.data;
+    if (typeof path !== 'string' || (path !== artifactPath && visibleText(path) !== artifactPath)) continue;
+    if (found === undefined) found = record.data;
+    else if (found.path !== path) {
+      throw new AirlockError('policy_refused', `two artifacts of ${task} show as ${artifactPath}`, 'their names differ only in hidden characters: open the artifacts folder to tell them apart');
     }
-    return { path: artifactPath, file, size, sha256 };
   }
-  throw new AirlockError('not_found', `task ${task} has no artifact ${artifactPath} in the audit trail`);
+  if (found === undefined) throw new AirlockError('not_found', `task ${task} has no artifact ${artifactPath} in the audit trail`);
+  const { path, file, size, sha256 } = found as { path: string; file: unknown; size: unknown; sha256: unknown };
+  if (typeof file !== 'string' || !file.startsWith('/') || typeof size !== 'number' || typeof sha256 !== 'string' || !SHA256.test(sha256)) {
+    throw new AirlockError('not_found', `artifact ${artifactPath} of ${task} was not collected`, 'only collected files (with a sha256) can be shown or saved');
+  }
+  return { path, file, size, sha256 };
 }
 
 /**
- * The bytes of a recorded artifact, refused when it is larger than `maxBytes`, is no longer a
- * regular file (a symlink is not followed), or is not the file the trail recorded.
+ * The recorded artifact opened for reading, refused when it is no longer a regular file (a symlink
+ * is not followed) or is larger than `maxBytes`. The caller closes it.
  */
-export async function readArtifactBytes(artifact: RecordedArtifact, maxBytes: number): Promise<Buffer> {
+export async function openRecordedArtifact(artifact: RecordedArtifact, maxBytes: number): Promise<{ handle: fs.promises.FileHandle; size: number }> {
   let handle: fs.promises.FileHandle;
   try {
     handle = await fs.promises.open(artifact.file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -57,8 +69,30 @@ export async function readArtifactBytes(artifact: RecordedArtifact, maxBytes: nu
     if (stat.size > maxBytes) {
       throw new AirlockError('policy_refused', `artifact ${artifact.path} is ${stat.size} bytes, more than the ${maxBytes} that can be read here`, 'save it and open it with another program');
     }
+    return { handle, size: stat.size };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/** Refuses bytes whose sha256 is not the one the trail recorded. */
+export function assertRecordedHash(artifact: RecordedArtifact, actual: string): void {
+  if (actual !== artifact.sha256) {
+    throw new AirlockError('policy_refused', `artifact ${artifact.path} was changed after it was collected: its sha256 is ${actual}, the audit trail recorded ${artifact.sha256}`,
+      'the file is not the one the trail vouches for, so it is not shown or saved');
+  }
+}
+
+/**
+ * The bytes of a recorded artifact, refused when it is larger than `maxBytes`, is no longer a
+ * regular file (a symlink is not followed), or is not the file the trail recorded.
+ */
+export async function readArtifactBytes(artifact: RecordedArtifact, maxBytes: number): Promise<Buffer> {
+  const { handle, size } = await openRecordedArtifact(artifact, maxBytes);
+  try {
     // Read at most one byte more than the limit: a file that grows while it is read is refused, not followed.
-    const buffer = Buffer.alloc(Math.min(maxBytes + 1, stat.size + 1));
+    const buffer = Buffer.alloc(Math.min(maxBytes + 1, size + 1));
     let length = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
@@ -66,13 +100,9 @@ export async function readArtifactBytes(artifact: RecordedArtifact, maxBytes: nu
       length += bytesRead;
       if (length === buffer.length) break;
     }
-    if (length > maxBytes || length !== stat.size) throw new AirlockError('policy_refused', `artifact ${artifact.path} changed while it was read`);
+    if (length > maxBytes || length !== size) throw new AirlockError('policy_refused', `artifact ${artifact.path} changed while it was read`);
     const bytes = buffer.subarray(0, length);
-    const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== artifact.sha256) {
-      throw new AirlockError('policy_refused', `artifact ${artifact.path} was changed after it was collected: its sha256 is ${actual}, the audit trail recorded ${artifact.sha256}`,
-        'the file is not the one the trail vouches for, so it is not shown or saved');
-    }
+    assertRecordedHash(artifact, createHash('sha256').update(bytes).digest('hex'));
     return bytes;
   } finally {
     await handle.close();

@@ -26,7 +26,7 @@ import type { LiveTasks } from '../tasks/live-tasks.js';
 import type { ReapOutcome } from '../tasks/reaper.js';
 import { pruneAuditTrail } from '../audit/retention.js';
 import { MachineTasks } from './machine-tasks.js';
-import { findArtifact, PREVIEW_MAX_BYTES, readArtifactBytes, viewOf, type ArtifactContent } from './artifact-read.js';
+import { ArtifactDesk } from './artifacts.js';
 import { exportAuditToFile, withTamperNotices } from './audit-files.js';
 import type { ApprovalRecorder } from '../policy/approval.js';
 import { AgentRegistry } from './agents.js';
@@ -92,6 +92,8 @@ export class AirlockService {
   readonly terminals: TerminalDesk;
   /** A task's stored change: shown, applied to the project, dropped. */
   readonly changes: ChangeDesk;
+  /** A task's artifacts: read for the Artifacts tab, saved where the user chose, found for the file manager. */
+  readonly artifacts: ArtifactDesk;
   readonly #deps: AirlockServiceDeps;
   readonly #listeners = new Set<PushListener>();
   readonly #events: Batcher<AirlockEvent>;
@@ -122,6 +124,7 @@ export class AirlockService {
       external: new ExternalScreens({ engine: deps.engine, trailDir: deps.home.audit, registry: this.#screens }),
     });
     this.changes = new ChangeDesk({ home: deps.home, bus: deps.bus, openAudit: () => deps.audit(), flushAudit: () => deps.audit().flush(), ...(deps.live ? { live: deps.live } : {}) });
+    this.artifacts = new ArtifactDesk({ home: deps.home, bus: deps.bus, flushAudit: () => this.#flushAudit() });
     const terminals = new TerminalRegistry(deps.bus, deps.clock);
     this.terminals = new TerminalDesk(terminals);
     this.#tasks = new TaskManager({
@@ -305,13 +308,6 @@ export class AirlockService {
   }
 
   /** Writes the trail (or one task's records), oldest first, to a file the user chose (the app's dialog, the CLI's --output). */
-  /** An artifact for the Artifacts tab, checked against the trail's sha256 (artifact-read.ts). */
-  async readArtifact(task: string, artifactPath: string): Promise<ArtifactContent> {
-    await this.#flushAudit();
-    const bytes = await readArtifactBytes(await findArtifact(this.#deps.home.audit, task, artifactPath), PREVIEW_MAX_BYTES);
-    return { view: viewOf(artifactPath, bytes), bytes };
-  }
-
   async exportAudit(file: string, format: ExportFormat, task?: string): Promise<AuditExportResult> {
     await this.#flushAudit();
     return exportAuditToFile(this.#deps.home.audit, file, format, task);

@@ -193,6 +193,8 @@ export class TaskRunner {
       image: spec.image, command: spec.command ?? null, workdir: spec.workdir, network: spec.network.mode, networkPolicy: spec.network,
       limits: spec.limits, timeoutMs: spec.timeoutMs, inputs: spec.inputs, outputs: spec.outputs, display: spec.display ?? null,
       ...(spec.project ? { project: spec.project } : {}),
+      // Where outputs are collected: what the app's Save and Reveal keep an artifact inside (service/artifacts.ts).
+      artifactsDir,
       owner, objects: { containers: [names.container, names.sidecar], volumes: [names.workspace, names.certs] },
       // The sandbox this task takes from the warm pool (its pool.prepared record, under this id, made it).
       ...(slot ? { pool: { slot: task, preparedAt: new Date(slot.preparedAt).toISOString() } } : {}),

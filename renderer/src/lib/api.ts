@@ -106,6 +106,8 @@ export const api: AirlockApi = {
   },
   artifacts: {
     read: (request) => unwrap(bridge().artifacts.read(request)),
+    save: (request) => unwrap(bridge().artifacts.save(request)),
+    reveal: (request) => unwrap(bridge().artifacts.reveal(request)),
   },
   screen: {
     watch: (task) => unwrap(bridge().screen.watch(task)),
