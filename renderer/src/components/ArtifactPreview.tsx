@@ -3,12 +3,15 @@
  * privileges. Text, CSV and JSON are React text (never innerHTML); Markdown becomes React elements
  * through react-markdown with raw HTML dropped, links as plain text and images as their alt text
  * (no request leaves the app for them); images only as a blob: URL of a raster type the engine
- * recognised by its magic number (never SVG, which can carry script).
+ * recognised by its magic number (never SVG, which can carry script). And honest: a control, bidi or
+ * invisible character in the text (U+202E can make `exe.pdf` of `fdp.exe`) is shown as its escape
+ * (`\u202e`, lib/visible-text.ts), never applied; only line breaks and tabs stay.
  */
 import { useEffect, useMemo, useState } from 'react';
 import Markdown from 'react-markdown';
 import type { ArtifactContent, IpcError } from '../../../preload/contract';
 import { api, describeError } from '../lib/api';
+import { visible, visibleLines } from '../lib/visible-text';
 import { ErrorPanel } from './common';
 
 /** Rows of a CSV shown in the table; the rest is counted, not rendered. */
@@ -33,7 +36,9 @@ export function ArtifactPreview({ task, path }: { task: string; path: string }) 
 
 function View({ content }: { content: ArtifactContent }) {
   const { view, bytes } = content;
-  const text = useMemo(() => (view.kind === 'image' || view.kind === 'binary' ? '' : new TextDecoder().decode(bytes)), [view.kind, bytes]);
+  // Raw for CSV (each cell is made visible on its own, so a quoted line break stays in its cell), visible lines for the rest.
+  const raw = useMemo(() => (view.kind === 'image' || view.kind === 'binary' ? '' : new TextDecoder().decode(bytes)), [view.kind, bytes]);
+  const text = useMemo(() => (view.kind === 'json' ? visibleLines(prettyJson(raw)) : visibleLines(raw)), [view.kind, raw]);
   switch (view.kind) {
     case 'image':
       return <ImageView bytes={bytes} mime={view.mime} />;
@@ -44,9 +49,9 @@ function View({ content }: { content: ArtifactContent }) {
         </div>
       );
     case 'csv':
-      return <CsvTable text={text} />;
+      return <CsvTable text={raw} />;
     case 'json':
-      return <pre className="mono small">{prettyJson(text)}</pre>;
+      return <pre className="mono small">{text}</pre>;
     case 'text':
       return <pre className="mono small">{text}</pre>;
     case 'binary':
@@ -66,8 +71,8 @@ function CsvTable({ text }: { text: string }) {
   return (
     <div className="table-wrap">
       <table className="table">
-        {head && <thead><tr>{head.map((cell, i) => <th key={i}>{cell}</th>)}</tr></thead>}
-        <tbody>{body.slice(0, MAX_ROWS).map((row, r) => <tr key={r}>{row.map((cell, i) => <td key={i}>{cell}</td>)}</tr>)}</tbody>
+        {head && <thead><tr>{head.map((cell, i) => <th key={i}>{visible(cell)}</th>)}</tr></thead>}
+        <tbody>{body.slice(0, MAX_ROWS).map((row, r) => <tr key={r}>{row.map((cell, i) => <td key={i}>{visible(cell)}</td>)}</tr>)}</tbody>
       </table>
       {body.length > MAX_ROWS && <p className="muted small">{body.length - MAX_ROWS} more rows not shown.</p>}
     </div>

@@ -19,31 +19,51 @@ type Confirming = 'apply' | 'discard' | null;
 
 const STATUS_TONE: Record<ChangeFileInfo['status'], BadgeTone> = { added: 'ok', modified: 'info', deleted: 'bad', renamed: 'warn', mode: 'muted' };
 
-export function ChangesTab({ task }: { task: string }) {
+/** How long after one answer the tab asks again for a running task's change (the engine collects it anew each time). */
+export const LIVE_REFRESH_MS = 3000;
+
+export function ChangesTab({ task, running }: { task: string; running: boolean }) {
   const [change, setChange] = useState<ChangeView | null>(null);
   const [loadError, setLoadError] = useState<IpcError | null>(null);
   const [version, setVersion] = useState(0);
+  /** The version whose request has been answered: the next one is asked for only after it (never two at once). */
+  const [settled, setSettled] = useState(-1);
   useEffect(() => {
     let current = true;
-    setLoadError(null);
     api.review.get(task).then(
-      (value) => current && setChange(value),
+      (value) => current && (setChange(value), setLoadError(null)),
       (error: unknown) => current && (setChange(null), setLoadError(describeError(error))),
-    );
+    ).finally(() => current && setSettled(version));
     return () => {
       current = false;
     };
-  }, [task, version]);
+    // `running` too: the change collected at the task's end is read once it is over.
+  }, [task, version, running]);
+  // While the task runs, what it has changed so far, a few seconds after each answer; stops at its end or when the tab goes.
+  useEffect(() => {
+    if (!running || settled !== version) return undefined;
+    const timer = setTimeout(() => setVersion((v) => v + 1), LIVE_REFRESH_MS);
+    return () => clearTimeout(timer);
+  }, [running, settled, version]);
+  const refresh = () => setVersion((v) => v + 1);
 
-  if (loadError?.code === 'not_found') return <EmptyState title="No change stored">{loadError.message}</EmptyState>;
-  if (loadError) return <ErrorPanel error={loadError} title="Could not read this task's change" />;
+  const live = running && (
+    <p className="muted" data-live-change>
+      The task is still running: this is what it has changed so far, read again every {LIVE_REFRESH_MS / 1000} s.{' '}
+      <button type="button" className="link" onClick={refresh}>Refresh</button>
+    </p>
+  );
+  if (loadError?.code === 'not_found') return <>{live}<EmptyState title={running ? 'No change yet' : 'No change stored'}>{loadError.message}</EmptyState></>;
+  if (loadError) return <>{live}<ErrorPanel error={loadError} title="Could not read this task's change" /></>;
   if (!change) return <p className="muted">Reading the change…</p>;
-  return <ChangeReview change={change} onChanged={() => setVersion((v) => v + 1)} />;
+  return <>{live}<ChangeReview change={change} running={running} onChanged={refresh} /></>;
 }
 
-function ChangeReview({ change, onChanged }: { change: ChangeView; onChanged: () => void }) {
+function ChangeReview({ change, running, onChanged }: { change: ChangeView; running: boolean; onChanged: () => void }) {
   const diffs = useMemo(() => diffsOfFiles(change.files, fileDiffs(change.patch)), [change.files, change.patch]);
-  const [selected, setSelected] = useState(0);
+  // Chosen by path, so a live refresh that adds or drops files keeps the one being read.
+  const [selectedPath, setSelectedPath] = useState<string | null>(null);
+  const selected = Math.max(0, change.files.findIndex((f) => f.path === selectedPath));
   const [viewType, setViewType] = useState<ViewType>('split');
   const [confirming, setConfirming] = useState<Confirming>(null);
   const [outcome, setOutcome] = useState<AppliedChange | null>(null);
@@ -70,8 +90,9 @@ function ChangeReview({ change, onChanged }: { change: ChangeView; onChanged: ()
             <button type="button" className={viewType === 'split' ? 'tab active' : 'tab'} aria-pressed={viewType === 'split'} onClick={() => setViewType('split')}>Side by side</button>
             <button type="button" className={viewType === 'unified' ? 'tab active' : 'tab'} aria-pressed={viewType === 'unified'} onClick={() => setViewType('unified')}>Unified</button>
           </div>
-          {!change.appliedAt && <button type="button" onClick={() => setConfirming('apply')}>Apply…</button>}
-          <button type="button" className="secondary" onClick={() => setConfirming('discard')}>Discard…</button>
+          {/* A running task's change is not final: applied or dropped once the task is over. */}
+          {!change.appliedAt && <button type="button" disabled={running} title={running ? 'the task is still running' : undefined} onClick={() => setConfirming('apply')}>Apply…</button>}
+          <button type="button" className="secondary" disabled={running} onClick={() => setConfirming('discard')}>Discard…</button>
         </div>
       </header>
       {actionError && <ErrorPanel error={actionError} title="The change was not applied" />}
@@ -80,7 +101,7 @@ function ChangeReview({ change, onChanged }: { change: ChangeView; onChanged: ()
         <ul className="changes-files" aria-label="Changed files">
           {change.files.map((f, i) => (
             <li key={`${f.oldPath ?? ''}>${f.path}`}>
-              <button type="button" className={i === selected ? 'changes-file active' : 'changes-file'} aria-current={i === selected} onClick={() => setSelected(i)} data-file={f.path}>
+              <button type="button" className={i === selected ? 'changes-file active' : 'changes-file'} aria-current={i === selected} onClick={() => setSelectedPath(f.path)} data-file={f.path}>
                 <Badge tone={STATUS_TONE[f.status]}>{f.status}</Badge>
                 <span className="changes-path">{f.oldPath ? `${f.oldPath} → ${f.path}` : f.path}</span>
                 <span className="changes-counts">{f.binary ? 'binary' : <LineCounts {...countsOf(diffs[i], f)} />}</span>

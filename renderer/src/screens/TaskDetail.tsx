@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { IpcError, TaskInfo } from '../../../preload/contract';
-import { ArtifactPreview } from '../components/ArtifactPreview';
+import type { IpcError } from '../../../preload/contract';
 import { BarChart, LineChart } from '../components/Charts';
 import { Badge, EmptyState, ErrorPanel, MOD_KEY } from '../components/common';
 import { Grants } from '../components/Grants';
@@ -10,6 +9,7 @@ import { clockTime, elapsed, formatSize } from '../lib/format';
 import { navigate } from '../lib/route';
 import { logOf, useTasksStore } from '../store/tasks';
 import { ActionLog } from './ActionLog';
+import { ArtifactsTab } from './ArtifactsTab';
 import { ChangesTab } from './ChangesTab';
 import { LiveScreen } from './LiveScreen';
 import { Screenshots } from './Screenshots';
@@ -120,8 +120,8 @@ export function TaskDetail({ task }: { task: string }) {
       {tab === 'terminal' && terminal && <TerminalTab info={{ id: task, agent, terminal }} />}
       {tab === 'log' && <ActionLog log={log} version={version} />}
       {tab === 'network' && <NetworkTable log={log} />}
-      {tab === 'artifacts' && <Artifacts task={task} log={log} info={info} />}
-      {tab === 'changes' && <ChangesTab task={task} />}
+      {tab === 'artifacts' && <ArtifactsTab task={task} log={log} info={info} />}
+      {tab === 'changes' && <ChangesTab task={task} running={running} />}
       {tab === 'screenshots' && <Screenshots task={task} count={log.counts.screenshots} />}
     </div>
   );
@@ -167,32 +167,6 @@ function NetworkTable({ log }: { log: EventLog }) {
           ))}
         </tbody>
       </table>
-    </div>
-  );
-}
-
-function Artifacts({ task, log, info }: { task: string; log: EventLog; info: TaskInfo | undefined }) {
-  const [shown, setShown] = useState<string | null>(null);
-  if (log.artifacts.length === 0) {
-    return <EmptyState title="No artifacts yet">Files the agent writes to its manifest's <code>outputs</code> are collected when it exits, with their sha256.</EmptyState>;
-  }
-  return (
-    <div className="table-wrap">
-      {info && <p className="muted">Collected into <code>{info.artifactsDir}</code></p>}
-      <table className="table">
-        <thead><tr><th>Path</th><th>Size</th><th>sha256</th><th /></tr></thead>
-        <tbody>
-          {log.artifacts.map((a) => (
-            <tr key={a.path}>
-              <td className="mono">{a.path}</td>
-              <td>{a.note ?? formatSize(a.size)}</td>
-              <td className="mono small">{a.sha256?.slice(0, 16) ?? ''}</td>
-              <td>{a.sha256 && <button type="button" className="link" aria-label={`Show ${a.path}`} onClick={() => setShown(shown === a.path ? null : a.path)}>{shown === a.path ? 'Hide' : 'Show'}</button>}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      {shown && <ArtifactPreview task={task} path={shown} />}
     </div>
   );
 }
