@@ -26,6 +26,7 @@ import { decodeMessage, encodeMessage } from '../../main/core/server/wire.js';
 import { registerAppHandlers } from '../../main/ipc/app.js';
 import type { Caller } from '../../main/ipc/caller.js';
 import { EngineConnections, type Connect } from '../../main/ipc/engine-link.js';
+import type { ArtifactFilePorts } from '../../main/ipc/artifacts.js';
 import { registerForwardingHandlers, type Dialogs } from '../../main/ipc/forward.js';
 import { invokeChecked, type Handle, type Handler } from '../../main/ipc/register.js';
 import { channels, PUSH_TOPICS, type Channel } from '../../preload/contract.js';
@@ -34,6 +35,8 @@ export interface BridgeOptions {
   /** Opens one engine connection (one per WebSocket connection). */
   connect: Connect;
   dialogs: Dialogs;
+  /** The Artifacts tab's save dialog and file manager (fakes); without them Save and Reveal are refused. */
+  artifactFiles?: ArtifactFilePorts;
   /** The built renderer: out/renderer. */
   rendererDir: string;
   version?: string;
@@ -75,7 +78,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   };
   registerAppHandlers(handle, { version: options.version ?? '0.0.0-e2e' });
   const connections = new EngineConnections(options.connect);
-  registerForwardingHandlers(handle, { engine: connections, dialogs: options.dialogs });
+  registerForwardingHandlers(handle, { engine: connections, dialogs: options.dialogs, ...(options.artifactFiles ? { artifactFiles: options.artifactFiles } : {}) });
   const missing = channels.filter((c) => !handlers.has(c));
   if (missing.length > 0) throw new Error(`bridge: channels without a handler: ${missing.join(', ')}`);
 

@@ -30,6 +30,8 @@ export interface AppUnderTest {
   bridge: Bridge;
   /** What the "open manifest" and "save export" dialogs answer next. */
   dialogs: { manifest: string | undefined; exportFile: string | undefined };
+  /** The Artifacts tab's OS side: what the save dialog answers next (and the default name it was given), the files shown in the file manager. */
+  artifactFiles: { saveAs: string | undefined; defaultNames: string[]; revealed: string[] };
   close(): Promise<void>;
 }
 
@@ -52,12 +54,17 @@ export async function startAppUnderTest(options: {
   });
   airlock.audit();
   const dialogs: AppUnderTest['dialogs'] = { manifest: undefined, exportFile: undefined };
+  const artifactFiles: AppUnderTest['artifactFiles'] = { saveAs: undefined, defaultNames: [], revealed: [] };
   const bridge = await startBridge({
     connect: localEngine(airlock), rendererDir: RENDERER_DIR,
     dialogs: { chooseManifest: async () => dialogs.manifest, chooseExportFile: async () => dialogs.exportFile },
+    artifactFiles: {
+      chooseSaveFile: async (defaultName) => (artifactFiles.defaultNames.push(defaultName), artifactFiles.saveAs),
+      showItemInFolder: (file) => void artifactFiles.revealed.push(file),
+    },
   });
   return {
-    root, airlock, home: airlock.home, bus: airlock.bus, service: airlock.service, bridge, dialogs,
+    root, airlock, home: airlock.home, bus: airlock.bus, service: airlock.service, bridge, dialogs, artifactFiles,
     close: async () => {
       await bridge.close();
       await airlock.close();

@@ -57,3 +57,12 @@ export function visibleText(text: string, escape: (char: string) => string = vis
   if (!hasHidden(text)) return text;
   return text.replace(HIDDEN, (match: string, kept: string | undefined) => (kept !== undefined ? match : escape(match)));
 }
+
+/**
+ * A whole text shown as lines (an artifact's preview in the app): the same escapes, except that a
+ * line break and a tab stay what they are (a CRLF line end is a line break); a lone CR, which would
+ * let the text redraw a line wherever it is shown raw, is shown as `\r`.
+ */
+export function visibleTextLines(text: string): string {
+  return visibleText(text.replace(/\r\n/g, '\n'), (char) => (char === '\n' || char === '\t' ? char : visibleEscape(char)));
+}

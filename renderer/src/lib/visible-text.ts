@@ -6,19 +6,15 @@
  * (`\u202e`), by the same definition the CLI uses (main/core/text/visible.ts). api.ts applies this
  * to everything that comes from the main process, so no screen has to remember it.
  */
-import { visibleEscape, visibleText } from '../../../main/core/text/visible';
+import { visibleText, visibleTextLines } from '../../../main/core/text/visible';
 
 export function visible(text: string): string {
   return visibleText(text);
 }
 
-/**
- * A whole agent-made text shown as lines (an artifact's preview): the same escapes, except that a
- * line break and a tab stay what they are (a CRLF line end is a line break); a lone CR, which would
- * let a terminal-minded file redraw a line, is shown as `\r`.
- */
+/** A whole agent-made text shown as lines (an artifact's preview): line breaks and tabs stay (main/core/text/visible.ts). */
 export function visibleLines(text: string): string {
-  return visibleText(text.replace(/\r\n/g, '\n'), (char) => (char === '\n' || char === '\t' ? char : visibleEscape(char)));
+  return visibleTextLines(text);
 }
 
 /**
