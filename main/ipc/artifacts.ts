@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { SavedArtifactInfo } from '../../preload/contract.js';
 import { AirlockError } from '../core/errors.js';
+import { visibleText } from '../core/text/visible.js';
 import type { EngineCalls } from './engine-link.js';
 import type { Handle } from './register.js';
 
@@ -36,8 +37,12 @@ export function registerArtifactHandlers(handle: Handle, engine: EngineCalls, po
   });
 }
 
-/** The artifact's base name, without characters a file name cannot hold; `artifact` when nothing is left. */
+/**
+ * The artifact's base name for the save dialog: its hidden characters as visible escapes (a bidi
+ * override must not turn the name around in the dialog either), then what a file name cannot hold
+ * (the escapes' backslashes included) as `_`; `artifact` when nothing is left.
+ */
 export function defaultNameOf(artifactPath: string): string {
-  const name = path.posix.basename(artifactPath).replace(/[\\/:*?"<>|\p{Cc}]/gu, '_').trim();
+  const name = visibleText(path.posix.basename(artifactPath)).replace(/[\\/:*?"<>|\p{Cc}]/gu, '_').trim();
   return name === '' || name === '.' || name === '..' ? 'artifact' : name;
 }

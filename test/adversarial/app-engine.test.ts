@@ -83,7 +83,9 @@ describe('the app on a real engine, from a hostile page', () => {
     const replies = await page.evaluate(`new Promise((resolve) => {
       const ws = new WebSocket(globalThis.__AIRLOCK_BRIDGE__.url);
       const calls = [['engine.stop', []], ['engine.retire', []], ['engine.status', []], ['agents.openFile', ['/etc/passwd']],
-        ['audit.exportTo', [{ file: '/tmp/airlock-stolen.csv', format: 'csv' }]]];
+        ['audit.exportTo', [{ file: '/tmp/airlock-stolen.csv', format: 'csv' }]],
+        ['artifacts.saveTo', [{ task: 't_01m8t8mb51narw90sssdzxm899', path: '/workspace/out/a', file: '/tmp/airlock-stolen.csv' }]],
+        ['artifacts.locate', [{ task: 't_01m8t8mb51narw90sssdzxm899', path: '/workspace/out/a' }]]];
       const replies = {};
       ws.onopen = () => calls.forEach(([channel, args], id) => ws.send(JSON.stringify({ id, channel, args })));
       ws.onmessage = (m) => { const data = JSON.parse(m.data); if ('id' in data) { replies[calls[data.id][0]] = data.envelope; if (Object.keys(replies).length === calls.length) resolve(replies); } };
@@ -94,6 +96,7 @@ describe('the app on a real engine, from a hostile page', () => {
     // The window's own channels never take a file from the page: the dialog (in main) chooses it.
     await expect(pageCall(`airlock.agents.open('/etc/passwd')`)).resolves.toMatchObject({ ok: false, error: { code: 'bad_argument' } });
     await expect(pageCall(`airlock.audit.export({ format: 'csv', file: '/tmp/airlock-stolen.csv' })`)).resolves.toMatchObject({ ok: false, error: { code: 'bad_argument' } });
+    await expect(pageCall(`airlock.artifacts.save({ task: 't_01m8t8mb51narw90sssdzxm899', path: '/workspace/out/a', file: '/tmp/airlock-stolen.csv' })`)).resolves.toMatchObject({ ok: false, error: { code: 'bad_argument' } });
     expect(fs.existsSync('/tmp/airlock-stolen.csv')).toBe(false);
     // Still the same engine, still serving.
     await expect(engineStatus()).resolves.toMatchObject({ pid });

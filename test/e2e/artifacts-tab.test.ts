@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
-import { RAW_CONTROL, hostileAgent } from '../adversarial/hostile-agent.js';
+import { hostileAgent } from '../adversarial/hostile-agent.js';
 import { tempDir } from '../helpers/env.js';
 import { buildRenderer, launchChromium, startAppUnderTest, type AppUnderTest } from './harness.js';
 
@@ -27,6 +27,9 @@ const pageErrors: string[] = [];
 /** The memo's name as the agent wrote it, and as the page must show it. */
 const MEMO = '/workspace/out/memo\u202etxt.exe';
 const MEMO_SHOWN = '/workspace/out/memo\\u202etxt.exe';
+/** Any character that changes what a person reads without being seen, raw on the page (innerText puts tabs and newlines between cells itself). */
+// eslint-disable-next-line no-control-regex -- looking for control characters
+const RAW_HIDDEN = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 
 beforeAll(async () => {
   buildRenderer();
@@ -73,7 +76,7 @@ describe('the Artifacts tab', () => {
     await row('/workspace/out/notes.md').getByRole('button', { name: /^Show/ }).click();
     await page.locator('.artifact-preview h1', { hasText: 'Title \\u202eeltit' }).waitFor();
 
-    expect(await page.locator('body').innerText()).not.toMatch(RAW_CONTROL);
+    expect(await page.locator('body').innerText()).not.toMatch(RAW_HIDDEN);
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
@@ -83,18 +86,22 @@ describe('the Artifacts tab', () => {
     await page.locator('[data-artifact-saved]', { hasText: 'as saved-memo.txt' }).waitFor();
     expect(fs.readFileSync(destination)).toEqual(fs.readFileSync(recorded('memo\u202etxt.exe').file));
     expect(fs.statSync(destination).mode & 0o111).toBe(0);
-    // The dialog offered the artifact's own name; the trail says what was saved where.
-    expect(app.artifactFiles.defaultNames.at(-1)).toBe('memo\u202etxt.exe');
+    // The dialog offered the artifact's own name (made visible); the trail says what was saved where.
+    expect(app.artifactFiles.defaultNames.at(-1)).toBe('memo_u202etxt.exe'); // the override escaped in the dialog too
     expect(events.find((e) => e.task === task && e.kind === 'artifact.saved')?.data).toEqual({ path: MEMO, sha256: recorded('memo\u202etxt.exe').sha256, size: fs.statSync(destination).size, destination });
     await expect(page.locator('[data-artifacts]').innerText()).resolves.not.toContain(dir);
   }, 30_000);
 
-  it('refuses to save an artifact swapped or replaced by a symlink since it was collected; nothing is written, the refusal is recorded, the others still save', async () => {
+  it('refuses to save an artifact swapped, replaced by a symlink or put behind a symlinked folder since it was collected; nothing is written, the refusal is recorded, the others still save', async () => {
     fs.writeFileSync(recorded('swapped.txt').file, 'forged\n');
     const secret = path.join(dir, 'secret.txt');
     fs.writeFileSync(secret, 'original\n'); // even the same bytes: a symlink is not followed
     fs.rmSync(recorded('linked.txt').file);
     fs.symlinkSync(secret, recorded('linked.txt').file);
+    // A folder on the way swapped for a symlink to one of the user's holding the same file.
+    const sub = path.dirname(recorded('inner.txt').file);
+    fs.renameSync(sub, path.join(dir, 'elsewhere'));
+    fs.symlinkSync(path.join(dir, 'elsewhere'), sub);
 
     const swappedTo = path.join(dir, 'swapped-copy.txt');
     await save('/workspace/out/swapped.txt', swappedTo);
@@ -102,12 +109,16 @@ describe('the Artifacts tab', () => {
     const linkedTo = path.join(dir, 'linked-copy.txt');
     await save('/workspace/out/linked.txt', linkedTo);
     await page.locator('[role="alert"]', { hasText: 'is now a symlink: not followed' }).waitFor();
-    expect(fs.existsSync(swappedTo) || fs.existsSync(linkedTo)).toBe(false);
+    const innerTo = path.join(dir, 'inner-copy.txt');
+    await save('/workspace/out/sub/inner.txt', innerTo);
+    await page.locator('[role="alert"]', { hasText: 'is now behind a symlinked folder' }).waitFor();
+    expect([swappedTo, linkedTo, innerTo].filter((file) => fs.existsSync(file))).toEqual([]);
     expect(fs.readdirSync(dir).filter((name) => name.endsWith('.part'))).toEqual([]);
     const refusals = events.filter((e) => e.task === task && e.kind === 'artifact.refused').map((e) => e.data);
     expect(refusals).toEqual([
       expect.objectContaining({ path: '/workspace/out/swapped.txt', action: 'save', reason: expect.stringContaining('changed after it was collected') as unknown }),
       expect.objectContaining({ path: '/workspace/out/linked.txt', action: 'save', reason: expect.stringContaining('symlink') as unknown }),
+      expect.objectContaining({ path: '/workspace/out/sub/inner.txt', action: 'save', reason: expect.stringContaining('symlinked folder') as unknown }),
     ]);
 
     // Airlock kept working: another artifact saves.

@@ -17,7 +17,10 @@ describe("the save dialog's default name (defaultNameOf)", () => {
   it("is the artifact's base name, with what a file name cannot hold replaced", () => {
     expect(defaultNameOf('/workspace/out/report.md')).toBe('report.md');
     expect(defaultNameOf('/workspace/out/a:b*c?.txt')).toBe('a_b_c_.txt');
-    expect(defaultNameOf('/workspace/out/new\nline.txt')).toBe('new_line.txt');
+    expect(defaultNameOf('/workspace/out/new\nline.txt')).toBe('new_nline.txt');
+    // A bidi override does not turn the name around in the dialog: raw or as the page showed it.
+    expect(defaultNameOf('/workspace/out/memo\u202etxt.exe')).toBe('memo_u202etxt.exe');
+    expect(defaultNameOf('/workspace/out/memo\\u202etxt.exe')).toBe('memo_u202etxt.exe');
     expect(defaultNameOf('/workspace/out/..')).toBe('artifact');
     expect(defaultNameOf('/')).toBe('artifact');
   });

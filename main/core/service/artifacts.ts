@@ -103,7 +103,7 @@ async function artifactsFolderOf(home: HomeLayout, task: string): Promise<string
  */
 async function assertInsideFolder(artifact: RecordedArtifact, folder: string): Promise<void> {
   const relative = path.relative(folder, path.resolve(artifact.file));
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+  if (relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
     throw new AirlockError('policy_refused', `artifact ${artifact.path} is not in the task's artifacts folder`);
   }
   let realParent: string;
