@@ -143,8 +143,8 @@ describe('the Changes tab of a running task', () => {
     fs.mkdirSync(project);
     fs.writeFileSync(path.join(project, 'README.md'), '# demo\n');
     const manifest = path.join(dir, 'live.yaml');
-    // It changes the project at once, then runs on (it is stopped by the test).
-    fs.writeFileSync(manifest, 'name: live-editor\ncommand: ["sh", "-c", "echo edited >> /workspace/project/README.md; echo new > /workspace/project/live.txt; sleep 110"]\nproject: {}\ntimeout: 2m\n');
+    // It changes the project at once, adds a file 5 s later (after the tab's first read), then runs on (the test stops it).
+    fs.writeFileSync(manifest, 'name: live-editor\ncommand: ["sh", "-c", "echo edited >> /workspace/project/README.md; sleep 5; echo new > /workspace/project/live.txt; sleep 110"]\nproject: {}\ntimeout: 2m\n');
     const { id } = app.service.openAgent(manifest);
     await app.service.approveAgent(id);
     const { task: live } = app.service.start({ agent: manifest, project: { hostPath: project }, attached: false });
@@ -155,8 +155,10 @@ describe('the Changes tab of a running task', () => {
       await livePage.goto(`${app.bridge.url}#/tasks/${live}`);
       await livePage.getByRole('tab', { name: 'Changes' }).click({ timeout: 60_000 });
       await livePage.locator('[data-live-change]').waitFor();
+      await livePage.locator('[data-file="README.md"]').waitFor({ timeout: 60_000 });
       await livePage.locator('[data-file="live.txt"]').waitFor({ timeout: 60_000 });
-      await livePage.locator('[data-file="README.md"]').waitFor();
+      // Read again while it ran: the first read was before the agent made live.txt.
+      expect(app.bridge.calls.get('review.get')).toBeGreaterThan(1);
       // Not final while it runs: nothing is applied from here yet.
       await expect(livePage.getByRole('button', { name: 'Apply…' }).isDisabled()).resolves.toBe(true);
       expect(fs.readFileSync(path.join(project, 'README.md'), 'utf8')).toBe('# demo\n');
