@@ -28,12 +28,15 @@ import type { Caller } from '../../main/ipc/caller.js';
 import { EngineConnections, type Connect } from '../../main/ipc/engine-link.js';
 import { registerForwardingHandlers, type Dialogs } from '../../main/ipc/forward.js';
 import { invokeChecked, type Handle, type Handler } from '../../main/ipc/register.js';
+import type { RunDialogs } from '../../main/ipc/run-files.js';
 import { channels, PUSH_TOPICS, type Channel } from '../../preload/contract.js';
 
 export interface BridgeOptions {
   /** Opens one engine connection (one per WebSocket connection). */
   connect: Connect;
   dialogs: Dialogs;
+  /** The run dialog's project/inputs/output dialogs (fakes). */
+  runDialogs?: RunDialogs;
   /** The built renderer: out/renderer. */
   rendererDir: string;
   version?: string;
@@ -75,7 +78,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   };
   registerAppHandlers(handle, { version: options.version ?? '0.0.0-e2e' });
   const connections = new EngineConnections(options.connect);
-  registerForwardingHandlers(handle, { engine: connections, dialogs: options.dialogs });
+  registerForwardingHandlers(handle, { engine: connections, dialogs: options.dialogs, ...(options.runDialogs ? { runDialogs: options.runDialogs } : {}) });
   const missing = channels.filter((c) => !handlers.has(c));
   if (missing.length > 0) throw new Error(`bridge: channels without a handler: ${missing.join(', ')}`);
 

@@ -30,6 +30,8 @@ export interface AppUnderTest {
   bridge: Bridge;
   /** What the "open manifest" and "save export" dialogs answer next. */
   dialogs: { manifest: string | undefined; exportFile: string | undefined };
+  /** What the run dialog's project, inputs and output folder dialogs answer next. */
+  runDialogs: { project: string | undefined; inputs: string[]; outputDir: string | undefined };
   close(): Promise<void>;
 }
 
@@ -52,12 +54,14 @@ export async function startAppUnderTest(options: {
   });
   airlock.audit();
   const dialogs: AppUnderTest['dialogs'] = { manifest: undefined, exportFile: undefined };
+  const runDialogs: AppUnderTest['runDialogs'] = { project: undefined, inputs: [], outputDir: undefined };
   const bridge = await startBridge({
     connect: localEngine(airlock), rendererDir: RENDERER_DIR,
     dialogs: { chooseManifest: async () => dialogs.manifest, chooseExportFile: async () => dialogs.exportFile },
+    runDialogs: { chooseProject: async () => runDialogs.project, chooseInputs: async () => runDialogs.inputs, chooseOutputDir: async () => runDialogs.outputDir },
   });
   return {
-    root, airlock, home: airlock.home, bus: airlock.bus, service: airlock.service, bridge, dialogs,
+    root, airlock, home: airlock.home, bus: airlock.bus, service: airlock.service, bridge, dialogs, runDialogs,
     close: async () => {
       await bridge.close();
       await airlock.close();
