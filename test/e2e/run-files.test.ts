@@ -35,7 +35,7 @@ beforeAll(async () => {
   fs.mkdirSync(outputDir);
   fs.writeFileSync(manifestFile, `
 name: analyst
-command: ["sh", "-c", "echo \\"cwd: $(pwd)\\"; echo \\"readme: $(cat README.md)\\"; echo \\"input: $(cat in/sales.csv | tail -1)\\"; echo \\"unwanted: $(ls in/unwanted.csv 2>&1 | head -c 40)\\"; echo summary > /workspace/out/summary.txt"]
+command: ["sh", "-c", "echo \\"cwd: $(pwd)\\"; echo \\"readme: $(cat README.md)\\"; echo \\"input: $(tail -1 /workspace/in/sales.csv)\\"; echo \\"unwanted: $(ls /workspace/in/unwanted.csv 2>&1 | head -c 40)\\"; echo summary > /workspace/out/summary.txt"]
 project: {}
 outputs: [ /workspace/out ]
 resources: { cpus: 1, memory: 256m }

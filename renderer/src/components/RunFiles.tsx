@@ -96,7 +96,7 @@ export function RunFiles({ takesProject, projectTo, choice, onChange, onError }:
         <Row label="Inputs" empty="No inputs." chosen={choice.inputs.length > 0 && (
           <ul className="picked-list">
             {choice.inputs.map((file, index) => (
-              <li key={file.token}><Chosen file={file} detail={`read-only in/${file.name}`} onRemove={() => onChange({ ...choice, inputs: choice.inputs.filter((_, i) => i !== index) })} /></li>
+              <li key={file.token}><Chosen file={file} detail={`copied read-only to in/${file.name} in the workspace`} onRemove={() => onChange({ ...choice, inputs: choice.inputs.filter((_, i) => i !== index) })} /></li>
             ))}
           </ul>
         )}>
