@@ -5,7 +5,7 @@
  * per contract channel, each forwarding to the engine over the calling page's own connection,
  * applies the security limits to every web contents, and opens the window.
  */
-import { app, dialog, ipcMain, Menu, protocol, shell, type BrowserWindow } from 'electron';
+import { app, dialog, ipcMain, Menu, protocol, shell, type BrowserWindow, type OpenDialogOptions } from 'electron';
 import { registerAppSchemeAsPrivileged, serveAppProtocol } from './app-protocol.js';
 import { createAirlock, type Airlock } from './core/airlock.js';
 import { connectEngine } from './core/server/connect.js';
@@ -15,6 +15,7 @@ import { electronEngineSpawn, EngineConnections, type Connect } from './ipc/engi
 import type { ArtifactFilePorts } from './ipc/artifacts.js';
 import { registerForwardingHandlers, type Dialogs } from './ipc/forward.js';
 import { localEngine } from './ipc/local-engine.js';
+import type { RunDialogs } from './ipc/run-files.js';
 import { createIpcRegistrar } from './ipc/register.js';
 import { applySessionLimits, applyWebContentsLimits, CONTENT_SECURITY_POLICY, DEV_CONTENT_SECURITY_POLICY } from './security.js';
 import {
@@ -114,9 +115,20 @@ function onReady(): void {
     showItemInFolder: (file) => shell.showItemInFolder(file),
   };
 
+  const showOpen = async (options: OpenDialogOptions): Promise<string[]> => {
+    const result = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+    return result.canceled ? [] : result.filePaths;
+  };
+  // The run dialog's files: main shows these and keeps the paths; the window gets tokens (ipc/run-files.ts).
+  const runDialogs: RunDialogs = {
+    chooseProject: async () => (await showOpen({ title: 'Choose the project folder the agent gets a working copy of', properties: ['openDirectory'] }))[0],
+    chooseInputs: (folders) => showOpen({ title: folders ? 'Choose input folders' : 'Choose input files', properties: [folders ? 'openDirectory' : 'openFile', 'multiSelections'] }),
+    chooseOutputDir: async () => (await showOpen({ title: 'Choose the folder the outputs go to', properties: ['openDirectory', 'createDirectory'] }))[0],
+  };
+
   const registrar = createIpcRegistrar(ipcMain, { isOwnWebContents, isAppUrl });
   registerAppHandlers(registrar.handle, { version: app.getVersion() });
-  registerForwardingHandlers(registrar.handle, { engine: connections, dialogs, artifactFiles });
+  registerForwardingHandlers(registrar.handle, { engine: connections, dialogs, artifactFiles, runDialogs });
   registrar.assertAllChannelsHandled();
 
   openMainWindow();

@@ -30,7 +30,7 @@ function returns<T>(): Returns<T> {
 export type * from './wire-types.js';
 import type {
   AgentSummary, AppliedChange, ApprovalInfo, ArtifactContent, SavedArtifactInfo, AuditExportResult, AuditPageResult, AuditVerifyResult, ChangeView, CredentialPresetInfo, CredentialSummary, DoctorReport, EventBatch,
-  ImageBuildState, PastTask, ScreenFrame, ScreenshotInfo, TaskInfo, TerminalFrame,
+  ImageBuildState, PastTask, PickedFile, ScreenFrame, ScreenshotInfo, TaskInfo, TerminalFrame,
 } from './wire-types.js';
 
 // ── Argument schemas ────────────────────────────────────────────────────────────────────────
@@ -58,7 +58,8 @@ export const kitVersion = z.string().regex(/^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9
  */
 export const artifactRef = z.strictObject({ task: taskId, path: z.string().min(1).max(6 * 4096) });
 
-export const runRequestSchema = z.strictObject({
+/** The settings of a run, as both a window and the engine take them (files are named differently by each). */
+export const runSettingsSchema = z.strictObject({
   agentId,
   network: z.discriminatedUnion('mode', [
     z.strictObject({ mode: z.literal('none') }),
@@ -79,7 +80,27 @@ export const runRequestSchema = z.strictObject({
   /** Package registries added to the network: npm, pypi, or npm=URL / pypi=URL (the engine checks each in full). */
   registries: z.array(z.string().min(1).max(2100)).max(8).optional(),
 });
+
+/** What run.pick* and run.drop hand a window for a host file: an opaque token (main/ipc/picked-files.ts). */
+export const pickToken = z.string().regex(/^pick_[A-Za-z0-9_-]{43}$/, { error: 'must be a token from run.pickProject, run.pickInputs, run.pickOutput or run.drop' });
+const pickedRef = z.strictObject({ token: pickToken });
+
+/**
+ * A window's run: the settings, and host files only as tokens of what the person chose in that
+ * window (the app's main process swaps them for paths; a window never names a host file).
+ */
+export const runRequestSchema = runSettingsSchema.extend({
+  /** The project folder the agent gets a working copy of (its manifest must take one: `project:`). */
+  project: pickedRef.optional(),
+  /** Files or folders copied in read-only; by default to `<workdir>/in/<name>`. */
+  inputs: z.array(pickedRef.extend({ containerPath: z.string().startsWith('/').max(4096).optional() })).max(100).optional(),
+  /** Where collected outputs go; by default the task's folder in AIRLOCK_HOME. */
+  outputDir: pickedRef.optional(),
+});
 export type RunRequest = z.infer<typeof runRequestSchema>;
+
+/** A path the preload read off a dropped File (webUtils.getPathForFile): absolute, no NUL. */
+const droppedPath = z.string().min(1).max(4096).refine((p) => (p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p)) && !p.includes('\0'), { error: 'must be an absolute path without NUL' });
 
 export const auditQuerySchema = z.strictObject({
   task: taskId.optional(),
@@ -145,6 +166,18 @@ export const contract = {
    */
   'agents.approve': { args: z.tuple([agentId, z.strictObject({ replaces: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional() })]), result: returns<AgentSummary>() },
   'tasks.run': { args: z.tuple([runRequestSchema]), result: returns<{ task: string }>() },
+  // The run dialog's host files, shown by the app's main process: each answers tokens, never a path.
+  /** The OS folder dialog for the project; null when the person cancels. */
+  'run.pickProject': { args: noArguments, result: returns<PickedFile | null>() },
+  /** The OS open dialog for inputs (files, or with `folders` folders), several at once; [] when cancelled. */
+  'run.pickInputs': { args: z.tuple([z.strictObject({ folders: z.boolean() })]), result: returns<PickedFile[]>() },
+  /** The OS folder dialog for where outputs go; null when the person cancels. */
+  'run.pickOutput': { args: noArguments, result: returns<PickedFile | null>() },
+  /**
+   * Files dropped on the run dialog. The page passes the dropped File objects; the PRELOAD reads
+   * their paths (a File the page made up has none: refused) and sends those on this channel.
+   */
+  'run.drop': { args: z.tuple([z.array(droppedPath).min(1).max(100)]), result: returns<PickedFile[]>() },
   'tasks.list': { args: noArguments, result: returns<TaskInfo[]>() },
   'tasks.history': { args: z.tuple([z.strictObject({ limit: z.number().int().min(1).max(500) })]), result: returns<PastTask[]>() },
   'tasks.stop': { args: z.tuple([taskId]), result: returns<void>() },
@@ -261,9 +294,11 @@ export type ErrorEnvelope<T> = { ok: true; value: T } | { ok: false; error: IpcE
 // ── Shapes derived from the contract ────────────────────────────────────────────────────────
 
 type Namespace<C extends string> = C extends `${infer N}.${string}` ? N : never;
+/** What the page passes: the channel's arguments, except run.drop, whose paths the preload reads off real dropped Files. */
+export type PageArgs<C extends Channel> = C extends 'run.drop' ? [files: readonly File[]] : ChannelArgs<C>;
 type MethodsOf<N extends string, Wrap extends 'envelope' | 'value'> = {
   [C in Channel as C extends `${N}.${infer M}` ? M : never]: (
-    ...args: ChannelArgs<C>
+    ...args: PageArgs<C>
   ) => Promise<Wrap extends 'envelope' ? ErrorEnvelope<ChannelResult<C>> : ChannelResult<C>>;
 };
 

@@ -12,8 +12,8 @@
  *
  * Only types come from ./contract.js, so this bundle stays small and needs no other file.
  */
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import type { AirlockBridge, Channel, ChannelArgs, ChannelResult, ErrorEnvelope, PushPayload, PushTopic } from './contract.js';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
+import type { AirlockBridge, Channel, ChannelArgs, ChannelResult, ErrorEnvelope, PickedFile, PushPayload, PushTopic } from './contract.js';
 
 /** contract.ts pushChannel(), spelled out here so the bundle needs no zod (a unit test keeps them equal). */
 const pushChannel = (topic: PushTopic) => `push:${topic}` as const;
@@ -31,6 +31,32 @@ function subscribe<T extends PushTopic>(topic: T, listener: (payload: PushPayloa
   return () => {
     ipcRenderer.removeListener(channel, forward);
   };
+}
+
+/** At most this many files in one drop (contract.ts run.drop). */
+const MAX_DROPPED = 100;
+
+/**
+ * Files dropped on the run dialog: their paths are read HERE, by Electron (webUtils.getPathForFile),
+ * never taken from the page. A File the page made up itself has no path, so the whole drop is
+ * refused and main never hears of it: the page can name no host file.
+ */
+async function drop(files: readonly File[]): Promise<ErrorEnvelope<PickedFile[]>> {
+  const refused = (message: string): ErrorEnvelope<PickedFile[]> => ({ ok: false, error: { code: 'bad_argument', message: `run.drop refused: ${message}`, hint: 'drop files or folders from the file manager, or choose them' } });
+  if (!Array.isArray(files) || files.length === 0) return refused('no files');
+  if (files.length > MAX_DROPPED) return refused(`more than ${MAX_DROPPED} files at once`);
+  const paths: string[] = [];
+  for (const file of files) {
+    let filePath = '';
+    try {
+      filePath = webUtils.getPathForFile(file);
+    } catch {
+      // not a File at all
+    }
+    if (!filePath) return refused('a file that is not on this computer (it has no path)');
+    paths.push(filePath);
+  }
+  return invoke('run.drop', paths);
 }
 
 // Typed as AirlockBridge: the compiler rejects a missing channel, an extra one, or a wrong signature.
@@ -62,6 +88,12 @@ const bridge: AirlockBridge = {
     history: (options) => invoke('tasks.history', options),
     stop: (task) => invoke('tasks.stop', task),
     resume: (task) => invoke('tasks.resume', task),
+  },
+  run: {
+    pickProject: () => invoke('run.pickProject'),
+    pickInputs: (options) => invoke('run.pickInputs', options),
+    pickOutput: () => invoke('run.pickOutput'),
+    drop,
   },
   approvals: {
     list: () => invoke('approvals.list'),

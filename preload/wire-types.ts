@@ -315,3 +315,18 @@ export interface SavedArtifactInfo {
   size: number;
   sha256: string;
 }
+
+/**
+ * A host file or folder the person chose for a run (the run dialog's OS dialogs, or a drop): what
+ * the window may see of it. The path stays in the app's main process; `token` names it in
+ * tasks.run, from this window only, for 30 minutes.
+ */
+export interface PickedFile {
+  token: string;
+  /** The last part of its path. */
+  name: string;
+  /** `missing`: it could not be read when chosen (the run says why). */
+  kind: 'file' | 'folder' | 'missing';
+  /** A file's size in bytes. */
+  size?: number;
+}

@@ -2,7 +2,8 @@
  * The window's channels, answered by Airlock's engine: every shared channel is forwarded as it is
  * (the engine checks its arguments again: it trusts no client); the two that show an OS dialog show
  * it here, in the main process, and then ask the engine for the file the person chose
- * (`agents.openFile`, `audit.exportTo`) — the renderer never names a file. The registrar (register.ts)
+ * (`agents.openFile`, `audit.exportTo`) — the renderer never names a file; the run dialog's files
+ * are chosen the same way and named by tokens (run-files.ts). The registrar (register.ts)
  * has checked the sender and the arguments before any of these runs.
  */
 import type { Caller } from '../core/server/dispatch.js';
@@ -10,7 +11,9 @@ import { sharedContract, type EngineArgs, type SharedChannel } from '../core/ser
 import { registerArtifactHandlers, type ArtifactFilePorts } from './artifacts.js';
 import { registerChangeHandlers } from './changes.js';
 import type { EngineCalls } from './engine-link.js';
+import { PickedFiles } from './picked-files.js';
 import type { Handle, Handler } from './register.js';
+import { NO_RUN_DIALOGS, registerRunFileHandlers, type RunDialogs } from './run-files.js';
 
 /** The OS file dialogs, shown by the main process. undefined = the person cancelled. */
 export interface Dialogs {
@@ -23,10 +26,14 @@ export interface ForwardingDeps {
   dialogs: Dialogs;
   /** The save dialog and file manager of the Artifacts tab; without them its Save and Reveal are refused. */
   artifactFiles?: ArtifactFilePorts;
+  /** The run dialog's OS dialogs (project, inputs, output folder); without them those channels refuse. */
+  runDialogs?: RunDialogs;
+  /** The host files each window chose for a run, behind tokens (default: expiring by the system clock). */
+  picks?: PickedFiles;
 }
 
 export function registerForwardingHandlers(handle: Handle, deps: ForwardingDeps): void {
-  const { engine, dialogs } = deps;
+  const { engine, dialogs, runDialogs = NO_RUN_DIALOGS, picks = new PickedFiles({ now: Date.now }) } = deps;
   for (const channel of Object.keys(sharedContract) as SharedChannel[]) {
     const forward = (...argsThenCaller: unknown[]) => {
       const caller = argsThenCaller.pop() as Caller;
@@ -45,6 +52,7 @@ export function registerForwardingHandlers(handle: Handle, deps: ForwardingDeps)
   });
   registerChangeHandlers(handle, engine);
   registerArtifactHandlers(handle, engine, deps.artifactFiles);
+  registerRunFileHandlers(handle, { engine, dialogs: runDialogs, picks });
 }
 
 /** An optional argument left out stays left out on the wire (where undefined would become null). */

@@ -9,6 +9,7 @@ import type { ChangeFile } from '../core/service/change-files.js';
 import type { DoctorReport as CoreDoctorReport } from '../core/service/doctor.js';
 import type * as Core from '../core/service/types.js';
 import type * as Wire from '../../preload/contract.js';
+import type { EngineArgs } from '../core/server/engine-contract.js';
 
 type Identical<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
 type Assert<T extends true> = T;
@@ -28,8 +29,10 @@ export type WireTypesMatchCore = [
   Assert<Identical<Core.CredentialSummary, Wire.CredentialSummary>>,
   Assert<Identical<Core.CredentialPresetInfo, Wire.CredentialPresetInfo>>,
   Assert<Identical<Core.CredentialInput, Wire.CredentialInput>>,
-  Assert<Identical<Core.RunRequest, Wire.RunRequest>>,
-  Assert<Identical<Core.AuditQueryRequest, Wire.AuditQueryRequest>>,
+  // A window names host files by tokens; the engine's run takes the paths main swapped them for.
+  Assert<Identical<Core.RunRequest, EngineArgs<'tasks.run'>[0]>>,
+  Assert<Identical<Omit<Core.RunRequest, 'inputs' | 'project' | 'outputDir'>, Omit<Wire.RunRequest, 'inputs' | 'project' | 'outputDir'>>>,
+    Assert<Identical<Core.AuditQueryRequest, Wire.AuditQueryRequest>>,
   Assert<Identical<Core.ApprovalReply, Wire.ChannelArgs<'approvals.answer'>[0]['answer']>>,
   // The core's event kinds are a union; on the wire a kind is any string.
   Assert<Assignable<AirlockEvent, Wire.WireEvent>>,

@@ -29,6 +29,7 @@ import { EngineConnections, type Connect } from '../../main/ipc/engine-link.js';
 import type { ArtifactFilePorts } from '../../main/ipc/artifacts.js';
 import { registerForwardingHandlers, type Dialogs } from '../../main/ipc/forward.js';
 import { invokeChecked, type Handle, type Handler } from '../../main/ipc/register.js';
+import type { RunDialogs } from '../../main/ipc/run-files.js';
 import { channels, PUSH_TOPICS, type Channel } from '../../preload/contract.js';
 
 export interface BridgeOptions {
@@ -37,6 +38,8 @@ export interface BridgeOptions {
   dialogs: Dialogs;
   /** The Artifacts tab's save dialog and file manager (fakes); without them Save and Reveal are refused. */
   artifactFiles?: ArtifactFilePorts;
+  /** The run dialog's project/inputs/output dialogs (fakes). */
+  runDialogs?: RunDialogs;
   /** The built renderer: out/renderer. */
   rendererDir: string;
   version?: string;
@@ -78,7 +81,7 @@ export async function startBridge(options: BridgeOptions): Promise<Bridge> {
   };
   registerAppHandlers(handle, { version: options.version ?? '0.0.0-e2e' });
   const connections = new EngineConnections(options.connect);
-  registerForwardingHandlers(handle, { engine: connections, dialogs: options.dialogs, ...(options.artifactFiles ? { artifactFiles: options.artifactFiles } : {}) });
+  registerForwardingHandlers(handle, { engine: connections, dialogs: options.dialogs, ...(options.artifactFiles ? { artifactFiles: options.artifactFiles } : {}), ...(options.runDialogs ? { runDialogs: options.runDialogs } : {}) });
   const missing = channels.filter((c) => !handlers.has(c));
   if (missing.length > 0) throw new Error(`bridge: channels without a handler: ${missing.join(', ')}`);
 

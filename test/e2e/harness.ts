@@ -32,6 +32,8 @@ export interface AppUnderTest {
   dialogs: { manifest: string | undefined; exportFile: string | undefined };
   /** The Artifacts tab's OS side: what the save dialog answers next (and the default name it was given), the files shown in the file manager. */
   artifactFiles: { saveAs: string | undefined; defaultNames: string[]; revealed: string[] };
+  /** What the run dialog's project, inputs and output folder dialogs answer next. */
+  runDialogs: { project: string | undefined; inputs: string[]; outputDir: string | undefined };
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startAppUnderTest(options: {
   airlock.audit();
   const dialogs: AppUnderTest['dialogs'] = { manifest: undefined, exportFile: undefined };
   const artifactFiles: AppUnderTest['artifactFiles'] = { saveAs: undefined, defaultNames: [], revealed: [] };
+  const runDialogs: AppUnderTest['runDialogs'] = { project: undefined, inputs: [], outputDir: undefined };
   const bridge = await startBridge({
     connect: localEngine(airlock), rendererDir: RENDERER_DIR,
     dialogs: { chooseManifest: async () => dialogs.manifest, chooseExportFile: async () => dialogs.exportFile },
@@ -62,9 +65,10 @@ export async function startAppUnderTest(options: {
       chooseSaveFile: async (defaultName) => (artifactFiles.defaultNames.push(defaultName), artifactFiles.saveAs),
       showItemInFolder: (file) => void artifactFiles.revealed.push(file),
     },
+    runDialogs: { chooseProject: async () => runDialogs.project, chooseInputs: async () => runDialogs.inputs, chooseOutputDir: async () => runDialogs.outputDir },
   });
   return {
-    root, airlock, home: airlock.home, bus: airlock.bus, service: airlock.service, bridge, dialogs, artifactFiles,
+    root, airlock, home: airlock.home, bus: airlock.bus, service: airlock.service, bridge, dialogs, artifactFiles, runDialogs,
     close: async () => {
       await bridge.close();
       await airlock.close();

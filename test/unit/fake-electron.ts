@@ -121,6 +121,9 @@ export const shell = { openExternal: vi.fn(() => Promise.resolve()) };
 export const ipcRenderer = Object.assign(new EventEmitter(), {
   invoke: vi.fn((..._args: unknown[]) => Promise.resolve<unknown>(undefined)),
 });
+/** The preload's view of dropped files: a File has a path only when a test gave it one here. */
+export const filePaths = new WeakMap<object, string>();
+export const webUtils = { getPathForFile: vi.fn((file: object) => filePaths.get(file) ?? '') };
 export const menu = { template: null as unknown, setApplicationMenu: vi.fn() };
 export const dialog = {
   showOpenDialog: vi.fn(() => Promise.resolve({ canceled: true, filePaths: [] as string[] })),
@@ -150,6 +153,7 @@ export const fakeElectron = {
   },
   protocol,
   ipcRenderer,
+  webUtils,
   BrowserWindow: FakeBrowserWindow,
   nativeTheme: { shouldUseDarkColors: false },
   ipcMain: {

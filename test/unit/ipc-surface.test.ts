@@ -64,6 +64,10 @@ const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
   'review.get': [TASK],
   'review.apply': [{ task: TASK, threeWay: true }],
   'review.discard': [TASK],
+  'run.pickProject': [],
+  'run.pickInputs': [{ folders: false }],
+  'run.pickOutput': [],
+  'run.drop': [['/home/me/data.csv']],
 };
 
 describe('preload surface', () => {
@@ -78,7 +82,8 @@ describe('preload surface', () => {
 
   it('each function invokes its own channel with its arguments unchanged, and passes the envelope through', async () => {
     const airlock = await loadPreload();
-    for (const channel of channels) {
+    // run.drop takes the page's File objects and sends their paths (ipc-run-files.test.ts covers it).
+    for (const channel of channels.filter((c) => c !== 'run.drop')) {
       const [namespace, method] = channel.split('.') as [string, string];
       const args = SAMPLE_ARGS[channel] as unknown[];
       expect(contract[channel].args.safeParse(args).success, `${channel} sample is valid`).toBe(true);

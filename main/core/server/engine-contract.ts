@@ -8,7 +8,7 @@
  * `--input`, the file a dialog chose). The renderer never sees the engine-only channels.
  */
 import { z } from 'zod';
-import { artifactRef, contract, kitName, kitVersion, runRequestSchema, type AgentSummary, type AuditExportResult, type ImageBuildState, type Returns } from '../../../preload/contract.js';
+import { artifactRef, contract, kitName, kitVersion, runRequestSchema, runSettingsSchema, type AgentSummary, type AuditExportResult, type ImageBuildState, type Returns } from '../../../preload/contract.js';
 import type { SavedArtifact } from '../service/artifacts.js';
 import type { ApplyResult, TaskChange } from '../service/changes.js';
 import type { AgentInspection, GcResult, PruneSummary, RunningTask, TaskEnd } from '../service/types.js';
@@ -21,11 +21,15 @@ function returns<T>(): Returns<T> {
 }
 
 // The channels a window has and the engine has not; a window's `review.*` are the engine's `changes.*`
-// (below) with host paths left out by the app's main process (main/ipc/changes.ts).
+// (below) with host paths left out by the app's main process (main/ipc/changes.ts); a window's
+// `tasks.run` names host files by tokens (run.pick*, run.drop), which main swaps for the engine's
+// `tasks.run` with host paths (main/ipc/run-files.ts).
 const {
   'app.version': _appVersion, 'agents.open': _agentsOpen, 'audit.export': _auditExport,
   'review.get': _reviewGet, 'review.apply': _reviewApply, 'review.discard': _reviewDiscard,
-  'artifacts.save': _artifactsSave, 'artifacts.reveal': _artifactsReveal, ...shared
+  'artifacts.save': _artifactsSave, 'artifacts.reveal': _artifactsReveal,
+  'tasks.run': _windowRun, 'run.pickProject': _pickProject, 'run.pickInputs': _pickInputs, 'run.pickOutput': _pickOutput, 'run.drop': _drop,
+  ...shared
 } = contract;
 
 /** The renderer's channels the engine answers as they are. */
@@ -64,6 +68,13 @@ export const startRequestSchema = z.strictObject({
   registries: runRequestSchema.shape.registries,
 });
 
+/** The app's run (an agent of agents.list): its settings, with the host files the person chose in the app's OS dialogs. */
+export const engineRunRequestSchema = runSettingsSchema.extend({
+  inputs: startRequestSchema.shape.inputs,
+  outputDir: startRequestSchema.shape.outputDir,
+  project: startRequestSchema.shape.project,
+});
+
 /** What `engine.status` says of the running engine. */
 export interface EngineStatus {
   /** The engine's build (package version + bundle digest): a client of another build says so. */
@@ -99,6 +110,9 @@ export const engineOnlyContract = {
   'agents.openFile': { args: z.tuple([absolutePath]), result: returns<AgentSummary>() },
   /** Writes the trail (or one task's records) to a file (what `audit.export` does after the app's dialog). */
   'audit.exportTo': { args: z.tuple([z.strictObject({ file: absolutePath, format: z.enum(['jsonl', 'csv']), task: taskId.optional() })]), result: returns<AuditExportResult>() },
+
+  /** Starts a task of an agent agents.list names (what a window's `tasks.run` does once main has swapped its tokens for paths). */
+  'tasks.run': { args: z.tuple([engineRunRequestSchema]), result: returns<{ task: string }>() },
 
   // ── CLI: what `airlock` asks beyond the window's channels ──
   /** Starts a task (`airlock run`): returns its id at once; with `attached`, it is stopped when this caller goes. */

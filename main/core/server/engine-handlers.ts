@@ -22,6 +22,7 @@ function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | ke
     'agents.openFile': (file) => service.openAgent(file),
     'audit.exportTo': ({ file, format, task }) => service.exportAudit(file, format, task),
 
+    'tasks.run': (request) => service.run(request),
     'tasks.start': (request, caller) => {
       const started = service.start(request);
       if (request.attached) stopWhenCallerGoes(airlock, started.task, caller, attachments);

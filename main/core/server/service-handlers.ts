@@ -19,7 +19,6 @@ export function serviceHandlers(service: AirlockService): SharedHandlers {
     'agents.forget': (id) => service.forgetAgent(id),
     'agents.approve': (id, options) => service.approveAgent(id, options),
 
-    'tasks.run': (request) => service.run(request),
     'tasks.list': () => service.tasks(),
     'tasks.history': ({ limit }) => service.history(limit),
     'tasks.stop': (task) => service.stop(task),

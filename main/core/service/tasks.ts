@@ -81,7 +81,7 @@ export class TaskManager {
   run(request: RunRequest): { task: string } {
     const loaded = this.#deps.agents.load(request.agentId);
     this.#deps.agents.requireApproved(loaded);
-    return this.start(loaded, request.agentId, overridesFor(request), endpointOf(request));
+    return this.start(loaded, request.agentId, runOverrides(request), endpointOf(request));
   }
 
   /**
@@ -305,8 +305,19 @@ export function overridesFor(request: Omit<RunRequest, 'agentId' | 'credentials'
 
 /** A client's start request (the CLI's) as the spec's typed overrides: its settings, inputs and output folder. */
 export function startOverrides(request: StartRequest): RunOverrides {
-  const { agent: _agent, attached: _attached, endpoint: _endpoint, inputs, outputDir, project, ...settings } = request;
-  return { ...overridesFor(settings), ...(inputs?.length ? { inputs } : {}), ...(outputDir !== undefined ? { outputDir } : {}), ...(project ? { project } : {}) };
+  const { agent: _agent, attached: _attached, endpoint: _endpoint, ...settings } = request;
+  return withFiles(overridesFor(settings), settings);
+}
+
+/** The app's run as overrides: its settings and the host files the person chose (main swapped the window's tokens for them). */
+function runOverrides(request: RunRequest): RunOverrides {
+  const { agentId: _agentId, endpoint: _endpoint, ...settings } = request;
+  return withFiles(overridesFor(settings), settings);
+}
+
+function withFiles(overrides: RunOverrides, files: Pick<RunRequest, 'inputs' | 'outputDir' | 'project'>): RunOverrides {
+  const { inputs, outputDir, project } = files;
+  return { ...overrides, ...(inputs?.length ? { inputs } : {}), ...(outputDir !== undefined ? { outputDir } : {}), ...(project ? { project } : {}) };
 }
 
 export function describe(error: unknown): ErrorInfo {

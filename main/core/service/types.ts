@@ -69,6 +69,12 @@ export interface RunRequest {
   endpoint?: string;
   /** Package registries added to the network: `npm`, `pypi`, or a company's `npm=<URL>` / `pypi=<URL>`. */
   registries?: string[];
+  /** Host files or folders (absolute) copied in read-only (the app's main process chose them by its OS dialogs). */
+  inputs?: { hostPath: string; containerPath?: string }[];
+  /** The folder the agent gets a working copy of (its manifest says `project:`). */
+  project?: { hostPath: string };
+  /** Where collected outputs go (absolute); by default the task's folder in AIRLOCK_HOME. */
+  outputDir?: string;
 }
 
 /**

@@ -15,6 +15,7 @@ import { visible, visibleDeep } from './visible-text';
 /** Identifiers the UI sends back as they came (an agent id names a manifest file). Never applied to events. */
 const IDS: ReadonlySet<string> = new Set(['id', 'agentId']);
 const PATCH: ReadonlySet<string> = new Set([...IDS, 'patch']);
+const TOKENS: ReadonlySet<string> = new Set([...IDS, 'token']);
 
 export class ApiError extends Error {
   readonly code: string;
@@ -88,6 +89,13 @@ export const api: AirlockApi = {
     history: (options) => unwrap(bridge().tasks.history(options)),
     stop: (task) => unwrap(bridge().tasks.stop(task)),
     resume: (task) => unwrap(bridge().tasks.resume(task)),
+  },
+  run: {
+    // Tokens pass as they are (they name what this window chose); names are made visible.
+    pickProject: () => unwrap(bridge().run.pickProject(), TOKENS),
+    pickInputs: (options) => unwrap(bridge().run.pickInputs(options), TOKENS),
+    pickOutput: () => unwrap(bridge().run.pickOutput(), TOKENS),
+    drop: (files) => unwrap(bridge().run.drop(files), TOKENS),
   },
   approvals: {
     list: () => unwrap(bridge().approvals.list()),

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { AgentSummary, CredentialSummary, IpcError, RunRequest } from '../../../preload/contract';
 import { ErrorPanel, ProgressBar } from '../components/common';
+import { NO_FILES, requestFiles, RunFiles, type RunFilesChoice } from '../components/RunFiles';
 import { api, describeError } from '../lib/api';
 import { formatDuration, parseDuration, parseSize } from '../lib/format';
 import { navigate } from '../lib/route';
@@ -58,6 +59,8 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
   const canHaveTerminal = !agent.review?.display;
   const [interactive, setInteractive] = useState(Boolean(agent.kit) && canHaveTerminal);
   const [error, setError] = useState<IpcError | null>(null);
+  /** The project, inputs and output folder the person chose (tokens; main keeps the paths). */
+  const [files, setFiles] = useState<RunFilesChoice>(NO_FILES);
   const [busy, setBusy] = useState(false);
   /** A kit's first run: its image is being built, then the run starts. */
   const [buildingImage, setBuildingImage] = useState(false);
@@ -110,7 +113,7 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    const request: RunRequest = { agentId: agent.id };
+    const request: RunRequest = { agentId: agent.id, ...requestFiles(files) };
     if (network === 'none' || network === 'open') request.network = { mode: network };
     if (network === 'allowlist') request.network = { mode: 'allowlist', allow: hosts };
     if (agent.kit && endpoint.trim()) {
@@ -183,6 +186,8 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
             Interactive session: the agent gets a terminal, live in its Terminal tab (Take control to type)
           </label>
         )}
+
+        <RunFiles takesProject={Boolean(agent.review?.project)} projectTo={agent.review?.project?.to} choice={files} onChange={setFiles} onError={setError} />
 
         <fieldset>
           <legend>Network</legend>
