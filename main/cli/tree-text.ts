@@ -1,7 +1,7 @@
 // `airlock log --tree` as text: one line per task under ├─ └─ guides, its violations beneath it.
 // Every string of the tree is made inert first: a reason an agent wrote (a delegation request names
 // any agent it likes) can carry no newline to forge a line of the tree, and no control character.
-import { type ChainGrant, type ChainNode, type Spend } from '../core/audit/chain-tree.js';
+import { spendText, stateText, type ChainGrant, type ChainNode } from '../core/audit/chain-tree.js';
 import { inertDeep } from './terminal-text.js';
 
 /** Deeper than this, a node's guides are cut to `… (depth N)`: a hand-edited trail cannot make lines grow with depth. */
@@ -37,41 +37,10 @@ export function nodeLine(node: ChainNode, now: number): string {
   return parts.join(' · ');
 }
 
-export function stateText(node: ChainNode): string {
-  switch (node.state) {
-    case 'unknown': return 'not in the trail';
-    case 'exited': return `exited ${node.exitCode ?? ''}`.trim();
-    case 'cancelled': return 'stopped';
-    case 'stopped': return `stopped by policy${node.note ? `: ${node.note}` : ''}`;
-    case 'frozen': return `frozen${node.note ? `: ${node.note}` : ''}`;
-    default: return node.state;
-  }
-}
-
 function grantText(grant: ChainGrant, now: number): string {
   if (grant.state !== 'active') return grant.state;
   const left = Date.parse(grant.expiresAt) - now;
   if (!(left > 0)) return 'expired';
   const minutes = Math.floor(left / 60_000);
   return minutes >= 60 ? `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m left` : `${minutes}m${String(Math.floor((left % 60_000) / 1000)).padStart(2, '0')}s left`;
-}
-
-/** Spend against the budget, only for what was spent or budgeted: `12.3k of 200k tokens, $0.12 of $2.00, 5 requests`. */
-export function spendText(spend: Spend | undefined, budget: Partial<Spend> | undefined): string | undefined {
-  if (!spend && !budget) return undefined;
-  const of = (shown: string, limit: string | undefined) => (limit === undefined ? shown : `${shown} of ${limit}`);
-  const parts = [
-    of(`${compact(spend?.tokens ?? 0)}`, budget?.tokens !== undefined ? compact(budget.tokens) : undefined) + ' tokens',
-    of(dollars(spend?.usd ?? 0), budget?.usd !== undefined ? dollars(budget.usd) : undefined),
-  ];
-  if (spend?.requests || budget?.requests !== undefined) parts.push(`${of(String(spend?.requests ?? 0), budget?.requests !== undefined ? String(budget.requests) : undefined)} requests`);
-  return parts.join(', ');
-}
-
-function compact(n: number): string {
-  return n >= 1_000_000 ? `${+(n / 1_000_000).toFixed(1)}M` : n >= 1000 ? `${+(n / 1000).toFixed(1)}k` : String(n);
-}
-
-function dollars(usd: number): string {
-  return `$${usd.toFixed(2)}`;
 }

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ChainForest, chainNodes, chainTree, type ChainEvent } from '../../main/core/audit/chain-tree.js';
 import { treeText } from '../../main/cli/tree-text.js';
+import { RAW_CONTROL } from '../adversarial/hostile-agent.js';
 
 const id = (n: number) => `t_${String(n).padStart(26, '0')}`;
 const [ROOT, CHILD, GRANDCHILD, SIBLING] = [id(1), id(2), id(3), id(4)];
@@ -137,6 +138,6 @@ describe('the tree as text', () => {
     const text = treeText(chainTree([ev(ROOT, 'a', 'task.created'), ev(ROOT, 'a', 'policy.violation', { rule: 'delegate.allow', reason: forged })], ROOT)!, 0);
     expect(text.split('\n').filter(Boolean)).toHaveLength(2);
     expect(text).toContain('x\\n└─ admin');
-    expect(text).not.toMatch(/\u001b|\u202e/);
+    expect(text).not.toMatch(RAW_CONTROL);
   });
 });

@@ -109,6 +109,11 @@ export class ChainForest {
     return this.#nodes.has(task) ? this.tree(this.rootOf(task)) : undefined;
   }
 
+  /** How many tasks are on `task`'s chain (0 for a task never seen). */
+  chainSize(task: string): number {
+    return this.#nodes.has(task) ? this.#subtree(this.rootOf(task)).length : 0;
+  }
+
   /** The subtree under `task`, children in the order they were started. */
   tree(task: string): ChainNode | undefined {
     const top = this.#nodes.get(task);
@@ -329,4 +334,38 @@ function budgetOf(value: unknown): Partial<Spend> | undefined {
     if (n !== undefined) budget[key] = n;
   }
   return Object.keys(budget).length > 0 ? budget : undefined;
+}
+
+// ── As text, for the app and the CLI alike ──────────────────────────────────────────────────
+
+/** A task's state in a word or two (`exited 0`, `stopped by policy: …`). */
+export function stateText(node: ChainNode): string {
+  switch (node.state) {
+    case 'unknown': return 'not in the trail';
+    case 'exited': return `exited ${node.exitCode ?? ''}`.trim();
+    case 'cancelled': return 'stopped';
+    case 'stopped': return `stopped by policy${node.note ? `: ${node.note}` : ''}`;
+    case 'frozen': return `frozen${node.note ? `: ${node.note}` : ''}`;
+    default: return node.state;
+  }
+}
+
+/** Spend against the budget, only for what was spent or budgeted: `12.3k of 200k tokens, $0.12 of $2.00, 5 requests`. */
+export function spendText(spend: Spend | undefined, budget: Partial<Spend> | undefined): string | undefined {
+  if (!spend && !budget) return undefined;
+  const of = (shown: string, limit: string | undefined) => (limit === undefined ? shown : `${shown} of ${limit}`);
+  const parts = [
+    of(`${compact(spend?.tokens ?? 0)}`, budget?.tokens !== undefined ? compact(budget.tokens) : undefined) + ' tokens',
+    of(dollars(spend?.usd ?? 0), budget?.usd !== undefined ? dollars(budget.usd) : undefined),
+  ];
+  if (spend?.requests || budget?.requests !== undefined) parts.push(`${of(String(spend?.requests ?? 0), budget?.requests !== undefined ? String(budget.requests) : undefined)} requests`);
+  return parts.join(', ');
+}
+
+function compact(n: number): string {
+  return n >= 1_000_000 ? `${+(n / 1_000_000).toFixed(1)}M` : n >= 1000 ? `${+(n / 1000).toFixed(1)}k` : String(n);
+}
+
+function dollars(usd: number): string {
+  return `$${usd.toFixed(2)}`;
 }
