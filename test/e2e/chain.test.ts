@@ -85,7 +85,7 @@ describe('the Chain tab', () => {
 
   it('clicking a node opens that task, whose Chain tab shows the same chain', async () => {
     await node(GRANDCHILD).locator('> button').click();
-    await expect.poll(() => page.evaluate(() => window.location.hash)).toBe(`#/tasks/${GRANDCHILD}`);
+    await expect.poll(() => new URL(page.url()).hash).toBe(`#/tasks/${GRANDCHILD}`);
     await page.locator('h1 .task-id', { hasText: GRANDCHILD }).waitFor();
     await page.getByRole('tab', { name: /^Chain/ }).click();
     await expect(node(GRANDCHILD).locator('> button').getAttribute('aria-current')).resolves.toBe('page');
