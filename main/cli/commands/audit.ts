@@ -9,6 +9,7 @@ import { engine } from '../context.js';
 import { err, out, outExact, outJson, stdoutClosed, whenDrained } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { EventRenderer, fromWire } from '../render.js';
+import { logTree } from './log-tree.js';
 
 const ENDS_A_TASK = new Set(['task.destroyed', 'task.aborted']);
 /** Records per audit.query page (the engine answers at most 5,000). */
@@ -41,9 +42,15 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
     .argument('[task]', 'a task id (see airlock ps); without it, every task')
     .option('--follow', 'keep printing new events as they happen (until the task ends, when one is named)')
     .option('--limit <n>', 'without a task: how many of the newest events to show first', '200')
-    .option('--json', 'one JSON record per line, as stored')
-    .action(async (task: string | undefined, opts: { follow?: boolean; limit: string; json?: boolean }) => {
+    .option('--json', 'one JSON record per line, as stored (with --tree: one JSON tree per line)')
+    .option('--tree', "the task's delegation chain as a tree (without a task: the newest chains)")
+    .action(async (task: string | undefined, opts: { follow?: boolean; limit: string; json?: boolean; tree?: boolean }) => {
       const client = await engine();
+      if (opts.tree) {
+        if (opts.follow) throw new AirlockError('bad_argument', '--tree prints the chain as it is now; it does not follow', 'leave out --follow, or watch the chain live in the app');
+        await logTree(client, task, { json: opts.json === true, limit: Number(opts.limit) || 200 });
+        return;
+      }
       const renderer = new EventRenderer({ color: !opts.json && process.stdout.isTTY === true && !process.env.NO_COLOR, showTask: task === undefined });
       let ended = false;
       let shown = 0;

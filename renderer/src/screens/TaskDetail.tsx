@@ -8,15 +8,17 @@ import { BUCKET_MS, type EventLog } from '../lib/event-log';
 import { clockTime, elapsed, formatSize } from '../lib/format';
 import { navigate } from '../lib/route';
 import { logOf, useTasksStore } from '../store/tasks';
+import { useChainsStore } from '../store/chains';
 import { ActionLog } from './ActionLog';
 import { ArtifactsTab } from './ArtifactsTab';
+import { ChainTab } from './ChainTab';
 import { ChangesTab } from './ChangesTab';
 import { LiveScreen } from './LiveScreen';
 import { Screenshots } from './Screenshots';
 import { TerminalTab } from './TerminalTab';
 import { StateBadge } from './TasksScreen';
 
-type Tab = 'terminal' | 'log' | 'network' | 'artifacts' | 'changes' | 'screenshots';
+type Tab = 'terminal' | 'log' | 'chain' | 'network' | 'artifacts' | 'changes' | 'screenshots';
 
 export function TaskDetail({ task }: { task: string }) {
   const info = useTasksStore((s) => s.tasks.find((t) => t.id === task));
@@ -32,6 +34,9 @@ export function TaskDetail({ task }: { task: string }) {
   const running = info !== undefined && info.endedAt === undefined;
   const now = useNow(1000, running);
   const log = logOf(task);
+  // The chain's size, live: every task's events reach this window (children's too).
+  const chainSize = useChainsStore((s) => s.forest.chainSize(task));
+  const chainLabel = chainSize > 1 ? `Chain (${chainSize})` : 'Chain';
 
   useEffect(() => {
     backfill(task).catch((error: unknown) => setLoadError({ code: 'internal', message: `could not read this task's earlier events: ${String(error)}` }));
@@ -58,7 +63,7 @@ export function TaskDetail({ task }: { task: string }) {
   // A task that took a project has a change to review (collected at its end).
   const tookProject = log.events.some((e) => e.kind === 'task.project' || e.kind === 'task.changes');
   const tabs: Tab[] = [
-    ...(terminal ? ['terminal' as const] : []), 'log', 'network', 'artifacts',
+    ...(terminal ? ['terminal' as const] : []), 'log', 'chain', 'network', 'artifacts',
     ...(tookProject ? ['changes' as const] : []), ...(display || log.counts.screenshots > 0 ? ['screenshots' as const] : []),
   ];
   const onResume = async () => {
@@ -113,12 +118,13 @@ export function TaskDetail({ task }: { task: string }) {
       <nav className="tabs" role="tablist">
         {tabs.map((name) => (
           <button key={name} type="button" role="tab" aria-selected={tab === name} className={tab === name ? 'tab active' : 'tab'} onClick={() => setTab(name)}>
-            {TAB_LABELS[name](log)}
+            {name === 'chain' ? chainLabel : TAB_LABELS[name](log)}
           </button>
         ))}
       </nav>
       {tab === 'terminal' && terminal && <TerminalTab info={{ id: task, agent, terminal }} />}
       {tab === 'log' && <ActionLog log={log} version={version} />}
+      {tab === 'chain' && <ChainTab task={task} />}
       {tab === 'network' && <NetworkTable log={log} />}
       {tab === 'artifacts' && <ArtifactsTab task={task} log={log} info={info} />}
       {tab === 'changes' && <ChangesTab task={task} running={running} />}
@@ -130,6 +136,7 @@ export function TaskDetail({ task }: { task: string }) {
 const TAB_LABELS: Record<Tab, (log: EventLog) => string> = {
   terminal: () => 'Terminal',
   log: () => 'Action log',
+  chain: () => 'Chain',
   network: (log) => `Network (${log.counts.requests})`,
   artifacts: (log) => `Artifacts (${log.artifacts.length})`,
   changes: () => 'Changes',

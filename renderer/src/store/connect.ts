@@ -3,12 +3,16 @@ import { parseRoute } from '../lib/route';
 import { useAgentsStore } from './agents';
 import { useAppStore } from './app';
 import { useApprovalsStore } from './approvals';
+import { useChainsStore } from './chains';
 import { useTasksStore } from './tasks';
 
 /** Wires the main process's pushes and the URL hash to the stores; returns the undo. */
 export function connectStores(): () => void {
   const unsubscribe = [
-    api.subscribe.events((batch) => useTasksStore.getState().ingest(batch.events)),
+    api.subscribe.events((batch) => {
+      useTasksStore.getState().ingest(batch.events);
+      useChainsStore.getState().ingest(batch.events);
+    }),
     api.subscribe.tasks((tasks) => useTasksStore.getState().setTasks(tasks)),
     api.subscribe.approvals((pending) => useApprovalsStore.getState().setPending(pending)),
     api.subscribe.images((state) => useAppStore.getState().setImageState(state)),
