@@ -37,6 +37,9 @@ export const EVENT_KINDS = [
   'task.changes', 'changes.refused',
   // a task's stored change (its project's edits) applied to the user's folder, or dropped unapplied
   'changes.applied', 'changes.discarded',
+  // MCP servers under policy (main/core/mcp): a tool call with its decision; a server started, ended or refused;
+  // tools whose description or schema changed since first used (refused until re-approved)
+  'mcp.call', 'mcp.server', 'mcp.changed',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];
