@@ -80,15 +80,13 @@ export async function startServerSandbox(deps: ServerSandboxDeps, options: {
   const made = { containers: 0, volumes: 0, engineObjects: false };
   let channel: StdioChannel | undefined;
   let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      channel?.end('the task it served ended');
-      const failed = await teardown.run();
-      emit('task.destroyed', { removed: { containers: made.containers, volumes: made.volumes }, ...(failed.length > 0 ? { failed: failed.map((f) => `${f.name}: ${(f.error as Error).message}`) } : {}) });
-      bus.release(task);
-    })();
-    return stopping;
-  };
+  // Once, whoever asks first (the task's teardown, or the channel ending on a broken bound, which asks again).
+  const stop = () => (stopping ??= Promise.resolve().then(async () => {
+    channel?.end('the task it served ended');
+    const failed = await teardown.run();
+    emit('task.destroyed', { removed: { containers: made.containers, volumes: made.volumes }, ...(failed.length > 0 ? { failed: failed.map((f) => `${f.name}: ${(f.error as Error).message}`) } : {}) });
+    bus.release(task);
+  }));
   try {
     const taskNetwork = openTaskNetwork({ gateway: deps.gateway, task, agent, spec: network });
     teardown.add('network', () => taskNetwork.close());

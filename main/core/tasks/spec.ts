@@ -200,7 +200,7 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
 function resolveMcp(manifest: Manifest, source: string, mode: NetworkSpec['mode'], manifestDir: string): NonNullable<TaskSpec['mcp']> {
   if (mode === 'none') {
     throw new AirlockError('bad_manifest', `${source}: mcp: needs network mode allowlist or open (the agent reaches its servers at http://airlock.internal/mcp/<name>, through its proxy)`,
-      'set network: { mode: allowlist } (an empty allowlist lets the agent reach Airlock and nothing else)');
+      'set network: { mode: allowlist, allow: [...] } with the hosts the agent needs');
   }
   for (const server of manifest.mcp) {
     for (const [i, input] of server.inputs.entries()) {
