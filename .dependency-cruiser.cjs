@@ -10,6 +10,7 @@ const RANKS = [
   ['text', 'credentials', 'engine', 'images'],
   ['audit'], //      the event model and the trail (its end is kept in the keychain: credentials)
   ['gateway'],
+  ['mcp'], //       MCP servers under policy: the broker of /mcp/<name>, tool rules, pins (below policy, whose manifest schema names its key)
   ['policy'],
   ['kits'], //      built-in agents for real tools (kit.yaml, --endpoint, their images): over policy, images, credentials
   ['desktop'],

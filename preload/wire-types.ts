@@ -138,6 +138,8 @@ export interface ApprovalInfo {
   expiresAt: string;
   /** The manifest "Allow always" adds the host to; absent when it cannot. */
   manifestFile?: string;
+  /** An MCP tool call held for a person (then `host` is a key, not a host): server, tool, arguments (redacted, capped; agent-made text). */
+  mcp?: { server: string; tool: string; arguments: string; changed: boolean };
 }
 
 export interface ImageBuildState {

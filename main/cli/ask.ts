@@ -43,7 +43,8 @@ export class TerminalApprovals {
       if (this.#handled.has(info.id) || !this.#ofThisRun(info.task)) continue;
       this.#handled.add(info.id);
       if (!this.#interactive) {
-        void requestedHost(info, false).then((line) => err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${line}\n`));
+        if (info.mcp) err(`airlock: a tool call that needs a person (${inert(info.mcp.server)}/${inert(info.mcp.tool)}), and no terminal to ask: denied\n`);
+        else void requestedHost(info, false).then((line) => err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${line}\n`));
         void this.#client.call('approvals.denyUnasked', info.id).catch(() => undefined); // answered meanwhile
         continue;
       }
@@ -56,6 +57,7 @@ export class TerminalApprovals {
   }
 
   async #prompt(request: ApprovalInfo): Promise<void> {
+    if (request.mcp) return this.#promptTool(request, request.mcp);
     const waiting = () => this.#waiting.has(request.id);
     const host = exactHostRule(request) ?? request.host;
     const file = request.manifestFile;
@@ -78,6 +80,16 @@ export class TerminalApprovals {
         err(`airlock: ${inert((error as Error).message)}\n${isAirlockError(error) && error.hint ? `  fix: ${inert(error.hint)}\n` : ''}`);
       }
     }
+  }
+
+  /** A held MCP tool call: the person sees the server, the tool and its arguments (agent-made text, shown inert). */
+  async #promptTool(request: ApprovalInfo, call: NonNullable<ApprovalInfo['mcp']>): Promise<void> {
+    const seconds = Math.max(0, Math.round((Date.parse(request.expiresAt) - Date.now()) / 1000));
+    const what = call.changed ? 'a tool whose description or input schema changed since it was first used' : 'a tool that needs your approval';
+    const choices = call.changed ? 'Allow [o]nce, for this [t]ask, [a]lways (pins the new description), or [d]eny?' : 'Allow [o]nce, for this [t]ask, or [d]eny?';
+    const typed = (await ask(`\nThe agent wants to call ${what}:\n  ${inert(call.server)} / ${inert(call.tool)}\n  arguments: ${inert(call.arguments)}\n${choices} (denied in ${seconds}s) `)).trim().toLowerCase().slice(0, 1);
+    const answer = CHOICES[typed] ?? 'deny';
+    await this.#client.call('approvals.answer', { id: request.id, answer: answer === 'always' && !call.changed ? 'deny' : answer }).catch(() => undefined); // no longer waiting
   }
 
   /** What "always" did to the manifest, as its approval now stands. */

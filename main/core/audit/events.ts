@@ -40,6 +40,9 @@ export const EVENT_KINDS = [
   // a task's artifact copied where the user chose (the app's Save), or a save/reveal refused because
   // the file is no longer the one the trail recorded (changed, a symlink, outside its folder)
   'artifact.saved', 'artifact.refused',
+  // MCP servers under policy (main/core/mcp): a tool call with its decision; a server started, ended or refused;
+  // tools whose description or schema changed since first used (refused until re-approved)
+  'mcp.call', 'mcp.server', 'mcp.changed',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -79,7 +79,7 @@ export class SandboxApiRoute {
     if (declared > max) return refuse(413, `the body is over ${max} bytes, the most this call takes`, 'api.body');
     const body = await this.#readBody(network, req, max);
     if (typeof body === 'string') return refuse(body.startsWith('the body is over') ? 413 : 408, body, 'api.body');
-    await api.handle({ method, path, body }, res).catch((error: unknown) => refuse(500, `the call failed (${(error as Error).message})`, 'internal'));
+    await api.handle({ method, path, headers: req.headers, body }, res).catch((error: unknown) => refuse(500, `the call failed (${(error as Error).message})`, 'internal'));
   }
 
   /** The whole body, within `max` bytes and the API's body time; else why not. */

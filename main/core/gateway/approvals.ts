@@ -10,6 +10,16 @@ export interface ApprovalRequest {
   port: number;
   /** When an unanswered request is denied. */
   expiresAt: number;
+  /** An MCP tool call held for a person (main/core/mcp): `host` is then a key, not a host. */
+  mcp?: McpAskDetail;
+}
+
+/** What a person sees of a held tool call: the server, the tool, its arguments (redacted, capped), and whether its description changed. */
+export interface McpAskDetail {
+  server: string;
+  tool: string;
+  arguments: string;
+  changed: boolean;
 }
 
 export type ApprovalOutcome = { answer: ApprovalAnswer; by: 'user' | 'default' };
@@ -71,14 +81,14 @@ export class Approvals {
   }
 
   /** Asks (or joins the ask already waiting); the answer resolves 'deny' by 'default' when nobody answers in time. */
-  request(task: string, host: string, port: number, timeoutMs = this.#timeoutMs): AskTicket {
+  request(task: string, host: string, port: number, timeoutMs = this.#timeoutMs, mcp?: McpAskDetail): AskTicket {
     const waiting = [...this.#pending.values()].find((p) => p.task === task && p.host === host && p.port === port);
     if (waiting) return { kind: 'joined', request: withoutInternals(waiting), answer: waiting.answer };
     if (this.#asks.get(task)?.refused.has(`${host}:${port}`)) return { kind: 'refused' };
     const limited = this.#overLimit(task);
     if (limited) return limited;
     const id = randomUUID();
-    const request: ApprovalRequest = { id, task, host, port, expiresAt: this.#clock.now() + timeoutMs };
+    const request: ApprovalRequest = { id, task, host, port, expiresAt: this.#clock.now() + timeoutMs, ...(mcp ? { mcp } : {}) };
     let settle: Pending['settle'] = () => undefined;
     const answer = new Promise<ApprovalOutcome>((resolve) => {
       const timer = this.#clock.setTimeout(() => settle('deny', 'default'), timeoutMs);
@@ -149,6 +159,6 @@ export class Approvals {
   }
 }
 
-function withoutInternals({ id, task, host, port, expiresAt }: Pending): ApprovalRequest {
-  return { id, task, host, port, expiresAt };
+function withoutInternals({ id, task, host, port, expiresAt, mcp }: Pending): ApprovalRequest {
+  return { id, task, host, port, expiresAt, ...(mcp ? { mcp } : {}) };
 }

@@ -39,7 +39,7 @@ export interface GatewayTask {
 export interface SandboxApiHandler {
   /** The largest body a call may carry, in bytes, decided from its method and path before any is read. */
   maxBody(method: string, path: string): number;
-  handle(call: { method: string; path: string; body: Buffer }, res: http.ServerResponse): Promise<void>;
+  handle(call: { method: string; path: string; headers?: http.IncomingHttpHeaders; body: Buffer }, res: http.ServerResponse): Promise<void>;
 }
 
 /** Where events put a request the gateway could not read far enough to know its target. */

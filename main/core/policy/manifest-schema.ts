@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseHostPattern } from '../host-pattern.js';
 import { isRegistry, MAX_REGISTRIES } from './registries.js';
 import { parseDuration, parseSize } from './units.js';
+import { loopsSchema, mcpSchema } from '../mcp/manifest.js';
 
 export const DEFAULT_IMAGE = 'airlock/agent-base:1';
 /** The image of tasks with `display:` unless the manifest names one (it must have airlock-desktop). */
@@ -95,6 +96,10 @@ export const manifestSchema = z.strictObject({
   }).optional(),
   /** Refused requests a task may make before that is a violation too. */
   maxRefusedRequests: z.number().int().min(0).max(100_000).default(20),
+  /** MCP servers the agent may use, through Airlock only, each tool under a rule (main/core/mcp). */
+  mcp: mcpSchema.default([]),
+  /** The same tool call (or model request) more than maxRepeats times is a violation. */
+  loops: loopsSchema.optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

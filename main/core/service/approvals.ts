@@ -29,7 +29,7 @@ export class ApprovalDesk {
       const manifestFile = this.#editableManifest(request.task);
       return {
         id: request.id, task: request.task, host: request.host, port: request.port, expiresAt: new Date(request.expiresAt).toISOString(),
-        ...(agent ? { agent } : {}), ...(manifestFile ? { manifestFile } : {}),
+        ...(agent ? { agent } : {}), ...(manifestFile && !request.mcp ? { manifestFile } : {}), ...(request.mcp ? { mcp: request.mcp } : {}),
       };
     });
   }
@@ -43,7 +43,8 @@ export class ApprovalDesk {
   async answer(id: string, answer: ApprovalReply): Promise<void> {
     const gone = () => new AirlockError('not_found', 'this request is no longer waiting: it was answered, timed out, or its task ended', 'nothing to do');
     const gateway = this.#deps.gateway();
-    if (answer === 'always') {
+    // A tool call's "always" is kept by the MCP broker (the tool's pin), not in the manifest.
+    if (answer === 'always' && !gateway?.approvals.pending().find((p) => p.id === id)?.mcp) {
       const request = gateway?.approvals.pending().find((p) => p.id === id);
       if (!request) throw gone();
       const file = this.#editableManifest(request.task);

@@ -205,6 +205,8 @@ export interface ApprovalInfo {
   expiresAt: string;
   /** The manifest "always" adds the host to; absent when it cannot (a built-in agent, a task started elsewhere). */
   manifestFile?: string;
+  /** An MCP tool call held for a person (then `host` is a key, not a host): server, tool, arguments (redacted, capped; agent-made text). */
+  mcp?: { server: string; tool: string; arguments: string; changed: boolean };
 }
 
 /** 'always' also adds the host to the task's manifest (network.allow). */

@@ -43,6 +43,8 @@ import { sidecarReporter } from './sidecar-events.js';
 import { findAssetsDir } from '../assets.js';
 import { watchEventBudget } from './event-budget.js';
 import { pumpTerminal, type TaskTerminal } from './task-terminal.js';
+import { openTaskMcp } from './task-mcp.js';
+import type { StdioBounds } from '../mcp/stdio-channel.js';
 
 export { DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
 
@@ -76,6 +78,8 @@ export interface TaskRunnerDeps {
   eventBudget?: number;
   /** The warm pool: a run given no task id takes a prepared sandbox when its spec fits one. */
   pool?: Pick<WarmPool, 'claim'>;
+  /** Bounds on a stdio MCP server's lines (tests make them small). */
+  mcpStdioBounds?: Partial<StdioBounds>;
 }
 
 export interface RunOptions {
@@ -258,8 +262,9 @@ export class TaskRunner {
       childrenEnd.abort('its parent task ended');
       await Promise.allSettled(children);
     });
+    const mcp = openTaskMcp({ task, spec, bus, clock, home, engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), owner, sidecarGraceMs: this.#deps.sidecarGraceMs ?? SIDECAR_GRACE_MS, teardown, ...(this.#deps.mcpStdioBounds ? { stdioBounds: this.#deps.mcpStdioBounds } : {}) });
     const api = sandboxApi({
-      task, agent: spec.agent, bus, tree,
+      task, agent: spec.agent, bus, tree, ...(mcp ? { mcp } : {}),
       spawn: tree ? (request) => {
         const child = spawnChild({
           parent: { task, agent: spec.agent, credentials: lent?.credentials, network: spec.network }, request, registry: this.#deps.agents, tree, bus, clock, home,
@@ -298,6 +303,7 @@ export class TaskRunner {
       });
     }
     if (lent?.credentials.ca) await sandbox.trustCa(lent.credentials.ca.certificatePem, CA_BUNDLE, TASK_CA_FILE);
+    await mcp?.start();
 
     const output = new BoundedOutput({
       line: (stream, line, cut) => emit(stream === 'stdout' ? 'proc.stdout' : 'proc.stderr', cut ? { line, cutBytes: cut } : { line }, 'agent'),

@@ -4,6 +4,7 @@ import type { EventBus } from '../audit/bus.js';
 import type { AgentRef } from '../audit/events.js';
 import type { SandboxApiHandler } from '../gateway/task-state.js';
 import type { DelegationTree } from './delegation.js';
+import type { McpBroker } from '../mcp/broker.js';
 
 
 export interface ChildResult {
@@ -30,14 +31,15 @@ const MAX_ACTION_DEPTH = 16;
  * `POST /v1/tasks` starts a child task of an allowed agent and answers with its result;
  * `GET /v1/whoami` says which task, agent and chain the caller is. Every call is an event.
  */
-export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventBus; tree: DelegationTree | undefined; spawn: SpawnChild | undefined }): SandboxApiHandler {
-  const { task, agent, bus } = options;
+export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventBus; tree: DelegationTree | undefined; spawn: SpawnChild | undefined; mcp?: McpBroker }): SandboxApiHandler {
+  const { task, agent, bus, mcp } = options;
   const reply = (res: http.ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'Content-Type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
   };
-  const maxBody = (method: string, path: string) => (method !== 'POST' ? 0 : path.split('?')[0] === '/v1/tasks' ? MAX_TASK_BODY : MAX_ACTION_BODY);
+  const maxBody = (method: string, path: string) => (mcp?.handles(path) ? mcp.maxBody(method) : method !== 'POST' ? 0 : path.split('?')[0] === '/v1/tasks' ? MAX_TASK_BODY : MAX_ACTION_BODY);
   return { maxBody, handle: async (call, res) => {
     const { method, path } = call;
+    if (mcp?.handles(path)) return mcp.handle(call, res); // MCP servers under policy: main/core/mcp/broker.ts
     let body: unknown;
     try {
       body = parseJson(call.body);

@@ -11,6 +11,7 @@ import type { GrantRequest } from './grants.js';
 import type { ViolationPolicy } from './violations.js';
 import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE, type Manifest } from '../policy/manifest-schema.js';
 import type { DisplaySpec } from '../desktop/types.js';
+import type { McpServerSpec } from '../mcp/manifest.js';
 
 /** Everything the orchestrator needs to run one task, resolved and checked. */
 export interface TaskSpec {
@@ -40,6 +41,8 @@ export interface TaskSpec {
   terminal?: TerminalSize;
   /** A working copy of this host folder at `to` (inside the workspace), which is the agent's working folder. */
   project?: { from: string; to: string };
+  /** MCP servers (`mcp:`), their `inputs` resolved against `manifestDir`; absent when the manifest lists none. */
+  mcp?: { servers: McpServerSpec[]; manifestDir: string; maxRepeats: number | undefined };
 }
 
 /** A terminal's size in character cells. */
@@ -186,7 +189,25 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     display,
     ...(terminal ? { terminal } : {}),
     ...(project ? { project } : {}),
+    ...(manifest.mcp.length > 0 ? { mcp: resolveMcp(manifest, source, network.mode, manifestDir) } : {}),
   };
+}
+
+/**
+ * The manifest's MCP servers: the agent reaches them at airlock.internal, through its proxy, so its
+ * network must not be `none` (an empty allowlist is enough); a stdio server's inputs go under /srv.
+ */
+function resolveMcp(manifest: Manifest, source: string, mode: NetworkSpec['mode'], manifestDir: string): NonNullable<TaskSpec['mcp']> {
+  if (mode === 'none') {
+    throw new AirlockError('bad_manifest', `${source}: mcp: needs network mode allowlist or open (the agent reaches its servers at http://airlock.internal/mcp/<name>, through its proxy)`,
+      'set network: { mode: allowlist, allow: [...] } with the hosts the agent needs');
+  }
+  for (const server of manifest.mcp) {
+    for (const [i, input] of server.inputs.entries()) {
+      if (!isInside(input.to, '/srv')) throw bad(`${source}: mcp ${server.name}: inputs[${i}]`, `${input.to} is not inside the server's folder /srv`, 'copy it to a folder under /srv, such as /srv/server');
+    }
+  }
+  return { servers: manifest.mcp, manifestDir, maxRepeats: manifest.loops?.maxRepeats };
 }
 
 /**

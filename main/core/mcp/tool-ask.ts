@@ -1,0 +1,44 @@
+import type { EventBus } from '../audit/bus.js';
+import type { AgentRef, Decision } from '../audit/events.js';
+import type { ApprovalAnswer, Approvals, McpAskDetail } from '../gateway/approvals.js';
+
+export interface ToolAskAnswer {
+  answer: ApprovalAnswer;
+  by: 'user' | 'default';
+  /** Why it was not put to a person, when it was not. */
+  reason?: string;
+}
+
+export type AskPerson = (detail: McpAskDetail) => Promise<ToolAskAnswer>;
+
+/**
+ * Puts a held tool call before a person through the gateway's ask machinery (the CLI's prompt,
+ * the app's Approvals): the same limits (no prompt floods), the same joining of one waiting ask,
+ * the same "refused once, not asked again" — keyed by server, tool and the call's arguments.
+ * Recorded as `approval.requested` / `approval.decided` with the server, tool and arguments.
+ */
+export function askPersonAboutTool(options: { approvals: Approvals; bus: EventBus; task: string; agent: AgentRef; timeoutMs: number }): AskPerson {
+  const { approvals, bus, task, agent } = options;
+  return async (detail) => {
+    const key = `mcp:${detail.server}/${detail.tool}#${detail.changed ? 'changed#' : ''}${detail.arguments}`;
+    const ticket = approvals.request(task, key, 0, options.timeoutMs, detail);
+    if (ticket.kind === 'refused') return { answer: 'deny', by: 'user', reason: 'a person refused this call earlier in this task' };
+    if (ticket.kind === 'limited') {
+      const decision: Decision = { allow: false, rule: 'ask:limit', by: 'default' };
+      if (ticket.burst) bus.emit({ task, agent, actor: 'airlock', kind: 'approval.burst', decision, data: { server: detail.server, tool: detail.tool, reason: ticket.reason } });
+      return { answer: 'deny', by: 'default', reason: `no person was asked: ${ticket.reason}` };
+    }
+    const owner = ticket.kind === 'asked';
+    const about = { id: ticket.request.id, server: detail.server, tool: detail.tool, arguments: detail.arguments, changed: detail.changed };
+    if (owner) bus.emit({ task, agent, actor: 'airlock', kind: 'approval.requested', data: { ...about, expiresAt: new Date(ticket.request.expiresAt).toISOString() } });
+    const { answer, by } = await ticket.answer;
+    const allow = answer !== 'deny';
+    if (owner) {
+      bus.emit({
+        task, agent, actor: by === 'user' ? 'user' : 'airlock', kind: 'approval.decided',
+        decision: { allow, rule: allow ? `ask:${answer}` : by === 'default' ? 'ask:timeout' : 'ask:deny', by }, data: { ...about, answer },
+      });
+    }
+    return { answer, by, ...(allow ? {} : { reason: by === 'default' ? 'nobody allowed it in time' : 'a person refused it' }) };
+  };
+}
