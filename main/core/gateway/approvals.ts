@@ -10,6 +10,8 @@ export interface ApprovalRequest {
   port: number;
   /** When an unanswered request is denied. */
   expiresAt: number;
+  /** Set when the agent asked ahead, on the in-sandbox API: its reason (hostile text, capped; shown escaped). */
+  access?: { reason: string };
 }
 
 export type ApprovalOutcome = { answer: ApprovalAnswer; by: 'user' | 'default' };
@@ -71,14 +73,14 @@ export class Approvals {
   }
 
   /** Asks (or joins the ask already waiting); the answer resolves 'deny' by 'default' when nobody answers in time. */
-  request(task: string, host: string, port: number, timeoutMs = this.#timeoutMs): AskTicket {
+  request(task: string, host: string, port: number, timeoutMs = this.#timeoutMs, access?: { reason: string }): AskTicket {
     const waiting = [...this.#pending.values()].find((p) => p.task === task && p.host === host && p.port === port);
     if (waiting) return { kind: 'joined', request: withoutInternals(waiting), answer: waiting.answer };
     if (this.#asks.get(task)?.refused.has(`${host}:${port}`)) return { kind: 'refused' };
     const limited = this.#overLimit(task);
     if (limited) return limited;
     const id = randomUUID();
-    const request: ApprovalRequest = { id, task, host, port, expiresAt: this.#clock.now() + timeoutMs };
+    const request: ApprovalRequest = { id, task, host, port, expiresAt: this.#clock.now() + timeoutMs, ...(access ? { access } : {}) };
     let settle: Pending['settle'] = () => undefined;
     const answer = new Promise<ApprovalOutcome>((resolve) => {
       const timer = this.#clock.setTimeout(() => settle('deny', 'default'), timeoutMs);
@@ -149,6 +151,6 @@ export class Approvals {
   }
 }
 
-function withoutInternals({ id, task, host, port, expiresAt }: Pending): ApprovalRequest {
-  return { id, task, host, port, expiresAt };
+function withoutInternals({ id, task, host, port, expiresAt, access }: Pending): ApprovalRequest {
+  return { id, task, host, port, expiresAt, ...(access ? { access } : {}) };
 }

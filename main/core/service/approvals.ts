@@ -29,7 +29,7 @@ export class ApprovalDesk {
       const manifestFile = this.#editableManifest(request.task);
       return {
         id: request.id, task: request.task, host: request.host, port: request.port, expiresAt: new Date(request.expiresAt).toISOString(),
-        ...(agent ? { agent } : {}), ...(manifestFile ? { manifestFile } : {}),
+        ...(agent ? { agent } : {}), ...(manifestFile ? { manifestFile } : {}), ...(request.access ? { reason: request.access.reason } : {}),
       };
     });
   }

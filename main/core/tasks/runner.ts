@@ -256,8 +256,10 @@ export class TaskRunner {
       childrenEnd.abort('its parent task ended');
       await Promise.allSettled(children);
     });
+    const gateway = this.#deps.gateway;
     const api = sandboxApi({
       task, agent: spec.agent, bus, tree,
+      access: gateway ? { host: (target, reason) => gateway.requestAccess(task, target, reason) } : {},
       spawn: tree ? (request) => {
         const child = spawnChild({
           parent: { task, agent: spec.agent, credentials: lent?.credentials, network: spec.network }, request, registry: this.#deps.agents, tree, bus, clock, home,

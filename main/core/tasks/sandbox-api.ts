@@ -4,6 +4,7 @@ import type { EventBus } from '../audit/bus.js';
 import type { AgentRef } from '../audit/events.js';
 import type { SandboxApiHandler } from '../gateway/task-state.js';
 import type { DelegationTree } from './delegation.js';
+import { answerAccessRequest, type AccessPorts } from './access-requests.js';
 
 
 export interface ChildResult {
@@ -28,9 +29,10 @@ const MAX_ACTION_DEPTH = 16;
  * The in-sandbox API, served by the gateway on the task's own proxy connection (so it is
  * authenticated as that task): `POST /v1/actions` records what the agent did (`agent.action`);
  * `POST /v1/tasks` starts a child task of an allowed agent and answers with its result;
- * `GET /v1/whoami` says which task, agent and chain the caller is. Every call is an event.
+ * `GET /v1/whoami` says which task, agent and chain the caller is; `POST /v1/access-requests` asks
+ * a person for a host with a reason (access-requests.ts). Every call is an event.
  */
-export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventBus; tree: DelegationTree | undefined; spawn: SpawnChild | undefined }): SandboxApiHandler {
+export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventBus; tree: DelegationTree | undefined; spawn: SpawnChild | undefined; access?: AccessPorts }): SandboxApiHandler {
   const { task, agent, bus } = options;
   const reply = (res: http.ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'Content-Type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
@@ -48,6 +50,11 @@ export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventB
     const route = `${method} ${path.split('?')[0]}`;
     if (route === 'GET /v1/whoami') {
       reply(res, 200, { task, agent, chain: options.tree?.chain(task) ?? [], chainAgents: options.tree?.chainAgents(task) ?? [] });
+      return;
+    }
+    if (route === 'POST /v1/access-requests') {
+      const answer = await answerAccessRequest(body, options.access ?? {});
+      reply(res, answer.status, answer.body);
       return;
     }
     if (route === 'POST /v1/actions') {
@@ -89,7 +96,7 @@ export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventB
       }
       return;
     }
-    reply(res, 404, { error: `no such call: ${route}`, calls: ['GET /v1/whoami', 'POST /v1/actions', 'POST /v1/tasks'] });
+    reply(res, 404, { error: `no such call: ${route}`, calls: ['GET /v1/whoami', 'POST /v1/actions', 'POST /v1/tasks', 'POST /v1/access-requests'] });
   } };
 }
 
