@@ -54,6 +54,9 @@ export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventB
     }
     if (route === 'POST /v1/access-requests') {
       const answer = await answerAccessRequest(body, options.access ?? {});
+      if ('error' in answer.body) {
+        bus.emit({ task, agent, actor: 'airlock', kind: 'net.denied', decision: { allow: false, rule: 'access-request', by: 'policy' }, data: { method, host: 'airlock.internal', port: 80, path, status: answer.status, reason: answer.body.error } });
+      }
       reply(res, answer.status, answer.body);
       return;
     }
