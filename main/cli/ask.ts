@@ -44,7 +44,7 @@ export class TerminalApprovals {
       this.#handled.add(info.id);
       if (!this.#interactive) {
         if (info.mcp) err(`airlock: a tool call that needs a person (${inert(info.mcp.server)}/${inert(info.mcp.tool)}), and no terminal to ask: denied\n`);
-        else void requestedHost(info, false).then((line) => err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${line}\n`));
+        else void requestedHost(info, false).then((line) => err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${line}\n${reasonLine(info)}`));
         void this.#client.call('approvals.denyUnasked', info.id).catch(() => undefined); // answered meanwhile
         continue;
       }
@@ -64,7 +64,7 @@ export class TerminalApprovals {
     while (waiting()) {
       const seconds = Math.max(0, Math.round((Date.parse(request.expiresAt) - Date.now()) / 1000));
       const choices = file ? 'Allow [o]nce, for this [t]ask, [a]lways (adds it to the manifest), or [d]eny?' : 'Allow [o]nce, for this [t]ask, or [d]eny?';
-      const typed = (await ask(`\nThe agent wants to reach a host that is not in its allowlist:\n  ${await requestedHost(request, !process.env.NO_COLOR)}\n${choices} (denied in ${seconds}s) `)).trim().toLowerCase().slice(0, 1);
+      const typed = (await ask(`\nThe agent ${request.reason === undefined ? 'wants to reach' : 'asks for'} a host that is not in its allowlist:\n  ${await requestedHost(request, !process.env.NO_COLOR)}\n${reasonLine(request)}${choices} (denied in ${seconds}s) `)).trim().toLowerCase().slice(0, 1);
       const answer = CHOICES[typed] ?? 'deny';
       if (answer !== 'always') {
         await this.#client.call('approvals.answer', { id: request.id, answer }).catch(() => undefined); // no longer waiting
@@ -109,6 +109,11 @@ async function requestedHost(request: { host: string; port: number }, colour: bo
   const { hostLine } = await import('../core/text/host-display.js');
   const host = inert(request.host);
   return hostLine(host, request.port, (domain) => (colour ? styleText('bold', domain) : domain));
+}
+
+/** The agent's reason for an access request, on a line of its own, inert (it is the agent's text); nothing for a plain ask. */
+function reasonLine(request: { reason?: string }): string {
+  return request.reason === undefined ? '' : `  the agent's reason: "${inert(request.reason)}"\n`;
 }
 
 /** One line of answer to `question`, asked on stderr (made terminal-safe). */

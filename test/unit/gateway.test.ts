@@ -103,7 +103,7 @@ describe('the egress gateway', () => {
     const t = task({ allow: ['api.vendor.test'] });
     const res = await viaProxy('http://other.test/exfiltrate', t.auth);
     expect(res.status).toBe(403);
-    expect(res.body).toBe('Airlock refused other.test:80: other.test:80 is not in this task\'s allowlist.\nRule: allowlist.\nTo allow it: add "other.test" to network.allow in the manifest, or run with --net allow:other.test.\n');
+    expect(res.body).toBe('Airlock refused other.test:80: other.test:80 is not in this task\'s allowlist.\nRule: allowlist.\nTo allow it: add "other.test" to network.allow in the manifest, or run with --net allow:other.test.\nTo ask for access: POST http://airlock.internal/v1/access-requests {"host":"other.test","reason":"<why this task needs it>"}\n');
     const tunnel = await connect('other.test:443', t.auth);
     expect(tunnel.status).toBe(403);
     expect(tunnel.head).toMatch(/Airlock refused other\.test:443/);

@@ -1,5 +1,5 @@
 import type { Decision } from '../audit/events.js';
-import type { Approvals } from './approvals.js';
+import type { ApprovalAnswer, Approvals } from './approvals.js';
 import type { Resolver } from './dialing.js';
 import { decideName, type NameVerdict } from './policy.js';
 import { exactHostPattern } from '../host-pattern.js';
@@ -34,7 +34,9 @@ export class AdmissionControl {
       return { ok: false, status: 429, reason: limited, decision: { allow: false, rule: limited.split(':')[0]!, by: 'policy' } };
     }
     const named = decideName(network.policy, target, network.approved);
-    const verdict = named.verdict === 'ask' ? await this.#ask(network, target) : named;
+    const verdict = named.verdict !== 'allow' && network.allowedOnce.delete(exactHostPattern(target).text)
+      ? { verdict: 'allow' as const, decision: { allow: true, rule: 'access:once', by: 'user' as const }, local: false }
+      : named.verdict === 'ask' ? (await this.#ask(network, target)).verdict : named;
     if (verdict.verdict === 'deny') return { ok: false, status: 403, reason: verdict.reason, decision: verdict.decision };
     let addresses: string[];
     try {
@@ -51,31 +53,57 @@ export class AdmissionControl {
     return { ok: false, status: 403, reason, decision: { allow: false, rule: 'address:not-public', by: 'policy' } };
   }
 
-  async #ask(network: GatewayTask, target: Target): Promise<Exclude<NameVerdict, { verdict: 'ask' }>> {
-    const ticket = this.#approvals.request(network.task, target.host, target.port, network.policy.askTimeoutMs);
+  /**
+   * The agent asked ahead for `target`, with a reason (tasks/access-requests.ts): a host its policy
+   * already allows is answered at once; otherwise a person is asked as for a request that waits
+   * (same limits, joining, refused-stays-refused). 'once' lets the task's next request there through.
+   */
+  async requestAccess(network: GatewayTask, target: Target, reason: string): Promise<AccessAnswer> {
+    const named = decideName(network.policy, target, network.approved);
+    if (named.verdict === 'allow') return { decision: 'task', by: 'policy', message: `${formatTarget(target)} is already allowed for this task (${named.decision.rule})` };
+    const { verdict, given, owner } = await this.#ask(network, target, { reason });
+    if (verdict.verdict === 'deny') return { decision: 'deny', by: verdict.decision.by === 'user' ? 'user' : 'default', message: `${verdict.reason}.` };
+    if (given === 'once' && owner) network.allowedOnce.add(exactHostPattern(target).text);
+    return { decision: given ?? 'once', by: 'user', message: given === 'once' ? `a person allowed one request (or tunnel) to ${formatTarget(target)}` : `a person allowed ${formatTarget(target)} for this task` };
+  }
+
+  async #ask(network: GatewayTask, target: Target, access?: { reason: string }): Promise<{ verdict: Exclude<NameVerdict, { verdict: 'ask' }>; given?: ApprovalAnswer; owner?: boolean }> {
+    const ticket = this.#approvals.request(network.task, target.host, target.port, network.policy.askTimeoutMs, access ? { access } : {});
     if (ticket.kind === 'refused') {
-      return { verdict: 'deny', decision: { allow: false, rule: 'ask:deny', by: 'user' }, reason: `a person refused ${formatTarget(target)} earlier in this task` };
+      return { verdict: { verdict: 'deny', decision: { allow: false, rule: 'ask:deny', by: 'user' }, reason: `a person refused ${formatTarget(target)} earlier in this task` } };
     }
     if (ticket.kind === 'limited') {
       const decision: Decision = { allow: false, rule: 'ask:limit', by: 'default' };
-      if (ticket.burst) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'approval.burst', decision, data: { host: target.host, port: target.port, reason: ticket.reason } });
-      return { verdict: 'deny', decision, reason: `${formatTarget(target)} was not asked about: ${ticket.reason}` };
+      if (ticket.burst) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'approval.burst', decision, data: { host: target.host, port: target.port, reason: ticket.reason, ...viaAccess(access) } });
+      return { verdict: { verdict: 'deny', decision, reason: `${formatTarget(target)} was not asked about: ${ticket.reason}` } };
     }
     const { request, answer } = ticket;
     // A request that joined an ask already waiting shares its answer; the ask's owner records it and keeps the rule.
     const owner = ticket.kind === 'asked';
-    if (owner) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'approval.requested', data: { id: request.id, host: target.host, port: target.port, expiresAt: new Date(request.expiresAt).toISOString() } });
+    if (owner) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'approval.requested', data: { id: request.id, host: target.host, port: target.port, expiresAt: new Date(request.expiresAt).toISOString(), ...viaAccess(access) } });
     const { answer: given, by } = await answer;
     const allow = given !== 'deny';
     const decision: Decision = { allow, rule: allow ? `ask:${given}` : by === 'default' ? 'ask:timeout' : 'ask:deny', by };
-    if (owner) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: by === 'user' ? 'user' : 'airlock', kind: 'approval.decided', decision, data: { id: request.id, host: target.host, port: target.port, answer: given } });
-    if (!allow) return { verdict: 'deny', decision, reason: by === 'default' ? `nobody allowed ${formatTarget(target)} in time` : `a person refused ${formatTarget(target)}` };
+    if (owner) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: by === 'user' ? 'user' : 'airlock', kind: 'approval.decided', decision, data: { id: request.id, host: target.host, port: target.port, answer: given, ...viaAccess(access) } });
+    if (!allow) return { verdict: { verdict: 'deny', decision, reason: by === 'default' ? `nobody allowed ${formatTarget(target)} in time` : `a person refused ${formatTarget(target)}` } };
     if (owner && (given === 'task' || given === 'always')) {
       // The checked host itself becomes the rule: its text is never read again as a pattern.
       const rule = exactHostPattern(target);
       network.approved.push(rule);
       if (given === 'always') network.onAlways?.(rule.text);
     }
-    return { verdict: 'allow', decision, local: false };
+    return { verdict: { verdict: 'allow', decision, local: false }, given, owner };
   }
+}
+
+/** The answer to an access request, as the agent reads it (JSON). `by: 'policy'`: no person was needed. */
+export interface AccessAnswer {
+  decision: ApprovalAnswer;
+  by: 'user' | 'default' | 'policy';
+  message: string;
+}
+
+/** What an access request adds to its approval events (I17 shapes: via, subject, reason). */
+function viaAccess(access: { reason: string } | undefined): Record<string, string> {
+  return access ? { via: 'access-request', subject: 'host', reason: access.reason } : {};
 }

@@ -12,6 +12,8 @@ export interface ApprovalRequest {
   expiresAt: number;
   /** An MCP tool call held for a person (main/core/mcp): `host` is then a key, not a host. */
   mcp?: McpAskDetail;
+  /** Set when the agent asked ahead, on the in-sandbox API: its reason (hostile text, capped; shown escaped). */
+  access?: { reason: string };
 }
 
 /** What a person sees of a held tool call: the server, the tool, its arguments (redacted, capped), and whether its description changed. */
@@ -81,14 +83,15 @@ export class Approvals {
   }
 
   /** Asks (or joins the ask already waiting); the answer resolves 'deny' by 'default' when nobody answers in time. */
-  request(task: string, host: string, port: number, timeoutMs = this.#timeoutMs, mcp?: McpAskDetail): AskTicket {
+  request(task: string, host: string, port: number, timeoutMs = this.#timeoutMs, detail: { mcp?: McpAskDetail; access?: { reason: string } } = {}): AskTicket {
+    const { mcp, access } = detail;
     const waiting = [...this.#pending.values()].find((p) => p.task === task && p.host === host && p.port === port);
     if (waiting) return { kind: 'joined', request: withoutInternals(waiting), answer: waiting.answer };
     if (this.#asks.get(task)?.refused.has(`${host}:${port}`)) return { kind: 'refused' };
     const limited = this.#overLimit(task);
     if (limited) return limited;
     const id = randomUUID();
-    const request: ApprovalRequest = { id, task, host, port, expiresAt: this.#clock.now() + timeoutMs, ...(mcp ? { mcp } : {}) };
+    const request: ApprovalRequest = { id, task, host, port, expiresAt: this.#clock.now() + timeoutMs, ...(mcp ? { mcp } : {}), ...(access ? { access } : {}) };
     let settle: Pending['settle'] = () => undefined;
     const answer = new Promise<ApprovalOutcome>((resolve) => {
       const timer = this.#clock.setTimeout(() => settle('deny', 'default'), timeoutMs);
@@ -159,6 +162,6 @@ export class Approvals {
   }
 }
 
-function withoutInternals({ id, task, host, port, expiresAt, mcp }: Pending): ApprovalRequest {
-  return { id, task, host, port, expiresAt, ...(mcp ? { mcp } : {}) };
+function withoutInternals({ id, task, host, port, expiresAt, mcp, access }: Pending): ApprovalRequest {
+  return { id, task, host, port, expiresAt, ...(mcp ? { mcp } : {}), ...(access ? { access } : {}) };
 }

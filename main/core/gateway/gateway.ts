@@ -7,7 +7,7 @@ import type { EventBus } from '../audit/bus.js';
 import type { AgentRef, Decision } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { HostAddresses } from './addresses.js';
-import { AdmissionControl } from './admission.js';
+import { AdmissionControl, type AccessAnswer } from './admission.js';
 import { FROM_BROWSER_PORT, SandboxApiRoute, SANDBOX_API_HOST } from './api-route.js';
 import { Approvals, type AskLimits } from './approvals.js';
 import { BrowserRefusals, isNavigation, refusalPage } from './browser.js';
@@ -135,7 +135,7 @@ export class Gateway {
     this.#tasks.set(options.task, {
       agent: new DialingAgent(this.#dial),
       task: options.task, agentRef: options.agent, policy: options.policy, token: Buffer.from(password),
-      approved: [], limits: new TaskLimits(this.#deps.clock, options.policy.rate),
+      approved: [], allowedOnce: new Set(), limits: new TaskLimits(this.#deps.clock, options.policy.rate),
       tlsAgent: new UpstreamTlsAgent(this.#dial, this.#upstreamTrust),
       watch: new TaskWatch(options.decoys ?? [], options.credentials),
       ...(options.onAlways ? { onAlways: options.onAlways } : {}),
@@ -144,6 +144,13 @@ export class Gateway {
       ...(options.onNavigation ? { onNavigation: guarded(options.onNavigation) } : {}),
     });
     return { user: options.task, password };
+  }
+
+  /** An access request of `task` (tasks/access-requests.ts): see AdmissionControl.requestAccess. */
+  async requestAccess(task: string, target: Target, reason: string): Promise<AccessAnswer> {
+    const network = this.#tasks.get(task);
+    if (!network) return { decision: 'deny', by: 'default', message: 'this task has no network to grant hosts on' };
+    return this.#admission.requestAccess(network, target, reason);
   }
 
   removeTask(task: string): void {

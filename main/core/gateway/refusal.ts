@@ -14,8 +14,14 @@ export function refusalBody(target: Target, reason: string, rule: string): strin
       : rule.startsWith('rate')
         ? 'To allow more: raise network.rate in the manifest.'
         : `To allow it: add "${hostRule}" to network.allow in the manifest, or run with --net allow:${hostRule}.`,
+    howToAsk(hostRule),
     '',
   ].join('\n');
+}
+
+/** The one line every refusal ends with: how the agent asks a person, with a reason, instead of trying a way around. */
+export function howToAsk(hostRule: string): string {
+  return `To ask for access: POST http://airlock.internal/v1/access-requests {"host":${JSON.stringify(hostRule)},"reason":"<why this task needs it>"}`;
 }
 
 export function rawResponse(status: number, reason: string, body: string, extraHeaders: string[] = []): string {

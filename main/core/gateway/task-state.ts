@@ -18,6 +18,8 @@ export interface GatewayTask {
   policy: NetworkPolicy;
   token: Buffer;
   approved: HostRule[];
+  /** Hosts (exact rules: `x.test` = its web ports) a person allowed once on an access request: the next request or tunnel there goes through, once. */
+  allowedOnce: Set<string>;
   limits: TaskLimits;
   /** Keeps plain-HTTP connections to checked addresses open for the task's next requests. */
   agent: http.Agent;

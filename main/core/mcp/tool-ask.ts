@@ -21,7 +21,7 @@ export function askPersonAboutTool(options: { approvals: Approvals; bus: EventBu
   const { approvals, bus, task, agent } = options;
   return async (detail) => {
     const key = `mcp:${detail.server}/${detail.tool}#${detail.changed ? 'changed#' : ''}${detail.arguments}`;
-    const ticket = approvals.request(task, key, 0, options.timeoutMs, detail);
+    const ticket = approvals.request(task, key, 0, options.timeoutMs, { mcp: detail });
     if (ticket.kind === 'refused') return { answer: 'deny', by: 'user', reason: 'a person refused this call earlier in this task' };
     if (ticket.kind === 'limited') {
       const decision: Decision = { allow: false, rule: 'ask:limit', by: 'default' };

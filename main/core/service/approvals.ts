@@ -30,6 +30,7 @@ export class ApprovalDesk {
       return {
         id: request.id, task: request.task, host: request.host, port: request.port, expiresAt: new Date(request.expiresAt).toISOString(),
         ...(agent ? { agent } : {}), ...(manifestFile && !request.mcp ? { manifestFile } : {}), ...(request.mcp ? { mcp: request.mcp } : {}),
+        ...(request.access ? { reason: request.access.reason } : {}),
       };
     });
   }

@@ -203,6 +203,8 @@ export interface ApprovalInfo {
   host: string;
   port: number;
   expiresAt: string;
+  /** The agent's reason, when it asked ahead (POST /v1/access-requests): its own text, capped, hidden characters escaped. */
+  reason?: string;
   /** The manifest "always" adds the host to; absent when it cannot (a built-in agent, a task started elsewhere). */
   manifestFile?: string;
   /** An MCP tool call held for a person (then `host` is a key, not a host): server, tool, arguments (redacted, capped; agent-made text). */

@@ -263,8 +263,10 @@ export class TaskRunner {
       await Promise.allSettled(children);
     });
     const mcp = openTaskMcp({ task, spec, bus, clock, home, engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), owner, sidecarGraceMs: this.#deps.sidecarGraceMs ?? SIDECAR_GRACE_MS, teardown, ...(this.#deps.mcpStdioBounds ? { stdioBounds: this.#deps.mcpStdioBounds } : {}) });
+    const gateway = this.#deps.gateway;
     const api = sandboxApi({
       task, agent: spec.agent, bus, tree, ...(mcp ? { mcp } : {}),
+      access: gateway ? { host: (target, reason) => gateway.requestAccess(task, target, reason) } : {},
       spawn: tree ? (request) => {
         const child = spawnChild({
           parent: { task, agent: spec.agent, credentials: lent?.credentials, network: spec.network }, request, registry: this.#deps.agents, tree, bus, clock, home,

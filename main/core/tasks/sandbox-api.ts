@@ -5,6 +5,7 @@ import type { AgentRef } from '../audit/events.js';
 import type { SandboxApiHandler } from '../gateway/task-state.js';
 import type { DelegationTree } from './delegation.js';
 import type { McpBroker } from '../mcp/broker.js';
+import { answerAccessRequest, type AccessPorts } from './access-requests.js';
 
 
 export interface ChildResult {
@@ -29,9 +30,10 @@ const MAX_ACTION_DEPTH = 16;
  * The in-sandbox API, served by the gateway on the task's own proxy connection (so it is
  * authenticated as that task): `POST /v1/actions` records what the agent did (`agent.action`);
  * `POST /v1/tasks` starts a child task of an allowed agent and answers with its result;
- * `GET /v1/whoami` says which task, agent and chain the caller is. Every call is an event.
+ * `GET /v1/whoami` says which task, agent and chain the caller is; `POST /v1/access-requests` asks
+ * a person for a host with a reason (access-requests.ts). Every call is an event.
  */
-export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventBus; tree: DelegationTree | undefined; spawn: SpawnChild | undefined; mcp?: McpBroker }): SandboxApiHandler {
+export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventBus; tree: DelegationTree | undefined; spawn: SpawnChild | undefined; mcp?: McpBroker; access?: AccessPorts }): SandboxApiHandler {
   const { task, agent, bus, mcp } = options;
   const reply = (res: http.ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'Content-Type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
@@ -50,6 +52,14 @@ export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventB
     const route = `${method} ${path.split('?')[0]}`;
     if (route === 'GET /v1/whoami') {
       reply(res, 200, { task, agent, chain: options.tree?.chain(task) ?? [], chainAgents: options.tree?.chainAgents(task) ?? [] });
+      return;
+    }
+    if (route === 'POST /v1/access-requests') {
+      const answer = await answerAccessRequest(body, options.access ?? {});
+      if ('error' in answer.body) {
+        bus.emit({ task, agent, actor: 'airlock', kind: 'net.denied', decision: { allow: false, rule: 'access-request', by: 'policy' }, data: { method, host: 'airlock.internal', port: 80, path, status: answer.status, reason: answer.body.error } });
+      }
+      reply(res, answer.status, answer.body);
       return;
     }
     if (route === 'POST /v1/actions') {
@@ -91,7 +101,7 @@ export function sandboxApi(options: { task: string; agent: AgentRef; bus: EventB
       }
       return;
     }
-    reply(res, 404, { error: `no such call: ${route}`, calls: ['GET /v1/whoami', 'POST /v1/actions', 'POST /v1/tasks'] });
+    reply(res, 404, { error: `no such call: ${route}`, calls: ['GET /v1/whoami', 'POST /v1/actions', 'POST /v1/tasks', 'POST /v1/access-requests'] });
   } };
 }
 

@@ -6,6 +6,7 @@ import { EmptyState, ErrorPanel } from '../components/common';
 import { useNow } from '../components/useNow';
 import { armsIn, ASK_ARM_DELAY_MS, place, type Placement } from '../lib/ask-placement';
 import { shortTask } from '../lib/format';
+import { visible } from '../lib/visible-text';
 import { navigate } from '../lib/route';
 import { useAgentsStore } from '../store/agents';
 import { useApprovalsStore } from '../store/approvals';
@@ -33,8 +34,9 @@ function ApprovalCard({ request, now, compact, armed }: { request: ApprovalInfo;
     <article className={compact ? 'approval toast' : 'approval card'} role="alertdialog" aria-label={`Allow ${request.host}:${request.port}?`} data-approval={request.host} data-armed={armed}>
       <HostToDecide host={request.host} port={request.port} />
       <p>
-        <strong>{request.agent ?? 'An agent'}</strong> wants to reach this host, which is not in its allowlist.
+        <strong>{request.agent ?? 'An agent'}</strong> {request.reason === undefined ? 'wants to reach' : 'asks for'} this host, which is not in its allowlist.
       </p>
+      {request.reason !== undefined && <p className="approval-reason" data-reason>The agent&apos;s reason: <q className="break">{visible(request.reason)}</q></p>}
       <p className="muted small">
         task <button type="button" className="link" onClick={() => navigate({ screen: 'task', task: request.task })}>{shortTask(request.task)}</button> · denied in {seconds}s without an answer
       </p>
