@@ -37,6 +37,8 @@ export const EVENT_KINDS = [
   'task.changes', 'changes.refused',
   // a task's stored change (its project's edits) applied to the user's folder, or dropped unapplied
   'changes.applied', 'changes.discarded',
+  // a model API response the gateway relayed (main/core/spend): provider, model, tokens, cost, totals of the task and its chain
+  'model.usage',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -60,6 +60,7 @@ export const startRequestSchema = z.strictObject({
   args: runRequestSchema.shape.args,
   endpoint: runRequestSchema.shape.endpoint,
   registries: runRequestSchema.shape.registries,
+  budget: runRequestSchema.shape.budget,
 });
 
 /** What `engine.status` says of the running engine. */

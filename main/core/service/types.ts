@@ -69,6 +69,8 @@ export interface RunRequest {
   endpoint?: string;
   /** Package registries added to the network: `npm`, `pypi`, or a company's `npm=<URL>` / `pypi=<URL>`. */
   registries?: string[];
+  /** Model spend limits for this run (`--budget`); each one given replaces the manifest's. */
+  budget?: { tokens?: number; usd?: number; requests?: number };
 }
 
 /**
@@ -101,6 +103,8 @@ export interface StartRequest {
   endpoint?: string;
   /** Package registries added to the network: `npm`, `pypi`, or a company's `npm=<URL>` / `pypi=<URL>`. */
   registries?: string[];
+  /** Model spend limits (`--budget`); each one given replaces the manifest's. */
+  budget?: { tokens?: number; usd?: number; requests?: number };
 }
 
 /** How a task ended (`tasks.wait`). */
