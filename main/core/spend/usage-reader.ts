@@ -27,24 +27,38 @@ export interface UsageReader {
 export const MAX_TOKENS_PER_CALL = 1e9;
 
 const USAGE_KEY = /"(usage|usageMetadata)"\s*:\s*\{/g;
-const MODEL_KEY = /"(?:model|modelVersion)"\s*:\s*"([^"\\]{1,200})"/;
+const MODEL_KEY = /"(?:model|modelVersion)"\s*:\s*("(?:[^"\\]|\\.){1,400}")/;
 
 export function usageReader(call: ModelCall, contentType: string | undefined): UsageReader {
   const fields = new Map<string, unknown>();
   let model: string | undefined = call.pathModel;
+  let found = false;
   const read = (text: CappedText) => {
-    const head = text.head();
-    model ??= MODEL_KEY.exec(head)?.[1];
-    const found = lastUsageObject(text.tail()) ?? (text.length > head.length ? undefined : lastUsageObject(head));
-    if (found) for (const [key, value] of flatten(found)) fields.set(key, value);
+    model ??= modelIn(text.head());
+    const usage = lastUsageObject(text.tail());
+    if (!usage) return;
+    found = true;
+    for (const [key, value] of flatten(usage)) fields.set(key, value);
   };
-  const finish = (): Usage | undefined => (fields.size === 0 ? undefined : normalise(call.api, fields, model));
+  const finish = (): Usage | undefined => (found ? normalise(call.api, fields, model) : undefined);
   if (/^\s*text\/event-stream/i.test(contentType ?? '')) {
     const events = new EventStreamReader((data) => read(data));
     return { push: (chunk) => events.push(chunk), end: () => (events.end(), finish()) };
   }
   const body = new CappedText();
   return { push: (chunk) => body.push(chunk), end: () => (read(body), finish()) };
+}
+
+/** The first `"model": "…"` (or Gemini's `modelVersion`) in a text, its JSON escapes read. */
+function modelIn(text: string): string | undefined {
+  const quoted = MODEL_KEY.exec(text)?.[1];
+  if (quoted === undefined) return undefined;
+  try {
+    const name: unknown = JSON.parse(quoted);
+    return typeof name === 'string' && name !== '' ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The last `"usage": {...}` (or `usageMetadata`) object in a text, parsed; undefined if none parses. */
