@@ -57,7 +57,7 @@ export function exceededLimit(spent: Spend, budget: Budget): BudgetRule | undefi
 
 export function describeSpend(spend: Budget): string {
   const parts: string[] = [];
-  if (spend.usd !== undefined) parts.push(`$${spend.usd.toFixed(4).replace(/\.?0+$/, '')}`);
+  if (spend.usd !== undefined) parts.push(`$${spend.usd.toFixed(spend.usd < 0.01 ? 6 : 4).replace(/\.?0+$/, '')}`);
   if (spend.tokens !== undefined) parts.push(`${spend.tokens} tokens`);
   if (spend.requests !== undefined) parts.push(`${spend.requests} requests`);
   return parts.join(', ') || 'nothing';

@@ -63,7 +63,7 @@ export class SpendLedger {
     for (let owner: Account | undefined = account; owner; owner = owner.parent) {
       const rule = reachedLimit(owner.total, owner.budget);
       if (!rule) continue;
-      const whose = owner === account ? 'this task\'s budget' : `the budget of ${owner.agent.name} (${owner.task}), which this task's spend comes out of`;
+      const whose = owner === account ? 'this task\'s budget' : `the budget of ${owner.agent.name} (${owner.task}), which this task's spend comes out of,`;
       const reason = `${whose} is spent (${describeSpend(owner.total)} of ${describeSpend(owner.budget)})`;
       this.#violation(owner, rule, `a model call was refused: ${reason}`);
       return {
