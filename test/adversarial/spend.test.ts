@@ -120,7 +120,7 @@ describe('model spend under budgets', () => {
     expect((await listTaskObjects(engine)).filter((t) => events.some((e) => e.task === t.task))).toEqual([]);
   });
 
-  it('an agent that sends the same model request over and over is stopped for the loop, and Airlock keeps serving', async () => {
+  it('an agent that sends the same model request over and over is stopped for the loop, its answers metered until then', async () => {
     const { events, run } = setup({
       looper: agent('looper', `${CALL}; i=0; while [ $i -lt 200 ]; do i=$((i+1)); echo "looper $(call same false)"; done; echo looper done`,
         'loops: { maxRepeats: 3 }\nonViolation: stop\ntimeout: 60s'),
