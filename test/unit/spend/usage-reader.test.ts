@@ -97,7 +97,7 @@ describe('hostile answers', () => {
     expect(read('POST', '/v1/chat/completions', JSON_TYPE, chat({}))).toEqual({ model: 'gpt-4o', inputTokens: 0, outputTokens: 0, cachedTokens: 0 });
   });
   it('caps huge counts (they can only stop the task sooner) and never reports more cached than input', () => {
-    const usage = read('POST', '/v1/chat/completions', JSON_TYPE, chat({ prompt_tokens: 1e300, completion_tokens: 12345678901234567890, prompt_tokens_details: { cached_tokens: 5e20 } }));
+    const usage = read('POST', '/v1/chat/completions', JSON_TYPE, chat({ prompt_tokens: 1e300, completion_tokens: 2 ** 70, prompt_tokens_details: { cached_tokens: 5e20 } }));
     expect(usage).toMatchObject({ inputTokens: MAX_TOKENS_PER_CALL, outputTokens: MAX_TOKENS_PER_CALL, cachedTokens: MAX_TOKENS_PER_CALL });
   });
   it('finds no usage in junk, a truncated object or a body of only braces', () => {
