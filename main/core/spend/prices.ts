@@ -71,7 +71,7 @@ function readPriceFile(file: string, required: boolean): z.infer<typeof priceFil
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new AirlockError('state_damaged', `${file}: not JSON (${(error as Error).message})`, 'fix it or move it aside; `airlock prices` shows the table in use');
+    throw new AirlockError('state_damaged', `${file}: not JSON (${(error as Error).message})`, 'fix it, or move it aside to use the built-in prices');
   }
   const result = priceFile.safeParse(json);
   if (!result.success) {
