@@ -26,6 +26,8 @@ export interface UsageReader {
 /** More tokens than any one call can use: a larger count is capped here. */
 export const MAX_TOKENS_PER_CALL = 1e9;
 
+/** How many `usage` keys from the end are tried before a text is said to carry none. */
+const MAX_TRIES = 4;
 const USAGE_KEY = /"(usage|usageMetadata)"\s*:\s*\{/g;
 const MODEL_KEY = /"(?:model|modelVersion)"\s*:\s*("(?:[^"\\]|\\.){1,400}")/;
 
@@ -65,7 +67,8 @@ function modelIn(text: string): string | undefined {
 function lastUsageObject(text: string): Record<string, unknown> | undefined {
   const starts: number[] = [];
   for (const match of text.matchAll(USAGE_KEY)) starts.push(match.index + match[0].length - 1);
-  for (let i = starts.length - 1; i >= 0; i--) {
+  // The last few only: a text of nested `"usage":{` keys must not cost a scan to its end for each.
+  for (let i = starts.length - 1; i >= Math.max(0, starts.length - MAX_TRIES); i--) {
     const end = closingBrace(text, starts[i]!);
     if (end === undefined) continue;
     try {

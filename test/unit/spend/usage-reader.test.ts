@@ -104,6 +104,12 @@ describe('hostile answers', () => {
     expect(read('POST', '/v1/messages', JSON_TYPE, 'not json at all')).toBeUndefined();
     expect(read('POST', '/v1/messages', JSON_TYPE, '{"usage": {"input_tokens": 5')).toBeUndefined();
     expect(read('POST', '/v1/messages', JSON_TYPE, Buffer.alloc(5 * 1024 * 1024, '{'), 65536)).toBeUndefined();
+    // Events full of unclosed usage keys: a few tried from the end, not each scanned to the end
+    // (that would be seconds of CPU for each 64 KiB an upstream sends).
+    const started = performance.now();
+    const event = `data: ${'"usage":{'.repeat(8000)}\n\n`;
+    expect(read('POST', '/v1/messages', SSE, event.repeat(20), 65536)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(2000);
     expect(read('POST', '/v1/messages', SSE, 'data: {"usage": [1,2]}\n\n:comment\nretry: 5\n\n')).toBeUndefined();
   });
   it('shows a model name with control characters or markup inert and short', () => {
