@@ -1,5 +1,5 @@
 import type { WireEvent } from '../../../preload/contract';
-import { formatUsd, share, taskSpend } from '../lib/spend';
+import { formatUsd, share, taskSpend } from '../../../main/core/text/spend-display';
 
 /** The task's model spend (tokens, USD, calls) against its budget; the chain's total beside it when it is part of one. */
 export function SpendMeter({ events }: { events: readonly WireEvent[] }) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { WireEvent } from '../../../preload/contract.js';
-import { formatUsd, taskSpend } from '../../../renderer/src/lib/spend.js';
+import { formatUsd, taskSpend } from '../../../main/core/text/spend-display.js';
 
 const event = (seq: number, kind: string, data: Record<string, unknown>): WireEvent => ({ v: 1, seq, time: '2030-01-01T00:00:00.000Z', task: 't_x', agent: { name: 'a', digest: 'sha256:0' }, actor: 'airlock', kind, data }) as WireEvent;
 

@@ -1,7 +1,12 @@
-// A task's model spend for its page: the totals of its latest `model.usage` event (its own and its
-// chain's) against the budget its `task.created` record names. Events come over the wire: any
-// field that is not a plain count is read as absent.
-import type { WireEvent } from '../../../preload/contract';
+// A task's model spend as a person reads it (the app's spend meter): the totals of its latest
+// `model.usage` event (its own and its chain's) against the budget its `task.created` record names.
+// Events come over the wire: any field that is not a plain count is read as absent.
+
+/** What is read of an event (a core event or a wire one). */
+interface SpendEvent {
+  kind: string;
+  data: Record<string, unknown>;
+}
 
 export interface SpendFigures {
   tokens: number;
@@ -35,8 +40,8 @@ function budgetOf(value: unknown): Partial<SpendFigures> | undefined {
 }
 
 /** Reads from the end for the latest usage: a long log is not rescanned from its start. */
-export function taskSpend(events: readonly WireEvent[]): TaskSpend {
-  let latest: WireEvent | undefined;
+export function taskSpend(events: readonly SpendEvent[]): TaskSpend {
+  let latest: SpendEvent | undefined;
   for (let i = events.length - 1; i >= 0 && !latest; i--) if (events[i]!.kind === 'model.usage') latest = events[i];
   const created = events.find((e) => e.kind === 'task.created');
   const totals = latest?.data.totals as Record<string, unknown> | undefined;
