@@ -77,7 +77,8 @@ export class TaskManager {
 
   constructor(deps: TaskManagerDeps) {
     this.#delegation = new DelegationTree(deps.clock);
-    this.#spend = new SpendLedger({ bus: deps.bus, prices: pricesReader(deps.assetsDir, deps.home.root) });
+    // A damaged AIRLOCK_HOME/prices.json: said in the engine's log; the built-in prices are used meanwhile.
+    this.#spend = new SpendLedger({ bus: deps.bus, prices: pricesReader(deps.assetsDir, deps.home.root, (message) => console.error(`airlock: ${message}`)) });
     this.#deps = deps;
     deps.bus.subscribe((event) => this.#onEvent(event));
   }
