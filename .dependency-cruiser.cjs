@@ -15,6 +15,7 @@ const RANKS = [
   ['kits'], //      built-in agents for real tools (kit.yaml, --endpoint, their images): over policy, images, credentials
   ['desktop'],
   ['changes'], //   the agent's change to its project: collected from the workspace, diffed against the base, stored
+  ['spend'], //     model usage read from intercepted provider responses, prices, budgets per task and chain, loops
   ['tasks'],
   ['service'],
   ['airlock'], //    main/core/airlock.ts: the composition root, wires the core once

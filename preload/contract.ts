@@ -79,6 +79,12 @@ export const runSettingsSchema = z.strictObject({
   endpoint: endpointSchema.optional(),
   /** Package registries added to the network: npm, pypi, or npm=URL / pypi=URL (the engine checks each in full). */
   registries: z.array(z.string().min(1).max(2100)).max(8).optional(),
+  /** Model spend limits for this run (`--budget`); each one given replaces the manifest's. */
+  budget: z.strictObject({
+    tokens: z.number().int().positive().max(1e12).optional(),
+    usd: z.number().positive().max(1e6).optional(),
+    requests: z.number().int().positive().max(1e9).optional(),
+  }).optional(),
 });
 
 /** What run.pick* and run.drop hand a window for a host file: an opaque token (main/ipc/picked-files.ts). */

@@ -4,6 +4,7 @@ import { registerAgentCommands } from './commands/agents.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerCredentialCommands } from './commands/credentials.js';
 import { registerEngineCommands } from './commands/engine.js';
+import { registerPricesCommand } from './commands/prices.js';
 import { registerRun } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
 import { registerTaskCommands } from './commands/tasks.js';
@@ -30,6 +31,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
   registerAgentCommands(program);
   registerAuditCommands(program, setExit);
   registerCredentialCommands(program);
+  registerPricesCommand(program);
   registerSystemCommands(program, setExit);
   registerEngineCommands(program, setExit);
 

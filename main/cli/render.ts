@@ -148,6 +148,12 @@ export class EventRenderer {
         return line('·', 'dim', `a prepared sandbox discarded: ${String(d.reason)}`);
       case 'project.progress':
         return line('…', 'dim', `copying the project: ${Number(d.files)}/${Number(d.totalFiles)} files, ${formatSize(Number(d.bytes))}/${formatSize(Number(d.totalBytes))}`);
+      case 'model.usage': {
+        // Figures that are not numbers (a hand-edited trail) show as NaN, never as something else.
+        const total = (which: string) => (d.totals as Record<string, { tokens?: unknown; usd?: unknown }> | undefined)?.[which];
+        const usd = (value: unknown) => (value === null ? 'no price' : `$${Number(value).toFixed(4)}`);
+        return line('$', 'cyan', `${String(d.provider)} ${String(d.model)}: ${Number(d.inputTokens)} in (${Number(d.cachedTokens)} cached) / ${Number(d.outputTokens)} out, ${usd(d.costUsd)}${this.#paint('dim', ` · task ${Number(total('task')?.tokens)} tokens ${usd(total('task')?.usd)} · chain ${Number(total('chain')?.tokens)} tokens ${usd(total('chain')?.usd)}`)}`);
+      }
       case 'image.progress':
         return line('…', 'dim', `${String(d.phase)}: ${String(d.message)}${d.percent !== undefined ? ` (${Number(d.percent)}%)` : ''}`);
       default:

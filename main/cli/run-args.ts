@@ -7,6 +7,7 @@ import path from 'node:path';
 import { AirlockError } from '../core/errors.js';
 import { parseDuration, parseSize } from '../core/policy/units.js';
 import type { NetworkOverride, RunOverrides } from '../core/tasks/spec.js';
+import { type Budget, parseBudgetValue } from '../core/spend/budget.js';
 
 function bad(field: string, problem: string, hint: string): AirlockError {
   return new AirlockError('bad_argument', `${field}: ${problem}`, hint);
@@ -67,7 +68,7 @@ export function parseCpus(text: string): number {
 /** The run flags as they come from commander. */
 export interface RunFlags {
   net?: string; cred?: string[]; input?: string[]; output?: string; timeout?: string;
-  cpus?: string; memory?: string; env?: string[]; learn?: boolean;
+  cpus?: string; memory?: string; env?: string[]; learn?: boolean; budget?: string[];
 }
 
 /** Every run flag parsed (paths made absolute against `cwd`); the first bad one is refused. */
@@ -82,5 +83,6 @@ export function parseRunFlags(flags: RunFlags, cwd: string): RunOverrides {
     ...(flags.cpus !== undefined && { cpus: parseCpus(flags.cpus) }),
     ...(flags.memory !== undefined && { memoryBytes: parseMemory(flags.memory) }),
     ...(flags.env && { env: flags.env.map(parseEnv) }),
+    ...(flags.budget && { budget: Object.assign({}, ...flags.budget.map(parseBudgetValue)) as Budget }),
   };
 }

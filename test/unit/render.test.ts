@@ -25,4 +25,10 @@ describe('the CLI\'s event lines against hand-edited records', () => {
     expect(renderer.render(record('pool.claimed', { ageMs: 2300, agent: 'a' }))).toBe('12:00:00.000 · took a prepared sandbox from the warm pool (made 2.3s before)');
     expect(renderer.render(record('pool.discarded', { reason: 'its image name now points to another image' }))).toContain('a prepared sandbox discarded: its image name now points to another image');
   });
+
+  it('a model call reads as its usage, cost and the totals; damaged figures as NaN', () => {
+    const usage = { provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 12, outputTokens: 8, cachedTokens: 0, costUsd: 0.000156, totals: { task: { tokens: 20, usd: 0.000156, requests: 1 }, chain: { tokens: 60, usd: 0.0005, requests: 3 } } };
+    expect(renderer.render(record('model.usage', usage))).toBe('12:00:00.000 $ anthropic claude-sonnet-4-5: 12 in (0 cached) / 8 out, $0.0002 · task 20 tokens $0.0002 · chain 60 tokens $0.0005');
+    expect(renderer.render(record('model.usage', { ...usage, costUsd: null, inputTokens: 'x', totals: 7 }))).toContain('NaN in (0 cached) / 8 out, no price · task NaN tokens $NaN');
+  });
 });

@@ -15,6 +15,8 @@ describe('airlock run flags, parsed at the CLI\'s edge', () => {
       env: [{ name: 'A', value: '1' }, { name: 'B', value: 'x=y' }],
     });
     expect(parseRunFlags({ net: 'none', learn: true }, '/')).toEqual({ network: { mode: 'open' } });
+    // Each --budget adds a kind; a later one of the same kind wins.
+    expect(parseRunFlags({ budget: ['2usd', '100ktokens', '50requests', '$3'] }, '/')).toEqual({ budget: { usd: 3, tokens: 100_000, requests: 50 } });
   });
 
   it.each([
@@ -27,6 +29,7 @@ describe('airlock run flags, parsed at the CLI\'s edge', () => {
     [{ timeout: 'later' }, /--timeout: 'later' is not a duration/],
     [{ cpus: 'many' }, /--cpus: 'many' is not a positive number/],
     [{ cpus: '-1' }, /--cpus: '-1' is not a positive number/],
+    [{ budget: ['lots'] }, /--budget: 'lots' is not a budget/],
   ])('refuses %o, naming the flag', (flags, message) => {
     expect(() => parseRunFlags(flags, '/')).toThrow(message);
   });

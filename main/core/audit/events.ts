@@ -43,6 +43,8 @@ export const EVENT_KINDS = [
   // MCP servers under policy (main/core/mcp): a tool call with its decision; a server started, ended or refused;
   // tools whose description or schema changed since first used (refused until re-approved)
   'mcp.call', 'mcp.server', 'mcp.changed',
+  // a model API response the gateway relayed (main/core/spend): provider, model, tokens, cost, totals of the task and its chain
+  'model.usage',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -12,7 +12,7 @@ import { bodyFraming, withFraming } from './framing.js';
 import { forwardHeaders } from './intercept.js';
 import type { Found, SecretScanner } from './secret-scanner.js';
 import { formatTarget, type Target } from './target.js';
-import type { GatewayEvents, GatewayTask } from './task-state.js';
+import type { ExchangeMeter, GatewayEvents, GatewayTask } from './task-state.js';
 import type { SecretTag } from './watch-lists.js';
 import type { GatewayTimeouts, Watchdog } from './timeouts.js';
 
@@ -47,6 +47,8 @@ export interface UpstreamCall<W> {
   onSent?(status: number): void;
   /** A WebSocket handshake: what to do when the upstream switches protocols (websocket.ts). */
   upgrade?: UpgradeTakeover;
+  /** Sees the body both ways as it passes (a model call's usage: main/core/spend); the response decoded. */
+  meter?: ExchangeMeter;
 }
 
 /** How an upgraded stream ended: the request's one event is recorded then. */
@@ -101,6 +103,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
     watch.stop();
     releaseHeld?.();
     call.upgrade?.release();
+    call.meter?.done();
     // Never leave a request half-sent on a connection the pool would hand to the next one.
     if (upstream && !upstream.writableFinished) upstream.destroy();
     if (outcome.refusal) {
@@ -155,13 +158,14 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
       buffered = inspected.body;
       bytesUp += buffered.length;
       events.countBytes(network, buffered.length, [req.socket]);
+      call.meter?.requestBody(buffered);
     }
   }
   if (finished) return;
 
   const headers = withFraming(call.headers, buffered ? { kind: 'length', length: buffered.length } : framing, method);
-  // A response that must be scanned is asked for uncompressed (decoded here anyway if it is not).
-  if (reflect) headers['accept-encoding'] = 'identity';
+  // A response that must be scanned or metered is asked for uncompressed (decoded here anyway if it is not).
+  if (reflect || call.meter) headers['accept-encoding'] = 'identity';
   upstream = call.open(headers);
   const request = upstream;
   request.on('error', (error) => fail(upstreamFailure(target, error)));
@@ -205,6 +209,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
       watchdog.touch(req);
       bytesUp += chunk.length;
       events.countBytes(network, chunk.length, [req.socket]);
+      call.meter?.requestBody(chunk);
       if (!scan) return write(chunk);
       const { output, found } = scan.push(chunk);
       if (found[0]) return fail(call.bodyCheck!.refuse(found[0]));
@@ -224,9 +229,9 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
     const headers = forwardHeaders(response.headers);
     const stages: Transform[] = [];
     const hasBody = method !== 'HEAD' && code !== 204 && code !== 304;
-    if (reflect && hasBody) {
+    if ((reflect || call.meter) && hasBody) {
       const coding = parseContentEncoding(response.headers['content-encoding']);
-      if ('unknown' in coding) return fail({ status: 502, reason: `${formatTarget(target)} sent a response encoded as ${coding.unknown}, which Airlock cannot check for secrets` });
+      if ('unknown' in coding) return fail({ status: 502, reason: `${formatTarget(target)} sent a response encoded as ${coding.unknown}, which Airlock cannot ${reflect ? 'check for secrets' : 'read the usage of'}` });
       if (coding.codings.length > 0) {
         stages.push(...decoders(coding.codings));
         delete headers['content-encoding'];
@@ -244,6 +249,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
       return fail({ status: 502, reason: `${formatTarget(target)} sent a response Airlock cannot pass on (${(error as Error).message})` });
     }
     status = code;
+    call.meter?.response(code, response.headers['content-type']);
     // Piped by hand, not with pipeline(): a failure upstream must not destroy the response before
     // what was already passed on reaches the sandbox (and the plain case stays one pipe).
     let source: Readable = response;
@@ -265,6 +271,7 @@ export async function forward<W>(call: UpstreamCall<W>, deps: ForwardingDeps): P
       watch.touch();
       bytesDown += chunk.length;
       events.countBytes(network, chunk.length, [req.socket]);
+      call.meter?.responseBody(chunk);
     });
     source.once('end', () => finish());
     source.pipe(res);

@@ -21,7 +21,7 @@ import { TaskLimits } from './limits.js';
 import type { NetworkPolicy } from './policy.js';
 import { answerClientError, rawResponse, refusalBody } from './refusal.js';
 import { formatHost, formatTarget, parseAbsoluteUrl, parseAuthority, type Target } from './target.js';
-import { GATEWAY_TARGET, GatewayEvents, type GatewayTask, type SandboxApiHandler } from './task-state.js';
+import { GATEWAY_TARGET, GatewayEvents, type GatewayTask, type SandboxApiHandler, type SpendPort } from './task-state.js';
 import { gatewayServer } from './server.js';
 import { DEFAULT_TIMEOUTS, Watchdog, type GatewayTimeouts } from './timeouts.js';
 import type { Found } from './secret-scanner.js';
@@ -129,7 +129,7 @@ export class Gateway {
   /** Registers a task's policy; returns the proxy credential the sandbox will present. */
   addTask(options: {
     task: string; agent: AgentRef; policy: NetworkPolicy; onAlways?: (host: string) => void; credentials?: TaskCredentialsPort; sandboxApi?: SandboxApiHandler; decoys?: Decoy[];
-    onNavigation?: (url: string) => void;
+    onNavigation?: (url: string) => void; spend?: SpendPort;
   }): { user: string; password: string } {
     const password = randomBytes(24).toString('base64url');
     this.#tasks.set(options.task, {
@@ -142,6 +142,7 @@ export class Gateway {
       ...(options.credentials ? { credentials: options.credentials } : {}),
       ...(options.sandboxApi ? { sandboxApi: options.sandboxApi } : {}),
       ...(options.onNavigation ? { onNavigation: guarded(options.onNavigation) } : {}),
+      ...(options.spend ? { spend: options.spend } : {}),
     });
     return { user: options.task, password };
   }

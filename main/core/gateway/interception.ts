@@ -187,6 +187,14 @@ export class Interception {
       return refuse(421, reason, 'host', origin.path);
     }
     if (isNavigation(req.headers)) network.onNavigation?.(tunnelUrl(target, origin.path));
+    // A model call once a budget it counts against is spent: refused before it goes upstream.
+    const spend = network.spend?.admit({ host: target.host, port: target.port, method, path: origin.decodedPath });
+    if (spend && 'refused' in spend) {
+      const { status, reason, rule, body } = spend.refused;
+      this.#events.refuse(network, target, method, origin.path, { ok: false, status, reason, decision: { allow: false, rule, by: 'policy' } }, started);
+      res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' }).end(body);
+      return;
+    }
 
     // Placeholders in header values, query values and a Basic password are verified and swapped
     // below; anywhere else in the head, in any encoding, any placeholder is misuse, as is a decoy.
@@ -236,6 +244,7 @@ export class Interception {
       ...(scanner.empty ? {} : { bodyCheck: { scanner, refuse: refuseFound } }),
       ...(network.watch.responseScanner() ? { reflect: network.watch.responseScanner()! } : {}),
       ...(webSocket ? { upgrade: webSocket.takeover } : {}),
+      ...(spend ? { meter: spend.meter } : {}),
       onSent: (status) => {
         for (const grant of substituted) this.#events.credentialEvent(network, 'cred.used', { id: grant.grant, credential: grant.credential }, { method, host: target.host, port: target.port, path: origin.path, status });
       },

@@ -35,6 +35,32 @@ export interface GatewayTask {
   watch: TaskWatch;
   /** A display task: its browser loaded a page (the screen is captured). */
   onNavigation?: (url: string) => void;
+  /** Model API calls in intercepted traffic: metered, and refused once a budget is spent (main/core/spend). */
+  spend?: SpendPort;
+}
+
+/** What the gateway asks of the task's spend (main/core/spend/task-spend.ts implements it). */
+export interface SpendPort {
+  /** A request about to go upstream over an intercepted connection: not a model call (undefined), refused, or metered. */
+  admit(request: { host: string; port: number; method: string; path: string }): undefined | { refused: SpendRefusal } | { meter: ExchangeMeter };
+}
+
+export interface SpendRefusal {
+  status: number;
+  /** `budget.tokens`, `budget.usd` or `budget.requests`. */
+  rule: string;
+  reason: string;
+  /** The JSON body the agent reads. */
+  body: string;
+}
+
+/** Watches one exchange as it is relayed; never changes it. */
+export interface ExchangeMeter {
+  requestBody(chunk: Buffer): void;
+  response(status: number, contentType: string | undefined): void;
+  responseBody(chunk: Buffer): void;
+  /** The exchange is over, however it ended (called once). */
+  done(): void;
 }
 
 /** Airlock's own API for the sandbox (main/core/tasks/sandbox-api.ts); the gateway reads the body for it, bounded. */

@@ -41,7 +41,5 @@ export const mcpSchema = z.array(mcpServerSchema).max(16).refine((servers) => ne
 export type McpServerSpec = z.infer<typeof mcpServerSchema>;
 
 /** `loops:` (shared with spend): the same call more than `maxRepeats` times is a violation. */
-export const loopsSchema = z.strictObject({ maxRepeats: z.number().int().min(1).max(100_000).optional() });
-
 /** How many identical tool calls are fine when the manifest does not say. */
-export const DEFAULT_MAX_REPEATS = 20;
+export const DEFAULT_MAX_REPEATS = 10;

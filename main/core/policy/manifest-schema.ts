@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { parseHostPattern } from '../host-pattern.js';
 import { isRegistry, MAX_REGISTRIES } from './registries.js';
 import { parseDuration, parseSize } from './units.js';
-import { loopsSchema, mcpSchema } from '../mcp/manifest.js';
+import { mcpSchema } from '../mcp/manifest.js';
 
 export const DEFAULT_IMAGE = 'airlock/agent-base:1';
 /** The image of tasks with `display:` unless the manifest names one (it must have airlock-desktop). */
@@ -94,12 +94,18 @@ export const manifestSchema = z.strictObject({
     /** A screenshot this often while the screen changes; `off` (or `0s`) keeps only page loads and the first and last screens. */
     screenshotEvery: z.union([z.enum(['off', '0s']), duration]).optional(),
   }).optional(),
+  /** What the task (and every task it starts, out of the same budget) may spend on model calls (main/core/spend). */
+  budget: z.strictObject({
+    tokens: z.number().int().positive().max(1e12).optional(),
+    usd: z.number().positive().max(1e6).optional(),
+    requests: z.number().int().positive().max(1e9).optional(),
+  }).optional(),
+  /** The same model request (or MCP tool call) sent more than maxRepeats times on the chain is a violation. */
+  loops: z.strictObject({ maxRepeats: z.number().int().min(1).max(100_000) }).optional(),
   /** Refused requests a task may make before that is a violation too. */
   maxRefusedRequests: z.number().int().min(0).max(100_000).default(20),
   /** MCP servers the agent may use, through Airlock only, each tool under a rule (main/core/mcp). */
   mcp: mcpSchema.default([]),
-  /** The same tool call (or model request) more than maxRepeats times is a violation. */
-  loops: loopsSchema.optional(),
 });
 
 export type Manifest = z.infer<typeof manifestSchema>;

@@ -66,6 +66,7 @@ export const startRequestSchema = z.strictObject({
   args: runRequestSchema.shape.args,
   endpoint: runRequestSchema.shape.endpoint,
   registries: runRequestSchema.shape.registries,
+  budget: runRequestSchema.shape.budget,
 });
 
 /** The app's run (an agent of agents.list): its settings, with the host files the person chose in the app's OS dialogs. */

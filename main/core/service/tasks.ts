@@ -11,6 +11,8 @@ import { requestResume } from '../tasks/stop.js';
 import { checkGrantRequests } from '../tasks/task-credentials.js';
 import { TaskRunner, type TaskRunnerDeps } from '../tasks/runner.js';
 import { DelegationTree } from '../tasks/delegation.js';
+import { SpendLedger } from '../spend/ledger.js';
+import { pricesReader } from '../spend/prices.js';
 import { resolveTaskSpec, type RunOverrides, type TaskSpec } from '../tasks/spec.js';
 import type { ScreenRegistry } from '../desktop/screen-registry.js';
 import type { TerminalRegistry } from '../tasks/terminal-registry.js';
@@ -69,10 +71,14 @@ export class TaskManager {
   readonly #deps: TaskManagerDeps;
   /** One family tree for every task the app runs: delegation rules hold across them. */
   readonly #delegation: DelegationTree;
+  /** Model spend of every task the engine runs: a chain's budget holds across its tasks. */
+  readonly #spend: SpendLedger;
   readonly #tasks = new Map<string, Running>();
 
   constructor(deps: TaskManagerDeps) {
     this.#delegation = new DelegationTree(deps.clock);
+    // A damaged AIRLOCK_HOME/prices.json: said in the engine's log; the built-in prices are used meanwhile.
+    this.#spend = new SpendLedger({ bus: deps.bus, prices: pricesReader(deps.assetsDir, deps.home.root, (message) => console.error(`airlock: ${message}`)) });
     this.#deps = deps;
     deps.bus.subscribe((event) => this.#onEvent(event));
   }
@@ -97,7 +103,7 @@ export class TaskManager {
       engine, bus: this.#deps.bus, clock: this.#deps.clock, home: this.#deps.home, assetsDir: this.#deps.assetsDir,
       ...(networked ? { gateway: this.#deps.gateway() } : {}),
       ...(this.#deps.credentialStore ? { credentials: this.#deps.credentialStore } : {}),
-      agents: this.#deps.agents.approvals, delegation: this.#delegation,
+      agents: this.#deps.agents.approvals, delegation: this.#delegation, spend: this.#spend,
       ...(this.#deps.screens ? { screens: this.#deps.screens } : {}),
       ...(this.#deps.live ? { live: this.#deps.live } : {}),
     });
@@ -300,6 +306,7 @@ export function overridesFor(request: Omit<RunRequest, 'agentId' | 'credentials'
     ...(request.terminal ? { terminal: request.terminal } : {}),
     ...(request.args && request.args.length > 0 ? { args: request.args } : {}),
     ...(request.registries && request.registries.length > 0 ? { registries: request.registries } : {}),
+    ...(request.budget && Object.keys(request.budget).length > 0 ? { budget: request.budget } : {}),
   };
 }
 

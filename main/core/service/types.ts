@@ -75,6 +75,8 @@ export interface RunRequest {
   project?: { hostPath: string };
   /** Where collected outputs go (absolute); by default the task's folder in AIRLOCK_HOME. */
   outputDir?: string;
+  /** Model spend limits for this run (`--budget`); each one given replaces the manifest's. */
+  budget?: { tokens?: number; usd?: number; requests?: number };
 }
 
 /**
@@ -107,6 +109,8 @@ export interface StartRequest {
   endpoint?: string;
   /** Package registries added to the network: `npm`, `pypi`, or a company's `npm=<URL>` / `pypi=<URL>`. */
   registries?: string[];
+  /** Model spend limits (`--budget`); each one given replaces the manifest's. */
+  budget?: { tokens?: number; usd?: number; requests?: number };
 }
 
 /** How a task ended (`tasks.wait`). */

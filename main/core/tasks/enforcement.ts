@@ -49,7 +49,8 @@ export function enforceViolations(options: {
   };
 
   const unwatch = watchViolations(bus, task, agent, policy, (reason) => {
-    if (policy.action === 'stop') options.stop();
+    // The stop names the violation, so the task's end says why (not only the event before it).
+    if (policy.action === 'stop') options.stop(`a policy violation (onViolation: stop): ${reason}`);
     if (policy.action === 'freeze') freeze(reason);
   });
   return {

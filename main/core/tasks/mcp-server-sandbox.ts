@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_REPEATS } from '../spend/budget.js';
 import path from 'node:path';
 import type { EventBus } from '../audit/bus.js';
 import type { AgentRef } from '../audit/events.js';
@@ -70,6 +71,8 @@ export async function startServerSandbox(deps: ServerSandboxDeps, options: {
     agent, image: server.image ?? DEFAULT_IMAGE, command: server.command, workdir: SERVER_WORKDIR, env: {}, inputs, outputs: [],
     limits: SERVER_LIMITS, timeoutMs: parent.timeoutMs, network, credentials: [], violations: { action: 'log', maxRefusedRequests: 20 },
     decoys: { env: [], files: [] }, delegate: { allow: [], maxDepth: 0, maxTasks: 0 }, outputDir: undefined, display: undefined,
+    // A server makes no model calls of its own through a lent key (it holds none): no budget, the default loop bound.
+    budget: {}, maxRepeats: DEFAULT_MAX_REPEATS,
   } satisfies TaskSpec;
   emit('task.created', {
     image: spec.image, command: spec.command ?? null, workdir: spec.workdir, network: network.mode, networkPolicy: network, limits: spec.limits, timeoutMs: spec.timeoutMs,

@@ -26,6 +26,7 @@ import { spawnChild } from './spawn-child.js';
 import { copyProject } from './project-copy.js';
 import { plantDecoys } from './decoy-planting.js';
 import type { DelegationTree } from './delegation.js';
+import type { SpendLedger } from '../spend/ledger.js';
 import type { AgentRegistry } from '../policy/registry.js';
 import { CA_BUNDLE, checkGrantRequests, openTaskCredentials, TASK_CA_FILE } from './task-credentials.js';
 import type { CredentialStore } from '../credentials/store.js';
@@ -68,6 +69,8 @@ export interface TaskRunnerDeps {
   agents?: AgentRegistry;
   /** Who started whom: the delegation rules. */
   delegation?: DelegationTree;
+  /** Model spend per task and chain, against budgets (main/core/spend). */
+  spend?: SpendLedger;
   /** Where a display task's live screen is registered while it runs (the app's live view). */
   screens?: ScreenRegistry;
   /** This process's running tasks, for the controls that stop them all (audit trail failing, last resort). */
@@ -199,6 +202,7 @@ export class TaskRunner {
       ...(spec.project ? { project: spec.project } : {}),
       // Where outputs are collected: what the app's Save and Reveal keep an artifact inside (service/artifacts.ts).
       artifactsDir,
+      ...(Object.keys(spec.budget).length > 0 ? { budget: spec.budget } : {}),
       owner, objects: { containers: [names.container, names.sidecar], volumes: [names.workspace, names.certs] },
       // The sandbox this task takes from the warm pool (its pool.prepared record, under this id, made it).
       ...(slot ? { pool: { slot: task, preparedAt: new Date(slot.preparedAt).toISOString() } } : {}),
@@ -255,6 +259,8 @@ export class TaskRunner {
       tree.enter(task, spec.agent, spec.delegate, options.parentTask);
       teardown.add('delegation node', () => tree.leave(task));
     }
+    const spend = this.#deps.spend?.open({ task, agent: spec.agent, parent: options.parentTask, budget: spec.budget, maxRepeats: spec.maxRepeats });
+    if (spend) teardown.add('spend account', () => spend.close());
     // Children end when this task does (whatever ends it), before its own grants are revoked.
     const children: Promise<unknown>[] = [];
     const childrenEnd = new AbortController();
@@ -280,7 +286,7 @@ export class TaskRunner {
     let desktop: TaskDesktop | undefined;
     const network = openTaskNetwork({
       gateway: this.#deps.gateway, task, agent: spec.agent, spec: spec.network, sandboxApi: api, decoys: decoys.values,
-      ...(options.onAlways ? { onAlways: options.onAlways } : {}), ...(lent ? { credentials: lent.credentials } : {}),
+      ...(options.onAlways ? { onAlways: options.onAlways } : {}), ...(lent ? { credentials: lent.credentials } : {}), ...(spend ? { spend } : {}),
       ...(spec.display ? { browser: { onNavigation: (url: string) => desktop?.navigated(url) } } : {}),
     });
     teardown.add('network', () => network.close());

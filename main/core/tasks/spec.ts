@@ -9,6 +9,7 @@ import { registryEnv, resolveNetwork, type NetworkOverride, type NetworkSpec } f
 export type { NetworkOverride };
 import type { GrantRequest } from './grants.js';
 import type { ViolationPolicy } from './violations.js';
+import { type Budget, DEFAULT_MAX_REPEATS } from '../spend/budget.js';
 import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE, type Manifest } from '../policy/manifest-schema.js';
 import type { DisplaySpec } from '../desktop/types.js';
 import type { McpServerSpec } from '../mcp/manifest.js';
@@ -31,6 +32,10 @@ export interface TaskSpec {
   violations: ViolationPolicy;
   /** Fake secrets to plant: variables and files (inside the workspace). */
   decoys: { env: string[]; files: string[] };
+  /** What it (and its descendants, out of the same) may spend on model calls. */
+  budget: Budget;
+  /** The same model request more times than this on the chain is a violation (`loops.maxRepeats`). */
+  maxRepeats: number;
   /** Which agents this one may start, how deep and how many (`delegate` in the manifest). */
   delegate: { allow: string[]; maxDepth: number; maxTasks: number };
   /** Host folder for collected outputs; default: the task's artifacts folder in AIRLOCK_HOME. */
@@ -76,6 +81,8 @@ export interface RunOverrides {
   registries?: string[];
   /** The folder the agent gets a working copy of (`--project`); the manifest must say `project:`. */
   project?: { hostPath: string };
+  /** Model spend limits (`--budget`): each one given replaces the manifest's. */
+  budget?: Budget;
 }
 
 /** Where a project's copy goes when the manifest's `project:` does not say. */
@@ -184,6 +191,8 @@ export function resolveTaskSpec(loaded: LoadedManifest, overrides: RunOverrides 
     credentials,
     violations: { action: manifest.onViolation, maxRefusedRequests: manifest.maxRefusedRequests },
     decoys: { env: manifest.decoys?.env ?? [], files: manifest.decoys?.files ?? [] },
+    budget: { ...manifest.budget, ...overrides.budget },
+    maxRepeats: manifest.loops?.maxRepeats ?? DEFAULT_MAX_REPEATS,
     delegate: { allow: manifest.delegate?.allow ?? [], maxDepth: manifest.delegate?.maxDepth ?? DELEGATE_DEFAULTS.maxDepth, maxTasks: manifest.delegate?.maxTasks ?? DELEGATE_DEFAULTS.maxTasks },
     outputDir: overrides.outputDir ? path.resolve(cwd, overrides.outputDir) : undefined,
     display,
@@ -207,7 +216,7 @@ function resolveMcp(manifest: Manifest, source: string, mode: NetworkSpec['mode'
       if (!isInside(input.to, '/srv')) throw bad(`${source}: mcp ${server.name}: inputs[${i}]`, `${input.to} is not inside the server's folder /srv`, 'copy it to a folder under /srv, such as /srv/server');
     }
   }
-  return { servers: manifest.mcp, manifestDir, maxRepeats: manifest.loops?.maxRepeats };
+  return { servers: manifest.mcp, manifestDir, maxRepeats: manifest.loops?.maxRepeats ?? DEFAULT_MAX_REPEATS };
 }
 
 /**

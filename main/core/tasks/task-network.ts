@@ -6,7 +6,7 @@ import type { Gateway } from '../gateway/gateway.js';
 import { buildPolicy } from '../gateway/policy.js';
 import type { TaskCredentialsPort } from '../gateway/intercept.js';
 import type { RelayPort } from '../engine/relay-mux.js';
-import type { SandboxApiHandler } from '../gateway/task-state.js';
+import type { SandboxApiHandler, SpendPort } from '../gateway/task-state.js';
 import type { Decoy } from '../gateway/decoys.js';
 import type { NetworkSpec } from './network-spec.js';
 
@@ -34,6 +34,8 @@ export function openTaskNetwork(options: {
   credentials?: TaskCredentialsPort;
   sandboxApi?: SandboxApiHandler;
   decoys?: Decoy[];
+  /** The task's model spend: metered and budgeted in intercepted traffic. */
+  spend?: SpendPort;
   /** A display task: its browser gets a proxy port of its own, and page loads are reported. */
   browser?: { onNavigation: (url: string) => void };
 }): TaskNetwork {
@@ -48,6 +50,7 @@ export function openTaskNetwork(options: {
     ...(options.sandboxApi ? { sandboxApi: options.sandboxApi } : {}),
     ...(options.decoys ? { decoys: options.decoys } : {}),
     ...(options.browser ? { onNavigation: options.browser.onNavigation } : {}),
+    ...(options.spend ? { spend: options.spend } : {}),
   });
   const proxy = `http://${encodeURIComponent(credential.user)}:${encodeURIComponent(credential.password)}@127.0.0.1:${GATEWAY_PORT}`;
   // The agent's own loopback services are reached directly — unless a `local` rule names a loopback

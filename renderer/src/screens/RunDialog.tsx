@@ -50,6 +50,7 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
   const [timeout, setTimeoutText] = useState('');
   const [cpus, setCpus] = useState('');
   const [memory, setMemory] = useState('');
+  const [budgetUsd, setBudgetUsd] = useState('');
   /** Kits only: another endpoint (a company gateway) instead of the provider's. */
   const [endpoint, setEndpoint] = useState('');
   /**
@@ -133,6 +134,11 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
       const memoryBytes = parseSize(memory);
       if (memoryBytes === undefined) return setError({ code: 'bad_argument', message: `memory: '${memory.trim()}' is not a size`, hint: 'write e.g. 512m or 1g' });
       request.memoryBytes = memoryBytes;
+    }
+    if (budgetUsd.trim()) {
+      const usd = /^\$?\d+(?:\.\d+)?$/.test(budgetUsd.trim()) ? Number(budgetUsd.trim().replace('$', '')) : NaN;
+      if (!(usd > 0 && usd <= 1e6)) return setError({ code: 'bad_argument', message: `budget: '${budgetUsd.trim()}' is not an amount in USD`, hint: 'write e.g. 2 or 0.50' });
+      request.budget = { usd };
     }
     const lent = Object.entries(lends).filter(([, lend]) => lend.on).map(([name, lend]) => ({ name, ttlMs: lend.ttlMs }));
     if (lent.length > 0) request.credentials = lent;
@@ -257,6 +263,7 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
             <label>Timeout <input placeholder={agent.timeout ?? '10m'} value={timeout} onChange={(e) => setTimeoutText(e.target.value)} /></label>
             <label>CPUs <input inputMode="decimal" placeholder={String(agent.resources?.cpus ?? 1)} value={cpus} onChange={(e) => setCpus(e.target.value)} /></label>
             <label>Memory <input placeholder={agent.resources?.memory ?? '512m'} value={memory} onChange={(e) => setMemory(e.target.value)} /></label>
+            <label title="What this task and every task it starts may spend on model calls (estimated from the price table)">Budget (USD) <input inputMode="decimal" placeholder="manifest's" value={budgetUsd} onChange={(e) => setBudgetUsd(e.target.value)} data-budget-usd /></label>
           </div>
           {env.map((v, i) => (
             <div className="inline" key={i}>

@@ -3,6 +3,7 @@ import type { IpcError } from '../../../preload/contract';
 import { BarChart, LineChart } from '../components/Charts';
 import { Badge, EmptyState, ErrorPanel, MOD_KEY } from '../components/common';
 import { Grants } from '../components/Grants';
+import { SpendMeter } from '../components/SpendMeter';
 import { useNow } from '../components/useNow';
 import { BUCKET_MS, type EventLog } from '../lib/event-log';
 import { clockTime, elapsed, formatSize } from '../lib/format';
@@ -88,6 +89,7 @@ export function TaskDetail({ task }: { task: string }) {
             {startedAt && <span className="muted">started {clockTime(startedAt)} · {elapsed(startedAt, endedAt, now)}</span>}
             {info && <span className="muted">network {info.network}</span>}
             {info && info.grants.length > 0 && <Grants grants={info.grants} now={now} />}
+            <SpendMeter events={log.events} />
             <span className="muted">{log.counts.requests} requests ({log.counts.denied} refused) · {log.counts.outputLines.toLocaleString()} output lines</span>
           </div>
         </div>

@@ -53,7 +53,11 @@ interface MessagesBody {
   messages?: { role?: string; content?: unknown }[];
 }
 
-export async function startAnthropicApi(options: { host: string; key: string; script: AnthropicScript }) {
+/** The usage each answer reports (as the Messages API does: cache reads apart from input_tokens). */
+export interface AnthropicUsage { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }
+const DEFAULT_USAGE: AnthropicUsage = { input_tokens: 12, output_tokens: 8, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+
+export async function startAnthropicApi(options: { host: string; key: string; script: AnthropicScript; usage?: AnthropicUsage }) {
   const requests: AnthropicRequest[] = [];
   const expected = Buffer.from(options.key);
   const keyOf = (given: string | undefined): AnthropicRequest['key'] => {
@@ -92,7 +96,7 @@ export async function startAnthropicApi(options: { host: string; key: string; sc
       if (isMainLoop(body)) seen.toolResult = toolResultsOf(body).at(-1);
       const turn = nextTurn(body, options.script);
       seen.answer = turn.stop_reason === 'tool_use' ? 'tool_use' : isMainLoop(body) ? 'end_turn' : 'side';
-      reply(res, body, turn);
+      reply(res, body, turn, options.usage ?? DEFAULT_USAGE);
     });
   };
   const served = await startPretendHttps(handler);
@@ -136,10 +140,10 @@ function nextTurn(body: MessagesBody, script: AnthropicScript): Turn {
   return { content: [{ type: 'tool_use', id: `toolu_${randomBytes(12).toString('hex')}`, ...call }], stop_reason: 'tool_use' };
 }
 
-function reply(res: http.ServerResponse, body: MessagesBody, turn: Turn): void {
+function reply(res: http.ServerResponse, body: MessagesBody, turn: Turn, usage: AnthropicUsage): void {
   const message = {
     id: `msg_${randomBytes(12).toString('hex')}`, type: 'message', role: 'assistant', model: body.model ?? 'claude-test',
-    stop_sequence: null, usage: { input_tokens: 12, output_tokens: 8, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    stop_sequence: null, usage,
   };
   if (!body.stream) {
     res.writeHead(200, { 'content-type': 'application/json', 'request-id': message.id }).end(JSON.stringify({ ...message, content: turn.content, stop_reason: turn.stop_reason }));
@@ -158,7 +162,7 @@ function reply(res: http.ServerResponse, body: MessagesBody, turn: Turn): void {
     }
     send('content_block_stop', { index });
   });
-  send('message_delta', { delta: { stop_reason: turn.stop_reason, stop_sequence: null }, usage: { output_tokens: 8 } });
+  send('message_delta', { delta: { stop_reason: turn.stop_reason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
   send('message_stop', {});
   res.end();
 }

@@ -1,0 +1,28 @@
+// Which requests are model API calls: recognised by the path of the provider's API, on any host the
+// task's traffic is intercepted for (the providers' own hosts, a kit's `--endpoint`, a company LLM
+// gateway). Only intercepted traffic can be read: a tunnel Airlock does not open carries no usage.
+
+export type Provider = 'anthropic' | 'openai' | 'gemini';
+
+/** The API a request speaks, which says where its response carries the usage. */
+export type ModelApi = 'anthropic.messages' | 'openai.responses' | 'openai.chat' | 'gemini.generate';
+
+export interface ModelCall {
+  provider: Provider;
+  api: ModelApi;
+  /** The model named in the path (Gemini's), when it is. */
+  pathModel?: string;
+}
+
+const GEMINI = /\/models\/([A-Za-z0-9._-]{1,100}):(?:generateContent|streamGenerateContent)$/;
+
+/** A model call by its method and path (without the query); undefined for anything else. */
+export function recogniseModelCall(method: string, path: string): ModelCall | undefined {
+  if (method !== 'POST') return undefined;
+  if (/\/v1\/messages$/.test(path)) return { provider: 'anthropic', api: 'anthropic.messages' };
+  if (/\/responses$/.test(path)) return { provider: 'openai', api: 'openai.responses' };
+  if (/\/chat\/completions$/.test(path)) return { provider: 'openai', api: 'openai.chat' };
+  const gemini = GEMINI.exec(path);
+  if (gemini) return { provider: 'gemini', api: 'gemini.generate', pathModel: gemini[1]! };
+  return undefined;
+}
