@@ -1,3 +1,4 @@
+import type { AccessAnswer } from '../gateway/admission.js';
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { EventBus } from '../audit/bus.js';
@@ -89,6 +90,18 @@ export class McpBroker {
       await state.stop().catch(() => undefined);
       if (!endedBefore) this.#server(state.spec.name, 'ended', state.unavailable);
     }));
+  }
+
+  /** An access request for one of this task's tools (tasks/access-requests.ts): its server's gate decides, or a person does. */
+  async askTool(server: string, tool: string, reason: string): Promise<AccessAnswer> {
+    const state = this.#servers.get(server);
+    if (!state) return { decision: 'deny', by: 'policy', message: `no MCP server named ${JSON.stringify(server.slice(0, 64))} in this task's manifest` };
+    if (!state.gate) return { decision: 'deny', by: 'policy', message: `the MCP server ${server} is not available: ${state.unavailable ?? 'it has not started'}` };
+    try {
+      return await state.gate.requestAccess(tool, reason);
+    } catch (error) {
+      return { decision: 'deny', by: 'policy', message: `the MCP server ${server} could not be asked for its tools: ${(error as Error).message.slice(0, 300)}` };
+    }
   }
 
   handles(path: string): boolean {

@@ -9,7 +9,8 @@ export interface ToolAskAnswer {
   reason?: string;
 }
 
-export type AskPerson = (detail: McpAskDetail) => Promise<ToolAskAnswer>;
+/** `reason`: the agent asked ahead (an access request), and this is why (capped and escaped by the API). */
+export type AskPerson = (detail: McpAskDetail, reason?: string) => Promise<ToolAskAnswer>;
 
 /**
  * Puts a held tool call before a person through the gateway's ask machinery (the CLI's prompt,
@@ -19,9 +20,9 @@ export type AskPerson = (detail: McpAskDetail) => Promise<ToolAskAnswer>;
  */
 export function askPersonAboutTool(options: { approvals: Approvals; bus: EventBus; task: string; agent: AgentRef; timeoutMs: number }): AskPerson {
   const { approvals, bus, task, agent } = options;
-  return async (detail) => {
-    const key = `mcp:${detail.server}/${detail.tool}#${detail.changed ? 'changed#' : ''}${detail.arguments}`;
-    const ticket = approvals.request(task, key, 0, options.timeoutMs, { mcp: detail });
+  return async (detail, reason) => {
+    const key = `mcp:${detail.server}/${detail.tool}#${detail.changed ? 'changed#' : ''}${reason === undefined ? detail.arguments : 'access-request'}`;
+    const ticket = approvals.request(task, key, 0, options.timeoutMs, { mcp: detail, ...(reason === undefined ? {} : { access: { reason } }) });
     if (ticket.kind === 'refused') return { answer: 'deny', by: 'user', reason: 'a person refused this call earlier in this task' };
     if (ticket.kind === 'limited') {
       const decision: Decision = { allow: false, rule: 'ask:limit', by: 'default' };
@@ -29,7 +30,10 @@ export function askPersonAboutTool(options: { approvals: Approvals; bus: EventBu
       return { answer: 'deny', by: 'default', reason: `no person was asked: ${ticket.reason}` };
     }
     const owner = ticket.kind === 'asked';
-    const about = { id: ticket.request.id, server: detail.server, tool: detail.tool, arguments: detail.arguments, changed: detail.changed };
+    const about = {
+      id: ticket.request.id, server: detail.server, tool: detail.tool, arguments: detail.arguments, changed: detail.changed,
+      ...(reason === undefined ? {} : { via: 'access-request', subject: 'mcp', reason }),
+    };
     if (owner) bus.emit({ task, agent, actor: 'airlock', kind: 'approval.requested', data: { ...about, expiresAt: new Date(ticket.request.expiresAt).toISOString() } });
     const { answer, by } = await ticket.answer;
     const allow = answer !== 'deny';

@@ -1,6 +1,7 @@
 import type { EventBus } from '../audit/bus.js';
 import type { AgentRef, Decision } from '../audit/events.js';
 import type { Clock } from '../clock.js';
+import type { AccessAnswer } from '../gateway/admission.js';
 import { recordedArguments, type LoopWatch } from './call-record.js';
 import { isObject, nestsWithin, RPC, type JsonRpcResponse } from './jsonrpc.js';
 import type { McpServerSpec, ToolRule } from './manifest.js';
@@ -46,6 +47,8 @@ export class ToolGate {
   /** Tools a person allowed for the rest of this task ('task' or 'always'), and changed tools re-approved. */
   readonly #allowedForTask = new Set<string>();
   readonly #reapproved = new Set<string>();
+  /** Tools a person allowed once, ahead of the call (an access request): the next call uses it up. */
+  readonly #allowedOnce = new Set<string>();
   /** Changes already recorded (tool + digest): one `mcp.changed` per change, not per listing. */
   readonly #changesSeen = new Set<string>();
 
@@ -58,6 +61,28 @@ export class ToolGate {
   ruleOf(tool: string): { rule: ToolRule; name: string } {
     const listed = Object.hasOwn(this.#server.tools, tool) ? this.#server.tools[tool] : undefined;
     return listed ? { rule: listed, name: `mcp:${this.#server.name}:${tool}` } : { rule: this.#server.default, name: `mcp:${this.#server.name}:default` };
+  }
+
+  /**
+   * The agent asks ahead for a tool, with its reason (`POST /v1/access-requests {"mcp": "server/tool"}`):
+   * a tool the manifest allows is answered at once; one it denies stays denied (the manifest is the
+   * person's standing answer); an `ask` tool (or a changed one) goes to a person now, and "once" lets
+   * its next call through without asking again.
+   */
+  async requestAccess(tool: string, reason: string): Promise<AccessAnswer> {
+    const server = this.#server.name;
+    const { rule, name } = this.ruleOf(tool);
+    if (rule === 'deny') return { decision: 'deny', by: 'policy', message: `the manifest denies ${server}/${tool} (${name}); a person changes that in the manifest, not per task` };
+    const { tools, changed } = await this.#current();
+    if (!tools.some((t) => t.name === tool)) return { decision: 'deny', by: 'policy', message: `${server} does not list a tool named ${tool}` };
+    const isChanged = changed.includes(tool) && !this.#reapproved.has(tool);
+    if (!isChanged && (rule === 'allow' || this.#allowedForTask.has(tool))) return { decision: 'task', by: 'policy', message: `${server}/${tool} is already allowed for this task (${name})` };
+    const answer = await this.#deps.ask({ server, tool, arguments: '(its next call)', changed: isChanged }, reason);
+    if (answer.answer === 'deny') return { decision: 'deny', by: answer.by, message: `${answer.reason ?? 'a person refused it'}.` };
+    if (answer.answer === 'once') this.#allowedOnce.add(tool);
+    else if (isChanged) this.#reapproved.add(tool);
+    else this.#allowedForTask.add(tool);
+    return { decision: answer.answer, by: 'user', message: answer.answer === 'once' ? `a person allowed the next call of ${server}/${tool}` : `a person allowed ${server}/${tool} for this task` };
   }
 
   /** The tools the agent may see. */
@@ -96,7 +121,10 @@ export class ToolGate {
     if (!definition) return refuse(name, `the server does not list ${tool}`);
     let by: Decision['by'] = 'policy';
     let decided = name;
-    if (changed.includes(tool) && !this.#reapproved.has(tool)) {
+    if (this.#allowedOnce.delete(tool)) {
+      by = 'user';
+      decided = changed.includes(tool) && !this.#reapproved.has(tool) ? `mcp:${server}:changed` : name;
+    } else if (changed.includes(tool) && !this.#reapproved.has(tool)) {
       const answer = await this.#deps.ask({ server, tool, arguments: argumentsText, changed: true });
       if (answer.answer === 'deny') return refuse(`mcp:${server}:changed`, `its description or input schema changed since it was first used, and ${answer.reason ?? 'it was not re-approved'}`, answer.by);
       if (answer.answer !== 'once') this.#reapproved.add(tool);

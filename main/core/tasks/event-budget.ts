@@ -20,3 +20,16 @@ export function watchEventBudget(bus: EventBus, task: string, onExceeded: (reaso
     }
   });
 }
+
+/** The event budget broken is a violation like any other: recorded, then acted on as the manifest's onViolation says (freeze, else stop). */
+export function enforceEventBudget(options: {
+  bus: EventBus; task: string; action: 'log' | 'stop' | 'freeze'; budget: number | undefined;
+  record: (data: Record<string, unknown>) => void; freeze: (reason: string) => void; stop: (reason: string) => void;
+}): () => void {
+  return watchEventBudget(options.bus, options.task, (reason) => {
+    const freezes = options.action === 'freeze';
+    options.record({ rule: 'limits.events', reason, action: freezes ? 'freeze' : 'stop' });
+    if (freezes) options.freeze(reason);
+    else options.stop(reason);
+  }, options.budget);
+}

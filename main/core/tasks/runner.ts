@@ -3,12 +3,12 @@ import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { EventBus } from '../audit/bus.js';
-import type { Actor, EventKind } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { AirlockError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { sandboxLabels } from '../engine/hardening.js';
-import { BoundedOutput, DEFAULT_OUTPUT_LIMITS, type OutputLimits } from '../engine/output.js';
+import type { OutputLimits } from '../engine/output.js';
+import { recordedOutput, type Emit } from './task-output.js';
 import { taskObjectNames } from '../engine/leftovers.js';
 import { packWorkspace, type ExtractLimits } from '../engine/workspace-archive.js';
 import type { HomeLayout } from '../home.js';
@@ -21,8 +21,7 @@ import type { TaskSpec } from './spec.js';
 import { stopRequested } from './stop.js';
 import { openTaskNetwork } from './task-network.js';
 import { enforceViolations } from './enforcement.js';
-import { sandboxApi } from './sandbox-api.js';
-import { spawnChild } from './spawn-child.js';
+import { openTaskApi } from './task-api.js';
 import { copyProject } from './project-copy.js';
 import { plantDecoys } from './decoy-planting.js';
 import type { DelegationTree } from './delegation.js';
@@ -42,7 +41,7 @@ import { TaskChangeCollector } from './task-changes.js';
 import type { WorkingCopyLimits } from '../changes/working-copy.js';
 import { sidecarReporter } from './sidecar-events.js';
 import { findAssetsDir } from '../assets.js';
-import { watchEventBudget } from './event-budget.js';
+import { enforceEventBudget } from './event-budget.js';
 import { pumpTerminal, type TaskTerminal } from './task-terminal.js';
 import { openTaskMcp } from './task-mcp.js';
 import type { StdioBounds } from '../mcp/stdio-channel.js';
@@ -113,7 +112,6 @@ export interface TaskOutcome {
   durationMs: number;
 }
 
-type Emit = (kind: EventKind, data: Record<string, unknown>, actor?: Actor) => void;
 
 /**
  * How long after the task's deadline its sidecar ends it on its own. Airlock stops a task at the
@@ -261,26 +259,10 @@ export class TaskRunner {
     }
     const spend = this.#deps.spend?.open({ task, agent: spec.agent, parent: options.parentTask, budget: spec.budget, maxRepeats: spec.maxRepeats });
     if (spend) teardown.add('spend account', () => spend.close());
-    // Children end when this task does (whatever ends it), before its own grants are revoked.
-    const children: Promise<unknown>[] = [];
-    const childrenEnd = new AbortController();
-    teardown.add('children', async () => {
-      childrenEnd.abort('its parent task ended');
-      await Promise.allSettled(children);
-    });
     const mcp = openTaskMcp({ task, spec, bus, clock, home, engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), owner, sidecarGraceMs: this.#deps.sidecarGraceMs ?? SIDECAR_GRACE_MS, teardown, ...(this.#deps.mcpStdioBounds ? { stdioBounds: this.#deps.mcpStdioBounds } : {}) });
-    const gateway = this.#deps.gateway;
-    const api = sandboxApi({
-      task, agent: spec.agent, bus, tree, ...(mcp ? { mcp } : {}),
-      access: gateway ? { host: (target, reason) => gateway.requestAccess(task, target, reason) } : {},
-      spawn: tree ? (request) => {
-        const child = spawnChild({
-          parent: { task, agent: spec.agent, credentials: lent?.credentials, network: spec.network }, request, registry: this.#deps.agents, tree, bus, clock, home,
-          run: async (childSpec, taskId) => this.run(childSpec, { taskId, parentTask: task, parentEnded: childrenEnd.signal, ...(options.signal ? { signal: options.signal } : {}) }),
-        });
-        children.push(child.catch(() => undefined));
-        return child;
-      } : undefined,
+    const { api, childrenEnd } = openTaskApi({
+      task, spec, bus, clock, home, teardown, tree, registry: this.#deps.agents, gateway: this.#deps.gateway, mcp, credentials: lent?.credentials,
+      runChild: (childSpec, taskId, parentEnded) => this.run(childSpec, { taskId, parentTask: task, parentEnded, ...(options.signal ? { signal: options.signal } : {}) }),
     });
 
     let desktop: TaskDesktop | undefined;
@@ -313,13 +295,7 @@ export class TaskRunner {
     if (lent?.credentials.ca) await sandbox.trustCa(lent.credentials.ca.certificatePem, CA_BUNDLE, TASK_CA_FILE);
     await mcp?.start();
 
-    const output = new BoundedOutput({
-      line: (stream, line, cut) => emit(stream === 'stdout' ? 'proc.stdout' : 'proc.stderr', cut ? { line, cutBytes: cut } : { line }, 'agent'),
-      budgetExceeded: () => emit('output.truncated', {
-        reason: 'output budget reached: further output is counted, not recorded',
-        maxLines: output.limits.maxLines, maxBytes: output.limits.maxBytes,
-      }),
-    }, this.#deps.outputLimits ?? DEFAULT_OUTPUT_LIMITS);
+    const output = recordedOutput(emit, this.#deps.outputLimits);
     // Attached before start so no output is missed; read only after `task.started` is recorded,
     // so the log shows the start before the first line (until then the engine holds the bytes).
     const terminal = spec.terminal ? options.terminal : undefined;
@@ -338,11 +314,9 @@ export class TaskRunner {
       unfreeze: () => Promise.all([sandbox.unpause(), sidecar.unpause()]).then(() => undefined),
     });
     teardown.add('violation watch', () => enforcement.end());
-    teardown.add('event budget', watchEventBudget(bus, task, (reason) => {
-      emit('policy.violation', { rule: 'limits.events', reason, action: spec.violations.action === 'freeze' ? 'freeze' : 'stop' });
-      if (spec.violations.action === 'freeze') enforcement.freeze(reason);
-      else stopTask(reason);
-    }, this.#deps.eventBudget));
+    teardown.add('event budget', enforceEventBudget({
+      bus, task, action: spec.violations.action, budget: this.#deps.eventBudget, record: (data) => emit('policy.violation', data), freeze: (reason) => enforcement.freeze(reason), stop: stopTask,
+    }));
     // A frozen parent freezes its running children too (see freeze above).
     tree?.onFreeze(task, () => enforcement.freeze('its parent task was frozen'));
     // The change to its project (nothing without a base snapshot): live on demand, and at the end, one at a time.
