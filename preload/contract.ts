@@ -171,7 +171,7 @@ export const contract = {
    * replacement is refused.
    */
   'agents.approve': { args: z.tuple([agentId, z.strictObject({ replaces: z.string().regex(/^sha256:[0-9a-f]{64}$/).optional() })]), result: returns<AgentSummary>() },
-  'tasks.run': { args: z.tuple([runRequestSchema]), result: returns<{ task: string }>() },
+  'run.start': { args: z.tuple([runRequestSchema]), result: returns<{ task: string }>() },
   // The run dialog's host files, shown by the app's main process: each answers tokens, never a path.
   /** The OS folder dialog for the project; null when the person cancels. */
   'run.pickProject': { args: noArguments, result: returns<PickedFile | null>() },

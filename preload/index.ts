@@ -83,13 +83,13 @@ const bridge: AirlockBridge = {
     discard: (task) => invoke('review.discard', task),
   },
   tasks: {
-    run: (request) => invoke('tasks.run', request),
     list: () => invoke('tasks.list'),
     history: (options) => invoke('tasks.history', options),
     stop: (task) => invoke('tasks.stop', task),
     resume: (task) => invoke('tasks.resume', task),
   },
   run: {
+    start: (request) => invoke('run.start', request),
     pickProject: () => invoke('run.pickProject'),
     pickInputs: (options) => invoke('run.pickInputs', options),
     pickOutput: () => invoke('run.pickOutput'),

@@ -323,7 +323,7 @@ export interface SavedArtifactInfo {
 /**
  * A host file or folder the person chose for a run (the run dialog's OS dialogs, or a drop): what
  * the window may see of it. The path stays in the app's main process; `token` names it in
- * tasks.run, from this window only, for 30 minutes.
+ * run.start, from this window only, for 30 minutes.
  */
 export interface PickedFile {
   token: string;

@@ -1,7 +1,7 @@
 /**
  * The run dialog's host files: the window-only `run.pick*` channels show the OS dialogs here, in the
  * main process, `run.drop` takes the paths the preload read off dropped files, and each answers
- * tokens (picked-files.ts). A window's `tasks.run` names files by those tokens alone: main swaps
+ * tokens (picked-files.ts). A window's `run.start` names files by those tokens alone: main swaps
  * them for the paths that window chose and asks the engine to run with them.
  */
 import type { ChannelArgs, PickedFile } from '../../preload/contract.js';
@@ -35,11 +35,11 @@ export function registerRunFileHandlers(handle: Handle, deps: { engine: EngineCa
   handle('run.pickInputs', async ({ folders }, caller) => (await dialogs.chooseInputs(folders)).map((chosen) => picks.add(caller, chosen)));
   handle('run.pickOutput', async (caller) => one(caller, await dialogs.chooseOutputDir()));
   handle('run.drop', (paths, caller) => paths.map((dropped) => picks.add(caller, dropped)));
-  handle('tasks.run', (request, caller) => engine.call(caller, 'tasks.run', withHostPaths(request, caller, picks)));
+  handle('run.start', (request, caller) => engine.call(caller, 'tasks.run', withHostPaths(request, caller, picks)));
 }
 
 /** A window's run with each token swapped for the path that window chose; refused when any token is not its own and live. */
-export function withHostPaths(request: ChannelArgs<'tasks.run'>[0], caller: Caller, picks: PickedFiles): EngineArgs<'tasks.run'>[0] {
+export function withHostPaths(request: ChannelArgs<'run.start'>[0], caller: Caller, picks: PickedFiles): EngineArgs<'tasks.run'>[0] {
   const { project, inputs, outputDir, ...settings } = request;
   return {
     ...settings,

@@ -23,7 +23,7 @@ function writeFixture(hostPath: string, taskDir: string): void {
   for (const [name, file] of Object.entries(BASE)) fs.writeFileSync(path.join(hostPath, name), file.content, { mode: file.mode });
   const files = Object.entries(BASE).map(([name, file]) => ({ path: name, mode: file.mode, sha256: sha(file.content), size: Buffer.byteLength(file.content) }));
   fs.mkdirSync(path.join(taskDir, 'project'), { recursive: true });
-  fs.writeFileSync(path.join(taskDir, 'project', 'base.json'), JSON.stringify({ hostPath, git: false, files }));
+  fs.writeFileSync(path.join(taskDir, 'project', 'base.json'), JSON.stringify({ hostPath, containerPath: '/workspace/project', git: false, files }));
 }
 
 const seed = Object.entries(BASE).map(([name, file]) => `printf %s ${JSON.stringify(file.content.replaceAll('\u0000', '\\000').replaceAll('\u0001', '\\001').replace(/\n/g, '\\n'))} | xargs -0 printf > ${name}`).join('; ');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../main/core/clock.js';
 import { TaskRunner } from '../../main/core/tasks/runner.js';
-import type { ProjectBase } from '../../main/core/tasks/project-copy.js';
+import type { ProjectBase } from '../../main/core/changes/base.js';
 import { harness, lines, specFrom } from '../helpers/env.js';
 
 const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });

@@ -1,7 +1,7 @@
 /**
  * A compromised page tries to make Airlock copy a host folder of its choosing into a sandbox: the
  * real built renderer's page in Chromium, over the bridge (the app's own registrar and handlers),
- * to a real core. It calls `tasks.run` as it is exposed to it, naming a host path (the shape
+ * to a real core. It calls `run.start` as it is exposed to it, naming a host path (the shape
  * before tokens), a made-up token, and a token another window got from the person's dialog. Each
  * is refused before the engine hears of it: no task is created, no event names the folder, and the
  * page's own choice still runs through (to the engine's approval check).
@@ -63,11 +63,11 @@ describe("a page's forged run files", () => {
     const opened = await pageCall(hostile, 'agents', 'open');
     const agentId = (opened.value as { id: string }).id;
 
-    const asPath = await pageCall(hostile, 'tasks', 'run', { agentId, project: { hostPath: secrets } });
-    expect(asPath).toMatchObject({ ok: false, error: { code: 'bad_argument', message: expect.stringContaining('tasks.run: invalid arguments') } });
-    const inputPath = await pageCall(hostile, 'tasks', 'run', { agentId, inputs: [{ hostPath: path.join(secrets, 'id_ed25519') }], outputDir: dir });
+    const asPath = await pageCall(hostile, 'run', 'start', { agentId, project: { hostPath: secrets } });
+    expect(asPath).toMatchObject({ ok: false, error: { code: 'bad_argument', message: expect.stringContaining('run.start: invalid arguments') } });
+    const inputPath = await pageCall(hostile, 'run', 'start', { agentId, inputs: [{ hostPath: path.join(secrets, 'id_ed25519') }], outputDir: dir });
     expect(inputPath).toMatchObject({ ok: false, error: { code: 'bad_argument' } });
-    const madeUp = await pageCall(hostile, 'tasks', 'run', { agentId, project: { token: `pick_${'A'.repeat(43)}` } });
+    const madeUp = await pageCall(hostile, 'run', 'start', { agentId, project: { token: `pick_${'A'.repeat(43)}` } });
     expect(madeUp).toMatchObject({ ok: false, error: { code: 'bad_argument', message: expect.stringMatching(/^project: this window did not choose that file/) } });
 
     // The person chose the folder in the other window: its token is no good in this one.
@@ -75,7 +75,7 @@ describe("a page's forged run files", () => {
     const chosen = await pageCall(other, 'run', 'pickProject');
     expect(chosen).toMatchObject({ ok: true, value: { name: 'dot-ssh', kind: 'folder' } });
     expect(JSON.stringify(chosen)).not.toContain(dir);
-    const stolen = await pageCall(hostile, 'tasks', 'run', { agentId, project: { token: (chosen.value as { token: string }).token } });
+    const stolen = await pageCall(hostile, 'run', 'start', { agentId, project: { token: (chosen.value as { token: string }).token } });
     expect(stolen).toMatchObject({ ok: false, error: { code: 'bad_argument', message: expect.stringMatching(/^project: this window did not choose that file/) } });
 
     // Nothing started, and nothing anywhere names the folder.
@@ -85,7 +85,7 @@ describe("a page's forged run files", () => {
 
     // Airlock keeps serving: the other window's own choice passes the token check and reaches the
     // engine, which refuses the unapproved agent (so no sandbox is needed here).
-    const own = await pageCall(other, 'tasks', 'run', { agentId, project: { token: (chosen.value as { token: string }).token } });
+    const own = await pageCall(other, 'run', 'start', { agentId, project: { token: (chosen.value as { token: string }).token } });
     expect(own).toMatchObject({ ok: false, error: { message: expect.stringMatching(/approv/i) } });
     await expect(pageCall(hostile, 'tasks', 'list')).resolves.toEqual({ ok: true, value: [] });
   }, 60_000);

@@ -53,7 +53,7 @@ export function storeChange(options: { home: string; task: string; project: stri
   });
   const isGit = fs.existsSync(path.join(project, '.git'));
   const head = isGit ? git(project, 'rev-parse', 'HEAD').trim() : undefined;
-  fs.writeFileSync(path.join(taskDir, 'project', 'base.json'), JSON.stringify({ hostPath: project, git: isGit, ...(head ? { head } : {}), files }));
+  fs.writeFileSync(path.join(taskDir, 'project', 'base.json'), JSON.stringify({ hostPath: project, containerPath: '/workspace/project', git: isGit, ...(head ? { head } : {}), files }));
 
   const scratch = tempDir('airlock-scratch-');
   for (const p of walk(project)) {

@@ -68,7 +68,7 @@ describe('the composition root', () => {
   it('refuses malformed payloads with no side effect, and answers channels of the service', async () => {
     const window = FakeBrowserWindow.created[0]!;
     const ownFrame = { url: APP_ENTRY_URL, parent: null };
-    const run = ipcMainHandlers.get('tasks.run')!;
+    const run = ipcMainHandlers.get('run.start')!;
     await expect(run({ sender: window.webContents, senderFrame: ownFrame }, { agentId: 'builtin:demo', network: { mode: 'host' } })).resolves.toMatchObject({ ok: false, error: { code: 'bad_argument' } });
     await expect(run({ sender: window.webContents, senderFrame: ownFrame }, { agentId: 'file:/nowhere/agent.yaml' })).resolves.toMatchObject({ ok: false, error: { code: 'not_found' } });
     expect(window.webContents.sent.filter(([channel]) => channel === 'push:tasks')).toEqual([]);

@@ -87,7 +87,7 @@ describe("the run dialog's files", () => {
     const call = page();
     const { project, input, output } = await pickAll(call);
     const request = { agentId: 'builtin:demo', project: { token: project.token }, inputs: [{ token: input.token, containerPath: '/workspace/in/data.csv' }], outputDir: { token: output.token } };
-    await expect(call('tasks.run', request)).resolves.toEqual({ ok: true, value: { task: TASK } });
+    await expect(call('run.start', request)).resolves.toEqual({ ok: true, value: { task: TASK } });
     expect(run).toHaveBeenCalledExactlyOnceWith({
       agentId: 'builtin:demo', project: { hostPath: projectDir }, inputs: [{ hostPath: inputFile, containerPath: '/workspace/in/data.csv' }], outputDir,
     });
@@ -102,7 +102,7 @@ describe("the run dialog's files", () => {
   ])('refuses a run naming %s, and the engine never hears of it', async (_what, request, code) => {
     const call = page();
     await pickAll(call);
-    const result = await call('tasks.run', request);
+    const result = await call('run.start', request);
     expect(result).toMatchObject({ ok: false, error: { code } });
     expect(run).not.toHaveBeenCalled();
   });
@@ -111,10 +111,10 @@ describe("the run dialog's files", () => {
     const mine = page();
     const other = page();
     const { project, input } = await pickAll(mine);
-    const stolen = await other('tasks.run', { agentId: 'builtin:demo', inputs: [{ token: input.token }] });
+    const stolen = await other('run.start', { agentId: 'builtin:demo', inputs: [{ token: input.token }] });
     expect(stolen).toMatchObject({ ok: false, error: { code: 'bad_argument', message: expect.stringMatching(/^input 1: this window did not choose that file/) } });
     clock.now += PICK_TTL_MS;
-    const late = await mine('tasks.run', { agentId: 'builtin:demo', project: { token: project.token } });
+    const late = await mine('run.start', { agentId: 'builtin:demo', project: { token: project.token } });
     expect(late).toMatchObject({ ok: false, error: { message: expect.stringMatching(/^project: .*expired/) } });
     expect(run).not.toHaveBeenCalled();
   });

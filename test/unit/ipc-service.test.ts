@@ -65,20 +65,20 @@ beforeEach(() => {
 
 describe('service channels', () => {
   it.each([
-    ['tasks.run', 'an agent id that names no listed agent kind', [{ agentId: '../../etc/passwd' }], 'run'],
-    ['tasks.run', 'an unknown field', [{ agentId: 'builtin:demo', privileged: true }], 'run'],
-    ['tasks.run', 'a host rule with a path', [{ agentId: 'builtin:demo', network: { mode: 'allowlist', allow: ['evil.test/x'] } }], 'run'],
-    ['tasks.run', 'a network mode that does not exist', [{ agentId: 'builtin:demo', network: { mode: 'host' } }], 'run'],
-    ['tasks.run', 'a bad env name', [{ agentId: 'builtin:demo', env: [{ name: 'A=B', value: 'x' }] }], 'run'],
-    ['tasks.run', 'no argument', [], 'run'],
+    ['run.start', 'an agent id that names no listed agent kind', [{ agentId: '../../etc/passwd' }], 'run'],
+    ['run.start', 'an unknown field', [{ agentId: 'builtin:demo', privileged: true }], 'run'],
+    ['run.start', 'a host rule with a path', [{ agentId: 'builtin:demo', network: { mode: 'allowlist', allow: ['evil.test/x'] } }], 'run'],
+    ['run.start', 'a network mode that does not exist', [{ agentId: 'builtin:demo', network: { mode: 'host' } }], 'run'],
+    ['run.start', 'a bad env name', [{ agentId: 'builtin:demo', env: [{ name: 'A=B', value: 'x' }] }], 'run'],
+    ['run.start', 'no argument', [], 'run'],
     ['tasks.stop', 'something that is not a task id', ['$(reboot)'], 'stop'],
     ['tasks.history', 'a huge limit', [{ limit: 1e9 }], 'history'],
     ['approvals.answer', 'an answer that does not exist', [{ id: '3b241101-e2bb-4255-8caf-4136c566a962', answer: 'forever' }], 'answerApproval'],
     ['approvals.answer', 'a manifest file named by the renderer', [{ id: '3b241101-e2bb-4255-8caf-4136c566a962', answer: 'always', file: '/etc/passwd' }], 'answerApproval'],
-    ['tasks.run', 'a credential TTL of zero', [{ agentId: 'builtin:demo', credentials: [{ name: 'vendor-api', ttlMs: 0 }] }], 'run'],
-    ['tasks.run', 'a credential TTL that is not a number', [{ agentId: 'builtin:demo', credentials: [{ name: 'vendor-api', ttlMs: '15m' }] }], 'run'],
-    ['tasks.run', 'a credential name with a path', [{ agentId: 'builtin:demo', credentials: [{ name: '../keys', ttlMs: 60_000 }] }], 'run'],
-    ['tasks.run', 'a credential with a secret in it', [{ agentId: 'builtin:demo', credentials: [{ name: 'vendor-api', ttlMs: 60_000, secret: 'hunter2' }] }], 'run'],
+    ['run.start', 'a credential TTL of zero', [{ agentId: 'builtin:demo', credentials: [{ name: 'vendor-api', ttlMs: 0 }] }], 'run'],
+    ['run.start', 'a credential TTL that is not a number', [{ agentId: 'builtin:demo', credentials: [{ name: 'vendor-api', ttlMs: '15m' }] }], 'run'],
+    ['run.start', 'a credential name with a path', [{ agentId: 'builtin:demo', credentials: [{ name: '../keys', ttlMs: 60_000 }] }], 'run'],
+    ['run.start', 'a credential with a secret in it', [{ agentId: 'builtin:demo', credentials: [{ name: 'vendor-api', ttlMs: 60_000, secret: 'hunter2' }] }], 'run'],
     ['tasks.resume', 'something that is not a task id', ['../t_x'], 'resume'],
     ['tasks.resume', 'no argument', [], 'resume'],
     ['approvals.answer', 'an id that is not a uuid', [{ id: 'x', answer: 'once' }], 'answerApproval'],
@@ -102,13 +102,13 @@ describe('service channels', () => {
   });
 
   it('passes checked arguments through: a run returns the task id at once', async () => {
-    await expect(call('tasks.run', { agentId: 'builtin:demo', network: { mode: 'none' } })).resolves.toEqual({ ok: true, value: { task: TASK } });
+    await expect(call('run.start', { agentId: 'builtin:demo', network: { mode: 'none' } })).resolves.toEqual({ ok: true, value: { task: TASK } });
     expect(service.run).toHaveBeenCalledExactlyOnceWith({ agentId: 'builtin:demo', network: { mode: 'none' } });
   });
 
   it('passes lent credentials, resume and "always" through to the service', async () => {
     const request = { agentId: 'file:/home/me/agent.yaml', credentials: [{ name: 'vendor-api', ttlMs: 600_000 }] };
-    await expect(call('tasks.run', request)).resolves.toEqual({ ok: true, value: { task: TASK } });
+    await expect(call('run.start', request)).resolves.toEqual({ ok: true, value: { task: TASK } });
     expect(service.run).toHaveBeenCalledExactlyOnceWith(request);
     await expect(call('tasks.resume', TASK)).resolves.toEqual({ ok: true, value: undefined });
     expect(service.resume).toHaveBeenCalledExactlyOnceWith(TASK);
@@ -125,7 +125,7 @@ describe('service channels', () => {
   });
 
   it('refuses a call from a window Airlock did not create', async () => {
-    const result = await (ipcMainHandlers.get('tasks.run') as Listener)({ sender: new FakeWebContents(), senderFrame: { url: APP_ENTRY_URL, parent: null } }, { agentId: 'builtin:demo' });
+    const result = await (ipcMainHandlers.get('run.start') as Listener)({ sender: new FakeWebContents(), senderFrame: { url: APP_ENTRY_URL, parent: null } }, { agentId: 'builtin:demo' });
     expect(result).toMatchObject({ ok: false, error: { code: 'forbidden' } });
     expect(service.run).not.toHaveBeenCalled();
   });
@@ -226,14 +226,14 @@ describe('the real service behind the channels', () => {
     const { manifestFile, cleanup } = realService();
     try {
       const allowed = await manifestFile('lender', '{ mode: allowlist, allow: [api.vendor.test] }');
-      const over = await call('tasks.run', { agentId: allowed, credentials: [{ name: 'vendor-api', ttlMs: 31 * 60_000 }] });
+      const over = await call('run.start', { agentId: allowed, credentials: [{ name: 'vendor-api', ttlMs: 31 * 60_000 }] });
       expect(over).toMatchObject({ ok: false, error: { code: 'policy_refused', message: expect.stringMatching(/ttl 31m.* longer than vendor-api's max TTL 30m/) as unknown, hint: expect.any(String) as unknown } });
       const closed = await manifestFile('closed', '{ mode: allowlist, allow: [elsewhere.test] }');
-      const host = await call('tasks.run', { agentId: closed, credentials: [{ name: 'vendor-api', ttlMs: 60_000 }] });
+      const host = await call('run.start', { agentId: closed, credentials: [{ name: 'vendor-api', ttlMs: 60_000 }] });
       expect(host).toMatchObject({ ok: false, error: { code: 'policy_refused', message: expect.stringContaining('api.vendor.test is not in network.allow') as unknown } });
-      const none = await call('tasks.run', { agentId: allowed, network: { mode: 'none' }, credentials: [{ name: 'vendor-api', ttlMs: 60_000 }] });
+      const none = await call('run.start', { agentId: allowed, network: { mode: 'none' }, credentials: [{ name: 'vendor-api', ttlMs: 60_000 }] });
       expect(none).toMatchObject({ ok: false, error: { code: 'policy_refused', message: expect.stringContaining('network is none') as unknown } });
-      const unknown = await call('tasks.run', { agentId: allowed, credentials: [{ name: 'nope', ttlMs: 60_000 }] });
+      const unknown = await call('run.start', { agentId: allowed, credentials: [{ name: 'nope', ttlMs: 60_000 }] });
       expect(unknown).toMatchObject({ ok: false, error: { code: 'not_found' } });
     } finally {
       cleanup();

@@ -33,7 +33,7 @@ const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
   'agents.open': [],
   'agents.forget': ['file:/home/me/agent.yaml'],
   'agents.approve': ['builtin:demo', {}],
-  'tasks.run': [{ agentId: 'builtin:demo', network: { mode: 'allowlist', allow: ['api.vendor.test'] }, env: [{ name: 'MODE', value: 'x' }], timeoutMs: 30_000, cpus: 0.5, memoryBytes: 256 * 1024 ** 2, credentials: [{ name: 'vendor-api', ttlMs: 900_000 }] }],
+  'run.start': [{ agentId: 'builtin:demo', network: { mode: 'allowlist', allow: ['api.vendor.test'] }, env: [{ name: 'MODE', value: 'x' }], timeoutMs: 30_000, cpus: 0.5, memoryBytes: 256 * 1024 ** 2, credentials: [{ name: 'vendor-api', ttlMs: 900_000 }] }],
   'tasks.list': [],
   'tasks.history': [{ limit: 20 }],
   'tasks.stop': [TASK],

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** One file of the project as it was copied in (written by the copy, PROJ: `project/base.json`). */
+/** One file of the project as it was copied in (tasks/project-copy.ts writes them to `project/base.json`): what a change is computed against. */
 export interface BaseFile {
   path: string;
   mode: number;
@@ -12,8 +12,11 @@ export interface BaseFile {
   symlink?: string;
 }
 
+/** `AIRLOCK_HOME/tasks/<task>/project/base.json`. */
 export interface ProjectBase {
   hostPath: string;
+  /** Where the working copy is in the sandbox. */
+  containerPath: string;
   git: boolean;
   head?: string;
   files: BaseFile[];
@@ -24,11 +27,11 @@ export function readBase(projectDir: string): ProjectBase | undefined {
   const file = path.join(projectDir, 'base.json');
   if (!fs.existsSync(file)) return undefined;
   const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<ProjectBase>;
-  if (typeof raw.hostPath !== 'string' || !Array.isArray(raw.files)) throw new Error(`${file} is not a project base (hostPath, files)`);
+  if (typeof raw.hostPath !== 'string' || typeof raw.containerPath !== 'string' || !Array.isArray(raw.files)) throw new Error(`${file} is not a project base (hostPath, containerPath, files)`);
   for (const entry of raw.files) {
     if (typeof entry.path !== 'string' || typeof entry.sha256 !== 'string' || typeof entry.mode !== 'number') throw new Error(`${file} has a malformed file entry`);
   }
-  return { hostPath: raw.hostPath, git: raw.git === true, ...(raw.head ? { head: raw.head } : {}), files: raw.files };
+  return { hostPath: raw.hostPath, containerPath: raw.containerPath, git: raw.git === true, ...(raw.head ? { head: raw.head } : {}), files: raw.files };
 }
 
 /**

@@ -28,7 +28,7 @@ const {
   'app.version': _appVersion, 'agents.open': _agentsOpen, 'audit.export': _auditExport,
   'review.get': _reviewGet, 'review.apply': _reviewApply, 'review.discard': _reviewDiscard,
   'artifacts.save': _artifactsSave, 'artifacts.reveal': _artifactsReveal,
-  'tasks.run': _windowRun, 'run.pickProject': _pickProject, 'run.pickInputs': _pickInputs, 'run.pickOutput': _pickOutput, 'run.drop': _drop,
+  'run.start': _windowRun, 'run.pickProject': _pickProject, 'run.pickInputs': _pickInputs, 'run.pickOutput': _pickOutput, 'run.drop': _drop,
   ...shared
 } = contract;
 

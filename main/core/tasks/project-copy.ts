@@ -5,26 +5,9 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { AGENT_UID } from '../engine/hardening.js';
 import { AirlockError } from '../errors.js';
+import type { BaseFile, ProjectBase } from '../changes/base.js';
 import { freshGitDir } from './project-git.js';
 import { listProject, PROJECT_LIMITS, type ProjectListing } from './project-files.js';
-
-/** One file of the snapshot the copy was made from (base.json): what a change is computed against. */
-export interface BaseFile {
-  path: string;
-  mode: number;
-  sha256: string;
-  size: number;
-  symlink?: string;
-}
-
-/** `AIRLOCK_HOME/tasks/<task>/project/base.json`. */
-export interface ProjectBase {
-  hostPath: string;
-  containerPath: string;
-  git: boolean;
-  head?: string;
-  files: BaseFile[];
-}
 
 export interface ProjectCopied {
   files: BaseFile[];

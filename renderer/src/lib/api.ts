@@ -84,13 +84,13 @@ export const api: AirlockApi = {
     discard: (task) => unwrap(bridge().review.discard(task)),
   },
   tasks: {
-    run: (request) => unwrap(bridge().tasks.run(request)),
     list: () => unwrap(bridge().tasks.list()),
     history: (options) => unwrap(bridge().tasks.history(options)),
     stop: (task) => unwrap(bridge().tasks.stop(task)),
     resume: (task) => unwrap(bridge().tasks.resume(task)),
   },
   run: {
+    start: (request) => unwrap(bridge().run.start(request)),
     // Tokens pass as they are (they name what this window chose); names are made visible.
     pickProject: () => unwrap(bridge().run.pickProject(), TOKENS),
     pickInputs: (options) => unwrap(bridge().run.pickInputs(options), TOKENS),

@@ -4,7 +4,7 @@
  * after a confirmation. Everything here came out of the sandbox: file names and code are React text
  * (never markup), with hidden characters made visible by api.ts.
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { Diff, Hunk, type FileData } from 'react-diff-view';
 import 'react-diff-view/style/index.css';
 import type { AppliedChange, ChangeFileInfo, ChangeView, IpcError } from '../../../preload/contract';
@@ -13,6 +13,7 @@ import { api, describeError } from '../lib/api';
 import { diffsOfFiles, fileDiffs } from '../lib/change-diff';
 import { dateTime } from '../lib/format';
 import { highlightedTokens } from '../lib/diff-highlight';
+import { useCancelOnEscape } from '../components/useCancelOnEscape';
 
 type ViewType = 'split' | 'unified';
 type Confirming = 'apply' | 'discard' | null;
@@ -176,13 +177,7 @@ function ConfirmChange({ kind, change, onCancel, onDone }: {
 }) {
   const [threeWay, setThreeWay] = useState(false);
   const [busy, setBusy] = useState(false);
-  const cancelButton = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    cancelButton.current?.focus();
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onCancel();
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onCancel]);
+  const cancelButton = useCancelOnEscape(onCancel);
   const confirm = async () => {
     setBusy(true);
     try {

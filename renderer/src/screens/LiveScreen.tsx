@@ -3,6 +3,7 @@ import type { IpcError } from '../../../preload/contract';
 import { Badge, ErrorPanel } from '../components/common';
 import { api, describeError } from '../lib/api';
 import { useScreenInput, useScreenWatch } from './useLiveScreen';
+import { useCancelOnEscape } from '../components/useCancelOnEscape';
 
 /**
  * A running display task's screen, live and view-only until the person takes control (after a
@@ -107,13 +108,7 @@ export async function takeControl(ask: () => Promise<void>, ui: { setBusy(busy: 
 
 /** Asks before a person's input reaches an agent (its screen, its terminal): taking control is recorded. */
 export function ConfirmControl({ title, children, busy, onConfirm, onCancel }: { title: string; children: ReactNode; busy: boolean; onConfirm: () => void; onCancel: () => void }) {
-  const cancelButton = useRef<HTMLButtonElement>(null);
-  useEffect(() => {
-    cancelButton.current?.focus();
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && onCancel();
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onCancel]);
+  const cancelButton = useCancelOnEscape(onCancel);
   return (
     <div className="overlay overlay-top" role="presentation" onMouseDown={(e) => e.target === e.currentTarget && onCancel()}>
       <section className="dialog dialog-small" role="dialog" aria-modal="true" aria-labelledby="control-title" data-confirm-control>

@@ -77,7 +77,7 @@ export const useTasksStore = create<TasksState>()((set, get) => ({
   },
 
   async run(request) {
-    const { task } = await api.tasks.run(request);
+    const { task } = await api.run.start(request);
     logOf(task).backfilled = true; // from its first event on, everything arrives live
     return task;
   },
