@@ -25,7 +25,8 @@ export interface ChainEvent {
 /** The kinds the tree reads; every other event leaves it unchanged (the CLI asks the trail for these only). */
 export const CHAIN_KINDS = ['task.*', 'cred.granted', 'cred.expired', 'cred.revoked', 'mcp.call', 'model.usage', 'policy.violation'] as const;
 
-export type ChainState = 'unknown' | 'starting' | 'running' | 'frozen' | 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'aborted';
+/** `ended`: its sandbox is gone without an exit of its own (an MCP server, ended with the task it served). */
+export type ChainState = 'unknown' | 'starting' | 'running' | 'frozen' | 'exited' | 'timeout' | 'cancelled' | 'stopped' | 'aborted' | 'ended';
 export interface Spend { tokens: number; usd: number; requests: number }
 export interface ChainGrant { grant: string; credential: string; expiresAt: string; state: 'active' | 'expired' | 'revoked' }
 export interface ChainViolation { rule: string; reason: string; time: string }
@@ -34,6 +35,8 @@ export interface ChainNode {
   task: string;
   agent: string;
   parent?: string;
+  /** The MCP server this task runs, for its parent (the task it serves: `task.created` data `mcp.for`). */
+  mcpServer?: string;
   /** False while the task is known only from a descendant's lineage (its own records not read yet). */
   seen: boolean;
   state: ChainState;
@@ -57,7 +60,7 @@ export interface ChainNode {
 }
 
 const TASK_ID = /^t_[0-9a-z]{26}$/;
-const ENDED: ReadonlySet<ChainState> = new Set(['exited', 'timeout', 'cancelled', 'stopped', 'aborted']);
+const ENDED: ReadonlySet<ChainState> = new Set(['exited', 'timeout', 'cancelled', 'stopped', 'aborted', 'ended']);
 const END_KINDS: Record<string, ChainState> = { 'task.exited': 'exited', 'task.timeout': 'timeout', 'task.cancelled': 'cancelled', 'task.stopped': 'stopped', 'task.aborted': 'aborted' };
 const MAX_VIOLATIONS = 20;
 const MAX_GRANTS = 100;
@@ -154,6 +157,7 @@ export class ChainForest {
         entry.createdAt = event.time;
         if (entry.state === 'unknown') entry.state = 'starting';
         entry.budget = budgetOf(d.budget);
+        this.#serves(event.task, d.mcp);
         break;
       case 'task.started':
         if (entry.state === 'unknown' || entry.state === 'starting') entry.state = 'running';
@@ -172,6 +176,11 @@ export class ChainForest {
         break;
       case 'task.destroyed':
         entry.destroyed = true;
+        // An MCP server's task records no exit of its own: gone is ended.
+        if (entry.mcpServer !== undefined && !isEnded(entry.state)) {
+          entry.state = 'ended';
+          entry.endedAt = event.time;
+        }
         break;
       case 'cred.granted':
       case 'cred.expired':
@@ -239,6 +248,15 @@ export class ChainForest {
     this.#link(event.task, parent);
   }
 
+  /** An MCP server's task (`task.created` data `mcp: { server, for }`) hangs under the task it serves. */
+  #serves(task: string, mcp: unknown): void {
+    if (typeof mcp !== 'object' || mcp === null) return;
+    const { server, for: served } = mcp as Record<string, unknown>;
+    if (typeof served !== 'string' || !TASK_ID.test(served)) return;
+    this.#entry(task).mcpServer = text(server, '?');
+    this.#link(task, served);
+  }
+
   #link(child: string, parent: string): void {
     const entry = this.#entry(child);
     if (entry.parent !== undefined || child === parent) return; // the first word on a task's parent stands
@@ -283,6 +301,16 @@ export function chainTree(events: Iterable<ChainEvent>, task: string): ChainNode
   const forest = new ChainForest();
   forest.add(events);
   return forest.chainOf(task);
+}
+
+/**
+ * What the whole chain has spent: every `model.usage` names its chain's total as of then, and totals
+ * only grow, so the largest any task of the tree saw is the newest. MCP servers' tasks spend nothing.
+ */
+export function chainTotal(root: ChainNode): Spend | undefined {
+  let total: Spend | undefined;
+  for (const node of chainNodes(root)) total = larger(total, node.chainSpend ?? node.spend);
+  return total;
 }
 
 /** Every node of a tree, parents before children. */
@@ -342,6 +370,7 @@ function budgetOf(value: unknown): Partial<Spend> | undefined {
 export function stateText(node: ChainNode): string {
   switch (node.state) {
     case 'unknown': return 'not in the trail';
+    case 'ended': return 'ended';
     case 'exited': return `exited ${node.exitCode ?? ''}`.trim();
     case 'cancelled': return 'stopped';
     case 'stopped': return `stopped by policy${node.note ? `: ${node.note}` : ''}`;

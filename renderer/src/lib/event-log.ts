@@ -35,6 +35,8 @@ export class EventLog {
   samples: Sample[] = [];
   buckets: Bucket[] = [];
   requests: WireEvent[] = [];
+  /** The agent's MCP tool calls (`mcp.call`), allowed and refused. */
+  toolCalls: WireEvent[] = [];
   artifacts: Artifact[] = [];
   counts = { requests: 0, denied: 0, asks: 0, outputLines: 0, screenshots: 0 };
   dropped = 0;
@@ -70,6 +72,7 @@ export class EventLog {
       this.samples = [];
       this.buckets = [];
       this.requests = [];
+      this.toolCalls = [];
       this.artifacts = [];
       this.counts = { requests: 0, denied: 0, asks: 0, outputLines: 0, screenshots: 0 };
       for (const event of this.events) this.#derive(event);
@@ -103,6 +106,9 @@ export class EventLog {
         else bucket.allowed += 1;
         break;
       }
+      case 'mcp.call':
+        this.toolCalls.push(event);
+        break;
       case 'approval.requested':
         this.counts.asks += 1;
         break;

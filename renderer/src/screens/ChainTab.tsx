@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { isEnded, spendText, stateText, type ChainNode } from '../../../main/core/audit/chain-tree';
+import { chainTotal, isEnded, spendText, stateText, type ChainNode } from '../../../main/core/audit/chain-tree';
 import type { IpcError } from '../../../preload/contract';
 import { Badge, ErrorPanel, type BadgeTone } from '../components/common';
 import { Grants } from '../components/Grants';
@@ -25,9 +25,12 @@ export function ChainTab({ task }: { task: string }) {
   const tree = forest.chainOf(task);
   const running = tree !== undefined && hasRunning(tree);
   const now = useNow(1000, running);
+  const total = tree && tree.children.some((child) => child.mcpServer === undefined) ? chainTotal(tree) : undefined;
+  const totalText = total && spendText(total, tree?.budget);
   return (
     <div className="chain-view" data-chain>
       {error && <ErrorPanel error={error} title="Could not read the chain from the audit trail" />}
+      {totalText && <p className="chain-total">The whole chain spent <span data-chain-total>{totalText}</span></p>}
       {tree ? (
         <ul className="chain-tree" role="tree" aria-label="Delegation chain">
           <ChainItem node={tree} current={task} now={now} />
@@ -45,6 +48,7 @@ function ChainItem({ node, current, now }: { node: ChainNode; current: string; n
       <button type="button" className={node.task === current ? 'chain-node current' : 'chain-node'} aria-current={node.task === current ? 'page' : undefined}
         onClick={() => navigate({ screen: 'task', task: node.task })}>
         <strong>{node.agent}</strong>
+        {node.mcpServer !== undefined && <span className="muted small" data-mcp-server>MCP server {node.mcpServer}</span>}
         <code className="muted small">{node.task}</code>
         <Badge tone={stateTone(node)}><span data-chain-state>{stateText(node)}</span></Badge>
         {node.toolCalls > 0 && <span className="muted small" data-tool-calls>{node.toolCalls} tool call{node.toolCalls === 1 ? '' : 's'}{node.toolCallsRefused > 0 ? ` (${node.toolCallsRefused} refused)` : ''}</span>}
@@ -70,7 +74,7 @@ function stateTone(node: ChainNode): BadgeTone {
   if (node.state === 'frozen' || node.state === 'stopped' || node.state === 'aborted' || node.state === 'timeout') return 'bad';
   if (node.state === 'exited') return node.exitCode === 0 ? 'ok' : 'bad';
   if (node.state === 'cancelled') return 'warn';
-  return node.state === 'unknown' ? 'muted' : 'info';
+  return node.state === 'unknown' || node.state === 'ended' ? 'muted' : 'info';
 }
 
 function hasRunning(node: ChainNode): boolean {

@@ -17,9 +17,10 @@ import { ChangesTab } from './ChangesTab';
 import { LiveScreen } from './LiveScreen';
 import { Screenshots } from './Screenshots';
 import { TerminalTab } from './TerminalTab';
+import { ToolsTab } from './ToolsTab';
 import { StateBadge } from './TasksScreen';
 
-type Tab = 'terminal' | 'log' | 'chain' | 'network' | 'artifacts' | 'changes' | 'screenshots';
+type Tab = 'terminal' | 'log' | 'chain' | 'tools' | 'network' | 'artifacts' | 'changes' | 'screenshots';
 
 export function TaskDetail({ task }: { task: string }) {
   const info = useTasksStore((s) => s.tasks.find((t) => t.id === task));
@@ -64,7 +65,7 @@ export function TaskDetail({ task }: { task: string }) {
   // A task that took a project has a change to review (collected at its end).
   const tookProject = log.events.some((e) => e.kind === 'task.project' || e.kind === 'task.changes');
   const tabs: Tab[] = [
-    ...(terminal ? ['terminal' as const] : []), 'log', 'chain', 'network', 'artifacts',
+    ...(terminal ? ['terminal' as const] : []), 'log', 'chain', ...(log.toolCalls.length > 0 ? ['tools' as const] : []), 'network', 'artifacts',
     ...(tookProject ? ['changes' as const] : []), ...(display || log.counts.screenshots > 0 ? ['screenshots' as const] : []),
   ];
   const onResume = async () => {
@@ -127,6 +128,7 @@ export function TaskDetail({ task }: { task: string }) {
       {tab === 'terminal' && terminal && <TerminalTab info={{ id: task, agent, terminal }} />}
       {tab === 'log' && <ActionLog log={log} version={version} />}
       {tab === 'chain' && <ChainTab task={task} />}
+      {tab === 'tools' && <ToolsTab log={log} />}
       {tab === 'network' && <NetworkTable log={log} />}
       {tab === 'artifacts' && <ArtifactsTab task={task} log={log} info={info} />}
       {tab === 'changes' && <ChangesTab task={task} running={running} />}
@@ -139,6 +141,10 @@ const TAB_LABELS: Record<Tab, (log: EventLog) => string> = {
   terminal: () => 'Terminal',
   log: () => 'Action log',
   chain: () => 'Chain',
+  tools: (log) => {
+    const refused = log.toolCalls.filter((e) => e.decision?.allow === false).length;
+    return `Tools (${log.toolCalls.length}${refused > 0 ? `, ${refused} refused` : ''})`;
+  },
   network: (log) => `Network (${log.counts.requests})`,
   artifacts: (log) => `Artifacts (${log.artifacts.length})`,
   changes: () => 'Changes',

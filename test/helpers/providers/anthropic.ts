@@ -57,7 +57,11 @@ interface MessagesBody {
 export interface AnthropicUsage { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number }
 const DEFAULT_USAGE: AnthropicUsage = { input_tokens: 12, output_tokens: 8, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
 
-export async function startAnthropicApi(options: { host: string; key: string; script: AnthropicScript; usage?: AnthropicUsage }) {
+export async function startAnthropicApi(options: {
+  host: string; key: string; script: AnthropicScript; usage?: AnthropicUsage;
+  /** Awaited before each Messages answer: a test lets answers out one at a time to watch the app between them. */
+  hold?: () => Promise<void>;
+}) {
   const requests: AnthropicRequest[] = [];
   const expected = Buffer.from(options.key);
   const keyOf = (given: string | undefined): AnthropicRequest['key'] => {
@@ -96,7 +100,9 @@ export async function startAnthropicApi(options: { host: string; key: string; sc
       if (isMainLoop(body)) seen.toolResult = toolResultsOf(body).at(-1);
       const turn = nextTurn(body, options.script);
       seen.answer = turn.stop_reason === 'tool_use' ? 'tool_use' : isMainLoop(body) ? 'end_turn' : 'side';
-      reply(res, body, turn, options.usage ?? DEFAULT_USAGE);
+      const answer = () => reply(res, body, turn, options.usage ?? DEFAULT_USAGE);
+      if (options.hold) void options.hold().then(() => res.destroyed || answer());
+      else answer();
     });
   };
   const served = await startPretendHttps(handler);
