@@ -70,6 +70,8 @@ describe('the Chain tab', () => {
     emit(GRANDCHILD, 'compliance', 'policy.violation', { rule: 'delegate.allow', reason: HOSTILE }, [ROOT, CHILD]);
     await expect.poll(() => node(CHILD).locator('> button [data-tool-calls]').innerText()).toBe('2 tool calls (1 refused)');
     await expect(node(CHILD).locator('> button [data-spend]').innerText()).resolves.toBe('1.5k tokens, $0.40, 2 requests');
+    // The chain's total, against the root's budget, at the top of the tree.
+    await expect(page.locator('[data-chain-total]').innerText()).resolves.toBe('1.5k tokens, $0.40 of $2.00, 2 requests');
     const violation = node(GRANDCHILD).locator('.chain-violations li');
     await expect.poll(() => violation.innerText()).toBe('delegate.allow: asked for <img src=x onerror="window.__pwned=1"> \\u202eexe.txt');
     expect(await page.locator('[data-chain] img').count()).toBe(0);

@@ -168,6 +168,7 @@ describe('two MCP servers and a $-budget, watched in the app', () => {
     await page.locator('.task-meta .badge', { hasText: 'stopped by policy' }).waitFor({ timeout: 60_000 });
     await page.getByRole('tab', { name: 'Action log' }).click();
     await logRow('budget.usd').waitFor();
+    await logRow('stopped').filter({ hasText: 'over its budget of $1' }).waitFor();
     await shot('mcp-04-stopped-at-budget');
 
     // The record: the violation with its reason, the stop naming it; the agent never finished.
@@ -175,7 +176,7 @@ describe('two MCP servers and a $-budget, watched in the app', () => {
     const records = events.records;
     const violation = records.find((e) => e.kind === 'policy.violation' && e.data.rule === 'budget.usd');
     expect(String(violation?.data.reason)).toMatch(/budget/);
-    expect(records.find((e) => e.kind === 'task.stopped')?.data.reason).toEqual(expect.stringContaining('budget.usd'));
+    expect(records.find((e) => e.kind === 'task.stopped')?.data.reason).toMatch(/^a policy violation \(onViolation: stop\): budget\.usd: this task spent \$1\.35, 330000 tokens, 3 requests, over its budget of \$1$/);
     const lines = records.filter((e) => e.kind === 'proc.stdout').map((e) => String(e.data.line));
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^READ .*read_note done/), expect.stringMatching(/^DELETE .*Airlock refused notes\/delete_all/)]));
     expect(lines).not.toContain('AGENT DONE');

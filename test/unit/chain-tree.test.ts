@@ -1,7 +1,7 @@
 // The chain's tree model (main/core/audit/chain-tree.ts) and its text (main/cli/tree-text.ts):
 // events in any order make the same tree; a trail that claims a loop still makes a forest.
 import { describe, expect, it } from 'vitest';
-import { ChainForest, chainNodes, chainTree, type ChainEvent } from '../../main/core/audit/chain-tree.js';
+import { ChainForest, chainNodes, chainTotal, chainTree, stateText, type ChainEvent } from '../../main/core/audit/chain-tree.js';
 import { treeText } from '../../main/cli/tree-text.js';
 import { RAW_CONTROL } from '../adversarial/hostile-agent.js';
 
@@ -139,5 +139,30 @@ describe('the tree as text', () => {
     expect(text.split('\n').filter(Boolean)).toHaveLength(2);
     expect(text).toContain('x\\n└─ admin');
     expect(text).not.toMatch(RAW_CONTROL);
+  });
+
+  it("an MCP server's task hangs under the task it serves, and is ended when its sandbox is gone", () => {
+    clock = 0;
+    const [SERVER, OTHER] = [id(8), id(9)];
+    const events = [
+      ev(SERVER, 'mcp-files', 'task.created', { mcp: { server: 'files', for: CHILD } }),
+      ...chainEvents(),
+      ev(SERVER, 'mcp-files', 'task.started'),
+      // A `for` that is not a task id links nothing.
+      ev(OTHER, 'mcp-x', 'task.created', { mcp: { server: 'x', for: '../t_1' } }),
+    ];
+    const tree = chainTree(events, SERVER)!;
+    expect(tree.task).toBe(ROOT);
+    const server = chainNodes(tree).find((n) => n.task === SERVER)!;
+    expect(server).toMatchObject({ parent: CHILD, mcpServer: 'files', state: 'running' });
+    expect(chainTree(events, OTHER)!.task).toBe(OTHER);
+    const ended = chainNodes(chainTree([...events, ev(SERVER, 'mcp-files', 'task.destroyed')], ROOT)!).find((n) => n.task === SERVER)!;
+    expect(stateText(ended)).toBe('ended');
+  });
+
+  it("the chain's total is the largest chain total any of its tasks saw", () => {
+    const tree = chainTree(chainEvents(), ROOT)!;
+    expect(tree.spend).toBeUndefined();
+    expect(chainTotal(tree)).toEqual({ tokens: 1500, usd: 0.15, requests: 3 });
   });
 });

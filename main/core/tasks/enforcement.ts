@@ -48,9 +48,9 @@ export function enforceViolations(options: {
     });
   };
 
-  const unwatch = watchViolations(bus, task, agent, policy, (reason) => {
-    // The stop names the violation, so the task's end says why (not only the event before it).
-    if (policy.action === 'stop') options.stop(`a policy violation (onViolation: stop): ${reason}`);
+  const unwatch = watchViolations(bus, task, agent, policy, (reason, rule) => {
+    // The stop names the violation and its rule, so the task's end says why (not only the event before it).
+    if (policy.action === 'stop') options.stop(`a policy violation (onViolation: stop): ${rule}: ${reason}`);
     if (policy.action === 'freeze') freeze(reason);
   });
   return {
