@@ -89,14 +89,16 @@ export class RemoteChannel implements McpUpstream {
       call.request.on('error', (error) => call.fail(`it could not be reached (${error.message.slice(0, 200)})`));
       call.request.on('response', (res) => {
         res.on('error', (error) => call.fail(`its answer broke off (${error.message.slice(0, 200)})`));
+        if (id === undefined && (res.statusCode === 200 || res.statusCode === 202)) {
+          // A notification's answer carries nothing to read (202 Accepted).
+          settle();
+          return void resolve({ jsonrpc: '2.0', id: null, result: {} });
+        }
         const problem = this.#problemWith(res, method);
         if (problem) return void readSnippet(res, (text) => call.fail(text ? `${problem}: ${text}` : problem));
         const session = res.headers[SESSION_HEADER];
         if (method === 'initialize' && typeof session === 'string' && SESSION_ID.test(session)) this.#session = session;
-        if (id === undefined) {
-          settle();
-          return void resolve({ jsonrpc: '2.0', id: null, result: {} });
-        }
+        if (id === undefined) return; // (answered above; tsc: id is a number below)
         const answered = (response: JsonRpcResponse) => {
           if (settled) return;
           settle();
@@ -128,8 +130,7 @@ export class RemoteChannel implements McpUpstream {
   #problemWith(res: http.IncomingMessage, method: string): string | undefined {
     const status = res.statusCode ?? 0;
     if (status >= 300 && status < 400) return `it answered ${method} with a redirect (HTTP ${status}), which Airlock does not follow`;
-    if (status === 202 && res.headers['content-length'] === '0') return undefined;
-    if (status !== 200 && status !== 202) return `it answered ${method} with HTTP ${status}`;
+    if (status !== 200) return `it answered ${method} with HTTP ${status}`;
     const type = contentType(res);
     if (type !== 'application/json' && type !== 'text/event-stream') return `it answered ${method} with Content-Type ${JSON.stringify(type.slice(0, 64))}, not application/json or text/event-stream`;
     const declared = Number(res.headers['content-length']);
