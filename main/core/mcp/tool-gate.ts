@@ -137,7 +137,14 @@ export class ToolGate {
       if (answer.answer !== 'once') this.#allowedForTask.add(tool);
       by = 'user';
     }
-    const response = await this.#upstream.request('tools/call', { name: tool, arguments: args });
+    let response: JsonRpcResponse;
+    try {
+      response = await this.#upstream.request('tools/call', { name: tool, arguments: args });
+    } catch (error) {
+      // Allowed, but the server broke a bound or ended: the call is on the record with why.
+      record({ allow: true, rule: decided, by }, { error: (error as Error).message.slice(0, 500) });
+      throw error;
+    }
     const resultBytes = Buffer.byteLength(JSON.stringify(response.result ?? response.error ?? null));
     record({ allow: true, rule: decided, by }, { resultBytes, ...(response.error ? { error: response.error.message.slice(0, 500) } : {}) });
     return response;

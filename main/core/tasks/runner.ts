@@ -259,7 +259,7 @@ export class TaskRunner {
     }
     const spend = this.#deps.spend?.open({ task, agent: spec.agent, parent: options.parentTask, budget: spec.budget, maxRepeats: spec.maxRepeats });
     if (spend) teardown.add('spend account', () => spend.close());
-    const mcp = openTaskMcp({ task, spec, bus, clock, home, engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), owner, sidecarGraceMs: this.#deps.sidecarGraceMs ?? SIDECAR_GRACE_MS, teardown, ...(this.#deps.mcpStdioBounds ? { stdioBounds: this.#deps.mcpStdioBounds } : {}) });
+    const mcp = openTaskMcp({ task, spec, bus, clock, home, engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), owner, sidecarGraceMs: this.#deps.sidecarGraceMs ?? SIDECAR_GRACE_MS, teardown, credentials: this.#deps.credentials, ...(this.#deps.mcpStdioBounds ? { stdioBounds: this.#deps.mcpStdioBounds } : {}) });
     const { api, childrenEnd } = openTaskApi({
       task, spec, bus, clock, home, teardown, tree, registry: this.#deps.agents, gateway: this.#deps.gateway, mcp, credentials: lent?.credentials,
       runChild: (childSpec, taskId, parentEnded) => this.run(childSpec, { taskId, parentTask: task, parentEnded, ...(options.signal ? { signal: options.signal } : {}) }),

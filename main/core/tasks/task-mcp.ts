@@ -9,6 +9,8 @@ import { askPersonAboutTool } from '../mcp/tool-ask.js';
 import { ToolPins } from '../mcp/tool-pins.js';
 import type { StdioBounds } from '../mcp/stdio-channel.js';
 import { startServerSandbox } from './mcp-server-sandbox.js';
+import { startRemoteServer } from './mcp-remote-server.js';
+import type { CredentialStore } from '../credentials/store.js';
 import type { TaskSpec } from './spec.js';
 import type { Teardown } from './teardown.js';
 
@@ -19,6 +21,8 @@ import type { Teardown } from './teardown.js';
 export function openTaskMcp(options: {
   task: string; spec: TaskSpec; bus: EventBus; clock: Clock; home: HomeLayout; engine: Engine; gateway: Gateway | undefined;
   assetsDir: string; owner: string; sidecarGraceMs: number; teardown: Teardown; stdioBounds?: Partial<StdioBounds>;
+  /** Where a remote server's `credential:` is read from. */
+  credentials?: CredentialStore | undefined;
 }): McpBroker | undefined {
   const { task, spec, bus, clock, gateway } = options;
   if (!spec.mcp) return undefined;
@@ -31,7 +35,13 @@ export function openTaskMcp(options: {
     ...(mcp.maxRepeats !== undefined ? { maxRepeats: mcp.maxRepeats } : {}),
     start: async (name, onEnd) => {
       const server = mcp.servers.find((s) => s.name === name)!;
-      if (!server.command) throw new Error('remote MCP servers (url:) are not brokered yet: only stdio servers (command:)');
+      if (server.url) {
+        const remote = await startRemoteServer(
+          { bus, clock, gateway, credentials: options.credentials, owner: options.owner },
+          { parent: { task, agent: spec.agent, timeoutMs: spec.timeoutMs }, server, onEnd, ...(options.stdioBounds ? { bounds: options.stdioBounds } : {}) },
+        );
+        return { upstream: remote.channel, stop: remote.stop };
+      }
       const running = await startServerSandbox(
         { engine: options.engine, bus, clock, gateway, assetsDir: options.assetsDir, owner: options.owner },
         { parent: { task, agent: spec.agent, timeoutMs: spec.timeoutMs }, server, manifestDir: mcp.manifestDir, sidecarGraceMs: options.sidecarGraceMs, onEnd, ...(options.stdioBounds ? { bounds: options.stdioBounds } : {}) },
