@@ -89,6 +89,7 @@ export class SpendLedger {
             inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens, costUsd: usage.costUsd,
             ...(usage.costUsd === null ? { chargedUsd: usage.chargedUsd } : {}),
             ...(usage.malformed ? { malformed: usage.malformed } : {}),
+            ...(usage.estimated ? { estimated: true } : {}),
             totals: { task: { ...account.own }, chain: { ...account.root.total } },
           },
         });

@@ -14,15 +14,20 @@ export interface ModelCall {
   pathModel?: string;
 }
 
-const GEMINI = /\/models\/([A-Za-z0-9._-]{1,100}):(?:generateContent|streamGenerateContent)$/;
+const GEMINI = /\/models\/([A-Za-z0-9._-]{1,100}):(?:generateContent|streamGenerateContent)$/i;
 
-/** A model call by its method and path (without the query); undefined for anything else. */
+/**
+ * A model call by its method and path (without the query); undefined for anything else. Read as
+ * leniently as a lenient server routes it (Express by default: any case, a trailing slash; Java
+ * servers: `;parameters` dropped from a segment), so no spelling of a model call goes unmetered.
+ */
 export function recogniseModelCall(method: string, path: string): ModelCall | undefined {
   if (method !== 'POST') return undefined;
-  if (/\/v1\/messages$/.test(path)) return { provider: 'anthropic', api: 'anthropic.messages' };
-  if (/\/responses$/.test(path)) return { provider: 'openai', api: 'openai.responses' };
-  if (/\/chat\/completions$/.test(path)) return { provider: 'openai', api: 'openai.chat' };
-  const gemini = GEMINI.exec(path);
+  const route = path.split('/').map((segment) => segment.split(';')[0]).join('/').replace(/\/+$/, '');
+  if (/\/v1\/messages$/i.test(route)) return { provider: 'anthropic', api: 'anthropic.messages' };
+  if (/\/responses$/i.test(route)) return { provider: 'openai', api: 'openai.responses' };
+  if (/\/chat\/completions$/i.test(route)) return { provider: 'openai', api: 'openai.chat' };
+  const gemini = GEMINI.exec(route);
   if (gemini) return { provider: 'gemini', api: 'gemini.generate', pathModel: gemini[1]! };
   return undefined;
 }

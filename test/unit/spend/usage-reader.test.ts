@@ -27,6 +27,11 @@ describe('recognising model calls', () => {
     expect(recogniseModelCall('POST', '/v1/chat/completions')).toMatchObject({ api: 'openai.chat' });
     expect(recogniseModelCall('POST', '/v1beta/models/gemini-2.5-pro:streamGenerateContent')).toEqual({ provider: 'gemini', api: 'gemini.generate', pathModel: 'gemini-2.5-pro' });
     expect(recogniseModelCall('POST', '/v1/models')).toBeUndefined();
+    // Spelled as lenient servers still route it (red team 17): any case, trailing slashes, `;parameters`.
+    for (const path of ['/V1/Messages', '/v1/messages/', '/v1/messages;x', '/v1/messages;x/']) expect(recogniseModelCall('POST', path)).toMatchObject({ api: 'anthropic.messages' });
+    expect(recogniseModelCall('POST', '/v1/Chat/Completions/')).toMatchObject({ api: 'openai.chat' });
+    expect(recogniseModelCall('POST', '/v1beta/Models/gemini-2.5-pro:StreamGenerateContent/')).toMatchObject({ api: 'gemini.generate', pathModel: 'gemini-2.5-pro' });
+    expect(recogniseModelCall('POST', '/v1/messages/count_tokens/')).toBeUndefined();
   });
 });
 
