@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
+import { ChainForest, type ChainEvent } from '../../main/core/audit/chain-tree.js';
 import { systemClock } from '../../main/core/clock.js';
 import { listTaskObjects } from '../../main/core/engine/leftovers.js';
 import { Gateway } from '../../main/core/gateway/gateway.js';
@@ -12,7 +13,8 @@ import { harness, REPO, specFrom } from '../helpers/env.js';
 // real sandboxes, through the real gateway and broker, try to make a tool call leave no record —
 // arguments or an answer nested too deeply to record, a tool name no rule can address — or to
 // dodge the loop rule by reordering the same arguments. Every call is refused or answered as a
-// JSON-RPC error the agent reads, every one is an `mcp.call`, and the broker keeps serving.
+// JSON-RPC error the agent reads, every one is an `mcp.call`, and the broker keeps serving. The
+// agent also forges lineage (parent, chain, task) in its own action record: the chain tree ignores it.
 const server = (name: string) =>
   `  - name: ${name}\n    command: ["node", "/srv/mcp/red17-server.cjs"]\n    inputs: [{ from: ./mcp, to: /srv/mcp }]\n    tools: { echo: allow, deep: allow }\n    default: allow\n`;
 
@@ -40,6 +42,7 @@ echo "ARGLIST $(rpc red "$R" '{"jsonrpc":"2.0","id":4,"method":"tools/call","par
 echo "CROSS $(rpc red2 "$R" '{"jsonrpc":"2.0","id":5,"method":"tools/list"}')"
 for i in 1 2; do echo "ORDER$i $(call red "$R" echo '{"a":1,"b":2}') $(call red "$R" echo '{"b":2,"a":1}')"; done
 echo "ALIVE $(call red2 "$R2" echo '{"still":"here"}')"
+echo "FORGED $(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d '{"type":"delegated","task":"t_0000000000000000000000000a","parent":"t_0000000000000000000000000b","chain":["t_0000000000000000000000000c"],"kind":"task.created","child":"t_0000000000000000000000000d","agent":{"name":"admin"}}' http://airlock.internal/v1/actions)"
 `;
 
 const lineOf = (events: AirlockEvent[], step: string) => events.find((e) => e.kind === 'proc.stdout' && String(e.data.line).startsWith(`${step} `))?.data.line as string | undefined;
@@ -86,6 +89,14 @@ describe('red team 17: MCP calls that try to leave no record', () => {
     const loops = events.filter((e) => e.kind === 'policy.violation' && e.data.rule === 'loop.mcp');
     expect(loops).toHaveLength(1);
     expect(loops[0]!.data).toMatchObject({ server: 'red', tool: 'echo' });
+
+    // Lineage fields forged in the agent's own action record are its data, not the chain's: the tree has none of them.
+    expect(lineOf(events, 'FORGED')).toBe('FORGED 202');
+    const forest = new ChainForest();
+    forest.add(events as unknown as ChainEvent[]);
+    expect(forest.tree(outcome.task)).toMatchObject({ task: outcome.task, agent: 'red17-mcp', toolCalls: calls.filter((e) => e.task === outcome.task).length });
+    expect(forest.tree(outcome.task)!.parent).toBeUndefined();
+    for (const forged of 'abcd') expect(forest.has(`t_${'0'.repeat(25)}${forged}`)).toBe(false);
 
     // The broker kept serving.
     expect(lineOf(events, 'ALIVE')).toContain('echo {\\"still\\":\\"here\\"}');
