@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -54,6 +55,13 @@ function lenientProvider(req: import('node:http').IncomingMessage, res: import('
 
 beforeAll(async () => {
   api = await startPretendHttps(lenientProvider);
+  // A realtime model session (OpenAI Realtime, Gemini Live) over a WebSocket: accepted, then one frame.
+  api.server.on('upgrade', (req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex) => {
+    served.push(req.url!);
+    const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.end(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+  });
 });
 afterAll(async () => {
   await api.close();
@@ -122,5 +130,19 @@ describe('red team 17: model calls the gateway could not read', () => {
     expect(Number(usage[0]!.data.outputTokens)).toBeGreaterThan(500);
     expect((usage[0]!.data.totals as { task: { usd: number } }).task.usd).toBeGreaterThan(0);
     expect(events.filter((e) => e.kind === 'policy.violation').map((e) => e.data.rule)).toEqual(['budget.tokens']);
+  });
+
+  it('a realtime model session over a WebSocket, whose spend Airlock cannot read, is refused under a budget', async () => {
+    const { events, run } = setup();
+    served.length = 0;
+    const ws = (path: string) => `echo "${path} $(curl -s -o /dev/null -m 5 -w '%{http_code}' --http1.1 -H "x-api-key: $MODEL_KEY" -H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' 'https://${MODEL_HOST}${path}')"`;
+    const paths = ['/v1/realtime?model=gpt-realtime', '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent'];
+    const outcome = await run('realtime', paths.map(ws).join('; '), '{ usd: 1 }');
+    expect(outcome.status).toBe('exited');
+    expect(stdout(events)).toEqual(paths.map((p) => `${p} 429`));
+    expect(served).toEqual([]);
+    const refused = events.filter((e) => e.kind === 'net.denied' && e.decision?.rule === 'budget.unmetered');
+    expect(refused.map((e) => e.data.path)).toEqual(['/v1/realtime', '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent']);
+    expect(String(refused[0]!.data.reason)).toMatch(/opens a realtime session, whose spend Airlock cannot meter, and this task has a budget/);
   });
 });
