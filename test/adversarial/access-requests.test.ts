@@ -109,10 +109,10 @@ describe('a hostile agent asking for access in a real sandbox', () => {
   });
 });
 
-/** A manifest whose agent asks for a host with the forged reason and prints the answer. */
+/** A manifest whose agent asks for a host (a public address: one a person can grant; nothing dials it) with the forged reason and prints the answer. */
 function askingManifest(dir: string, askTimeout: string): string {
   fs.mkdirSync(dir, { recursive: true });
-  const script = [ASK, `ask '{"host":"10.255.255.1","reason":"${FORGED_REASON}"}' | sed "s/^/answer: /"`].join('\n');
+  const script = [ASK, `ask '{"host":"34.120.255.1","reason":"${FORGED_REASON}"}' | sed "s/^/answer: /"`].join('\n');
   const file = path.join(dir, 'agent.yaml');
   fs.writeFileSync(file, `name: asker\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\nnetwork: { mode: allowlist, allow: [nothing.test], askTimeout: ${askTimeout} }\n`);
   return file;
@@ -126,7 +126,7 @@ describe('access requests through the built CLI', () => {
     approve(file, home);
     const run = await runCli(['run', file], { env: { AIRLOCK_HOME: home }, timeoutMs: 90_000 });
     expect(run.code).toBe(0);
-    expect(run.stderr).toContain(`no terminal to ask: denied\n  10.255.255.1:443\n  the agent's reason: "${SHOWN_REASON}"\n`);
+    expect(run.stderr).toContain(`no terminal to ask: denied\n  34.120.255.1:443\n  the agent's reason: "${SHOWN_REASON}"\n`);
     expect(run.stderr).not.toMatch(RAW_CONTROL);
     expect(run.stdout).toMatch(/answer: \{"decision":"deny","by":"default",/);
   }, 120_000);
@@ -149,7 +149,7 @@ describe('access requests through the built CLI', () => {
     });
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect(code).toBe(0);
-    expect(shown).toContain(`The agent asks for a host that is not in its allowlist:\r\n  10.255.255.1:443\r\n  the agent's reason: "${SHOWN_REASON}"\r\n`);
+    expect(shown).toContain(`The agent asks for a host that is not in its allowlist:\r\n  34.120.255.1:443\r\n  the agent's reason: "${SHOWN_REASON}"\r\n`);
     expect(shown).not.toContain('\u001b]52'); // the clipboard escape never reached the terminal
     expect(shown).toMatch(/answer: \{"decision":"once","by":"user",/);
   }, 120_000);

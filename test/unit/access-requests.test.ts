@@ -29,4 +29,12 @@ describe('access requests, as read from the agent', () => {
     expect((await answerAccessRequest({ mcp: 'files/read', reason: 'r' }, {})).status).toBe(501);
     expect((await answerAccessRequest({ mcp: 'no-tool', reason: 'r' }, {})).status).toBe(400);
   });
+
+  it('asks for a tool whose own name has a slash (the first one divides server and tool)', async () => {
+    const asked: string[][] = [];
+    const askTool = async (server: string, tool: string) => (asked.push([server, tool]), { decision: 'deny' as const, by: 'policy' as const, message: 'm' });
+    expect((await answerAccessRequest({ mcp: 'files/fs/read', reason: 'r' }, { askTool })).status).toBe(200);
+    expect((await answerAccessRequest({ mcp: 'files/', reason: 'r' }, { askTool })).status).toBe(400);
+    expect(asked).toEqual([['files', 'fs/read']]);
+  });
 });

@@ -1,4 +1,5 @@
 import type { Decision } from '../audit/events.js';
+import { SANDBOX_API_HOST } from './api-route.js';
 import type { ApprovalAnswer, Approvals } from './approvals.js';
 import type { Resolver } from './dialing.js';
 import { decideName, type NameVerdict } from './policy.js';
@@ -61,10 +62,27 @@ export class AdmissionControl {
   async requestAccess(network: GatewayTask, target: Target, reason: string): Promise<AccessAnswer> {
     const named = decideName(network.policy, target, network.approved);
     if (named.verdict === 'allow') return { decision: 'task', by: 'policy', message: `${formatTarget(target)} is already allowed for this task (${named.decision.rule})` };
+    // What no answer can grant is never put to a person: an approval that changes nothing misleads them.
+    const ungrantable = this.#ungrantable(target);
+    if (ungrantable) {
+      this.#events.bus.emit({
+        task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'net.denied', decision: { allow: false, rule: ungrantable.rule, by: 'policy' },
+        data: { host: target.host, port: target.port, reason: ungrantable.message, via: 'access-request', subject: 'host', agentReason: reason },
+      });
+      return { decision: 'deny', by: 'policy', message: ungrantable.message };
+    }
     const { verdict, given, owner } = await this.#ask(network, target, { reason });
     if (verdict.verdict === 'deny') return { decision: 'deny', by: verdict.decision.by === 'user' ? 'user' : 'default', message: `${verdict.reason}.` };
     if (given === 'once' && owner) network.allowedOnce.add(exactHostPattern(target).text);
     return { decision: given ?? 'once', by: 'user', message: given === 'once' ? `a person allowed one request (or tunnel) to ${formatTarget(target)}` : `a person allowed ${formatTarget(target)} for this task` };
+  }
+
+  /** A host an access request cannot be answered for: Airlock's own API, or an address only a manifest's `local` rule opens. */
+  #ungrantable(target: Target): { rule: string; message: string } | undefined {
+    if (target.host === SANDBOX_API_HOST) return { rule: 'access:airlock-api', message: `${SANDBOX_API_HOST} is Airlock's own API for this sandbox, always reachable at http://${SANDBOX_API_HOST}: there is nothing to grant` };
+    const why = target.kind === 'name' ? undefined : this.#refused(target.host);
+    if (why) return { rule: 'address:not-public', message: `${formatTarget(target)} is ${why}: no answer to an access request can open it (only a network.local rule for exactly this host and port in the manifest does)` };
+    return undefined;
   }
 
   async #ask(network: GatewayTask, target: Target, access?: { reason: string }): Promise<{ verdict: Exclude<NameVerdict, { verdict: 'ask' }>; given?: ApprovalAnswer; owner?: boolean }> {

@@ -68,3 +68,12 @@ export function nestsWithin(value: unknown, max: number): boolean {
   }
   return true;
 }
+
+/** JSON with object keys sorted, so the same value always reads the same (walk only a value whose depth is bounded). */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

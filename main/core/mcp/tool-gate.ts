@@ -3,7 +3,8 @@ import type { AgentRef, Decision } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import type { AccessAnswer } from '../gateway/admission.js';
 import { recordedArguments, type LoopWatch } from './call-record.js';
-import { isObject, nestsWithin, RPC, type JsonRpcResponse } from './jsonrpc.js';
+import { canonicalJson, isObject, nestsWithin, RPC, type JsonRpcResponse } from './jsonrpc.js';
+import { visibleText } from '../text/visible.js';
 import type { McpServerSpec, ToolRule } from './manifest.js';
 import type { AskPerson } from './tool-ask.js';
 import type { ToolDefinition, ToolPins } from './tool-pins.js';
@@ -14,6 +15,12 @@ const MAX_LIST_PAGES = 10;
 const MAX_TOOLS = 500;
 const MAX_SCHEMA_DEPTH = 32;
 const TOOL_NAME = /^[A-Za-z0-9_.\-/]{1,128}$/;
+/**
+ * How deeply a call's arguments, and a server's answer, may nest: deeper JSON is refused before
+ * anything walks it (recording, hashing and relaying it recurse: a deep enough value would throw).
+ */
+export const MAX_ARGUMENT_DEPTH = 64;
+export const MAX_ANSWER_DEPTH = 128;
 
 /** A refusal the agent reads, saying how to ask (ACCESS's in-sandbox route). */
 export class ToolRefused extends Error {
@@ -95,13 +102,19 @@ export class ToolGate {
   async call(params: Record<string, unknown>): Promise<JsonRpcResponse> {
     const { task, agent, bus, clock } = this.#deps;
     const server = this.#server.name;
-    const tool = params.name;
-    if (typeof tool !== 'string' || !TOOL_NAME.test(tool)) throw new ToolRefused('params.name must be a tool name', `mcp:${server}:default`);
-    const args = params.arguments ?? {};
-    if (!isObject(args)) throw new ToolRefused('params.arguments must be an object', `mcp:${server}:default`);
+    const started = clock.now();
+    const malformed = this.#malformed(params);
+    if (malformed) {
+      bus.emit({
+        task, agent, actor: 'agent', kind: 'mcp.call', decision: { allow: false, rule: malformed.rule, by: 'policy' },
+        data: { server, tool: malformed.shownTool, arguments: '(not recorded)', argumentsBytes: 0, resultBytes: 0, durationMs: 0, error: malformed.reason },
+      });
+      throw new ToolRefused(malformed.message, malformed.rule);
+    }
+    const tool = params.name as string;
+    const args = (params.arguments ?? {}) as Record<string, unknown>;
     const argumentsText = recordedArguments(args);
     const argumentsBytes = Buffer.byteLength(JSON.stringify(args));
-    const started = clock.now();
     const record = (decision: Decision, extra: Record<string, unknown>) => bus.emit({
       task, agent, actor: 'agent', kind: 'mcp.call', decision,
       data: { server, tool, arguments: argumentsText, argumentsBytes, resultBytes: 0, durationMs: clock.now() - started, ...extra },
@@ -110,7 +123,8 @@ export class ToolGate {
       record({ allow: false, rule, by }, { error: reason });
       throw new ToolRefused(`Airlock refused ${server}/${tool}: ${reason}. To ask for it: POST http://airlock.internal/v1/access-requests {"mcp":"${server}/${tool}","reason":"…"}`, rule);
     };
-    if (this.#deps.loops.count(server, tool, JSON.stringify(args))) {
+    // The same arguments in any key order are the same call.
+    if (this.#deps.loops.count(server, tool, canonicalJson(args))) {
       const reason = `${server}/${tool} was called with the same arguments more times than loops.maxRepeats allows`;
       bus.emit({ task, agent, actor: 'airlock', kind: 'policy.violation', decision: { allow: false, rule: 'loop.mcp', by: 'policy' }, data: { rule: 'loop.mcp', reason, server, tool } });
     }
@@ -145,9 +159,29 @@ export class ToolGate {
       record({ allow: true, rule: decided, by }, { error: (error as Error).message.slice(0, 500) });
       throw error;
     }
+    if (!nestsWithin(response, MAX_ANSWER_DEPTH)) {
+      // The call happened: it is recorded, but its answer is neither measured nor passed on.
+      const error = `the MCP server ${server} answered with JSON nested deeper than ${MAX_ANSWER_DEPTH} levels: not passed on`;
+      record({ allow: true, rule: decided, by }, { error });
+      return { jsonrpc: '2.0', id: response.id, error: { code: RPC.internal, message: error } };
+    }
     const resultBytes = Buffer.byteLength(JSON.stringify(response.result ?? response.error ?? null));
     record({ allow: true, rule: decided, by }, { resultBytes, ...(response.error ? { error: response.error.message.slice(0, 500) } : {}) });
     return response;
+  }
+
+  /** Why a call cannot even be read (its name, its arguments), with the tool as the log shows it; undefined for a readable one. */
+  #malformed(params: Record<string, unknown>): { rule: string; shownTool: string; reason: string; message: string } | undefined {
+    const server = this.#server.name;
+    const name = params.name;
+    if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
+      const shownTool = typeof name === 'string' ? visibleText(name.slice(0, 128)) : `(a ${Array.isArray(name) ? 'list' : typeof name}, not a name)`;
+      const reason = 'params.name must be a tool name (letters, digits, _ . - /; at most 128)';
+      return { rule: `mcp:${server}:default`, shownTool, reason, message: reason };
+    }
+    const args = params.arguments ?? {};
+    const reason = !isObject(args) ? 'params.arguments must be an object' : !nestsWithin(args, MAX_ARGUMENT_DEPTH) ? `its arguments nest deeper than ${MAX_ARGUMENT_DEPTH} levels` : undefined;
+    return reason === undefined ? undefined : { rule: this.ruleOf(name).name, shownTool: name, reason, message: `Airlock refused ${server}/${name}: ${reason}` };
   }
 
   /** The server's tools now (checked, bounded), and which of them changed since pinned. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { StateFile, type StateFileFormat } from '../state-file.js';
+import { canonicalJson } from './jsonrpc.js';
 
 /** One tool as a server lists it: what the agent is told it does. */
 export interface ToolDefinition {
@@ -24,7 +25,7 @@ const pinsFormat: StateFileFormat<PinEntry[]> = {
 
 /** sha256 of what the agent is told about a tool (name, description, input schema), in a canonical form. */
 export function toolDigest(tool: ToolDefinition): string {
-  return `sha256:${createHash('sha256').update(canonical({ name: tool.name, description: tool.description ?? null, inputSchema: tool.inputSchema ?? null })).digest('hex')}`;
+  return `sha256:${createHash('sha256').update(canonicalJson({ name: tool.name, description: tool.description ?? null, inputSchema: tool.inputSchema ?? null })).digest('hex')}`;
 }
 
 /**
@@ -75,13 +76,4 @@ export class ToolPins {
       return [...current.filter((e) => e !== entry), { agentDigest, server, tools: merged, pinnedAt: new Date(this.#now()).toISOString() }];
     });
   }
-}
-
-/** JSON with object keys sorted, so the same definition always hashes the same. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((key) => `${JSON.stringify(key)}:${canonical((value as Record<string, unknown>)[key])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

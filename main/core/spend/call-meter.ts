@@ -4,13 +4,18 @@ import { createHash } from 'node:crypto';
 import type { ExchangeMeter } from '../gateway/task-state.js';
 import type { ModelCall } from './model-api.js';
 import { costOf, dearestCostOf, type PriceTable } from './prices.js';
-import { type Usage, usageReader, type UsageReader } from './usage-reader.js';
+import { MAX_TOKENS_PER_CALL, type Usage, usageReader, type UsageReader } from './usage-reader.js';
+
+/** Bytes a token is taken to be when an answer carries no usage (JSON and SSE framing make it an overestimate). */
+export const BYTES_PER_ESTIMATED_TOKEN = 4;
 
 export interface PricedUsage extends Usage {
   /** The table's price, or null when it has none for the model. */
   costUsd: number | null;
   /** What counts against a USD budget: the cost, or the provider's dearest price when unknown. */
   chargedUsd: number;
+  /** The answer carried no usage: the counts are estimated from the bytes both ways. */
+  estimated?: boolean;
 }
 
 export interface CallMeterHooks {
@@ -25,6 +30,8 @@ export class CallMeter implements ExchangeMeter {
   readonly #hash = createHash('sha256');
   readonly #hooks: CallMeterHooks;
   #reader: UsageReader | undefined;
+  #requestBytes = 0;
+  #responseBytes = 0;
   #done = false;
 
   constructor(call: ModelCall, request: { method: string; host: string; port: number; path: string }, hooks: CallMeterHooks) {
@@ -35,6 +42,7 @@ export class CallMeter implements ExchangeMeter {
 
   requestBody(chunk: Buffer): void {
     this.#hash.update(chunk);
+    this.#requestBytes += chunk.length;
   }
 
   response(status: number, contentType: string | undefined): void {
@@ -43,6 +51,7 @@ export class CallMeter implements ExchangeMeter {
   }
 
   responseBody(chunk: Buffer): void {
+    this.#responseBytes += chunk.length;
     this.#reader?.push(chunk);
   }
 
@@ -50,10 +59,20 @@ export class CallMeter implements ExchangeMeter {
     if (this.#done) return;
     this.#done = true;
     this.#hooks.onRepeat(this.#hash.digest('hex'));
-    const usage = this.#reader?.end();
-    if (!usage) return;
+    if (!this.#reader) return;
+    // A billed answer without usage (a Chat Completions stream not asked for it, a provider that
+    // leaves it out) still spends: estimated from its size, so no budget is spent unseen.
+    const usage = this.#reader.end() ?? this.#estimate();
     const prices = this.#hooks.prices();
     const costUsd = costOf(prices, this.#call.provider, usage);
     this.#hooks.onUsage({ ...usage, costUsd, chargedUsd: costUsd ?? dearestCostOf(prices, this.#call.provider, usage) });
+  }
+
+  #estimate(): Usage & { estimated: true } {
+    const tokens = (bytes: number) => Math.min(MAX_TOKENS_PER_CALL, Math.ceil(bytes / BYTES_PER_ESTIMATED_TOKEN));
+    return {
+      model: this.#call.pathModel, inputTokens: tokens(this.#requestBytes), outputTokens: tokens(this.#responseBytes), cachedTokens: 0, estimated: true,
+      malformed: `the answer carried no usage: counts estimated from its size, ${BYTES_PER_ESTIMATED_TOKEN} bytes a token`,
+    };
   }
 }

@@ -5,7 +5,7 @@ import type { EventBus } from '../audit/bus.js';
 import type { AgentRef } from '../audit/events.js';
 import type { ExchangeMeter, SpendPort } from '../gateway/task-state.js';
 import { type Budget, type BudgetRule, describeSpend, exceededLimit, NO_SPEND, reachedLimit, type Spend } from './budget.js';
-import { recogniseModelCall } from './model-api.js';
+import { isRealtimeSession, recogniseModelCall } from './model-api.js';
 import type { PriceTable } from './prices.js';
 import { RepeatWatch } from './repeats.js';
 import { CallMeter } from './call-meter.js';
@@ -58,6 +58,7 @@ export class SpendLedger {
   }
 
   #admit(account: Account, request: { host: string; port: number; method: string; path: string }): ReturnType<SpendPort['admit']> {
+    if (isRealtimeSession(request.path)) return this.#unmetered(account, request.path);
     const call = recogniseModelCall(request.method, request.path);
     if (!call) return undefined;
     for (let owner: Account | undefined = account; owner; owner = owner.parent) {
@@ -89,6 +90,7 @@ export class SpendLedger {
             inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, cachedTokens: usage.cachedTokens, costUsd: usage.costUsd,
             ...(usage.costUsd === null ? { chargedUsd: usage.chargedUsd } : {}),
             ...(usage.malformed ? { malformed: usage.malformed } : {}),
+            ...(usage.estimated ? { estimated: true } : {}),
             totals: { task: { ...account.own }, chain: { ...account.root.total } },
           },
         });
@@ -99,6 +101,21 @@ export class SpendLedger {
       },
     });
     return { meter };
+  }
+
+  /** A realtime session spends in frames Airlock does not read: refused under any budget, passed (unmetered) without one. */
+  #unmetered(account: Account, path: string): ReturnType<SpendPort['admit']> {
+    let owner: Account | undefined = account;
+    while (owner && Object.values(owner.budget).every((limit) => limit === undefined)) owner = owner.parent;
+    if (!owner) return undefined;
+    const whose = owner === account ? 'this task has a budget' : `this task spends out of the budget of ${owner.agent.name} (${owner.task})`;
+    const reason = `${path.split('?')[0]} opens a realtime session, whose spend Airlock cannot meter, and ${whose}`;
+    return {
+      refused: {
+        status: 429, rule: 'budget.unmetered', reason,
+        body: JSON.stringify({ error: 'airlock_budget', message: `Airlock refused this model call: ${reason}. Use the provider's request API (metered) instead.`, spent: owner.total, budget: owner.budget }),
+      },
+    };
   }
 
   #add(account: Account, spend: Spend): void {

@@ -56,7 +56,8 @@ export async function answerAccessRequest(body: unknown, ports: AccessPorts): Pr
     // running sandbox) is not built yet: refused plainly rather than half done.
     return refuse(501, 'access requests for credentials are not served yet: ask for the credential in the manifest (credentials:) or on `airlock run --cred`');
   }
-  const tool = typeof request.mcp === 'string' ? /^([^/]{1,100})\/([^/]{1,200})$/.exec(request.mcp) : null;
+  // A server's name has no `/`; a tool's may (`fs/read`): the first `/` divides them.
+  const tool = typeof request.mcp === 'string' ? /^([^/]{1,100})\/(.{1,200})$/.exec(request.mcp) : null;
   if (!tool) return refuse(400, `"mcp" must be "<server>/<tool>": ${USAGE}`);
   if (!ports.askTool) return refuse(501, 'access requests for MCP tools are not served yet: this Airlock has no MCP broker');
   return { status: 200, body: await ports.askTool(tool[1]!, tool[2]!, reason) };

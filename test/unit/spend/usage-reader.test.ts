@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recogniseModelCall } from '../../../main/core/spend/model-api.js';
+import { isRealtimeSession, recogniseModelCall } from '../../../main/core/spend/model-api.js';
 import { MAX_TOKENS_PER_CALL, usageReader } from '../../../main/core/spend/usage-reader.js';
 
 const SSE = 'text/event-stream';
@@ -27,6 +27,14 @@ describe('recognising model calls', () => {
     expect(recogniseModelCall('POST', '/v1/chat/completions')).toMatchObject({ api: 'openai.chat' });
     expect(recogniseModelCall('POST', '/v1beta/models/gemini-2.5-pro:streamGenerateContent')).toEqual({ provider: 'gemini', api: 'gemini.generate', pathModel: 'gemini-2.5-pro' });
     expect(recogniseModelCall('POST', '/v1/models')).toBeUndefined();
+    // Spelled as lenient servers still route it (red team 17): any case, trailing slashes, `;parameters`.
+    for (const path of ['/V1/Messages', '/v1/messages/', '/v1/messages;x', '/v1/messages;x/']) expect(recogniseModelCall('POST', path)).toMatchObject({ api: 'anthropic.messages' });
+    expect(recogniseModelCall('POST', '/v1/Chat/Completions/')).toMatchObject({ api: 'openai.chat' });
+    expect(recogniseModelCall('POST', '/v1beta/Models/gemini-2.5-pro:StreamGenerateContent/')).toMatchObject({ api: 'gemini.generate', pathModel: 'gemini-2.5-pro' });
+    expect(recogniseModelCall('POST', '/v1/messages/count_tokens/')).toBeUndefined();
+    // Realtime sessions (WebSockets) are told apart, to be refused under a budget.
+    for (const path of ['/v1/realtime', '/openai/Realtime/', '/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained']) expect(isRealtimeSession(path), path).toBe(true);
+    expect(isRealtimeSession('/v1/realtime/sessions/x')).toBe(false);
   });
 });
 
