@@ -178,6 +178,7 @@ class RunView {
   started(task: string): void {
     this.#root = task;
     this.#tree.add(task);
+    this.#approvals.attend(task);
     const early = this.#early;
     this.#early = [];
     this.#take(early);

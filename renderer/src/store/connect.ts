@@ -28,6 +28,8 @@ export function connectStores(): () => void {
   void useTasksStore.getState().refresh();
   void useTasksStore.getState().loadHistory();
   void useApprovalsStore.getState().refresh();
+  // This window answers asks while it is open: with none open (and no terminal), an ask is denied at once.
+  void api.approvals.attend({}).catch(() => undefined);
 
   return () => {
     for (const undo of unsubscribe) undo();
