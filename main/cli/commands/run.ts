@@ -202,6 +202,7 @@ class RunView {
         this.#tree.add(event.task);
         grew = true;
       }
+      this.#approvals.decided(event);
       if (this.#learn) this.seen.push(event);
       if (this.#json) outJson(event);
       else {
