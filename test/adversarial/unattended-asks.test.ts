@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
 import type { EngineClient } from '../../main/core/server/client.js';
 import { startEngineServer, type RunningEngine } from '../../main/core/server/engine-server.js';
-import { approve, tempDir, waitFor } from '../helpers/env.js';
+import { approve, tempDir } from '../helpers/env.js';
 import { testClient } from '../helpers/engine.js';
 
 /** Long enough that an ask left to time out fails the test's "at once" (a few seconds at most). */

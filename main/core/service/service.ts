@@ -294,6 +294,11 @@ export class AirlockService {
     return this.#attendance.attend(scope);
   }
 
+  /** Whether some connected client answers asks of `task` now (an app window, the CLI that runs it at a terminal). */
+  answersAsksOf(task: string): boolean {
+    return this.#attendance.covers(task);
+  }
+
   /** Denies an "ask" as the default (nobody could be asked: a client without a terminal), not as a person. */
   denyUnasked(id: string): void {
     if (!this.#gateway?.approvals.denyUnasked(id)) throw new AirlockError('not_found', 'this request is no longer waiting', 'nothing to do');

@@ -20,6 +20,8 @@ export function connectStores(): () => void {
   const onHash = () => useAppStore.getState().setRoute(parseRoute(window.location.hash));
   window.addEventListener('hashchange', onHash);
 
+  // This window answers asks while it is open (said first: an ask no open window or terminal answers is denied at once).
+  void api.approvals.attend({}).catch(() => undefined);
   const app = useAppStore.getState();
   void app.loadVersion();
   void app.refreshDoctor();
@@ -28,8 +30,6 @@ export function connectStores(): () => void {
   void useTasksStore.getState().refresh();
   void useTasksStore.getState().loadHistory();
   void useApprovalsStore.getState().refresh();
-  // This window answers asks while it is open: with none open (and no terminal), an ask is denied at once.
-  void api.approvals.attend({}).catch(() => undefined);
 
   return () => {
     for (const undo of unsubscribe) undo();
