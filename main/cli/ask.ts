@@ -52,13 +52,9 @@ export class TerminalApprovals {
     }
   }
 
-  /**
-   * The run's task is known: at a terminal, the engine is told this client answers its asks (and
-   * those of the tasks under it) while it is connected. Without one it answers none: the engine
-   * denies them at once unless another client (an app window) answers them.
-   */
-  attend(task: string): void {
-    if (this.#interactive) void this.#client.call('approvals.attend', { task }).catch(() => undefined); // the connection is gone: so is the run
+  /** Whether this client answers its run's asks (at a terminal): said with the run's start (`answersAsks`). */
+  get answers(): boolean {
+    return this.#interactive;
   }
 
   /**

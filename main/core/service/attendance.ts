@@ -22,9 +22,10 @@ export class Attendance {
   constructor(bus: EventBus) {
     bus.subscribe((event) => {
       if (event.kind === 'task.destroyed') this.#chains.delete(event.task);
-      else if (event.chain && event.chain.length > 0 && !this.#chains.has(event.task)) {
+      // Airlock's own record of the task's start, once: nothing later (nor anything the agent sends) moves it.
+      else if (event.kind === 'task.created' && event.actor === 'airlock' && !this.#chains.has(event.task)) {
         if (this.#chains.size >= MAX_CHAINS) this.#chains.delete(this.#chains.keys().next().value!);
-        this.#chains.set(event.task, [...event.chain]);
+        this.#chains.set(event.task, [...(event.chain ?? [])]);
       }
     });
   }
