@@ -191,6 +191,11 @@ export const contract = {
   'tasks.resume': { args: z.tuple([taskId]), result: returns<void>() },
   'approvals.list': { args: noArguments, result: returns<ApprovalInfo[]>() },
   'approvals.answer': { args: z.tuple([z.strictObject({ id: z.uuid(), answer: z.enum(['once', 'task', 'always', 'deny']) })]), result: returns<void>() },
+  /**
+   * This caller answers asks (of every task, or of `task` and the tasks under it) for as long as it
+   * is connected: an ask no connected client answers for is denied at once.
+   */
+  'approvals.attend': { args: z.tuple([z.strictObject({ task: taskId.optional() })]), result: returns<void>() },
   'audit.query': { args: z.tuple([auditQuerySchema]), result: returns<AuditPageResult>() },
   'audit.verify': { args: noArguments, result: returns<AuditVerifyResult>() },
   /** Shows the OS save dialog in main; null when the user cancels. */

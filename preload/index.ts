@@ -98,6 +98,7 @@ const bridge: AirlockBridge = {
   approvals: {
     list: () => invoke('approvals.list'),
     answer: (reply) => invoke('approvals.answer', reply),
+    attend: (scope) => invoke('approvals.attend', scope),
   },
   audit: {
     query: (query) => invoke('audit.query', query),

@@ -1,5 +1,6 @@
 import readline from 'node:readline/promises';
 import { styleText } from 'node:util';
+import type { AirlockEvent } from '../core/audit/events.js';
 import { isAirlockError } from '../core/errors.js';
 import type { EngineClient } from '../core/server/client.js';
 import type { ApprovalInfo, ApprovalReply } from '../core/service/types.js';
@@ -43,13 +44,30 @@ export class TerminalApprovals {
       if (this.#handled.has(info.id) || !this.#ofThisRun(info.task)) continue;
       this.#handled.add(info.id);
       if (!this.#interactive) {
-        if (info.mcp) err(`airlock: a tool call that needs a person (${inert(info.mcp.server)}/${inert(info.mcp.tool)}), and no terminal to ask: denied\n`);
-        else void requestedHost(info, false).then((line) => err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${line}\n${reasonLine(info)}`));
+        sayDenied(info);
         void this.#client.call('approvals.denyUnasked', info.id).catch(() => undefined); // answered meanwhile
         continue;
       }
       this.#queue = this.#queue.then(() => this.#prompt(info)).catch(() => undefined);
     }
+  }
+
+  /** Whether this client answers its run's asks (at a terminal): said with the run's start (`answersAsks`). */
+  get answers(): boolean {
+    return this.#interactive;
+  }
+
+  /**
+   * An ask of this run the engine denied at once, nobody being connected to answer it (this CLI has
+   * no terminal, and no app window is open): said here as a prompt would have been.
+   */
+  decided(event: AirlockEvent): void {
+    if (this.#interactive || event.kind !== 'approval.decided' || event.decision?.rule !== 'ask:unattended') return;
+    const { host, port, server, tool, reason } = event.data;
+    sayDenied({
+      host: String(host), port: Number(port), ...(typeof reason === 'string' ? { reason } : {}),
+      ...(typeof server === 'string' ? { mcp: { server, tool: String(tool) } } : {}),
+    });
   }
 
   stop(): void {
@@ -98,6 +116,12 @@ export class TerminalApprovals {
     const agent = await this.#client.call('agents.inspect', file).catch(() => undefined);
     return agent?.approval === 'approved' ? `${added}; it stays approved (${agent.digest?.slice(7, 19) ?? ''})` : `${added}; it needs approving before its next run`;
   }
+}
+
+/** An ask denied with nobody to ask at this terminal, as the person reads it (the agent's text inert). */
+function sayDenied(info: { host: string; port: number; reason?: string; mcp?: { server: string; tool: string } }): void {
+  if (info.mcp) err(`airlock: a tool call that needs a person (${inert(info.mcp.server)}/${inert(info.mcp.tool)}), and no terminal to ask: denied\n`);
+  else void requestedHost(info, false).then((line) => err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${line}\n${reasonLine(info)}`));
 }
 
 /**

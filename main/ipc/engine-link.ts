@@ -39,6 +39,8 @@ interface Connection {
 export class EngineConnections implements EngineCalls {
   readonly #connect: Connect;
   readonly #connections = new Map<Caller, Connection>();
+  /** What each page said it answers asks for: said again on the page's next connection (a restarted engine knows nothing of it). */
+  readonly #attends = new WeakMap<Caller, EngineArgs<'approvals.attend'>[0][]>();
   #closed = false;
 
   constructor(connect: Connect) {
@@ -46,6 +48,7 @@ export class EngineConnections implements EngineCalls {
   }
 
   async call<C extends EngineChannel>(caller: Caller, channel: C, ...args: EngineArgs<C>): Promise<EngineResult<C>> {
+    if (channel === 'approvals.attend') this.#attends.set(caller, [...(this.#attends.get(caller) ?? []), args[0] as EngineArgs<'approvals.attend'>[0]].slice(-8));
     const connection = this.#connectionOf(caller);
     const client = await connection.client;
     if (connection.lost !== undefined) {
@@ -107,6 +110,7 @@ export class EngineConnections implements EngineCalls {
         if (!connection.forgotten) caller.push(topic as PushTopic, payload as never);
       });
     }
+    for (const scope of this.#attends.get(caller) ?? []) void client.call('approvals.attend', scope).catch(() => undefined); // the engine's answer is its own affair
     client.onLost((reason) => {
       connection.lost = reason;
       void this.#close(connection);

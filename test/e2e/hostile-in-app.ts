@@ -3,7 +3,7 @@
 // page on its task. Shared by the tests of what the app shows of agent text.
 import type { Browser, Page } from 'playwright-core';
 import { hostileAgent } from '../adversarial/hostile-agent.js';
-import { tempDir } from '../helpers/env.js';
+import { tempDir, waitFor } from '../helpers/env.js';
 import { buildRenderer, launchChromium, startAppUnderTest, type AppUnderTest } from './harness.js';
 
 export interface HostileInApp {
@@ -21,6 +21,9 @@ export async function watchHostileAgentInApp(options: { tempPrefix: string; agen
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
   if (options.fakeClock) await page.clock.install();
+  // The window is open before the task starts: an ask with no window open to answer it is denied at once.
+  await page.goto(app.bridge.url);
+  await waitFor(async () => app.service.answersAsksOf('t_any') || undefined, 'the window to answer asks');
   const file = hostileAgent(tempDir(options.tempPrefix), options.agent);
   const { id } = app.service.openAgent(file);
   await app.service.approveAgent(id);

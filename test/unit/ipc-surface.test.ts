@@ -40,6 +40,7 @@ const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
   'tasks.resume': [TASK],
   'approvals.list': [],
   'approvals.answer': [{ id: '3b241101-e2bb-4255-8caf-4136c566a962', answer: 'always' }],
+  'approvals.attend': [{}],
   'audit.query': [{ task: TASK, kinds: ['net.*'], decision: 'deny', text: 'x', order: 'desc', limit: 100 }],
   'audit.verify': [],
   'audit.export': [{ format: 'csv', task: TASK }],

@@ -104,7 +104,7 @@ async function runCommand(agentRef: string, args: string[], opts: RunCliOptions)
   const run = new RunView(client, opts);
   const controller = interruptible(client, () => run.root, opts);
   try {
-    const { task } = await client.call('tasks.start', request);
+    const { task } = await client.call('tasks.start', { ...request, ...(run.answersAsks ? { answersAsks: true } : {}) });
     run.started(task);
     controller.started();
     const end = await client.call('tasks.wait', task);
@@ -175,6 +175,11 @@ class RunView {
     });
   }
 
+  /** At a terminal this run answers its own asks; the engine is told so with the start. */
+  get answersAsks(): boolean {
+    return this.#approvals.answers;
+  }
+
   started(task: string): void {
     this.#root = task;
     this.#tree.add(task);
@@ -201,6 +206,7 @@ class RunView {
         this.#tree.add(event.task);
         grew = true;
       }
+      this.#approvals.decided(event);
       if (this.#learn) this.seen.push(event);
       if (this.#json) outJson(event);
       else {

@@ -1,6 +1,6 @@
 import type { Decision } from '../audit/events.js';
 import { SANDBOX_API_HOST } from './api-route.js';
-import type { ApprovalAnswer, Approvals } from './approvals.js';
+import { answerRule, NO_PERSON, type ApprovalAnswer, type Approvals } from './approvals.js';
 import type { Resolver } from './dialing.js';
 import { decideName, type NameVerdict } from './policy.js';
 import { exactHostPattern } from '../host-pattern.js';
@@ -99,11 +99,13 @@ export class AdmissionControl {
     // A request that joined an ask already waiting shares its answer; the ask's owner records it and keeps the rule.
     const owner = ticket.kind === 'asked';
     if (owner) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: 'airlock', kind: 'approval.requested', data: { id: request.id, host: target.host, port: target.port, expiresAt: new Date(request.expiresAt).toISOString(), ...viaAccess(access) } });
-    const { answer: given, by } = await answer;
+    const outcome = await answer;
+    const { answer: given, by } = outcome;
     const allow = given !== 'deny';
-    const decision: Decision = { allow, rule: allow ? `ask:${given}` : by === 'default' ? 'ask:timeout' : 'ask:deny', by };
-    if (owner) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: by === 'user' ? 'user' : 'airlock', kind: 'approval.decided', decision, data: { id: request.id, host: target.host, port: target.port, answer: given, ...viaAccess(access) } });
-    if (!allow) return { verdict: { verdict: 'deny', decision, reason: by === 'default' ? `nobody allowed ${formatTarget(target)} in time` : `a person refused ${formatTarget(target)}` } };
+    const { rule, why } = answerRule(outcome);
+    const decision: Decision = { allow, rule, by };
+    if (owner) this.#events.bus.emit({ task: network.task, agent: network.agentRef, actor: by === 'user' ? 'user' : 'airlock', kind: 'approval.decided', decision, data: { id: request.id, host: target.host, port: target.port, answer: given, ...(why ? { why } : {}), ...viaAccess(access) } });
+    if (!allow) return { verdict: { verdict: 'deny', decision, reason: outcome.unattended ? `${formatTarget(target)} was not asked about: ${NO_PERSON}` : by === 'default' ? `nobody allowed ${formatTarget(target)} in time` : `a person refused ${formatTarget(target)}` } };
     if (owner && (given === 'task' || given === 'always')) {
       // The checked host itself becomes the rule: its text is never read again as a pattern.
       const rule = exactHostPattern(target);

@@ -24,7 +24,22 @@ export interface McpAskDetail {
   changed: boolean;
 }
 
-export type ApprovalOutcome = { answer: ApprovalAnswer; by: 'user' | 'default' };
+/** `unattended`: denied at once because no connected client answers asks of the task (nobody would see it). */
+export type ApprovalOutcome = { answer: ApprovalAnswer; by: 'user' | 'default'; unattended?: true };
+
+/** Why an ask of a task nobody answers for is denied at once. */
+export const NO_PERSON = 'no person is connected to answer';
+
+/**
+ * The rule an answer is recorded under (`ask:once`…, `ask:deny` by a person, `ask:timeout` when
+ * nobody answered in time, `ask:unattended` when nobody was there to ask) and, for the last,
+ * why, as the log says it.
+ */
+export function answerRule(outcome: ApprovalOutcome): { rule: string; why?: string } {
+  if (outcome.answer !== 'deny') return { rule: `ask:${outcome.answer}` };
+  if (outcome.by === 'user') return { rule: 'ask:deny' };
+  return outcome.unattended ? { rule: 'ask:unattended', why: NO_PERSON } : { rule: 'ask:timeout' };
+}
 
 /** How many asks one task may put before a person: more is a burst, denied without asking. */
 export interface AskLimits {
@@ -75,11 +90,18 @@ export class Approvals {
   readonly #pending = new Map<string, Pending>();
   readonly #asks = new Map<string, TaskAsks>();
   readonly #listeners = new Set<(request: ApprovalRequest) => void>();
+  /** Whether a person can be asked about a task now (service/attendance.ts); unset: always. */
+  #attended: (task: string) => boolean = () => true;
 
   constructor(clock: Clock, timeoutMs: number, limits: Partial<AskLimits> = {}) {
     this.#clock = clock;
     this.#timeoutMs = timeoutMs;
     this.#limits = { ...DEFAULT_ASK_LIMITS, ...limits };
+  }
+
+  /** From now on an ask of a task `attended` says nobody answers for is denied at once (by the default). */
+  askOnlyWhenAttended(attended: (task: string) => boolean): void {
+    this.#attended = attended;
   }
 
   /** Asks (or joins the ask already waiting); the answer resolves 'deny' by 'default' when nobody answers in time. */
@@ -92,6 +114,8 @@ export class Approvals {
     if (limited) return limited;
     const id = randomUUID();
     const request: ApprovalRequest = { id, task, host, port, expiresAt: this.#clock.now() + timeoutMs, ...(mcp ? { mcp } : {}), ...(access ? { access } : {}) };
+    // Nobody would see it: answered now, as the default, and nothing is left waiting (nor remembered as refused).
+    if (!this.#attended(task)) return { kind: 'asked', request, answer: Promise.resolve({ answer: 'deny', by: 'default', unattended: true }) };
     let settle: Pending['settle'] = () => undefined;
     const answer = new Promise<ApprovalOutcome>((resolve) => {
       const timer = this.#clock.setTimeout(() => settle('deny', 'default'), timeoutMs);

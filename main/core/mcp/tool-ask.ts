@@ -1,6 +1,6 @@
 import type { EventBus } from '../audit/bus.js';
 import type { AgentRef, Decision } from '../audit/events.js';
-import type { ApprovalAnswer, Approvals, McpAskDetail } from '../gateway/approvals.js';
+import { answerRule, NO_PERSON, type ApprovalAnswer, type Approvals, type McpAskDetail } from '../gateway/approvals.js';
 
 export interface ToolAskAnswer {
   answer: ApprovalAnswer;
@@ -35,14 +35,16 @@ export function askPersonAboutTool(options: { approvals: Approvals; bus: EventBu
       ...(reason === undefined ? {} : { via: 'access-request', subject: 'mcp', reason }),
     };
     if (owner) bus.emit({ task, agent, actor: 'airlock', kind: 'approval.requested', data: { ...about, expiresAt: new Date(ticket.request.expiresAt).toISOString() } });
-    const { answer, by } = await ticket.answer;
+    const outcome = await ticket.answer;
+    const { answer, by } = outcome;
     const allow = answer !== 'deny';
+    const { rule, why } = answerRule(outcome);
     if (owner) {
       bus.emit({
         task, agent, actor: by === 'user' ? 'user' : 'airlock', kind: 'approval.decided',
-        decision: { allow, rule: allow ? `ask:${answer}` : by === 'default' ? 'ask:timeout' : 'ask:deny', by }, data: { ...about, answer },
+        decision: { allow, rule, by }, data: { ...about, answer, ...(why ? { why } : {}) },
       });
     }
-    return { answer, by, ...(allow ? {} : { reason: by === 'default' ? 'nobody allowed it in time' : 'a person refused it' }) };
+    return { answer, by, ...(allow ? {} : { reason: outcome.unattended ? NO_PERSON : by === 'default' ? 'nobody allowed it in time' : 'a person refused it' }) };
   };
 }

@@ -67,6 +67,8 @@ export const startRequestSchema = z.strictObject({
   endpoint: runRequestSchema.shape.endpoint,
   registries: runRequestSchema.shape.registries,
   budget: runRequestSchema.shape.budget,
+  /** The caller answers this run's asks while it is connected (said with the start, so no ask comes before it). */
+  answersAsks: z.boolean().optional(),
 });
 
 /** The app's run (an agent of agents.list): its settings, with the host files the person chose in the app's OS dialogs. */

@@ -23,8 +23,10 @@ function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | ke
     'audit.exportTo': ({ file, format, task }) => service.exportAudit(file, format, task),
 
     'tasks.run': (request) => service.run(request),
-    'tasks.start': (request, caller) => {
+    'tasks.start': ({ answersAsks, ...request }, caller) => {
       const started = service.start(request);
+      // In the same turn as the start: the task cannot ask before its starter answers for it.
+      if (answersAsks) caller.onGone(service.attendApprovals({ task: started.task }));
       if (request.attached) stopWhenCallerGoes(airlock, started.task, caller, attachments);
       reapOnceStarted(airlock, started.task);
       return started;

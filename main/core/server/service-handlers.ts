@@ -4,9 +4,27 @@
  * engine) the app's window. Schema and caller checks are done before any of these runs.
  */
 import type { AirlockService } from '../service/service.js';
+import { AirlockError } from '../errors.js';
+import type { Caller } from './dispatch.js';
 import type { SharedHandlers } from './engine-contract.js';
 import { screenHandlers } from './screen-handlers.js';
 import { terminalHandlers } from './terminal-handlers.js';
+
+/** Runs one client may say it answers for (a CLI has one; a window answers for all). */
+const MAX_ATTENDED_SCOPES = 64;
+
+/** A caller answers asks while it is connected; saying so again for the same scope changes nothing. */
+function attendHandler(service: AirlockService): SharedHandlers['approvals.attend'] {
+  const byCaller = new WeakMap<Caller, Set<string>>();
+  return ({ task }, caller) => {
+    const scopes = byCaller.get(caller) ?? new Set<string>();
+    byCaller.set(caller, scopes);
+    if (scopes.has(task ?? '*')) return;
+    if (scopes.size >= MAX_ATTENDED_SCOPES) throw new AirlockError('bad_argument', `one client answers for at most ${MAX_ATTENDED_SCOPES} runs`, 'answer for every task instead ({})');
+    scopes.add(task ?? '*');
+    caller.onGone(service.attendApprovals(task ? { task } : {}));
+  };
+}
 
 export function serviceHandlers(service: AirlockService): SharedHandlers {
   return {
@@ -26,6 +44,7 @@ export function serviceHandlers(service: AirlockService): SharedHandlers {
 
     'approvals.list': () => service.approvals(),
     'approvals.answer': ({ id, answer }) => service.answerApproval(id, answer),
+    'approvals.attend': attendHandler(service),
 
     'audit.query': (query) => service.queryAudit(query),
     'audit.verify': () => service.verifyAudit(),

@@ -31,6 +31,7 @@ import { exportAuditToFile, withTamperNotices } from './audit-files.js';
 import type { ApprovalRecorder } from '../policy/approval.js';
 import { AgentRegistry } from './agents.js';
 import { ApprovalDesk } from './approvals.js';
+import { Attendance, type AttendScope } from './attendance.js';
 import { Batcher } from './batcher.js';
 import { UnavailableCredentials, type CredentialsPort } from './credentials-port.js';
 import { taskHistory } from './history.js';
@@ -106,6 +107,8 @@ export class AirlockService {
   readonly #machine: MachineTasks;
   readonly #recorder: ApprovalRecorder;
   #gateway: Gateway | undefined;
+  /** Which clients answer asks now: an ask nobody would see is denied at once. */
+  readonly #attendance: Attendance;
   readonly #unsubscribe: () => void;
   readonly #unwatchScreens: () => void;
 
@@ -138,6 +141,7 @@ export class AirlockService {
     });
     this.#machine = new MachineTasks({ engine: deps.engine, home: deps.home, reap: deps.reap ?? (() => Promise.resolve({ reaped: [], leftAlone: [] })) });
     this.#recorder = { registry: this.agents.approvals, bus: deps.bus, trail: deps.audit };
+    this.#attendance = new Attendance(deps.bus);
     this.#approvals = new ApprovalDesk({ gateway: () => this.#gateway, tasks: this.#tasks, recorder: this.#recorder, user: () => this.#user() });
     // A screen coming or going, or control changing hands, shows in the task list.
     const unwatchScreens = this.#screens.onChange(() => this.#push({ topic: 'tasks', payload: this.#tasks.list() }));
@@ -285,6 +289,16 @@ export class AirlockService {
     return this.#approvals.answer(id, answer);
   }
 
+  /** A client answers asks (of every task, or of one task and those under it) until the returned undo. */
+  attendApprovals(scope: AttendScope): () => void {
+    return this.#attendance.attend(scope);
+  }
+
+  /** Whether some connected client answers asks of `task` now (an app window, the CLI that runs it at a terminal). */
+  answersAsksOf(task: string): boolean {
+    return this.#attendance.covers(task);
+  }
+
   /** Denies an "ask" as the default (nobody could be asked: a client without a terminal), not as a person. */
   denyUnasked(id: string): void {
     if (!this.#gateway?.approvals.denyUnasked(id)) throw new AirlockError('not_found', 'this request is no longer waiting', 'nothing to do');
@@ -351,7 +365,10 @@ export class AirlockService {
   }
 
   #openGateway(): Gateway {
-    return (this.#gateway ??= this.#deps.gateway());
+    if (this.#gateway) return this.#gateway;
+    const gateway = (this.#gateway = this.#deps.gateway());
+    gateway.approvals.askOnlyWhenAttended((task) => this.#attendance.covers(task));
+    return gateway;
   }
 
   async #flushAudit(): Promise<void> {

@@ -111,6 +111,8 @@ export interface StartRequest {
   registries?: string[];
   /** Model spend limits (`--budget`); each one given replaces the manifest's. */
   budget?: { tokens?: number; usd?: number; requests?: number };
+  /** The starting client answers this run's asks (a CLI at a terminal) for as long as it is connected. */
+  answersAsks?: boolean;
 }
 
 /** How a task ended (`tasks.wait`). */

@@ -100,6 +100,7 @@ export const api: AirlockApi = {
   approvals: {
     list: () => unwrap(bridge().approvals.list()),
     answer: (reply) => unwrap(bridge().approvals.answer(reply)),
+    attend: (scope) => unwrap(bridge().approvals.attend(scope)),
   },
   audit: {
     query: (query) => events(bridge().audit.query(query)),

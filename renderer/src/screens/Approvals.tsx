@@ -26,24 +26,48 @@ export function HostToDecide({ host, port }: { host: string; port?: number }) {
   );
 }
 
+/** A held MCP tool call as a person decides about it: the server and tool, then the arguments (the agent's text, escaped). */
+function ToolToDecide({ call }: { call: NonNullable<ApprovalInfo['mcp']> }) {
+  return (
+    <>
+      <p className="approval-host" data-tool-line>
+        <strong className="approval-domain" data-tool>{visible(call.tool)}</strong><span className="muted"> on MCP server </span><code className="approval-whole" data-server>{visible(call.server)}</code>
+      </p>
+      <pre className="approval-arguments break" data-arguments>{visible(call.arguments)}</pre>
+    </>
+  );
+}
+
 function ApprovalCard({ request, now, compact, armed }: { request: ApprovalInfo; now: number; compact: boolean; armed: boolean }) {
   const answer = useApprovalsStore((s) => s.answer);
   const confirmAlways = useApprovalsStore((s) => s.confirmAlways);
   const seconds = Math.max(0, Math.round((Date.parse(request.expiresAt) - now) / 1000));
+  const tool = request.mcp;
+  const asking = request.reason === undefined ? 'wants to' : 'asks to';
   return (
-    <article className={compact ? 'approval toast' : 'approval card'} role="alertdialog" aria-label={`Allow ${request.host}:${request.port}?`} data-approval={request.host} data-armed={armed}>
-      <HostToDecide host={request.host} port={request.port} />
-      <p>
-        <strong>{request.agent ?? 'An agent'}</strong> {request.reason === undefined ? 'wants to reach' : 'asks for'} this host, which is not in its allowlist.
-      </p>
+    <article className={compact ? 'approval toast' : 'approval card'} role="alertdialog"
+      aria-label={tool ? `Allow the tool ${visible(tool.tool)} of ${visible(tool.server)}?` : `Allow ${request.host}:${request.port}?`}
+      data-approval={tool ? `mcp:${tool.server}/${tool.tool}` : request.host} data-armed={armed}>
+      {tool ? <ToolToDecide call={tool} /> : <HostToDecide host={request.host} port={request.port} />}
+      {tool ? (
+        <p data-tool-ask>
+          <strong>{request.agent ?? 'An agent'}</strong> {asking} call {tool.changed ? <>this tool, <strong className="warn-text">whose description or input schema changed</strong> since it was first used (it may now ask for more than it did)</> : 'this tool, which needs your approval for each call'}.
+        </p>
+      ) : (
+        <p>
+          <strong>{request.agent ?? 'An agent'}</strong> {request.reason === undefined ? 'wants to reach' : 'asks for'} this host, which is not in its allowlist.
+        </p>
+      )}
       {request.reason !== undefined && <p className="approval-reason" data-reason>The agent&apos;s reason: <q className="break">{visible(request.reason)}</q></p>}
       <p className="muted small">
         task <button type="button" className="link" onClick={() => navigate({ screen: 'task', task: request.task })}>{shortTask(request.task)}</button> · denied in {seconds}s without an answer
       </p>
       <div className="button-row">
-        <button type="button" disabled={!armed} onClick={() => void answer(request.id, 'once')}>Allow once</button>
-        <button type="button" disabled={!armed} className="secondary" onClick={() => void answer(request.id, 'task')}>Allow for this task</button>
-        {request.manifestFile && <button type="button" disabled={!armed} className="secondary" onClick={() => confirmAlways(request)}>Allow always…</button>}
+        <button type="button" disabled={!armed} onClick={() => void answer(request.id, 'once')}>{tool ? 'Allow this call' : 'Allow once'}</button>
+        <button type="button" disabled={!armed} className="secondary" onClick={() => void answer(request.id, 'task')}>{tool ? 'Allow this tool for this task' : 'Allow for this task'}</button>
+        {/* A tool's "always" re-pins its changed description (kept by Airlock, not in the manifest); an unchanged tool has nothing to pin. */}
+        {tool?.changed && <button type="button" disabled={!armed} className="secondary" data-repin onClick={() => void answer(request.id, 'always')}>Allow always (pin the new description)</button>}
+        {!tool && request.manifestFile && <button type="button" disabled={!armed} className="secondary" onClick={() => confirmAlways(request)}>Allow always…</button>}
         <button type="button" disabled={!armed} className="danger" onClick={() => void answer(request.id, 'deny')}>Deny</button>
       </div>
     </article>
@@ -144,7 +168,7 @@ export function ApprovalsScreen() {
       {error && <ErrorPanel error={error} />}
       {pending.length === 0 ? (
         <EmptyState title="Nothing is waiting for you">
-          An agent whose manifest says <code>onUnknownHost: ask</code> waits here (and in a notification) when it asks for a host outside its allowlist. Unanswered requests are denied when their time runs out.
+          An agent whose manifest says <code>onUnknownHost: ask</code> waits here (and in a notification) when it asks for a host outside its allowlist, and so does a call of an MCP tool whose rule is <code>ask</code>. Unanswered requests are denied when their time runs out; while no window is open and no terminal answers, they are denied at once.
         </EmptyState>
       ) : (
         <div className="cards">{pending.map((request) => <ApprovalCard key={request.id} request={request} now={now} compact={false} armed={armed(request.id)} />)}</div>

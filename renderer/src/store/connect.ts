@@ -20,6 +20,8 @@ export function connectStores(): () => void {
   const onHash = () => useAppStore.getState().setRoute(parseRoute(window.location.hash));
   window.addEventListener('hashchange', onHash);
 
+  // This window answers asks while it is open (said first: an ask no open window or terminal answers is denied at once).
+  void api.approvals.attend({}).catch(() => undefined);
   const app = useAppStore.getState();
   void app.loadVersion();
   void app.refreshDoctor();
