@@ -7,6 +7,7 @@ import { withKit } from '../../main/core/kits/kit-manifest.js';
 import { kitMcpConfig } from '../../main/core/kits/kit-mcp.js';
 import { applyKit } from '../../main/core/kits/kit-run.js';
 import { loadManifestFile } from '../../main/core/policy/manifest.js';
+import { approvalSummary } from '../../main/core/service/approval-summary.js';
 import { REPO, tempDir } from '../helpers/env.js';
 
 const ASSETS = path.join(REPO, 'assets');
@@ -68,6 +69,11 @@ describe('a manifest naming a kit', () => {
     expect(JSON.parse(command[3]!).mcpServers.files.url).toBe('http://airlock.internal/mcp/files');
     expect(command[4]).toBe('--strict-mcp-config');
     expect(run.loaded.manifest.network).toEqual(base.network); // the servers widen nothing
+    // What the person approving the file sees: the kit's image and network, and every server with its rules.
+    const rows = Object.fromEntries(approvalSummary(loaded).rows.map((r) => [r.label, r.text]));
+    expect(rows.image).toBe(base.image);
+    expect(rows['mcp servers']).toBe('files: ["node","/srv/s.js"] in a sandbox of its own, network none; tools read allow, others deny'
+      + ' | issue-tracker: https://mcp.tracker.test/mcp; tools list ask, others deny');
   });
 
   it('codex and gemini-cli get theirs; the built-in kits themselves are unchanged', () => {

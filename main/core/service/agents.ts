@@ -164,7 +164,7 @@ function summarize(id: string, source: AgentSummary['source'], file: string, app
 
 function kitSummary(loaded: LoadedManifest, assetsDir: string): Pick<AgentSummary, 'kit'> {
   const kit = kitOfManifest(loaded.file, loaded.manifest, assetsDir);
-  return kit ? { kit: { image: kitImage(kit.name, kit.version), endpoint: kit.endpoint.default, provider: kit.provider, credential: kit.credential } } : {};
+  return kit ? { kit: { name: kit.name, image: kitImage(kit.name, kit.version), endpoint: kit.endpoint.default, provider: kit.provider, credential: kit.credential } } : {};
 }
 
 /** The approval another file holds under this name, while this one is not approved itself. */
