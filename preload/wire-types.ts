@@ -48,6 +48,8 @@ export interface ApprovalSummary {
   };
   credentials: { name: string; delivery: 'proxy' | 'env'; env: string; ttl: string; methods: string[] | null; pathPrefix: string | null; uses: number | null }[];
   delegation: { allow: string[]; maxDepth: number; maxTasks: number } | null;
+  /** MCP servers the agent reaches through Airlock: where each is (a command run in a sandbox of its own, or a URL), its tool rules. */
+  mcp: { name: string; runs: string; tools: Record<string, 'allow' | 'ask' | 'deny'>; default: 'allow' | 'ask' | 'deny' }[];
   decoys: { env: string[]; files: string[] };
   onViolation: 'log' | 'stop' | 'freeze';
   maxRefusedRequests: number;
@@ -80,7 +82,7 @@ export interface AgentSummary {
   /** Everything the agent will get: what the approval view shows. */
   review?: ApprovalSummary;
   /** Set for a kit (a built-in agent for a real tool): its image and default endpoint. */
-  kit?: { image: string; endpoint: string; provider: string; credential: string };
+  kit?: { name: string; image: string; endpoint: string; provider: string; credential: string };
   error?: ErrorInfo;
 }
 

@@ -91,7 +91,7 @@ async function runCommand(agentRef: string, args: string[], opts: RunCliOptions)
   };
   await explainDemoCredential(client, agent);
   await client.call('tasks.check', request); // what is wrong with the manifest or the flags, before any approval
-  if (agent.kit) await buildKitIfMissing(client, agent.name, opts);
+  if (agent.kit) await buildKitIfMissing(client, agent.kit.name, opts);
   await requireApproval(client, agent);
   if (opts.detach) {
     const { task } = await client.call('tasks.start', request);

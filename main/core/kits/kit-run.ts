@@ -10,6 +10,7 @@ import type { LoadedManifest } from '../policy/manifest.js';
 import type { Manifest } from '../policy/manifest-schema.js';
 import { parseEndpoint, type Endpoint } from './endpoint.js';
 import { kitImage, type Kit } from './kit.js';
+import { kitMcpConfig } from './kit-mcp.js';
 
 export interface KitRun {
   loaded: LoadedManifest;
@@ -34,7 +35,7 @@ export function applyKit(loaded: LoadedManifest, kit: Kit, options: { endpoint?:
   }
   if (endpoint) requireCovered(kit, endpoint, hosts);
   const url = endpoint ? `${endpoint.url}${endpoint.hasPath ? '' : kit.endpoint.path ?? ''}` : kit.endpoint.default;
-  const manifest = pointedAt(loaded.manifest, kit, url, endpoint);
+  const manifest = withMcpClient(pointedAt(loaded.manifest, kit, url, endpoint), kit);
   return {
     loaded: { ...loaded, manifest },
     image: kitImage(kit.name, options.version),
@@ -62,4 +63,13 @@ function pointedAt(manifest: Manifest, kit: Kit, url: string, endpoint: Endpoint
     ? { ...manifest.network, mode: 'allowlist', allow: [], local: [endpoint.localRule], onUnknownHost: 'deny' }
     : manifest.network;
   return { ...manifest, env, network, ...(command ? { command } : {}) };
+}
+
+/** The manifest with the tool told the run's MCP servers (the broker's addresses), in its own format. */
+function withMcpClient(manifest: Manifest, kit: Kit): Manifest {
+  if (manifest.mcp.length === 0) return manifest;
+  if (!kit.mcp) throw new AirlockError('bad_manifest', `kit ${kit.name} cannot be given MCP servers`, 'remove mcp:');
+  const config = kitMcpConfig(kit.mcp, manifest.mcp);
+  const command = [...(config.wrap ?? []), ...(manifest.command ?? [kit.bin]), ...config.args];
+  return { ...manifest, command };
 }

@@ -10,6 +10,7 @@ import { CREDENTIAL_PRESETS } from '../credentials/presets.js';
 import { AirlockError } from '../errors.js';
 import { manifestError } from '../policy/manifest.js';
 import type { Manifest } from '../policy/manifest-schema.js';
+import { KIT_MCP_FORMATS, type KitMcpFormat } from './kit-mcp.js';
 
 export const KIT_FILE = 'kit.yaml';
 /** The repository of a kit's image: `airlock/kit-<kit>:<version>`. */
@@ -46,6 +47,8 @@ const kitSchema = z.strictObject({
   postinstall: z.array(z.string().min(1).max(4096)).min(1).max(50).optional(),
   /** Removed after `postinstall` (relative to the install folder, `*` allowed): what it copied the program out of. */
   prune: z.array(z.string().regex(/^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9@._*-][A-Za-z0-9@._*/-]{0,250}$/, { error: 'must be a relative path without . or .. segments' })).max(20).optional(),
+  /** The MCP client configuration the tool reads (kit-mcp.ts); without it the kit takes no `mcp:` servers. */
+  mcp: z.enum(KIT_MCP_FORMATS).optional(),
   /** Files written into the image (root-owned, read-only for the agent): absolute path → content. */
   files: z.record(z.string().regex(IMAGE_PATH, { error: 'must be an absolute path in the image' }), z.string().max(65_536)).default({}),
 });
@@ -62,6 +65,8 @@ export interface Kit {
   endpoint: { default: string; env?: string; args?: string[]; path?: string };
   postinstall?: string[];
   prune?: string[];
+  /** How the tool is told its MCP servers (kit-mcp.ts). */
+  mcp?: KitMcpFormat;
   files: Record<string, string>;
 }
 
@@ -76,21 +81,28 @@ export function parseKit(text: string, name: string, source = KIT_FILE): Kit {
   if (document.errors.length > 0) throw new AirlockError('bad_manifest', `${source}: not valid YAML: ${document.errors[0]!.message.split('\n')[0]}`, 'fix the YAML syntax');
   const result = kitSchema.safeParse(document.toJS());
   if (!result.success) throw manifestError(source, result.error);
-  const { credential, endpoint, postinstall, prune, ...rest } = result.data;
+  const { credential, endpoint, postinstall, prune, mcp, ...rest } = result.data;
   if (prune && !postinstall) throw new AirlockError('bad_manifest', `${source}: prune: is only for what postinstall copied out of`, 'remove prune, or add the postinstall step');
   return {
     name, ...rest, credential: credential ?? rest.provider,
     endpoint: { default: endpoint.default, ...(endpoint.env ? { env: endpoint.env } : {}), ...(endpoint.args ? { args: endpoint.args } : {}), ...(endpoint.path ? { path: endpoint.path } : {}) },
-    ...(postinstall ? { postinstall } : {}), ...(prune ? { prune } : {}),
+    ...(postinstall ? { postinstall } : {}), ...(prune ? { prune } : {}), ...(mcp ? { mcp } : {}),
   };
 }
 
 /**
  * The kit of a built-in agent's manifest file (`<assets>/agents/<kit>/manifest.yaml` with a
- * kit.yaml beside it), checked against the manifest; undefined for every other agent. A kit.yaml
+ * kit.yaml beside it) or of a manifest naming one (`kit:`, laid over the kit's by withKit), checked
+ * against the manifest; undefined for every other agent. A kit.yaml
  * beside a manifest the user opened makes nothing a kit: kits ship with Airlock.
  */
 export function kitOfManifest(file: string, manifest: Manifest, assetsDir: string): Kit | undefined {
+  if (manifest.kit !== undefined) {
+    // A user's manifest naming a kit, laid over the kit's own (kit-manifest.ts withKit).
+    const kit = findKit(assetsDir, manifest.kit);
+    checkKitManifest(kit, manifest);
+    return kit;
+  }
   const dir = path.dirname(path.resolve(file));
   if (path.dirname(dir) !== path.join(path.resolve(assetsDir), 'agents')) return undefined;
   const kitFile = path.join(dir, KIT_FILE);
@@ -104,7 +116,7 @@ export function kitOfManifest(file: string, manifest: Manifest, assetsDir: strin
 /** The kit's manifest must name the kit's image and lend its credential. */
 export function checkKitManifest(kit: Kit, manifest: Manifest): void {
   const where = `agents/${kit.name}/manifest.yaml`;
-  if (manifest.name !== kit.name) throw new AirlockError('bad_manifest', `${where}: name must be ${kit.name}, the kit's folder`);
+  if (manifest.name !== kit.name && manifest.kit !== kit.name) throw new AirlockError('bad_manifest', `${where}: name must be ${kit.name}, the kit's folder`);
   if (manifest.image !== kitImage(kit.name, kit.version)) throw new AirlockError('bad_manifest', `${where}: image must be ${kitImage(kit.name, kit.version)} (kit.yaml's version)`);
   if (!manifest.credentials.some((c) => c.name === kit.credential && c.delivery === 'proxy')) {
     throw new AirlockError('bad_manifest', `${where}: must lend the credential ${kit.credential} with proxy delivery`);

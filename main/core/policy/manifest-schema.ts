@@ -106,6 +106,14 @@ export const manifestSchema = z.strictObject({
   maxRefusedRequests: z.number().int().min(0).max(100_000).default(20),
   /** MCP servers the agent may use, through Airlock only, each tool under a rule (main/core/mcp). */
   mcp: mcpSchema.default([]),
+  /**
+   * A built-in kit this manifest runs (`kit: claude-code`): the kit's own manifest, with this one's
+   * name, description, MCP servers, budget, loops and onViolation (main/core/kits/kit-manifest.ts).
+   */
+  kit: agentName.optional(),
 });
+
+/** The only keys a manifest that names a `kit:` may have: everything else is the kit's. */
+export const KIT_REFERENCE_KEYS: readonly string[] = ['name', 'description', 'kit', 'mcp', 'budget', 'loops', 'onViolation'];
 
 export type Manifest = z.infer<typeof manifestSchema>;

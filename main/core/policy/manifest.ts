@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { AirlockError } from '../errors.js';
-import { manifestSchema, type Manifest } from './manifest-schema.js';
+import { KIT_REFERENCE_KEYS, manifestSchema, type Manifest } from './manifest-schema.js';
 import { refuseLooserIsolation } from './isolation.js';
 
 export interface LoadedManifest {
@@ -44,9 +44,19 @@ export function parseManifest(text: string, source = 'manifest'): Manifest {
     throw new AirlockError('bad_manifest', `${source}: must be a YAML mapping with at least name and command`, 'see the manifest example in the README');
   }
   refuseLooserIsolation(raw as Record<string, unknown>, source);
+  refuseKitOverrides(raw as Record<string, unknown>, source);
   const result = manifestSchema.safeParse(raw);
   if (!result.success) throw manifestError(source, result.error);
   return result.data;
+}
+
+/** A manifest naming a kit may add MCP servers and limits to it; it cannot change what the kit is. */
+function refuseKitOverrides(raw: Record<string, unknown>, source: string): void {
+  if (!('kit' in raw)) return;
+  const others = Object.keys(raw).filter((key) => !KIT_REFERENCE_KEYS.includes(key));
+  if (others.length === 0) return;
+  throw new AirlockError('bad_manifest', `${source}: ${others.join(', ')}: a manifest with kit: takes everything else from the kit (its image, command, network, credentials)`,
+    `keep only ${KIT_REFERENCE_KEYS.join(', ')}`);
 }
 
 export function manifestError(source: string, error: z.ZodError): AirlockError {

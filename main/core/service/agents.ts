@@ -8,6 +8,7 @@ import { DEFAULT_DESKTOP_IMAGE, DEFAULT_IMAGE } from '../policy/manifest-schema.
 import { approveAgent, type ApprovalRecorder } from '../policy/approval.js';
 import { approvalSummary } from './approval-summary.js';
 import { kitImage, kitOfManifest } from '../kits/kit.js';
+import { withKit } from '../kits/kit-manifest.js';
 import { AgentRegistry as Approvals } from '../policy/registry.js';
 import type { AgentInspection, AgentSummary } from './types.js';
 
@@ -48,7 +49,7 @@ export class AgentRegistry {
   /** Remembers a manifest the user chose (it must load) and returns its summary. */
   open(file: string): AgentSummary {
     const absolute = path.resolve(file);
-    loadManifestFile(absolute); // refuse what does not load, with the field that is wrong
+    withKit(loadManifestFile(absolute), this.#assetsDir); // refuse what does not load, with the field that is wrong
     const opened = { file: absolute, openedAt: new Date().toISOString() };
     this.#file.update((recent) => [opened, ...recent.filter((entry) => entry.file !== absolute)].slice(0, MAX_RECENT));
     return summarize(`file:${absolute}`, 'opened', absolute, this.approvals, this.#assetsDir);
@@ -78,7 +79,7 @@ export class AgentRegistry {
    */
   resolveRef(ref: string): { id: string; loaded: LoadedManifest } {
     const file = path.isAbsolute(ref) ? ref : this.approvals.fileOf(ref);
-    const loaded = loadManifestFile(file);
+    const loaded = withKit(loadManifestFile(file), this.#assetsDir);
     const builtIn = this.approvals.stateOf(loaded) === 'built-in';
     return { id: builtIn ? `builtin:${path.basename(path.dirname(loaded.file))}` : `file:${loaded.file}`, loaded };
   }
@@ -103,7 +104,7 @@ export class AgentRegistry {
   /** The manifest of a listed agent, loaded now (so a changed file is run as it is now). */
   load(id: string): LoadedManifest {
     const agent = this.#resolve(id);
-    return loadManifestFile(agent);
+    return withKit(loadManifestFile(agent), this.#assetsDir);
   }
 
   #resolve(id: string): string {
@@ -130,7 +131,7 @@ export class AgentRegistry {
 
 function summarize(id: string, source: AgentSummary['source'], file: string, approvals: Approvals, assetsDir: string): AgentSummary {
   try {
-    const loaded = loadManifestFile(file);
+    const loaded = withKit(loadManifestFile(file), assetsDir);
     const { manifest, digest } = loaded;
     const { network, resources } = manifest;
     return {
@@ -163,7 +164,7 @@ function summarize(id: string, source: AgentSummary['source'], file: string, app
 
 function kitSummary(loaded: LoadedManifest, assetsDir: string): Pick<AgentSummary, 'kit'> {
   const kit = kitOfManifest(loaded.file, loaded.manifest, assetsDir);
-  return kit ? { kit: { image: kitImage(kit.name, kit.version), endpoint: kit.endpoint.default, provider: kit.provider, credential: kit.credential } } : {};
+  return kit ? { kit: { name: kit.name, image: kitImage(kit.name, kit.version), endpoint: kit.endpoint.default, provider: kit.provider, credential: kit.credential } } : {};
 }
 
 /** The approval another file holds under this name, while this one is not approved itself. */

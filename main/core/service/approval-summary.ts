@@ -42,6 +42,8 @@ export interface ApprovalSummary {
   };
   credentials: { name: string; delivery: 'proxy' | 'env'; env: string; ttl: string; methods: string[] | null; pathPrefix: string | null; uses: number | null }[];
   delegation: { allow: string[]; maxDepth: number; maxTasks: number } | null;
+  /** MCP servers the agent reaches through Airlock: where each is (a command run in a sandbox of its own, or a URL), its tool rules. */
+  mcp: { name: string; runs: string; tools: Record<string, 'allow' | 'ask' | 'deny'>; default: 'allow' | 'ask' | 'deny' }[];
   decoys: { env: string[]; files: string[] };
   onViolation: 'log' | 'stop' | 'freeze';
   maxRefusedRequests: number;
@@ -103,6 +105,12 @@ function summaryModel(loaded: LoadedManifest): Omit<ApprovalSummary, 'rows'> {
     delegation: m.delegate ? {
       allow: [...m.delegate.allow], maxDepth: m.delegate.maxDepth ?? DELEGATE_DEFAULTS.maxDepth, maxTasks: m.delegate.maxTasks ?? DELEGATE_DEFAULTS.maxTasks,
     } : null,
+    mcp: m.mcp.map((server) => ({
+      name: server.name, tools: { ...server.tools }, default: server.default,
+      runs: server.url !== undefined
+        ? `${server.url}${server.credential ? ` with the credential ${server.credential}` : ''}`
+        : `${JSON.stringify(server.command)} in a sandbox of its own, network ${server.network.mode === 'none' ? 'none' : `allowlist: ${server.network.allow.join(', ') || '(empty)'}`}`,
+    })),
     decoys: { env: [...(m.decoys?.env ?? [])], files: [...(m.decoys?.files ?? [])] },
     onViolation: m.onViolation,
     maxRefusedRequests: m.maxRefusedRequests,
@@ -138,6 +146,7 @@ function rowsOf(s: Omit<ApprovalSummary, 'rows'>): ApprovalSummary['rows'] {
     { label: 'env', text: list(s.env.map((e) => (e.value !== undefined ? `${e.name}=${e.value}` : `${e.name}=(hidden: ${e.hidden ?? 'looks secret'})`))) },
     { label: 'network', text: network },
     { label: 'credentials', text: list(s.credentials.map(credential)) },
+    ...(s.mcp.length > 0 ? [{ label: 'mcp servers', text: s.mcp.map((server) => `${server.name}: ${server.runs}; tools ${Object.entries(server.tools).map(([tool, rule]) => `${tool} ${rule}`).join(', ') || '(none listed)'}, others ${server.default}`).join(' | ') }] : []),
     { label: 'delegates', text: s.delegation ? `${list(s.delegation.allow)} (depth ≤ ${s.delegation.maxDepth}, ≤ ${s.delegation.maxTasks} tasks)` : 'none' },
     { label: 'decoys', text: list([...s.decoys.env.map((e) => `$${e}`), ...s.decoys.files]) },
     { label: 'display', text: s.display ? `${s.display.width}×${s.display.height} with a browser, a screenshot every ${s.display.screenshotEvery}` : 'none' },

@@ -43,7 +43,7 @@ export interface AgentSummary {
   /** Everything the agent will get, as the approval view shows it (the CLI's summary is the same model). */
   review?: ApprovalSummary;
   /** Set for a kit (a built-in agent for a real tool): its image and default endpoint. */
-  kit?: { image: string; endpoint: string; provider: string; credential: string };
+  kit?: { name: string; image: string; endpoint: string; provider: string; credential: string };
   /** Set when the manifest cannot be loaded: what is wrong and how to fix it. */
   error?: ErrorInfo;
 }

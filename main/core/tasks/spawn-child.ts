@@ -36,6 +36,8 @@ export async function spawnChild(options: {
   const { parent, request, registry } = options;
   if (!registry) throw new AirlockError('internal', 'this process has no agent registry to start children from');
   const loaded = loadManifestFile(registry.fileOf(request.agent));
+  // A manifest naming a kit is a person's run of a real tool (its image and key come from the kit): never a child.
+  if (loaded.manifest.kit !== undefined) throw new AirlockError('policy_refused', `agent ${request.agent} runs the kit ${loaded.manifest.kit}: only a person starts a kit (airlock run)`);
   const state = registry.stateOf(loaded);
   if (state !== 'approved' && state !== 'built-in') throw new AirlockError('policy_refused', `agent ${request.agent} is ${state === 'changed' ? 'changed since its approval' : 'not approved'}`, `approve it: airlock agents approve ${loaded.file}`);
   // By name AND digest: only the manifest pinned when the parent was approved may join its chain.

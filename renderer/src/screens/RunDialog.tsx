@@ -149,11 +149,12 @@ export function RunDialog({ agent }: { agent: AgentSummary }) {
       // A kit's image is built on its first run, here as with `airlock run <kit>`; then the run goes on.
       // (Not when its credential is missing: the run is refused first, saying which command adds it.)
       const credentialStored = stored?.some((c) => c.name === agent.kit?.credential) ?? true;
-      const missing = agent.kit && credentialStored ? await missingKitVersion(agent.name) : undefined;
-      if (missing !== undefined) {
+      const kitName = agent.kit?.name;
+      const missing = kitName !== undefined && credentialStored ? await missingKitVersion(kitName) : undefined;
+      if (kitName !== undefined && missing !== undefined) {
         setBuildingImage(true);
         try {
-          await buildKitImage(agent.name, missing);
+          await buildKitImage(kitName, missing);
         } finally {
           setBuildingImage(false);
         }

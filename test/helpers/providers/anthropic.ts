@@ -24,6 +24,8 @@ export interface AnthropicRequest {
   stream?: boolean;
   /** What the pretend model answered: the tool call, the closing text, a side answer, or an error status. */
   answer: 'tool_use' | 'end_turn' | 'side' | number;
+  /** The tools the CLI offered the model: its own, and the MCP tools it names anywhere in the request (`mcp__<server>__<tool>`; Claude Code defers them behind ToolSearch). */
+  tools?: string[];
   /** The latest tool result the CLI sent back (what its tool said, and whether it failed). */
   toolResult?: { isError: boolean; text: string };
 }
@@ -97,7 +99,11 @@ export async function startAnthropicApi(options: {
       }
       seen.model = body.model;
       seen.stream = body.stream === true;
-      if (isMainLoop(body)) seen.toolResult = toolResultsOf(body).at(-1);
+      if (isMainLoop(body)) {
+        seen.toolResult = toolResultsOf(body).at(-1);
+        const named = (received ?? Buffer.alloc(0)).toString('utf8').match(/mcp__[A-Za-z0-9_-]+?__[A-Za-z0-9_.-]+/g) ?? [];
+        seen.tools = [...new Set([...(body.tools ?? []).map((tool) => String(tool.name)), ...named])];
+      }
       const turn = nextTurn(body, options.script);
       seen.answer = turn.stop_reason === 'tool_use' ? 'tool_use' : isMainLoop(body) ? 'end_turn' : 'side';
       const answer = () => reply(res, body, turn, options.usage ?? DEFAULT_USAGE);
