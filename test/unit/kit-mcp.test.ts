@@ -6,7 +6,11 @@ import { findKit, kitOfManifest } from '../../main/core/kits/kit.js';
 import { withKit } from '../../main/core/kits/kit-manifest.js';
 import { kitMcpConfig } from '../../main/core/kits/kit-mcp.js';
 import { applyKit } from '../../main/core/kits/kit-run.js';
+import { EventBus } from '../../main/core/audit/bus.js';
+import { systemClock } from '../../main/core/clock.js';
+import { allowHostAlways } from '../../main/core/policy/approval.js';
 import { loadManifestFile } from '../../main/core/policy/manifest.js';
+import { AgentRegistry } from '../../main/core/policy/registry.js';
 import { approvalSummary } from '../../main/core/service/approval-summary.js';
 import { REPO, tempDir } from '../helpers/env.js';
 
@@ -92,5 +96,14 @@ describe('a manifest naming a kit', () => {
       expect(() => kitManifest(`${NOTES}${extra}\n`)).toThrow(/a manifest with kit: takes everything else from the kit/);
     }
     expect(() => kitManifest(NOTES.replace('kit: claude-code', 'kit: demo'))).toThrow(/no kit demo/);
+  });
+
+  it('"always" on a kit: manifest adds no host to it (the network is the kit\'s): refused, the file unchanged', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'notes.yaml');
+    fs.writeFileSync(file, NOTES);
+    const recorder = { registry: new AgentRegistry(path.join(dir, 'home'), path.join(REPO, 'assets')), bus: new EventBus(systemClock), trail: () => ({ flush: async () => undefined }) };
+    await expect(allowHostAlways(recorder, file, { host: 'api.other.test', port: 443 }, 'me')).rejects.toThrow(/runs the claude-code kit, whose network is the kit's/);
+    expect(fs.readFileSync(file, 'utf8')).toBe(NOTES);
   });
 });

@@ -122,6 +122,9 @@ export async function allowHostAlways(recorder: ApprovalRecorder, file: string, 
   if (state === 'built-in') {
     throw new AirlockError('policy_refused', `${before.manifest.name} is a built-in agent: its manifest is not changed`, 'allow the host for this task, or copy the manifest, add the host and approve the copy');
   }
+  if (before.manifest.kit !== undefined) {
+    throw new AirlockError('policy_refused', `${before.manifest.name} runs the ${before.manifest.kit} kit, whose network is the kit's: "always" cannot add a host to it`, 'allow the host for this task, or run the kit with --registry/--endpoint for what those allow');
+  }
   const edited = withAllowedHost(text, host);
   if (edited === text) return { file, host, added: false, approval: 'unchanged', message: `${file} already allows ${host}` };
   const after: LoadedManifest = { manifest: parseManifest(edited, file), digest: manifestDigest(edited), file };
