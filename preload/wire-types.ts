@@ -144,6 +144,8 @@ export interface ApprovalInfo {
   manifestFile?: string;
   /** An MCP tool call held for a person (then `host` is a key, not a host): server, tool, arguments (redacted, capped; agent-made text). */
   mcp?: { server: string; tool: string; arguments: string; changed: boolean };
+  /** A credential the agent asked to be lent (then `host` is a key, not a host): its name, the hosts it works for, for how long. Answered once or for the task, never always. */
+  credential?: { name: string; hosts: string[]; ttlMs: number };
 }
 
 export interface ImageBuildState {

@@ -5,6 +5,7 @@ import { isAirlockError } from '../core/errors.js';
 import type { EngineClient } from '../core/server/client.js';
 import type { ApprovalInfo, ApprovalReply } from '../core/service/types.js';
 import { exactHostRule } from '../core/host-pattern.js';
+import { formatDuration } from '../core/policy/units.js';
 import { err } from './stdout.js';
 import { inert, terminalSafe } from './terminal-text.js';
 
@@ -63,10 +64,11 @@ export class TerminalApprovals {
    */
   decided(event: AirlockEvent): void {
     if (this.#interactive || event.kind !== 'approval.decided' || event.decision?.rule !== 'ask:unattended') return;
-    const { host, port, server, tool, reason } = event.data;
+    const { host, port, server, tool, reason, credential, hosts, ttlMs } = event.data;
     sayDenied({
       host: String(host), port: Number(port), ...(typeof reason === 'string' ? { reason } : {}),
       ...(typeof server === 'string' ? { mcp: { server, tool: String(tool) } } : {}),
+      ...(typeof credential === 'string' && Array.isArray(hosts) ? { credential: { name: credential, hosts: hosts.map(String), ttlMs: Number(ttlMs) } } : {}),
     });
   }
 
@@ -76,6 +78,7 @@ export class TerminalApprovals {
 
   async #prompt(request: ApprovalInfo): Promise<void> {
     if (request.mcp) return this.#promptTool(request, request.mcp);
+    if (request.credential) return this.#promptCredential(request, request.credential);
     const waiting = () => this.#waiting.has(request.id);
     const host = exactHostRule(request) ?? request.host;
     const file = request.manifestFile;
@@ -110,6 +113,14 @@ export class TerminalApprovals {
     await this.#client.call('approvals.answer', { id: request.id, answer: answer === 'always' && !call.changed ? 'deny' : answer }).catch(() => undefined); // no longer waiting
   }
 
+  /** A credential the agent asks to be lent, with its reason (agent-made text, shown inert): once (one request) or for this task, never always. */
+  async #promptCredential(request: ApprovalInfo, credential: NonNullable<ApprovalInfo['credential']>): Promise<void> {
+    const seconds = Math.max(0, Math.round((Date.parse(request.expiresAt) - Date.now()) / 1000));
+    const typed = (await ask(`\n${credentialLine(credential)}\n${reasonLine(request)}Lend it [o]nce (one request), for this [t]ask, or [d]eny? (denied in ${seconds}s) `)).trim().toLowerCase().slice(0, 1);
+    const answer = CHOICES[typed] ?? 'deny';
+    await this.#client.call('approvals.answer', { id: request.id, answer: answer === 'always' ? 'deny' : answer }).catch(() => undefined); // no longer waiting
+  }
+
   /** What "always" did to the manifest, as its approval now stands. */
   async #describeAlways(host: string, file: string): Promise<string> {
     const added = `added ${host} to network.allow in ${file}`;
@@ -119,8 +130,9 @@ export class TerminalApprovals {
 }
 
 /** An ask denied with nobody to ask at this terminal, as the person reads it (the agent's text inert). */
-function sayDenied(info: { host: string; port: number; reason?: string; mcp?: { server: string; tool: string } }): void {
-  if (info.mcp) err(`airlock: a tool call that needs a person (${inert(info.mcp.server)}/${inert(info.mcp.tool)}), and no terminal to ask: denied\n`);
+function sayDenied(info: { host: string; port: number; reason?: string; mcp?: { server: string; tool: string }; credential?: ApprovalInfo['credential'] }): void {
+  if (info.credential) err(`airlock: ${credentialLine(info.credential)}, and no terminal to ask: denied\n${reasonLine(info)}`);
+  else if (info.mcp) err(`airlock: a tool call that needs a person (${inert(info.mcp.server)}/${inert(info.mcp.tool)}), and no terminal to ask: denied\n`);
   else void requestedHost(info, false).then((line) => err(`airlock: a host outside the allowlist, and no terminal to ask: denied\n  ${line}\n${reasonLine(info)}`));
 }
 
@@ -133,6 +145,11 @@ async function requestedHost(request: { host: string; port: number }, colour: bo
   const { hostLine } = await import('../core/text/host-display.js');
   const host = inert(request.host);
   return hostLine(host, request.port, (domain) => (colour ? styleText('bold', domain) : domain));
+}
+
+/** A credential asked for, as the person reads it: its name, the hosts it works for, for how long. */
+function credentialLine(credential: NonNullable<ApprovalInfo['credential']>): string {
+  return `The agent asks to be lent the credential ${inert(credential.name)} (for ${credential.hosts.map(inert).join(', ')}, ${formatDuration(credential.ttlMs)}; it gets a placeholder, never the secret)`;
 }
 
 /** The agent's reason for an access request, on a line of its own, inert (it is the agent's text); nothing for a plain ask. */

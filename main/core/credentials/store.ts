@@ -42,7 +42,9 @@ const credentialsFile: StateFileFormat<CredentialInfo[]> = {
 };
 
 export const DEFAULT_MAX_TTL_MS = 60 * 60_000;
-const NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+/** A credential's name: 1-64 characters of a-z, 0-9 and -. */
+export const CREDENTIAL_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+const NAME = CREDENTIAL_NAME;
 
 /** What `add` takes: `inject`, or (as before injections) a header template; neither: Bearer. */
 export interface CredentialAddition {

@@ -65,6 +65,11 @@ export class TaskCa {
     return new TaskCa(cert, keys, notAfter, options.limits ?? DEFAULT_LEAF_LIMITS, options.now ?? Date.now);
   }
 
+  /** How much longer a certificate it signs is valid (without the minute of slack for clock skew): a grant lent later never outlives it. */
+  remainingMs(): number {
+    return this.#expiresAt.getTime() - 60_000 - this.#now();
+  }
+
   /** The TLS context the gateway presents to the sandbox for `host`; rejects with LeafRateExceeded over the rate. */
   contextFor(host: string): Promise<tls.SecureContext> {
     const cached = this.#leaves.get(host);

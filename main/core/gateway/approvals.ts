@@ -12,6 +12,8 @@ export interface ApprovalRequest {
   expiresAt: number;
   /** An MCP tool call held for a person (main/core/mcp): `host` is then a key, not a host. */
   mcp?: McpAskDetail;
+  /** A credential the agent asked to be lent (tasks/credential-requests.ts): `host` is then a key, not a host. */
+  credential?: CredentialAskDetail;
   /** Set when the agent asked ahead, on the in-sandbox API: its reason (hostile text, capped; shown escaped). */
   access?: { reason: string };
 }
@@ -22,6 +24,13 @@ export interface McpAskDetail {
   tool: string;
   arguments: string;
   changed: boolean;
+}
+
+/** What a person sees of a credential asked for: its name, the hosts it would work for, and for how long. */
+export interface CredentialAskDetail {
+  name: string;
+  hosts: string[];
+  ttlMs: number;
 }
 
 /** `unattended`: denied at once because no connected client answers asks of the task (nobody would see it). */
@@ -105,15 +114,15 @@ export class Approvals {
   }
 
   /** Asks (or joins the ask already waiting); the answer resolves 'deny' by 'default' when nobody answers in time. */
-  request(task: string, host: string, port: number, timeoutMs = this.#timeoutMs, detail: { mcp?: McpAskDetail; access?: { reason: string } } = {}): AskTicket {
-    const { mcp, access } = detail;
+  request(task: string, host: string, port: number, timeoutMs = this.#timeoutMs, detail: { mcp?: McpAskDetail; credential?: CredentialAskDetail; access?: { reason: string } } = {}): AskTicket {
+    const { mcp, credential, access } = detail;
     const waiting = [...this.#pending.values()].find((p) => p.task === task && p.host === host && p.port === port);
     if (waiting) return { kind: 'joined', request: withoutInternals(waiting), answer: waiting.answer };
     if (this.#asks.get(task)?.refused.has(`${host}:${port}`)) return { kind: 'refused' };
     const limited = this.#overLimit(task);
     if (limited) return limited;
     const id = randomUUID();
-    const request: ApprovalRequest = { id, task, host, port, expiresAt: this.#clock.now() + timeoutMs, ...(mcp ? { mcp } : {}), ...(access ? { access } : {}) };
+    const request: ApprovalRequest = { id, task, host, port, expiresAt: this.#clock.now() + timeoutMs, ...(mcp ? { mcp } : {}), ...(credential ? { credential } : {}), ...(access ? { access } : {}) };
     // Nobody would see it: answered now, as the default, and nothing is left waiting (nor remembered as refused).
     if (!this.#attended(task)) return { kind: 'asked', request, answer: Promise.resolve({ answer: 'deny', by: 'default', unattended: true }) };
     let settle: Pending['settle'] = () => undefined;
@@ -186,6 +195,6 @@ export class Approvals {
   }
 }
 
-function withoutInternals({ id, task, host, port, expiresAt, mcp, access }: Pending): ApprovalRequest {
-  return { id, task, host, port, expiresAt, ...(mcp ? { mcp } : {}), ...(access ? { access } : {}) };
+function withoutInternals({ id, task, host, port, expiresAt, mcp, credential, access }: Pending): ApprovalRequest {
+  return { id, task, host, port, expiresAt, ...(mcp ? { mcp } : {}), ...(credential ? { credential } : {}), ...(access ? { access } : {}) };
 }

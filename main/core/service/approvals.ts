@@ -29,7 +29,8 @@ export class ApprovalDesk {
       const manifestFile = this.#editableManifest(request.task);
       return {
         id: request.id, task: request.task, host: request.host, port: request.port, expiresAt: new Date(request.expiresAt).toISOString(),
-        ...(agent ? { agent } : {}), ...(manifestFile && !request.mcp ? { manifestFile } : {}), ...(request.mcp ? { mcp: request.mcp } : {}),
+        ...(agent ? { agent } : {}), ...(manifestFile && !request.mcp && !request.credential ? { manifestFile } : {}), ...(request.mcp ? { mcp: request.mcp } : {}),
+        ...(request.credential ? { credential: request.credential } : {}),
         ...(request.access ? { reason: request.access.reason } : {}),
       };
     });
@@ -48,6 +49,7 @@ export class ApprovalDesk {
     if (answer === 'always' && !gateway?.approvals.pending().find((p) => p.id === id)?.mcp) {
       const request = gateway?.approvals.pending().find((p) => p.id === id);
       if (!request) throw gone();
+      if (request.credential) throw new AirlockError('bad_argument', 'a credential is lent once or for its task, never always', 'answer once, for this task, or deny; a credential every run needs goes in the manifest (credentials:)');
       const file = this.#editableManifest(request.task);
       if (!file) {
         throw new AirlockError('bad_argument', `the manifest of task ${request.task} cannot be changed from the app (a built-in agent, or a task started elsewhere)`,

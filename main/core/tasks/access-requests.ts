@@ -4,6 +4,7 @@
 // waiting, a refused host not asked again), so it floods nobody; the reason is the agent's text:
 // capped and with every hidden character escaped before anything records or shows it.
 import type { AccessAnswer } from '../gateway/admission.js';
+import { CREDENTIAL_NAME } from '../credentials/store.js';
 import { parseAuthority, type Target } from '../gateway/target.js';
 import { visibleText } from '../text/visible.js';
 
@@ -18,13 +19,23 @@ const MAX_HOST_CHARS = 260;
 export interface AccessPorts {
   /** Asks a person for a host (the gateway's requestAccess, bound to the task). */
   host?: (target: Target, reason: string) => Promise<AccessAnswer>;
+  /** Asks a person to lend a credential (tasks/credential-requests.ts): its own statuses (409 without a task CA). */
+  credential?: (name: string, reason: string) => Promise<AccessReply>;
   /** Asks a person for an MCP tool (the MCP broker's askTool, when it is there). */
   askTool?: (server: string, tool: string, reason: string) => Promise<AccessAnswer>;
 }
 
+/** The answer to an access request; a lent credential's adds its placeholder, hosts and expiry (credential-requests.ts). */
+export interface CredentialAnswer extends AccessAnswer {
+  placeholder?: string;
+  env?: null;
+  hosts?: string[];
+  expiresAt?: string;
+}
+
 export interface AccessReply {
   status: number;
-  body: AccessAnswer | { error: string };
+  body: CredentialAnswer | { error: string };
 }
 
 const USAGE = 'send {"host": "api.example.test[:port]", "reason": "why the task needs it"} (or "credential": "<name>", or "mcp": "<server>/<tool>", with a "reason")';
@@ -52,9 +63,9 @@ export async function answerAccessRequest(body: unknown, ports: AccessPorts): Pr
     return { status: 200, body: await ports.host(target, reason) };
   }
   if (request.credential !== undefined) {
-    // Lending a credential mid-task (a new grant, its host intercepted, its placeholder placed in a
-    // running sandbox) is not built yet: refused plainly rather than half done.
-    return refuse(501, 'access requests for credentials are not served yet: ask for the credential in the manifest (credentials:) or on `airlock run --cred`');
+    if (typeof request.credential !== 'string' || !CREDENTIAL_NAME.test(request.credential)) return refuse(400, `"credential" must be a credential's name (a-z, 0-9 and -, at most 64): ${USAGE}`);
+    if (!ports.credential) return refuse(501, 'this task has no network to lend credentials on');
+    return ports.credential(request.credential, reason);
   }
   // A server's name has no `/`; a tool's may (`fs/read`): the first `/` divides them.
   const tool = typeof request.mcp === 'string' ? /^([^/]{1,100})\/(.{1,200})$/.exec(request.mcp) : null;

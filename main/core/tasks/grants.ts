@@ -65,6 +65,7 @@ export class TaskCredentials implements TaskCredentialsPort {
   readonly #placeholders: TaskPlaceholders;
   readonly #emit: (kind: EventKind, grant: Grant, data: Record<string, unknown>) => void;
   readonly #clock: Clock;
+  #revoked = false;
 
   private constructor(task: string, grants: Held[], placeholders: TaskPlaceholders, ca: TaskCa | undefined, clock: Clock, emit: (kind: EventKind, grant: Grant, data: Record<string, unknown>) => void) {
     this.task = task;
@@ -108,7 +109,7 @@ export class TaskCredentials implements TaskCredentialsPort {
     ]);
     const credentials = new TaskCredentials(task, held, placeholders, ca, clock, emit);
     for (const grant of held) {
-      emit('cred.granted', grant, { credential: grant.credential, hosts: grant.hosts, delivery: grant.delivery, env: grant.env, expiresAt: new Date(grant.expiresAt).toISOString(), ...(grant.usesLeft !== undefined ? { uses: grant.usesLeft } : {}), ...(grant.parent ? { drawnFrom: grant.parent.id } : {}) });
+      emit('cred.granted', grant, grantedData(grant));
       grant.timer = clock.setTimeout(() => {
         if (grant.state !== 'active') return;
         grant.state = 'expired';
@@ -117,6 +118,31 @@ export class TaskCredentials implements TaskCredentialsPort {
       }, grant.expiresAt - now);
     }
     return credentials;
+  }
+
+  /**
+   * A proxy grant issued while the task runs, because a person allowed the agent's access request
+   * (tasks/credential-requests.ts; the caller has checked it as at start). Recorded as `cred.granted`
+   * with `via: access-request`; it expires on its own and is revoked with the task. Returns the
+   * placeholder the agent uses, and the secret to redact from the task's events.
+   */
+  async lend(request: { credential: string; hosts: string[]; ttlMs: number; uses: number | undefined; secret: string; inject: Injection }): Promise<{ grant: Grant; placeholder: string; redaction: { value: string; label: string } }> {
+    if (this.#revoked) throw new AirlockError('policy_refused', 'the task has ended', 'nothing to do');
+    const now = this.#clock.now();
+    const grant: Held = {
+      id: `g_${randomUUID()}`, credential: request.credential, hosts: canonicalHostPatterns(request.hosts), expiresAt: now + request.ttlMs,
+      delivery: 'proxy', env: '', methods: undefined, pathPrefix: undefined, usesLeft: request.uses, state: 'active',
+      inject: request.inject, secret: request.secret, timer: { cancel: () => undefined }, parent: undefined,
+    };
+    const placeholder = await this.#placeholders.issue(grant);
+    this.#grants.push(grant);
+    this.#emit('cred.granted', grant, { ...grantedData(grant), env: null, via: 'access-request' });
+    grant.timer = this.#clock.setTimeout(() => {
+      if (grant.state !== 'active') return;
+      grant.state = 'expired';
+      this.#emit('cred.expired', grant, { credential: grant.credential });
+    }, request.ttlMs);
+    return { grant: publicView(grant), placeholder, redaction: { value: grant.secret, label: grant.credential } };
   }
 
   /** What goes into the sandbox's environment: placeholders for proxy grants. */
@@ -186,6 +212,7 @@ export class TaskCredentials implements TaskCredentialsPort {
 
   /** The task is over: every grant revoked, its placeholders dead for good. */
   revokeAll(): void {
+    this.#revoked = true;
     for (const grant of this.#grants) {
       grant.timer.cancel();
       if (grant.state === 'active') {
@@ -241,6 +268,11 @@ const ECHOING_METHODS = new Set(['TRACE', 'TRACK']);
 export function withinPrefix(path: string, prefix: string): boolean {
   const base = prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
   return path === base || path.startsWith(`${base}/`);
+}
+
+/** What `cred.granted` says of a grant. */
+function grantedData(grant: Held): Record<string, unknown> {
+  return { credential: grant.credential, hosts: grant.hosts, delivery: grant.delivery, env: grant.env, expiresAt: new Date(grant.expiresAt).toISOString(), ...(grant.usesLeft !== undefined ? { uses: grant.usesLeft } : {}), ...(grant.parent ? { drawnFrom: grant.parent.id } : {}) };
 }
 
 function ref(grant: Grant): { id: string; credential: string } {

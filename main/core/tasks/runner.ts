@@ -261,7 +261,7 @@ export class TaskRunner {
     if (spend) teardown.add('spend account', () => spend.close());
     const mcp = openTaskMcp({ task, spec, bus, clock, home, engine, gateway: this.#deps.gateway, assetsDir: this.#deps.assetsDir ?? findAssetsDir(), owner, sidecarGraceMs: this.#deps.sidecarGraceMs ?? SIDECAR_GRACE_MS, teardown, credentials: this.#deps.credentials, ...(this.#deps.mcpStdioBounds ? { stdioBounds: this.#deps.mcpStdioBounds } : {}) });
     const { api, childrenEnd } = openTaskApi({
-      task, spec, bus, clock, home, teardown, tree, registry: this.#deps.agents, gateway: this.#deps.gateway, mcp, credentials: lent?.credentials,
+      task, spec, bus, clock, home, teardown, tree, registry: this.#deps.agents, gateway: this.#deps.gateway, mcp, credentials: lent?.credentials, store: this.#deps.credentials,
       runChild: (childSpec, taskId, parentEnded) => this.run(childSpec, { taskId, parentTask: task, parentEnded, ...(options.signal ? { signal: options.signal } : {}) }),
     });
 

@@ -11,6 +11,8 @@ import type { McpBroker } from '../mcp/broker.js';
 import type { AgentRegistry } from '../policy/registry.js';
 import type { DelegationTree } from './delegation.js';
 import type { TaskCredentials } from './grants.js';
+import type { CredentialStore } from '../credentials/store.js';
+import { lendCredential } from './credential-requests.js';
 import { sandboxApi } from './sandbox-api.js';
 import { spawnChild } from './spawn-child.js';
 import type { TaskSpec } from './spec.js';
@@ -29,12 +31,15 @@ export interface TaskApi {
 export function openTaskApi(options: {
   task: string; spec: TaskSpec; bus: EventBus; clock: Clock; home: HomeLayout; teardown: Teardown;
   tree: DelegationTree | undefined; registry: AgentRegistry | undefined; gateway: Gateway | undefined; mcp: McpBroker | undefined;
-  credentials: TaskCredentials | undefined; runChild: RunChild;
+  credentials: TaskCredentials | undefined; store: CredentialStore | undefined; runChild: RunChild;
 }): TaskApi {
   const { task, spec, bus, clock, home, tree, gateway, mcp } = options;
+  const network = spec.network;
   // Children end when this task does (whatever ends it), before its own grants are revoked.
   const children: Promise<unknown>[] = [];
   const childrenEnd = new AbortController();
+  // Opened before the sandbox starts, so this is no later than the deadline the runner arms.
+  const deadline = clock.now() + spec.timeoutMs;
   options.teardown.add('children', async () => {
     childrenEnd.abort('its parent task ended');
     await Promise.allSettled(children);
@@ -43,6 +48,12 @@ export function openTaskApi(options: {
     task, agent: spec.agent, bus, tree, ...(mcp ? { mcp } : {}),
     access: {
       ...(gateway ? { host: (target, reason) => gateway.requestAccess(task, target, reason) } : {}),
+      ...(gateway && network.mode !== 'none' ? {
+        credential: (name, reason) => lendCredential(name, reason, {
+          task, agent: spec.agent, bus, clock, store: options.store, credentials: options.credentials, network,
+          approvals: gateway.approvals, askTimeoutMs: network.askTimeoutMs, deadline,
+        }),
+      } : {}),
       ...(mcp ? { askTool: (server, tool, reason) => mcp.askTool(server, tool, reason) } : {}),
     },
     spawn: tree ? (request) => {

@@ -5,6 +5,7 @@ import type { ApprovalInfo, IpcError } from '../../../preload/contract';
 import { EmptyState, ErrorPanel } from '../components/common';
 import { useNow } from '../components/useNow';
 import { armsIn, ASK_ARM_DELAY_MS, place, type Placement } from '../lib/ask-placement';
+import { formatDuration } from '../../../main/core/policy/units';
 import { shortTask } from '../lib/format';
 import { visible } from '../lib/visible-text';
 import { navigate } from '../lib/route';
@@ -38,12 +39,24 @@ function ToolToDecide({ call }: { call: NonNullable<ApprovalInfo['mcp']> }) {
   );
 }
 
+/** A credential the agent asks to be lent, as a person decides about it: its name, the hosts it works for, for how long. */
+function CredentialToDecide({ credential }: { credential: NonNullable<ApprovalInfo['credential']> }) {
+  return (
+    <p className="approval-host" data-credential-line>
+      <strong className="approval-domain" data-credential>{visible(credential.name)}</strong><span className="muted"> for </span>
+      <code className="approval-whole" data-hosts>{credential.hosts.map(visible).join(', ')}</code><span className="muted"> · </span><span data-ttl>{formatDuration(credential.ttlMs)}</span>
+    </p>
+  );
+}
+
 function ApprovalCard({ request, now, compact, armed }: { request: ApprovalInfo; now: number; compact: boolean; armed: boolean }) {
   const answer = useApprovalsStore((s) => s.answer);
   const confirmAlways = useApprovalsStore((s) => s.confirmAlways);
   const seconds = Math.max(0, Math.round((Date.parse(request.expiresAt) - now) / 1000));
   const tool = request.mcp;
+  const credential = request.credential;
   const asking = request.reason === undefined ? 'wants to' : 'asks to';
+  if (credential) return <CredentialCard request={request} credential={credential} seconds={seconds} compact={compact} armed={armed} />;
   return (
     <article className={compact ? 'approval toast' : 'approval card'} role="alertdialog"
       aria-label={tool ? `Allow the tool ${visible(tool.tool)} of ${visible(tool.server)}?` : `Allow ${request.host}:${request.port}?`}
@@ -58,16 +71,44 @@ function ApprovalCard({ request, now, compact, armed }: { request: ApprovalInfo;
           <strong>{request.agent ?? 'An agent'}</strong> {request.reason === undefined ? 'wants to reach' : 'asks for'} this host, which is not in its allowlist.
         </p>
       )}
-      {request.reason !== undefined && <p className="approval-reason" data-reason>The agent&apos;s reason: <q className="break">{visible(request.reason)}</q></p>}
-      <p className="muted small">
-        task <button type="button" className="link" onClick={() => navigate({ screen: 'task', task: request.task })}>{shortTask(request.task)}</button> · denied in {seconds}s without an answer
-      </p>
+      <AskFooter request={request} seconds={seconds} />
       <div className="button-row">
         <button type="button" disabled={!armed} onClick={() => void answer(request.id, 'once')}>{tool ? 'Allow this call' : 'Allow once'}</button>
         <button type="button" disabled={!armed} className="secondary" onClick={() => void answer(request.id, 'task')}>{tool ? 'Allow this tool for this task' : 'Allow for this task'}</button>
         {/* A tool's "always" re-pins its changed description (kept by Airlock, not in the manifest); an unchanged tool has nothing to pin. */}
         {tool?.changed && <button type="button" disabled={!armed} className="secondary" data-repin onClick={() => void answer(request.id, 'always')}>Allow always (pin the new description)</button>}
         {!tool && request.manifestFile && <button type="button" disabled={!armed} className="secondary" onClick={() => confirmAlways(request)}>Allow always…</button>}
+        <button type="button" disabled={!armed} className="danger" onClick={() => void answer(request.id, 'deny')}>Deny</button>
+      </div>
+    </article>
+  );
+}
+
+/** The agent's reason (its own text, escaped) and the task, under every ask. */
+function AskFooter({ request, seconds }: { request: ApprovalInfo; seconds: number }) {
+  return (
+    <>
+      {request.reason !== undefined && <p className="approval-reason" data-reason>The agent&apos;s reason: <q className="break">{visible(request.reason)}</q></p>}
+      <p className="muted small">
+        task <button type="button" className="link" onClick={() => navigate({ screen: 'task', task: request.task })}>{shortTask(request.task)}</button> · denied in {seconds}s without an answer
+      </p>
+    </>
+  );
+}
+
+/** A credential request: lent once (one request) or for this task, or denied; never always (a credential every run needs goes in the manifest). */
+function CredentialCard({ request, credential, seconds, compact, armed }: { request: ApprovalInfo; credential: NonNullable<ApprovalInfo['credential']>; seconds: number; compact: boolean; armed: boolean }) {
+  const answer = useApprovalsStore((s) => s.answer);
+  return (
+    <article className={compact ? 'approval toast' : 'approval card'} role="alertdialog" aria-label={`Lend the credential ${visible(credential.name)}?`} data-approval={`credential:${credential.name}`} data-armed={armed}>
+      <CredentialToDecide credential={credential} />
+      <p data-credential-ask>
+        <strong>{request.agent ?? 'An agent'}</strong> asks to be lent this credential. It gets a placeholder that works only for these hosts, until the time runs out or the task ends; never the secret.
+      </p>
+      <AskFooter request={request} seconds={seconds} />
+      <div className="button-row">
+        <button type="button" disabled={!armed} onClick={() => void answer(request.id, 'once')}>Lend for one request</button>
+        <button type="button" disabled={!armed} className="secondary" onClick={() => void answer(request.id, 'task')}>Lend for this task</button>
         <button type="button" disabled={!armed} className="danger" onClick={() => void answer(request.id, 'deny')}>Deny</button>
       </div>
     </article>
