@@ -97,14 +97,14 @@ describe('a hostile agent asking for access in a real sandbox', () => {
     expect(events.filter((e) => e.kind === 'approval.burst')).toHaveLength(1);
   });
 
-  it('malformed asks are refused with a reason, credentials are refused plainly, and Airlock kept serving', () => {
+  it('malformed asks are refused with a reason, a credential for a task without a CA is refused (409) saying how to start it, and Airlock kept serving', () => {
     const status = (prefix: string) => JSON.parse(out.find((line) => line.startsWith(prefix))!.slice(prefix.length)) as { error?: string };
-    expect(status('credential: ').error).toMatch(/not served yet/);
+    expect(status('credential: ').error).toMatch(/started without a task CA.*airlock run --cred vendor-api/);
     expect(status('bad host: ').error).toMatch(/"host" must be one host name/);
     expect(status('no reason: ').error).toMatch(/give a "reason"/);
     expect(status('two: ').error).toMatch(/exactly one of host, credential, mcp/);
     const refusedCalls = events.filter((e) => e.kind === 'net.denied' && e.decision?.rule === 'access-request');
-    expect(refusedCalls.map((e) => e.data.status).sort()).toEqual([400, 400, 400, 501]);
+    expect(refusedCalls.map((e) => e.data.status).sort()).toEqual([400, 400, 400, 409]);
     expect(out).toContain('alive 200');
   });
 });
