@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { systemClock } from '../../main/core/clock.js';
@@ -15,6 +13,7 @@ import { TaskRunner } from '../../main/core/tasks/runner.js';
 import { harness, REPO, specFrom } from '../helpers/env.js';
 import { MemorySecrets } from '../helpers/memory-secrets.js';
 import { readCappedBody, startPretendHttps } from '../helpers/providers/pretend-https.js';
+import { oneHostRoute } from '../helpers/providers/one-host-route.js';
 
 // Red team, issue 17 (spend): hostile agents in real sandboxes try to spend past their budget
 // through the real gateway by making their model calls unreadable to it — a path spelled the way
@@ -74,15 +73,7 @@ function setup() {
   store.add({ name: 'model-key', secret: KEY, hosts: [MODEL_HOST], inject: { kind: 'header', template: 'x-api-key: {secret}' }, maxTtlMs: 3_600_000 });
   const gateway = new Gateway({
     bus: h.bus, clock: systemClock, upstreamCa: fs.readFileSync(api.caFile, 'utf8'),
-    resolve: async (host) => {
-      if (host === MODEL_HOST) return [PUBLIC];
-      throw Object.assign(new Error(`${host} not found`), { code: 'ENOTFOUND' });
-    },
-    dial: (address, port) => new Promise<Duplex>((ok, fail) => {
-      if (address !== PUBLIC || port !== 443) return fail(new Error(`test dialer: ${address}:${port} is not a test host`));
-      const socket = net.connect(api.port, '127.0.0.1', () => ok(socket));
-      socket.once('error', fail);
-    }),
+    ...oneHostRoute(MODEL_HOST, PUBLIC, api.port),
   });
   const runner = new TaskRunner({
     engine: h.engine, bus: h.bus, clock: systemClock, home: h.home, gateway, assetsDir, credentials: store,

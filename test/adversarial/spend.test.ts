@@ -1,7 +1,5 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { systemClock } from '../../main/core/clock.js';
@@ -17,6 +15,7 @@ import { TaskRunner } from '../../main/core/tasks/runner.js';
 import { harness, REPO, specFrom } from '../helpers/env.js';
 import { MemorySecrets } from '../helpers/memory-secrets.js';
 import { startAnthropicApi } from '../helpers/providers/anthropic.js';
+import { oneHostRoute } from '../helpers/providers/one-host-route.js';
 
 // Hostile agents in real sandboxes spending through the real gateway against a pretend Anthropic
 // API on a `.test` name: usage is read from the relayed answers (streamed and not), a child spends
@@ -49,15 +48,7 @@ function setup(agents: Record<string, string>) {
   // The pretend provider's name resolves to a "public" address the dialer maps to its local port.
   const gateway = new Gateway({
     bus: h.bus, clock: systemClock, upstreamCa: fs.readFileSync(api.caFile, 'utf8'),
-    resolve: async (host) => {
-      if (host === MODEL_HOST) return [PUBLIC];
-      throw Object.assign(new Error(`${host} not found`), { code: 'ENOTFOUND' });
-    },
-    dial: (address, port) => new Promise<Duplex>((ok, fail) => {
-      if (address !== PUBLIC || port !== 443) return fail(new Error(`test dialer: ${address}:${port} is not a test host`));
-      const socket = net.connect(api.port, '127.0.0.1', () => ok(socket));
-      socket.once('error', fail);
-    }),
+    ...oneHostRoute(MODEL_HOST, PUBLIC, api.port),
   });
   const runner = new TaskRunner({
     engine: h.engine, bus: h.bus, clock: systemClock, home: h.home, gateway, assetsDir,

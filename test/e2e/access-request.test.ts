@@ -39,6 +39,20 @@ afterAll(async () => {
   await remotes?.close();
 });
 
+/**
+ * Opens the window, waits until it answers asks (an ask with no window open to answer it is denied
+ * at once), then approves and runs the manifest and shows its task's page.
+ */
+async function runWithWindowOpen(file: string) {
+  await page.goto(app.bridge.url);
+  await waitFor(async () => app.service.answersAsksOf('t_any') || undefined, 'the window to answer asks');
+  const { id } = app.service.openAgent(file);
+  await app.service.approveAgent(id);
+  const { task } = app.service.run({ agentId: id });
+  await page.goto(`${app.bridge.url}#/tasks/${task}`);
+  return { task, logRow: (text: string) => page.locator('.log-row', { hasText: text }).first() };
+}
+
 describe('an access request in the app', () => {
   it('shows the agent\'s reason inert beside the host; "Allow once" lets exactly one request through', async () => {
     const script = [
@@ -50,14 +64,7 @@ describe('an access request in the app', () => {
     ].join('\n');
     const file = path.join(tempDir('airlock-e2e-access-'), 'agent.yaml');
     fs.writeFileSync(file, `name: asker\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\nnetwork: { mode: allowlist, allow: [nothing.test], askTimeout: 90s }\n`);
-    // The window is open before the task starts: an ask with no window open to answer it is denied at once.
-    await page.goto(app.bridge.url);
-    await waitFor(async () => app.service.answersAsksOf('t_any') || undefined, 'the window to answer asks');
-    const { id } = app.service.openAgent(file);
-    await app.service.approveAgent(id);
-    const { task } = app.service.run({ agentId: id });
-    await page.goto(`${app.bridge.url}#/tasks/${task}`);
-    const logRow = (text: string) => page.locator('.log-row', { hasText: text }).first();
+    const { logRow } = await runWithWindowOpen(file);
 
     const ask = page.locator('.toast[data-approval="api.vendor.test"]');
     await ask.waitFor({ timeout: 60_000 });
@@ -105,13 +112,7 @@ mcp:
 `);
     const events: AirlockEvent[] = [];
     app.bus.subscribe((event) => events.push(event));
-    await page.goto(app.bridge.url);
-    await waitFor(async () => app.service.answersAsksOf('t_any') || undefined, 'the window to answer asks');
-    const { id } = app.service.openAgent(file);
-    await app.service.approveAgent(id);
-    const { task } = app.service.run({ agentId: id });
-    await page.goto(`${app.bridge.url}#/tasks/${task}`);
-    const logRow = (text: string) => page.locator('.log-row', { hasText: text }).first();
+    const { task, logRow } = await runWithWindowOpen(file);
 
     const write = page.locator('.toast[data-approval="mcp:files/write_note"]');
     await write.waitFor({ timeout: 60_000 });

@@ -8,15 +8,14 @@
  * its answers out one at a time so the test sees the page between them.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import type { Duplex } from 'node:stream';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listTaskObjects } from '../../main/core/engine/leftovers.js';
 import { tempDir } from '../helpers/env.js';
 import { startAnthropicApi } from '../helpers/providers/anthropic.js';
 import { buildRenderer, launchChromium, SCREENSHOTS, startAppUnderTest, type AppUnderTest } from './harness.js';
+import { oneHostRoute } from '../helpers/providers/one-host-route.js';
 
 const KEY = `sk-ant-E2E-${process.pid}-4b2d`;
 const CREDENTIAL = `e2e-model-${process.pid}`;
@@ -85,15 +84,7 @@ beforeAll(async () => {
   // The gateway trusts the pretend provider's CA as a person's AIRLOCK_UPSTREAM_CA would make it.
   process.env.AIRLOCK_UPSTREAM_CA = api.caFile;
   app = await startAppUnderTest({
-    resolve: async (host) => {
-      if (host === MODEL_HOST) return [PUBLIC];
-      throw Object.assign(new Error(`${host} not found`), { code: 'ENOTFOUND' });
-    },
-    dial: (address, port) => new Promise<Duplex>((ok, fail) => {
-      if (address !== PUBLIC || port !== 443) return fail(new Error(`test dialer: ${address}:${port} is not a test host`));
-      const socket = net.connect(api.port, '127.0.0.1', () => ok(socket));
-      socket.once('error', fail);
-    }),
+    ...oneHostRoute(MODEL_HOST, PUBLIC, api.port),
   });
   app.airlock.credentials.add({ name: CREDENTIAL, secret: KEY, hosts: [MODEL_HOST], inject: { kind: 'header', template: 'x-api-key: {secret}' }, maxTtlMs: 3_600_000 });
   fs.mkdirSync(path.join(dir, 'mcp'));
