@@ -166,6 +166,9 @@ describe('"always" means the same in the CLI and in the app', () => {
     const file = askingManifest(path.join(root, 'agent'), ['10.255.255.1', '10.255.255.2']);
     const { id } = service.openAgent(file);
     await service.approveAgent(id);
+    // As an app window does when it opens: it answers asks (with nobody to answer, an ask is denied at once).
+    const stopAttending = service.attendApprovals({});
+    cleanups.push(async () => stopAttending());
     const { task } = service.run({ agentId: id });
 
     const first = await waitFor(async () => service.approvals().find((a) => a.task === task && a.host === '10.255.255.1'), 'the first ask');
