@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventBus } from '../../main/core/audit/bus.js';
-import type { AuditEvent } from '../../main/core/audit/events.js';
+import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { systemClock } from '../../main/core/clock.js';
 import { CredentialStore } from '../../main/core/credentials/store.js';
 import { Approvals } from '../../main/core/gateway/approvals.js';
@@ -25,7 +25,7 @@ afterEach(() => {
 async function lentTask(options: { deadlineInMs: number }) {
   vi.useFakeTimers({ toFake: ['Date'] });
   const bus = new EventBus(systemClock);
-  const events: AuditEvent[] = [];
+  const events: AirlockEvent[] = [];
   bus.subscribe((event) => events.push(event));
   const store = new CredentialStore(path.join(tempDir(), 'home'), new MemorySecrets());
   store.add({ name: 'vendor', secret: SECRET, hosts: ['api.vendor.test'], maxTtlMs: 3_600_000 });
