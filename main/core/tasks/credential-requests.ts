@@ -57,9 +57,8 @@ export async function lendCredential(name: string, reason: string, lending: Cred
     // The checks made at start: the credential exists and the task's network reaches every host of it.
     checkGrantRequests([{ credential: name, ttlMs: undefined, delivery: 'proxy', env: '' }], store, lending.network, 'access request');
     info = store.get(name);
-    const now = lending.clock.now();
-    const ttlMs = Math.min(info.maxTtlMs, DEFAULT_TTL_MS, credentials.ca.remainingMs(), lending.deadline - now);
-    if (ttlMs < MIN_LENT_TTL_MS) return refuse(`too little time is left (the task's or its CA's) to lend ${name}`);
+    const ttlMs = Math.min(info.maxTtlMs, DEFAULT_TTL_MS, timeLeft(lending));
+    if (ttlMs < MIN_LENT_TTL_MS) return refuse(tooLate(name));
     detail = { name, hosts: grantHosts({ credential: name }, info.hosts), ttlMs };
   } catch (error) {
     if (isAirlockError(error)) return refuse(error.message);
@@ -69,10 +68,13 @@ export async function lendCredential(name: string, reason: string, lending: Cred
   if (asked.answer !== 'once' && asked.answer !== 'task') return { status: 200, body: { decision: 'deny', by: asked.by, message: `${asked.why}.` } };
   // Requests that joined one ask share its answer; "once" is one use, lent to the request that asked.
   if (asked.answer === 'once' && !asked.owner) return { status: 200, body: { decision: 'deny', by: 'user', message: `a person lent ${name} once, to this task's other request for it: ask again` } };
+  // The person may have taken minutes: what the task and its CA have left is what is left now.
+  const ttlMs = Math.min(detail.ttlMs, timeLeft(lending));
+  if (ttlMs < MIN_LENT_TTL_MS) return refuse(tooLate(name));
   let lent: Awaited<ReturnType<TaskCredentials['lend']>>;
   try {
     lent = await credentials.lend({
-      credential: name, hosts: detail.hosts, ttlMs: Math.min(detail.ttlMs, lending.deadline - lending.clock.now()),
+      credential: name, hosts: detail.hosts, ttlMs,
       uses: asked.answer === 'once' ? 1 : undefined, secret: store.secret(name), inject: info.inject,
     });
   } catch (error) {
@@ -82,10 +84,19 @@ export async function lendCredential(name: string, reason: string, lending: Cred
   lending.bus.redact(lending.task, [lent.redaction]);
   const answer: CredentialAnswer = {
     decision: asked.answer, by: 'user',
-    message: `a person lent ${name} ${asked.answer === 'once' ? 'for one request' : 'for this task'}, for ${formatDuration(detail.ttlMs)}: send the placeholder as you would the secret, to ${detail.hosts.join(', ')}`,
+    message: `a person lent ${name} ${asked.answer === 'once' ? 'for one request' : 'for this task'}, for ${formatDuration(ttlMs)}: send the placeholder as you would the secret, to ${detail.hosts.join(', ')}`,
     placeholder: lent.placeholder, env: null, hosts: lent.grant.hosts, expiresAt: new Date(lent.grant.expiresAt).toISOString(),
   };
   return { status: 200, body: answer };
+}
+
+/** How long a grant lent now may live: never past the task's end, nor its CA's (whose certificates make the placeholder usable). */
+function timeLeft(lending: CredentialLending): number {
+  return Math.min(lending.credentials?.ca?.remainingMs() ?? 0, lending.deadline - lending.clock.now());
+}
+
+function tooLate(name: string): string {
+  return `too little time is left (the task's or its CA's) to lend ${name}`;
 }
 
 /**
