@@ -35,7 +35,7 @@ import { desktopEnv, startTaskDesktop, type TaskDesktop } from './task-desktop.j
 import { Teardown } from './teardown.js';
 import type { LiveTasks } from './live-tasks.js';
 import { explainEngineError, startOrExplain } from './engine-errors.js';
-import { recordTaskEnd, waitForExit, type WaitResult } from './task-wait.js';
+import { recordTaskEnd, waitForExit, type TaskOutcome, type TaskStatus, type WaitResult } from './task-wait.js';
 import { collectOutputs, DEFAULT_EXTRACT_LIMITS } from './task-collect.js';
 import { TaskChangeCollector } from './task-changes.js';
 import type { WorkingCopyLimits } from '../changes/working-copy.js';
@@ -99,19 +99,7 @@ export interface RunOptions {
   terminal?: TaskTerminal;
 }
 
-/** `stopped`: by Airlock (a violation with onViolation: stop, the audit trail failing, its sidecar gone, its parent ended). */
-export type TaskStatus = 'exited' | 'timeout' | 'cancelled' | 'stopped';
-
-export interface TaskOutcome {
-  task: string;
-  status: TaskStatus;
-  exitCode: number | undefined;
-  oomKilled: boolean;
-  artifactsDir: string;
-  artifacts: number;
-  durationMs: number;
-}
-
+export type { TaskOutcome, TaskStatus } from './task-wait.js';
 
 /**
  * How long after the task's deadline its sidecar ends it on its own. Airlock stops a task at the

@@ -52,3 +52,17 @@ export function recordTaskEnd(emit: (kind: EventKind, data: Record<string, unkno
   else if (status === 'stopped') emit('task.stopped', { durationMs, reason: result.status === 'stopped' ? result.reason : 'stopped by Airlock' });
   else emit('task.exited', { exitCode: state.exitCode, oomKilled: state.oomKilled, durationMs, ...(state.oomKilled ? { memoryBytes: spec.limits.memoryBytes } : {}) });
 }
+
+/** `stopped`: by Airlock (a violation with onViolation: stop, the audit trail failing, its sidecar gone, its parent ended). */
+export type TaskStatus = 'exited' | 'timeout' | 'cancelled' | 'stopped';
+
+/** What a task's run comes to: how it ended, and what it left. */
+export interface TaskOutcome {
+  task: string;
+  status: TaskStatus;
+  exitCode: number | undefined;
+  oomKilled: boolean;
+  artifactsDir: string;
+  artifacts: number;
+  durationMs: number;
+}
