@@ -95,6 +95,10 @@ export class EventRenderer {
         return line('⚠', 'yellow', `audit trail: ${String(d.reason)}${d.keptAs !== undefined ? ` (${String(d.bytes)} bytes kept as ${String(d.keptAs)})` : ''}`);
       case 'audit.tamper':
         return line('⚠', 'red', `audit trail tampered with: ${texts(d.findings).join('; ')} — set aside, the chain goes on from record ${String(d.continuesAt)}`);
+      case 'audit.handover': {
+        const previous = d.previous as { fingerprint?: unknown } | undefined;
+        return line('⚠', 'yellow', `audit trail handed over to a new signing key ${String(d.fingerprint)} (from ${String(previous?.fingerprint)}): ${String(d.reason)}`);
+      }
       case 'audit.retention':
         return line('·', 'dim', `audit trail: removed ${texts(d.removedSegments).length} segment(s) older than ${String(d.keepDays)} days`);
       case 'net.request': {

@@ -22,7 +22,7 @@ describe('audit verify', () => {
 
   it('an untouched trail verifies: intact, every record, head signed', async () => {
     expect(segmentFiles(t.dir)).toHaveLength(3);
-    expect(await verifyAuditTrail(t.dir, t.signer)).toEqual({ ok: true, records: 120, headSigned: true, keychain: { n: 120, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, notes: [] });
+    expect(await verifyAuditTrail(t.dir, t.signer)).toEqual({ ok: true, records: 120, headSigned: true, keychain: { n: 120, hash: expect.stringMatching(/^[0-9a-f]{64}$/) }, notes: [], key: expect.stringMatching(/^SHA256:[A-Za-z0-9+/]{43}$/), keyChanges: [] });
   });
 
   it('one flipped byte is reported at its record', async () => {

@@ -3,13 +3,14 @@ import type { Command } from 'commander';
 import type { AuditRecord } from '../../core/audit/record.js';
 import { AirlockError } from '../../core/errors.js';
 import type { EngineClient } from '../../core/server/client.js';
-import type { AuditQueryRequest } from '../../core/service/types.js';
+import type { AuditQueryRequest, AuditVerifyResult } from '../../core/service/types.js';
 import type { WireRecord } from '../../../preload/contract.js';
 import { engine } from '../context.js';
 import { err, out, outExact, outJson, stdoutClosed, whenDrained } from '../stdout.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { EventRenderer, fromWire } from '../render.js';
 import { logTree } from './log-tree.js';
+import { inert } from '../terminal-text.js';
 
 const ENDS_A_TASK = new Set(['task.destroyed', 'task.aborted']);
 /** Records per audit.query page (the engine answers at most 5,000). */
@@ -33,6 +34,12 @@ async function eachRecord(client: EngineClient, query: Query, take: (record: Aud
     }
     if (!page.next) return { cursor, stopped: false };
   }
+}
+
+/** Each hand-over (which record, when, the old and new keys' fingerprints), then the key that signs now. */
+function printKeys(result: AuditVerifyResult): void {
+  for (const change of result.keyChanges ?? []) out(`key changed at record ${change.record} (${inert(change.time)}): ${inert(change.from)} → ${inert(change.to)}: ${inert(change.reason)}\n`);
+  if (result.key) out(`head signing key: ${result.key}\n`);
 }
 
 export function registerAuditCommands(program: Command, setExit: (code: ExitCode) => void): void {
@@ -111,10 +118,12 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
       } else if (result.ok) {
         out(`intact, ${result.records} records, ${result.headSigned ? 'head signed' : 'no head yet'}\n`);
         for (const note of result.notes) out(`note: ${note}\n`);
+        printKeys(result);
       } else {
         const p = result.problem!;
         out(`NOT INTACT at record ${p.record}${p.segment ? ` (${p.segment}${p.line ? `, line ${p.line}` : ''})` : ''}: ${p.message}\n`);
         out(`${result.records} records verified before it\n`);
+        printKeys(result);
       }
       setExit(result.ok ? EXIT.ok : 1);
     });

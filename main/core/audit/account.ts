@@ -1,6 +1,8 @@
+import { createPublicKey } from 'node:crypto';
 import fs from 'node:fs';
 import type { AirlockEvent } from './events.js';
-import { readSignedHead, type HeadSigner } from './head.js';
+import { dueHandOver, handOverData } from './handover.js';
+import { forgetKeptPublicKey, headVerifier, readSignedHead, type HeadSigner } from './head.js';
 import { intentExplains, readIntent } from './intent.js';
 import { GENESIS, hashBody, openLine } from './record.js';
 import { listSegments, readLines, readTail, type Segment } from './segments.js';
@@ -39,8 +41,13 @@ export interface AccountOptions {
  */
 export async function accountForTip(options: AccountOptions): Promise<AccountedTip> {
   const { dir, segmentsDir, signer, known, time } = options;
+  forgetKeptPublicKey(dir);
   const segments = await listSegments(segmentsDir);
   const head = await readSignedHead(dir, signer);
+  if (head.state === 'invalid') {
+    const handedOver = await handOverTip(options, segments);
+    if (handedOver) return handedOver;
+  }
   const findings: string[] = [];
   let anchor: TrailEnd & { by: 'head' | 'keychain' | 'nothing' } = { n: 0, hash: GENESIS, by: 'nothing' };
   if (head.state === 'valid') anchor = { n: head.head.n, hash: head.head.hash, by: 'head' };
@@ -111,6 +118,40 @@ export async function accountForTip(options: AccountOptions): Promise<AccountedT
     setAside: entries,
     continuesAt: anchor.n + 1,
   })] };
+}
+
+/**
+ * When the keychain lost the key that signed the trail (dueHandOver): the chain goes on from the
+ * record the previous key's head names, and the first record after it is the new key's hand-over.
+ * What follows that record is set aside as everywhere else: as torn when the previous key's intent
+ * announced it (a crash before the key was lost), else as tampering. Undefined: no hand-over.
+ */
+async function handOverTip(options: AccountOptions, segments: Segment[]): Promise<AccountedTip | undefined> {
+  const { dir, signer, known, time } = options;
+  const previous = await dueHandOver(dir, signer, known);
+  if (!previous) return undefined;
+  const anchor: TrailEnd = { n: previous.head.head.n, hash: previous.head.head.hash };
+  const located = await locate(segments, anchor);
+  if (!located) return undefined; // the previous key's head names a record that is gone: tampering, handed over to nobody
+  const after = await withoutEmptyFiles([
+    { segment: segments[located.index]!, start: located.end },
+    ...segments.slice(located.index + 1).map((segment) => ({ segment, start: 0 })),
+  ]);
+  const notices = [airlockRecord(time, 'audit.handover', { ...handOverData(time, signer, previous) })];
+  if (after.length === 0) return { segment: segments[located.index], size: located.end, n: anchor.n, hash: anchor.hash, notices };
+  const intent = await readIntent(dir, headVerifier(createPublicKey(previous.publicKey)));
+  const crash = intent?.from.n === anchor.n && intent.from.hash === anchor.hash;
+  const entries = await setAside(dir, crash ? TORN_DIR : TAMPERED_DIR, after);
+  notices.push(crash
+    ? airlockRecord(time, 'audit.recovered', { reason: 'a write the previous key announced but never signed a head for (a crash) was set aside', segment: entries[0]!.segment, offset: entries[0]!.offset, bytes: entries.reduce((sum, e) => sum + e.bytes, 0), keptAs: entries.map((e) => e.keptAs).join(', ') })
+    : airlockRecord(time, 'audit.tamper', {
+      reason: 'the trail\'s files were changed by someone without its signing key',
+      findings: [`what follows record ${anchor.n}, the last the previous key signed a head for, was never signed by it`],
+      vouchedFor: { n: anchor.n, hash: anchor.hash, by: 'previous key' },
+      setAside: entries,
+      continuesAt: anchor.n + 1,
+    }));
+  return { segment: undefined, size: 0, n: anchor.n, hash: anchor.hash, notices };
 }
 
 /** The segment and byte offset just after `anchor`'s record, if that record (with that hash) is there. */
@@ -184,6 +225,6 @@ function linkOf(body: string): { n: number; prev: string } | undefined {
   }
 }
 
-export function airlockRecord(time: string, kind: 'audit.recovered' | 'audit.tamper' | 'audit.retention', data: Record<string, unknown>): AirlockEvent {
+export function airlockRecord(time: string, kind: 'audit.recovered' | 'audit.tamper' | 'audit.retention' | 'audit.handover', data: Record<string, unknown>): AirlockEvent {
   return { v: 1, seq: 0, time, task: '-', agent: { name: 'airlock', digest: '' }, actor: 'airlock', kind, data };
 }

@@ -24,6 +24,8 @@ export const EVENT_KINDS = [
   // the audit trail's own records: a torn write set aside after a crash, old segments removed,
   // files changed by someone without the signing key (what the writer could not vouch for, set aside)
   'audit.recovered', 'audit.retention', 'audit.tamper',
+  // a new head-signing key continues the chain (the keychain lost the one before): handover.ts
+  'audit.handover',
   // an engine object carrying Airlock's labels that Airlock did not make (left alone by the reaper)
   'engine.forged',
   // the warm pool (tasks/pool.ts): a sandbox prepared for no task yet (recorded before its objects

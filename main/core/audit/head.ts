@@ -21,10 +21,16 @@ export interface SignedHead {
   signature: string;
 }
 
-export interface HeadSigner extends TrailEnds {
-  sign(head: Head): SignedHead;
+/** Checks heads against one public key. */
+export interface HeadVerifier {
   /** False for anything that is not a head signed with this key (also for malformed input). */
   verify(signed: SignedHead): boolean;
+}
+
+export interface HeadSigner extends HeadVerifier, TrailEnds {
+  sign(head: Head): SignedHead;
+  /** An Ed25519 signature (base64) over other bytes Airlock vouches for: a hand-over record (handover.ts). */
+  signBytes(bytes: Buffer): string;
   publicKeyPem(): string;
 }
 
@@ -35,10 +41,9 @@ function payload(head: Head): Buffer {
   return Buffer.from(canonicalize({ n: head.n, hash: head.hash, segment: head.segment, time: head.time, ...from })!);
 }
 
-function signerFor(privateKey: KeyObject, ends: TrailEnds): HeadSigner {
-  const publicKey = createPublicKey(privateKey);
+/** A verifier for heads signed with `publicKey` (a key kept beside the trail, or one a hand-over names). */
+export function headVerifier(publicKey: KeyObject): HeadVerifier {
   return {
-    sign: (head) => ({ head, alg: 'Ed25519', signature: sign(null, payload(head), privateKey).toString('base64') }),
     verify: (signed) => {
       try {
         return signed.alg === 'Ed25519' && typeof signed.signature === 'string' && verify(null, payload(signed.head), publicKey, Buffer.from(signed.signature, 'base64'));
@@ -46,6 +51,15 @@ function signerFor(privateKey: KeyObject, ends: TrailEnds): HeadSigner {
         return false; // a head.json someone else wrote: not even shaped like a head
       }
     },
+  };
+}
+
+function signerFor(privateKey: KeyObject, ends: TrailEnds): HeadSigner {
+  const publicKey = createPublicKey(privateKey);
+  return {
+    sign: (head) => ({ head, alg: 'Ed25519', signature: sign(null, payload(head), privateKey).toString('base64') }),
+    signBytes: (bytes) => sign(null, bytes, privateKey).toString('base64'),
+    ...headVerifier(publicKey),
     publicKeyPem: () => publicKey.export({ type: 'spki', format: 'pem' }).toString(),
     lastSigned: (dir) => ends.lastSigned(dir),
     rememberSigned: (dir, end) => ends.rememberSigned(dir, end),
@@ -73,26 +87,55 @@ export function ephemeralHeadSigner(): HeadSigner {
 export const HEAD_FILE = 'head.json';
 export const PUBLIC_KEY_FILE = 'head-signing-key.pub.pem';
 
-/** Atomically replaces the head (write, fsync, rename), and keeps the public key beside it. */
+/** The public key this process last found (or put) in each trail folder's key file: read once, not per head. */
+const keptPublicKeys = new Map<string, string>();
+
+/**
+ * Atomically replaces the head (write, fsync, rename), then keeps the key that signed it beside
+ * it: after a hand-over the new key replaces the old one there only once a head of the new key is
+ * on disk, so the file always names a key that signed the head or is about to.
+ */
 export async function writeHead(dir: string, signed: SignedHead, signer: HeadSigner): Promise<void> {
   const file = path.join(dir, HEAD_FILE);
-  const temp = `${file}.${process.pid}.tmp`;
-  const handle = await fs.promises.open(temp, 'w', 0o600);
+  await replaceDurably(file, `${JSON.stringify(signed)}\n`, 0o600);
+  const pem = signer.publicKeyPem();
+  const where = path.resolve(dir);
+  if (keptPublicKeys.get(where) === pem) return;
+  if ((await readKeptPublicKey(dir)) !== pem) await replaceDurably(path.join(dir, PUBLIC_KEY_FILE), pem, 0o644);
+  keptPublicKeys.set(where, pem);
+}
+
+/** The trail's files changed under this process (account.ts): the key file is read again at the next head. */
+export function forgetKeptPublicKey(dir: string): void {
+  keptPublicKeys.delete(path.resolve(dir));
+}
+
+/** The public key file beside the trail, as text; undefined when there is none. */
+export async function readKeptPublicKey(dir: string): Promise<string | undefined> {
   try {
-    await handle.writeFile(`${JSON.stringify(signed)}\n`);
+    return await fs.promises.readFile(path.join(dir, PUBLIC_KEY_FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+async function replaceDurably(file: string, text: string, mode: number): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  const handle = await fs.promises.open(temp, 'w', mode);
+  try {
+    await handle.writeFile(text);
     await handle.sync();
   } finally {
     await handle.close();
   }
   await fs.promises.rename(temp, file);
-  const keyFile = path.join(dir, PUBLIC_KEY_FILE);
-  if (!fs.existsSync(keyFile)) await fs.promises.writeFile(keyFile, signer.publicKeyPem(), { mode: 0o644 });
 }
 
 export type HeadState = { state: 'absent' } | { state: 'invalid' } | { state: 'valid'; head: Head };
 
 /** The head as its signature vouches for it: absent, invalid (unreadable, another key, an intent), or valid. */
-export async function readSignedHead(dir: string, signer: HeadSigner): Promise<HeadState> {
+export async function readSignedHead(dir: string, signer: HeadVerifier): Promise<HeadState> {
   let signed: SignedHead | undefined;
   try {
     signed = await readHead(dir);

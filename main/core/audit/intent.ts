@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { HeadSigner } from './head.js';
+import type { HeadSigner, HeadVerifier } from './head.js';
 import type { TrailEnd } from './trail-end.js';
 
 export const INTENT_FILE = 'intent.json';
@@ -30,7 +30,7 @@ export async function writeIntent(dir: string, signer: HeadSigner, intent: Inten
 }
 
 /** The last intent, if it is one this key signed; anything else (absent, torn, forged) is none. */
-export async function readIntent(dir: string, signer: HeadSigner): Promise<Intent | undefined> {
+export async function readIntent(dir: string, signer: HeadVerifier): Promise<Intent | undefined> {
   try {
     const signed = JSON.parse(await fs.promises.readFile(path.join(dir, INTENT_FILE), 'utf8')) as Parameters<HeadSigner['verify']>[0];
     const from = signed?.head?.from;

@@ -4,6 +4,7 @@ import lockfile from 'proper-lockfile';
 import { systemClock, type Clock } from '../clock.js';
 import { accountForTip } from './account.js';
 import type { AirlockEvent } from './events.js';
+import { dueHandOver } from './handover.js';
 import { writeHead, type HeadSigner } from './head.js';
 import { writeIntent } from './intent.js';
 import { sealRecord } from './record.js';
@@ -79,6 +80,8 @@ export class AuditStore {
   #rememberTimer: { cancel(): void } | undefined;
   /** A group is on disk but its head could not be written: the next commit signs it, even with nothing new. */
   #headOwed = false;
+  /** sync() before this process wrote anything: a hand-over that is due (handover.ts) is written then, not at the first event. */
+  #handOverCheck = false;
   /** Groups written (each one write and one fsync) and records in them: for tests and benchmarks. */
   readonly stats = { commits: 0, records: 0 };
 
@@ -120,6 +123,7 @@ export class AuditStore {
    */
   sync(): Promise<void> {
     this.#rememberDue = true;
+    this.#handOverCheck = this.#tip === undefined;
     return this.flush();
   }
 
@@ -177,7 +181,7 @@ export class AuditStore {
   }
 
   async #commit(): Promise<void> {
-    if (this.#pending.length === 0 && !this.#headOwed && !((this.#closing || this.#rememberDue) && this.#owesRemember())) return;
+    if (this.#pending.length === 0 && !this.#headOwed && !this.#handOverCheck && !((this.#closing || this.#rememberDue) && this.#owesRemember())) return;
     const batch = this.#pending;
     this.#pending = [];
     for (const resolve of this.#writableWaiters.splice(0)) resolve();
@@ -195,7 +199,9 @@ export class AuditStore {
           this.#failure = error;
         },
       });
-      if (batch.length > 0 || this.#headOwed) {
+      const handOver = batch.length === 0 && !this.#headOwed && this.#handOverCheck && await this.#handOverDue();
+      this.#handOverCheck = false;
+      if (batch.length > 0 || this.#headOwed || handOver) {
         const { notices: found, ...tip } = await this.#readTip();
         notices = found;
         const time = new Date(this.#clock.now()).toISOString();
@@ -254,6 +260,15 @@ export class AuditStore {
       }
     } finally {
       await release?.().catch(() => undefined);
+    }
+  }
+
+  /** Whether the trail is signed by a key this keychain lost: then the next commit hands it over, even with nothing new. */
+  async #handOverDue(): Promise<boolean> {
+    try {
+      return (await dueHandOver(this.dir, this.#signer, this.#known ?? this.#signer.lastSigned(this.dir))) !== undefined;
+    } catch {
+      return false; // no keychain: the first event finds out, as before
     }
   }
 

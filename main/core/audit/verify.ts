@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { checkHandOver, dueHandOver, fingerprint, type KeyChange } from './handover.js';
 import { readSignedHead, type HeadSigner } from './head.js';
 import { intentExplains, readIntent } from './intent.js';
 import { GENESIS, hashBody, openLine } from './record.js';
@@ -24,6 +25,10 @@ export interface VerifyResult {
   problem?: VerifyProblem;
   /** Things that are not tampering but worth knowing: a torn last write, a group a crash left unsigned. */
   notes: string[];
+  /** The fingerprint of this machine's head-signing key (`SHA256:…`): note it elsewhere to check a later hand-over. */
+  key: string;
+  /** Each hand-over to a new signing key, oldest first (handover.ts). */
+  keyChanges: KeyChange[];
 }
 
 interface Where {
@@ -45,7 +50,9 @@ export async function verifyAuditTrail(dir: string, signer: HeadSigner): Promise
   const headSigned = head.state === 'valid';
   const signedN = head.state === 'valid' ? head.head.n : 0;
   const keychain = signer.lastSigned(dir);
-  const result = (problem?: VerifyProblem): VerifyResult => ({ ok: !problem, records: count, headSigned, ...(keychain ? { keychain } : {}), ...(problem ? { problem } : {}), notes });
+  const key = fingerprint(signer.publicKeyPem());
+  const keyChanges: KeyChange[] = [];
+  const result = (problem?: VerifyProblem): VerifyResult => ({ ok: !problem, records: count, headSigned, ...(keychain ? { keychain } : {}), ...(problem ? { problem } : {}), notes, key, keyChanges });
   const segments = await listSegments(path.join(dir, SEGMENTS_DIR));
 
   let expected = 1;
@@ -76,9 +83,10 @@ export async function verifyAuditTrail(dir: string, signer: HeadSigner): Promise
       let n: number;
       let recordPrev: string;
       let kind: string;
+      let time: unknown;
       let data: { firstKept?: { n: number; prev: string }; findings?: unknown } | undefined;
       try {
-        ({ n, prev: recordPrev, kind, data } = JSON.parse(opened.body) as { n: number; prev: string; kind: string; data?: { firstKept?: { n: number; prev: string } } });
+        ({ n, prev: recordPrev, kind, time, data } = JSON.parse(opened.body) as { n: number; prev: string; kind: string; time: unknown; data?: { firstKept?: { n: number; prev: string } } });
       } catch {
         return result({ record: expected, ...where, message: `record ${expected} was altered: not valid JSON` });
       }
@@ -99,6 +107,11 @@ export async function verifyAuditTrail(dir: string, signer: HeadSigner): Promise
       if (recordPrev !== prev) return result({ record: n, ...where, message: `record ${n} does not follow record ${n - 1}: the chain is broken (reordered or replaced)` });
       // Only a retention record the signed head covers explains removed history: anyone can append one.
       if (kind === 'audit.retention' && n <= signedN && unexplainedStart && data?.firstKept?.n === unexplainedStart.n && data.firstKept.prev === unexplainedStart.prev) unexplainedStart = undefined;
+      if (kind === 'audit.handover') {
+        const checked = checkHandOver({ n, prev: recordPrev, time, data }, keyChanges.at(-1)?.to);
+        if ('problem' in checked) return result({ record: n, ...where, message: `record ${n} is a hand-over to a new signing key that does not hold: ${checked.problem}` });
+        keyChanges.push(checked.change);
+      }
       if (kind === 'audit.tamper' && !firstTamper) firstTamper = { n, ...where, findings: Array.isArray(data?.findings) ? data.findings.map(String).join('; ') : 'tampering' };
       if (n > signedN && !firstAfterHead) firstAfterHead = where;
       prev = opened.claimed;
@@ -111,7 +124,13 @@ export async function verifyAuditTrail(dir: string, signer: HeadSigner): Promise
 
   const last = expected - 1;
   if (unexplainedStart) return result({ record: 1, message: `records 1–${unexplainedStart.n - 1} are missing and no signed retention record explains it` });
-  if (head.state === 'invalid') return result({ record: last, message: 'the head\'s signature is not valid: the head was replaced or the trail rewritten' });
+  if (head.state === 'invalid') {
+    const previous = await dueHandOver(dir, signer, keychain).catch(() => undefined);
+    if (previous) return result({ record: last, message: `the head is signed by the key kept beside the trail (${fingerprint(previous.publicKey)}), not by this machine's key (${key}), and this machine's keychain never signed this trail: its key was lost (a reboot with the kernel keyring, a new machine) or the head was replaced; the next write hands the trail over to this machine's key, and verify then names both keys` });
+    return result({ record: last, message: 'the head\'s signature is not valid: the head was replaced or the trail rewritten' });
+  }
+  const handedTo = keyChanges.at(-1);
+  if (handedTo && handedTo.to !== key) return result({ record: handedTo.record, message: `record ${handedTo.record} hands the trail over to key ${handedTo.to}, but this machine's key is ${key}` });
   if (count === 0 && head.state === 'absent') {
     // A key that signed a head, without a trail: wiped, not new.
     if (keychain && keychain.n > 0) return result({ record: 1, message: `the trail is gone: this machine's keychain says ${keychain.n} records were signed, none are here` });

@@ -245,6 +245,10 @@ export interface AuditVerifyResult {
   headSigned: boolean;
   problem?: { record: number; segment?: string; line?: number; message: string };
   notes: string[];
+  /** The fingerprint (`SHA256:…`) of the key that signs the head now. */
+  key?: string;
+  /** Each hand-over to a new signing key (the keychain lost the one before), oldest first. */
+  keyChanges?: { record: number; time: string; from: string; to: string; reason: string }[];
 }
 
 export interface AuditExportResult {
