@@ -11,24 +11,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fingerprint } from '../../main/core/audit/handover.js';
-import { HEAD_FILE, keychainHeadSigner, PUBLIC_KEY_FILE, type HeadSigner } from '../../main/core/audit/head.js';
+import { HEAD_FILE, PUBLIC_KEY_FILE, type HeadSigner } from '../../main/core/audit/head.js';
 import { queryAuditTrail } from '../../main/core/audit/query.js';
 import { sealRecord, type AuditRecord } from '../../main/core/audit/record.js';
 import { AuditStore, SEGMENTS_DIR, TAMPERED_DIR } from '../../main/core/audit/store.js';
 import { verifyAuditTrail } from '../../main/core/audit/verify.js';
-import { event, readLinesOf, segmentFiles, writeLinesOf } from '../helpers/audit.js';
+import { forgedHandedOverTrail, freshKeychainSigner, readLinesOf, segmentFiles, writeEvents, writeLinesOf } from '../helpers/audit.js';
 import { tempDir } from '../helpers/env.js';
-import { MemorySecrets } from '../helpers/memory-secrets.js';
 
-/** A signer whose key and trail counter live in a keychain of their own: a new one is a lost store. */
-const freshKeychainSigner = (): HeadSigner => keychainHeadSigner(new MemorySecrets());
-
-/** A real writer appends `count` events and closes (every CLI command closes its writer). */
-async function write(dir: string, signer: HeadSigner, count: number, text = 'a task ran'): Promise<void> {
-  const store = new AuditStore({ dir, signer });
-  for (let i = 0; i < count; i++) store.append(event({ data: { line: `${text} ${i}` } }));
-  await store.close();
-}
+const write = writeEvents;
 
 async function recordsOf(dir: string): Promise<AuditRecord[]> {
   const all: AuditRecord[] = [];
@@ -98,15 +89,10 @@ describe('a lost signing key: the chain is handed over, and verify says so', () 
 });
 
 describe('a forged hand-over does not pass off a rewritten log', () => {
-  /** The attacker's own trail, with keys of its own, handed over by Airlock's own code (it is public). */
   async function forgedTrail(records: number): Promise<{ dir: string; from: string; to: HeadSigner }> {
-    const dir = trailDir();
-    const from = freshKeychainSigner();
-    const to = freshKeychainSigner();
-    await write(dir, from, records, 'nothing to see');
-    await write(dir, to, 1, 'nothing to see');
-    expect((await verifyAuditTrail(dir, to)).keyChanges).toHaveLength(1); // a well-formed hand-over
-    return { dir, from: fingerprint(from.publicKeyPem()), to };
+    const forged = await forgedHandedOverTrail(records);
+    expect((await verifyAuditTrail(forged.dir, forged.to)).keyChanges).toHaveLength(1); // a well-formed hand-over
+    return { dir: forged.dir, from: fingerprint(forged.from.publicKeyPem()), to: forged.to };
   }
 
   it('with the key still in the keychain: verify fails, and the writer sets the forgery aside instead of handing over', async () => {
