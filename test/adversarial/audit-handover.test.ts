@@ -14,9 +14,9 @@ import { fingerprint } from '../../main/core/audit/handover.js';
 import { HEAD_FILE, PUBLIC_KEY_FILE, type HeadSigner } from '../../main/core/audit/head.js';
 import { queryAuditTrail } from '../../main/core/audit/query.js';
 import { sealRecord, type AuditRecord } from '../../main/core/audit/record.js';
-import { AuditStore, SEGMENTS_DIR, TAMPERED_DIR } from '../../main/core/audit/store.js';
+import { AuditStore, SEGMENTS_DIR, TAMPERED_DIR, TORN_DIR } from '../../main/core/audit/store.js';
 import { verifyAuditTrail } from '../../main/core/audit/verify.js';
-import { forgedHandedOverTrail, freshKeychainSigner, readLinesOf, segmentFiles, writeEvents, writeLinesOf } from '../helpers/audit.js';
+import { event, forgedHandedOverTrail, freshKeychainSigner, readLinesOf, segmentFiles, writeEvents, writeLinesOf } from '../helpers/audit.js';
 import { tempDir } from '../helpers/env.js';
 
 const write = writeEvents;
@@ -85,6 +85,40 @@ describe('a lost signing key: the chain is handed over, and verify says so', () 
       { record: 4, from: fingerprint(first.publicKeyPem()), to: fingerprint(second.publicKeyPem()) },
       { record: 8, from: fingerprint(second.publicKeyPem()), to: fingerprint(third.publicKeyPem()) },
     ]);
+  });
+});
+
+describe('what lies after the lost key\'s head', () => {
+  it('a group the old key announced but never signed a head for (a crash, then the loss) is set aside as torn; the hand-over follows the head', async () => {
+    const dir = trailDir();
+    const before = freshKeychainSigner();
+    await write(dir, before, 10);
+    const head = fs.readFileSync(path.join(dir, HEAD_FILE));
+    await write(dir, before, 5); // its intent (signed by the old key) announces records 11–15
+    fs.writeFileSync(path.join(dir, HEAD_FILE), head); // the crash came before their head
+
+    const after = freshKeychainSigner();
+    await write(dir, after, 1, 'after the reboot');
+    const records = await recordsOf(dir);
+    expect(records.slice(10).map((r) => [r.n, r.kind])).toEqual([[11, 'audit.handover'], [12, 'audit.recovered'], [13, 'proc.stdout']]);
+    expect(fs.readdirSync(path.join(dir, TORN_DIR)).length).toBeGreaterThan(0);
+    expect(await verifyAuditTrail(dir, after)).toMatchObject({ ok: true, records: 13, keyChanges: [{ record: 11 }] });
+  });
+
+  it('records someone appended after the lost key\'s head are set aside as tampering, and verify says so', async () => {
+    const dir = trailDir();
+    await write(dir, freshKeychainSigner(), 10);
+    const file = segmentFiles(dir)[0]!;
+    const last = JSON.parse(readLinesOf(file).at(-1)!) as AuditRecord;
+    const forged = sealRecord(event({ data: { line: 'forged' } }), 11, last.hash).line;
+    fs.appendFileSync(file, `${forged}\n`);
+
+    const after = freshKeychainSigner();
+    await write(dir, after, 1, 'after the reboot');
+    const records = await recordsOf(dir);
+    expect(records.slice(10).map((r) => [r.n, r.kind])).toEqual([[11, 'audit.handover'], [12, 'audit.tamper'], [13, 'proc.stdout']]);
+    const verified = await verifyAuditTrail(dir, after);
+    expect(verified).toMatchObject({ ok: false, problem: { record: 12, message: expect.stringMatching(/never signed by it/) }, keyChanges: [{ record: 11 }] });
   });
 });
 

@@ -97,11 +97,12 @@ const keptPublicKeys = new Map<string, string>();
  */
 export async function writeHead(dir: string, signed: SignedHead, signer: HeadSigner): Promise<void> {
   const file = path.join(dir, HEAD_FILE);
-  await replaceDurably(file, `${JSON.stringify(signed)}\n`, 0o600);
+  await replaceAtomically(file, `${JSON.stringify(signed)}\n`, 0o600, true);
   const pem = signer.publicKeyPem();
   const where = path.resolve(dir);
   if (keptPublicKeys.get(where) === pem) return;
-  if ((await readKeptPublicKey(dir)) !== pem) await replaceDurably(path.join(dir, PUBLIC_KEY_FILE), pem, 0o644);
+  // Renamed into place, not fsynced: the head is what must survive a crash; a key file lost with one is written again by the next head.
+  if ((await readKeptPublicKey(dir)) !== pem) await replaceAtomically(path.join(dir, PUBLIC_KEY_FILE), pem, 0o644, false);
   keptPublicKeys.set(where, pem);
 }
 
@@ -120,12 +121,12 @@ export async function readKeptPublicKey(dir: string): Promise<string | undefined
   }
 }
 
-async function replaceDurably(file: string, text: string, mode: number): Promise<void> {
+async function replaceAtomically(file: string, text: string, mode: number, durably: boolean): Promise<void> {
   const temp = `${file}.${process.pid}.tmp`;
   const handle = await fs.promises.open(temp, 'w', mode);
   try {
     await handle.writeFile(text);
-    await handle.sync();
+    if (durably) await handle.sync();
   } finally {
     await handle.close();
   }
