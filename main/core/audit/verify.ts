@@ -129,8 +129,6 @@ export async function verifyAuditTrail(dir: string, signer: HeadSigner): Promise
     if (previous) return result({ record: last, message: `the head is signed by the key kept beside the trail (${fingerprint(previous.publicKey)}), not by this machine's key (${key}), and this machine's keychain never signed this trail: its key was lost (a reboot with the kernel keyring, a new machine) or the head was replaced; the next write hands the trail over to this machine's key, and verify then names both keys` });
     return result({ record: last, message: 'the head\'s signature is not valid: the head was replaced or the trail rewritten' });
   }
-  const handedTo = keyChanges.at(-1);
-  if (handedTo && handedTo.to !== key) return result({ record: handedTo.record, message: `record ${handedTo.record} hands the trail over to key ${handedTo.to}, but this machine's key is ${key}` });
   if (count === 0 && head.state === 'absent') {
     // A key that signed a head, without a trail: wiped, not new.
     if (keychain && keychain.n > 0) return result({ record: 1, message: `the trail is gone: this machine's keychain says ${keychain.n} records were signed, none are here` });
@@ -138,6 +136,9 @@ export async function verifyAuditTrail(dir: string, signer: HeadSigner): Promise
   }
 
   const problems: VerifyProblem[] = [];
+  // A hand-over the head covers, to another key than the one that signed the head: only the head's key could have written it.
+  const handedTo = keyChanges.at(-1);
+  if (handedTo && handedTo.to !== key) problems.push({ record: handedTo.record, message: `record ${handedTo.record} hands the trail over to key ${handedTo.to}, but the head is signed by this machine's key ${key}` });
   if (keychain && keychain.n > signedN) {
     problems.push({ record: signedN + 1, message: head.state === 'absent'
       ? `the signed head is missing, and this machine's keychain says ${keychain.n} records were signed`
