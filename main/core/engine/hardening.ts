@@ -182,6 +182,17 @@ function workspaceMount(workspace: WorkspacePlan, target: string, labels: Record
   };
 }
 
+/** A task's sidecar: its program (sidecar.cjs's source and config) and the workspace it holds mounted. */
+export interface SidecarPlan {
+  name: string;
+  labels: Record<string, string>;
+  image: string;
+  source: string;
+  config: Record<string, unknown>;
+  workspace: WorkspacePlan;
+  workdir: string;
+}
+
 /**
  * A task's sidecar (assets/sidecar/sidecar.cjs): the first container of every task, whose network
  * and PID namespaces the agent's container joins. It runs as SIDECAR_UID (the agent cannot signal
@@ -190,7 +201,7 @@ function workspaceMount(workspace: WorkspacePlan, target: string, labels: Record
  * killed Airlock closes it) or the task's deadline passes. It removes itself when it exits.
  * It mounts the workspace read-only (keeping its tmpfs mounted, and watching how full it is).
  */
-export function sidecarContainerOptions(plan: { name: string; labels: Record<string, string>; image: string; source: string; config: Record<string, unknown>; workspace: WorkspacePlan; workdir: string }): Dockerode.ContainerCreateOptions {
+export function sidecarContainerOptions(plan: SidecarPlan): Dockerode.ContainerCreateOptions {
   return {
     name: plan.name,
     Image: plan.image,
