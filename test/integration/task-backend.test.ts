@@ -104,6 +104,28 @@ describe.each(BACKENDS)('the %s task backend', (_kind, make) => {
     expect(await backend.removeVolume(names.workspace)).toBe(false);
   });
 
+  it('runs a one-shot job on a volume of its own, as the agent\'s user, without a network', async () => {
+    const backend = make();
+    const task = `contract-${crypto.randomBytes(4).toString('hex')}`;
+    made.push({ backend, task });
+    const labels = sandboxLabels(task, { name: 'contract', digest: 'test' }, currentOwner());
+    const volume = `airlock-${task}-job`;
+    await backend.createVolume(volume, labels);
+    const job = await backend.createJob({
+      labels, image: BASE_IMAGE, workdir: '/work', volume, env: ['GREETING=hello'], limits: { cpus: 1, memoryBytes: 64 * 1024 * 1024, pids: 16 },
+      // The volume's root is root's: the job writes to the file the copy gave it (as branch-bundle.ts writes into the copy's .git).
+      command: ['sh', '-c', 'echo "$GREETING $(id -u) $(ls /sys/class/net | tr "\\n" " ")" >> /work/in.txt; exit 5'],
+    });
+    await job.copyIn('/work', archiveOf('in.txt', 'given\n'));
+    await job.start();
+    await job.wait();
+    expect(await job.state()).toMatchObject({ running: false, exitCode: 5 });
+    // Its volume is on disk: what it wrote is still there once it has exited.
+    expect(await fileIn((await job.copyOut('/work/in.txt'))!)).toBe('given\nhello 10001 lo \n');
+    await job.remove({ volumes: false });
+    expect(await backend.removeVolume(volume)).toBe(true);
+  });
+
   it('says what an image declares, and 404 for a missing one', async () => {
     const backend = make();
     const image = await backend.image(BASE_IMAGE);

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { SandboxPlan, SidecarPlan } from './hardening.js';
+import type { JobPlan, SandboxPlan, SidecarPlan } from './hardening.js';
 
 /**
  * What a task needs from an engine, and nothing else: its two containers (the agent's sandbox and
@@ -20,6 +20,10 @@ export interface TaskBackend {
   createSidecar(plan: SidecarPlan): Promise<BackendContainer>;
   /** The agent's hardened container, created but not started. */
   createSandbox(plan: SandboxPlan): Promise<BackendContainer>;
+  /** A one-shot helper of a task (the git bundle of its project), hardened and without a network; created, not started. */
+  createJob(plan: JobPlan): Promise<BackendContainer>;
+  /** A labelled volume for a job (a task's own volumes come with its containers, from their plans). */
+  createVolume(name: string, labels: Record<string, string>): Promise<void>;
   /** A container by id or name, whether or not it exists (its calls say 404 if not). */
   container(idOrName: string): BackendContainer;
   /** What a task needs to know of an image (404: missing). */

@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { BackendContainer, ContainerState, ContainerStats, ExecRequest, ImageFacts, TaskBackend, TaskObjects } from './backend.js';
 import { LABEL, isNotFound, type Engine } from './engine.js';
-import { ROLE_LABEL, sandboxContainerOptions, sidecarContainerOptions, type SandboxPlan, type SidecarPlan } from './hardening.js';
+import { ROLE_LABEL, jobContainerOptions, sandboxContainerOptions, sidecarContainerOptions, type JobPlan, type SandboxPlan, type SidecarPlan } from './hardening.js';
 
 /** How long removal waits for containers the engine is still removing. */
 const REMOVAL_WAIT_MS = 10_000;
@@ -22,6 +22,14 @@ export class DockerBackend implements TaskBackend {
 
   async createSandbox(plan: SandboxPlan): Promise<BackendContainer> {
     return new DockerContainer(await this.#engine.call((api) => api.createContainer(sandboxContainerOptions(plan))));
+  }
+
+  async createJob(plan: JobPlan): Promise<BackendContainer> {
+    return new DockerContainer(await this.#engine.call((api) => api.createContainer(jobContainerOptions(plan))));
+  }
+
+  async createVolume(name: string, labels: Record<string, string>): Promise<void> {
+    await this.#engine.call((api) => api.createVolume({ Name: name, Labels: labels }));
   }
 
   container(idOrName: string): BackendContainer {

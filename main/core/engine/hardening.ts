@@ -227,6 +227,36 @@ export function sidecarContainerOptions(plan: SidecarPlan): Dockerode.ContainerC
   };
 }
 
+/** A one-shot helper container of a task (changes/branch-bundle.ts): the agent's user, no network, a volume of its own at `workdir`. */
+export interface JobPlan {
+  labels: Record<string, string>;
+  image: string;
+  command: string[];
+  env: string[];
+  workdir: string;
+  volume: string;
+  limits: { cpus: number; memoryBytes: number; pids: number };
+}
+
+/** A job's container: hardened as a sandbox, without even loopback's use (NetworkDisabled), a small noexec /tmp. */
+export function jobContainerOptions(plan: JobPlan): Dockerode.ContainerCreateOptions {
+  return {
+    Image: plan.image,
+    Cmd: plan.command,
+    User: `${AGENT_UID}:${AGENT_UID}`,
+    WorkingDir: plan.workdir,
+    Env: plan.env,
+    Labels: plan.labels,
+    NetworkDisabled: true,
+    HostConfig: {
+      ...hardenedHostConfig(plan.limits),
+      NetworkMode: 'none',
+      Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=64m,mode=1777' },
+      Mounts: [{ Type: 'volume', Source: plan.volume, Target: plan.workdir, ReadOnly: false }],
+    },
+  };
+}
+
 /** Marks a task's sidecar among its containers (the agent's has no role). */
 export const ROLE_LABEL = 'airlock.role';
 
