@@ -6,6 +6,7 @@ import type Dockerode from 'dockerode';
 import { ScreenSession } from '../main/core/desktop/screen-session.js';
 import type { ScreenFrame } from '../main/core/desktop/types.js';
 import { DockerFrameParser } from '../main/core/engine/docker-frames.js';
+import { DockerContainer } from '../main/core/engine/docker-backend.js';
 import { Engine, LABEL } from '../main/core/engine/engine.js';
 import { sandboxContainerOptions } from '../main/core/engine/hardening.js';
 import { DESKTOP_IMAGE } from '../main/core/images/images.js';
@@ -84,7 +85,7 @@ export async function benchDesktopFrames(): Promise<void> {
     const opens: Array<{ ready: number; first: number }> = [];
     for (let i = 0; i < OPENS; i++) {
       const started = performance.now();
-      const session = await ScreenSession.open(container);
+      const session = await ScreenSession.open(new DockerContainer(container));
       const ready = performance.now() - started;
       await new Promise<void>((resolve) => {
         const stop = session.watch(() => {
@@ -97,7 +98,7 @@ export async function benchDesktopFrames(): Promise<void> {
       await sleep(500);
     }
 
-    const session = await ScreenSession.open(container);
+    const session = await ScreenSession.open(new DockerContainer(container));
     const rows: Array<[string, Sample]> = [];
     for (const [label, html] of Object.entries(PAGES)) {
       await run(container, ['curl', '-s', '-X', 'PUT', `http://127.0.0.1:9222/json/new?data:text/html,${encodeURIComponent(html)}`]);

@@ -2,9 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../main/core/clock.js';
+import type { BackendContainer } from '../../main/core/engine/backend.js';
 import { startTaskDesktop } from '../../main/core/tasks/task-desktop.js';
 import { tempDir, waitFor } from '../helpers/env.js';
 
@@ -30,9 +30,9 @@ afterAll(() => {
 
 /** A running container as far as the live view can tell; each exec is a new connection to the hostile server. */
 const container = {
-  exec: async () => ({ start: async () => net.connect(socketPath) }),
-  inspect: async () => ({ State: { Running: true, Paused: false } }),
-} as unknown as Dockerode.Container;
+  exec: async () => net.connect(socketPath),
+  state: async () => ({ running: true, paused: false, exitCode: 0, oomKilled: false }),
+} as unknown as BackendContainer;
 
 describe('a hostile RFB stream', () => {
   it('floods of rectangles, copies, bytes and updates never stall Airlock: each ends its session with a reason, memory stays bounded', async () => {

@@ -5,6 +5,7 @@ import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { systemClock } from '../../main/core/clock.js';
 import { ScreenRegistry } from '../../main/core/desktop/screen-registry.js';
 import type { ScreenFrame } from '../../main/core/desktop/types.js';
+import { DockerContainer } from '../../main/core/engine/docker-backend.js';
 import { LABEL } from '../../main/core/engine/engine.js';
 import { SCREEN_UID, sandboxContainerOptions } from '../../main/core/engine/hardening.js';
 import { DESKTOP_IMAGE } from '../../main/core/images/images.js';
@@ -124,7 +125,7 @@ describe('a display agent attacking its own recording', () => {
       await container.start();
       const maxBytes = 640 * 400 * 4 + 1024 + 150_000; // the last screen's room, and a few screenshots
       const desktop = startTaskDesktop({
-        container, task: name, agent: { name: 'screen-caps', digest: 'test' }, display: { width: 640, height: 400, screenshotEveryMs: 1_000 },
+        container: new DockerContainer(container), task: name, agent: { name: 'screen-caps', digest: 'test' }, display: { width: 640, height: 400, screenshotEveryMs: 1_000 },
         taskDir, clock: systemClock, screens: undefined, emit: (kind, data) => events.push({ kind, data }), limits: { maxShots: 8, maxBytes },
       });
       await waitFor(async () => events.find((e) => e.kind === 'screen.capture'), 'the first screenshot', 60_000);

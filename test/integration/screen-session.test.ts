@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScreenSession } from '../../main/core/desktop/screen-session.js';
 import type { ScreenFrame } from '../../main/core/desktop/types.js';
 import { DockerFrameParser } from '../../main/core/engine/docker-frames.js';
+import { DockerContainer } from '../../main/core/engine/docker-backend.js';
 import { Engine, LABEL } from '../../main/core/engine/engine.js';
 import { sandboxContainerOptions } from '../../main/core/engine/hardening.js';
 import { BASE_IMAGE, DESKTOP_IMAGE } from '../../main/core/images/images.js';
@@ -108,7 +109,7 @@ describe('ScreenSession against a real desktop container', () => {
   });
 
   it('opens through the exec stream; the first frame of a watch is the whole screen', async () => {
-    session = await ScreenSession.open(container, { task: 'screen-test' });
+    session = await ScreenSession.open(new DockerContainer(container), { task: 'screen-test' });
     expect([session.width, session.height]).toEqual([WIDTH, HEIGHT]);
     stopWatching = session.watch(canvas.paint);
     const first = await waitFor(async () => canvas.frames[0], 'the first frame', 10_000);
@@ -205,7 +206,7 @@ describe('ScreenSession against a real desktop container', () => {
     });
     expect(() => session.input({ type: 'key', keysym: 0x61, down: true })).toThrow(/closed/);
     // The desktop itself is untouched: a new session can open.
-    const again = await ScreenSession.open(container);
+    const again = await ScreenSession.open(new DockerContainer(container));
     expect(again.width).toBe(WIDTH);
     again.close();
   });
@@ -222,7 +223,7 @@ describe('ScreenSession on an image without a desktop', () => {
   it('refuses with a hint to use the desktop image', async () => {
     const container = await engine.api.createContainer(plan(name, BASE_IMAGE, ['sleep', '300']));
     await container.start();
-    await expect(ScreenSession.open(container, { readyTimeoutMs: 10_000 })).rejects.toMatchObject({
+    await expect(ScreenSession.open(new DockerContainer(container), { readyTimeoutMs: 10_000 })).rejects.toMatchObject({
       code: 'image_missing',
       message: expect.stringMatching(/airlock-desktop is missing/),
       hint: expect.stringMatching(/airlock\/agent-desktop:1/),

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type Dockerode from 'dockerode';
 import tar from 'tar-stream';
+import type { BackendContainer } from '../engine/backend.js';
 import type { Engine } from '../engine/engine.js';
-import { AGENT_UID } from '../engine/hardening.js';
+import { taskBackend } from '../engine/task-backend.js';
 
 /** Bounds on the throwaway container that turns the agent's repository into a bundle. */
 export interface BundleLimits {
@@ -74,16 +74,20 @@ export async function makeChangeBundle(options: {
   limits?: BundleLimits;
 }): Promise<BundleResult> {
   const limits = options.limits ?? DEFAULT_BUNDLE_LIMITS;
-  const { engine } = options;
+  const backend = taskBackend(options.engine);
   const volume = `airlock-${options.task}-bundle`;
-  await engine.call((api) => api.createVolume({ Name: volume, Labels: options.labels }));
-  let container: Dockerode.Container | undefined;
+  await backend.createVolume(volume, options.labels);
+  let container: BackendContainer | undefined;
   try {
-    container = await engine.call((api) => api.createContainer(bundleContainerOptions(options, volume, limits)));
+    container = await backend.createJob({
+      labels: options.labels, image: options.image, command: ['sh', '-c', BUNDLE_SCRIPT], workdir: '/work', volume,
+      env: [`AIRLOCK_FOLDER=${options.folder}`, `AIRLOCK_WIP_MESSAGE=airlock: uncommitted work of task ${options.task}`, ...(options.baseHead ? [`AIRLOCK_BASE=${options.baseHead}`] : [])],
+      limits: { cpus: 1, memoryBytes: limits.memoryBytes, pids: 64 },
+    });
     try {
       const bounded = byteBound(limits.maxInputBytes);
       const feeding = pipeline(options.archive, bounded);
-      await Promise.all([container.putArchive(bounded as unknown as NodeJS.ReadableStream, { path: '/work' }), feeding]);
+      await Promise.all([container.copyIn('/work', bounded as unknown as NodeJS.ReadableStream), feeding]);
     } catch {
       return { made: false, reason: `the working copy holds more than ${limits.maxInputBytes} bytes (its .git included), or could not be read` };
     }
@@ -92,56 +96,29 @@ export async function makeChangeBundle(options: {
     if (exit === 'timeout') return { made: false, reason: `git took longer than ${limits.timeoutMs} ms` };
     if (exit === 4) return { made: false };
     if (exit !== 0) return { made: false, reason: `git could not bundle the agent's repository (exit ${exit})` };
-    const bundleArchive = await container.getArchive({ path: `/work/${options.folder}/${BUNDLE_FILE}` });
+    const bundleArchive = await container.copyOut(`/work/${options.folder}/${BUNDLE_FILE}`);
+    if (!bundleArchive) return { made: false, reason: 'git left no bundle' };
     const size = await extractSingle(bundleArchive, options.outFile, limits.maxBundleBytes);
     if (size === undefined) return { made: false, reason: `the bundle is larger than ${limits.maxBundleBytes} bytes` };
     return { made: true, file: options.outFile };
   } finally {
-    await container?.remove({ force: true }).catch(() => undefined);
-    await engine.call((api) => api.getVolume(volume).remove({ force: true })).catch(() => undefined);
+    await container?.remove({ volumes: false }).catch(() => undefined);
+    await backend.removeVolume(volume).catch(() => undefined);
   }
 }
 
-function bundleContainerOptions(options: { image: string; folder: string; labels: Record<string, string>; task: string; baseHead: string | undefined }, volume: string, limits: BundleLimits): Dockerode.ContainerCreateOptions {
-  return {
-    Image: options.image,
-    Cmd: ['sh', '-c', BUNDLE_SCRIPT],
-    User: `${AGENT_UID}:${AGENT_UID}`,
-    WorkingDir: '/work',
-    Env: [`AIRLOCK_FOLDER=${options.folder}`, `AIRLOCK_WIP_MESSAGE=airlock: uncommitted work of task ${options.task}`, ...(options.baseHead ? [`AIRLOCK_BASE=${options.baseHead}`] : [])],
-    Labels: options.labels,
-    NetworkDisabled: true,
-    HostConfig: {
-      NetworkMode: 'none',
-      CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges:true'],
-      Privileged: false,
-      ReadonlyRootfs: true,
-      Init: true,
-      PidsLimit: 64,
-      Memory: limits.memoryBytes,
-      MemorySwap: limits.memoryBytes,
-      NanoCpus: 1e9,
-      LogConfig: { Type: 'none', Config: {} },
-      AutoRemove: false,
-      Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=64m,mode=1777' },
-      Mounts: [{ Type: 'volume', Source: volume, Target: '/work', ReadOnly: false }],
-    },
-  };
-}
-
-async function waitBounded(container: Dockerode.Container, timeoutMs: number): Promise<number | 'timeout'> {
+async function waitBounded(container: BackendContainer, timeoutMs: number): Promise<number | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), timeoutMs);
   });
   try {
-    const result = await Promise.race([container.wait() as Promise<{ StatusCode: number }>, timeout]);
+    const result = await Promise.race([container.wait(), timeout]);
     if (result === 'timeout') {
-      await container.kill({ signal: 'SIGKILL' }).catch(() => undefined);
+      await container.kill('SIGKILL').catch(() => undefined);
       return 'timeout';
     }
-    return result.StatusCode;
+    return (await container.state()).exitCode;
   } finally {
     clearTimeout(timer);
   }

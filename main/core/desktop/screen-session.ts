@@ -3,7 +3,7 @@
 // turned into PNG frames of the changed regions for the app's live view. The helpers run as
 // SCREEN_UID, not as the agent: the agent cannot signal them, trace them or reach their stream.
 import type { Duplex } from 'node:stream';
-import type Dockerode from 'dockerode';
+import type { BackendContainer } from '../engine/backend.js';
 import { SCREEN_UID } from '../engine/hardening.js';
 import { DockerFrameParser } from '../engine/docker-frames.js';
 import { AirlockError } from '../errors.js';
@@ -119,20 +119,10 @@ export class ScreenSession implements LiveScreen {
    * Starts x11vnc in the (running) container (VNC_COMMAND) as SCREEN_UID and completes the RFB
    * handshake. The exec's stdout, which this session reads, is held only by SCREEN_UID's processes.
    */
-  static async open(container: Dockerode.Container, options: ScreenSessionOptions = {}): Promise<ScreenSession> {
+  static async open(container: Pick<BackendContainer, 'exec'>, options: ScreenSessionOptions = {}): Promise<ScreenSession> {
     let stream: Duplex;
     try {
-      const exec = await container.exec({
-        Cmd: VNC_COMMAND,
-        Env: VNC_ENV,
-        WorkingDir: '/',
-        User: `${SCREEN_UID}:${SCREEN_UID}`,
-        AttachStdin: true,
-        AttachStdout: true,
-        AttachStderr: true,
-        Tty: false,
-      });
-      stream = await exec.start({ hijack: true, stdin: true });
+      stream = await container.exec({ command: VNC_COMMAND, env: VNC_ENV, workdir: '/', user: `${SCREEN_UID}:${SCREEN_UID}` });
     } catch (error) {
       const status = (error as { statusCode?: number }).statusCode;
       if (status === 404 || status === 409) throw new AirlockError('not_found', `no live screen: the task's container is not running (${(error as Error).message})`, undefined, { cause: error });

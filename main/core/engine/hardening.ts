@@ -182,6 +182,17 @@ function workspaceMount(workspace: WorkspacePlan, target: string, labels: Record
   };
 }
 
+/** A task's sidecar: its program (sidecar.cjs's source and config) and the workspace it holds mounted. */
+export interface SidecarPlan {
+  name: string;
+  labels: Record<string, string>;
+  image: string;
+  source: string;
+  config: Record<string, unknown>;
+  workspace: WorkspacePlan;
+  workdir: string;
+}
+
 /**
  * A task's sidecar (assets/sidecar/sidecar.cjs): the first container of every task, whose network
  * and PID namespaces the agent's container joins. It runs as SIDECAR_UID (the agent cannot signal
@@ -190,7 +201,7 @@ function workspaceMount(workspace: WorkspacePlan, target: string, labels: Record
  * killed Airlock closes it) or the task's deadline passes. It removes itself when it exits.
  * It mounts the workspace read-only (keeping its tmpfs mounted, and watching how full it is).
  */
-export function sidecarContainerOptions(plan: { name: string; labels: Record<string, string>; image: string; source: string; config: Record<string, unknown>; workspace: WorkspacePlan; workdir: string }): Dockerode.ContainerCreateOptions {
+export function sidecarContainerOptions(plan: SidecarPlan): Dockerode.ContainerCreateOptions {
   return {
     name: plan.name,
     Image: plan.image,
@@ -212,6 +223,36 @@ export function sidecarContainerOptions(plan: { name: string; labels: Record<str
       NetworkMode: 'none',
       // Gone by itself once it exits (a crashed Airlock leaves only the agent's stopped container).
       AutoRemove: true,
+    },
+  };
+}
+
+/** A one-shot helper container of a task (changes/branch-bundle.ts): the agent's user, no network, a volume of its own at `workdir`. */
+export interface JobPlan {
+  labels: Record<string, string>;
+  image: string;
+  command: string[];
+  env: string[];
+  workdir: string;
+  volume: string;
+  limits: { cpus: number; memoryBytes: number; pids: number };
+}
+
+/** A job's container: hardened as a sandbox, without even loopback's use (NetworkDisabled), a small noexec /tmp. */
+export function jobContainerOptions(plan: JobPlan): Dockerode.ContainerCreateOptions {
+  return {
+    Image: plan.image,
+    Cmd: plan.command,
+    User: `${AGENT_UID}:${AGENT_UID}`,
+    WorkingDir: plan.workdir,
+    Env: plan.env,
+    Labels: plan.labels,
+    NetworkDisabled: true,
+    HostConfig: {
+      ...hardenedHostConfig(plan.limits),
+      NetworkMode: 'none',
+      Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=64m,mode=1777' },
+      Mounts: [{ Type: 'volume', Source: plan.volume, Target: plan.workdir, ReadOnly: false }],
     },
   };
 }

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import type Dockerode from 'dockerode';
 import tar from 'tar-stream';
-import { isNotFound, type Engine } from './engine.js';
-import { sandboxContainerOptions, type SandboxPlan } from './hardening.js';
+import type { BackendContainer, TaskBackend } from './backend.js';
+import { isNotFound } from './engine.js';
+import type { SandboxPlan } from './hardening.js';
 
 export interface ExitState {
   exitCode: number;
@@ -11,25 +11,25 @@ export interface ExitState {
 
 /** The agent's container of one task. (Its volumes outlive it until the task's sidecar is gone: see removeVolumes.) */
 export class Sandbox {
-  readonly container: Dockerode.Container;
+  readonly container: BackendContainer;
 
-  private constructor(container: Dockerode.Container) {
+  private constructor(container: BackendContainer) {
     this.container = container;
   }
 
   /** Creates the hardened container (not started). */
-  static async create(engine: Engine, plan: SandboxPlan): Promise<Sandbox> {
-    return new Sandbox(await engine.call((api) => api.createContainer(sandboxContainerOptions(plan))));
+  static async create(backend: TaskBackend, plan: SandboxPlan): Promise<Sandbox> {
+    return new Sandbox(await backend.createSandbox(plan));
   }
 
   /** Seeds the workspace (the engine extracts as root and keeps the owners and modes written in the archive). */
   async seed(workdir: string, workspace: NodeJS.ReadableStream): Promise<void> {
-    await this.container.putArchive(workspace, { path: workdir, noOverwriteDirNonDir: '1' });
+    await this.container.copyIn(workdir, workspace, { noOverwriteDirNonDir: true });
   }
 
   /** Attach before start so not a byte of output is missed (with stdin when secrets go that way, or a person types: with a TTY, raw bytes). */
   async attach(stdin = false): Promise<NodeJS.ReadWriteStream> {
-    return this.container.attach({ stream: true, stdout: true, stderr: true, logs: false, ...(stdin ? { stdin: true, hijack: true } : {}) });
+    return this.container.attach({ stdin });
   }
 
   /** Adds the task's CA to the system bundle in the certs volume, and as a file of its own. */
@@ -41,12 +41,12 @@ export class Sandbox {
     pack.entry({ name: path.posix.basename(bundlePath), mode: 0o644, uid: 0, gid: 0, mtime }, `${bundle.replace(/\n?$/, '\n')}${pem}`);
     pack.entry({ name: path.posix.basename(caPath), mode: 0o644, uid: 0, gid: 0, mtime }, pem);
     pack.finalize();
-    await this.container.putArchive(pack as unknown as NodeJS.ReadableStream, { path: path.posix.dirname(bundlePath) });
+    await this.container.copyIn(path.posix.dirname(bundlePath), pack as unknown as NodeJS.ReadableStream);
   }
 
   /** A TTY sandbox's terminal size (the program in it gets SIGWINCH). */
   async resize(size: { cols: number; rows: number }): Promise<void> {
-    await this.container.resize({ h: size.rows, w: size.cols });
+    await this.container.resize(size);
   }
 
   async start(): Promise<void> {
@@ -55,8 +55,8 @@ export class Sandbox {
 
   async wait(): Promise<ExitState> {
     await this.container.wait();
-    const state = (await this.container.inspect()).State;
-    return { exitCode: state.ExitCode, oomKilled: state.OOMKilled };
+    const state = await this.container.state();
+    return { exitCode: state.exitCode, oomKilled: state.oomKilled };
   }
 
   async pause(): Promise<void> {
@@ -69,26 +69,21 @@ export class Sandbox {
 
   async kill(): Promise<void> {
     await this.unpause(); // the engine refuses to kill a paused container
-    await this.container.kill({ signal: 'SIGKILL' }).catch((error: unknown) => {
+    await this.container.kill('SIGKILL').catch((error: unknown) => {
       const status = (error as { statusCode?: number }).statusCode;
       if (status !== 404 && status !== 409) throw error; // gone, or not running: nothing to kill
     });
   }
 
-  async archive(path: string): Promise<NodeJS.ReadableStream | undefined> {
-    try {
-      return await this.container.getArchive({ path });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  archive(path: string): Promise<NodeJS.ReadableStream | undefined> {
+    return this.container.copyOut(path);
   }
 
   /** Removes the container (killing it if it runs); safe to call twice. Returns the containers removed. */
   async destroy(): Promise<number> {
     try {
       // `v`: an anonymous volume (an image's VOLUME that was not given a tmpfs) goes with it.
-      await this.container.remove({ force: true, v: true });
+      await this.container.remove({ volumes: true });
       return 1;
     } catch (error) {
       if (!isNotFound(error)) throw error;
@@ -98,15 +93,10 @@ export class Sandbox {
 }
 
 /** Removes a task's volumes once no container uses them any more; returns how many were removed. */
-export async function removeVolumes(engine: Engine, names: string[]): Promise<number> {
+export async function removeVolumes(backend: TaskBackend, names: string[]): Promise<number> {
   let removed = 0;
   for (const name of names) {
-    try {
-      await engine.api.getVolume(name).remove({ force: true });
-      removed += 1;
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    if (await backend.removeVolume(name)) removed += 1;
   }
   return removed;
 }
@@ -122,7 +112,6 @@ async function readSingleFile(archive: NodeJS.ReadableStream): Promise<string> {
 }
 
 /** The paths an image declares as VOLUMEs (its config), e.g. `/cache`. */
-export async function imageVolumes(engine: Engine, image: string): Promise<string[]> {
-  const info = await engine.call((api) => api.getImage(image).inspect());
-  return Object.keys((info.Config as { Volumes?: Record<string, unknown> | null } | undefined)?.Volumes ?? {});
+export async function imageVolumes(backend: TaskBackend, image: string): Promise<string[]> {
+  return (await backend.image(image)).volumes;
 }

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
-import type Dockerode from 'dockerode';
 import { AirlockError } from '../errors.js';
 import { RelayMux, type RelayPort } from './relay-mux.js';
 import { DockerFrameParser } from './docker-frames.js';
-import { isNotFound, type Engine } from './engine.js';
-import { sidecarContainerOptions, type WorkspacePlan } from './hardening.js';
+import type { BackendContainer, TaskBackend } from './backend.js';
+import { isNotFound } from './engine.js';
+import type { WorkspacePlan } from './hardening.js';
 
 export const GATEWAY_PORT = 3128;
 /** The sandbox browser's proxy port (display tasks): see assets/sidecar/sidecar.cjs. */
@@ -31,7 +31,7 @@ export interface SidecarEvents {
  * killed, broke the protocol, or the engine's stream broke).
  */
 export class TaskSidecar {
-  readonly container: Dockerode.Container;
+  readonly container: BackendContainer;
   /** Settles when the sidecar ends without Airlock asking it to: the task cannot go on. */
   readonly lost: Promise<string>;
   readonly #mux: RelayMux;
@@ -45,7 +45,7 @@ export class TaskSidecar {
    * Creates the sidecar and attaches to it (not started yet: the agent's container can be created
    * meanwhile). The caller removes it with destroy(), whatever happens next.
    */
-  static async create(engine: Engine, options: {
+  static async create(backend: TaskBackend, options: {
     name: string;
     labels: Record<string, string>;
     image: string;
@@ -61,20 +61,20 @@ export class TaskSidecar {
       startAllowanceMs: START_ALLOWANCE_MS, workspace: options.workdir,
       ...(options.proxy ? { proxyPort: GATEWAY_PORT, ...(options.proxy.browser ? { browserPort: BROWSER_PROXY_PORT } : {}) } : {}),
     };
-    const container = await engine.call((api) => api.createContainer(sidecarContainerOptions({
+    const container = await backend.createSidecar({
       name: options.name, labels: options.labels, image: options.image, source, config, workspace: options.workspace, workdir: options.workdir,
-    })));
+    });
     let attached: NodeJS.ReadWriteStream;
     try {
-      attached = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+      attached = await container.attach({ stdin: true });
     } catch (error) {
-      await container.remove({ force: true }).catch(() => undefined);
+      await container.remove({ volumes: false }).catch(() => undefined);
       throw error;
     }
     return new TaskSidecar(container, attached, options.events, options.proxy !== undefined);
   }
 
-  private constructor(container: Dockerode.Container, attached: NodeJS.ReadWriteStream, events: SidecarEvents, relays: boolean) {
+  private constructor(container: BackendContainer, attached: NodeJS.ReadWriteStream, events: SidecarEvents, relays: boolean) {
     this.container = container;
     this.#attached = attached;
     this.#relays = relays;
@@ -145,7 +145,7 @@ export class TaskSidecar {
   /** Whether the sidecar still runs (it removes itself when it exits). */
   async alive(): Promise<boolean> {
     try {
-      return (await this.container.inspect()).State.Running;
+      return (await this.container.state()).running;
     } catch (error) {
       if (isNotFound(error)) return false;
       throw error;
@@ -171,13 +171,13 @@ export class TaskSidecar {
     this.#mux.close();
     this.#attached.end();
     try {
-      await this.container.remove({ force: true });
+      await this.container.remove({ volumes: false });
       return 1;
     } catch (error) {
       if (isNotFound(error)) return 0; // gone already (it removes itself when it exits)
       if ((error as { statusCode?: number }).statusCode !== 409) throw error;
       // It is removing itself right now: wait until it is gone, so its volumes can go next.
-      await this.container.wait({ condition: 'removed' }).catch(() => undefined);
+      await this.container.wait('removed').catch(() => undefined);
       return 0;
     }
   }

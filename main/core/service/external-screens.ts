@@ -1,4 +1,5 @@
 import type { Engine } from '../engine/engine.js';
+import { taskBackend } from '../engine/task-backend.js';
 import { ownTaskObjects } from '../tasks/own-objects.js';
 import { currentOwner, isOwnerAlive } from '../tasks/owner.js';
 import type { ScreenRegistry } from '../desktop/screen-registry.js';
@@ -52,7 +53,7 @@ export class ExternalScreens {
     const container = ranElsewhere ? vouched.containers.find((c) => c.role === undefined && c.state === 'running') : undefined;
     if (!container || !vouched?.display || this.#registry.has(task)) return; // not running (the caller says so), or already here
     // No screen larger than the task's recorded display: its X server is the agent's, and may lie.
-    const session = await ScreenSession.open(engine.api.getContainer(container.id), { task, maxSize: vouched.display });
+    const session = await ScreenSession.open(taskBackend(engine).container(container.id), { task, maxSize: vouched.display });
     if (this.#registry.has(task)) {
       session.close();
       return;

@@ -6,6 +6,7 @@
  */
 import type { Engine } from '../engine/engine.js';
 import { agentContainer, removeTaskObjects } from '../engine/leftovers.js';
+import { taskBackend } from '../engine/task-backend.js';
 import { AirlockError } from '../errors.js';
 import type { HomeLayout } from '../home.js';
 import { ownTaskObjects, type VouchedTask } from '../tasks/own-objects.js';
@@ -45,7 +46,7 @@ export class MachineTasks {
     requestStop(this.#deps.home, task);
     const engine = this.#deps.engine();
     for (const c of objects.containers) {
-      const container = engine.api.getContainer(c.id);
+      const container = taskBackend(engine).container(c.id);
       await container.unpause().catch(() => undefined); // a frozen task is paused; the engine will not kill it so
       await container.kill().catch(() => undefined);
     }

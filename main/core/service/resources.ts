@@ -1,13 +1,10 @@
 import type { EventBus } from '../audit/bus.js';
 import type { AgentRef } from '../audit/events.js';
+import type { ContainerStats } from '../engine/backend.js';
 import type { Engine } from '../engine/engine.js';
+import { taskBackend } from '../engine/task-backend.js';
 
 /** One reading of a container's stats, as the engine reports it (the fields used here). */
-interface EngineStats {
-  cpu_stats?: { cpu_usage?: { total_usage?: number; percpu_usage?: number[] }; system_cpu_usage?: number; online_cpus?: number };
-  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
-}
-
 export interface ResourceReading {
   cpuPercent: number;
   memoryBytes: number;
@@ -18,7 +15,7 @@ export interface ResourceReading {
  * CPU in % of one CPU (100 = one full core) between two readings, and memory in use without the
  * page cache (what `docker stats` shows). Undefined until two readings exist.
  */
-export function readingFrom(current: EngineStats, previous: EngineStats | undefined): ResourceReading | undefined {
+export function readingFrom(current: ContainerStats, previous: ContainerStats | undefined): ResourceReading | undefined {
   const cpu = current.cpu_stats;
   const before = previous?.cpu_stats;
   const memory = current.memory_stats;
@@ -41,7 +38,7 @@ export function readingFrom(current: EngineStats, previous: EngineStats | undefi
 interface Sampling {
   agent: AgentRef;
   timer: ReturnType<typeof setInterval>;
-  previous: EngineStats | undefined;
+  previous: ContainerStats | undefined;
   busy: boolean;
   stopped: boolean;
 }
@@ -87,8 +84,7 @@ export class ResourceSampler {
     if (sampling.busy || sampling.stopped) return;
     sampling.busy = true;
     try {
-      // one-shot: the engine answers at once instead of waiting a second for its own second reading.
-      const stats = (await this.#engine().api.getContainer(`airlock-${task}`).stats({ stream: false, 'one-shot': true } as never)) as unknown as EngineStats;
+      const stats = await taskBackend(this.#engine()).container(`airlock-${task}`).stats();
       if (sampling.stopped) return;
       const reading = readingFrom(stats, sampling.previous);
       sampling.previous = stats;

@@ -3,6 +3,7 @@ import type { Engine } from '../engine/engine.js';
 import { sandboxLabels } from '../engine/hardening.js';
 import { taskObjectNames } from '../engine/leftovers.js';
 import { removeVolumes, Sandbox } from '../engine/sandbox.js';
+import { taskBackend } from '../engine/task-backend.js';
 import { TaskSidecar, type SidecarEvents } from '../engine/task-sidecar.js';
 import { Teardown } from './teardown.js';
 import type { TaskSpec } from './spec.js';
@@ -66,7 +67,8 @@ export interface PrepareSlotOptions {
  * vouched for by the trail and reaped. On any failure what was made is removed, and it throws.
  */
 export async function prepareSlot(options: PrepareSlotOptions): Promise<PoolSlot> {
-  const { engine, bus, task, owner, shape } = options;
+  const { bus, task, owner, shape } = options;
+  const backend = taskBackend(options.engine);
   const names = taskObjectNames(task);
   bus.emit({
     task, agent: POOL_AGENT, actor: 'airlock', kind: 'pool.prepared',
@@ -75,14 +77,13 @@ export async function prepareSlot(options: PrepareSlotOptions): Promise<PoolSlot
   const labels = sandboxLabels(task, POOL_AGENT, owner);
   const workspace = { volume: names.workspace, sizeBytes: shape.limits.diskBytes };
   const teardown = new Teardown();
-  teardown.add('volumes', async () => void (removed.volumes += await removeVolumes(engine, [names.workspace, names.certs])));
+  teardown.add('volumes', async () => void (removed.volumes += await removeVolumes(backend, [names.workspace, names.certs])));
   const removed = { containers: 0, volumes: 0 };
   let bound: SidecarEvents = {};
   try {
-    const image = await engine.call((api) => api.getImage(shape.image).inspect());
-    const config = image.Config as { Cmd?: string[] | null; Entrypoint?: string[] | string | null; Volumes?: Record<string, unknown> | null };
-    const noEntrypoint = config.Entrypoint === undefined || config.Entrypoint === null || config.Entrypoint.length === 0;
-    const sidecar = await TaskSidecar.create(engine, {
+    const image = await backend.image(shape.image);
+    const noEntrypoint = image.entrypoint.length === 0;
+    const sidecar = await TaskSidecar.create(backend, {
       name: names.sidecar, labels, image: shape.image, assetsDir: options.assetsDir, workspace, workdir: shape.workdir, proxy: { browser: false },
       events: {
         // Until a task with a network claims the slot (and for one without), a connection goes nowhere.
@@ -93,9 +94,9 @@ export async function prepareSlot(options: PrepareSlotOptions): Promise<PoolSlot
     });
     teardown.add('sidecar', async () => void (removed.containers += await sidecar.destroy()));
     await sidecar.start();
-    const sandbox = await Sandbox.create(engine, {
+    const sandbox = await Sandbox.create(backend, {
       name: names.container, labels, image: shape.image, command: undefined, launcher: true, workdir: shape.workdir, env: {},
-      workspace, limits: shape.limits, sidecar: sidecar.container.id, certsVolume: names.certs, imageVolumes: Object.keys(config.Volumes ?? {}),
+      workspace, limits: shape.limits, sidecar: sidecar.container.id, certsVolume: names.certs, imageVolumes: image.volumes,
     });
     teardown.add('sandbox', async () => void (removed.containers += await sandbox.destroy()));
     const attached = await sandbox.attach(true);
@@ -106,12 +107,12 @@ export async function prepareSlot(options: PrepareSlotOptions): Promise<PoolSlot
     let destroyed: Promise<{ containers: number; volumes: number }> | undefined;
     return {
       task, owner, preparedAt: options.now, shape, sidecar, sandbox, attached,
-      imageCommand: config.Cmd ?? [],
+      imageCommand: image.command,
       // An ENTRYPOINT would wrap the launcher, not the task's command: such an image is never pooled.
       fits: (spec) => noEntrypoint && spec.display === undefined && spec.terminal === undefined && spec.project === undefined && spec.image === shape.image && spec.workdir === shape.workdir
         && spec.limits.cpus === shape.limits.cpus && spec.limits.memoryBytes === shape.limits.memoryBytes
         && spec.limits.pids === shape.limits.pids && spec.limits.diskBytes === shape.limits.diskBytes,
-      imageCurrent: () => engine.call((api) => api.getImage(shape.image).inspect()).then((now) => now.Id === image.Id, () => false),
+      imageCurrent: () => backend.image(shape.image).then((now) => now.id === image.id, () => false),
       bind: (events) => (bound = events),
       launch: (command, env) => attached.end(launchMessage(command ?? [], env)),
       destroy: () => {

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type Dockerode from 'dockerode';
 import type { AgentRef } from '../audit/events.js';
 import type { Clock } from '../clock.js';
 import { KeptScreen, type ContainerState, type KeptScreenTiming } from '../desktop/kept-screen.js';
@@ -10,6 +9,7 @@ import type { ScreenRegistry } from '../desktop/screen-registry.js';
 import { ScreenSession } from '../desktop/screen-session.js';
 import { StallWatch } from '../desktop/stall-watch.js';
 import type { DisplaySpec, ScreenshotInfo } from '../desktop/types.js';
+import type { BackendContainer } from '../engine/backend.js';
 
 /**
  * The sandbox's command for a display task: the desktop first, then the agent's own command. The
@@ -48,7 +48,7 @@ export type DesktopEventKind = 'screen.started' | 'screen.capture' | 'screen.sta
  * does not show are `screen.stalled` and a violation too (rule `screen.stalled`).
  */
 export function startTaskDesktop(options: {
-  container: Dockerode.Container;
+  container: BackendContainer;
   task: string;
   agent: AgentRef;
   display: DisplaySpec;
@@ -117,8 +117,8 @@ export function startTaskDesktop(options: {
   };
 }
 
-async function containerState(container: Dockerode.Container): Promise<ContainerState> {
-  const info = await container.inspect();
-  if (!info.State.Running) return 'gone';
-  return info.State.Paused ? 'paused' : 'running';
+async function containerState(container: BackendContainer): Promise<ContainerState> {
+  const state = await container.state();
+  if (!state.running) return 'gone';
+  return state.paused ? 'paused' : 'running';
 }

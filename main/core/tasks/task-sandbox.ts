@@ -2,6 +2,7 @@ import type { Engine } from '../engine/engine.js';
 import { BASE_IMAGE } from '../images/images.js';
 import type { taskObjectNames } from '../engine/leftovers.js';
 import { imageVolumes, removeVolumes, Sandbox } from '../engine/sandbox.js';
+import { taskBackend } from '../engine/task-backend.js';
 import { TaskSidecar } from '../engine/task-sidecar.js';
 import { orControlRefused, orImageMissing } from './engine-errors.js';
 import type { PoolSlot } from './pool-slot.js';
@@ -39,7 +40,8 @@ const SIDECAR_CONTROL = 'the task\'s sidecar (its fail-safe, namespaces and size
  * the task's events) and destroyed with it.
  */
 export async function openTaskSandbox(options: TaskSandboxOptions): Promise<{ sidecar: TaskSidecar; sandbox: Sandbox }> {
-  const { engine, spec, names, labels, network, report, teardown, made, slot } = options;
+  const { spec, names, labels, network, report, teardown, made, slot } = options;
+  const backend = taskBackend(options.engine);
   made.engineObjects = true;
   const sidecarEvents = { ...(network.relay ? { onConnection: network.relay.onConnection } : {}), onStatus: report.status, onConnectionRefused: report.connectionsRefused };
   if (slot) {
@@ -54,11 +56,11 @@ export async function openTaskSandbox(options: TaskSandboxOptions): Promise<{ si
   const workspace = { volume: names.workspace, sizeBytes: spec.limits.diskBytes };
   const certsVolume = options.certsVolume ? names.certs : undefined;
   teardown.add('volumes', async () => {
-    made.volumes += await removeVolumes(engine, [workspace.volume, ...(certsVolume ? [certsVolume] : [])]);
+    made.volumes += await removeVolumes(backend, [workspace.volume, ...(certsVolume ? [certsVolume] : [])]);
   });
   // An image's own VOLUMEs get a tmpfs each (a 404 here is the missing image, said so).
-  const volumesOfImage = await imageVolumes(engine, spec.image).catch(orImageMissing(spec.image, ''));
-  const sidecar = await TaskSidecar.create(engine, {
+  const volumesOfImage = await imageVolumes(backend, spec.image).catch(orImageMissing(spec.image, ''));
+  const sidecar = await TaskSidecar.create(backend, {
     name: names.sidecar, labels, image: BASE_IMAGE, assetsDir: options.assetsDir, workspace, workdir: spec.workdir,
     ...(network.relay ? { proxy: { browser: network.relay.browser } } : {}), events: sidecarEvents,
   }).catch(orImageMissing(BASE_IMAGE, 'the task\'s sidecar')).catch(orControlRefused(SIDECAR_CONTROL));
@@ -67,7 +69,7 @@ export async function openTaskSandbox(options: TaskSandboxOptions): Promise<{ si
   });
   const [started, created] = await Promise.allSettled([
     sidecar.start(),
-    Sandbox.create(engine, {
+    Sandbox.create(backend, {
       name: names.container, labels, image: spec.image, command: spec.display ? desktopCommand(spec.command, options.assetsDir) : spec.command, workdir: spec.workdir,
       env: options.env, display: spec.display !== undefined, ...(spec.project ? { cwd: spec.project.to } : {}),
       workspace, limits: spec.limits, sidecar: sidecar.container.id, ...(certsVolume ? { certsVolume } : {}), secretsOnStdin: options.secretsOnStdin, imageVolumes: volumesOfImage,
