@@ -8,7 +8,7 @@
 /** What `airlock doctor` reports: can Airlock reach an engine, a keychain, and its images. */
 export interface DoctorReport {
   engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
-  keychain: { ok: boolean; backend: string; message: string; fix?: string };
+  keychain: { ok: boolean; backend: string; store: 'secret-service' | 'airlock-secret-service' | 'kernel-keyring' | 'macos-keychain' | 'windows-credential-manager' | 'none'; persistent: boolean; message: string; fix?: string };
   /** `optional`: only some tasks need the image (agent-desktop: tasks with `display:`); a missing one does not make `ok` false. */
   images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean; kit?: string; outdated?: boolean }[];
   ok: boolean;

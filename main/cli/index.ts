@@ -4,6 +4,7 @@ import { registerAgentCommands } from './commands/agents.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerCredentialCommands } from './commands/credentials.js';
 import { registerEngineCommands } from './commands/engine.js';
+import { registerKeychainCommands } from './commands/keychain.js';
 import { registerPricesCommand } from './commands/prices.js';
 import { registerRun } from './commands/run.js';
 import { registerSystemCommands } from './commands/system.js';
@@ -34,6 +35,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
   registerPricesCommand(program);
   registerSystemCommands(program, setExit);
   registerEngineCommands(program, setExit);
+  registerKeychainCommands(program, setExit);
 
   try {
     await program.parseAsync(argv, { from: 'user' });

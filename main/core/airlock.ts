@@ -80,7 +80,7 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
   const home = homeLayout(options.home ?? airlockHome(env));
   const clock = options.clock ?? systemClock;
   const bus = new EventBus(clock);
-  const keychain = options.keychain ?? new Keychain();
+  const keychain = options.keychain ?? new Keychain({ home: home.root });
   const live = new LiveTasks();
   let connected: Engine | undefined;
   const engine = options.engine ?? (() => (connected ??= connectOrExplain(env)));

@@ -28,6 +28,7 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
         lines.push(`        endpoint  ${report.engine.endpoint}`);
         if (report.engine.fix) lines.push(`        fix:      ${report.engine.fix}`);
         lines.push(`${mark(report.keychain.ok)} keychain  ${report.keychain.message}`);
+        if (report.keychain.ok) lines.push(`        store     ${report.keychain.store}${report.keychain.persistent ? ' (survives a reboot)' : ' (NOT kept across a reboot)'}`);
         if (report.keychain.fix) lines.push(`        fix:      ${report.keychain.fix}`);
         for (const image of report.images) {
           lines.push(`${image.outdated ? 'OLD    ' : mark(image.present, image.optional)} image     ${image.ref}${image.present ? ` ${image.id?.slice(7, 19) ?? ''} ${image.sizeBytes ? formatSize(image.sizeBytes) : ''}` : ''}`);

@@ -1,4 +1,4 @@
-import type { Keychain } from '../credentials/keychain.js';
+import type { Keychain, KeychainStatus } from '../credentials/keychain.js';
 import { isAirlockError } from '../errors.js';
 import type { Engine } from '../engine/engine.js';
 import { kitImageState } from '../images/image-kit.js';
@@ -6,7 +6,8 @@ import { BASE_IMAGE, DESKTOP_IMAGE, imageStatus, isOutdatedBase } from '../image
 
 export interface DoctorReport {
   engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
-  keychain: { ok: boolean; backend: string; message: string; fix?: string };
+  /** `store`: which store holds the secrets (`none`: no usable one); `persistent`: what it keeps survives a reboot. */
+  keychain: KeychainStatus;
   /** `optional`: only some tasks need the image (agent-desktop: tasks with `display:`); a missing one does not make `ok` false. */
   /** `outdated`: there, but built by an older Airlock (without what agents now rely on: npm, pip…); it must be rebuilt. */
   images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean; kit?: string; outdated?: boolean }[];
