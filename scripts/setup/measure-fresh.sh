@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Times README's first command on a fresh Debian bookworm machine: a privileged container made from
+# an mmdebstrap minbase root filesystem (plus git and ca-certificates, to clone), with nothing else:
+# no Node, no Docker, no keychain. Inside it, as root: git clone of this repository at REF, then
+# `./scripts/setup.sh` (Debian packages, Node 24, dockerd started in the container, npm ci, the
+# images, the demo), timed. Its apt mirror and npm registry are this machine's.
+#
+#   scripts/setup/measure-fresh.sh [REF] [-- setup.sh options]
+#
+# Needs mmdebstrap and a Docker engine that may run privileged containers (Docker in Docker is only
+# for this measurement). Leaves the root filesystem image for the next run; removes the container
+# and its engine's data.
+set -Eeuo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+REF=HEAD
+if [ $# -gt 0 ] && [ "$1" != -- ]; then REF=$1; shift; fi
+[ "${1:-}" = -- ] && shift
+WORK=${AIRLOCK_MEASURE_DIR:-/var/tmp/airlock-measure-fresh}
+IMAGE=airlock-measure/fresh-debian:bookworm
+NAME=airlock-measure-fresh-$$
+COMMIT=$(git -C "$REPO" rev-parse "$REF")
+
+mkdir -p "$WORK"
+cleanup() {
+  docker rm -f "$NAME" >/dev/null 2>&1 || true
+  rm -rf "$WORK/docker-$$" "$WORK/src-$$.git"
+}
+trap cleanup EXIT
+
+if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
+  echo "making the fresh root filesystem (mmdebstrap bookworm minbase + git, ca-certificates)"
+  mmdebstrap --quiet --variant=minbase --include=git,ca-certificates bookworm - | docker import - "$IMAGE" >/dev/null
+fi
+git clone -q --bare --no-local "$REPO" "$WORK/src-$$.git"
+git -C "$WORK/src-$$.git" fetch -q "$REPO" "$COMMIT"
+mkdir -p "$WORK/docker-$$"
+
+echo "fresh Debian, commit $COMMIT: git clone && ./scripts/setup.sh $*"
+# The inner engine keeps its data on a plain directory (overlay2 cannot sit on the container's overlay).
+docker run --rm --privileged --name "$NAME" -e TERM=dumb \
+  -v "$WORK/src-$$.git:/src.git:ro" -v "$WORK/docker-$$:/var/lib/docker" \
+  "$IMAGE" bash -c '
+    set -e
+    start=$(date +%s)
+    git clone -q /src.git /root/airlock && cd /root/airlock && git checkout -q "$1"
+    shift
+    ./scripts/setup.sh "$@"
+    echo "FIRST COMMAND: $(( $(date +%s) - start ))s from git clone to the demo'"'"'s end"' \
+  bash "$COMMIT" "$@"
