@@ -18,6 +18,12 @@ on_error() {
 }
 trap 'on_error $? $LINENO' ERR
 
+# Node uses its own CA list; machines behind a TLS-inspecting proxy trust it only via the system
+# bundle (npm ci, and the Node and npm the image builds fetch).
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
+
 # debian (apt-get: Debian, Ubuntu and their kin), macos, windows (Git Bash, MSYS, Cygwin) or other.
 detect_platform() {
   case "$(uname -s)" in

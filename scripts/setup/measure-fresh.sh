@@ -36,12 +36,25 @@ git clone -q --bare --no-local "$REPO" "$WORK/src-$$.git"
 git -C "$WORK/src-$$.git" fetch -q "$REPO" "$COMMIT"
 mkdir -p "$WORK/docker-$$"
 
+# --privileged asks for every capability; where this machine itself lacks one (CAP_SYS_RESOURCE in
+# some VMs and containers, and then runc refuses), all the others, no seccomp/AppArmor/masked paths,
+# every device, and /sys and the cgroup mounts made writable inside, which is what --privileged gives.
+PRIVILEGE=(--privileged) REMOUNT=:
+if [ $(( 0x$(awk '/^CapBnd/ {print $2}' /proc/self/status) >> 24 & 1 )) -eq 0 ]; then
+  PRIVILEGE=(--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined
+    --security-opt systempaths=unconfined --device-cgroup-rule 'a *:* rwm')
+  REMOUNT='mount -o remount,rw /sys && for m in $(awk '"'"'$3 == "cgroup" {print $2}'"'"' /proc/mounts); do mount -o remount,bind,rw "$m"; done'
+fi
+
 echo "fresh Debian, commit $COMMIT: git clone && ./scripts/setup.sh $*"
 # The inner engine keeps its data on a plain directory (overlay2 cannot sit on the container's overlay).
-docker run --rm --privileged --name "$NAME" -e TERM=dumb \
-  -v "$WORK/src-$$.git:/src.git:ro" -v "$WORK/docker-$$:/var/lib/docker" \
+docker run --rm "${PRIVILEGE[@]}" --name "$NAME" -e TERM=dumb -e REMOUNT="$REMOUNT" \
+  -v "$WORK/src-$$.git:/src.git:ro" -v "$WORK/docker-$$:/var/lib/docker" -v /usr/local/share/ca-certificates:/host-ca:ro \
   "$IMAGE" bash -c '
     set -e
+    eval "$REMOUNT"
+    # The CAs this machine adds (a TLS-inspecting proxy): every machine behind it has them.
+    cp /host-ca/*.crt /usr/local/share/ca-certificates/ 2>/dev/null && update-ca-certificates >/dev/null || true
     start=$(date +%s)
     git clone -q /src.git /root/airlock && cd /root/airlock && git checkout -q "$1"
     shift
