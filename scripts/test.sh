@@ -21,8 +21,9 @@ PLATFORM=$(detect_platform)
 ensure_node >/dev/null
 
 step "tests (lint, typecheck, vitest) in a D-Bus session with an unlocked keyring"
-command -v dbus-run-session >/dev/null 2>&1 && command -v gnome-keyring-daemon >/dev/null 2>&1 ||
+if ! command -v dbus-run-session >/dev/null 2>&1 || ! command -v gnome-keyring-daemon >/dev/null 2>&1; then
   fail "the tests need dbus-run-session and gnome-keyring-daemon" "apt-get install dbus dbus-daemon gnome-keyring"
+fi
 # A keyring of its own for every run: an existing login keyring with another password would make
 # gnome-keyring prompt (and fail) instead of unlocking.
 KEYRING_HOME=$(mktemp -d /tmp/airlock-test-keyring.XXXXXX)
@@ -31,6 +32,7 @@ trap 'rm -rf "$KEYRING_HOME"' EXIT
 # D-Bus then starts a locked one that cannot prompt here, and every later keychain test fails for a
 # reason that is not Airlock's. A watchdog checks every second that the login keyring is unlocked and
 # puts an unlocked daemon back if it is not, saying so in the log. It retries no test.
+# shellcheck disable=SC2016 # the script is for the session's shell
 env -u DBUS_SESSION_BUS_ADDRESS XDG_DATA_HOME="$KEYRING_HOME" dbus-run-session -- sh -c '
   unlock() { echo -n airlock-ci | gnome-keyring-daemon --replace --unlock --components=secrets >/dev/null; }
   locked() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The Docker engine (sourced): one that answers is used as it is (local, Docker Desktop, Podman's
 # socket, a remote DOCKER_HOST or context); else on Linux this machine's dockerd is started (systemd
 # when it runs the machine, else dockerd in the background) and waited for, and a user who may not
@@ -23,6 +24,7 @@ start_dockerd() {
   fi
   # No systemd (a container, WSL without systemd): dockerd in the background, its log in a file.
   progress "starting dockerd in the background (log: $DOCKERD_LOG)"
+  # shellcheck disable=SC2016 # $1 is the inner shell's
   as_root sh -c 'mkdir -p "$(dirname "$1")"; nohup dockerd >"$1" 2>&1 </dev/null & echo $! >"$1.pid"' sh "$DOCKERD_LOG"
 }
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/setup.sh and scripts/test.sh (sourced, not run): progress lines, failing with
 # the fix, root steps through sudo, Debian packages, npm ci, the keychain, the images.
 

@@ -43,6 +43,7 @@ PRIVILEGE=(--privileged) REMOUNT=:
 if [ $(( 0x$(awk '/^CapBnd/ {print $2}' /proc/self/status) >> 24 & 1 )) -eq 0 ]; then
   PRIVILEGE=(--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined --security-opt apparmor=unconfined
     --security-opt systempaths=unconfined --device-cgroup-rule 'a *:* rwm')
+  # shellcheck disable=SC2016 # run by the container's shell
   REMOUNT='mount -o remount,rw /sys && for m in $(awk '"'"'$3 == "cgroup" {print $2}'"'"' /proc/mounts); do mount -o remount,bind,rw "$m"; done'
 fi
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Node.js for Airlock (sourced): the node on PATH when it is recent enough, else the official Node 24
 # binary from the npm registry (the package node-linux-<arch>, with npm beside it), checked against
 # the integrity pinned here, in AIRLOCK_NODE_DIR. Only curl is needed: no npm, no nodejs.org (often
@@ -5,8 +6,6 @@
 
 NODE_MINIMUM=22.12
 NODE_VERSION=24.22.3
-NODE_INTEGRITY_x64=sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==
-NODE_INTEGRITY_arm64=sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw==
 NPM_VERSION=11.19.1
 NPM_INTEGRITY=sha512-ztsxKxt/kkIaAs+2i0GU6I+DRmUdrNasxTZKJe9TCdSjKxlhah/4r/hl5ygMD6XAg1qZ9c2TNomR4qgOydp10g==
 NODE_DIR=${AIRLOCK_NODE_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/airlock/node24}
@@ -17,6 +16,14 @@ NODE_INSTALLED=0
 node_is_recent() {
   command -v node >/dev/null 2>&1 || return 1
   node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 22 || (a === 22 && b >= 12) ? 0 : 1)' 2>/dev/null
+}
+
+# The sha512 of node-linux-<arch>@NODE_VERSION as the npm registry publishes it (npm view … dist.integrity).
+node_integrity() {
+  case "$1" in
+    x64) echo sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA== ;;
+    arm64) echo sha512-IZx0J52/1NDwAsY2iyWR9nlPIYuYviTWetjj8+ElvYQh2+XRhLfCfkbFEF/2O5vGI2hcUbyPNHV+nz342FbJXw== ;;
+  esac
 }
 
 node_arch() {
@@ -61,8 +68,7 @@ ensure_node() {
     log "node on PATH is $(node --version 2>/dev/null || echo missing): using Node $NODE_VERSION in $NODE_DIR"
     local package="$NODE_DIR/node_modules/node-linux-$arch"
     if ! "$package/bin/node" -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 24 ? 0 : 1)' 2>/dev/null; then
-      local integrity_var="NODE_INTEGRITY_$arch"
-      fetch_package "node-linux-$arch" "$NODE_VERSION" "${!integrity_var}" "$package"
+      fetch_package "node-linux-$arch" "$NODE_VERSION" "$(node_integrity "$arch")" "$package"
     else
       log "already there: $package"
     fi
