@@ -68,7 +68,9 @@ docker run --rm "${PRIVILEGE[@]}" --name "$NAME" -e TERM=dumb -e REMOUNT="$REMOU
     su "$AS_USER" -c "
       set -e
       start=\$(date +%s)
-      git clone -q /src.git ~/airlock && cd ~/airlock && git checkout -q $1
+      git -c safe.directory=/src.git clone -q /src.git ~/airlock
+      cd ~/airlock
+      git checkout -q $1
       ./scripts/setup.sh ${*:2}
       echo \"FIRST COMMAND: \$(( \$(date +%s) - start ))s from git clone to the demo'"'"'s end\"
       again=\$(date +%s)

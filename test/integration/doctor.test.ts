@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DoctorReport } from '../../main/core/service/doctor.js';
-import { approve, CLI, REPO, runCli, tempDir, type CliResult } from '../helpers/env.js';
+import { approve, childResult, CLI, REPO, runCli, tempDir, type CliResult } from '../helpers/env.js';
 
 const SOCKET = '/var/run/docker.sock';
 const NOBODY = 65534;
@@ -34,17 +34,9 @@ function nobodysHome(): { dir: string; home: string; manifest: string } {
 function runAsNobody(args: string[], dir: string, groups: number[]): Promise<CliResult> {
   const quoted = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
   const groupArgs = groups.length ? ['--groups', groups.join(',')] : ['--clear-groups'];
-  return new Promise((resolve, reject) => {
-    const child = spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), ...groupArgs, 'env', '-u', 'DBUS_SESSION_BUS_ADDRESS',
-      `HOME=${dir}`, `XDG_DATA_HOME=${path.join(dir, 'keyring')}`, `AIRLOCK_HOME=${path.join(dir, 'home')}`, 'AIRLOCK_ENGINE=inprocess', 'NO_COLOR=1',
-      'dbus-run-session', '--', 'sh', '-c', `echo -n x | gnome-keyring-daemon --unlock --components=secrets >/dev/null && ${quoted}`], { cwd: REPO });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return childResult(spawn('setpriv', ['--reuid', String(NOBODY), '--regid', String(NOBODY), ...groupArgs, 'env', '-u', 'DBUS_SESSION_BUS_ADDRESS',
+    `HOME=${dir}`, `XDG_DATA_HOME=${path.join(dir, 'keyring')}`, `AIRLOCK_HOME=${path.join(dir, 'home')}`, 'AIRLOCK_ENGINE=inprocess', 'NO_COLOR=1',
+    'dbus-run-session', '--', 'sh', '-c', `echo -n x | gnome-keyring-daemon --unlock --components=secrets >/dev/null && ${quoted}`], { cwd: REPO }));
 }
 
 const dockerGid = () => fs.statSync(SOCKET).gid;
