@@ -64,11 +64,13 @@ docker run --rm "${PRIVILEGE[@]}" --name "$NAME" -e TERM=dumb -e REMOUNT="$REMOU
     if [ "$AS_USER" != root ]; then
       useradd -m -s /bin/bash "$AS_USER" && echo "$AS_USER ALL=(ALL) NOPASSWD:ALL" >/etc/sudoers.d/"$AS_USER"
     fi
+    # The repository to clone, owned by the user who clones it (git refuses another owner'"'"'s).
+    cp -r /src.git /tmp/src.git && chown -R "$AS_USER" /tmp/src.git
     cd /tmp
     su "$AS_USER" -c "
       set -e
       start=\$(date +%s)
-      git -c safe.directory=/src.git clone -q /src.git ~/airlock
+      git clone -q /tmp/src.git ~/airlock
       cd ~/airlock
       git checkout -q $1
       ./scripts/setup.sh ${*:2}
