@@ -7,7 +7,8 @@
 #
 #   scripts/setup/measure-fresh.sh [REF] [-- setup.sh options]
 #
-# AIRLOCK_MEASURE_USER=dev runs it as a user `dev` with passwordless sudo (as cloud images have)
+# The keychain step reads its passphrase from standard input: AIRLOCK_MEASURE_PASSPHRASE (a
+# throwaway default). AIRLOCK_MEASURE_USER=dev runs it as a user `dev` with passwordless sudo (as cloud images have)
 # instead of root. After the first command it runs `./scripts/setup.sh --no-demo` again: every step
 # then finds its work done.
 #
@@ -54,7 +55,7 @@ fi
 
 echo "fresh Debian, commit $COMMIT: git clone && ./scripts/setup.sh $*"
 # The inner engine keeps its data on a plain directory (overlay2 cannot sit on the container's overlay).
-docker run --rm "${PRIVILEGE[@]}" --name "$NAME" -e TERM=dumb -e REMOUNT="$REMOUNT" -e AS_USER="$AS_USER" \
+docker run --rm "${PRIVILEGE[@]}" --name "$NAME" -e TERM=dumb -e REMOUNT="$REMOUNT" -e AS_USER="$AS_USER" -e PASSPHRASE="${AIRLOCK_MEASURE_PASSPHRASE:-measure-fresh-passphrase}" \
   -v "$WORK/src-$$.git:/src.git:ro" -v "$WORK/docker-$$:/var/lib/docker" -v /usr/local/share/ca-certificates:/host-ca:ro \
   "$IMAGE" bash -c '
     set -e
@@ -73,7 +74,8 @@ docker run --rm "${PRIVILEGE[@]}" --name "$NAME" -e TERM=dumb -e REMOUNT="$REMOU
       git clone -q /tmp/src.git ~/airlock
       cd ~/airlock
       git checkout -q $1
-      ./scripts/setup.sh ${*:2}
+      # The keychain step (no session bus here) reads its passphrase from standard input; a person types it.
+      printf \"%s\\n\" \"\$PASSPHRASE\" | ./scripts/setup.sh ${*:2}
       echo \"FIRST COMMAND: \$(( \$(date +%s) - start ))s from git clone to the demo'"'"'s end\"
       again=\$(date +%s)
       ./scripts/setup.sh --no-demo
