@@ -77,11 +77,13 @@ ensure_engine() {
       progress "adding $(id -un) to the docker group (membership in docker is root-equivalent on this machine)"
       as_root usermod -aG docker "$(id -un)"
     fi
-    # This shell's groups are those of the login: carry on in one with the docker group.
+    # This shell's groups are those of the login: carry on as a new login of the same user, whose
+    # groups now include docker. (Not `sg docker`: it makes docker the primary group, and newuidmap,
+    # which the image build needs without root, then refuses.) The environment is kept, PATH too.
     [ -n "${AIRLOCK_SETUP_IN_DOCKER_GROUP:-}" ] && fail "still no access to $socket" "log out and in again, then run this again"
     log "continuing with the docker group (your other shells get it at your next login, or now with: newgrp docker)"
     export AIRLOCK_SETUP_IN_DOCKER_GROUP=1
-    exec sg docker -c "$(printf '%q ' "$SETUP_SCRIPT" "${SETUP_ARGS[@]}")"
+    exec sudo -E -u "$(id -un)" env PATH="$PATH" "$SETUP_SCRIPT" "${SETUP_ARGS[@]}"
   fi
   fail "the engine at $socket does not answer" "docker version says why"
 }
