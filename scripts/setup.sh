@@ -52,13 +52,10 @@ if [ "$PLATFORM" = debian ]; then
   step "Debian packages"
   packages=(ca-certificates curl dbus dbus-daemon gnome-keyring mmdebstrap)
   [ "$FOR_TESTS" = 1 ] && packages+=(chromium)
-  # Not root: the engine's offline image build runs mmdebstrap as you, in a user namespace (newuidmap).
-  [ "$(id -u)" -ne 0 ] && packages+=(uidmap)
   packages+=("${EXTRA_PACKAGES[@]}")
   # Any Docker engine will do (docker-ce, docker.io, a remote DOCKER_HOST): docker.io only when none is there.
   if ! command -v dockerd >/dev/null 2>&1 && ! engine_answers; then packages+=(docker.io); fi
   apt_install "${packages[@]}"
-  [ "$(id -u)" -ne 0 ] && ensure_subordinate_ids
 fi
 
 step "Node.js >= $NODE_MINIMUM"

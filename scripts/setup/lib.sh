@@ -57,22 +57,6 @@ apt_install() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# Subordinate uids and gids for this user (/etc/subuid, /etc/subgid): mmdebstrap maps its root
-# filesystem's owners to them when it builds an image without root. A range past every one
-# already given, when the user has none.
-ensure_subordinate_ids() {
-  local me file start
-  me=$(id -un)
-  for file in /etc/subuid /etc/subgid; do
-    if grep -q "^$me:" "$file" 2>/dev/null; then continue; fi
-    start=100000
-    [ -f "$file" ] && start=$(awk -F: 'BEGIN { next_free = 100000 } $2 + $3 > next_free { next_free = $2 + $3 } END { print next_free }' "$file")
-    progress "giving $me the subordinate ids $start-$((start + 65535)) in $file (for image builds without root)"
-    if [ "$file" = /etc/subuid ]; then as_root usermod --add-subuids "$start-$((start + 65535))" "$me"
-    else as_root usermod --add-subgids "$start-$((start + 65535))" "$me"; fi
-  done
-}
-
 # npm ci, skipped when node_modules was installed from this very package-lock.json by this Node
 # major (then only the CLI bundle is rebuilt, from the current sources).
 ensure_npm_ci() {
@@ -109,9 +93,20 @@ ensure_keychain() {
 
 # Builds an agent image when it is missing (args: airlock image build's options). On Debian from
 # this machine's own packages (mmdebstrap), so no registry is needed; elsewhere from the registry.
+# mmdebstrap needs root: not root, the build runs through sudo, in an engine of its own (in-process,
+# a throwaway AIRLOCK_HOME); the image lands in the same Docker engine. (As a user, mmdebstrap's
+# user-namespace mode fails at the image's setup step.)
 build_image() {
-  local offline=()
+  local offline=() home
   [ "$PLATFORM" = debian ] && offline=(--offline)
+  if [ "$PLATFORM" = debian ] && [ "$(id -u)" -ne 0 ]; then
+    home=$(mktemp -d)
+    # shellcheck disable=SC2086 # the options are words
+    as_root env PATH="$PATH" NODE_EXTRA_CA_CERTS="${NODE_EXTRA_CA_CERTS:-}" ${DOCKER_HOST:+DOCKER_HOST="$DOCKER_HOST"} \
+      AIRLOCK_ENGINE=inprocess AIRLOCK_HOME="$home/airlock" node bin/airlock.cjs image build $1 "${offline[@]}" || { as_root rm -rf "$home"; return 1; }
+    as_root rm -rf "$home"
+    return
+  fi
   # shellcheck disable=SC2086 # the options are words
   node bin/airlock.cjs image build $1 "${offline[@]}"
 }
