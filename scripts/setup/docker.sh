@@ -78,8 +78,8 @@ ensure_engine() {
       as_root usermod -aG docker "$(id -un)"
     fi
     # This shell's groups are those of the login: carry on as a new login of the same user, whose
-    # groups now include docker. (Not `sg docker`: it makes docker the primary group, and newuidmap,
-    # which the image build needs without root, then refuses.) The environment is kept, PATH too.
+    # groups now include docker. (Not `sg docker`: it makes docker the primary group of everything
+    # the rest makes, and newuidmap refuses such a process.) The environment is kept, PATH too.
     [ -n "${AIRLOCK_SETUP_IN_DOCKER_GROUP:-}" ] && fail "still no access to $socket" "log out and in again, then run this again"
     log "continuing with the docker group (your other shells get it at your next login, or now with: newgrp docker)"
     export AIRLOCK_SETUP_IN_DOCKER_GROUP=1
