@@ -46,6 +46,9 @@ as_root() {
 # Installs the Debian packages that are not installed yet (none: says so and does nothing).
 apt_install() {
   local missing=() pkg
+  # Each name once, in the order given.
+  # shellcheck disable=SC2046 # package names are single words
+  set -- $(printf '%s\n' "$@" | awk '!seen[$0]++')
   for pkg in "$@"; do
     # Any Docker engine will do (docker-ce, docker.io): docker.io only when dockerd is absent.
     if [ "$pkg" = docker.io ] && command -v dockerd >/dev/null 2>&1; then continue; fi
