@@ -7,7 +7,15 @@
 
 /** What `airlock doctor` reports: can Airlock reach an engine, a keychain, and its images. */
 export interface DoctorReport {
-  engine: { ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string };
+  engine: {
+    ok: boolean; endpoint: string; version?: string; apiVersion?: string; os?: string; message: string; fix?: string;
+    /** One request to the engine answered (GET /_ping, the median of three), in milliseconds. */
+    latencyMs?: number;
+    /** The engine created and removed a labelled container from the agent image (absent: the image is missing). */
+    roundTrip?: boolean;
+    /** May this user use the engine's local socket (absent for tcp://, ssh://: the remote engine decides). */
+    access?: { ok: boolean; message: string; fix?: string };
+  };
   keychain: { ok: boolean; backend: string; store: 'secret-service' | 'airlock-secret-service' | 'kernel-keyring' | 'macos-keychain' | 'windows-credential-manager' | 'none'; persistent: boolean; message: string; fix?: string };
   /** `optional`: only some tasks need the image (agent-desktop: tasks with `display:`); a missing one does not make `ok` false. */
   images: { ref: string; present: boolean; id?: string; created?: string; sizeBytes?: number; fix?: string; optional?: boolean; kit?: string; outdated?: boolean }[];

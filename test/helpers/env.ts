@@ -123,3 +123,15 @@ export async function startCliRun(dir: string, yaml: string, home: string, env: 
   await waitFor(async () => (out.includes('"line":"up"') ? true : undefined), 'the agent to start');
   return { child, task: JSON.parse(out.split('\n')[0]!).task as string, output: () => out, errors: () => errors, exited };
 }
+
+/** What a spawned command printed and how it ended. */
+export function childResult(child: ChildProcessWithoutNullStreams): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -710,7 +710,13 @@ describe('doctor', () => {
         inspect: async () => (present.includes(ref) ? { Id: `sha256:${'a'.repeat(64)}`, Created: '2025-01-01T00:00:00Z', Size: 1000, Config: { Labels: { [BASE_REVISION_LABEL]: revision } } } : Promise.reject(Object.assign(new Error('no such image'), { statusCode: 404 }))),
       }),
     };
-    return { api, endpoint: { description: 'unix:///fake.sock' }, info: async () => ({ endpoint: 'unix:///fake.sock', version: '27.0', apiVersion: '1.46', os: 'linux', arch: 'x86_64', platform: 'Docker Engine' }) } as unknown as Engine;
+    // A tcp endpoint: no local socket whose rights the doctor would read; the round trip creates and removes.
+    const container = { remove: async () => undefined };
+    Object.assign(api, { ping: async () => 'OK', createContainer: async () => container });
+    return {
+      api, endpoint: { description: 'tcp://fake.test:2376', options: { protocol: 'https', host: 'fake.test', port: 2376 } }, call: (fn: (a: typeof api) => unknown) => fn(api),
+      info: async () => ({ endpoint: 'tcp://fake.test:2376', version: '27.0', apiVersion: '1.46', os: 'linux', arch: 'x86_64', platform: 'Docker Engine' }),
+    } as unknown as Engine;
   }
   const keychain = { probe: () => ({ ok: true, backend: 'test', message: 'ok' }) } as unknown as Keychain;
 

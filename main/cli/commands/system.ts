@@ -26,6 +26,8 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
         const lines: string[] = [];
         lines.push(`${mark(report.engine.ok)} engine    ${report.engine.message}`);
         lines.push(`        endpoint  ${report.engine.endpoint}`);
+        if (report.engine.access) lines.push(`        access    ${report.engine.access.message}`);
+        if (report.engine.latencyMs !== undefined) lines.push(`        latency   ${report.engine.latencyMs} ms${roundTripText(report.engine.roundTrip)}`);
         if (report.engine.fix) lines.push(`        fix:      ${report.engine.fix}`);
         lines.push(`${mark(report.keychain.ok)} keychain  ${report.keychain.message}`);
         if (report.keychain.ok) lines.push(`        store     ${report.keychain.store}${report.keychain.persistent ? ' (survives a reboot)' : ' (NOT kept across a reboot)'}`);
@@ -73,6 +75,12 @@ export function registerSystemCommands(program: Command, setExit: (code: ExitCod
           ...(opts.kit ? { kit: opts.kit, ...(opts.version ? { version: opts.version } : {}) } : { image: opts.desktop ? 'desktop' as const : 'base' as const }),
         })), { json: opts.json === true, retry: opts.kit ? `airlock image build --kit ${opts.kit}` : `airlock image build${opts.desktop ? ' --desktop' : ''}`, offline: opts.offline === true });
     });
+}
+
+/** After the latency: what the container round trip showed (nothing when it was not tried). */
+function roundTripText(roundTrip: boolean | undefined): string {
+  if (roundTrip === undefined) return '';
+  return roundTrip ? `; created and removed a container of ${BASE_IMAGE}` : `; could not create a container of ${BASE_IMAGE}`;
 }
 
 interface ImageBuildOptions {

@@ -1,6 +1,7 @@
 import Dockerode from 'dockerode';
 import { AirlockError } from '../errors.js';
 import { resolveEngineEndpoint, type EngineEndpoint } from './connection.js';
+import { socketAccess } from './engine-access.js';
 
 export interface EngineInfo {
   endpoint: string;
@@ -66,10 +67,12 @@ export class Engine {
 
   unavailable(error: unknown): AirlockError {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    // Refused by the socket's permissions: the fix is a right (the docker group), not starting Docker.
+    const denied = reason === 'EACCES' && 'socketPath' in this.endpoint.options ? socketAccess(this.endpoint.options.socketPath) : undefined;
     return new AirlockError(
       'engine_unavailable',
-      `cannot reach the Docker engine at ${this.endpoint.description}: ${reason}`,
-      'start Docker (Docker Desktop, `sudo systemctl start docker`, or `podman system service`), or set DOCKER_HOST',
+      `cannot reach the Docker engine at ${this.endpoint.description}: ${denied && !denied.ok ? denied.message : reason}`,
+      denied?.fix ?? 'start Docker (Docker Desktop, `sudo systemctl start docker`, or `podman system service`), or set DOCKER_HOST',
       { cause: error },
     );
   }
