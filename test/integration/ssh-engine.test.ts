@@ -10,7 +10,15 @@ import { listTaskObjects } from '../../main/core/engine/leftovers.js';
 import { Gateway } from '../../main/core/gateway/gateway.js';
 import { homeLayout } from '../../main/core/home.js';
 import { TaskRunner } from '../../main/core/tasks/runner.js';
-import { approve, lines, REPO, runCli, specFrom, tempDir } from '../helpers/env.js';
+import { connectEngine } from '../../main/core/server/connect.js';
+import type { Caller } from '../../main/core/server/dispatch.js';
+import { registerContextHandlers } from '../../main/ipc/contexts.js';
+import { EngineConnections } from '../../main/ipc/engine-link.js';
+import { invokeChecked, type Handler } from '../../main/ipc/register.js';
+import type { Channel } from '../../preload/contract.js';
+import { enginesOf, stopEngine, testClient } from '../helpers/engine.js';
+import { runInEngine } from '../helpers/engine-task.js';
+import { approve, CLI, lines, REPO, runCli, specFrom, TEST_ENGINE_ENV, tempDir, waitFor } from '../helpers/env.js';
 import { startRemotes } from '../helpers/remotes.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
@@ -101,6 +109,37 @@ network: { mode: allowlist, allow: [api.vendor.test] }
     const back = await runCli(['run', file], { env: unset, timeoutMs: 60_000 });
     expect(back.stderr).toMatch(/the running Airlock engine was started with other settings .*: restarting it/);
     expect(back.code).toBe(0);
+  });
+
+  it('the app\'s switch: refused while a task runs on the engine; then the page\'s next call is served by a fresh engine on the new context', async () => {
+    const dir = tempDir();
+    const DOCKER_CONFIG = path.join(dir, 'docker');
+    execFileSync('docker', ['context', 'create', 'ssh-box', '--docker', `host=${sshd.url}`], { env: { ...process.env, DOCKER_CONFIG }, stdio: 'ignore' });
+    const home = path.join(dir, 'home');
+    const env = sshd.env({ ...process.env, ...TEST_ENGINE_ENV, DOCKER_CONFIG, AIRLOCK_HOME: home, DOCKER_HOST: '' });
+    const connections = new EngineConnections(() => connectEngine({ env, spawn: { command: process.execPath, args: [CLI] }, client: 'app', notice: () => undefined }));
+    const page: Caller = { push: () => undefined, onGone: () => () => undefined };
+    const handlers = new Map<Channel, Handler<Channel>>();
+    registerContextHandlers((channel, handler) => void handlers.set(channel, handler as unknown as Handler<Channel>), { engine: connections, env });
+    const useContext = (name: string) => invokeChecked('engine.useContext', handlers.get('engine.useContext')!, [name], page, () => undefined);
+    try {
+      expect((await connections.call(page, 'doctor.run')).engine.endpoint).toMatch(/^unix:\/\//);
+      const [first] = enginesOf(home);
+      const client = await testClient(home);
+      const { task } = await runInEngine(client, dir, 'name: busy\ncommand: ["sh", "-c", "echo up; sleep 60"]\n');
+      expect(await useContext('ssh-box')).toMatchObject({ ok: false, error: { code: 'policy_refused', message: 'cannot switch the Docker engine while 1 task runs on it (busy)' } });
+      expect(fs.existsSync(path.join(DOCKER_CONFIG, 'config.json'))).toBe(false);
+      await client.call('tasks.stop', task);
+      await waitFor(async () => ((await client.call('tasks.list')).some((t) => t.id === task && ['starting', 'running', 'frozen'].includes(t.state)) ? undefined : true), 'the task to end');
+      await client.close();
+
+      expect(await useContext('ssh-box')).toMatchObject({ ok: true, value: { current: 'ssh-box' } });
+      expect((await connections.call(page, 'doctor.run')).engine.endpoint).toBe(`${sshd.url} (Docker context "ssh-box")`);
+      expect(enginesOf(home)).not.toContain(first);
+    } finally {
+      await connections.closeAll();
+      await stopEngine(home);
+    }
   });
 
   it('ssh refusing the key is one line naming the fix, from the core and from the CLI', async () => {
