@@ -180,6 +180,24 @@ network: { mode: allowlist, allow: [api.vendor.test] }
     }
   });
 
+  it('what a hostile remote prints to ssh\'s stderr reaches the user inert and bounded', async () => {
+    // A remote whose "docker" answers with terminal escapes, a bidi override and a megabyte of noise.
+    const script = path.join(tempDir(), 'hostile-docker');
+    fs.writeFileSync(script, '#!/bin/sh\nprintf \'\\033]0;pwned\\007\\033[2J\\342\\200\\256evil\' >&2\nhead -c 1000000 /dev/zero | tr "\\0" x >&2\nexit 1\n', { mode: 0o755 });
+    const hostile = await startSshd({ forcedCommand: script });
+    try {
+      const engine = Engine.connect(hostile.env({ ...process.env, DOCKER_HOST: hostile.url }));
+      engines.push(engine);
+      const error = await engine.info().then(() => undefined, (failure: unknown) => failure as Error);
+      expect(error).toMatchObject({ code: 'engine_unavailable', message: expect.stringMatching(/^cannot reach the Docker engine at ssh:\/\/\S+: /) });
+      expect(error!.message).not.toMatch(/[\p{Cc}\u202e]/u);
+      expect(error!.message).toMatch(/\]0;pwned.*\[2Jevilxxx/); // what it said, without the escapes
+      expect(error!.message.length).toBeLessThan(400);
+    } finally {
+      await hostile.stop();
+    }
+  });
+
   it('a host or user that ssh would read as an option is refused before any ssh runs', async () => {
     const bin = tempDir();
     const log = path.join(bin, 'ssh-ran');
