@@ -52,7 +52,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   key('stranger_key');
   const user = os.userInfo().username;
   const listen = options.listen ?? '127.0.0.1';
-  const port = await freePort(listen);
+  const port = await freePort('127.0.0.1'); // free here; a namespace of the test's has nothing on it yet
   const docker = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim();
   const forced = options.forcedCommand ?? `${docker} -H unix:///var/run/docker.sock system dial-stdio`;
   fs.writeFileSync(path.join(dir, 'authorized_keys'), `command="${forced}",restrict ${userKey}\n`, { mode: 0o600 });
