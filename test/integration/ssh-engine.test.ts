@@ -74,7 +74,6 @@ network: { mode: allowlist, allow: [api.vendor.test] }
     expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
     expect(run.stdout).toContain('hello over ssh');
     expect(run.code).toBe(4);
-    await stopEngine(home); // not left to outlive the test's folder
   });
 
   it('honours Docker contexts the docker CLI made: --context, and `docker context use` gets a fresh engine when idle', async () => {
@@ -110,7 +109,6 @@ network: { mode: allowlist, allow: [api.vendor.test] }
     const back = await runCli(['run', file], { env: unset, timeoutMs: 60_000 });
     expect(back.stderr).toMatch(/the running Airlock engine was started with other settings .*: restarting it/);
     expect(back.code).toBe(0);
-    await stopEngine(home);
   });
 
   it('the app\'s switch: refused while a task runs on the engine; then the page\'s next call is served by a fresh engine on the new context', async () => {
@@ -161,7 +159,6 @@ network: { mode: allowlist, allow: [api.vendor.test] }
       expect(ps.code).toBe(125);
       expect(ps.stderr).toMatch(/^airlock: cannot reach the Docker engine at ssh:\/\/.*permission denied.*\n {2}fix: add your public key/);
       expect(ps.stderr.split('\n').length).toBe(3);
-      await stopEngine(path.join(dir, 'home'));
     } finally {
       sshd.useKey('authorized');
     }
