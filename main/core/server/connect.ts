@@ -66,7 +66,7 @@ export async function connectEngine(options: ConnectOptions = {}): Promise<Engin
 /** How the running engine differs from what this client would start, or undefined when it does not. */
 function otherEngine(hello: EngineHello, build: string, settings: string): string | undefined {
   if (hello.build !== build) return `is build ${hello.build}, this is ${build}`;
-  if (hello.settings !== undefined && hello.settings !== settings) return `was started with other settings (${ENGINE_SETTINGS.join(', ')})`;
+  if (hello.settings !== undefined && hello.settings !== settings) return `was started with other settings (${ENGINE_SETTINGS.join(', ')}, or the docker config's current context)`;
   return undefined;
 }
 
