@@ -1,11 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keychain } from '../../main/core/credentials/keychain.js';
-import { REPO, runCli, tempDir, TEST_ENGINE_ENV, type CliResult } from '../helpers/env.js';
+import { CLI, REPO, runCli, tempDir, TEST_ENGINE_ENV, waitFor } from '../helpers/env.js';
 import { startRemoteEngine, type RemoteEngine } from '../helpers/remote-engine.js';
 import { makeTestCa } from '../helpers/test-ca.js';
 
@@ -26,20 +27,8 @@ afterAll(async () => {
   await remote?.stop();
 }, 120_000);
 
-/** A node script (a demo) with the remote engine's variables, as a user with DOCKER_HOST set runs it. */
-function runScript(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
-      cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...TEST_ENGINE_ENV, ...remote.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** The CLI (or a demo script) as a user with the remote engine's variables set runs it. */
+const onRemote = (args: string[], env: NodeJS.ProcessEnv, program?: string) => runCli(args, { env: { ...remote.env, ...env }, program, timeoutMs: 150_000 });
 
 /** Ids of the Airlock containers created on the remote engine since `since` (seconds). */
 function remoteContainersCreated(since: number): string[] {
@@ -74,7 +63,7 @@ describe('a remote engine over TLS (DOCKER_HOST=tcp://…:2376, DOCKER_TLS_VERIF
     const out = path.join(dir, 'report');
     const home = path.join(dir, 'home');
     const since = Math.floor(Date.now() / 1000);
-    const result = await runScript(path.join(REPO, 'scripts', 'demo.mjs'), ['--output', out], { AIRLOCK_HOME: home });
+    const result = await onRemote(['--output', out], { AIRLOCK_HOME: home }, path.join(REPO, 'scripts', 'demo.mjs'));
     expect(result.stderr).not.toMatch(/^demo:/m);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const stdout = result.stdout;
@@ -96,10 +85,118 @@ describe('a remote engine over TLS (DOCKER_HOST=tcp://…:2376, DOCKER_TLS_VERIF
     // The audit trail is local and verifies.
     const task = /npx airlock log (t_[0-9a-z]{26})/.exec(stdout)![1]!;
     expect(fs.existsSync(path.join(home, 'tasks', task))).toBe(true);
-    const verify = await runCli(['audit', 'verify'], { env: { AIRLOCK_HOME: home, ...TEST_ENGINE_ENV, ...remote.env } });
+    const verify = await onRemote(['audit', 'verify'], { AIRLOCK_HOME: home });
     expect(verify.code, verify.stderr).toBe(0);
     expect(remoteLeftovers()).toEqual([]);
     const secret = new Keychain().get('credential:demo-vendor-api')!;
     expect(filesContaining([remote.dataRoot], secret)).toEqual([]);
+  });
+});
+
+/** An HTTPS API on 127.0.0.1 for `name`, recording which key each request carried. */
+async function startVendor(name: string, secret: string) {
+  const ca = makeTestCa('remote-engine vendor CA');
+  const seen: string[] = [];
+  const server = https.createServer(ca.leaf([name]), (req, res) => {
+    const auth = req.headers.authorization ?? '';
+    seen.push(auth === `Bearer ${secret}` ? 'the real key' : auth ? 'another key' : 'no key');
+    res.writeHead(auth === `Bearer ${secret}` ? 200 : 401).end('vendor says hello\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { ca, seen, port: (server.address() as net.AddressInfo).port, close: () => server.close() };
+}
+
+/** `airlock run` in the background; `output()` is what it printed so far, `exit` its end. */
+function startRun(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', ...options.env } });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  let exited = false;
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => ((exited = true), resolve(code))));
+  return { output: () => output, exit, exited: () => exited, kill: () => child.kill('SIGTERM') };
+}
+
+describe('a credentialed task on the remote engine', () => {
+  it('holds only a placeholder there: the key is in no container\'s config, environment or files; the vendor got the real key', { timeout: 150_000 }, async () => {
+    const dir = tempDir();
+    const home = path.join(dir, 'home');
+    const name = 'api.remote-vendor.test';
+    const secret = `rv_${randomBytes(24).toString('base64url')}`;
+    const vendor = await startVendor(name, secret);
+    const env = { ...TEST_ENGINE_ENV, ...remote.env, AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${name}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: vendor.ca.file };
+    execFileSync(process.execPath, [CLI, 'cred', 'add', 'remote-vendor', '--host', `${name}:${vendor.port}`], { input: secret, env: { ...process.env, ...env } });
+    const script = [
+      // A control for the search below: the placeholder the sandbox holds, written to its workspace.
+      'printf %s "$VENDOR_TOKEN" > /workspace/placeholder.txt',
+      `curl -sS -H "Authorization: Bearer $VENDOR_TOKEN" https://${name}:${vendor.port}/v1/ping`,
+      'echo called; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo finished',
+    ].join('; ');
+    fs.writeFileSync(path.join(dir, 'agent.yaml'), [
+      'name: remote-cred',
+      `command: ["sh", "-c", ${JSON.stringify(script)}]`,
+      `network: { mode: allowlist, allow: [], local: ["${name}:${vendor.port}"] }`,
+      'credentials: [ { name: remote-vendor, ttl: 5m, env: VENDOR_TOKEN } ]',
+      'timeout: 2m',
+    ].join('\n'));
+    execFileSync(process.execPath, [CLI, 'agents', 'approve', path.join(dir, 'agent.yaml')], { env: { ...process.env, ...env } });
+    const run = startRun(['run', 'agent.yaml'], { cwd: dir, env });
+    try {
+      await waitFor(async () => (/│ called/.test(run.output()) || run.exited() ? true : undefined), 'the agent to have called the vendor', 90_000);
+      expect(run.output()).toMatch(/│ called/);
+      expect(run.output()).toContain('│ vendor says hello');
+      expect(vendor.seen).toEqual(['the real key']);
+
+      const containers = remote.docker(['ps', '-q', '--no-trunc', '--filter', 'label=airlock.task']).split('\n').filter(Boolean);
+      expect(containers).toHaveLength(2); // the sidecar and the agent, on the remote engine
+      const agent = containers.find((id) => remote.docker(['inspect', '--format', '{{index .Config.Labels "airlock.role"}}', id]).trim() !== 'sidecar')!;
+      const placeholder = remote.docker(['exec', agent, 'cat', '/workspace/placeholder.txt']);
+      expect(placeholder).toMatch(/^eyJ/);
+      // What the remote engine holds: its containers' configuration, the processes' environment,
+      // and every file the task's containers and volumes wrote (their upper layers and volumes).
+      const inspected = remote.docker(['inspect', ...containers]);
+      const environ = remote.docker(['exec', agent, 'sh', '-c', 'cat /proc/[0-9]*/environ 2>/dev/null | tr "\\0" "\\n"']);
+      expect(environ).toContain(`VENDOR_TOKEN=${placeholder}`);
+      const written = [
+        ...containers.map((id) => remote.docker(['inspect', '--format', '{{.GraphDriver.Data.UpperDir}}', id]).trim()),
+        path.join(remote.dataRoot, 'volumes'), path.join(remote.dataRoot, 'containers'),
+      ];
+      expect(filesContaining(written, placeholder).length).toBeGreaterThan(0); // the search does reach the workspace
+      expect(inspected).not.toContain(secret);
+      expect(environ).not.toContain(secret);
+      expect(filesContaining(written, secret)).toEqual([]);
+
+      remote.docker(['exec', agent, 'touch', '/tmp/go']);
+      expect(await run.exit).toBe(0);
+      expect(run.output()).toMatch(/⚷ remote-vendor used: GET api\.remote-vendor\.test\/v1\/ping → 200/);
+      expect(run.output()).not.toContain(secret);
+      expect(remoteLeftovers()).toEqual([]);
+    } finally {
+      run.kill();
+      await run.exit;
+      vendor.close();
+    }
+  });
+});
+
+describe('a display task on the remote engine', () => {
+  it('runs the desktop demo: the browser on the remote sandbox\'s screen, screenshots in the local log', { timeout: 180_000 }, async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'finding');
+    const home = path.join(dir, 'home');
+    const since = Math.floor(Date.now() / 1000);
+    const result = await onRemote(['--output', out], { AIRLOCK_HOME: home }, path.join(REPO, 'scripts', 'demo-desktop.mjs'));
+    expect(result.stderr).not.toMatch(/^demo:/m);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(remoteContainersCreated(since).length).toBeGreaterThanOrEqual(2);
+    expect(result.stdout).toMatch(/screen 1280×800 up/);
+    expect(result.stdout).toMatch(/⚷ demo-portal used: POST portal\.vendor\.test\/session → 204/);
+    expect(result.stdout).toMatch(/screenshot screens\/\d{4}\.png \(navigation https:\/\/files\.unknown\.test\/upload\)/);
+    expect(fs.readFileSync(path.join(out, 'finding.md'), 'utf8')).toMatch(/\*\*Hold the payment\.\*\*/);
+    const task = /npx airlock log (t_[0-9a-z]{26})/.exec(result.stdout)![1]!;
+    const screens = fs.readdirSync(path.join(home, 'tasks', task, 'screens'));
+    expect(screens.length).toBeGreaterThanOrEqual(4);
+    expect(fs.readFileSync(path.join(home, 'tasks', task, 'screens', screens[0]!)).subarray(1, 4).toString()).toBe('PNG');
+    expect(remoteLeftovers()).toEqual([]);
   });
 });
