@@ -45,7 +45,7 @@ function run(cmd: string, args: string[], options: { input?: string; env?: NodeJ
     return execFileSync(cmd, args, { encoding: 'utf8', input: options.input, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
   } catch (error) {
     const failed = error as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')}: ${(failed.stderr || failed.message).trim()}`);
+    throw new Error(`${cmd} ${args.join(' ')}: ${(failed.stderr || failed.message).trim()}`, { cause: error });
   }
 }
 
