@@ -1,57 +1,68 @@
+/**
+ * Which Docker engine Airlock talks to, decided as the docker CLI decides it: --context, then
+ * DOCKER_HOST, then DOCKER_CONTEXT, then the docker config's current context; the `default`
+ * context is DOCKER_HOST or the first of the platform's usual sockets that exists.
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { AirlockError } from '../errors.js';
+import { DEFAULT_CONTEXT, dockerConfigDir, readContext, resolveContextName } from './docker-contexts.js';
+import { parseDockerHost, socketOptions, type DockerOptions, type EngineKind } from './docker-host.js';
+import { hasTls, tlsFromEnv } from './docker-tls.js';
+import type { SshDialDeps } from './ssh-dial.js';
+
+export type { DockerOptions, EngineKind } from './docker-host.js';
 
 /** How to reach a Docker-compatible engine, and how we decided. */
 export interface EngineEndpoint {
-  /** For dockerode: either a unix socket / named pipe, or a TCP host. */
-  options: { socketPath: string } | { protocol: 'http' | 'https'; host: string; port: number };
-  /** Human description, e.g. `unix:///var/run/docker.sock (default Linux socket)`. */
+  kind: EngineKind;
+  /** What chose it: DOCKER_HOST, a Docker context (named in `context`), or the usual socket. */
+  source: 'DOCKER_HOST' | 'context' | 'default';
+  context?: string;
+  /** dockerode's options, complete (nothing left for docker-modem to take from process.env). */
+  options: DockerOptions;
+  /** Human description, e.g. `unix:///var/run/docker.sock (default Docker socket)`. */
   description: string;
   /** True when the engine runs on another machine or VM, so host paths are not shared with it. */
   remote: boolean;
 }
 
-/**
- * DOCKER_HOST wins; otherwise the first socket that exists among the platform's usual places
- * (Docker Engine, Docker Desktop, rootless Docker, Podman's Docker-compatible socket).
- */
-export function resolveEngineEndpoint(
-  env: NodeJS.ProcessEnv = process.env,
-  platform: NodeJS.Platform = process.platform,
-  exists: (p: string) => boolean = fs.existsSync,
-): EngineEndpoint {
+export interface ResolveOptions {
+  /** The CLI's --context (it also reaches the engine process as DOCKER_CONTEXT). */
+  context?: string;
+  platform?: NodeJS.Platform;
+  exists?: (p: string) => boolean;
+  ssh?: SshDialDeps;
+}
+
+export function resolveEngineEndpoint(env: NodeJS.ProcessEnv = process.env, options: ResolveOptions = {}): EngineEndpoint {
+  const platform = options.platform ?? process.platform;
+  const ssh = { env, ...options.ssh };
+  const { name, from } = resolveContextName(env, options.context);
+  if (name !== DEFAULT_CONTEXT) {
+    const context = readContext(env, name);
+    if (context.skipTlsVerify && hasTls(context.tls)) {
+      throw new AirlockError('engine_unavailable', `the Docker context "${name}" turns TLS verification off (SkipTLSVerify), which Airlock does not do`, `give it the engine's CA: \`docker context update ${name} --docker "host=${context.host},ca=…,cert=…,key=…"\``);
+    }
+    const target = parseDockerHost(context.host!, `the Docker context "${name}" has host`, hasTls(context.tls) ? context.tls : undefined, ssh);
+    return { ...target, source: 'context', context: name, description: `${context.host} (Docker context "${name}"${from === '--context' ? ', from --context' : from === 'DOCKER_CONTEXT' ? ', from DOCKER_CONTEXT' : ''})` };
+  }
   const dockerHost = env.DOCKER_HOST?.trim();
-  if (dockerHost) return parseDockerHost(dockerHost);
+  if (dockerHost) {
+    const target = parseDockerHost(dockerHost, 'DOCKER_HOST', tlsFromEnv(env, dockerConfigDir(env)), ssh);
+    return { ...target, source: 'DOCKER_HOST', context: DEFAULT_CONTEXT, description: `${dockerHost} (DOCKER_HOST)` };
+  }
   const candidates = defaultSockets(env, platform);
-  const found = candidates.find((c) => exists(c.path)) ?? candidates[0]!;
+  const found = candidates.find((c) => (options.exists ?? fs.existsSync)(c.path)) ?? candidates[0]!;
   return {
-    options: { socketPath: found.path },
+    kind: platform === 'win32' ? 'npipe' : 'unix',
+    source: 'default',
+    context: DEFAULT_CONTEXT,
+    options: socketOptions(found.path),
     description: `${platform === 'win32' ? 'npipe://' : 'unix://'}${found.path} (${found.label})`,
     remote: false,
   };
-}
-
-export function parseDockerHost(value: string): EngineEndpoint {
-  const url = new URL(value);
-  switch (url.protocol) {
-    case 'unix:':
-      return { options: { socketPath: url.pathname }, description: `${value} (DOCKER_HOST)`, remote: false };
-    case 'npipe:':
-      return { options: { socketPath: url.pathname.replace(/\//g, '\\') }, description: `${value} (DOCKER_HOST)`, remote: false };
-    case 'tcp:':
-    case 'http:':
-    case 'https:': {
-      const tls = url.protocol === 'https:' || process.env.DOCKER_TLS_VERIFY === '1';
-      return {
-        options: { protocol: tls ? 'https' : 'http', host: url.hostname, port: Number(url.port || (tls ? 2376 : 2375)) },
-        description: `${value} (DOCKER_HOST)`,
-        remote: !['localhost', '127.0.0.1', '::1', '[::1]'].includes(url.hostname),
-      };
-    }
-    default:
-      throw new Error(`DOCKER_HOST=${value} is not supported: use unix://, npipe:// or tcp:// (ssh:// is not supported; forward the socket instead).`);
-  }
 }
 
 function defaultSockets(env: NodeJS.ProcessEnv, platform: NodeJS.Platform): { path: string; label: string }[] {

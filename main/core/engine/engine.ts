@@ -1,5 +1,5 @@
 import Dockerode from 'dockerode';
-import { AirlockError } from '../errors.js';
+import { AirlockError, isAirlockError } from '../errors.js';
 import { resolveEngineEndpoint, type EngineEndpoint } from './connection.js';
 
 export interface EngineInfo {
@@ -33,6 +33,7 @@ export class Engine {
     this.endpoint = endpoint;
   }
 
+  /** The engine the environment names (DOCKER_HOST, DOCKER_CONTEXT, the docker config's context). */
   static connect(env: NodeJS.ProcessEnv = process.env): Engine {
     const endpoint = resolveEngineEndpoint(env);
     return new Engine(new Dockerode(endpoint.options), endpoint);
@@ -65,20 +66,22 @@ export class Engine {
   }
 
   unavailable(error: unknown): AirlockError {
+    // An ssh or TLS failure already says what went wrong and how to fix it.
+    if (isAirlockError(error) && error.code === 'engine_unavailable') return error;
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    return new AirlockError(
-      'engine_unavailable',
-      `cannot reach the Docker engine at ${this.endpoint.description}: ${reason}`,
-      'start Docker (Docker Desktop, `sudo systemctl start docker`, or `podman system service`), or set DOCKER_HOST',
-      { cause: error },
-    );
+    const fix = this.endpoint.source === 'default'
+      ? 'start Docker (Docker Desktop, `sudo systemctl start docker`, or `podman system service`), or set DOCKER_HOST'
+      : this.endpoint.source === 'context'
+        ? `start the engine of Docker context "${this.endpoint.context}", or pick another with --context or \`docker context use\``
+        : 'start the engine DOCKER_HOST names, or fix or unset DOCKER_HOST';
+    return new AirlockError('engine_unavailable', `cannot reach the Docker engine at ${this.endpoint.description}: ${reason}`, fix, { cause: error });
   }
 }
 
 export function isConnectionError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ECONNRESET'
-    || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'EPIPE';
+  return code === 'engine_unavailable' || code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ECONNRESET'
+    || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'EPIPE';
 }
 
 /** dockerode reports HTTP errors with statusCode; 404 means "no such object". */

@@ -1,0 +1,52 @@
+/**
+ * The TLS material for a `tcp://` engine, read from files the way the docker CLI names them
+ * (ca.pem, cert.pem, key.pem) and handed to dockerode explicitly: docker-modem would otherwise read
+ * DOCKER_CERT_PATH from the process environment, which is not the engine's settings in-process.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { AirlockError } from '../errors.js';
+
+export interface TlsMaterial {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/**
+ * DOCKER_TLS_VERIFY (any non-empty value, as the docker CLI reads it) asks for a verified TLS
+ * connection with the files in DOCKER_CERT_PATH (default: the docker config folder). A missing
+ * file is refused here, naming it, rather than connecting without verification.
+ */
+export function tlsFromEnv(env: NodeJS.ProcessEnv, configDir: string): TlsMaterial | undefined {
+  if (!env.DOCKER_TLS_VERIFY?.trim()) return undefined;
+  const dir = env.DOCKER_CERT_PATH?.trim() || configDir;
+  const material = readTlsFolder(dir);
+  for (const name of ['ca', 'cert', 'key'] as const) {
+    if (material[name] === undefined) {
+      throw new AirlockError('engine_unavailable', `DOCKER_TLS_VERIFY is set but ${path.join(dir, `${name}.pem`)} does not exist`, 'set DOCKER_CERT_PATH to the folder holding ca.pem, cert.pem and key.pem, or unset DOCKER_TLS_VERIFY for a plain tcp:// engine');
+    }
+  }
+  return material;
+}
+
+/** Whichever of ca.pem, cert.pem and key.pem the folder holds (a context's TLS folder may hold only ca.pem). */
+export function readTlsFolder(dir: string): TlsMaterial {
+  const read = (name: string): string | undefined => {
+    try {
+      return fs.readFileSync(path.join(dir, `${name}.pem`), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new AirlockError('engine_unavailable', `cannot read ${path.join(dir, `${name}.pem`)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'make the certificate files readable by you');
+    }
+  };
+  const material: TlsMaterial = { ca: read('ca'), cert: read('cert'), key: read('key') };
+  if ((material.cert === undefined) !== (material.key === undefined)) {
+    throw new AirlockError('engine_unavailable', `${dir} holds a client ${material.cert ? 'certificate without its key' : 'key without its certificate'}`, 'put both cert.pem and key.pem there, or neither');
+  }
+  return material;
+}
+
+export function hasTls(material: TlsMaterial | undefined): material is TlsMaterial {
+  return material !== undefined && (material.ca !== undefined || material.cert !== undefined);
+}

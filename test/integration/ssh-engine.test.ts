@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventBus } from '../../main/core/audit/bus.js';
+import type { AirlockEvent } from '../../main/core/audit/events.js';
+import { systemClock } from '../../main/core/clock.js';
+import { Engine } from '../../main/core/engine/engine.js';
+import { listTaskObjects } from '../../main/core/engine/leftovers.js';
+import { Gateway } from '../../main/core/gateway/gateway.js';
+import { homeLayout } from '../../main/core/home.js';
+import { TaskRunner } from '../../main/core/tasks/runner.js';
+import { approve, lines, REPO, runCli, specFrom, tempDir } from '../helpers/env.js';
+import { startRemotes } from '../helpers/remotes.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
+
+let sshd: Sshd;
+let remotes: Awaited<ReturnType<typeof startRemotes>>;
+beforeAll(async () => {
+  [sshd, remotes] = await Promise.all([startSshd(), startRemotes()]);
+});
+afterAll(async () => {
+  await Promise.all([sshd?.stop(), remotes?.close()]);
+});
+
+/** The environment of a user whose DOCKER_HOST is the ssh engine. */
+const sshEnv = (extra: NodeJS.ProcessEnv = {}) => sshd.env({ ...process.env, DOCKER_HOST: sshd.url, ...extra });
+
+describe('an ssh:// engine (a real sshd and ssh client, docker system dial-stdio)', () => {
+  it('runs a sandboxed task exactly as locally: inputs streamed in, the relay over a hijacked attach, exit code, nothing left', async () => {
+    const engine = Engine.connect(sshEnv());
+    expect(engine.endpoint).toMatchObject({ kind: 'ssh', source: 'DOCKER_HOST', remote: true });
+    const root = tempDir();
+    const bus = new EventBus(systemClock);
+    const events: AirlockEvent[] = [];
+    bus.subscribe((e) => events.push(e));
+    const gateway = new Gateway({ bus, clock: systemClock, resolve: remotes.resolve, dial: remotes.dial, approvalTimeoutMs: 2000 });
+    const runner = new TaskRunner({ engine, bus, clock: systemClock, home: homeLayout(path.join(root, 'home')), gateway, assetsDir: path.join(REPO, 'assets') });
+    fs.mkdirSync(path.join(root, 'data'));
+    fs.writeFileSync(path.join(root, 'data', 'note.txt'), 'from the host\n');
+    const outcome = await runner.run(specFrom(root, `
+name: over-ssh
+command: ["sh", "-c", "cat /workspace/in/note.txt; curl -sS http://api.vendor.test/over-ssh; curl -s http://other.test/ | head -c 40; echo; exit 3"]
+inputs: [{ from: ./data, to: /workspace/in }]
+network: { mode: allowlist, allow: [api.vendor.test] }
+`));
+    expect(outcome).toMatchObject({ status: 'exited', exitCode: 3 });
+    const out = lines(events);
+    expect(out.slice(0, 2)).toEqual(['from the host', 'hello from api.vendor.test/over-ssh (GET)']);
+    expect(out[2]).toMatch(/^Airlock refused other\.test/);
+    expect(events.some((e) => e.kind === 'net.denied')).toBe(true);
+    expect((await listTaskObjects(engine)).filter((t) => t.task === outcome.task)).toEqual([]);
+  });
+
+  it('the CLI runs a task over it through its engine process', async () => {
+    const dir = tempDir();
+    const home = path.join(dir, 'home');
+    const file = path.join(dir, 'agent.yaml');
+    fs.writeFileSync(file, 'name: ssh-echo\ncommand: ["sh", "-c", "echo hello over ssh; exit 4"]\n');
+    approve(file, home);
+    const run = await runCli(['run', file], { env: sshEnv({ AIRLOCK_HOME: home }) });
+    expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
+    expect(run.stdout).toContain('hello over ssh');
+    expect(run.code).toBe(4);
+  });
+
+  it('ssh refusing the key is one line naming the fix, from the core and from the CLI', async () => {
+    sshd.useKey('stranger');
+    try {
+      const engine = Engine.connect(sshEnv());
+      await expect(engine.info()).rejects.toMatchObject({
+        code: 'engine_unavailable',
+        message: `cannot reach the Docker engine at ssh://${sshd.user}@${sshd.host}: permission denied for ${sshd.user} (publickey)`,
+        hint: expect.stringMatching(/authorized_keys .*ssh-add/),
+      });
+      const dir = tempDir();
+      const run = await runCli(['run', '--help'], { env: sshEnv({ AIRLOCK_HOME: path.join(dir, 'home') }) });
+      expect(run.code).toBe(0);
+      const ps = await runCli(['ps'], { env: sshEnv({ AIRLOCK_HOME: path.join(dir, 'home') }) });
+      expect(ps.code).toBe(125);
+      expect(ps.stderr).toMatch(/^airlock: cannot reach the Docker engine at ssh:\/\/.*permission denied.*\n {2}fix: add your public key/);
+      expect(ps.stderr.split('\n').length).toBe(3);
+    } finally {
+      sshd.useKey('authorized');
+    }
+  });
+
+  it('an unknown host key is refused, never accepted on first use', async () => {
+    const kept = fs.readFileSync(sshd.knownHosts);
+    fs.writeFileSync(sshd.knownHosts, '');
+    try {
+      await expect(Engine.connect(sshEnv()).info()).rejects.toMatchObject({
+        message: expect.stringMatching(/host key verification failed/),
+        hint: expect.stringMatching(/check the fingerprint/),
+      });
+      expect(fs.readFileSync(sshd.knownHosts, 'utf8')).toBe(''); // nothing was learned
+    } finally {
+      fs.writeFileSync(sshd.knownHosts, kept);
+    }
+  });
+
+  it('a host or user that ssh would read as an option is refused before any ssh runs', async () => {
+    const bin = tempDir();
+    const log = path.join(bin, 'ssh-ran');
+    fs.writeFileSync(path.join(bin, 'ssh'), `#!/bin/sh\necho "$@" >> ${log}\nexit 255\n`, { mode: 0o755 });
+    for (const hostile of ['ssh://-oProxyCommand=id', 'ssh://-oProxyCommand=id:22', 'ssh://%2DoProxyCommand=id@build.test']) {
+      const attempt = async () => Engine.connect({ ...process.env, PATH: `${bin}:${process.env.PATH}`, DOCKER_HOST: hostile }).info();
+      await expect(attempt()).rejects.toMatchObject({ code: 'engine_unavailable', message: expect.stringMatching(/is not an ssh address Airlock can use: the host or user is not a name/) });
+    }
+    expect(fs.existsSync(log)).toBe(false);
+  });
+});
