@@ -8,27 +8,44 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keychain } from '../../main/core/credentials/keychain.js';
 import { CLI, REPO, runCli, tempDir, TEST_ENGINE_ENV, waitFor } from '../helpers/env.js';
 import { startRemoteEngine, type RemoteEngine } from '../helpers/remote-engine.js';
+import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { makeTestCa } from '../helpers/test-ca.js';
 
-// A second Docker engine, reachable only over TCP with TLS client certificates, in a network
-// namespace of its own (test/helpers/remote-engine.ts). Airlock reaches it as a user's remote engine:
-// DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH. The gateway, the keychain and the audit
-// trail stay on this machine; only containers and volumes are on the remote engine. The engine
-// cannot see this machine's /tmp, /work or /home: inputs and outputs must be streamed.
+// A second Docker engine in a network namespace of its own (test/helpers/remote-engine.ts),
+// reachable from here only over its veth: over TCP with TLS client certificates, and over ssh to an
+// sshd in the same namespace whose forced command is `docker system dial-stdio` (to that TLS
+// endpoint). Airlock reaches it as a user's remote engine: DOCKER_HOST=tcp://… with
+// DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, or DOCKER_HOST=ssh://…. The gateway, the keychain and the
+// audit trail stay on this machine; only containers and volumes are on the remote engine. The
+// engine cannot see this machine's /tmp, /work or /home: inputs and outputs must be streamed.
 let remote: RemoteEngine;
+let sshd: Sshd;
 
 beforeAll(async () => {
   const started = Date.now();
   remote = await startRemoteEngine({ images: ['airlock/agent-base:1', 'airlock/agent-desktop:1'] });
   console.log(`remote engine ${remote.host} up in ${((Date.now() - started) / 1000).toFixed(1)} s (images loaded in ${remote.loadSeconds.toFixed(1)} s)`);
+  const dial = Object.entries(remote.env).map(([name, value]) => `${name}=${value}`).join(' ');
+  sshd = await startSshd({
+    listen: remote.address, port: 22, prefix: ['ip', 'netns', 'exec', remote.netns],
+    forcedCommand: `/usr/bin/env ${dial} ${execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim()} system dial-stdio`,
+  });
 }, 600_000);
 
 afterAll(async () => {
+  await sshd?.stop();
   await remote?.stop();
 }, 120_000);
 
+/** How a user's environment names the remote engine, for each way of reaching it. */
+const TRANSPORTS: { name: string; env: () => NodeJS.ProcessEnv }[] = [
+  { name: 'over TLS (DOCKER_HOST=tcp://…:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH)', env: () => remote.env },
+  { name: 'over ssh (DOCKER_HOST=ssh://…, the ssh client and docker system dial-stdio)', env: () => ({ DOCKER_HOST: sshd.url, PATH: `${sshd.bin}:${process.env.PATH}` }) },
+];
+
 /** The CLI (or a demo script) as a user with the remote engine's variables set runs it. */
-const onRemote = (args: string[], env: NodeJS.ProcessEnv, program?: string) => runCli(args, { env: { ...remote.env, ...env }, program, timeoutMs: 150_000 });
+const onRemote = (transport: NodeJS.ProcessEnv, args: string[], env: NodeJS.ProcessEnv, program?: string) =>
+  runCli(args, { env: { ...transport, ...env }, program, timeoutMs: 150_000 });
 
 /** Ids of the Airlock containers created on the remote engine since `since` (seconds). */
 function remoteContainersCreated(since: number): string[] {
@@ -57,13 +74,13 @@ function filesContaining(dirs: string[], needle: string): string[] {
   }
 }
 
-describe('a remote engine over TLS (DOCKER_HOST=tcp://…:2376, DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH)', () => {
+describe.each(TRANSPORTS)('a remote engine $name', (transport) => {
   it('runs the demo story: inputs streamed in, the lent key swapped at the local gateway, outputs streamed out, nothing left remotely', { timeout: 180_000 }, async () => {
     const dir = tempDir();
     const out = path.join(dir, 'report');
     const home = path.join(dir, 'home');
     const since = Math.floor(Date.now() / 1000);
-    const result = await onRemote(['--output', out], { AIRLOCK_HOME: home }, path.join(REPO, 'scripts', 'demo.mjs'));
+    const result = await onRemote(transport.env(), ['--output', out], { AIRLOCK_HOME: home }, path.join(REPO, 'scripts', 'demo.mjs'));
     expect(result.stderr).not.toMatch(/^demo:/m);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     const stdout = result.stdout;
@@ -72,6 +89,7 @@ describe('a remote engine over TLS (DOCKER_HOST=tcp://…:2376, DOCKER_TLS_VERIF
     const created = remoteContainersCreated(since);
     expect(created.some((id) => id.startsWith(container!))).toBe(true);
     expect(created).toHaveLength(2); // the sidecar and the agent
+    if (transport.env().DOCKER_HOST!.startsWith('ssh://')) expect(fs.readFileSync(path.join(sshd.dir, 'sshd.log'), 'utf8')).toMatch(/Accepted publickey for \S+ from 10\.213\./);
     for (const id of ['SUP-001', 'SUP-002', 'SUP-003', 'SUP-005']) {
       expect(stdout).toContain(`⚷ demo-vendor-api used: GET api.vendor.test/v1/suppliers/${id}/bank-account → 200`);
     }
@@ -85,7 +103,7 @@ describe('a remote engine over TLS (DOCKER_HOST=tcp://…:2376, DOCKER_TLS_VERIF
     // The audit trail is local and verifies.
     const task = /npx airlock log (t_[0-9a-z]{26})/.exec(stdout)![1]!;
     expect(fs.existsSync(path.join(home, 'tasks', task))).toBe(true);
-    const verify = await onRemote(['audit', 'verify'], { AIRLOCK_HOME: home });
+    const verify = await onRemote(transport.env(), ['audit', 'verify'], { AIRLOCK_HOME: home });
     expect(verify.code, verify.stderr).toBe(0);
     expect(remoteLeftovers()).toEqual([]);
     const secret = new Keychain().get('credential:demo-vendor-api')!;
@@ -117,14 +135,14 @@ function startRun(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv
   return { output: () => output, exit, exited: () => exited, kill: () => child.kill('SIGTERM') };
 }
 
-describe('a credentialed task on the remote engine', () => {
+describe.each(TRANSPORTS)('a credentialed task on the remote engine $name', (transport) => {
   it('holds only a placeholder there: the key is in no container\'s config, environment or files; the vendor got the real key', { timeout: 150_000 }, async () => {
     const dir = tempDir();
     const home = path.join(dir, 'home');
     const name = 'api.remote-vendor.test';
     const secret = `rv_${randomBytes(24).toString('base64url')}`;
     const vendor = await startVendor(name, secret);
-    const env = { ...TEST_ENGINE_ENV, ...remote.env, AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${name}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: vendor.ca.file };
+    const env = { ...TEST_ENGINE_ENV, ...transport.env(), AIRLOCK_HOME: home, AIRLOCK_GATEWAY_HOSTS: `${name}=127.0.0.1`, AIRLOCK_UPSTREAM_CA: vendor.ca.file };
     execFileSync(process.execPath, [CLI, 'cred', 'add', 'remote-vendor', '--host', `${name}:${vendor.port}`], { input: secret, env: { ...process.env, ...env } });
     const script = [
       // A control for the search below: the placeholder the sandbox holds, written to its workspace.
@@ -179,13 +197,13 @@ describe('a credentialed task on the remote engine', () => {
   });
 });
 
-describe('a display task on the remote engine', () => {
+describe.each(TRANSPORTS)('a display task on the remote engine $name', (transport) => {
   it('runs the desktop demo: the browser on the remote sandbox\'s screen, screenshots in the local log', { timeout: 180_000 }, async () => {
     const dir = tempDir();
     const out = path.join(dir, 'finding');
     const home = path.join(dir, 'home');
     const since = Math.floor(Date.now() / 1000);
-    const result = await onRemote(['--output', out], { AIRLOCK_HOME: home }, path.join(REPO, 'scripts', 'demo-desktop.mjs'));
+    const result = await onRemote(transport.env(), ['--output', out], { AIRLOCK_HOME: home }, path.join(REPO, 'scripts', 'demo-desktop.mjs'));
     expect(result.stderr).not.toMatch(/^demo:/m);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(remoteContainersCreated(since).length).toBeGreaterThanOrEqual(2);
