@@ -5,7 +5,10 @@ import https from 'node:https';
 import type net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { Keychain } from '../../main/core/credentials/keychain.js';
+import { stopEngine, testClient } from '../helpers/engine.js';
+import { runInEngine } from '../helpers/engine-task.js';
 import { CLI, REPO, runCli, tempDir, TEST_ENGINE_ENV, waitFor } from '../helpers/env.js';
 import { startRemoteEngine, type RemoteEngine } from '../helpers/remote-engine.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
@@ -107,7 +110,10 @@ describe.each(TRANSPORTS)('a remote engine $name', (transport) => {
     expect(verify.code, verify.stderr).toBe(0);
     expect(remoteLeftovers()).toEqual([]);
     const secret = new Keychain().get('credential:demo-vendor-api')!;
-    expect(filesContaining([remote.dataRoot], secret)).toEqual([]);
+    // Everything the remote engine keeps but the image layers (made before this key existed; the
+    // task's own layers are searched while it runs in the credentialed test below).
+    const kept = fs.readdirSync(remote.dataRoot).filter((entry) => entry !== 'overlay2').map((entry) => path.join(remote.dataRoot, entry));
+    expect(filesContaining(kept, secret)).toEqual([]);
   });
 });
 
@@ -216,5 +222,44 @@ describe.each(TRANSPORTS)('a display task on the remote engine $name', (transpor
     expect(screens.length).toBeGreaterThanOrEqual(4);
     expect(fs.readFileSync(path.join(home, 'tasks', task, 'screens', screens[0]!)).subarray(1, 4).toString()).toBe('PNG');
     expect(remoteLeftovers()).toEqual([]);
+  });
+});
+
+describe.each(TRANSPORTS)('Airlock\'s engine killed mid-task, with a remote engine $name', (transport) => {
+  it('the remote sandbox ends by itself (its lifeline is the connection), and the next engine records task.aborted', { timeout: 90_000 }, async () => {
+    const home = path.join(tempDir(), 'home');
+    const env = { ...transport.env(), AIRLOCK_HOME: home };
+    const start = await runCli(['engine', 'start'], { env });
+    expect(start.code, start.stderr).toBe(0);
+    const pid = Number(/pid (\d+)/.exec(start.stdout)?.[1]);
+    const client = await testClient(home);
+    let next: Awaited<ReturnType<typeof testClient>> | undefined;
+    try {
+      client.onLost(() => undefined);
+      const { task } = await runInEngine(client, tempDir(), 'name: remote-crash\ncommand: ["sh", "-c", "echo up; sleep 120"]\n');
+      const running = () => remote.docker(['ps', '-q', '--filter', `label=airlock.task=${task}`]).split('\n').filter(Boolean);
+      expect(running()).toHaveLength(2);
+
+      const killedAt = Date.now();
+      process.kill(pid, 'SIGKILL');
+      await waitFor(async () => (running().length === 0 ? true : undefined), 'the remote sandbox to stop on its own', 15_000);
+      expect(Date.now() - killedAt).toBeLessThan(10_000);
+
+      // The next engine (same settings) reaps what is left there and records the loss locally.
+      const restarted = await runCli(['engine', 'start'], { env });
+      expect(restarted.code, restarted.stderr).toBe(0);
+      next = await testClient(home);
+      const client2 = next;
+      const aborted = await waitFor(async () => {
+        const page = await client2.call('audit.query', { task, kinds: ['task.aborted'], limit: 10 });
+        return (page.records as AirlockEvent[]).find((r) => r.kind === 'task.aborted');
+      }, 'task.aborted in the trail', 20_000);
+      expect(aborted.task).toBe(task);
+      await waitFor(async () => (remoteLeftovers().length === 0 ? true : undefined), 'the leftovers on the remote engine to be reaped', 20_000);
+    } finally {
+      await client.close().catch(() => undefined);
+      await next?.close();
+      await stopEngine(home);
+    }
   });
 });
