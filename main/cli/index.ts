@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { isAirlockError } from '../core/errors.js';
+import { AirlockError, isAirlockError } from '../core/errors.js';
 import { registerAgentCommands } from './commands/agents.js';
 import { registerAuditCommands } from './commands/audit.js';
 import { registerCredentialCommands } from './commands/credentials.js';
@@ -24,6 +24,8 @@ export async function main(argv: string[]): Promise<ExitCode> {
     .showHelpAfterError('(run `airlock --help` for usage)')
     // Program options (--version) only before the command: `image build --kit X --version Y` is the build's.
     .enablePositionalOptions()
+    .option('--context <name>', 'the Docker context to use (as `docker --context`: over DOCKER_HOST, DOCKER_CONTEXT and `docker context use`)')
+    .hook('preAction', (root) => useContextOption(root.opts<{ context?: string }>().context, process.env))
     .exitOverride();
   registerRun(program, setExit);
   registerTaskCommands(program, setExit);
@@ -48,6 +50,17 @@ export async function main(argv: string[]): Promise<ExitCode> {
     if (exitCode === EXIT.ok) exitCode = EXIT.couldNotRun;
   }
   return exitCode;
+}
+
+/**
+ * --context reaches the engine process as DOCKER_CONTEXT, with the docker CLI's precedence: a named
+ * context wins over DOCKER_HOST (so it is dropped); `default` is DOCKER_HOST or the usual socket.
+ */
+export function useContextOption(context: string | undefined, env: NodeJS.ProcessEnv): void {
+  if (context === undefined) return;
+  if (!context.trim()) throw new AirlockError('bad_argument', '--context needs a context name', 'list them with `docker context ls`');
+  env.DOCKER_CONTEXT = context.trim();
+  if (env.DOCKER_CONTEXT !== 'default') delete env.DOCKER_HOST;
 }
 
 /** One line (plus a hint) for errors a user can act on; a stack only for real bugs. Messages may quote agent data: err() makes them inert. */

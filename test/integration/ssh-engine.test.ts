@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,6 +62,41 @@ network: { mode: allowlist, allow: [api.vendor.test] }
     expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
     expect(run.stdout).toContain('hello over ssh');
     expect(run.code).toBe(4);
+  });
+
+  it('honours Docker contexts the docker CLI made: --context, and `docker context use` gets a fresh engine when idle', async () => {
+    const dir = tempDir();
+    const DOCKER_CONFIG = path.join(dir, 'docker');
+    const docker = (...args: string[]) => execFileSync('docker', args, { env: { ...process.env, DOCKER_CONFIG }, stdio: 'ignore' });
+    docker('context', 'create', 'ssh-box', '--docker', `host=${sshd.url}`);
+    const home = path.join(dir, 'home');
+    const file = path.join(dir, 'agent.yaml');
+    fs.writeFileSync(file, 'name: ctx-echo\ncommand: ["echo", "hello from a context"]\n');
+    approve(file, home);
+    const env = sshd.env({ ...process.env, DOCKER_CONFIG, AIRLOCK_HOME: home, DOCKER_HOST: 'unix:///nowhere.sock' });
+    const logins = () => (fs.readFileSync(path.join(sshd.dir, 'sshd.log'), 'utf8').match(/Accepted publickey/g) ?? []).length;
+
+    const before = logins();
+    const viaFlag = await runCli(['--context', 'ssh-box', 'run', file], { env });
+    expect(viaFlag.stdout).toContain('hello from a context');
+    expect(viaFlag.code).toBe(0);
+    expect(logins()).toBeGreaterThan(before); // over ssh, though DOCKER_HOST names another engine
+
+    const missing = await runCli(['--context', 'nope', 'ps'], { env });
+    expect(missing.code).toBe(125);
+    expect(missing.stderr).toMatch(/^airlock: the Docker context "nope" does not exist \(in .*\)\n {2}fix: list the contexts with `docker context ls`/m);
+    expect(missing.stderr).not.toMatch(/internal error|\n\s+at /);
+
+    const unset = { ...env, DOCKER_HOST: '' };
+    docker('context', 'use', 'ssh-box');
+    const middle = logins();
+    const used = await runCli(['run', file], { env: unset, timeoutMs: 60_000 });
+    expect(used.code).toBe(0);
+    expect(logins()).toBeGreaterThan(middle);
+    docker('context', 'use', 'default');
+    const back = await runCli(['run', file], { env: unset, timeoutMs: 60_000 });
+    expect(back.stderr).toMatch(/the running Airlock engine was started with other settings .*: restarting it/);
+    expect(back.code).toBe(0);
   });
 
   it('ssh refusing the key is one line naming the fix, from the core and from the CLI', async () => {

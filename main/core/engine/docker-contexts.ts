@@ -57,7 +57,7 @@ export function readContext(env: NodeJS.ProcessEnv, name: string): DockerContext
   const configDir = dockerConfigDir(env);
   const metaFile = path.join(configDir, 'contexts', 'meta', contextId(name), 'meta.json');
   const meta = readJson(metaFile);
-  if (meta === undefined) throw new AirlockError('engine_unavailable', `the Docker context "${name}" does not exist (no ${metaFile})`, 'list the contexts with `docker context ls`, or switch back with `docker context use default`');
+  if (meta === undefined) throw new AirlockError('engine_unavailable', `the Docker context "${name}" does not exist (in ${configDir})`, 'list the contexts with `docker context ls`, or switch back with `docker context use default`');
   const docker = (meta.Endpoints as Record<string, { Host?: unknown; SkipTLSVerify?: unknown }> | undefined)?.docker;
   if (typeof docker?.Host !== 'string' || !docker.Host) throw new AirlockError('engine_unavailable', `the Docker context "${name}" has no Docker endpoint (${metaFile})`, `set one with \`docker context update ${name} --docker host=…\``);
   const description = (meta.Metadata as { Description?: unknown } | undefined)?.Description;
