@@ -30,7 +30,7 @@ function returns<T>(): Returns<T> {
 export type * from './wire-types.js';
 import type {
   AgentSummary, AppliedChange, ApprovalInfo, ArtifactContent, SavedArtifactInfo, AuditExportResult, AuditPageResult, AuditVerifyResult, ChangeView, CredentialPresetInfo, CredentialSummary, DoctorReport, EventBatch,
-  ImageBuildState, PastTask, PickedFile, ScreenFrame, ScreenshotInfo, TaskInfo, TerminalFrame,
+  ImageBuildState, PastTask, PickedFile, ScreenFrame, ScreenshotInfo, TaskInfo, TerminalFrame, EngineContexts,
 } from './wire-types.js';
 
 // ── Argument schemas ────────────────────────────────────────────────────────────────────────
@@ -153,6 +153,10 @@ export type ScreenInput = z.infer<typeof screenInputSchema>;
 export const contract = {
   'app.version': { args: noArguments, result: returns<string>() },
   'doctor.run': { args: noArguments, result: returns<DoctorReport>() },
+  /** The Docker contexts (the docker CLI's store) and the one in force: answered by the app's main process. */
+  'engine.contexts': { args: noArguments, result: returns<EngineContexts>() },
+  /** What `docker context use <name>` does, then a fresh engine on it; refused while tasks run. */
+  'engine.useContext': { args: z.tuple([z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.+-]{0,127}$/, { error: 'must be a Docker context name' })]), result: returns<EngineContexts>() },
   /** `image`: which one to build, `base` (the default) or `desktop` (agent-desktop, for tasks with `display:`). */
   /** The base or desktop image, or with `kit` a kit's image (at `version`, default the kit's pinned one). */
   'images.build': { args: z.tuple([z.strictObject({

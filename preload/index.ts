@@ -67,6 +67,10 @@ const bridge: AirlockBridge = {
   doctor: {
     run: () => invoke('doctor.run'),
   },
+  engine: {
+    contexts: () => invoke('engine.contexts'),
+    useContext: (name) => invoke('engine.useContext', name),
+  },
   images: {
     build: (options) => invoke('images.build', options),
     state: () => invoke('images.state'),

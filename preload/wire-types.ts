@@ -338,3 +338,20 @@ export interface PickedFile {
   /** A file's size in bytes. */
   size?: number;
 }
+
+/** A Docker context as the Status screen lists it (`docker context ls`). */
+export interface DockerContextInfo {
+  name: string;
+  /** Its engine's address; none for `default` (DOCKER_HOST or the usual socket). */
+  host?: string;
+  description?: string;
+  /** The one Airlock's engine uses now. */
+  current: boolean;
+}
+
+/** The Docker contexts and which one is in force; `overriddenBy`: a variable decides, so switching is refused. */
+export interface EngineContexts {
+  current: string;
+  overriddenBy?: 'DOCKER_HOST' | 'DOCKER_CONTEXT';
+  contexts: DockerContextInfo[];
+}

@@ -21,6 +21,8 @@ export type Connect = () => Promise<EngineClient>;
 /** What the forwarding handlers ask of the engine: one call on behalf of a page. */
 export interface EngineCalls {
   call<C extends EngineChannel>(caller: Caller, channel: C, ...args: EngineArgs<C>): Promise<EngineResult<C>>;
+  /** Drops the page's connection: its next call connects again (after the Docker context changed). */
+  reconnect?(caller: Caller): Promise<void>;
 }
 
 const AGAIN_HINT = 'try again: the next action starts the Airlock engine again (`airlock engine logs` says why it stopped)';
@@ -66,6 +68,11 @@ export class EngineConnections implements EngineCalls {
       const message = isAirlockError(error) ? oneLine(error.message) : stoppedLine(connection.lost ?? (error as Error).message);
       throw new AirlockError('engine_unavailable', message, AGAIN_HINT, { cause: error });
     }
+  }
+
+  async reconnect(caller: Caller): Promise<void> {
+    const connection = this.#connections.get(caller);
+    if (connection) await this.#forget(caller, connection);
   }
 
   /** Pages connected now (tests; a reloaded page counts once). */

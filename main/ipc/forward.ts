@@ -10,6 +10,7 @@ import type { Caller } from '../core/server/dispatch.js';
 import { sharedContract, type EngineArgs, type SharedChannel } from '../core/server/engine-contract.js';
 import { registerArtifactHandlers, type ArtifactFilePorts } from './artifacts.js';
 import { registerChangeHandlers } from './changes.js';
+import { registerContextHandlers } from './contexts.js';
 import type { EngineCalls } from './engine-link.js';
 import { PickedFiles } from './picked-files.js';
 import type { Handle, Handler } from './register.js';
@@ -30,6 +31,8 @@ export interface ForwardingDeps {
   runDialogs?: RunDialogs;
   /** The host files each window chose for a run, behind tokens (default: expiring by the system clock). */
   picks?: PickedFiles;
+  /** The environment the engine is started with, for the Docker context switch (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function registerForwardingHandlers(handle: Handle, deps: ForwardingDeps): void {
@@ -51,6 +54,7 @@ export function registerForwardingHandlers(handle: Handle, deps: ForwardingDeps)
     return file === undefined ? null : engine.call(caller, 'audit.exportTo', { file, format, ...(task ? { task } : {}) });
   });
   registerChangeHandlers(handle, engine);
+  registerContextHandlers(handle, { engine, env: deps.env ?? process.env });
   registerArtifactHandlers(handle, engine, deps.artifactFiles);
   registerRunFileHandlers(handle, { engine, dialogs: runDialogs, picks });
 }

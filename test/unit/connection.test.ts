@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,25 +5,10 @@ import { resolveEngineEndpoint } from '../../main/core/engine/connection.js';
 import { listContexts, useContext } from '../../main/core/engine/docker-contexts.js';
 import { parseDockerHost } from '../../main/core/engine/docker-host.js';
 import { sshArgs } from '../../main/core/engine/ssh-dial.js';
+import { dockerConfig } from '../helpers/docker-config.js';
 import { tempDir } from '../helpers/env.js';
 
 const none = () => false;
-
-/** A docker config folder with contexts made as `docker context create` makes them. */
-function dockerConfig(contexts: Record<string, { host: string; skipTls?: boolean; tls?: Record<string, string> }>, current?: string): string {
-  const dir = tempDir('airlock-docker-config-');
-  if (current) fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { 'registry.test': {} }, currentContext: current }));
-  for (const [name, context] of Object.entries(contexts)) {
-    const id = createHash('sha256').update(name).digest('hex');
-    fs.mkdirSync(path.join(dir, 'contexts', 'meta', id), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'contexts', 'meta', id, 'meta.json'), JSON.stringify({ Name: name, Metadata: { Description: `the ${name} box` }, Endpoints: { docker: { Host: context.host, SkipTLSVerify: context.skipTls ?? false } } }));
-    if (context.tls) {
-      fs.mkdirSync(path.join(dir, 'contexts', 'tls', id, 'docker'), { recursive: true });
-      for (const [file, text] of Object.entries(context.tls)) fs.writeFileSync(path.join(dir, 'contexts', 'tls', id, 'docker', file), text);
-    }
-  }
-  return dir;
-}
 
 describe('finding the engine', () => {
   it('uses DOCKER_HOST when it is set', () => {

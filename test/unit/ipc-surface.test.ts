@@ -27,6 +27,8 @@ const TASK = 't_01jz0000000000000000000000';
 const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
   'app.version': [],
   'doctor.run': [],
+  'engine.contexts': [],
+  'engine.useContext': ['build-box'],
   'images.build': [{ offline: true }],
   'images.state': [],
   'agents.list': [],

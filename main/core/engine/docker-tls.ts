@@ -50,3 +50,27 @@ export function readTlsFolder(dir: string): TlsMaterial {
 export function hasTls(material: TlsMaterial | undefined): material is TlsMaterial {
   return material !== undefined && (material.ca !== undefined || material.cert !== undefined);
 }
+
+/** OpenSSL's verification codes and Node's TLS errors: the engine's identity was not proven, or ours was refused. */
+const VERIFY_CODES = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_[A-Z_]+|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
+export function isTlsError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+  return VERIFY_CODES.test(code) || code.startsWith('ERR_SSL_') || code === 'EPROTO';
+}
+
+/** What a TLS failure means for a person, and what fixes it; undefined when it is not one. */
+export function tlsFailure(error: unknown): { reason: string; fix: string } | undefined {
+  if (!isTlsError(error)) return undefined;
+  const code = (error as NodeJS.ErrnoException).code!;
+  if (VERIFY_CODES.test(code)) {
+    return {
+      reason: `its TLS certificate is not one the CA you gave signed for that name (${code}); Airlock does not connect unverified`,
+      fix: 'put the CA that signed the engine\'s certificate in ca.pem (DOCKER_CERT_PATH, or the context\'s TLS files), and connect by a name its certificate holds',
+    };
+  }
+  return {
+    reason: `the TLS handshake failed (${code}: ${(error as Error).message.split('\n')[0]!.slice(0, 160)})`,
+    fix: 'check that the engine listens with TLS and accepts your client certificate (cert.pem and key.pem)',
+  };
+}

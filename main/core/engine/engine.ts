@@ -1,6 +1,7 @@
 import Dockerode from 'dockerode';
 import { AirlockError, isAirlockError } from '../errors.js';
 import { resolveEngineEndpoint, type EngineEndpoint } from './connection.js';
+import { isTlsError, tlsFailure } from './docker-tls.js';
 
 export interface EngineInfo {
   endpoint: string;
@@ -36,7 +37,7 @@ export class Engine {
   /** The engine the environment names (DOCKER_HOST, DOCKER_CONTEXT, the docker config's context). */
   static connect(env: NodeJS.ProcessEnv = process.env): Engine {
     const endpoint = resolveEngineEndpoint(env);
-    return new Engine(new Dockerode(endpoint.options), endpoint);
+    return new Engine(dockerodeFor(endpoint), endpoint);
   }
 
   async info(): Promise<EngineInfo> {
@@ -68,6 +69,8 @@ export class Engine {
   unavailable(error: unknown): AirlockError {
     // An ssh or TLS failure already says what went wrong and how to fix it.
     if (isAirlockError(error) && error.code === 'engine_unavailable') return error;
+    const tls = tlsFailure(error);
+    if (tls) return new AirlockError('engine_unavailable', `cannot reach the Docker engine at ${this.endpoint.description}: ${tls.reason}`, tls.fix, { cause: error });
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     const fix = this.endpoint.source === 'default'
       ? 'start Docker (Docker Desktop, `sudo systemctl start docker`, or `podman system service`), or set DOCKER_HOST'
@@ -78,10 +81,28 @@ export class Engine {
   }
 }
 
+/** What docker-modem reads from process.env while it is constructed, whatever options it is given. */
+const MODEM_ENV = ['DOCKER_HOST', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'DOCKER_CLIENT_TIMEOUT', 'DOCKER_PATH_PREFIX'] as const;
+
+/**
+ * dockerode for exactly this endpoint. docker-modem's constructor reads DOCKER_HOST and
+ * DOCKER_CERT_PATH from process.env (and reads those files) before it looks at its options: they
+ * are hidden from it for that synchronous moment, so the engine's own settings alone decide.
+ */
+export function dockerodeFor(endpoint: EngineEndpoint): Dockerode {
+  const saved = MODEM_ENV.map((name) => [name, process.env[name]] as const);
+  for (const [name] of saved) delete process.env[name];
+  try {
+    return new Dockerode(endpoint.options);
+  } finally {
+    for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
+  }
+}
+
 export function isConnectionError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === 'engine_unavailable' || code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ECONNRESET'
-    || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'EPIPE';
+    || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT' || code === 'EPIPE' || isTlsError(error);
 }
 
 /** dockerode reports HTTP errors with statusCode; 404 means "no such object". */

@@ -20,12 +20,13 @@ function returns<T>(): Returns<T> {
   return {};
 }
 
-// The channels a window has and the engine has not; a window's `review.*` are the engine's `changes.*`
+// The channels a window has and the engine has not (the Docker context switch is the app's: an
+// engine keeps its settings for life, so a switch means another engine); a window's `review.*` are the engine's `changes.*`
 // (below) with host paths left out by the app's main process (main/ipc/changes.ts); a window's
 // `tasks.run` names host files by tokens (run.pick*, run.drop), which main swaps for the engine's
 // `tasks.run` with host paths (main/ipc/run-files.ts).
 const {
-  'app.version': _appVersion, 'agents.open': _agentsOpen, 'audit.export': _auditExport,
+  'app.version': _appVersion, 'engine.contexts': _contexts, 'engine.useContext': _useContext, 'agents.open': _agentsOpen, 'audit.export': _auditExport,
   'review.get': _reviewGet, 'review.apply': _reviewApply, 'review.discard': _reviewDiscard,
   'artifacts.save': _artifactsSave, 'artifacts.reveal': _artifactsReveal,
   'run.start': _windowRun, 'run.pickProject': _pickProject, 'run.pickInputs': _pickInputs, 'run.pickOutput': _pickOutput, 'run.drop': _drop,

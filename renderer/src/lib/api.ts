@@ -67,6 +67,10 @@ export const api: AirlockApi = {
   doctor: {
     run: () => unwrap(bridge().doctor.run()),
   },
+  engine: {
+    contexts: () => unwrap(bridge().engine.contexts()),
+    useContext: (name) => unwrap(bridge().engine.useContext(name)),
+  },
   images: {
     build: (options) => unwrap(bridge().images.build(options)),
     state: () => unwrap(bridge().images.state()),

@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import type { DoctorReport } from '../../../preload/contract';
 import { ErrorPanel, ProgressBar, StatusDot } from '../components/common';
+import { EngineContexts } from '../components/EngineContexts';
 import { formatSize } from '../lib/format';
 import { navigate } from '../lib/route';
 import { useAppStore } from '../store/app';
@@ -18,7 +19,7 @@ export function StatusScreen() {
       </header>
       <main aria-busy={loading}>
         {doctor.status === 'error' && <ErrorPanel error={doctor.error} title="Airlock could not run its checks" />}
-        {report && <DoctorPanels report={report} stale={loading} />}
+        {report && <DoctorPanels report={report} stale={loading} onSwitched={() => void refresh()} />}
         {!report && loading && <p className="muted">Checking the engine, the keychain and the images…</p>}
         {report?.ok && (
           <p className="next-step">
@@ -31,8 +32,10 @@ export function StatusScreen() {
   );
 }
 
-function DoctorPanels({ report, stale }: { report: DoctorReport; stale: boolean }) {
+function DoctorPanels({ report, stale, onSwitched }: { report: DoctorReport; stale: boolean; onSwitched: () => void }) {
   const { engine, keychain } = report;
+  // The round trip doctor measured (its report carries it once the engine reports latency).
+  const latencyMs = (engine as { latencyMs?: number }).latencyMs;
   return (
     <div className={stale ? 'panels stale' : 'panels'}>
       <StatusPanel title="Docker engine" ok={engine.ok} message={engine.message} fix={engine.fix}>
@@ -45,7 +48,14 @@ function DoctorPanels({ report, stale }: { report: DoctorReport; stale: boolean 
               <dd>{engine.version}{engine.apiVersion && ` (API ${engine.apiVersion})`}{engine.os && ` · ${engine.os}`}</dd>
             </>
           )}
+          {latencyMs !== undefined && (
+            <>
+              <dt>Latency</dt>
+              <dd>{Math.round(latencyMs)} ms round trip</dd>
+            </>
+          )}
         </dl>
+        <EngineContexts onSwitched={onSwitched} />
       </StatusPanel>
       <StatusPanel title="Keychain" ok={keychain.ok} message={keychain.message} fix={keychain.fix}>
         <dl>
