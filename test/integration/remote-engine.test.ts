@@ -9,7 +9,7 @@ import type { AirlockEvent } from '../../main/core/audit/events.js';
 import { Keychain } from '../../main/core/credentials/keychain.js';
 import { stopEngine, testClient } from '../helpers/engine.js';
 import { runInEngine } from '../helpers/engine-task.js';
-import { CLI, REPO, runCli, tempDir, TEST_ENGINE_ENV, waitFor } from '../helpers/env.js';
+import { approve, CLI, REPO, runCli, tempDir, TEST_ENGINE_ENV, waitFor } from '../helpers/env.js';
 import { startRemoteEngine, type RemoteEngine } from '../helpers/remote-engine.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 import { makeTestCa } from '../helpers/test-ca.js';
@@ -261,5 +261,24 @@ describe.each(TRANSPORTS)('Airlock\'s engine killed mid-task, with a remote engi
       await next?.close();
       await stopEngine(home);
     }
+  });
+});
+
+describe('the TLS engine with a CA that did not sign it', () => {
+  it('is refused in one line with the fix: Airlock never runs a task on an engine it could not verify', async () => {
+    const dir = tempDir();
+    const certs = path.join(dir, 'certs');
+    fs.cpSync(remote.env.DOCKER_CERT_PATH, certs, { recursive: true });
+    fs.writeFileSync(path.join(certs, 'ca.pem'), makeTestCa('not the engine\'s CA').pem); // the right client pair, another CA
+    const file = path.join(dir, 'agent.yaml');
+    fs.writeFileSync(file, 'name: unverified\ncommand: ["echo", "should never run"]\n');
+    const home = path.join(dir, 'home');
+    approve(file, home);
+    const since = Math.floor(Date.now() / 1000);
+    const run = await runCli(['run', file], { env: { ...remote.env, DOCKER_CERT_PATH: certs, AIRLOCK_HOME: home } });
+    expect(run.stdout).not.toContain('should never run');
+    expect(run.stderr).toMatch(/^airlock: cannot reach the Docker engine at tcp:\/\/10\.213\.\d+\.\d+:2376 \(DOCKER_HOST\): its TLS certificate is not one the CA you gave signed for that name \([A-Z_]+\); Airlock does not connect unverified\n {2}fix: .*ca\.pem.*\n$/);
+    expect(run.code).toBe(125); // as `docker run` when it cannot reach the daemon
+    expect(remoteContainersCreated(since)).toEqual([]);
   });
 });
