@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -88,25 +88,64 @@ function imageIds(images: string[]): string[] {
   return images.map((image) => run('docker', ['image', 'inspect', '--format', '{{.Id}}', image]).trim());
 }
 
-/** Holds the cache dir for this process (a second run at once would share a data-root). */
-function lockCache(dir: string): () => void {
+interface Holder { pid: number; netns?: string; runDir?: string; dataRoot?: string }
+
+/**
+ * Holds the cache dir for this process (two engines on one data-root would corrupt it). A holder
+ * that died without tearing down (a killed test run) leaves its engine behind: stopped here.
+ */
+function lockCache(dir: string): { record(holder: Holder): void; release(): void } {
   const lock = path.join(dir, 'lock');
   fs.mkdirSync(dir, { recursive: true });
+  const record = (holder: Holder) => fs.writeFileSync(lock, JSON.stringify(holder));
   try {
-    fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid }), { flag: 'wx' });
   } catch {
-    const holder = Number(fs.readFileSync(lock, 'utf8'));
-    let alive = false;
-    try {
-      process.kill(holder, 0);
-      alive = holder !== process.pid;
-    } catch {
-      // stale: its process is gone
-    }
-    if (alive) throw new Error(`the remote engine's cache ${dir} is in use by process ${holder}`);
-    fs.writeFileSync(lock, String(process.pid));
+    const holder = JSON.parse(fs.readFileSync(lock, 'utf8')) as Holder;
+    if (holder.pid !== process.pid && alive(holder.pid)) throw new Error(`the remote engine's cache ${dir} is in use by process ${holder.pid}`);
+    removeLeftEngine(holder);
+    record({ pid: process.pid });
   }
-  return () => fs.rmSync(lock, { force: true });
+  return { record, release: () => fs.rmSync(lock, { force: true }) };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A dead holder's dockerd, containerd and shims (the processes whose command line names its run dir), namespace and run dir. */
+function removeLeftEngine(holder: Holder): void {
+  if (!holder.runDir?.startsWith('/run/airlock-remote-')) return;
+  for (const entry of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(holder.runDir)) process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  // Its containers' processes outlive their shims: killed by the containers' cgroups (ids from the data-root).
+  const ids = holder.dataRoot && fs.existsSync(path.join(holder.dataRoot, 'containers')) ? fs.readdirSync(path.join(holder.dataRoot, 'containers')) : [];
+  for (const id of ids.filter((name) => /^[0-9a-f]{64}$/.test(name))) {
+    for (const cgroup of [`/sys/fs/cgroup/pids/docker/${id}`, `/sys/fs/cgroup/docker/${id}`]) {
+      try {
+        for (const pid of fs.readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // not this hierarchy, or not running
+      }
+    }
+  }
+  if (holder.netns?.startsWith('airlock-re-')) {
+    // Whatever else ran in its namespace (an sshd of the tests) goes with it.
+    const pids = spawnSync('ip', ['netns', 'pids', holder.netns], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
+    for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
+    spawnSync('ip', ['netns', 'del', holder.netns], { stdio: 'ignore' });
+  }
+  fs.rmSync(holder.runDir, { recursive: true, force: true });
 }
 
 async function waitUntil(ready: () => boolean, what: string, timeoutMs: number, alive: () => boolean, log: string): Promise<void> {
@@ -126,7 +165,7 @@ export async function startRemoteEngine(options: { images: string[] }): Promise<
   const key = createHash('sha256').update(JSON.stringify({ ids, version })).digest('hex').slice(0, 16);
   const cacheRoot = path.join(CACHE, 'remote-engine');
   const cacheDir = path.join(cacheRoot, key);
-  const unlock = lockCache(cacheDir);
+  const lock = lockCache(cacheDir);
   // Caches of other images: gone (one cache at a time bounds the disk it takes).
   for (const other of fs.readdirSync(cacheRoot)) if (other !== key) fs.rmSync(path.join(cacheRoot, other), { recursive: true, force: true });
 
@@ -137,7 +176,8 @@ export async function startRemoteEngine(options: { images: string[] }): Promise<
   const runDir = fs.mkdtempSync('/run/airlock-remote-');
   const dataRoot = path.join(cacheDir, 'data-root');
   const { hostAddress, address } = pickSubnet();
-  const undo: (() => void)[] = [unlock, () => fs.rmSync(runDir, { recursive: true, force: true })];
+  lock.record({ pid: process.pid, netns, runDir, dataRoot });
+  const undo: (() => void)[] = [lock.release, () => fs.rmSync(runDir, { recursive: true, force: true })];
   let dockerd: ChildProcess | undefined;
   const stop = async () => {
     if (dockerd && dockerd.exitCode === null && dockerd.signalCode === null) {
@@ -213,6 +253,7 @@ export async function startRemoteEngine(options: { images: string[] }): Promise<
     };
     await waitUntil(answers, 'the remote dockerd answering over TLS', 60_000, () => dockerd!.exitCode === null, log);
 
+    removeAllContainers(docker); // what a killed run left in the cached data-root
     const loadStarted = Date.now();
     const have = new Set(docker(['image', 'ls', '--no-trunc', '--format', '{{.ID}}']).split('\n'));
     const missing = options.images.filter((_, i) => !have.has(ids[i]!));
@@ -225,10 +266,7 @@ export async function startRemoteEngine(options: { images: string[] }): Promise<
       stop: async () => {
         // Only images stay in the cache: whatever a test left is removed (this engine is ours alone).
         try {
-          const left = docker(['ps', '-aq']).split('\n').filter(Boolean);
-          if (left.length > 0) docker(['rm', '-f', '-v', ...left]);
-          docker(['volume', 'prune', '-f']);
-          docker(['network', 'prune', '-f']);
+          removeAllContainers(docker);
         } finally {
           await stop();
         }
@@ -238,6 +276,14 @@ export async function startRemoteEngine(options: { images: string[] }): Promise<
     await stop();
     throw error;
   }
+}
+
+/** Containers, volumes and networks of the remote engine (ours alone): the cache keeps images only. */
+function removeAllContainers(docker: RemoteEngine['docker']): void {
+  const left = docker(['ps', '-aq']).split('\n').filter(Boolean);
+  if (left.length > 0) docker(['rm', '-f', '-v', ...left]);
+  docker(['volume', 'prune', '-f']);
+  docker(['network', 'prune', '-f']);
 }
 
 /** `docker save … | docker load` into the remote engine. */
