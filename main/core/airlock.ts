@@ -146,6 +146,7 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
     await service.close();
     await egress?.close();
     await store?.close();
+    await connected?.close(); // an ssh engine's shared session ends with the core that opened it
   };
   return { home, env, bus, clock, keychain, credentials, live, service, assetsDir, pool, engine, audit, reap, close };
 }

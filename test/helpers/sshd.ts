@@ -105,11 +105,32 @@ function listening(child: ChildProcess, dir: string): Promise<void> {
   });
 }
 
+/** Stops sshd and the sessions it forked (each a child of the listener: a stopped listener leaves them). */
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
+  const sessions = childrenOf(child.pid!);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
+  for (const pid of sessions) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function childrenOf(parent: number): number[] {
+  return fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
+    try {
+      // The fields after the command's closing parenthesis: state, then the parent's pid.
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+    } catch {
+      return false;
+    }
+  }).map(Number);
 }
 
 function freePort(host: string): Promise<number> {

@@ -19,7 +19,10 @@ let remotes: Awaited<ReturnType<typeof startRemotes>>;
 beforeAll(async () => {
   [sshd, remotes] = await Promise.all([startSshd(), startRemotes()]);
 });
+/** Engines a test made itself: their shared ssh sessions end with the file. */
+const engines: Engine[] = [];
 afterAll(async () => {
+  await Promise.all(engines.map((engine) => engine.close()));
   await Promise.all([sshd?.stop(), remotes?.close()]);
 });
 
@@ -50,6 +53,7 @@ network: { mode: allowlist, allow: [api.vendor.test] }
     expect(out[2]).toMatch(/^Airlock refused other\.test/);
     expect(events.some((e) => e.kind === 'net.denied')).toBe(true);
     expect((await listTaskObjects(engine)).filter((t) => t.task === outcome.task)).toEqual([]);
+    await engine.close();
   });
 
   it('the CLI runs a task over it through its engine process', async () => {
@@ -103,6 +107,7 @@ network: { mode: allowlist, allow: [api.vendor.test] }
     sshd.useKey('stranger');
     try {
       const engine = Engine.connect(sshEnv());
+      engines.push(engine);
       await expect(engine.info()).rejects.toMatchObject({
         code: 'engine_unavailable',
         message: `cannot reach the Docker engine at ssh://${sshd.user}@${sshd.host}: permission denied for ${sshd.user} (publickey)`,
@@ -124,7 +129,9 @@ network: { mode: allowlist, allow: [api.vendor.test] }
     const kept = fs.readFileSync(sshd.knownHosts);
     fs.writeFileSync(sshd.knownHosts, '');
     try {
-      await expect(Engine.connect(sshEnv()).info()).rejects.toMatchObject({
+      const engine = Engine.connect(sshEnv());
+      engines.push(engine);
+      await expect(engine.info()).rejects.toMatchObject({
         message: expect.stringMatching(/host key verification failed/),
         hint: expect.stringMatching(/check the fingerprint/),
       });

@@ -40,6 +40,11 @@ export class Engine {
     return new Engine(dockerodeFor(endpoint), endpoint);
   }
 
+  /** Ends what the connection holds open (an ssh engine's shared session); idle sockets need nothing. */
+  async close(): Promise<void> {
+    await (this.endpoint.options.agent as { close?: () => Promise<void> } | undefined)?.close?.();
+  }
+
   async info(): Promise<EngineInfo> {
     try {
       const v = await this.api.version();

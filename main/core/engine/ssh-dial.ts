@@ -4,8 +4,11 @@
  * known_hosts; no ssh library), its stdin/stdout the connection. ssh's complaints become one line
  * with the fix.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { Duplex } from 'node:stream';
 import { AirlockError } from '../errors.js';
 
@@ -40,22 +43,33 @@ export function parseSshUrl(value: string, where: string): SshSpec {
   return { user: user || undefined, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port || undefined };
 }
 
-/** The ssh arguments for one connection: never a prompt (BatchMode), no tty, a bounded connect. */
-export function sshArgs(spec: SshSpec): string[] {
+/**
+ * The ssh arguments for one connection: never a prompt (BatchMode), no tty, a bounded connect; with
+ * `controlPath`, connections share one ssh session (ControlMaster), which lingers 30 s when idle.
+ */
+export function sshArgs(spec: SshSpec, controlPath?: string): string[] {
   const args = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', '-T'];
-  if (spec.user) args.push('-l', spec.user);
-  if (spec.port) args.push('-p', spec.port);
-  return [...args, '--', spec.host, 'docker', 'system', 'dial-stdio'];
+  if (controlPath) args.push('-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath}`, '-o', 'ControlPersist=30');
+  return [...args, ...targetArgs(spec), 'docker', 'system', 'dial-stdio'];
+}
+
+/** Who to reach, the host after `--` so that nothing in it is read as an option. */
+function targetArgs(spec: SshSpec): string[] {
+  return [...(spec.user ? ['-l', spec.user] : []), ...(spec.port ? ['-p', spec.port] : []), '--', spec.host];
 }
 
 export function describeSsh(spec: SshSpec): string {
   return `${spec.user ? `${spec.user}@` : ''}${spec.host}${spec.port ? `:${spec.port}` : ''}`;
 }
 
-/** An http.Agent whose connections are ssh processes running `docker system dial-stdio` remotely. */
+/**
+ * An http.Agent whose connections are ssh processes running `docker system dial-stdio` remotely,
+ * multiplexed over one ssh session whose control socket is in a folder of this process's (0700).
+ */
 export class SshAgent extends http.Agent {
   readonly spec: SshSpec;
   private readonly deps: SshDialDeps;
+  private controlDir: string | undefined;
 
   constructor(spec: SshSpec, deps: SshDialDeps = {}) {
     // Kept alive: one ssh handshake serves many API calls; an idle one is closed after 15 s.
@@ -65,8 +79,43 @@ export class SshAgent extends http.Agent {
   }
 
   override createConnection(): Duplex {
-    const child = spawn(this.deps.command ?? 'ssh', sshArgs(this.spec), { stdio: ['pipe', 'pipe', 'pipe'], env: this.deps.env ?? process.env });
+    if (!this.controlDir) {
+      this.controlDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-ssh-'));
+      process.once('exit', this.endAtExit);
+    }
+    const child = spawn(this.deps.command ?? 'ssh', sshArgs(this.spec, this.controlPath()), { stdio: ['pipe', 'pipe', 'pipe'], env: this.deps.env ?? process.env });
     return new SshConnection(child, this.spec);
+  }
+
+  /** Closes the connections and ends the shared ssh session now, rather than 30 s later. */
+  async close(): Promise<void> {
+    this.destroy();
+    const dir = this.controlDir;
+    if (!dir) return;
+    this.controlDir = undefined;
+    process.removeListener('exit', this.endAtExit);
+    await new Promise<void>((resolve) => {
+      const exit = spawn(this.deps.command ?? 'ssh', this.exitArgs(dir), { stdio: 'ignore', env: this.deps.env ?? process.env });
+      exit.once('error', () => resolve());
+      exit.once('exit', () => resolve());
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  /** A process that exits without close() still ends the session and leaves no folder behind. */
+  private readonly endAtExit = (): void => {
+    const dir = this.controlDir;
+    if (!dir) return;
+    spawnSync(this.deps.command ?? 'ssh', this.exitArgs(dir), { stdio: 'ignore', env: this.deps.env ?? process.env, timeout: 2000 });
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+
+  private exitArgs(dir: string): string[] {
+    return ['-o', `ControlPath=${path.join(dir, '%C')}`, '-O', 'exit', ...targetArgs(this.spec)];
+  }
+
+  private controlPath(): string | undefined {
+    return this.controlDir ? path.join(this.controlDir, '%C') : undefined;
   }
 }
 
