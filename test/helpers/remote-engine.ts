@@ -27,6 +27,8 @@ export interface RemoteEngine {
   dataRoot: string;
   /** Where its certificates, exec-root and log are (removed by stop). */
   runDir: string;
+  /** `docker system dial-stdio` to this engine over TLS: an sshd's forced command makes it an ssh:// engine. */
+  dialStdio: string;
   /** Seconds spent loading images (0 when the cache had them). */
   loadSeconds: number;
   /** The docker CLI against this engine; throws with its stderr on failure. */
@@ -262,6 +264,7 @@ export async function startRemoteEngine(options: { images: string[] }): Promise<
 
     return {
       host: env.DOCKER_HOST, env, address, hostAddress, netns, dataRoot, runDir, loadSeconds, docker,
+      dialStdio: `/usr/bin/env ${Object.entries(env).map(([name, value]) => `${name}=${value}`).join(' ')} ${run('sh', ['-c', 'command -v docker']).trim()} system dial-stdio`,
       inNamespace: (command) => spawn('ip', ['netns', 'exec', netns, ...command], { stdio: ['ignore', 'pipe', 'pipe'] }),
       stop: async () => {
         // Only images stay in the cache: whatever a test left is removed (this engine is ours alone).
