@@ -26,7 +26,7 @@ export async function benchRemoteEngine(): Promise<void> {
   const remote = await startRemoteEngine({ images: ['airlock/agent-base:1', 'airlock/agent-desktop:1'] });
   console.log(`\nRemote engine ${remote.host} (TLS) up in ${((Date.now() - started) / 1000).toFixed(1)} s, images loaded in ${remote.loadSeconds.toFixed(1)} s`);
   // ssh:// to the same engine: an sshd in its namespace whose forced command dials it over TLS.
-  const sshd = await startSshd({ listen: remote.address, port: 22, prefix: ['ip', 'netns', 'exec', remote.netns], forcedCommand: remote.dialStdio });
+  const sshd = await startSshd({ listen: remote.address, prefix: ['ip', 'netns', 'exec', remote.netns], forcedCommand: remote.dialStdio });
   const sshEnv = { DOCKER_HOST: sshd.url, PATH: `${sshd.bin}:${process.env.PATH}` };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-remote-'));
   const manifest = path.join(dir, 'bench.yaml');

@@ -87,6 +87,8 @@ describe('the desktop app in Chromium, through the bridge', () => {
     await page.getByText('Ready to run agents.').waitFor({ timeout: 20_000 });
     await expect(page.locator('.panel h2', { hasText: 'Docker engine' }).locator('.dot-ok').count()).resolves.toBe(1);
     await expect(page.locator('.panel h2', { hasText: 'Keychain' }).locator('.dot-ok').count()).resolves.toBe(1);
+    // The engine's Docker context, from the docker CLI's own store (this machine's: `default`).
+    await expect(page.locator('.engine-contexts li', { hasText: 'default' }).innerText()).resolves.toMatch(/in use/);
     await shot('01-status');
   });
 

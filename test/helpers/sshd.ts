@@ -12,8 +12,6 @@ export interface SshdOptions {
   forcedCommand?: string;
   /** Runs sshd under a prefix, e.g. ['ip', 'netns', 'exec', 'ns'] for a namespace of the test's. */
   prefix?: string[];
-  /** The port (default a free one of `listen` on this machine; give one for an address in another namespace). */
-  port?: number;
 }
 
 export interface Sshd {
@@ -54,7 +52,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   key('stranger_key');
   const user = os.userInfo().username;
   const listen = options.listen ?? '127.0.0.1';
-  const port = options.port ?? await freePort(listen);
+  const port = await freePort('127.0.0.1'); // free here; a namespace of the test's has nothing on it yet
   const docker = execFileSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).trim();
   const forced = options.forcedCommand ?? `${docker} -H unix:///var/run/docker.sock system dial-stdio`;
   fs.writeFileSync(path.join(dir, 'authorized_keys'), `command="${forced}",restrict ${userKey}\n`, { mode: 0o600 });

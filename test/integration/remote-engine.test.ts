@@ -28,7 +28,7 @@ beforeAll(async () => {
   const started = Date.now();
   remote = await startRemoteEngine({ images: ['airlock/agent-base:1', 'airlock/agent-desktop:1'] });
   console.log(`remote engine ${remote.host} up in ${((Date.now() - started) / 1000).toFixed(1)} s (images loaded in ${remote.loadSeconds.toFixed(1)} s)`);
-  sshd = await startSshd({ listen: remote.address, port: 22, prefix: ['ip', 'netns', 'exec', remote.netns], forcedCommand: remote.dialStdio });
+  sshd = await startSshd({ listen: remote.address, prefix: ['ip', 'netns', 'exec', remote.netns], forcedCommand: remote.dialStdio });
 }, 600_000);
 
 afterAll(async () => {

@@ -10,7 +10,15 @@ import { listTaskObjects } from '../../main/core/engine/leftovers.js';
 import { Gateway } from '../../main/core/gateway/gateway.js';
 import { homeLayout } from '../../main/core/home.js';
 import { TaskRunner } from '../../main/core/tasks/runner.js';
-import { approve, lines, REPO, runCli, specFrom, tempDir } from '../helpers/env.js';
+import { connectEngine } from '../../main/core/server/connect.js';
+import type { Caller } from '../../main/core/server/dispatch.js';
+import { registerContextHandlers } from '../../main/ipc/contexts.js';
+import { EngineConnections } from '../../main/ipc/engine-link.js';
+import { invokeChecked, type Handler } from '../../main/ipc/register.js';
+import type { Channel } from '../../preload/contract.js';
+import { enginesOf, stopEngine, testClient } from '../helpers/engine.js';
+import { runInEngine } from '../helpers/engine-task.js';
+import { approve, CLI, lines, REPO, runCli, specFrom, TEST_ENGINE_ENV, tempDir, waitFor } from '../helpers/env.js';
 import { startRemotes } from '../helpers/remotes.js';
 import { startSshd, type Sshd } from '../helpers/sshd.js';
 
@@ -103,6 +111,37 @@ network: { mode: allowlist, allow: [api.vendor.test] }
     expect(back.code).toBe(0);
   });
 
+  it('the app\'s switch: refused while a task runs on the engine; then the page\'s next call is served by a fresh engine on the new context', async () => {
+    const dir = tempDir();
+    const DOCKER_CONFIG = path.join(dir, 'docker');
+    execFileSync('docker', ['context', 'create', 'ssh-box', '--docker', `host=${sshd.url}`], { env: { ...process.env, DOCKER_CONFIG }, stdio: 'ignore' });
+    const home = path.join(dir, 'home');
+    const env = sshd.env({ ...process.env, ...TEST_ENGINE_ENV, DOCKER_CONFIG, AIRLOCK_HOME: home, DOCKER_HOST: '' });
+    const connections = new EngineConnections(() => connectEngine({ env, spawn: { command: process.execPath, args: [CLI] }, client: 'app', notice: () => undefined }));
+    const page: Caller = { push: () => undefined, onGone: () => () => undefined };
+    const handlers = new Map<Channel, Handler<Channel>>();
+    registerContextHandlers((channel, handler) => void handlers.set(channel, handler as unknown as Handler<Channel>), { engine: connections, env });
+    const useContext = (name: string) => invokeChecked('engine.useContext', handlers.get('engine.useContext')!, [name], page, () => undefined);
+    try {
+      expect((await connections.call(page, 'doctor.run')).engine.endpoint).toMatch(/^unix:\/\//);
+      const [first] = enginesOf(home);
+      const client = await testClient(home);
+      const { task } = await runInEngine(client, dir, 'name: busy\ncommand: ["sh", "-c", "echo up; sleep 60"]\n');
+      expect(await useContext('ssh-box')).toMatchObject({ ok: false, error: { code: 'policy_refused', message: 'cannot switch the Docker engine while 1 task runs on it (busy)' } });
+      expect(fs.existsSync(path.join(DOCKER_CONFIG, 'config.json'))).toBe(false);
+      await client.call('tasks.stop', task);
+      await waitFor(async () => ((await client.call('tasks.list')).some((t) => t.id === task && ['starting', 'running', 'frozen'].includes(t.state)) ? undefined : true), 'the task to end');
+      await client.close();
+
+      expect(await useContext('ssh-box')).toMatchObject({ ok: true, value: { current: 'ssh-box' } });
+      expect((await connections.call(page, 'doctor.run')).engine.endpoint).toBe(`${sshd.url} (Docker context "ssh-box")`);
+      expect(enginesOf(home)).not.toContain(first);
+    } finally {
+      await connections.closeAll();
+      await stopEngine(home);
+    }
+  });
+
   it('ssh refusing the key is one line naming the fix, from the core and from the CLI', async () => {
     sshd.useKey('stranger');
     try {
@@ -138,6 +177,24 @@ network: { mode: allowlist, allow: [api.vendor.test] }
       expect(fs.readFileSync(sshd.knownHosts, 'utf8')).toBe(''); // nothing was learned
     } finally {
       fs.writeFileSync(sshd.knownHosts, kept);
+    }
+  });
+
+  it('what a hostile remote prints to ssh\'s stderr reaches the user inert and bounded', async () => {
+    // A remote whose "docker" answers with terminal escapes, a bidi override and a megabyte of noise.
+    const script = path.join(tempDir(), 'hostile-docker');
+    fs.writeFileSync(script, '#!/bin/sh\nprintf \'\\033]0;pwned\\007\\033[2J\\342\\200\\256evil\' >&2\nhead -c 1000000 /dev/zero | tr "\\0" x >&2\nexit 1\n', { mode: 0o755 });
+    const hostile = await startSshd({ forcedCommand: script });
+    try {
+      const engine = Engine.connect(hostile.env({ ...process.env, DOCKER_HOST: hostile.url }));
+      engines.push(engine);
+      const error = await engine.info().then(() => undefined, (failure: unknown) => failure as Error);
+      expect(error).toMatchObject({ code: 'engine_unavailable', message: expect.stringMatching(/^cannot reach the Docker engine at ssh:\/\/\S+: /) });
+      expect(error!.message).not.toMatch(/[\p{Cc}\u202e]/u);
+      expect(error!.message).toMatch(/\]0;pwned.*\[2Jevilxxx/); // what it said, without the escapes
+      expect(error!.message.length).toBeLessThan(400);
+    } finally {
+      await hostile.stop();
     }
   });
 

@@ -105,3 +105,15 @@ describe('the engine settings digest', () => {
     expect(settingsDigest({ DOCKER_CONFIG })).toBe(before);
   });
 });
+
+describe('the CLI\'s --context', () => {
+  it('reaches the engine as DOCKER_CONTEXT, over DOCKER_HOST unless it names the default context', async () => {
+    const { useContextOption } = await import('../../main/cli/index.js');
+    const env: NodeJS.ProcessEnv = { DOCKER_HOST: 'unix:///elsewhere.sock' };
+    useContextOption('default', env);
+    expect(env).toEqual({ DOCKER_HOST: 'unix:///elsewhere.sock', DOCKER_CONTEXT: 'default' });
+    useContextOption('build', env);
+    expect(env).toEqual({ DOCKER_CONTEXT: 'build' });
+    expect(() => useContextOption(' ', {})).toThrow(/--context needs a context name/);
+  });
+});

@@ -77,11 +77,10 @@ export class Engine {
     const tls = tlsFailure(error);
     if (tls) return new AirlockError('engine_unavailable', `cannot reach the Docker engine at ${this.endpoint.description}: ${tls.reason}`, tls.fix, { cause: error });
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    const fix = this.endpoint.source === 'default'
-      ? 'start Docker (Docker Desktop, `sudo systemctl start docker`, or `podman system service`), or set DOCKER_HOST'
-      : this.endpoint.source === 'context'
-        ? `start the engine of Docker context "${this.endpoint.context}", or pick another with --context or \`docker context use\``
-        : 'start the engine DOCKER_HOST names, or fix or unset DOCKER_HOST';
+    const { source, remote, context } = this.endpoint;
+    const start = remote ? 'start that Docker engine and check it is reachable from here' : 'start Docker (Docker Desktop, `sudo systemctl start docker`, or `podman system service`)';
+    const other = source === 'DOCKER_HOST' ? 'fix or unset DOCKER_HOST' : source === 'context' ? `pick another context than "${context}" (--context, \`docker context use\`)` : 'set DOCKER_HOST';
+    const fix = `${start}, or ${other}`;
     return new AirlockError('engine_unavailable', `cannot reach the Docker engine at ${this.endpoint.description}: ${reason}`, fix, { cause: error });
   }
 }

@@ -37,9 +37,9 @@ export function EngineContexts({ onSwitched }: { onSwitched: () => void }) {
         {contexts.contexts.map((context) => (
           <li key={context.name}>
             <code>{context.name}</code>
-            <span className="muted small"> {context.host ?? 'DOCKER_HOST or this machine\'s Docker socket'}{context.description ? ` · ${context.description}` : ''}</span>
+            <span className="muted small">{context.host ?? 'DOCKER_HOST or this machine\'s Docker socket'}{context.description ? ` · ${context.description}` : ''}</span>
             {context.current
-              ? <strong className="small"> · in use</strong>
+              ? <strong className="small">in use</strong>
               : <button type="button" className="secondary small" disabled={switching !== undefined || contexts.overriddenBy !== undefined} onClick={() => void use(context.name)}>{switching === context.name ? 'Switching…' : 'Use'}</button>}
           </li>
         ))}
