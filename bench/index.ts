@@ -5,10 +5,11 @@ import { benchDesktopStart } from './desktop-start.js';
 import { benchGateway } from './gateway.js';
 import { benchPool } from './pool.js';
 import { benchProject } from './project.js';
+import { benchRemoteEngine } from './remote-engine.js';
 import { benchStartup } from './startup.js';
 import { benchUi } from './ui.js';
 
-// `npm run bench [startup|pool|project|audit|gateway|credentials|ui|desktop]…`: the ones named, all by default.
+// `npm run bench [startup|pool|project|audit|gateway|credentials|ui|desktop|remote]…`: the ones named, all by default.
 const BENCHES: Record<string, () => Promise<void>> = {
   startup: benchStartup,
   pool: benchPool,
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   gateway: benchGateway,
   credentials: benchCredentials,
   ui: benchUi,
+  remote: benchRemoteEngine,
   desktop: async () => {
     await benchDesktopStart();
     await benchDesktopFrames();

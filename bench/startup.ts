@@ -18,9 +18,9 @@ const RUNS = Math.max(20, Number(process.env.BENCH_RUNS ?? 20));
 const IMAGE = 'airlock/agent-base:1';
 const CLI = path.join(import.meta.dirname, '..', 'bin', 'airlock.cjs');
 // The agent's first instruction prints the wall clock in ms; so does its last.
-const AGENT = ['sh', '-c', 'echo "first $(date +%s%3N)"; echo "last $(date +%s%3N)"'];
+export const AGENT = ['sh', '-c', 'echo "first $(date +%s%3N)"; echo "last $(date +%s%3N)"'];
 
-interface Sample { firstMs: number; teardownMs: number }
+export interface Sample { firstMs: number; teardownMs: number }
 
 function stamp(text: string, marker: 'first' | 'last'): number {
   const match = new RegExp(`${marker} (\\d{13})`).exec(text);
@@ -40,36 +40,37 @@ function spawnTimed(cmd: string, args: string[], env: NodeJS.ProcessEnv = proces
   });
 }
 
-async function bareDockerRun(): Promise<Sample> {
+/** `docker run --rm` with Airlock's hardening flags, to the engine `env` names (DOCKER_HOST…). */
+export async function bareDockerRun(env: NodeJS.ProcessEnv = process.env): Promise<Sample> {
   const r = await spawnTimed('docker', [
     'run', '--rm', '--read-only', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges:true', '--user', '10001:10001',
     '--tmpfs', '/tmp:rw,nosuid,nodev,size=256m,mode=1777', '--mount', 'type=volume,dst=/workspace', '--workdir', '/workspace',
     '--init', '--pids-limit', '256', '--memory', '512m', '--memory-swap', '512m', '--cpus', '1', '--network', 'none',
     '--ipc', 'private', '--log-driver', 'none', '--attach', 'stdout', '--attach', 'stderr', IMAGE, ...AGENT,
-  ]);
+  ], env);
   if (r.code !== 0) throw new Error(`docker run failed: ${r.out}`);
   return { firstMs: stamp(r.out, 'first') - r.t0, teardownMs: r.end - stamp(r.out, 'last') };
 }
 
 /** One home per engine configuration: an engine serves one AIRLOCK_HOME. */
-function engineEnv(home: string, poolSize: number): NodeJS.ProcessEnv {
+export function engineEnv(home: string, poolSize: number): NodeJS.ProcessEnv {
   return { ...process.env, AIRLOCK_HOME: home, AIRLOCK_POOL_SIZE: String(poolSize), AIRLOCK_ENGINE_IDLE: '10m', AIRLOCK_ENGINE: '' };
 }
 
-async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+export async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   const r = await spawnTimed(process.execPath, [CLI, ...args], env);
   if (r.code !== 0) throw new Error(`airlock ${args.join(' ')} failed (${r.code}): ${r.out}`);
   return r.out;
 }
 
-async function airlockRun(manifest: string, env: NodeJS.ProcessEnv): Promise<Sample> {
+export async function airlockRun(manifest: string, env: NodeJS.ProcessEnv): Promise<Sample> {
   const r = await spawnTimed(process.execPath, [CLI, 'run', manifest, '--json'], env);
   if (r.code !== 0) throw new Error(`airlock run failed: ${r.out}`);
   return { firstMs: stamp(r.out, 'first') - r.t0, teardownMs: r.end - stamp(r.out, 'last') };
 }
 
 /** Waits until the engine's pool holds a ready sandbox (a warm run takes one). */
-async function poolReady(env: NodeJS.ProcessEnv): Promise<void> {
+export async function poolReady(env: NodeJS.ProcessEnv): Promise<void> {
   await cli(['engine', 'start'], env); // nothing to do when it runs
   for (let i = 0; i < 600; i++) {
     const status = JSON.parse(await cli(['engine', 'status', '--json'], env)) as { pool?: { ready?: number } };
@@ -77,6 +78,17 @@ async function poolReady(env: NodeJS.ProcessEnv): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error('the warm pool never became ready');
+}
+
+/** One line per row: median and p99 to the first instruction, ratio to `base`, and teardown. */
+export function printRows(rows: [string, Sample[]][], base: number): void {
+  console.log('                                         to first instruction: median    p99   ratio   last instruction → exit: median    p99');
+  for (const [name, list] of rows) {
+    const first = list.map((s) => s.firstMs);
+    const teardown = list.map((s) => s.teardownMs);
+    const med = percentile(first, 50);
+    console.log(`${name.padEnd(42)}${`${med.toFixed(0)} ms`.padStart(28)}${`${percentile(first, 99).toFixed(0)} ms`.padStart(8)}${`${(med / base).toFixed(2)}x`.padStart(8)}${`${percentile(teardown, 50).toFixed(0)} ms`.padStart(34)}${`${percentile(teardown, 99).toFixed(0)} ms`.padStart(8)}`);
+  }
 }
 
 export async function benchStartup(): Promise<void> {
@@ -116,19 +128,13 @@ export async function benchStartup(): Promise<void> {
 
     const base = percentile(samples.bare.map((s) => s.firstMs), 50);
     console.log(`\nStartup and teardown, ${RUNS} runs each, interleaved (same image, hardening flags and workspace volume)`);
-    console.log('                                         to first instruction: median    p99   ratio   last instruction → exit: median    p99');
     const rows: [string, Sample[]][] = [
       ['docker run --rm (baseline)', samples.bare],
       ['airlock run, cold (starts the engine)', samples.cold],
       ['airlock run, engine running, pool empty', samples.engine],
       ['airlock run, warm pool', samples.warm],
     ];
-    for (const [name, list] of rows) {
-      const first = list.map((s) => s.firstMs);
-      const teardown = list.map((s) => s.teardownMs);
-      const med = percentile(first, 50);
-      console.log(`${name.padEnd(42)}${`${med.toFixed(0)} ms`.padStart(28)}${`${percentile(first, 99).toFixed(0)} ms`.padStart(8)}${`${(med / base).toFixed(2)}x`.padStart(8)}${`${percentile(teardown, 50).toFixed(0)} ms`.padStart(34)}${`${percentile(teardown, 99).toFixed(0)} ms`.padStart(8)}`);
-    }
+    printRows(rows, base);
     console.log(`task objects left after the runs: ${leftovers}`);
   } finally {
     await stopEngines();
