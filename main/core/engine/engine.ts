@@ -79,7 +79,8 @@ export class Engine {
     if (tls) return new AirlockError('engine_unavailable', `cannot reach the Docker engine at ${this.endpoint.description}: ${tls.reason}`, tls.fix, { cause: error });
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     // Refused by the socket's permissions: the fix is a right (the docker group), not starting Docker.
-    const denied = reason === 'EACCES' && 'socketPath' in this.endpoint.options ? socketAccess(this.endpoint.options.socketPath) : undefined;
+    const socket = this.endpoint.kind === 'unix' ? this.endpoint.options.socketPath : undefined;
+    const denied = reason === 'EACCES' && socket ? socketAccess(socket) : undefined;
     if (denied && !denied.ok && denied.fix) return new AirlockError('engine_unavailable', `cannot reach the Docker engine at ${this.endpoint.description}: ${denied.message}`, denied.fix, { cause: error });
     const { source, remote, context } = this.endpoint;
     const start = remote ? 'start that Docker engine and check it is reachable from here' : 'start Docker (Docker Desktop, `sudo systemctl start docker`, or `podman system service`)';

@@ -36,7 +36,8 @@ export interface KitImageRef {
 export async function runDoctor(deps: { engine: Engine; keychain: Keychain; kits?: () => KitImageRef[]; access?: AccessDeps; now?: () => number }): Promise<DoctorReport> {
   const keychain = deps.keychain.probe();
   const options = deps.engine.endpoint.options;
-  const access = 'socketPath' in options && !options.socketPath.startsWith('\\\\') ? socketAccess(options.socketPath, deps.access) : undefined;
+  // Only a local unix socket has rights this user can be given (a named pipe, tcp:// and ssh:// are the engine's to decide).
+  const access = deps.engine.endpoint.kind === 'unix' && options.socketPath ? socketAccess(options.socketPath, deps.access) : undefined;
   let engine: DoctorReport['engine'];
   let images: DoctorReport['images'];
   try {
