@@ -26,6 +26,15 @@ describe('finding the engine', () => {
     }
   });
 
+  it('refuses an ssh host or user a shell or ssh could read as more than a name (ProxyCommand %h, %r)', () => {
+    for (const url of ['ssh://box$(touch${IFS}pwned).test', 'ssh://a;b&c.test', "ssh://box'x.test", 'ssh://u%60id%60@box.test', 'ssh://u%24(id)@box.test', 'ssh://box%0aProxyCommand.test', 'ssh://-oProxyCommand=x', 'ssh://x%ZZ@box.test']) {
+      expect(() => parseDockerHost(url, 'DOCKER_HOST'), url).toThrow(/is not an ssh address Airlock can use: the host or user is not a name$/);
+    }
+    for (const url of ['ssh://ada@box.test:2222', 'ssh://root@127.0.0.1', 'ssh://[::1]:22', 'ssh://ada.lovelace@build_box.test', 'ssh://ada%40corp.test@box.test']) {
+      expect(parseDockerHost(url, 'DOCKER_HOST'), url).toMatchObject({ kind: 'ssh' });
+    }
+  });
+
   it('dials ssh as the docker CLI does, never prompting, the host after "--"', () => {
     expect(sshArgs({ user: 'ada', host: 'box.test', port: '2222' })).toEqual(['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', '-T', '-l', 'ada', '-p', '2222', '--', 'box.test', 'docker', 'system', 'dial-stdio']);
   });
@@ -38,6 +47,17 @@ describe('finding the engine', () => {
       .toMatchObject({ protocol: 'https', host: 'box.test', port: 2376, ca: 'ca-pem', cert: 'cert-pem', key: 'key-pem' });
     // Without DOCKER_TLS_VERIFY a tcp:// host is plain HTTP, as with the docker CLI (no guessing from the port).
     expect(resolveEngineEndpoint({ DOCKER_HOST: 'tcp://box.test:2376', DOCKER_CERT_PATH: certs }).options).toMatchObject({ protocol: 'http', ca: undefined });
+  });
+
+  it('DOCKER_TLS (the docker CLI\'s TLS without verification) is refused rather than served as plain HTTP', () => {
+    expect(() => resolveEngineEndpoint({ DOCKER_HOST: 'tcp://box.test:2376', DOCKER_TLS: '1' })).toThrow(/^DOCKER_TLS asks for TLS without verifying the engine, which Airlock does not do$/);
+  });
+
+  it('a relative DOCKER_CERT_PATH is refused: the engine process outlives the directory it was typed in', () => {
+    const certs = tempDir();
+    for (const name of ['ca', 'cert', 'key']) fs.writeFileSync(path.join(certs, `${name}.pem`), `${name}-pem`);
+    const relative = path.relative(process.cwd(), certs);
+    expect(() => resolveEngineEndpoint({ DOCKER_HOST: 'tcp://box.test:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: relative })).toThrow(/^DOCKER_CERT_PATH ".*" is not an absolute path$/);
   });
 
   it('otherwise takes the first socket that exists: Docker, Docker Desktop, rootless, Podman', () => {
@@ -71,6 +91,9 @@ describe('Docker contexts', () => {
     const DOCKER_CONFIG = dockerConfig({ ...contexts, careless: { host: 'tcp://careless.test:2376', skipTls: true, tls: { 'ca.pem': 'x' } } });
     expect(resolveEngineEndpoint({ DOCKER_CONFIG, DOCKER_CONTEXT: 'lab' }).options).toMatchObject({ protocol: 'https', ca: 'lab-ca', cert: 'lab-cert', key: 'lab-key' });
     expect(() => resolveEngineEndpoint({ DOCKER_CONFIG, DOCKER_CONTEXT: 'careless' })).toThrow(/turns TLS verification off \(SkipTLSVerify\)/);
+    // Without TLS files too: the docker CLI would talk TLS unchecked; Airlock neither that nor plain HTTP.
+    const bare = dockerConfig({ bare: { host: 'tcp://bare.test:2376', skipTls: true } });
+    expect(() => resolveEngineEndpoint({ DOCKER_CONFIG: bare, DOCKER_CONTEXT: 'bare' })).toThrow(/turns TLS verification off \(SkipTLSVerify\)/);
     expect(() => resolveEngineEndpoint({ DOCKER_CONFIG, DOCKER_CONTEXT: 'nope' })).toThrow(/^the Docker context "nope" does not exist/);
     expect(() => resolveEngineEndpoint({ DOCKER_CONFIG, DOCKER_CONTEXT: '../../etc' })).toThrow(/is not a Docker context name/);
   });

@@ -106,7 +106,7 @@ export class KeychainSession {
       }
       return { ...this.status(), alreadyRunning: false };
     } catch (error) {
-      killIf(busPid, 'dbus-daemon');
+      killIf(busPid, 'dbus-daemon', paths.config);
       fs.rmSync(paths.record, { force: true });
       throw error;
     }
@@ -115,11 +115,11 @@ export class KeychainSession {
   /** Stops the daemons (the keyring file stays, encrypted); false when none ran. */
   stop(): boolean {
     const paths = keychainSessionPaths(this.#home);
-    const record = readRecord(paths.record);
+    const record = readRecord(this.#home);
     fs.rmSync(paths.record, { force: true });
     if (!record) return false;
-    const keyring = killIf(record.keyringPid, 'gnome-keyring-daemon');
-    const bus = killIf(record.busPid, 'dbus-daemon');
+    const keyring = killIf(record.keyringPid, 'gnome-keyring-daemon', `--control-directory=${paths.control}`);
+    const bus = killIf(record.busPid, 'dbus-daemon', paths.config);
     fs.rmSync(paths.socket, { force: true });
     return keyring || bus;
   }
@@ -181,34 +181,50 @@ function busConfig(socket: string): string {
 `;
 }
 
-function readRecord(file: string): KeychainSessionRecord | undefined {
+/**
+ * session.json, when it names this home's own session: the bus on our socket, the pids checked
+ * against our daemons' command lines later. A record edited to name another bus (one whose Secret
+ * Service would receive every credential) or another process is not ours: ignored.
+ */
+function readRecord(home: string): KeychainSessionRecord | undefined {
+  const paths = keychainSessionPaths(home);
   try {
-    const value = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<KeychainSessionRecord>;
-    if (typeof value.address !== 'string' || !value.address.startsWith('unix:path=') || !Number.isInteger(value.busPid) || !Number.isInteger(value.keyringPid)) return undefined;
+    const value = JSON.parse(fs.readFileSync(paths.record, 'utf8')) as Partial<KeychainSessionRecord>;
+    if (typeof value.address !== 'string' || !Number.isInteger(value.busPid) || !Number.isInteger(value.keyringPid)) return undefined;
+    const ours = `unix:path=${dbusEscape(paths.socket)}`;
+    if (value.address !== ours && !value.address.startsWith(`${ours},`)) return undefined;
     return value as KeychainSessionRecord;
   } catch {
     return undefined;
   }
 }
 
-/** The record of a session whose bus still runs (a reboot, or a kill, leaves a stale one: ignored). */
-function liveRecord(home: string): KeychainSessionRecord | undefined {
-  const record = readRecord(keychainSessionPaths(home).record);
-  return record && isProgram(record.busPid, 'dbus-daemon') ? record : undefined;
+/** A D-Bus address value as dbus-daemon prints it: bytes outside [-0-9A-Za-z_/.\\*] as %xx. */
+function dbusEscape(value: string): string {
+  return [...Buffer.from(value)].map((byte) => (/[-0-9A-Za-z_/.\\*]/.test(String.fromCharCode(byte)) ? String.fromCharCode(byte) : `%${byte.toString(16).padStart(2, '0')}`)).join('');
 }
 
-/** Whether `pid` runs `program` (its command line says so): a recycled pid is never signalled. */
-function isProgram(pid: number, program: string): boolean {
+/** The record of a session whose bus still runs (a reboot, or a kill, leaves a stale one: ignored). */
+function liveRecord(home: string): KeychainSessionRecord | undefined {
+  const record = readRecord(home);
+  return record && isOurs(record.busPid, 'dbus-daemon', keychainSessionPaths(home).config) ? record : undefined;
+}
+
+/**
+ * Whether `pid` is `program` started by this home's session (its command line names our own file):
+ * a recycled pid, or the user's desktop bus named in an edited record, is never signalled.
+ */
+function isOurs(pid: number, program: string, marker: string): boolean {
   try {
-    const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-    return path.basename(argv0) === program;
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return path.basename(argv[0] ?? '') === program && argv.includes(marker);
   } catch {
     return false;
   }
 }
 
-function killIf(pid: number, program: string): boolean {
-  if (!isProgram(pid, program)) return false;
+function killIf(pid: number, program: string, marker: string): boolean {
+  if (!isOurs(pid, program, marker)) return false;
   process.kill(pid, 'SIGTERM');
   return true;
 }

@@ -42,7 +42,8 @@ export function resolveEngineEndpoint(env: NodeJS.ProcessEnv = process.env, opti
   const { name, from } = resolveContextName(env, options.context);
   if (name !== DEFAULT_CONTEXT) {
     const context = readContext(env, name);
-    if (context.skipTlsVerify && hasTls(context.tls)) {
+    // With or without TLS files: the docker CLI would talk TLS unchecked; plain HTTP is not the answer either.
+    if (context.skipTlsVerify) {
       throw new AirlockError('engine_unavailable', `the Docker context "${name}" turns TLS verification off (SkipTLSVerify), which Airlock does not do`, `give it the engine's CA: \`docker context update ${name} --docker "host=${context.host},ca=…,cert=…,key=…"\``);
     }
     const target = parseDockerHost(context.host!, `the Docker context "${name}" has host`, hasTls(context.tls) ? context.tls : undefined, ssh);

@@ -19,8 +19,14 @@ export interface TlsMaterial {
  * file is refused here, naming it, rather than connecting without verification.
  */
 export function tlsFromEnv(env: NodeJS.ProcessEnv, configDir: string): TlsMaterial | undefined {
-  if (!env.DOCKER_TLS_VERIFY?.trim()) return undefined;
+  if (!env.DOCKER_TLS_VERIFY?.trim()) {
+    // The docker CLI's DOCKER_TLS alone is TLS without checking the engine: asked for, refused, never plain HTTP instead.
+    if (env.DOCKER_TLS?.trim()) throw new AirlockError('engine_unavailable', 'DOCKER_TLS asks for TLS without verifying the engine, which Airlock does not do', 'set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the folder holding the engine\'s ca.pem and your cert.pem and key.pem');
+    return undefined;
+  }
   const dir = env.DOCKER_CERT_PATH?.trim() || configDir;
+  // The engine process outlives the shell that set it, and serves clients started elsewhere.
+  if (!path.isAbsolute(dir)) throw new AirlockError('engine_unavailable', `DOCKER_CERT_PATH ${JSON.stringify(dir)} is not an absolute path`, `give the full path: DOCKER_CERT_PATH="$(realpath ${dir})"`);
   const material = readTlsFolder(dir);
   for (const name of ['ca', 'cert', 'key'] as const) {
     if (material[name] === undefined) {

@@ -25,6 +25,11 @@ export interface SshDialDeps {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A host name, an IPv4 address or a bracketed IPv6 one; nothing ssh or a shell could read as more. */
+const SSH_HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_.])?|\[[0-9A-Fa-f:.]+\])$/;
+/** A login name (empty: ssh's default user); "\\" and "@" for directory users (DOMAIN\\ada, ada@corp.test). */
+const SSH_USER = /^(?:[A-Za-z0-9_.][A-Za-z0-9_.@\\-]*)?$/;
+
 /** As docker/cli's connhelper/ssh ParseURL: no password, path, query or fragment; nothing ssh could take for an option. */
 export function parseSshUrl(value: string, where: string): SshSpec {
   let url: URL;
@@ -35,9 +40,16 @@ export function parseSshUrl(value: string, where: string): SshSpec {
   }
   if (url.password) throw badSsh(value, where, 'a password in the URL is not supported');
   if (!url.hostname) throw badSsh(value, where, 'it names no host');
-  const user = decodeURIComponent(url.username);
-  // A host or user starting with "-" would be read by ssh as an option (-oProxyCommand=…).
-  if (url.hostname.startsWith('-') || user.startsWith('-') || /[\s\p{Cc}]/u.test(user)) throw badSsh(value, where, 'the host or user is not a name');
+  let user: string;
+  try {
+    user = decodeURIComponent(url.username);
+  } catch {
+    throw badSsh(value, where, 'the host or user is not a name');
+  }
+  // A host or user starting with "-" would be read by ssh as an option (-oProxyCommand=…); shell
+  // characters reach a shell through %h and %r in ProxyCommand or Match exec of the user's ssh config
+  // (CVE-2023-51385: only OpenSSH 9.6 and later refuse them itself).
+  if (!SSH_HOST.test(url.hostname) || !SSH_USER.test(user)) throw badSsh(value, where, 'the host or user is not a name');
   if (url.pathname && url.pathname !== '/') throw badSsh(value, where, 'a path after the host is not supported');
   if (url.search || url.hash) throw badSsh(value, where, 'a query or fragment after the host is not supported');
   return { user: user || undefined, host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: url.port || undefined };

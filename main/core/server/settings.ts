@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { currentContextName } from '../engine/docker-contexts.js';
 
 /** The variables the core reads once, when an engine starts (the CLI's --context arrives as DOCKER_CONTEXT). */
-export const ENGINE_SETTINGS = ['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'AIRLOCK_GATEWAY_HOSTS', 'AIRLOCK_UPSTREAM_CA', 'NODE_EXTRA_CA_CERTS', 'NODE_USE_SYSTEM_CA', 'AIRLOCK_POOL_SIZE'] as const;
+export const ENGINE_SETTINGS = ['DOCKER_HOST', 'DOCKER_CONTEXT', 'DOCKER_CONFIG', 'DOCKER_TLS', 'DOCKER_TLS_VERIFY', 'DOCKER_CERT_PATH', 'AIRLOCK_GATEWAY_HOSTS', 'AIRLOCK_UPSTREAM_CA', 'NODE_EXTRA_CA_CERTS', 'NODE_USE_SYSTEM_CA', 'AIRLOCK_POOL_SIZE'] as const;
 
 /**
  * A digest of those variables' values (unset and empty are the same), and of the context the
