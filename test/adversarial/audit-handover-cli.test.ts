@@ -8,8 +8,10 @@
  * On the code before: after the lost keychain, verify said NOT INTACT and the next write set the
  * whole trail aside as tampered.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../main/core/audit/handover.js';
 import { PUBLIC_KEY_FILE } from '../../main/core/audit/head.js';
@@ -46,6 +48,16 @@ describe('a lost keychain, through the CLI', () => {
     expect(before).toMatchObject({ ok: true, keyChanges: [] });
     expect(fingerprint(fs.readFileSync(path.join(audit, PUBLIC_KEY_FILE), 'utf8'))).toBe(before.key);
 
+    // Not a loss: the keyring locked (or its daemon gone) only for now. No new key, no hand-over, nothing written.
+    const keyFile = fs.readFileSync(path.join(audit, PUBLIC_KEY_FILE), 'utf8');
+    const head = fs.readFileSync(path.join(audit, 'head.json'), 'utf8');
+    await lockKeyring(keyring.env.DBUS_SESSION_BUS_ADDRESS);
+    const locked = await verify('--json');
+    expect(locked.code).not.toBe(0);
+    expect(locked.stderr).toMatch(/the OS keychain is not available/);
+    expect(fs.readFileSync(path.join(audit, PUBLIC_KEY_FILE), 'utf8')).toBe(keyFile);
+    expect(fs.readFileSync(path.join(audit, 'head.json'), 'utf8')).toBe(head);
+
     // The reboot: the keychain comes back empty (no signing key, no record of the trail's end).
     await keyring.stop({ forget: true });
     keyring = await startPrivateKeyring(path.join(dir, 'keyring'));
@@ -68,6 +80,11 @@ describe('a lost keychain, through the CLI', () => {
     expect(JSON.parse(refused.stdout)).toMatchObject({ ok: false, problem: { message: expect.stringMatching(/signature is not valid/) } });
   });
 });
+
+/** Locks the keyring's collections, as a screen lock or `gnome-keyring` timeout would. */
+async function lockKeyring(address: string): Promise<void> {
+  await promisify(execFile)('dbus-send', [`--bus=${address}`, '--print-reply', '--dest=org.freedesktop.secrets', '/org/freedesktop/secrets', 'org.freedesktop.Secret.Service.Lock', 'array:objpath:/org/freedesktop/secrets/collection/login']);
+}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
