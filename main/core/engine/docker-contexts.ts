@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AirlockError } from '../errors.js';
-import { readTlsFolder, type TlsMaterial } from './docker-tls.js';
+import { readRegularFile, readTlsFolder, type TlsMaterial } from './docker-tls.js';
 
 export const DEFAULT_CONTEXT = 'default';
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/;
@@ -120,8 +120,7 @@ function readConfig(configDir: string): Record<string, unknown> {
 function readJson(file: string): Record<string, unknown> | undefined {
   let text: string;
   try {
-    if (fs.statSync(file).size > FILE_LIMIT) throw new AirlockError('engine_unavailable', `${file} is larger than a Docker configuration file can be`, 'check what wrote it');
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFile(file, FILE_LIMIT, 'a Docker configuration file');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     if (error instanceof AirlockError) throw error;

@@ -40,9 +40,10 @@ export function tlsFromEnv(env: NodeJS.ProcessEnv, configDir: string): TlsMateri
 export function readTlsFolder(dir: string): TlsMaterial {
   const read = (name: string): string | undefined => {
     try {
-      return fs.readFileSync(path.join(dir, `${name}.pem`), 'utf8');
+      return readRegularFile(path.join(dir, `${name}.pem`), PEM_LIMIT, 'a certificate file');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (error instanceof AirlockError) throw error;
       throw new AirlockError('engine_unavailable', `cannot read ${path.join(dir, `${name}.pem`)}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 'make the certificate files readable by you');
     }
   };
@@ -51,6 +52,24 @@ export function readTlsFolder(dir: string): TlsMaterial {
     throw new AirlockError('engine_unavailable', `${dir} holds a client ${material.cert ? 'certificate without its key' : 'key without its certificate'}`, 'put both cert.pem and key.pem there, or neither');
   }
   return material;
+}
+
+const PEM_LIMIT = 1024 * 1024;
+
+/**
+ * A file's text when it is a regular file of at most `limit` bytes. Opened without blocking and
+ * checked before reading: a FIFO would hang the engine's start for good, /dev/zero fill its memory.
+ */
+export function readRegularFile(file: string, limit: number, what: string): string {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw new AirlockError('engine_unavailable', `${file} is not a regular file`, 'replace it with the file itself');
+    if (stat.size > limit) throw new AirlockError('engine_unavailable', `${file} is larger than ${what} can be`, 'check what wrote it');
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export function hasTls(material: TlsMaterial | undefined): material is TlsMaterial {
