@@ -36,7 +36,7 @@ describe('finding the engine', () => {
   });
 
   it('dials ssh as the docker CLI does, never prompting, the host after "--"', () => {
-    expect(sshArgs({ user: 'ada', host: 'box.test', port: '2222' })).toEqual(['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', '-T', '-l', 'ada', '-p', '2222', '--', 'box.test', 'docker', 'system', 'dial-stdio']);
+    expect(sshArgs({ user: 'ada', host: 'box.test', port: '2222' })).toEqual(['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', '-o', 'ServerAliveInterval=10', '-o', 'ServerAliveCountMax=3', '-T', '-l', 'ada', '-p', '2222', '--', 'box.test', 'docker', 'system', 'dial-stdio']);
   });
 
   it('DOCKER_TLS_VERIFY passes the CA and client pair explicitly, and refuses missing files rather than going unverified', () => {

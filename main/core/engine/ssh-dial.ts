@@ -23,6 +23,8 @@ export interface SshDialDeps {
   command?: string;
   /** Its environment (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** Seconds between ssh's keepalives; three unanswered end the session (default 10: a dead remote noticed within ~30 s). */
+  aliveIntervalSeconds?: number;
 }
 
 /** A host name, an IPv4 address or a bracketed IPv6 one; nothing ssh or a shell could read as more. */
@@ -59,8 +61,9 @@ export function parseSshUrl(value: string, where: string): SshSpec {
  * The ssh arguments for one connection: never a prompt (BatchMode), no tty, a bounded connect; with
  * `controlPath`, connections share one ssh session (ControlMaster), which lingers 30 s when idle.
  */
-export function sshArgs(spec: SshSpec, controlPath?: string): string[] {
-  const args = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', '-T'];
+export function sshArgs(spec: SshSpec, controlPath?: string, aliveIntervalSeconds = 10): string[] {
+  // Keepalives: a remote that stops answering (a dropped network, a frozen host) would otherwise hold every call on it for good.
+  const args = ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=30', '-o', `ServerAliveInterval=${aliveIntervalSeconds}`, '-o', 'ServerAliveCountMax=3', '-T'];
   if (controlPath) args.push('-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath}`, '-o', 'ControlPersist=30');
   return [...args, ...targetArgs(spec), 'docker', 'system', 'dial-stdio'];
 }
@@ -95,7 +98,7 @@ export class SshAgent extends http.Agent {
       this.controlDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-ssh-'));
       process.once('exit', this.endAtExit);
     }
-    const child = spawn(this.deps.command ?? 'ssh', sshArgs(this.spec, this.controlPath()), { stdio: ['pipe', 'pipe', 'pipe'], env: this.deps.env ?? process.env });
+    const child = spawn(this.deps.command ?? 'ssh', sshArgs(this.spec, this.controlPath(), this.deps.aliveIntervalSeconds), { stdio: ['pipe', 'pipe', 'pipe'], env: this.deps.env ?? process.env });
     return new SshConnection(child, this.spec);
   }
 
@@ -235,7 +238,7 @@ export function sshFailure(spec: SshSpec, stderr: string, spawnError?: Error, ex
     [/Permission denied/i, `permission denied for ${spec.user ?? 'your user'} (${/\(([^)]*)\)/.exec(text)?.[1] ?? 'publickey'})`, `add your public key to ~/.ssh/authorized_keys of ${spec.user ?? 'that user'} on ${spec.host}, or load it with \`ssh-add\` (Airlock never prompts for a passphrase)`],
     [/Could not resolve hostname/i, `the host name ${spec.host} does not resolve`, 'check the host in DOCKER_HOST or the Docker context'],
     [/Connection refused/i, `nothing accepts ssh connections on ${spec.host}${spec.port ? `:${spec.port}` : ''}`, 'start sshd there, or put the right port in the URL (ssh://user@host:port)'],
-    [/timed out|No route to host|Network is unreachable/i, `${spec.host} does not answer (${/timed out/i.test(text) ? 'timed out' : 'no route'})`, 'check the host is up and reachable from here'],
+    [/timed out|Timeout, server .* not responding|No route to host|Network is unreachable/i, `${spec.host} does not answer (${/timed out|Timeout/i.test(text) ? 'timed out' : 'no route'})`, 'check the host is up and reachable from here'],
     [/docker: (command )?not found|command not found/i, `docker is not installed on ${spec.host} (or not on the PATH of ${spec.user ?? 'that user'})`, 'install Docker 18.09 or newer there'],
     [/Cannot connect to the Docker daemon|permission denied while trying to connect/i, `the Docker engine on ${spec.host} does not answer its user: ${said.at(-1) ?? ''}`.slice(0, 300), `start Docker there, and add ${spec.user ?? 'the user'} to its docker group`],
   ];
