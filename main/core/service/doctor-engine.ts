@@ -20,7 +20,7 @@ export interface RoundTrip {
  * Pings the engine (the latency), then creates and removes a container of `image` (never started);
  * without an image (it is missing: the images' check says so) only the ping.
  */
-export async function engineRoundTrip(api: Dockerode, image: string | undefined, now: () => number = () => performance.now()): Promise<{ latencyMs: number } & Partial<RoundTrip>> {
+export async function engineRoundTrip(api: Dockerode, image: string | undefined, now: () => number = () => performance.now(), wallClockMs: () => number = Date.now): Promise<{ latencyMs: number } & Partial<RoundTrip>> {
   // The median of three pings: the first also pays for opening the connection.
   const times: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -30,6 +30,7 @@ export async function engineRoundTrip(api: Dockerode, image: string | undefined,
   }
   const latencyMs = Math.round(times.sort((a, b) => a - b)[1]! * 10) / 10;
   if (image === undefined) return { latencyMs };
+  await removeStaleRoundTrips(api, wallClockMs());
   let container: Dockerode.Container | undefined;
   try {
     container = await api.createContainer({
@@ -39,12 +40,24 @@ export async function engineRoundTrip(api: Dockerode, image: string | undefined,
       NetworkDisabled: true,
       HostConfig: { NetworkMode: 'none' },
     });
-    await container.remove({ force: true });
+    // Already gone (a doctor beside this one took it for a leftover): it was created, which is the round trip.
+    await container.remove({ force: true }).catch((error: unknown) => {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    });
     return { latencyMs, roundTrip: true };
   } catch (error) {
     if (container) await container.remove({ force: true }).catch(() => undefined);
     return { latencyMs, roundTrip: false, error: isAirlockError(error) ? error.message : engineSaid(error) };
   }
+}
+
+/** A doctor killed between create and remove (or whose create answer was lost) leaves its container; older than this, no doctor still uses it. */
+const STALE_MS = 60_000;
+
+/** Removes round-trip containers earlier doctors left (a concurrent doctor's fresh one is kept); best effort. */
+async function removeStaleRoundTrips(api: Dockerode, nowMs: number): Promise<void> {
+  const left = await api.listContainers({ all: true, filters: JSON.stringify({ label: [DOCTOR_LABEL] }) }).catch(() => []);
+  await Promise.all(left.filter((c) => c.Created * 1000 < nowMs - STALE_MS).map((c) => api.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
 }
 
 /** The engine's own words from a dockerode error (its JSON `message`), else the error's. */
