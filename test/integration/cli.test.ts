@@ -186,8 +186,8 @@ describe('airlock doctor', () => {
     const dir = tempDir();
     const result = await runCli(['doctor'], { env: { AIRLOCK_HOME: path.join(dir, 'home'), DOCKER_HOST: `unix://${dir}/none.sock` } });
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/MISSING engine +cannot reach the Docker engine at unix:\/\/.*none\.sock/);
-    expect(result.stdout).toMatch(/fix: +start Docker/);
+    expect(result.stdout).toMatch(/MISSING engine +no engine socket at \/.*none\.sock\n +endpoint +unix:\/\/.*none\.sock \(DOCKER_HOST\)/);
+    expect(result.stdout).toMatch(/fix: +start the engine \(`sudo systemctl start docker`/);
     expect(result.stdout).toMatch(/not ready: fix the items marked MISSING/);
   });
 });
