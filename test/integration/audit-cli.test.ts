@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Keychain } from '../../main/core/credentials/keychain.js';
-import { approve, CLI, REPO, runCli, tempDir, waitFor, type CliResult } from '../helpers/env.js';
+import { approve, childResult, CLI, REPO, runCli, tempDir, waitFor, type CliResult } from '../helpers/env.js';
 
 function parseLines(text: string) {
   return text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -11,15 +11,7 @@ function parseLines(text: string) {
 
 /** `node scripts/demo.mjs --json …`: the demo (vendor API, lent credential, refusals) as `npm run demo` runs it. */
 function runDemoJson(out: string, env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(REPO, 'scripts', 'demo.mjs'), '--json', '--output', out], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return childResult(spawn(process.execPath, [path.join(REPO, 'scripts', 'demo.mjs'), '--json', '--output', out], { cwd: REPO, env: { ...process.env, NO_COLOR: '1', ...env } }));
 }
 
 /** A task that is just "some task": a manifest of its own, no network. */

@@ -6,7 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, REPO, TEST_ENGINE_ENV, tempDir, type CliResult } from '../helpers/env.js';
+import { CLI, REPO, TEST_ENGINE_ENV, tempDir, childResult, type CliResult } from '../helpers/env.js';
 
 const home = path.join(tempDir('airlock-kc-'), 'home');
 const { DBUS_SESSION_BUS_ADDRESS: _bus, ...withoutBus } = process.env;
@@ -14,16 +14,9 @@ const env = { ...withoutBus, ...TEST_ENGINE_ENV, NO_COLOR: '1', AIRLOCK_HOME: ho
 
 /** The built CLI with `input` on its standard input, in a session without a bus. */
 function airlock(args: string[], input = ''): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(input);
+  return childResult(child);
 }
 
 /** What the Secret Service on `address` holds for a credential, read by another process (as the engine does). */
