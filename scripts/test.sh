@@ -16,7 +16,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$REPO/scripts/setup/node.sh"
 cd "$REPO"
 
-"$REPO/scripts/setup.sh" --for-tests "$@"
+# setup says itself what failed and how to fix it; no second line about a step of this script.
+"$REPO/scripts/setup.sh" --for-tests "$@" || exit $?
 PLATFORM=$(detect_platform)
 ensure_node >/dev/null
 
