@@ -712,7 +712,7 @@ describe('doctor', () => {
     };
     // A tcp endpoint: no local socket whose rights the doctor would read; the round trip creates and removes.
     const container = { remove: async () => undefined };
-    Object.assign(api, { ping: async () => 'OK', createContainer: async () => container });
+    Object.assign(api, { ping: async () => 'OK', createContainer: async () => container, listContainers: async () => [] });
     return {
       api, endpoint: { description: 'tcp://fake.test:2376', options: { protocol: 'https', host: 'fake.test', port: 2376 } }, call: (fn: (a: typeof api) => unknown) => fn(api),
       info: async () => ({ endpoint: 'tcp://fake.test:2376', version: '27.0', apiVersion: '1.46', os: 'linux', arch: 'x86_64', platform: 'Docker Engine' }),
