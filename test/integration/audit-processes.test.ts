@@ -24,7 +24,8 @@ function writer(dir: string, count: number, tag: string) {
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   const ready = waitFor(async () => (out.includes('ready') ? true : undefined), `writer ${tag} to start`);
-  return { child, exited, ready, go: () => child.stdin.write('go\n'), output: () => out, errors: () => err };
+  const half = () => waitFor(async () => (out.includes('half') ? true : undefined), `writer ${tag} to write half its records`);
+  return { child, exited, ready, half, go: () => child.stdin.write('go\n'), output: () => out, errors: () => err };
 }
 
 async function records(dir: string) {
@@ -42,6 +43,10 @@ describe('the audit trail across processes', () => {
     await Promise.all([a.ready, b.ready]);
     a.go();
     b.go();
+    // Both halves are in the chain before either writer goes on: their writes overlap whatever the load.
+    await Promise.all([a.half(), b.half()]);
+    a.go();
+    b.go();
     expect(await a.exited).toBe(0);
     expect(await b.exited).toBe(0);
     const all = await records(dir);
@@ -51,7 +56,7 @@ describe('the audit trail across processes', () => {
       const own = all.filter((r) => r.data.tag === tag).map((r) => r.data.i);
       expect(own).toEqual(Array.from({ length: 10_000 }, (_, i) => i)); // each writer's order kept
     }
-    // they really wrote at the same time: their groups alternate in the chain
+    // they really wrote at the same time: their groups alternate in the chain (at least twice, by the halfway wait)
     const switches = all.filter((r, i) => i > 0 && r.data.tag !== all[i - 1]!.data.tag).length;
     expect(switches).toBeGreaterThanOrEqual(2);
     expect(await verifyAuditTrail(dir, keychainHeadSigner(keychain))).toMatchObject({ ok: true, records: 20_000, headSigned: true });

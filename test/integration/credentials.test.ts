@@ -83,7 +83,8 @@ describe('lending a credential to a task', () => {
       const diff = execFileSync('docker', ['diff', c.id], { encoding: 'utf8', timeout: 20_000 });
       expect(diff).not.toContain(SENTINEL);
     }
-    const grep = dockerExecSync(agentId, ['sh', '-c', `grep -rl "${SENTINEL}" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null || echo none`]);
+    // Reads the sandbox's whole filesystem: on a loaded machine that takes longer than an exec's usual bound.
+    const grep = dockerExecSync(agentId, ['sh', '-c', `grep -rl "${SENTINEL}" / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null || echo none`], 90_000);
     expect(grep.trim()).toBe('none');
     dockerExecSync(agentId, ['touch', '/tmp/release']);
     const outcome = await running;
