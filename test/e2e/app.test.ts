@@ -369,10 +369,8 @@ network: { mode: allowlist, allow: [api.vendor.test], onUnknownHost: ask, askTim
     await panel.locator('.badge', { hasText: 'View only' }).waitFor();
     await logRow('page open').waitFor({ timeout: 90_000 });
     // The canvas shows the agent's page: its red background and its white heading.
-    await expect.poll(async () => {
-      const c = await canvasColours(page);
-      return c.width === 1280 && c.height === 800 && !c.blank && c.page > 0.3 && c.white > 0.005;
-    }, { timeout: 30_000, interval: 500 }).toBe(true);
+    await expect.poll(() => canvasColours(page), { timeout: 90_000, interval: 500 })
+      .toSatisfy((c: Awaited<ReturnType<typeof canvasColours>>) => c.width === 1280 && c.height === 800 && !c.blank && c.page > 0.3 && c.white > 0.005);
     await expect(panel.locator('[data-fps]').textContent()).resolves.toMatch(/^\d+ fps/);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'live-view.png') });
 

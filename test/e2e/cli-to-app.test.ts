@@ -99,10 +99,9 @@ describe('a task started from the CLI, in the app', () => {
     // Its screen, live.
     const panel = page.locator('[data-live-screen-panel]');
     await panel.waitFor();
-    await expect.poll(async () => {
-      const c = await canvasColours(page);
-      return c.width === 1280 && !c.blank && c.page > 0.3;
-    }, { timeout: 30_000, interval: 500 }).toBe(true);
+    // The sandbox's browser paints the page after 'page open'; on a loaded machine that is not quick.
+    await expect.poll(() => canvasColours(page), { timeout: 90_000, interval: 500 })
+      .toSatisfy((c: Awaited<ReturnType<typeof canvasColours>>) => c.width === 1280 && !c.blank && c.page > 0.3);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'cli-task-in-app.png') });
 
     // Take control: the person's input reaches the agent, and it is in the task's log.

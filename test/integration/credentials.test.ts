@@ -68,8 +68,9 @@ describe('lending a credential to a task', () => {
       'node -e "fetch(\'https://api.vendor.test/node\', { headers: { authorization: \'Bearer \' + process.env.VENDOR_TOKEN } }).then(r => r.text()).then(t => process.stdout.write(t))"',
       'python3 -c "import os, urllib.request as u; print(u.urlopen(u.Request(\'https://api.vendor.test/python\', headers={\'Authorization\': \'Bearer \' + os.environ[\'VENDOR_TOKEN\']})).read().decode(), end=\'\')"',
       'echo "token: $VENDOR_TOKEN"', 'env | grep -c SENTINEL || true', 'echo ready',
-      // Held open until the test has looked inside (an exec must not span the agent's exit), at most 60 s.
-      'i=0; while [ ! -e /tmp/release ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done',
+      // Held open until the test has looked inside (an exec must not span the agent's exit): longer
+      // than every bound on the looking below (the whole-filesystem grep alone may take 90 s), at most 5 min.
+      'i=0; while [ ! -e /tmp/release ] && [ $i -lt 3000 ]; do sleep 0.1; i=$((i+1)); done',
     ].join('; ');
     const running = runner.run(specFrom(root, `name: honest\ncommand: ["sh", "-c", ${JSON.stringify(script)}]\ncredentials: [{ name: vendor-api, ttl: 5m, env: VENDOR_TOKEN }]\n${NETWORK}`));
     await waitFor(async () => lines(events).includes('ready') || undefined, 'the agent to be ready');
