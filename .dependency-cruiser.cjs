@@ -9,7 +9,7 @@ const RANKS = [
   ['base'], //       errors, clock, home, host patterns, secret forms, assets: imported by every layer
   ['text', 'credentials', 'engine', 'images'],
   ['audit'], //      the event model and the trail (its end is kept in the keychain: credentials)
-  ['gateway'],
+  ['gateway', 'forward'], // forward: the audit trail streamed to collectors (OTLP, syslog, webhook), over audit and credentials
   ['mcp'], //       MCP servers under policy: the broker of /mcp/<name>, tool rules, pins (below policy, whose manifest schema names its key)
   ['policy'],
   ['kits'], //      built-in agents for real tools (kit.yaml, --endpoint, their images): over policy, images, credentials
