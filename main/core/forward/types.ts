@@ -111,3 +111,15 @@ export interface ForwarderInput {
   filter?: ForwarderFilter;
   headEveryMs?: number;
 }
+
+/** The use cases both clients reach (AirlockService.forwarders; the engine contract's audit.forward.* channels). */
+export interface ForwardersUseCases {
+  /** Every configured forwarder with its lag, oldest configured first. */
+  list(): Promise<ForwarderStatus[]>;
+  /** Validates, stores the config (and the secret in the keychain), records `audit.forward`, starts it. */
+  add(input: ForwarderInput, secret?: string): Promise<ForwarderStatus>;
+  /** Stops it, removes its config, cursor and keychain entry, records `audit.forward`. */
+  remove(name: string): Promise<void>;
+  /** Sends now (backoff reset) and waits until every enabled forwarder is caught up or `timeoutMs` passes. */
+  flush(timeoutMs: number): Promise<ForwarderStatus[]>;
+}
