@@ -257,9 +257,9 @@ export class ForwarderPump {
     const message = reason.slice(0, MAX_REASON_LENGTH);
     const now = this.#deps.clock.now();
     const delay = this.#backoff.next(retryAfterMs);
+    if (this.#cursor) await this.#save({ ...this.#cursor, lastError: { at: new Date(now).toISOString(), message } }).catch(() => undefined);
     this.#nextAttemptAt = now + delay;
     this.#state = 'retrying';
-    if (this.#cursor) await this.#save({ ...this.#cursor, lastError: { at: new Date(now).toISOString(), message } }).catch(() => undefined);
     if (!this.#failing) {
       this.#failing = true;
       this.#deps.onDelivery?.('failing', message);
