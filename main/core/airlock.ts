@@ -13,6 +13,8 @@ import { systemClock, type Clock } from './clock.js';
 import { Keychain } from './credentials/keychain.js';
 import { CredentialStore } from './credentials/store.js';
 import { Engine } from './engine/engine.js';
+import { Forwarding, unavailableTransports } from './forward/forwarding.js';
+import type { TransportFactory } from './forward/types.js';
 import { AirlockError, isAirlockError } from './errors.js';
 import { Gateway, type GatewayDeps } from './gateway/gateway.js';
 import { gatewayEnvironment } from './gateway/pinned-hosts.js';
@@ -47,6 +49,12 @@ export interface AirlockOptions {
   pool?: PoolOptions;
   /** Builds kits' images (from the npm registry by default; tests: from a local tarball). */
   buildKit?: BuildKit;
+  /** Makes the audit forwarders' transports (OTLP/HTTP, syslog over TLS, webhook); tests: their own. */
+  transports?: TransportFactory;
+  /** Jitter for the forwarders' backoff (Math.random by default). */
+  random?: () => number;
+  /** This build, as forwarded records name it (`dev` by default; the engine passes its build id). */
+  version?: string;
 }
 
 export interface Airlock {
@@ -63,6 +71,8 @@ export interface Airlock {
   readonly assetsDir: string;
   /** The warm pool (size 0: none): its state() is what `engine.status` reports. */
   readonly pool: WarmPool;
+  /** The audit forwarders: started by the engine process only (forwarding.start()). */
+  readonly forwarding: Forwarding;
   engine(): Engine;
   /** Opens the audit trail (once) and records the bus in it; throws keychain_unavailable without a keychain. */
   audit(): AuditStore;
@@ -85,9 +95,17 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
   let connected: Engine | undefined;
   const engine = options.engine ?? (() => (connected ??= connectOrExplain(env)));
   let store: AuditStore | undefined;
+  let signer: HeadSigner | undefined;
+  const trailKey = (): HeadSigner => (signer ??= options.signer ?? openHeadSigner(keychain));
+  const forwarding = new Forwarding({
+    home: home.root, auditDir: home.audit, key: trailKey, keychain, bus, clock,
+    transports: options.transports ?? unavailableTransports, version: options.version ?? 'dev',
+    ...(options.random ? { random: options.random } : {}),
+  });
   const audit = (): AuditStore => {
     if (!store) {
-      const opened = new AuditStore({ dir: home.audit, signer: options.signer ?? openHeadSigner(keychain) });
+      const opened = new AuditStore({ dir: home.audit, signer: trailKey() });
+      opened.onCommit(() => forwarding.wake()); // this process's records reach the collector without waiting for a poll
       recordBusInTrail(bus, opened);
       haltTasksWhenTrailFails(opened, live);
       if (options.onTamper) opened.onTamper((record) => options.onTamper!(record.data.findings as string[]));
@@ -132,7 +150,7 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
     gateway: () => (egress ??= new Gateway({ bus, clock, ...gatewayEnvironment(env), ...options.gateway })),
     credentials: storeAsCredentialsPort(credentials),
     credentialStore: credentials,
-    live, pool,
+    live, pool, forwarding,
     reap,
     ...(options.user ? { user: options.user } : {}),
     ...(options.buildKit ? { buildKit: options.buildKit } : {}),
@@ -142,13 +160,14 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
   if (pool.state().size > 0) clock.setTimeout(() => pool.fill(), POOL_FIRST_FILL_DELAY_MS);
   const close = async () => {
     await pool.close();
+    await forwarding.close();
     await Promise.all(reaping);
     await service.close();
     await egress?.close();
     await store?.close();
     await connected?.close(); // an ssh engine's shared session ends with the core that opened it
   };
-  return { home, env, bus, clock, keychain, credentials, live, service, assetsDir, pool, engine, audit, reap, close };
+  return { home, env, bus, clock, keychain, credentials, live, service, assetsDir, pool, forwarding, engine, audit, reap, close };
 }
 
 /** Engine.connect() throws a plain Error for an unusable DOCKER_HOST; give it a kind and a fix. */

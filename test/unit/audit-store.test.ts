@@ -266,7 +266,7 @@ describe('retention', () => {
     }
     await store.close();
     const result = await pruneAuditTrail(store, 30, new Date('2026-11-28T12:00:00Z'));
-    expect(result).toEqual({ removedSegments: ['000000000001-20261001.jsonl', '000000000006-20261002.jsonl'], removedRecords: 10 });
+    expect(result).toEqual({ heldSegments: [], removedSegments: ['000000000001-20261001.jsonl', '000000000006-20261002.jsonl'], removedRecords: 10 });
     expect(segmentFiles(dir).map((f) => path.basename(f))).toEqual(['000000000011-20261127.jsonl', '000000000016-20261128.jsonl']);
     const verified = await verifyAuditTrail(dir, signer);
     expect(verified).toMatchObject({ ok: true, records: 6, headSigned: true });

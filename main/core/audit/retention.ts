@@ -9,6 +9,13 @@ import { airlockRecord } from './account.js';
 export interface PruneResult {
   removedSegments: string[];
   removedRecords: number;
+  /** Segments old enough to go, kept because they hold records from `keepFrom` on (not yet forwarded). */
+  heldSegments: string[];
+}
+
+export interface PruneOptions {
+  /** Never remove a segment holding this record or a later one (the oldest record a forwarder's collector has not acknowledged). */
+  keepFrom?: number;
 }
 
 /**
@@ -18,22 +25,28 @@ export interface PruneResult {
  * gap, never an unexplained one, and `verify` still passes. A gap no signed retention record
  * explains is tampering.
  */
-export async function pruneAuditTrail(store: AuditStore, keepDays: number, now: Date = new Date()): Promise<PruneResult> {
+export async function pruneAuditTrail(store: AuditStore, keepDays: number, now: Date = new Date(), options: PruneOptions = {}): Promise<PruneResult> {
   const cutoffDay = new Date(now.getTime() - keepDays * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
   const segments = await listSegments(path.join(store.dir, SEGMENTS_DIR));
   const old: typeof segments = [];
-  for (const segment of segments.slice(0, -1)) {
+  const heldSegments: string[] = [];
+  for (const [i, segment] of segments.slice(0, -1).entries()) {
     if (segment.day >= cutoffDay) break;
+    // A segment holds records up to the next one's first: any of them from keepFrom on keeps it, and every later one.
+    if (options.keepFrom !== undefined && segments[i + 1]!.firstN > options.keepFrom) {
+      heldSegments.push(...segments.slice(i, -1).filter((s) => s.day < cutoffDay).map((s) => s.name));
+      break;
+    }
     old.push(segment);
   }
   const firstKept = segments[old.length];
-  if (old.length === 0 || !firstKept) return { removedSegments: [], removedRecords: 0 };
+  if (old.length === 0 || !firstKept) return { removedSegments: [], removedRecords: 0, heldSegments };
   let prev: string | undefined;
   for await (const line of readLines(firstKept.path)) {
     prev = parseRecord(line.text)?.prev;
     break;
   }
-  if (!prev) return { removedSegments: [], removedRecords: 0 };
+  if (!prev) return { removedSegments: [], removedRecords: 0, heldSegments };
   const removedRecords = firstKept.firstN - old[0]!.firstN;
   // What goes: the segments, the record range and the hash of its last record (the link the first
   // kept record chains to). flush() makes it durable and signs a head over it before a file goes.
@@ -45,5 +58,5 @@ export async function pruneAuditTrail(store: AuditStore, keepDays: number, now: 
   }));
   await store.flush();
   for (const segment of old) await fs.promises.rm(segment.path, { force: true });
-  return { removedSegments: old.map((s) => s.name), removedRecords };
+  return { removedSegments: old.map((s) => s.name), removedRecords, heldSegments };
 }

@@ -65,6 +65,7 @@ export class AuditStore {
   #writableWaiters: (() => void)[] = [];
   readonly #failureListeners = new Set<(error: Error) => void>();
   readonly #tamperListeners = new Set<(record: AirlockEvent) => void>();
+  readonly #commitListeners = new Set<(end: TrailEnd) => void>();
   #retry: NodeJS.Timeout | undefined;
   readonly #clock: Clock;
   readonly #rememberInterval: number;
@@ -158,6 +159,12 @@ export class AuditStore {
     return () => this.#tamperListeners.delete(listener);
   }
 
+  /** Called after each group is durable and its head signed (audit forwarding wakes on it). */
+  onCommit(listener: (end: TrailEnd) => void): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
+  }
+
   /**
    * At most one commit waits in line: it takes everything pending when it starts, so queueing
    * another before then would only add work (and, in a burst, an ever longer promise chain).
@@ -222,6 +229,13 @@ export class AuditStore {
         this.#failure = undefined;
         this.stats.commits += 1;
         this.stats.records += notices.length + batch.length;
+        for (const listener of this.#commitListeners) {
+          try {
+            listener(this.#signed);
+          } catch {
+            // a listener must not undo the write
+          }
+        }
       }
       const tampering = notices.filter((notice) => notice.kind === 'audit.tamper');
       this.#remember(tampering.length > 0);

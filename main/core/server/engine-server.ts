@@ -1,7 +1,8 @@
 /**
  * One engine: a core (createAirlock) served on the user's engine socket. Started under a lock so
  * two engines starting at once end with one (the loser finds the winner answering and leaves); a
- * dead engine's socket file is replaced. Leaves when idle, when asked (engine.stop), or when its
+ * dead engine's socket file is replaced. It runs the audit forwarders. Leaves when idle (no
+ * client, no task, no forwarder with records to send), when asked (engine.stop), or when its
  * process is told to (SIGTERM): running tasks stopped, sandboxes destroyed, trail flushed.
  */
 import fs from 'node:fs';
@@ -16,7 +17,7 @@ import { parseDuration } from '../policy/units.js';
 import type { Log } from './dispatch.js';
 import { engineEndpoint, prepareHome, prepareSocketFolder, type EngineEndpoint } from './endpoint.js';
 import { createEngineHandlers } from './engine-handlers.js';
-import { IdleExit } from './idle.js';
+import { IdleExit, type IdleTimers } from './idle.js';
 import { EngineSocketServer, type SocketServerLimits } from './socket-server.js';
 import { PROTOCOL } from './wire.js';
 
@@ -40,6 +41,8 @@ export interface EngineServerOptions {
   /** Passed on to createAirlock (tests: a keychain, a clock). */
   airlock?: Omit<AirlockOptions, 'env'>;
   limits?: Partial<SocketServerLimits>;
+  /** The idle exit's timers (tests drive them). */
+  idleTimers?: IdleTimers;
 }
 
 export interface RunningEngine {
@@ -63,7 +66,7 @@ export async function startEngineServer(options: EngineServerOptions): Promise<R
     // A socket file nobody answers on is a dead engine's: replace it.
     if (process.platform !== 'win32') fs.rmSync(endpoint.socket, { force: true });
     // The core (and its warm pool, which starts filling at once) only once this engine is the one.
-    const airlock = createAirlock({ env: options.env, pool: poolOptionsFromEnv(options.env), ...options.airlock, home });
+    const airlock = createAirlock({ env: options.env, pool: poolOptionsFromEnv(options.env), version: options.build, ...options.airlock, home });
     return await serve(airlock, endpoint, options);
   } finally {
     await release().catch(() => undefined);
@@ -84,8 +87,10 @@ async function serve(airlock: Airlock, endpoint: EngineEndpoint, options: Engine
   ]).size;
   const idle = new IdleExit({
     idleMs: options.idleMs ?? idleFromEnv(options.env),
-    isIdle: () => server.connections === 0 && running() === 0,
-    onIdle: () => void stop(`idle for ${idle.idleMs} ms with no client and no task`),
+    // A forwarder with records its collector has not acknowledged keeps the engine: an outage ends in delivery, not in a stopped engine.
+    isIdle: () => server.connections === 0 && running() === 0 && !airlock.forwarding.lagging(),
+    onIdle: () => void stop(`idle for ${idle.idleMs} ms with no client, no task and nothing to forward`),
+    ...(options.idleTimers ? { timers: options.idleTimers } : {}),
   });
   const stop = (why: string): Promise<void> => (stopping ??= (async () => {
     log(`stopping: ${why}`);
@@ -142,6 +147,8 @@ async function serve(airlock: Airlock, endpoint: EngineEndpoint, options: Engine
   airlock.service.subscribe((push) => {
     if (push.topic === 'tasks') idle.check();
   });
+  airlock.forwarding.onChange(() => idle.check());
+  airlock.forwarding.start();
   log(`serving ${endpoint.socket} (build ${options.build}, protocol ${PROTOCOL}, pid ${process.pid}, idle exit ${idle.idleMs ? `after ${idle.idleMs} ms` : 'never'})`);
   // Leftovers of a crashed engine (or CLI) are removed, their tasks recorded task.aborted.
   void airlock.reap().then((outcome) => {

@@ -24,7 +24,9 @@ import type { Gateway } from '../gateway/gateway.js';
 import type { HomeLayout } from '../home.js';
 import type { LiveTasks } from '../tasks/live-tasks.js';
 import type { ReapOutcome } from '../tasks/reaper.js';
-import { pruneAuditTrail } from '../audit/retention.js';
+import type { Forwarding } from '../forward/forwarding.js';
+import type { ForwardersUseCases } from '../forward/types.js';
+import { ForwarderDesk } from './forwarders.js';
 import { MachineTasks } from './machine-tasks.js';
 import { ArtifactDesk } from './artifacts.js';
 import { exportAuditToFile, withTamperNotices } from './audit-files.js';
@@ -81,6 +83,8 @@ export interface AirlockServiceDeps {
   reap?: () => Promise<ReapOutcome>;
   /** The warm pool: a task whose spec fits takes a prepared sandbox from it. */
   pool?: TaskManagerDeps['pool'];
+  /** The audit forwarders (started by the engine process only); one that never sends by default. */
+  forwarding?: Forwarding;
 }
 
 export type PushListener = (push: ServicePush) => void;
@@ -95,6 +99,9 @@ export class AirlockService {
   readonly changes: ChangeDesk;
   /** A task's artifacts: read for the Artifacts tab, saved where the user chose, found for the file manager. */
   readonly artifacts: ArtifactDesk;
+  /** The audit trail's forwarders to collectors: add, remove, status, flush. */
+  readonly forwarders: ForwardersUseCases;
+  readonly #forwarders: ForwarderDesk;
   readonly #deps: AirlockServiceDeps;
   readonly #listeners = new Set<PushListener>();
   readonly #events: Batcher<AirlockEvent>;
@@ -128,6 +135,7 @@ export class AirlockService {
     });
     this.changes = new ChangeDesk({ home: deps.home, bus: deps.bus, openAudit: () => deps.audit(), flushAudit: () => deps.audit().flush(), ...(deps.live ? { live: deps.live } : {}) });
     this.artifacts = new ArtifactDesk({ home: deps.home, bus: deps.bus, flushAudit: () => this.#flushAudit() });
+    this.forwarders = this.#forwarders = new ForwarderDesk({ ...deps, user: () => this.#user() });
     const terminals = new TerminalRegistry(deps.bus, deps.clock);
     this.terminals = new TerminalDesk(terminals);
     this.#tasks = new TaskManager({
@@ -327,10 +335,9 @@ export class AirlockService {
     return exportAuditToFile(this.#deps.home.audit, file, format, task);
   }
 
-  /** Removes whole segments older than `keepDays`; the trail records it and still verifies. */
+  /** Removes whole segments older than `keepDays`, never records a forwarder's collector has not acknowledged; the trail records it and still verifies. */
   async pruneAudit(keepDays: number): Promise<PruneSummary> {
-    const result = await pruneAuditTrail(this.#deps.audit(), keepDays);
-    return { removedSegments: result.removedSegments.length, removedRecords: result.removedRecords };
+    return this.#forwarders.prune(this.#deps.audit(), keepDays);
   }
 
   // ── credentials (write-only secrets) ──

@@ -153,6 +153,10 @@ export interface GcResult {
 export interface PruneSummary {
   removedSegments: number;
   removedRecords: number;
+  /** Old segments kept because they hold records a forwarder's collector has not acknowledged. */
+  heldSegments?: number;
+  /** The forwarders they are kept for, and the last record each had acknowledged. */
+  heldFor?: Array<{ forwarder: string; ackedN: number }>;
 }
 
 /** `stopped`: by policy (onViolation: stop); `cancelled`: by a person; `frozen`: paused by a violation. */
