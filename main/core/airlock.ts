@@ -13,7 +13,8 @@ import { systemClock, type Clock } from './clock.js';
 import { Keychain } from './credentials/keychain.js';
 import { CredentialStore } from './credentials/store.js';
 import { Engine } from './engine/engine.js';
-import { Forwarding, unavailableTransports } from './forward/forwarding.js';
+import { Forwarding } from './forward/forwarding.js';
+import { createTransport } from './forward/transports.js';
 import type { TransportFactory } from './forward/types.js';
 import { AirlockError, isAirlockError } from './errors.js';
 import { Gateway, type GatewayDeps } from './gateway/gateway.js';
@@ -99,7 +100,7 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
   const trailKey = (): HeadSigner => (signer ??= options.signer ?? openHeadSigner(keychain));
   const forwarding = new Forwarding({
     home: home.root, auditDir: home.audit, key: trailKey, keychain, bus, clock,
-    transports: options.transports ?? unavailableTransports, version: options.version ?? 'dev',
+    transports: options.transports ?? createTransport, version: options.version ?? 'dev',
     ...(options.random ? { random: options.random } : {}),
   });
   const audit = (): AuditStore => {

@@ -21,7 +21,7 @@ describe('forwarder configuration', () => {
     expect(checkForwarder(base)).toMatchObject({ encoding: 'protobuf', headEveryMs: 60_000, enabled: true });
     expect(checkForwarder({ ...base, kind: 'syslog-tls', url: 'tls://siem.test' }).url).toBe('tls://siem.test:6514');
     for (const [input, message] of [
-      [{ ...base, url: 'http://collector.test/v1/logs' }, /plain http:\/\/ is refused/],
+      [{ ...base, url: 'http://collector.test/v1/logs' }, /is plain http:\/\/: Airlock sends the audit trail only over verified TLS/],
       [{ ...base, url: 'https://user:pw@collector.test/' }, /user name or password/],
       [{ ...base, kind: 'syslog-tls', url: 'https://siem.test' }, /tls:\/\/host:port/],
       [{ ...base, kind: 'webhook', encoding: 'json' }, /for otlp-http only/],

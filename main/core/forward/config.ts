@@ -6,7 +6,8 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { EVENT_KINDS } from '../audit/events.js';
-import { AirlockError } from '../errors.js';
+import { AirlockError, isAirlockError } from '../errors.js';
+import { checkForwarderUrl } from './forwarder-url.js';
 import { StateFile } from '../state-file.js';
 import { FORWARDER_KINDS, type ForwarderConfig, type ForwarderFilter, type ForwarderInput, type ForwarderKind } from './types.js';
 
@@ -28,27 +29,15 @@ export function secretAccount(name: string): string {
   return `audit-forwarder:${name}`;
 }
 
-/** What is wrong with `url` for `kind`, or undefined. (F1's checkForwarderUrl may replace this.) */
+/** What is wrong with `url` for `kind` (the transports' own check, so what is stored is what they accept), or undefined. */
 export function forwarderUrlProblem(kind: ForwarderKind, url: string): string | undefined {
   if (url.length > MAX_URL_LENGTH) return `the URL is longer than ${MAX_URL_LENGTH} characters`;
-  let parsed: URL;
   try {
-    parsed = new URL(url);
-  } catch {
-    return `${JSON.stringify(url.slice(0, 80))} is not a URL`;
-  }
-  if (parsed.username || parsed.password) return 'the URL holds a user name or password: keep the secret in the keychain (`--secret-stdin`), never in the URL';
-  if (kind === 'syslog-tls') {
-    if (parsed.protocol !== 'tls:') return `a syslog-tls forwarder's URL is tls://host:port, not ${parsed.protocol}//`;
-    if (!parsed.hostname) return 'the URL names no host';
-    if ((parsed.pathname && parsed.pathname !== '/') || parsed.search || parsed.hash) return 'a tls:// URL is only tls://host:port';
+    checkForwarderUrl(kind, url);
     return undefined;
+  } catch (error) {
+    return isAirlockError(error) ? error.message : String(error);
   }
-  if (parsed.protocol === 'http:') return 'plain http:// is refused: the trail goes only over TLS (use https://)';
-  if (parsed.protocol !== 'https:') return `a ${kind} forwarder's URL is https://…, not ${parsed.protocol}//`;
-  if (!parsed.hostname) return 'the URL names no host';
-  if (parsed.hash) return 'the URL has a #fragment';
-  return undefined;
 }
 
 /** Whether `kind` names an event kind, or a family of them (`net.*`). */

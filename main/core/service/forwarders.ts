@@ -4,16 +4,16 @@
  * that hides records from a collector is itself in the trail), and only then takes effect. The
  * secret goes to the keychain (`audit-forwarder:<name>`), never to the file, a record or an error.
  */
-import fs from 'node:fs';
 import type { EventBus } from '../audit/bus.js';
 import { pruneAuditTrail } from '../audit/retention.js';
 import type { AuditStore } from '../audit/store.js';
 import { openHeadSigner } from '../audit/trail.js';
 import type { Clock } from '../clock.js';
 import type { SecretStore } from '../credentials/keychain.js';
-import { AirlockError } from '../errors.js';
+import { AirlockError, isAirlockError } from '../errors.js';
 import { checkForwarder, forwardersFile, secretAccount } from '../forward/config.js';
 import { Forwarding, unavailableTransports } from '../forward/forwarding.js';
+import { readCaFile } from '../forward/tls-options.js';
 import type { ForwarderConfig, ForwarderInput, ForwardersUseCases, ForwarderStatus } from '../forward/types.js';
 import type { HomeLayout } from '../home.js';
 import type { PruneSummary } from './types.js';
@@ -142,12 +142,12 @@ function checkSecret(config: ForwarderConfig, secret: string): void {
   if (config.kind !== 'syslog-tls' && /[\u0000-\u001f\u007f]/.test(secret)) throw bad('holds a line break or another control character');
 }
 
+/** The CA file is read as the transports will read it (a regular file, bounded, every certificate parses): refused now, not at the first send. */
 function checkCaFile(config: ForwarderConfig): void {
-  let isFile = false;
   try {
-    isFile = fs.statSync(config.caFile!).isFile();
-  } catch {
-    // named below
+    readCaFile(config.caFile!);
+  } catch (error) {
+    if (isAirlockError(error)) throw new AirlockError('bad_argument', `forwarder ${config.name}: ${error.message}`, error.hint ?? 'give the full path of a PEM file of the collector\'s CA');
+    throw error;
   }
-  if (!isFile) throw new AirlockError('bad_argument', `forwarder ${config.name}: the CA file ${config.caFile} is not a file Airlock can read`, 'give the full path of a PEM file of the collector\'s CA');
 }
