@@ -30,7 +30,7 @@ function returns<T>(): Returns<T> {
 export type * from './wire-types.js';
 import type {
   AgentSummary, AppliedChange, ApprovalInfo, ArtifactContent, SavedArtifactInfo, AuditExportResult, AuditPageResult, AuditVerifyResult, ChangeView, CredentialPresetInfo, CredentialSummary, DoctorReport, EventBatch,
-  ImageBuildState, PastTask, PickedFile, ScreenFrame, ScreenshotInfo, TaskInfo, TerminalFrame, EngineContexts,
+  ImageBuildState, PastTask, PickedFile, ScreenFrame, ScreenshotInfo, TaskInfo, TerminalFrame, EngineContexts, ForwarderStatus,
 } from './wire-types.js';
 
 // ── Argument schemas ────────────────────────────────────────────────────────────────────────
@@ -136,6 +136,38 @@ export const credentialInputSchema = z.strictObject({
   description: z.string().max(1000).optional(),
 });
 export type CredentialInput = z.infer<typeof credentialInputSchema>;
+
+// ── Audit forwarding (main/core/forward/types.ts) ─────────────────────────────────────────────
+
+/** A forwarder's name: it also names its cursor file and its keychain entry. */
+export const forwarderName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'must be 1-63 characters of a-z, 0-9 and -, starting with a letter or digit' });
+/** A kind (`net.denied`, `net.*`) or an agent's name in a filter: printable ASCII, no space. */
+const filterItem = z.string().min(1).max(128).regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces' });
+/** An HTTP header name (RFC 9110 token). */
+const headerToken = z.string().max(128).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]*$/, { error: 'must be an HTTP token (letters, digits, -)' });
+/** Which records a forwarder sends (the others go as skipped ranges). */
+export const forwarderFilterSchema = z.strictObject({
+  kinds: z.array(filterItem).max(64).optional(),
+  decisions: z.array(z.enum(['allow', 'deny'])).max(2).optional(),
+  agents: z.array(filterItem).max(64).optional(),
+});
+/**
+ * A forwarder as both a window and the engine take it, but for its CA file (a host file: the
+ * engine takes its path, a window a token of what the person chose).
+ */
+export const forwarderSettingsSchema = z.strictObject({
+  name: forwarderName,
+  kind: z.enum(['otlp-http', 'syslog-tls', 'webhook']),
+  /** https://… or tls://host:port; the engine checks it in full (plain http:// is refused there, with the fix). */
+  url: z.string().min(1).max(2048).regex(/^(?:https|tls):\/\/[\x21-\x7e]+$/i, { error: 'must be an https:// or tls:// URL' }),
+  encoding: z.enum(['json', 'protobuf']).optional(),
+  auth: z.strictObject({ header: headerToken.min(1).optional(), scheme: headerToken.max(64).optional() }).optional(),
+  filter: forwarderFilterSchema.optional(),
+  /** How often the signed head is sent: 1 s to 1 day. */
+  headEveryMs: z.number().int().min(1000).max(24 * 3_600_000).optional(),
+});
+/** The secret travels apart from the settings: it goes to the keychain and never comes back. */
+export const forwarderSecretSchema = z.strictObject({ secret: z.string().min(1, { error: 'must not be empty' }).max(16_384, { error: 'must be at most 16 KiB' }).optional() });
 
 /**
  * Input from the person who took control of a screen: the pointer in screen pixels (within the
@@ -243,6 +275,15 @@ export const contract = {
   'terminal.input': { args: z.tuple([z.strictObject({ task: taskId, data: z.instanceof(Uint8Array).refine((d) => d.byteLength >= 1 && d.byteLength <= 65_536, { error: 'must be 1 to 65536 bytes' }) })]), result: returns<void>() },
   /** A new size for the agent's terminal; refused unless this caller holds control. */
   'terminal.resize': { args: z.tuple([z.strictObject({ task: taskId, cols: z.number().int().min(1).max(1000), rows: z.number().int().min(1).max(1000) })]), result: returns<void>() },
+  /** Every configured forwarder of the audit trail with its lag (README "Forwarding the audit trail"). */
+  'audit.forward.list': { args: noArguments, result: returns<ForwarderStatus[]>() },
+  /**
+   * Adds a forwarder: a window's own (main swaps its CA token for the path the person chose, then
+   * calls the engine's `audit.forward.add`). The secret goes to the keychain; the answer never holds it.
+   */
+  'audit.forward.create': { args: z.tuple([forwarderSettingsSchema.extend({ ca: pickedRef.optional() }), forwarderSecretSchema]), result: returns<ForwarderStatus>() },
+  /** Stops a forwarder and removes its config, cursor and keychain entry. */
+  'audit.forward.remove': { args: z.tuple([z.strictObject({ name: forwarderName })]), result: returns<void>() },
   // A task's stored change, as a window may see it: files relative to the project and the project's
   // folder name, never a host path (main/ipc/changes.ts asks the engine and leaves host paths out).
   /** The change as stored, its patch checked against the sha256 the trail recorded. */

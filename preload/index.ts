@@ -108,6 +108,9 @@ const bridge: AirlockBridge = {
     query: (query) => invoke('audit.query', query),
     verify: () => invoke('audit.verify'),
     export: (options) => invoke('audit.export', options),
+    'forward.list': () => invoke('audit.forward.list'),
+    'forward.create': (settings, secret) => invoke('audit.forward.create', settings, secret),
+    'forward.remove': (request) => invoke('audit.forward.remove', request),
   },
   credentials: {
     list: () => invoke('credentials.list'),

@@ -367,3 +367,26 @@ export interface EngineContexts {
   overriddenBy?: 'DOCKER_HOST' | 'DOCKER_CONTEXT';
   contexts: DockerContextInfo[];
 }
+
+/** What `airlock audit forward status` and the Audit screen show of one forwarder (main/core/forward/types.ts): never its secret. */
+export interface ForwarderStatus {
+  name: string;
+  kind: 'otlp-http' | 'syslog-tls' | 'webhook';
+  url: string;
+  encoding?: 'json' | 'protobuf';
+  enabled: boolean;
+  filter?: { kinds?: string[]; decisions?: Array<'allow' | 'deny'>; agents?: string[] };
+  /** Whether the keychain holds a secret for it (never the secret). */
+  hasSecret: boolean;
+  state: 'caught-up' | 'sending' | 'retrying' | 'stopped';
+  /** The last record the collector acknowledged. */
+  acked?: { n: number; time: string };
+  /** The trail's last record. */
+  tip: { n: number; time?: string };
+  /** Records not yet acknowledged, and how long the oldest of them has waited (ms). */
+  lag: { records: number; ms: number };
+  lastError?: { at: string; message: string };
+  nextAttemptAt?: string;
+  /** The last signed head the collector acknowledged. */
+  headSent?: { n: number; at: string };
+}

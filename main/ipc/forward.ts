@@ -3,7 +3,8 @@
  * (the engine checks its arguments again: it trusts no client); the two that show an OS dialog show
  * it here, in the main process, and then ask the engine for the file the person chose
  * (`agents.openFile`, `audit.exportTo`) — the renderer never names a file; the run dialog's files
- * are chosen the same way and named by tokens (run-files.ts). The registrar (register.ts)
+ * are chosen the same way and named by tokens (run-files.ts), and so is an audit forwarder's CA file
+ * (forwarders.ts). The registrar (register.ts)
  * has checked the sender and the arguments before any of these runs.
  */
 import type { Caller } from '../core/server/dispatch.js';
@@ -11,6 +12,7 @@ import { sharedContract, type EngineArgs, type SharedChannel } from '../core/ser
 import { registerArtifactHandlers, type ArtifactFilePorts } from './artifacts.js';
 import { registerChangeHandlers } from './changes.js';
 import { registerContextHandlers } from './contexts.js';
+import { registerForwarderHandlers } from './forwarders.js';
 import type { EngineCalls } from './engine-link.js';
 import { PickedFiles } from './picked-files.js';
 import type { Handle, Handler } from './register.js';
@@ -57,6 +59,7 @@ export function registerForwardingHandlers(handle: Handle, deps: ForwardingDeps)
   registerContextHandlers(handle, { engine, env: deps.env ?? process.env });
   registerArtifactHandlers(handle, engine, deps.artifactFiles);
   registerRunFileHandlers(handle, { engine, dialogs: runDialogs, picks });
+  registerForwarderHandlers(handle, { engine, picks });
 }
 
 /** An optional argument left out stays left out on the wire (where undefined would become null). */

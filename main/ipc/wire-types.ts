@@ -10,6 +10,7 @@ import type { DoctorReport as CoreDoctorReport } from '../core/service/doctor.js
 import type * as Core from '../core/service/types.js';
 import type * as Wire from '../../preload/contract.js';
 import type { EngineArgs } from '../core/server/engine-contract.js';
+import type * as Forward from '../core/forward/types.js';
 
 type Identical<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
 type Assert<T extends true> = T;
@@ -44,4 +45,8 @@ export type WireTypesMatchCore = [
   Assert<Identical<Desktop.CaptureReason, Wire.CaptureReason>>,
   Assert<Identical<ChangeFile, Wire.ChangeFileInfo>>,
   Assert<Identical<Artifacts.ArtifactContent, Wire.ArtifactContent>>,
+  Assert<Identical<Forward.ForwarderStatus, Wire.ForwarderStatus>>,
+  // What `audit forward add` takes is what the use case takes (the secret apart), and a window's is the same but for its CA file.
+  Assert<Identical<Forward.ForwarderInput, EngineArgs<'audit.forward.add'>[0]>>,
+  Assert<Identical<Omit<Forward.ForwarderInput, 'caFile'>, Omit<Wire.ChannelArgs<'audit.forward.create'>[0], 'ca'>>>,
 ];

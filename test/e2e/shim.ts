@@ -76,7 +76,9 @@ async function invoke(channel: string, args: unknown[]): Promise<Envelope> {
 
 const bridge: Record<string, Record<string, unknown>> = {};
 for (const channel of config.channels) {
-  const [namespace, method] = channel.split('.') as [string, string];
+  // `audit.forward.list` is audit['forward.list'], as the preload exposes it.
+  const dot = channel.indexOf('.');
+  const [namespace, method] = [channel.slice(0, dot), channel.slice(dot + 1)];
   (bridge[namespace] ??= {})[method] = (...args: unknown[]) => invoke(channel, args);
 }
 bridge.subscribe = {};

@@ -71,6 +71,9 @@ const SAMPLE_ARGS: { [C in Channel]: ChannelArgs<C> } = {
   'run.pickInputs': [{ folders: false }],
   'run.pickOutput': [],
   'run.drop': [['/home/me/data.csv']],
+  'audit.forward.list': [],
+  'audit.forward.create': [{ name: 'siem', kind: 'otlp-http', url: 'https://collector.test:4318/v1/logs', encoding: 'json', ca: { token: `pick_${'A'.repeat(43)}` }, filter: { kinds: ['net.*'], decisions: ['deny'] } }, { secret: 's3cret' }],
+  'audit.forward.remove': [{ name: 'siem' }],
 };
 
 describe('preload surface', () => {
@@ -87,7 +90,8 @@ describe('preload surface', () => {
     const airlock = await loadPreload();
     // run.drop takes the page's File objects and sends their paths (ipc-run-files.test.ts covers it).
     for (const channel of channels.filter((c) => c !== 'run.drop')) {
-      const [namespace, method] = channel.split('.') as [string, string];
+      const dot = channel.indexOf('.');
+      const [namespace, method] = [channel.slice(0, dot), channel.slice(dot + 1)];
       const args = SAMPLE_ARGS[channel] as unknown[];
       expect(contract[channel].args.safeParse(args).success, `${channel} sample is valid`).toBe(true);
       const envelope = { ok: false, error: { code: 'engine_unavailable', message: 'down', hint: 'start Docker' } };

@@ -8,12 +8,13 @@
  * `--input`, the file a dialog chose). The renderer never sees the engine-only channels.
  */
 import { z } from 'zod';
-import { artifactRef, contract, kitName, kitVersion, runRequestSchema, runSettingsSchema, type AgentSummary, type AuditExportResult, type ImageBuildState, type Returns } from '../../../preload/contract.js';
+import { artifactRef, contract, forwarderSecretSchema, forwarderSettingsSchema, kitName, kitVersion, runRequestSchema, runSettingsSchema, type AgentSummary, type AuditExportResult, type ImageBuildState, type Returns } from '../../../preload/contract.js';
 import type { SavedArtifact } from '../service/artifacts.js';
 import type { ApplyResult, TaskChange } from '../service/changes.js';
 import type { AgentInspection, GcResult, PruneSummary, RunningTask, TaskEnd } from '../service/types.js';
 import type { RegisteredAgent } from '../policy/registry.js';
 import type { ShadowAgent } from '../tasks/shadow.js';
+import type { ForwarderStatus } from '../forward/types.js';
 import type { ArgsOf, ContractHandler, ResultOf } from './dispatch.js';
 
 function returns<T>(): Returns<T> {
@@ -24,12 +25,14 @@ function returns<T>(): Returns<T> {
 // engine keeps its settings for life, so a switch means another engine); a window's `review.*` are the engine's `changes.*`
 // (below) with host paths left out by the app's main process (main/ipc/changes.ts); a window's
 // `tasks.run` names host files by tokens (run.pick*, run.drop), which main swaps for the engine's
-// `tasks.run` with host paths (main/ipc/run-files.ts).
+// `tasks.run` with host paths (main/ipc/run-files.ts); so does a window's `audit.forward.create` (its CA file
+// by token) for the engine's `audit.forward.add` (main/ipc/forwarders.ts).
 const {
   'app.version': _appVersion, 'engine.contexts': _contexts, 'engine.useContext': _useContext, 'agents.open': _agentsOpen, 'audit.export': _auditExport,
   'review.get': _reviewGet, 'review.apply': _reviewApply, 'review.discard': _reviewDiscard,
   'artifacts.save': _artifactsSave, 'artifacts.reveal': _artifactsReveal,
   'run.start': _windowRun, 'run.pickProject': _pickProject, 'run.pickInputs': _pickInputs, 'run.pickOutput': _pickOutput, 'run.drop': _drop,
+  'audit.forward.create': _windowForwarder,
   ...shared
 } = contract;
 
@@ -78,6 +81,11 @@ export const engineRunRequestSchema = runSettingsSchema.extend({
   outputDir: startRequestSchema.shape.outputDir,
   project: startRequestSchema.shape.project,
 });
+
+/** A forwarder as `airlock audit forward add` gives it: its CA file by path. */
+export const forwarderInputSchema = forwarderSettingsSchema.extend({ caFile: hostPath.optional() });
+/** The longest `audit forward flush` waits. */
+export const MAX_FLUSH_MS = 10 * 60_000;
 
 /** What `engine.status` says of the running engine. */
 export interface EngineStatus {
@@ -143,6 +151,11 @@ export const engineOnlyContract = {
   'approvals.denyUnasked': { args: z.tuple([z.uuid()]), result: returns<void>() },
   /** Removes whole segments older than `keepDays` (`airlock audit prune`). */
   'audit.prune': { args: z.tuple([z.strictObject({ keepDays: z.number().min(0).max(1_000_000) })]), result: returns<PruneSummary>() },
+
+  /** Adds an audit forwarder (`airlock audit forward add`): the secret goes to the keychain, never into the answer or a log. */
+  'audit.forward.add': { args: z.tuple([forwarderInputSchema, forwarderSecretSchema]), result: returns<ForwarderStatus>() },
+  /** Sends now and waits until every enabled forwarder is caught up or `timeoutMs` passes (`airlock audit forward flush`). */
+  'audit.forward.flush': { args: z.tuple([z.strictObject({ timeoutMs: z.number().int().min(0).max(MAX_FLUSH_MS) })]), result: returns<ForwarderStatus[]>() },
 
   // ── a task's stored change (`airlock diff/apply/discard`): files named relative to the project ──
   /** The change as stored, its patch checked against the sha256 the trail recorded. */

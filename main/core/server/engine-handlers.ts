@@ -46,6 +46,8 @@ function coreHandlers(airlock: Airlock): Omit<EngineHandlers, SharedChannel | ke
     'agents.shadow': () => findShadowAgents(airlock.engine(), airlock.home.audit),
     'approvals.denyUnasked': (id) => service.denyUnasked(id),
     'audit.prune': ({ keepDays }) => service.pruneAudit(keepDays),
+    'audit.forward.add': (input, { secret }) => service.forwarders.add(input, secret),
+    'audit.forward.flush': ({ timeoutMs }) => service.forwarders.flush(timeoutMs),
     'changes.get': (task) => service.changes.current(task),
     'changes.apply': ({ task, threeWay }) => service.changes.apply(task, threeWay),
     'changes.discard': (task) => service.changes.discard(task),

@@ -48,6 +48,8 @@ export function serviceHandlers(service: AirlockService): SharedHandlers {
 
     'audit.query': (query) => service.queryAudit(query),
     'audit.verify': () => service.verifyAudit(),
+    'audit.forward.list': () => service.forwarders.list(),
+    'audit.forward.remove': ({ name }) => service.forwarders.remove(name),
 
     'credentials.list': () => service.listCredentials(),
     'credentials.presets': () => service.credentialPresets(),

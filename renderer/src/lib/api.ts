@@ -110,6 +110,10 @@ export const api: AirlockApi = {
     query: (query) => events(bridge().audit.query(query)),
     verify: () => unwrap(bridge().audit.verify()),
     export: (options) => unwrap(bridge().audit.export(options)),
+    // A collector's last error is remote text: made visible like everything else.
+    'forward.list': () => unwrap(bridge().audit['forward.list']()),
+    'forward.create': (settings, secret) => unwrap(bridge().audit['forward.create'](settings, secret)),
+    'forward.remove': (request) => unwrap(bridge().audit['forward.remove'](request)),
   },
   credentials: {
     list: () => unwrap(bridge().credentials.list()),

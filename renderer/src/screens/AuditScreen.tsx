@@ -5,6 +5,7 @@ import { describeError, api } from '../lib/api';
 import { dateTime } from '../lib/format';
 import { navigate } from '../lib/route';
 import { KIND_FAMILIES, summarize } from '../lib/summary';
+import { ForwardingPanel } from './ForwardingPanel';
 
 const PAGE = 200;
 
@@ -65,6 +66,7 @@ export function AuditScreen() {
         <input aria-label="Task id" placeholder="task id (t_…)" value={task} onChange={(e) => setTask(e.target.value)} />
         <button type="submit" disabled={busy}>{busy ? 'Searching…' : 'Search'}</button>
       </form>
+      <ForwardingPanel />
       {error && <ErrorPanel error={error} />}
       {records && records.length === 0 && <EmptyState title="No records match">The audit trail keeps every event of every task. Widen the search, or run an agent first.</EmptyState>}
       {records && records.length > 0 && (
