@@ -11,7 +11,9 @@ import { EXIT, type ExitCode } from '../exit-codes.js';
 import { EventRenderer, fromWire } from '../render.js';
 import { logTree } from './log-tree.js';
 import { inert } from '../terminal-text.js';
+import { registerForwardCommands, verifyExport } from './audit-forward.js';
 
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 const ENDS_A_TASK = new Set(['task.destroyed', 'task.aborted']);
 /** Records per audit.query page (the engine answers at most 5,000). */
 const PAGE = 1000;
@@ -106,12 +108,20 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
       }
     });
 
-  const audit = program.command('audit').description('verify, export and prune the tamper-evident audit trail');
+  const audit = program.command('audit').description('verify, export, prune and forward the tamper-evident audit trail');
   audit
     .command('verify')
-    .description('check every record, the chain and the signed head')
+    .description('check every record, the chain and the signed head; with --from-export, a stream a collector received')
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--from-export <file>', 'check a forwarded stream a collector wrote (one JSON object per line) for gaps and breaks, here, without the engine')
+    .option('--public-key <file>', 'with --from-export: a PEM public key the signed heads must verify with (repeatable)', collect)
+    .option('--fingerprint <SHA256:…>', "with --from-export: the signing key's fingerprint the heads must match (repeatable)", collect)
+    .action(async (opts: { json?: boolean; fromExport?: string; publicKey?: string[]; fingerprint?: string[] }) => {
+      if (opts.fromExport !== undefined) {
+        await verifyExport({ ...opts, fromExport: opts.fromExport }, setExit);
+        return;
+      }
+      if (opts.publicKey || opts.fingerprint) throw new AirlockError('bad_argument', '--public-key and --fingerprint check a collected stream', 'add --from-export FILE');
       const result = await (await engine()).call('audit.verify');
       if (opts.json) {
         outJson(result);
@@ -165,6 +175,8 @@ export function registerAuditCommands(program: Command, setExit: (code: ExitCode
         ? `nothing older than ${days} days\n`
         : `removed ${result.removedSegments} segment(s), ${result.removedRecords} records older than ${days} days\n`);
     });
+
+  registerForwardCommands(audit, setExit);
 }
 
 /** The newest `limit` records, oldest first. */
