@@ -132,7 +132,7 @@ function AddForwarder({ onAdded }: { onAdded: () => Promise<void> }) {
       <h3>Add a forwarder</h3>
       <div className="grid-2">
         <label>Kind
-          <select value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
+          <select aria-label="Kind" value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
             <option value="otlp-http">OTLP logs over HTTPS</option>
             <option value="syslog-tls">syslog over TLS (RFC 5424)</option>
             <option value="webhook">HTTPS webhook (JSON lines)</option>
@@ -142,7 +142,7 @@ function AddForwarder({ onAdded }: { onAdded: () => Promise<void> }) {
         <label>URL <input required value={url} onChange={(e) => setUrl(e.target.value)} placeholder={URL_PLACEHOLDER[kind]} /></label>
         {kind === 'otlp-http' && (
           <label>Encoding
-            <select value={encoding} onChange={(e) => setEncoding(e.target.value as 'protobuf' | 'json')}>
+            <select aria-label="Encoding" value={encoding} onChange={(e) => setEncoding(e.target.value as 'protobuf' | 'json')}>
               <option value="protobuf">protobuf</option>
               <option value="json">JSON</option>
             </select>
@@ -159,7 +159,7 @@ function AddForwarder({ onAdded }: { onAdded: () => Promise<void> }) {
         <label>{kind === 'syslog-tls' ? 'Client key (PEM)' : 'Secret'} <input type="password" autoComplete="off" spellCheck={false} value={secret} onChange={(e) => setSecret(e.target.value)} data-forwarder-secret /></label>
         <label>Only kinds <input value={kinds} onChange={(e) => setKinds(e.target.value)} placeholder="net.*, cred.denied (empty: all)" /></label>
         <label>Only decisions
-          <select value={decisions} onChange={(e) => setDecisions(e.target.value as '' | 'allow' | 'deny')}>
+          <select aria-label="Only decisions" value={decisions} onChange={(e) => setDecisions(e.target.value as '' | 'allow' | 'deny')}>
             <option value="">any</option>
             <option value="allow">allowed</option>
             <option value="deny">refused</option>
