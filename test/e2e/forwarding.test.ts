@@ -59,7 +59,7 @@ describe('the Audit screen\'s Forwarding panel', () => {
     expect(JSON.stringify(listed)).not.toContain(SECRET);
     await expect.poll(() => app.bridge.calls.get('audit.forward.list') ?? 0, { timeout: 10_000 }).toBeGreaterThan(2);
     expect(await page.content()).not.toContain(SECRET);
-    expect(await page.evaluate(() => [...document.querySelectorAll('input')].map((input) => input.value))).not.toContain(SECRET);
+    expect(await page.locator('input').evaluateAll((inputs) => inputs.map((input) => (input as unknown as { value: string }).value))).not.toContain(SECRET);
     expect(pageErrors).toEqual([]);
   });
 
