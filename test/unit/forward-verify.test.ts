@@ -5,75 +5,15 @@
  * mistake in those cannot hide the same mistake here. Each break names the record it is at; a
  * hostile file is problems in the report, never an exception.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../main/core/audit/handover.js';
-import { ephemeralHeadSigner, readHead, type HeadSigner, type SignedHead } from '../../main/core/audit/head.js';
+import { ephemeralHeadSigner, readHead } from '../../main/core/audit/head.js';
 import { formatStreamReport, verifyForwardedStream, type StreamReport } from '../../main/core/forward/verify-stream.js';
 import { freshKeychainSigner, readLinesOf, segmentFiles, writeEvents } from '../helpers/audit.js';
+import { attr, otlpRequest, parsed, source, str, syslogRecord, trailId, trailOf, webhookHead, webhookRecord, webhookSkipped, type Trail } from '../helpers/collected-forms.js';
 import { tempDir } from '../helpers/env.js';
-
-interface Trail {
-  id: string;
-  lines: string[];
-  /** Signed heads as they were written, with the key that signed each. */
-  heads: Array<{ signed: SignedHead; pem: string }>;
-}
-
-const trailId = () => randomBytes(16).toString('hex');
-const parsed = (line: string) => JSON.parse(line) as { n: number; prev: string; hash: string; kind: string; time: string };
-
-async function trailOf(count: number, signer: HeadSigner = ephemeralHeadSigner()): Promise<Trail> {
-  const dir = path.join(tempDir('airlock-audit-'), 'audit');
-  await writeEvents(dir, signer, count);
-  return { id: trailId(), lines: segmentFiles(dir).flatMap(readLinesOf), heads: [{ signed: (await readHead(dir))!, pem: signer.publicKeyPem() }] };
-}
-
-// ---- the three collected forms, written from the format brief ----
-
-const source = { host: 'laptop-1', user: 'ana', version: '0.19.0' };
-
-function webhookRecord(trail: string, line: string, redelivery = false): string {
-  return `{"airlock":"record","trail":"${trail}","host":"${source.host}","user":"${source.user}","version":"${source.version}","redelivery":${redelivery},"record":${line}}`;
-}
-
-function webhookSkipped(trail: string, from: number, to: number, prev: string, lastHash: string, redelivery = false): string {
-  return JSON.stringify({ airlock: 'skipped', trail, ...source, redelivery, from, to, count: to - from + 1, prev, lastHash });
-}
-
-function webhookHead(trail: string, signed: SignedHead, pem: string): string {
-  return JSON.stringify({ airlock: 'head', trail, ...source, signed, publicKey: pem, fingerprint: fingerprint(pem) });
-}
-
-const str = (value: string) => ({ stringValue: value });
-const attr = (key: string, value: unknown) => ({ key, value });
-
-/** One OTLP/JSON ExportLogsServiceRequest carrying `lines` as records (and optionally a head). */
-function otlpRequest(trail: string, lines: string[], options: { redelivery?: boolean; head?: { signed: SignedHead; pem: string } } = {}): string {
-  const logRecords: unknown[] = lines.map((line) => {
-    const record = parsed(line);
-    return {
-      timeUnixNano: String(Date.parse(record.time) * 1e6), eventName: `airlock.${record.kind}`, severityNumber: 9, severityText: 'INFO', body: str(record.kind),
-      attributes: [attr('airlock.n', { intValue: String(record.n) }), attr('airlock.prev', str(record.prev)), attr('airlock.hash', str(record.hash)), attr('airlock.record', str(line)), attr('airlock.redelivery', { boolValue: options.redelivery ?? false })],
-    };
-  });
-  if (options.head) {
-    const { signed, pem } = options.head;
-    logRecords.push({ eventName: 'airlock.audit.head', attributes: [attr('airlock.head.n', { intValue: String(signed.head.n) }), attr('airlock.head.hash', str(signed.head.hash)), attr('airlock.head.signed', str(JSON.stringify(signed))), attr('airlock.head.public_key', str(pem)), attr('airlock.head.fingerprint', str(fingerprint(pem)))] });
-  }
-  const resource = { attributes: [attr('service.name', str('airlock')), attr('service.version', str(source.version)), attr('host.name', str(source.host)), attr('user.name', str(source.user)), attr('airlock.trail.id', str(trail))] };
-  return JSON.stringify({ resourceLogs: [{ resource, scopeLogs: [{ scope: { name: 'airlock.audit', version: '1' }, logRecords }] }] });
-}
-
-const sdEscape = (value: string) => value.replace(/["\\\]]/g, '\\$&');
-
-function syslogRecord(trail: string, line: string, redelivery = false): string {
-  const record = parsed(line);
-  const sd = `[airlock@32473 trail="${trail}" n="${record.n}" prev="${record.prev}" hash="${record.hash}" task="${sdEscape('t_1')}" redelivery="${redelivery ? 1 : 0}"]`;
-  return JSON.stringify({ syslog: `<110>1 ${record.time} ${source.host} airlock - ${record.kind} ${sd} \uFEFF${line}` });
-}
 
 async function verify(lines: string[], options: Parameters<typeof verifyForwardedStream>[1] = {}): Promise<StreamReport> {
   const file = path.join(tempDir('airlock-stream-'), 'collected.jsonl');
@@ -111,6 +51,11 @@ describe('a complete stream passes', () => {
     const text = formatStreamReport(report);
     expect(text).toContain(`trail ${id} (host laptop-1, user ana, Airlock 0.19.0): continuous`);
     expect(text.at(-1)).toBe('ok: every trail is continuous');
+  });
+
+  it('an original a collector stored after its redelivery (concurrent requests) passes', async () => {
+    const stream = [webhookRecord(trail.id, trail.lines[2]!, true), ...asWebhook(trail)];
+    expect(await verify(stream)).toMatchObject({ ok: true, trails: [{ duplicates: 1 }] });
   });
 
   it('a stream that starts at record 40 passes, and says where it starts', async () => {

@@ -156,9 +156,12 @@ export class TrailCheck {
     let expected: number | undefined;
     let prevHash = GENESIS;
     for (let i = 0; i < this.entries.length; ) {
-      const first = this.entries[i]!;
       let j = i + 1;
-      for (; j < this.entries.length && this.entries[j]!.n === first.n; j++) this.checkCopy(first, this.entries[j]!);
+      while (j < this.entries.length && this.entries[j]!.n === this.entries[i]!.n) j += 1;
+      const copies = this.entries.slice(i, j);
+      // The original is the copy not marked as a redelivery: a collector may store a late original after its redelivery.
+      const first = copies.find((copy) => !copy.redelivery) ?? copies[0]!;
+      for (const copy of copies) if (copy !== first) this.checkCopy(first, copy);
       i = j;
       const what = first.skipped ? `skipped range ${first.n}–${first.to}` : `record ${first.n}`;
       if (expected === undefined) {
@@ -188,10 +191,10 @@ export class TrailCheck {
     return report;
   }
 
-  /** A later copy of an n: allowed only when marked redelivery and identical to the first. */
+  /** Another copy of an n: allowed only when marked as a redelivery and identical to the original. */
   private checkCopy(first: Entry, copy: Entry): void {
     const name = first.skipped ? `skipped range ${first.n}–${first.to}` : `record ${first.n}`;
-    if (!copy.redelivery) return this.problem({ n: first.n, line: copy.line, message: `unmarked duplicate at ${first.n}: ${name} appears again (line ${copy.line}) without being marked as a redelivery` });
+    if (!copy.redelivery) return this.problem({ n: first.n, line: copy.line, message: `unmarked duplicate at ${first.n}: ${name} appears again (line ${copy.line}) without being marked as a redelivery (first on line ${first.line})` });
     const same = copy.skipped === first.skipped && copy.to === first.to && copy.prev === first.prev && copy.hash === first.hash && copy.digest === first.digest;
     if (!same) return this.problem({ n: first.n, line: copy.line, message: `duplicate at ${first.n} differs: the copy on line ${copy.line}, marked as a redelivery, is not identical to the first (line ${first.line})` });
     this.report.duplicates += 1;
