@@ -126,6 +126,15 @@ describe('the OTLP/HTTP receiver', () => {
     expect(await post(otlp, JSON.stringify(otlpRequestObject(trail.id, trail.lines.slice(3))), { 'Content-Type': 'application/json' })).toMatchObject({ status: 200 });
     expect(otlp.items()).toHaveLength(12);
   });
+
+  it('slow: stores first, answers late', async () => {
+    const otlp = await start('otlp-http');
+    await otlp.fault({ mode: 'slow', delayMs: 300 });
+    const answer = post(otlp, JSON.stringify(otlpRequestObject(trail.id, trail.lines)), { 'Content-Type': 'application/json' });
+    await expect.poll(() => otlp.lines().length).toBe(1);
+    expect(otlp.received.at(-1)!.status).toBe(0); // stored, not yet answered
+    expect(await answer).toMatchObject({ status: 200 });
+  });
 });
 
 describe('the webhook receiver', () => {
