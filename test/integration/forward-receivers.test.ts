@@ -29,7 +29,7 @@ function post(collector: Collector, body: Buffer | string, headers: Record<strin
 
 /** Sends frames over one TLS connection, one byte per write, ends it, and says how the collector closed. */
 async function sendSyslog(collector: Collector, messages: string[], oneByteWrites = true): Promise<'clean' | string> {
-  const socket = tls.connect({ host: 'localhost', port: collector.port, ca: fs.readFileSync(collector.caFile), allowHalfOpen: true });
+  const socket = tls.connect({ host: 'localhost', port: collector.port, ca: fs.readFileSync(collector.caFile) });
   socket.setNoDelay(true);
   const outcome = new Promise<string>((resolve) => {
     let ended = false;
