@@ -112,7 +112,9 @@ export class TrailCheck {
     if ((item.stated.n !== undefined && item.stated.n !== n) || (item.stated.hash !== undefined && item.stated.hash !== opened.claimed)) {
       this.problem({ n, line, message: `record ${n}: the n or hash its carrier states is not the record's own` });
     }
-    const entry: Entry = { n, to: n, prev, hash: opened.claimed, digest: sound ? opened.claimed : `line:${createHash('sha256').update(item.line).digest('hex')}`, skipped: false, redelivery: item.redelivery, line, order: this.order++ };
+    // A regex match can be a slice of the whole line, keeping it alive: held as a string of its own.
+    const hash = Buffer.from(opened.claimed, 'latin1').toString('latin1');
+    const entry: Entry = { n, to: n, prev, hash, digest: sound ? hash : `line:${createHash('sha256').update(item.line).digest('hex')}`, skipped: false, redelivery: item.redelivery, line, order: this.order++ };
     if (kind === 'audit.handover' && sound) entry.change = handOver({ n, prev, time, data });
     if (kind === 'audit.tamper' && sound) this.note(`record ${n} is Airlock's own report that it found the local trail tampered with`);
     this.entries.push(entry);
@@ -239,6 +241,10 @@ export class TrailCheck {
       }
       if (pins.size > 0 && report.keys.indexOf(head.fingerprint) > pinned) {
         this.problem({ n: head.n, line: head.line, message: `bad head at ${head.n}: signed by key ${head.fingerprint}, which is not a key you gave nor handed over to one` });
+        continue;
+      }
+      if (report.first !== undefined && head.n < report.first) {
+        this.note(`the signed head at ${head.n} names a record before the stream starts (${report.first}): not checked`);
         continue;
       }
       while (at < held.length && held[at]!.to < head.n) at += 1;
