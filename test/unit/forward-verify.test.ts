@@ -183,6 +183,7 @@ describe('a hostile file', () => {
       JSON.stringify({ syslog: 42 }),
       JSON.stringify({ resourceLogs: [{ resource: { attributes: [attr('airlock.trail.id', str(id))] }, scopeLogs: [{ logRecords: [{ eventName: 'airlock.proc.stdout', attributes: 'nope' }, null] }] }] }),
       JSON.stringify({ resourceLogs: 'nope' }),
+      otlpRequest(id, [trail.lines[0]!.replace('a task ran', '\ud800 task ran')]),
     ];
     const report = await verify([...asWebhook(trail).slice(0, 10), ...hostile, ...asWebhook(trail).slice(10)]);
     expect(report.ok).toBe(false);
@@ -203,6 +204,7 @@ describe('a hostile file', () => {
       'an OTLP log record of an Airlock resource with an unknown eventName',
       "an OTLP log record without the record's line (airlock.record)",
       'line 22: an OTLP request whose resourceLogs is not a list',
+      expect.stringMatching(/^hash mismatch at 1:/),
     ]));
   });
 
@@ -213,6 +215,14 @@ describe('a hostile file', () => {
     const line = `${body.slice(0, -1)},"hash":"${createHash('sha256').update(body).digest('hex')}"}`;
     const report = await verify([webhookRecord(trail.id, line)]);
     expect(messages(report)).toEqual([expect.stringMatching(/^record 1 is a hand-over to a new signing key that does not hold/)]);
+  });
+
+  it('an OTLP or syslog item whose stated n, prev or hash is not its record\'s', async () => {
+    const lying = otlpRequest(trail.id, [trail.lines[5]!]).replace(`{"intValue":"6"}`, `{"intValue":"7"}`);
+    const liar = syslogRecord(trail.id, trail.lines[6]!).replace(`prev=\\"${parsed(trail.lines[6]!).prev}`, `prev=\\"${'1'.repeat(64)}`);
+    const lines = asWebhook(trail).filter((_, i) => i !== 5 && i !== 6);
+    const problems = messages(await verify([...lines, lying, liar]));
+    expect(problems).toEqual([expect.stringMatching(/^record 6: the n, prev or hash its carrier states/), expect.stringMatching(/^record 7: the n, prev or hash its carrier states/)]);
   });
 
   it('a record item that is not a record', async () => {

@@ -17,7 +17,7 @@ export interface StreamSource {
 /** One item found in a line, before any check. Fields the line did not give well are `unknown`. */
 export type StreamItem =
   /** `line` is the record's stored line as the item carries it; `stated` what the carrier says besides (OTLP attributes, syslog SD). */
-  | { type: 'record'; trail: string; line: string; redelivery: boolean; stated: { n?: unknown; hash?: unknown }; source?: StreamSource }
+  | { type: 'record'; trail: string; line: string; redelivery: boolean; stated: { n?: unknown; hash?: unknown; prev?: unknown }; source?: StreamSource }
   | { type: 'skipped'; trail: string; from: unknown; to: unknown; count: unknown; prev: unknown; lastHash: unknown; redelivery: boolean; source?: StreamSource }
   | { type: 'head'; trail: string; signed: unknown; publicKey: unknown; fingerprint: unknown; source?: StreamSource };
 
@@ -145,7 +145,7 @@ function otlpLogRecord(logRecord: unknown, trail: string, source: StreamSource, 
   } else if (typeof eventName === 'string' && eventName.startsWith('airlock.')) {
     const line = attrs.get('airlock.record');
     if (typeof line !== 'string') out.problems.push({ trail, message: 'an OTLP log record without the record\'s line (airlock.record)' });
-    else out.items.push({ type: 'record', trail, line, redelivery, stated: { n: attrs.get('airlock.n'), hash: attrs.get('airlock.hash') }, source });
+    else out.items.push({ type: 'record', trail, line, redelivery, stated: { n: attrs.get('airlock.n'), hash: attrs.get('airlock.hash'), prev: attrs.get('airlock.prev') }, source });
   } else {
     out.problems.push({ trail, message: 'an OTLP log record of an Airlock resource with an unknown eventName' });
   }
@@ -192,5 +192,5 @@ function syslogLine(message: unknown, out: LineContent): void {
     return;
   }
   const n = params.get('n');
-  out.items.push({ type: 'record', trail, line: msg, redelivery, stated: { n: n !== undefined && /^\d{1,20}$/.test(n) ? Number(n) : n, hash: params.get('hash') }, source });
+  out.items.push({ type: 'record', trail, line: msg, redelivery, stated: { n: n !== undefined && /^\d{1,20}$/.test(n) ? Number(n) : n, hash: params.get('hash'), prev: params.get('prev') }, source });
 }

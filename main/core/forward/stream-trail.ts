@@ -109,8 +109,9 @@ export class TrailCheck {
     if (!isCount(n) || typeof prev !== 'string' || !HEX64.test(prev)) return this.problem({ line, message: 'a record whose n or prev is not valid' });
     const sound = hashBody(opened.body) === opened.claimed;
     if (!sound) this.problem({ n, line, message: `hash mismatch at ${n}: record ${n}'s content does not match its hash (changed after it was written)` });
-    if ((item.stated.n !== undefined && item.stated.n !== n) || (item.stated.hash !== undefined && item.stated.hash !== opened.claimed)) {
-      this.problem({ n, line, message: `record ${n}: the n or hash its carrier states is not the record's own` });
+    const { stated } = item;
+    if ((stated.n !== undefined && stated.n !== n) || (stated.hash !== undefined && stated.hash !== opened.claimed) || (stated.prev !== undefined && stated.prev !== prev)) {
+      this.problem({ n, line, message: `record ${n}: the n, prev or hash its carrier states (OTLP attributes, syslog structured data) is not the record's own` });
     }
     // A regex match can be a slice of the whole line, keeping it alive: held as a string of its own.
     const hash = Buffer.from(opened.claimed, 'latin1').toString('latin1');
