@@ -26,9 +26,9 @@ export type CollectorFault =
   | { mode: 'none' }
   /** The port is closed: connections are refused. */
   | { mode: 'down' }
-  /** HTTP: this status (e.g. 503 with Retry-After), nothing stored. syslog: the connection is reset (TCP RST) before anything is read. */
+  /** HTTP: this status (e.g. 503 with Retry-After), nothing stored. syslog: the TCP connection is closed before the TLS handshake (the sender gets an error). */
   | { mode: 'status'; status: number; retryAfter?: string }
-  /** Stored and fsynced, then `garbage`: a 200 whose body is not an ExportLogsServiceResponse (OTLP; a webhook's body is ignored), or `cut`: the connection destroyed unanswered (syslog: always a TCP reset after reading everything). */
+  /** Stored and fsynced, then `garbage`: a 200 whose body is not an ExportLogsServiceResponse (OTLP; a webhook's body is ignored), or `cut`: the connection destroyed unanswered (syslog: stored, then never closed: the sender's own timeout ends it). */
   | { mode: 'corrupt'; how: 'garbage' | 'cut' }
   /** Stored, then answered after `delayMs`. */
   | { mode: 'slow'; delayMs: number };
@@ -254,28 +254,26 @@ export async function startCollector(kind: CollectorKind, options: CollectorOpti
     answer(200, { 'Content-Type': decoded.ok.type }, decoded.ok.body);
   };
 
-  // A TCP reset is how a syslog client learns a batch was not taken: a close without TLS close_notify
-  // looks like a clean one to Node's TLS socket. The reset needs the TCP socket under the TLS one.
-  const tcpOf = (socket: tls.TLSSocket) => [...sockets].find((raw) => raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress);
-  const reset = (socket: tls.TLSSocket) => {
-    const raw = tcpOf(socket);
-    if (raw) raw.resetAndDestroy();
-    socket.destroy();
+  // Under Node's TLS server there is no safe way to reset the TCP connection (resetAndDestroy on the
+  // socket under a TLSSocket can crash the process), and a close without close_notify looks like a
+  // clean one to the client. So "not taken" is said the two ways a client cannot mistake: the TCP
+  // connection closed before the TLS handshake ('status'), or no close at all ('corrupt': the
+  // sender's own timeout ends it).
+  const held = new Set<tls.TLSSocket>();
+  const hold = (socket: tls.TLSSocket) => {
+    held.add(socket);
+    socket.on('close', () => held.delete(socket));
   };
 
   const syslogHandler = (socket: tls.TLSSocket) => {
     const entry: Received = { status: 0, stored: 0 };
     received.push(entry);
-    if (fault.mode === 'status') {
-      reset(socket);
-      return;
-    }
     const parser = new OctetCountingParser();
     let writes = Promise.resolve();
     socket.on('data', (data: Buffer) => {
       const messages = parser.push(data);
       if (parser.broken) {
-        reset(socket);
+        socket.destroy();
         return;
       }
       entry.stored += messages.length;
@@ -285,8 +283,12 @@ export async function startCollector(kind: CollectorKind, options: CollectorOpti
     socket.on('end', () => {
       void writes.then(async () => {
         const now = fault;
-        if (!parser.clean || now.mode === 'corrupt') {
-          reset(socket);
+        if (!parser.clean) {
+          socket.destroy();
+          return;
+        }
+        if (now.mode === 'corrupt') {
+          hold(socket);
           return;
         }
         if (now.mode === 'slow') await sleep(now.delayMs);
@@ -303,6 +305,11 @@ export async function startCollector(kind: CollectorKind, options: CollectorOpti
   server.on('connection', (socket: net.Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    // syslog's 'status': refused before the TLS handshake, so the sender gets an error, never a clean close.
+    if (kind === 'syslog-tls' && fault.mode === 'status') {
+      received.push({ status: 0, stored: 0 });
+      socket.destroy();
+    }
   });
   server.on('tlsClientError', () => undefined);
 
@@ -324,6 +331,7 @@ export async function startCollector(kind: CollectorKind, options: CollectorOpti
     if (!listening) return;
     listening = false;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of held) socket.destroy();
     for (const socket of sockets) socket.destroy();
     await closed;
   };

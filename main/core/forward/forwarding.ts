@@ -135,9 +135,10 @@ export class Forwarding {
     const statuses: ForwarderStatus[] = [];
     for (const config of configs) {
       const running = this.#pumps.get(config.name);
-      let snapshot = running?.pump.snapshot();
+      // The trail's head as it is now: a pump waiting out a backoff has not looked since it failed.
+      tip ??= await this.#tip();
+      let snapshot = await running?.pump.snapshotAgainst(tip, (afterN) => this.#recordTime(afterN + 1));
       if (!snapshot) {
-        tip ??= await this.#tip();
         let cursor;
         try {
           cursor = this.cursor(config.name).read();
@@ -172,6 +173,7 @@ export class Forwarding {
       const unsubscribe = this.onChange(check);
       check();
     });
+    for (const pump of pumps) pump.settle();
     return this.status();
   }
 
@@ -256,6 +258,16 @@ export class Forwarding {
     } catch {
       return { n: 0 };
     }
+  }
+
+  /** The time of record `n` (the oldest not acknowledged), read apart from every pump's reader. */
+  async #recordTime(n: number): Promise<string | undefined> {
+    try {
+      for await (const stored of new TrailReader(this.#options.auditDir, this.#options.key()).after(n - 1, n)) return stored.record.time;
+    } catch {
+      // unreadable now: the lag in time is left out, the lag in records stands
+    }
+    return undefined;
   }
 
   #hasSecret(name: string): boolean {

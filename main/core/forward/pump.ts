@@ -58,6 +58,8 @@ export class ForwarderPump {
   #covered: SignedHead | undefined;
   /** Send the covered head at once (caught up after an outage), whatever the interval. */
   #headNow = false;
+  /** While a flush waits: the covered head is due as soon as it is newer than the one sent. */
+  #headEager = false;
   #failing = false;
   #state: ForwarderStatus['state'] = 'caught-up';
   #nextAttemptAt: number | undefined;
@@ -86,11 +88,20 @@ export class ForwarderPump {
     if (this.#sleeping && !this.#sleeping.backoff) this.#sleeping.resolve();
   }
 
-  /** Try now: the backoff is reset. */
+  /**
+   * Try now: the backoff is reset, and until `settle()` every acknowledged record is followed by the
+   * signed head that covers it (a flush ends with the collector holding a signed point at the tip).
+   */
   sendNow(): void {
+    this.#headEager = true;
     this.#backoff.reset();
     this.#nextAttemptAt = undefined;
     this.#sleeping?.resolve();
+  }
+
+  /** A flush is over: the head goes by its interval again. */
+  settle(): void {
+    this.#headEager = false;
   }
 
   /** Resolves once the pump has been through its loop once more (or is closed). */
@@ -115,22 +126,44 @@ export class ForwarderPump {
     return this.#batch?.type === 'records' || this.#tipN() > (this.#cursor.acked?.n ?? 0);
   }
 
+  /** Nothing to send: every record acknowledged, and no signed head due now. */
   get caughtUp(): boolean {
-    return !this.#damaged && !this.lagging && this.#state === 'caught-up';
+    return !this.#damaged && !this.lagging && this.#state === 'caught-up' && this.#headWait() !== 0;
   }
 
+  /**
+   * Where the pump is. `tip` is the trail's signed head as read now (fresher than the pump's own
+   * look while it waits out a backoff); `timeOf` finds the oldest unacknowledged record's time when
+   * no batch in hand says it.
+   */
   snapshot(): PumpSnapshot {
+    return this.#snapshot();
+  }
+
+  /**
+   * Where the pump is, against the trail's signed head as read now (`tip`: fresher than the pump's
+   * own look while it waits out a backoff); `timeOf` finds the oldest unacknowledged record's time
+   * when no batch in hand says it.
+   */
+  async snapshotAgainst(tip: { n: number; time?: string }, timeOf: (afterN: number) => Promise<string | undefined>): Promise<PumpSnapshot> {
+    if (tip.n <= this.#tipN()) return this.#snapshot();
+    const inHand = this.#batch?.type === 'records' ? this.#oldestTime : undefined;
+    return this.#snapshot(tip, inHand ?? await timeOf(this.#cursor?.acked?.n ?? 0));
+  }
+
+  #snapshot(fresh?: { n: number; time?: string }, oldestTime: string | undefined = this.#oldestTime): PumpSnapshot {
     const now = this.#deps.clock.now();
     const cursor = this.#cursor;
-    const tipN = this.#tipN();
+    const ownTip = this.#tipN();
+    const tipN = fresh && fresh.n > ownTip ? fresh.n : ownTip;
     const ackedN = cursor?.acked?.n ?? 0;
     const records = Math.max(0, tipN - ackedN);
     const error = this.#damaged ? { at: new Date(now).toISOString(), message: this.#damaged.message } : this.#headProblem ? { at: new Date(now).toISOString(), message: this.#headProblem } : cursor?.lastError;
     return {
       state: this.#damaged ? 'stopped' : this.#state,
       ...(cursor?.acked ? { acked: { n: cursor.acked.n, time: cursor.acked.time } } : {}),
-      tip: { n: tipN, ...(this.#head.state === 'valid' ? { time: this.#head.head.time } : {}) },
-      lag: { records, ms: records > 0 && this.#oldestTime ? Math.max(0, now - Date.parse(this.#oldestTime)) : 0 },
+      tip: fresh && fresh.n > ownTip ? fresh : { n: tipN, ...(this.#head.state === 'valid' ? { time: this.#head.head.time } : {}) },
+      lag: { records, ms: records > 0 && oldestTime ? Math.max(0, now - Date.parse(oldestTime)) : 0 },
       ...(error ? { lastError: error } : {}),
       ...(this.#nextAttemptAt !== undefined ? { nextAttemptAt: new Date(this.#nextAttemptAt).toISOString() } : {}),
       ...(cursor?.headSent ? { headSent: cursor.headSent } : {}),
@@ -178,9 +211,9 @@ export class ForwarderPump {
       const head = this.#head;
       const ackedN = cursor.acked?.n ?? 0;
       if (head.head.n === ackedN && head.head.hash === cursor.acked?.hash) this.#covered = head.signed;
-      const headWait = this.#headWait();
-      if (headWait === 0) this.#batch = { type: 'head', signed: this.#covered! };
-      else if (head.head.n > ackedN) {
+      // Records first; the head once they are all acknowledged (at once after an outage or a flush),
+      // or when its interval is up.
+      if (head.head.n > ackedN) {
         const pending = await collectBatch(this.#deps.reader.after(ackedN, head.head.n), this.#deps.config.filter, this.#limits);
         if (pending) {
           const covers = pending.last.n === head.head.n && pending.last.hash === head.head.hash ? head.signed : undefined;
@@ -188,6 +221,8 @@ export class ForwarderPump {
           this.#oldestTime = pending.firstTime;
         }
       }
+      const headWait = this.#batch ? undefined : this.#headWait();
+      if (headWait === 0) this.#batch = { type: 'head', signed: this.#covered! };
       if (!this.#batch) {
         this.#state = 'caught-up';
         return { ms: headWait === undefined ? this.#pollMs : Math.min(this.#pollMs, headWait), backoff: false };
@@ -201,7 +236,7 @@ export class ForwarderPump {
     const covered = this.#covered;
     const sent = this.#cursor?.headSent;
     if (!covered || (sent && covered.head.n <= sent.n)) return undefined;
-    if (this.#headNow || !sent) return 0;
+    if (this.#headNow || this.#headEager || !sent) return 0;
     return Math.max(0, Date.parse(sent.at) + this.config.headEveryMs - this.#deps.clock.now());
   }
 
