@@ -41,7 +41,7 @@ export function forwarderFromFlags(name: string, flags: ForwardAddFlags, cwd = p
   if (flags.encoding !== undefined && kind !== 'otlp-http') throw new AirlockError('bad_argument', '--encoding is for --otlp', 'leave out --encoding');
   if (flags.encoding !== undefined && flags.encoding !== 'json' && flags.encoding !== 'protobuf') throw new AirlockError('bad_argument', `--encoding: '${flags.encoding}' is not json or protobuf`, 'write --encoding json or --encoding protobuf');
   const authGiven = flags.authHeader !== undefined || flags.authScheme !== undefined;
-  if (authGiven && kind === 'syslog-tls') throw new AirlockError('bad_argument', '--auth-header and --auth-scheme are for --otlp and --webhook (syslog over TLS takes a client key on standard input)', 'leave them out');
+  if (authGiven && kind === 'syslog-tls') throw new AirlockError('bad_argument', '--auth-header and --auth-scheme are for --otlp and --webhook (syslog over TLS takes no secret)', 'leave them out');
   if (authGiven && !flags.secretStdin) throw new AirlockError('bad_argument', '--auth-header and --auth-scheme say where the secret goes, but there is none', 'add --secret-stdin and pipe the secret in');
   if (flags.authHeader !== undefined && !HEADER.test(flags.authHeader)) throw new AirlockError('bad_argument', `--auth-header: '${flags.authHeader}' is not a header name`, 'write e.g. --auth-header X-Api-Key');
   if (flags.authScheme !== undefined && flags.authScheme !== '' && !HEADER.test(flags.authScheme)) throw new AirlockError('bad_argument', `--auth-scheme: '${flags.authScheme}' is not one word`, "write e.g. --auth-scheme Bearer, or --auth-scheme '' for none");

@@ -27,7 +27,7 @@ export function registerForwardCommands(audit: Command, setExit: (code: ExitCode
     .option('--syslog <url>', 'RFC 5424 syslog over TLS: tls://HOST:PORT (port 6514 by default)')
     .option('--webhook <url>', 'an HTTPS webhook of JSON lines: https://HOST/PATH')
     .option('--ca <file>', "a PEM file of CAs trusted for this collector, besides the system's")
-    .option('--secret-stdin', 'read a token (--otlp, --webhook) or a client key PEM (--syslog) from standard input, into the keychain')
+    .option('--secret-stdin', 'read a token (--otlp, --webhook) from standard input, into the keychain')
     .option('--auth-header <header>', 'the header the token goes in (default Authorization)')
     .option('--auth-scheme <scheme>', "the word before the token (default Bearer; '' for none)")
     .option('--kinds <kinds>', 'only these kinds or families, comma-separated: net.denied,cred.*')

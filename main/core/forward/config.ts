@@ -24,7 +24,7 @@ const SCHEME_RE = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{0,32}$/;
 const MAX_URL_LENGTH = 2048;
 const MAX_FILTER_ENTRIES = 64;
 
-/** The keychain account holding a forwarder's secret (a bearer token, or syslog's client key). */
+/** The keychain account holding a forwarder's secret (the bearer token of an otlp-http or webhook forwarder). */
 export function secretAccount(name: string): string {
   return `audit-forwarder:${name}`;
 }

@@ -134,12 +134,14 @@ export class ForwarderDesk implements ForwardersUseCases {
 }
 
 function checkSecret(config: ForwarderConfig, secret: string): void {
-  const bad = (what: string) => new AirlockError('bad_argument', `forwarder ${config.name}: the secret ${what}`, config.kind === 'syslog-tls' ? 'give a PEM private key on stdin' : 'give the token alone on stdin (--secret-stdin)');
+  // Client certificates for syslog are not built yet: a key kept for it would be a control that does nothing.
+  if (config.kind === 'syslog-tls') throw new AirlockError('bad_argument', `forwarder ${config.name}: a syslog-tls forwarder takes no secret (client certificates are not supported yet)`, 'leave out --secret-stdin; the syslog server authenticates Airlock by its network address');
+  const bad = (what: string) => new AirlockError('bad_argument', `forwarder ${config.name}: the secret ${what}`, 'give the token alone on stdin (--secret-stdin)');
   if (secret.length === 0) throw bad('is empty');
   if (Buffer.byteLength(secret) > MAX_SECRET_BYTES) throw bad(`is longer than ${MAX_SECRET_BYTES} bytes`);
   // It goes in an HTTP header: a line break would add headers of the secret's choosing.
   // eslint-disable-next-line no-control-regex
-  if (config.kind !== 'syslog-tls' && /[\u0000-\u001f\u007f]/.test(secret)) throw bad('holds a line break or another control character');
+  if (/[\u0000-\u001f\u007f]/.test(secret)) throw bad('holds a line break or another control character');
 }
 
 /** The CA file is read as the transports will read it (a regular file, bounded, every certificate parses): refused now, not at the first send. */
