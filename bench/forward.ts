@@ -156,12 +156,14 @@ async function connectionCost(rounds = 20): Promise<{ contextMs: number; handsha
 }
 
 /** Record time → time the receiver stored (and fsynced) the request carrying it, for records firstN..lastN. */
-async function arrivalLatencies(receiver: ReceiverProcess, firstN: number, lastN: number): Promise<number[]> {
+async function arrivalLatencies(receiver: ReceiverProcess, firstN: number, lastN: number): Promise<{ sorted: number[]; requests: number }> {
   const lines = fs.readFileSync(receiver.file, 'utf8').split('\n').filter((line) => line !== '');
   const latencies = new Map<number, number>();
   let next = 0;
+  let requests = 0;
   for (const entry of await receiver.received()) {
     if (entry.storedAt === undefined) continue;
+    const before = latencies.size;
     for (const line of lines.slice(next, next + entry.stored)) {
       for (const item of parseStreamLine(line).items) {
         if (item.type !== 'record') continue;
@@ -170,9 +172,10 @@ async function arrivalLatencies(receiver: ReceiverProcess, firstN: number, lastN
       }
     }
     next += entry.stored;
+    if (latencies.size > before) requests += 1;
   }
   if (latencies.size !== lastN - firstN + 1) throw new Error(`the receiver holds ${latencies.size} of records ${firstN}–${lastN}`);
-  return [...latencies.values()].sort((a, b) => a - b);
+  return { sorted: [...latencies.values()].sort((a, b) => a - b), requests };
 }
 
 /** Median time of one cursor write (temp file, fsync, rename, folder fsync): the pump makes two per batch. */
@@ -189,7 +192,9 @@ async function cursorWriteMs(root: string, rounds = 20): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function measureLatency(root: string): Promise<{ steady: number[]; burst: number[] }> {
+type Latencies = Awaited<ReturnType<typeof arrivalLatencies>>;
+
+async function measureLatency(root: string): Promise<{ steady: Latencies; burst: Latencies }> {
   const at = makeHome(root, 'live');
   const receiver = await startReceiverProcess('otlp-http');
   // Wired as createAirlock wires the engine's: the bus into the trail, each group commit waking the pumps.
@@ -252,8 +257,8 @@ export async function benchForward(): Promise<void> {
   const latency = await measureLatency(root);
   const cursorMs = await cursorWriteMs(root);
   console.log(`\nAudit forwarding latency: record time (emitted on a live core's bus) → stored and fsynced by an OTLP/protobuf receiver, same clock`);
-  console.log('                                              p50           p99           max');
-  const row = (label: string, sorted: number[]) => console.log(`${label.padEnd(46)}${msText(percentile(sorted, 0.5)).padEnd(14)}${msText(percentile(sorted, 0.99)).padEnd(14)}${msText(sorted.at(-1)!)}`);
+  console.log('                                              p50           p99           max           requests');
+  const row = (label: string, { sorted, requests }: Latencies) => console.log(`${label.padEnd(46)}${msText(percentile(sorted, 0.5)).padEnd(14)}${msText(percentile(sorted, 0.99)).padEnd(14)}${msText(sorted.at(-1)!).padEnd(14)}${requests}`);
   row(`steady ${RATE}/s for ${SECONDS} s (${(RATE * SECONDS).toLocaleString()} records)`, latency.steady);
   row(`burst of ${BURST.toLocaleString()} at once`, latency.burst);
   console.log(`a cursor write (temp file, fsync, rename, folder fsync), twice per batch: ${msText(cursorMs)} (median); the trail's group commit is at most 25 ms after an event`);
