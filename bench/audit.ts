@@ -15,7 +15,7 @@ const APPEND_EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 200_000);
 const MEMORY_EVENTS = Number(process.env.BENCH_AUDIT_MEMORY_EVENTS ?? 1_000_000);
 const GROUP = 10_000;
 
-function makeEvent(i: number): AirlockEvent {
+export function makeEvent(i: number): AirlockEvent {
   return {
     v: 1, seq: i, time: new Date().toISOString(), task: 't_01m8gqj6mh7cg7crh08gd8pkkp', agent: { name: 'demo', digest: 'sha256:c0ad32db342badaef29716afa52b95492693d293bc8f2e90bf414739f3bb0853' },
     actor: i % 3 ? 'agent' : 'airlock', kind: i % 3 ? 'proc.stdout' : 'net.request',

@@ -2,6 +2,7 @@ import { benchAudit } from './audit.js';
 import { benchCredentials } from './credentials.js';
 import { benchDesktopFrames } from './desktop-frames.js';
 import { benchDesktopStart } from './desktop-start.js';
+import { benchForward } from './forward.js';
 import { benchGateway } from './gateway.js';
 import { benchPool } from './pool.js';
 import { benchProject } from './project.js';
@@ -9,12 +10,13 @@ import { benchRemoteEngine } from './remote-engine.js';
 import { benchStartup } from './startup.js';
 import { benchUi } from './ui.js';
 
-// `npm run bench [startup|pool|project|audit|gateway|credentials|ui|desktop|remote]…`: the ones named, all by default.
+// `npm run bench [startup|pool|project|audit|forward|gateway|credentials|ui|desktop|remote]…`: the ones named, all by default.
 const BENCHES: Record<string, () => Promise<void>> = {
   startup: benchStartup,
   pool: benchPool,
   project: benchProject,
   audit: benchAudit,
+  forward: benchForward,
   gateway: benchGateway,
   credentials: benchCredentials,
   ui: benchUi,

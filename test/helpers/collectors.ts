@@ -40,6 +40,8 @@ export interface Received {
   /** The HTTP status answered; 0 for a cut connection; for syslog 200 for a clean close. */
   status: number;
   stored: number;
+  /** Date.now() once what it carried was stored and fsynced (the forwarding benchmark's arrival time). */
+  storedAt?: number;
 }
 
 /** An item as the collector holds it, read back with the verifier's parser. */
@@ -244,6 +246,7 @@ export async function startCollector(kind: CollectorKind, options: CollectorOpti
     if ('refuse' in decoded) return answer(decoded.refuse, { 'Content-Type': 'text/plain' }, decoded.message);
     await store(decoded.lines);
     entry.stored = decoded.lines.length;
+    entry.storedAt = Date.now();
     const now = fault;
     if (now.mode === 'corrupt' && now.how === 'cut') {
       req.socket.destroy();
@@ -291,6 +294,7 @@ export async function startCollector(kind: CollectorKind, options: CollectorOpti
           hold(socket);
           return;
         }
+        entry.storedAt = Date.now();
         if (now.mode === 'slow') await sleep(now.delayMs);
         entry.status = 200;
         socket.end(); // the acknowledgement: a clean close after everything was read and stored
