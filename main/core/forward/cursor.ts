@@ -94,6 +94,11 @@ export class CursorFile {
     fs.rmSync(this.file, { force: true });
   }
 
+  /** The refusal of this cursor for `detail` (also when it parses but does not match the trail). */
+  damaged(detail: string): AirlockError {
+    return this.#damaged(detail);
+  }
+
   #damaged(detail: string): AirlockError {
     return new AirlockError('state_damaged', `${this.file} (the forwarder's cursor) is damaged: ${detail}`,
       `Airlock has not changed it and sends nothing for this forwarder. Repair it by hand, or move it aside (mv '${this.file}' '${this.file}.damaged'): the forwarder then sends the trail again from its oldest kept record`);

@@ -185,7 +185,8 @@ export class Forwarding {
     for (const config of this.configs().filter((c) => c.enabled)) {
       let ackedN = 0;
       try {
-        ackedN = this.cursor(config.name).read().acked?.n ?? 0;
+        // A cursor its pump refused (one that does not match the trail) says nothing either.
+        ackedN = this.#pumps.get(config.name)?.pump.damaged ? 0 : this.cursor(config.name).read().acked?.n ?? 0;
       } catch {
         // unknown: hold all
       }

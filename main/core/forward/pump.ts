@@ -115,6 +115,11 @@ export class ForwarderPump {
     return this.#batch?.type === 'records' || this.#tipN() > (this.#cursor.acked?.n ?? 0);
   }
 
+  /** Its cursor was refused (damaged, or not this trail's): where the collector stands is unknown. */
+  get damaged(): boolean {
+    return this.#damaged !== undefined;
+  }
+
   get caughtUp(): boolean {
     return !this.#damaged && !this.lagging && this.#state === 'caught-up';
   }
@@ -159,11 +164,17 @@ export class ForwarderPump {
   async #step(): Promise<{ ms: number; backoff: boolean }> {
     if (!this.#cursor) {
       try {
-        this.#cursor = this.#deps.cursor.read();
+        const read = this.#deps.cursor.read();
+        await this.#checkAgainstTrail(read);
+        this.#cursor = read;
         this.#damaged = undefined;
       } catch (error) {
         // Refused by name, never restarted from the start or the tip: looked at again now and then.
         this.#damaged = error as Error;
+        if (!this.#failing) {
+          this.#failing = true;
+          this.#deps.onDelivery?.('failing', this.#damaged.message.slice(0, MAX_REASON_LENGTH)); // in the trail: records may have been passed over
+        }
         return { ms: this.#pollMs * 4, backoff: true };
       }
     }
@@ -194,6 +205,21 @@ export class ForwarderPump {
       }
     }
     return this.#send(this.#batch, cursor);
+  }
+
+  /**
+   * A cursor moved forward by hand (or copied from another trail) would pass records over without
+   * a word here: its acknowledged record must be the trail's record of that n (when retention has
+   * not removed it), and no later than the signed head.
+   */
+  async #checkAgainstTrail(cursor: Cursor): Promise<void> {
+    const acked = cursor.acked;
+    if (!acked) return;
+    const head = await this.#deps.reader.head();
+    if (head.state === 'valid' && acked.n > head.head.n) throw this.#deps.cursor.damaged(`it says the collector acknowledged record ${acked.n}, past the trail's last signed record ${head.head.n}`);
+    for await (const { record } of this.#deps.reader.after(acked.n - 1, acked.n)) {
+      if (record.n === acked.n && record.hash !== acked.hash) throw this.#deps.cursor.damaged(`it says the collector acknowledged record ${acked.n} with hash ${acked.hash.slice(0, 12)}…, but the trail's record ${acked.n} has hash ${record.hash.slice(0, 12)}…`);
+    }
   }
 
   /** 0: the covered head is due now; a number: due in that many ms; undefined: none to send. */
