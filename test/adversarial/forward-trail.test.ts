@@ -6,8 +6,10 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventBus } from '../../main/core/audit/bus.js';
 import type { AirlockEvent } from '../../main/core/audit/events.js';
+import { forwardersFile } from '../../main/core/forward/config.js';
 import { CursorFile } from '../../main/core/forward/cursor.js';
 import { Forwarding } from '../../main/core/forward/forwarding.js';
+import type { TransportFactory } from '../../main/core/forward/types.js';
 import { event, readLinesOf, segmentFiles } from '../helpers/audit.js';
 import { removeTempDirs } from '../helpers/env.js';
 import { forwardingHome, scriptedCollector, until } from '../helpers/forward-pump.js';
@@ -26,11 +28,15 @@ async function write(home: Home, count: number): Promise<void> {
 }
 
 /** A forwarding of `home` whose `audit.forward` notices are kept (as the engine's bus would record them). */
-function openWithBus(home: Home, collector: ReturnType<typeof scriptedCollector>) {
+function openWithBus(home: Home, collector: ReturnType<typeof scriptedCollector>, onSend?: (notices: AirlockEvent[]) => void) {
   const bus = new EventBus();
   const notices: AirlockEvent[] = [];
   bus.subscribe((e) => notices.push(e));
-  const forwarding = new Forwarding({ home: home.home, auditDir: home.auditDir, key: () => home.signer, keychain: home.keychain, transports: collector.factory, clock: home.clock, version: 'test', random: () => 0.5, bus });
+  const transports: TransportFactory = (config, secret) => {
+    const transport = collector.factory(config, secret);
+    return { send: (batch, signal) => (onSend?.(notices), transport.send(batch, signal)), close: () => transport.close() };
+  };
+  const forwarding = new Forwarding({ home: home.home, auditDir: home.auditDir, key: () => home.signer, keychain: home.keychain, transports, clock: home.clock, version: 'test', random: () => 0.5, bus });
   forwarding.start();
   open.push(forwarding);
   return { forwarding, notices };
@@ -90,5 +96,23 @@ describe('a cursor moved forward by a local writer', () => {
     const first = collector.sent[0]!.items[0]!;
     expect(first.type === 'record' && first.record.n).toBe(26);
     expect(first.type === 'record' && first.record.prev).not.toBe(hashOf(home, 10)); // what the collector holds last
+  });
+});
+
+describe('forwarders.json changed by hand', () => {
+  it('a filter added behind the CLI\'s back is recorded in the trail before anything is sent under it; an unchanged restart records nothing', async () => {
+    const { home } = await forwardedTen();
+    forwardersFile(home.home).update((list) => list.map((c) => ({ ...c, filter: { kinds: ['net.*'] } })));
+    const seenAtSend: unknown[][] = [];
+    const { forwarding } = openWithBus(home, scriptedCollector(), (notices) => seenAtSend.push(notices.filter((e) => e.kind === 'audit.forward').map((e) => e.data)));
+    await until(() => seenAtSend.length > 0, 'the first send');
+    expect(seenAtSend[0]).toEqual([expect.objectContaining({ action: 'changed', name: 'siem', kind: 'webhook', filter: { kinds: ['net.*'] } })]);
+    await forwarding.flush(60_000);
+    await forwarding.close();
+    open.splice(open.indexOf(forwarding), 1);
+
+    const again = openWithBus(home, scriptedCollector());
+    await again.forwarding.flush(60_000);
+    expect(again.notices.filter((e) => e.kind === 'audit.forward')).toEqual([]);
   });
 });

@@ -228,6 +228,7 @@ export class Forwarding {
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.pollMs ? { pollMs: options.pollMs } : {}),
       onDelivery: (state, reason) => this.#record(config, state, reason),
+      onConfig: (change) => this.#recordConfig(config, change),
       onChange: () => this.#notify(),
     });
   }
@@ -247,6 +248,18 @@ export class Forwarding {
     this.#options.bus?.emit({
       task: '-', agent: { name: 'airlock', digest: '' }, actor: 'airlock', kind: 'audit.forward',
       data: { action: state, name: config.name, kind: config.kind, url: config.url, ...(reason ? { reason } : {}) },
+    });
+  }
+
+  /** What a forwarder now sends, and to whom: in the trail when its cursor never sent under it (added, or forwarders.json changed by hand). */
+  #recordConfig(config: ForwarderConfig, change: 'started' | 'changed'): void {
+    this.#options.bus?.emit({
+      task: '-', agent: { name: 'airlock', digest: '' }, actor: 'airlock', kind: 'audit.forward',
+      data: {
+        action: change, name: config.name, kind: config.kind, url: config.url,
+        ...(config.encoding ? { encoding: config.encoding } : {}), ...(config.caFile ? { caFile: config.caFile } : {}),
+        filter: config.filter ?? null,
+      },
     });
   }
 

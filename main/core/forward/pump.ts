@@ -9,7 +9,7 @@ import type { SignedHead } from '../audit/head.js';
 import { fingerprint } from '../audit/handover.js';
 import type { Clock } from '../clock.js';
 import { Backoff } from './backoff.js';
-import type { Cursor, CursorFile } from './cursor.js';
+import { sendingAs, type Cursor, type CursorFile } from './cursor.js';
 import { collectBatch, DEFAULT_BATCH_LIMITS, type BatchLimits, type PendingBatch } from './filter.js';
 import type { TrailReader, VouchedHead } from './reader.js';
 import type { ForwardBatch, ForwarderConfig, ForwarderStatus, ForwardItem, ForwardSource, ForwardTransport, SendOutcome } from './types.js';
@@ -33,6 +33,11 @@ export interface PumpDeps {
   pollMs?: number;
   /** The forwarder went from delivering to failing, or back (once per change, never per retry). */
   onDelivery?: (state: 'failing' | 'delivering', reason?: string) => void;
+  /**
+   * It starts sending under a configuration (collector, filter) its cursor has not sent under:
+   * added, or changed by hand in forwarders.json (`changed`: it sent under another before).
+   */
+  onConfig?: (change: 'started' | 'changed') => void;
   /** Anything the status shows changed. */
   onChange?: () => void;
 }
@@ -166,8 +171,13 @@ export class ForwarderPump {
       try {
         const read = this.#deps.cursor.read();
         await this.#checkAgainstTrail(read);
-        this.#cursor = read;
         this.#damaged = undefined;
+        const config = sendingAs(this.config);
+        if (read.config !== config) {
+          // In the trail before anything is sent under it: a filter that hides records, or another collector, is never silent.
+          this.#deps.onConfig?.(read.config === undefined ? 'started' : 'changed');
+          await this.#save({ ...read, config });
+        } else this.#cursor = read;
       } catch (error) {
         // Refused by name, never restarted from the start or the tip: looked at again now and then.
         this.#damaged = error as Error;
@@ -294,7 +304,7 @@ export class ForwarderPump {
   }
 
   async #save(cursor: Cursor): Promise<void> {
-    const clean: Cursor = { v: 1, acked: cursor.acked, sentThrough: cursor.sentThrough, headSent: cursor.headSent, ...(cursor.lastError ? { lastError: cursor.lastError } : {}) };
+    const clean: Cursor = { v: 1, acked: cursor.acked, sentThrough: cursor.sentThrough, headSent: cursor.headSent, ...(cursor.lastError ? { lastError: cursor.lastError } : {}), ...(cursor.config ? { config: cursor.config } : {}) };
     await this.#deps.cursor.write(clean);
     this.#cursor = clean;
   }
