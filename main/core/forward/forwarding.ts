@@ -33,6 +33,8 @@ export interface ForwardingOptions {
   transports: TransportFactory;
   /** Where `audit.forward` records of delivery changes go. */
   bus?: EventBus;
+  /** Opens the trail (so the bus is recorded in it) and makes what was emitted durable: a notice emitted before would be lost. */
+  trail?: () => { flush(): Promise<void> };
   version: string;
   clock?: Clock;
   random?: () => number;
@@ -245,6 +247,11 @@ export class Forwarding {
 
   /** A forwarder started failing or delivers again: in the trail (a collector that went quiet is itself a record). */
   #record(config: ForwarderConfig, state: 'failing' | 'delivering', reason?: string): void {
+    try {
+      this.#options.trail?.();
+    } catch {
+      // no trail to record in (no keychain): nothing is forwarded either
+    }
     this.#options.bus?.emit({
       task: '-', agent: { name: 'airlock', digest: '' }, actor: 'airlock', kind: 'audit.forward',
       data: { action: state, name: config.name, kind: config.kind, url: config.url, ...(reason ? { reason } : {}) },
@@ -252,7 +259,8 @@ export class Forwarding {
   }
 
   /** What a forwarder now sends, and to whom: in the trail when its cursor never sent under it (added, or forwarders.json changed by hand). */
-  #recordConfig(config: ForwarderConfig, change: 'started' | 'changed'): void {
+  async #recordConfig(config: ForwarderConfig, change: 'started' | 'changed'): Promise<void> {
+    const trail = this.#options.trail?.(); // throws without a trail: then nothing is sent under it
     this.#options.bus?.emit({
       task: '-', agent: { name: 'airlock', digest: '' }, actor: 'airlock', kind: 'audit.forward',
       data: {
@@ -261,6 +269,7 @@ export class Forwarding {
         filter: config.filter ?? null,
       },
     });
+    await trail?.flush();
   }
 
   async #tip(): Promise<{ n: number; time?: string }> {

@@ -37,7 +37,7 @@ export interface PumpDeps {
    * It starts sending under a configuration (collector, filter) its cursor has not sent under:
    * added, or changed by hand in forwarders.json (`changed`: it sent under another before).
    */
-  onConfig?: (change: 'started' | 'changed') => void;
+  onConfig?: (change: 'started' | 'changed') => Promise<void> | void;
   /** Anything the status shows changed. */
   onChange?: () => void;
 }
@@ -169,15 +169,17 @@ export class ForwarderPump {
   async #step(): Promise<{ ms: number; backoff: boolean }> {
     if (!this.#cursor) {
       try {
-        const read = this.#deps.cursor.read();
+        let read = this.#deps.cursor.read();
         await this.#checkAgainstTrail(read);
         this.#damaged = undefined;
         const config = sendingAs(this.config);
         if (read.config !== config) {
           // In the trail before anything is sent under it: a filter that hides records, or another collector, is never silent.
-          this.#deps.onConfig?.(read.config === undefined ? 'started' : 'changed');
-          await this.#save({ ...read, config });
-        } else this.#cursor = read;
+          await this.#deps.onConfig?.(read.config === undefined ? 'started' : 'changed'); // durable, or nothing is sent
+          read = { ...read, config };
+          await this.#save(read);
+        }
+        this.#cursor = read;
       } catch (error) {
         // Refused by name, never restarted from the start or the tip: looked at again now and then.
         this.#damaged = error as Error;
