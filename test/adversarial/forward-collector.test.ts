@@ -8,7 +8,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transportFactory } from '../../main/core/forward/transports.js';
 import type { ForwarderConfig, SendOutcome } from '../../main/core/forward/types.js';
+import { Forwarding } from '../../main/core/forward/forwarding.js';
+import { event } from '../helpers/audit.js';
+import { removeTempDirs } from '../helpers/env.js';
 import { fixedBatch } from '../helpers/forward-batch.js';
+import { forwardingHome, until } from '../helpers/forward-pump.js';
 import { forwarder, loopbackLookup } from '../helpers/forward-collector.js';
 import { makeTestCa, type TestCa } from '../helpers/test-ca.js';
 
@@ -47,6 +51,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  removeTempDirs();
   for (const server of [collector, elsewhere]) {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
@@ -96,5 +101,47 @@ describe('a collector that redirects', () => {
       expect(outcome.ok ? '' : outcome.reason).toContain(String(status));
     }
     expect(elsewhereGot).toEqual([]);
+  });
+});
+
+describe('a collector behind a body limit (413 Payload Too Large, as nginx answers past 1 MiB)', () => {
+  it('gets smaller batches until they fit, rather than the same refused batch for ever: it holds every record once', { timeout: 30_000 }, async () => {
+    const limit = 6000;
+    const held: number[] = [];
+    let refused = 0;
+    handler = () => undefined;
+    collector.removeAllListeners('request');
+    collector.on('request', (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        if (body.length > limit) {
+          refused += 1;
+          res.writeHead(413).end();
+          return;
+        }
+        for (const line of body.toString().trim().split('\n')) {
+          const item = JSON.parse(line) as { airlock: string; record?: { n: number } };
+          if (item.airlock === 'record') held.push(item.record!.n);
+        }
+        res.writeHead(200).end();
+      });
+    });
+    const home = forwardingHome({ url: `https://collector.test:${port}/in`, caFile: ca.file });
+    for (let i = 0; i < 40; i++) home.store.append(event({ data: { line: 'o'.repeat(400) } }));
+    await home.store.flush();
+    const forwarding = new Forwarding({ home: home.home, auditDir: home.auditDir, key: () => home.signer, keychain: home.keychain, transports: transportFactory({ lookup: loopbackLookup }), clock: home.clock, version: 'test', random: () => 0 });
+    forwarding.start();
+    try {
+      await until(async () => {
+        await home.clock.advance(10 * 60_000);
+        return (await forwarding.status())[0]!.acked?.n === 40;
+      }, 'every record acknowledged');
+    } finally {
+      await forwarding.close();
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(held).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 });

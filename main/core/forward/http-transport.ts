@@ -136,6 +136,8 @@ export function httpTransport(config: ForwarderConfig, secret: string | undefine
     if (RETRYABLE.has(answer.status)) {
       return notAcknowledged(`the collector answered ${status}, try later${said}`, retryAfterMs(headerText(answer.headers['retry-after']), clock.now()));
     }
+    // A body limit in front of the collector (nginx's is 1 MiB): the same batch would be refused for ever.
+    if (answer.status === 413) return { ok: false, reason: `the collector answered ${status}${said}; smaller batches follow`, tooLarge: true };
     return notAcknowledged(`the collector answered ${status}${said}`);
   }
 

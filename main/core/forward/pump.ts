@@ -52,7 +52,7 @@ export class ForwarderPump {
   readonly config: ForwarderConfig;
   readonly #deps: PumpDeps;
   readonly #backoff: Backoff;
-  readonly #limits: BatchLimits;
+  #limits: BatchLimits;
   readonly #pollMs: number;
   #cursor: Cursor | undefined;
   #damaged: Error | undefined;
@@ -258,6 +258,11 @@ export class ForwarderPump {
     this.#changed();
     const outcome = await this.#transmit({ source: this.#deps.source, items });
     if (this.#closed) return { ms: 0, backoff: false };
+    if (!outcome.ok && outcome.tooLarge && batch.type === 'records' && batch.items.length > 1) {
+      // Read again in halves (what was sent is marked redelivery: it is at or before sentThrough), down to one record a batch.
+      this.#limits = { ...this.#limits, maxItems: Math.max(1, Math.floor(batch.items.length / 2)), maxBytes: Math.max(1, Math.floor(this.#limits.maxBytes / 2)) };
+      this.#batch = undefined;
+    }
     if (!outcome.ok) return this.#failed(outcome.reason, outcome.retryAfterMs);
     const now = new Date(this.#deps.clock.now()).toISOString();
     const current = this.#cursor!;
