@@ -99,7 +99,7 @@ export function createAirlock(options: AirlockOptions = {}): Airlock {
   let signer: HeadSigner | undefined;
   const trailKey = (): HeadSigner => (signer ??= options.signer ?? openHeadSigner(keychain));
   const forwarding = new Forwarding({
-    home: home.root, auditDir: home.audit, key: trailKey, keychain, bus, clock,
+    home: home.root, auditDir: home.audit, key: trailKey, keychain, bus, clock, trail: () => audit(),
     transports: options.transports ?? createTransport, version: options.version ?? 'dev',
     ...(options.random ? { random: options.random } : {}),
   });

@@ -27,7 +27,8 @@ export const EVENT_KINDS = [
   // a new head-signing key continues the chain (the keychain lost the one before): handover.ts
   'audit.handover',
   // a forwarder of the trail to a collector (main/core/forward) added or removed (its kind, URL and
-  // filter: hiding records from a collector is itself recorded), or going from delivering to failing and back
+  // filter: hiding records from a collector is itself recorded), started or changed under a collector or filter
+  // its cursor never sent under (forwarders.json edited by hand), or going from delivering to failing and back
   'audit.forward',
   // an engine object carrying Airlock's labels that Airlock did not make (left alone by the reaper)
   'engine.forged',

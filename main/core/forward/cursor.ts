@@ -5,11 +5,12 @@
  * head acknowledged. Replaced atomically and fsynced on every acknowledgement. A damaged cursor is
  * refused by name: a forwarder never silently starts again from the first record or from the tip.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { AirlockError } from '../errors.js';
+import type { ForwarderConfig } from './types.js';
 
 export const FORWARD_DIR = 'forward';
 
@@ -19,6 +20,8 @@ export interface Cursor {
   sentThrough: number;
   headSent: { n: number; at: string } | null;
   lastError?: { at: string; message: string };
+  /** Which configuration (collector, filter) it last sent under (sendingAs): a change made by hand is recorded in the trail. */
+  config?: string;
 }
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
@@ -28,7 +31,14 @@ const cursorSchema = z.strictObject({
   sentThrough: count,
   headSent: z.strictObject({ n: count, at: z.string().max(64) }).nullable(),
   lastError: z.strictObject({ at: z.string().max(64), message: z.string().max(2000) }).optional(),
+  config: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 }).refine((cursor) => cursor.sentThrough >= (cursor.acked?.n ?? 0), { message: 'sentThrough is before acked' });
+
+/** What a forwarder sends, and to whom, as one hash (what `audit.forward` records name). */
+export function sendingAs(config: ForwarderConfig): string {
+  const { kind, url, encoding, caFile, filter } = config;
+  return createHash('sha256').update(JSON.stringify({ kind, url, encoding: encoding ?? null, caFile: caFile ?? null, filter: filter ?? null })).digest('hex');
+}
 
 export function freshCursor(): Cursor {
   return { v: 1, acked: null, sentThrough: 0, headSent: null };
@@ -92,6 +102,11 @@ export class CursorFile {
 
   remove(): void {
     fs.rmSync(this.file, { force: true });
+  }
+
+  /** The refusal of this cursor for `detail` (also when it parses but does not match the trail). */
+  damaged(detail: string): AirlockError {
+    return this.#damaged(detail);
   }
 
   #damaged(detail: string): AirlockError {

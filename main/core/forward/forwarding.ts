@@ -33,6 +33,8 @@ export interface ForwardingOptions {
   transports: TransportFactory;
   /** Where `audit.forward` records of delivery changes go. */
   bus?: EventBus;
+  /** Opens the trail (so the bus is recorded in it) and makes what was emitted durable: a notice emitted before would be lost. */
+  trail?: () => { flush(): Promise<void> };
   version: string;
   clock?: Clock;
   random?: () => number;
@@ -187,7 +189,8 @@ export class Forwarding {
     for (const config of this.configs().filter((c) => c.enabled)) {
       let ackedN = 0;
       try {
-        ackedN = this.cursor(config.name).read().acked?.n ?? 0;
+        // A cursor its pump refused (one that does not match the trail) says nothing either.
+        ackedN = this.#pumps.get(config.name)?.pump.damaged ? 0 : this.cursor(config.name).read().acked?.n ?? 0;
       } catch {
         // unknown: hold all
       }
@@ -229,6 +232,7 @@ export class Forwarding {
       ...(options.limits ? { limits: options.limits } : {}),
       ...(options.pollMs ? { pollMs: options.pollMs } : {}),
       onDelivery: (state, reason) => this.#record(config, state, reason),
+      onConfig: (change) => this.#recordConfig(config, change),
       onChange: () => this.#notify(),
     });
   }
@@ -245,10 +249,29 @@ export class Forwarding {
 
   /** A forwarder started failing or delivers again: in the trail (a collector that went quiet is itself a record). */
   #record(config: ForwarderConfig, state: 'failing' | 'delivering', reason?: string): void {
+    try {
+      this.#options.trail?.();
+    } catch {
+      // no trail to record in (no keychain): nothing is forwarded either
+    }
     this.#options.bus?.emit({
       task: '-', agent: { name: 'airlock', digest: '' }, actor: 'airlock', kind: 'audit.forward',
       data: { action: state, name: config.name, kind: config.kind, url: config.url, ...(reason ? { reason } : {}) },
     });
+  }
+
+  /** What a forwarder now sends, and to whom: in the trail when its cursor never sent under it (added, or forwarders.json changed by hand). */
+  async #recordConfig(config: ForwarderConfig, change: 'started' | 'changed'): Promise<void> {
+    const trail = this.#options.trail?.(); // throws without a trail: then nothing is sent under it
+    this.#options.bus?.emit({
+      task: '-', agent: { name: 'airlock', digest: '' }, actor: 'airlock', kind: 'audit.forward',
+      data: {
+        action: change, name: config.name, kind: config.kind, url: config.url,
+        ...(config.encoding ? { encoding: config.encoding } : {}), ...(config.caFile ? { caFile: config.caFile } : {}),
+        filter: config.filter ?? null,
+      },
+    });
+    await trail?.flush();
   }
 
   async #tip(): Promise<{ n: number; time?: string }> {

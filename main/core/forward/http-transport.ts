@@ -125,13 +125,19 @@ export function httpTransport(config: ForwarderConfig, secret: string | undefine
     });
   }
 
-  function judge(answer: Answer): SendOutcome {
+  function judge(received: Answer): SendOutcome {
+    // Blanked before anything is shortened or made inert: a collector (or a proxy) that echoes the
+    // request's headers must not leave the secret's first characters, or the secret with its spaces
+    // folded, in a status, a cursor or the trail's `audit.forward` record.
+    const answer = withoutSecretIn(received, secret);
     const said = answer.body.length > 0 ? `: ${inertText(answer.body.toString('utf8'))}` : '';
     const status = `${answer.status}${answer.statusText ? ` ${inertText(answer.statusText, 60)}` : ''}`;
     if (answer.status >= 200 && answer.status < 300) return exchange.accept({ body: answer.body, contentType: headerText(answer.headers['content-type']), truncated: answer.truncated });
     if (RETRYABLE.has(answer.status)) {
       return notAcknowledged(`the collector answered ${status}, try later${said}`, retryAfterMs(headerText(answer.headers['retry-after']), clock.now()));
     }
+    // A body limit in front of the collector (nginx's is 1 MiB): the same batch would be refused for ever.
+    if (answer.status === 413) return { ok: false, reason: `the collector answered ${status}${said}; smaller batches follow`, tooLarge: true };
     return notAcknowledged(`the collector answered ${status}${said}`);
   }
 
@@ -149,6 +155,19 @@ export function httpTransport(config: ForwarderConfig, secret: string | undefine
       for (const stop of [...inFlight]) stop();
     },
   };
+}
+
+function blank(text: string, secret: string): string {
+  return text.split(secret).join('[secret]');
+}
+
+/** The answer with every copy of the secret blanked in what a reason may quote: status text, headers, body. */
+function withoutSecretIn(answer: Answer, secret: string | undefined): Answer {
+  if (!secret) return answer;
+  const needle = Buffer.from(secret, 'utf8');
+  const headers: Answer['headers'] = {};
+  for (const [name, value] of Object.entries(answer.headers)) headers[name] = Array.isArray(value) ? value.map((v) => blank(v, secret)) : value === undefined ? undefined : blank(value, secret);
+  return { ...answer, statusText: blank(answer.statusText, secret), headers, body: answer.body.includes(needle) ? Buffer.from(blank(answer.body.toString('latin1'), needle.toString('latin1')), 'latin1') : answer.body };
 }
 
 function headerText(value: string | string[] | undefined): string | undefined {

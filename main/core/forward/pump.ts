@@ -9,7 +9,7 @@ import type { SignedHead } from '../audit/head.js';
 import { fingerprint } from '../audit/handover.js';
 import type { Clock } from '../clock.js';
 import { Backoff } from './backoff.js';
-import type { Cursor, CursorFile } from './cursor.js';
+import { sendingAs, type Cursor, type CursorFile } from './cursor.js';
 import { collectBatch, DEFAULT_BATCH_LIMITS, type BatchLimits, type PendingBatch } from './filter.js';
 import type { TrailReader, VouchedHead } from './reader.js';
 import type { ForwardBatch, ForwarderConfig, ForwarderStatus, ForwardItem, ForwardSource, ForwardTransport, SendOutcome } from './types.js';
@@ -33,6 +33,11 @@ export interface PumpDeps {
   pollMs?: number;
   /** The forwarder went from delivering to failing, or back (once per change, never per retry). */
   onDelivery?: (state: 'failing' | 'delivering', reason?: string) => void;
+  /**
+   * It starts sending under a configuration (collector, filter) its cursor has not sent under:
+   * added, or changed by hand in forwarders.json (`changed`: it sent under another before).
+   */
+  onConfig?: (change: 'started' | 'changed') => Promise<void> | void;
   /** Anything the status shows changed. */
   onChange?: () => void;
 }
@@ -47,7 +52,7 @@ export class ForwarderPump {
   readonly config: ForwarderConfig;
   readonly #deps: PumpDeps;
   readonly #backoff: Backoff;
-  readonly #limits: BatchLimits;
+  #limits: BatchLimits;
   readonly #pollMs: number;
   #cursor: Cursor | undefined;
   #damaged: Error | undefined;
@@ -126,16 +131,17 @@ export class ForwarderPump {
     return this.#batch?.type === 'records' || this.#tipN() > (this.#cursor.acked?.n ?? 0);
   }
 
+  /** Its cursor was refused (damaged, or not this trail's): where the collector stands is unknown. */
+  get damaged(): boolean {
+    return this.#damaged !== undefined;
+  }
+
   /** Nothing to send: every record acknowledged, and no signed head due now. */
   get caughtUp(): boolean {
     return !this.#damaged && !this.lagging && this.#state === 'caught-up' && this.#headWait() !== 0;
   }
 
-  /**
-   * Where the pump is. `tip` is the trail's signed head as read now (fresher than the pump's own
-   * look while it waits out a backoff); `timeOf` finds the oldest unacknowledged record's time when
-   * no batch in hand says it.
-   */
+  /** Where the pump is, as it last looked at the trail. */
   snapshot(): PumpSnapshot {
     return this.#snapshot();
   }
@@ -192,11 +198,24 @@ export class ForwarderPump {
   async #step(): Promise<{ ms: number; backoff: boolean }> {
     if (!this.#cursor) {
       try {
-        this.#cursor = this.#deps.cursor.read();
+        let read = this.#deps.cursor.read();
+        await this.#checkAgainstTrail(read);
         this.#damaged = undefined;
+        const config = sendingAs(this.config);
+        if (read.config !== config) {
+          // In the trail before anything is sent under it: a filter that hides records, or another collector, is never silent.
+          await this.#deps.onConfig?.(read.config === undefined ? 'started' : 'changed'); // durable, or nothing is sent
+          read = { ...read, config };
+          await this.#save(read);
+        }
+        this.#cursor = read;
       } catch (error) {
         // Refused by name, never restarted from the start or the tip: looked at again now and then.
         this.#damaged = error as Error;
+        if (!this.#failing) {
+          this.#failing = true;
+          this.#deps.onDelivery?.('failing', this.#damaged.message.slice(0, MAX_REASON_LENGTH)); // in the trail: records may have been passed over
+        }
         return { ms: this.#pollMs * 4, backoff: true };
       }
     }
@@ -231,6 +250,21 @@ export class ForwarderPump {
     return this.#send(this.#batch, cursor);
   }
 
+  /**
+   * A cursor moved forward by hand (or copied from another trail) would pass records over without
+   * a word here: its acknowledged record must be the trail's record of that n (when retention has
+   * not removed it), and no later than the signed head.
+   */
+  async #checkAgainstTrail(cursor: Cursor): Promise<void> {
+    const acked = cursor.acked;
+    if (!acked) return;
+    const head = await this.#deps.reader.head();
+    if (head.state === 'valid' && acked.n > head.head.n) throw this.#deps.cursor.damaged(`it says the collector acknowledged record ${acked.n}, past the trail's last signed record ${head.head.n}`);
+    for await (const { record } of this.#deps.reader.after(acked.n - 1, acked.n)) {
+      if (record.n === acked.n && record.hash !== acked.hash) throw this.#deps.cursor.damaged(`it says the collector acknowledged record ${acked.n} with hash ${acked.hash.slice(0, 12)}…, but the trail's record ${acked.n} has hash ${record.hash.slice(0, 12)}…`);
+    }
+  }
+
   /** 0: the covered head is due now; a number: due in that many ms; undefined: none to send. */
   #headWait(): number | undefined {
     const covered = this.#covered;
@@ -255,6 +289,11 @@ export class ForwarderPump {
     this.#changed();
     const outcome = await this.#transmit({ source: this.#deps.source, items });
     if (this.#closed) return { ms: 0, backoff: false };
+    if (!outcome.ok && outcome.tooLarge && batch.type === 'records' && batch.items.length > 1) {
+      // Read again in halves (what was sent is marked redelivery: it is at or before sentThrough), down to one record a batch.
+      this.#limits = { ...this.#limits, maxItems: Math.max(1, Math.floor(batch.items.length / 2)), maxBytes: Math.max(1, Math.floor(this.#limits.maxBytes / 2)) };
+      this.#batch = undefined;
+    }
     if (!outcome.ok) return this.#failed(outcome.reason, outcome.retryAfterMs);
     const now = new Date(this.#deps.clock.now()).toISOString();
     const current = this.#cursor!;
@@ -303,7 +342,7 @@ export class ForwarderPump {
   }
 
   async #save(cursor: Cursor): Promise<void> {
-    const clean: Cursor = { v: 1, acked: cursor.acked, sentThrough: cursor.sentThrough, headSent: cursor.headSent, ...(cursor.lastError ? { lastError: cursor.lastError } : {}) };
+    const clean: Cursor = { v: 1, acked: cursor.acked, sentThrough: cursor.sentThrough, headSent: cursor.headSent, ...(cursor.lastError ? { lastError: cursor.lastError } : {}), ...(cursor.config ? { config: cursor.config } : {}) };
     await this.#deps.cursor.write(clean);
     this.#cursor = clean;
   }

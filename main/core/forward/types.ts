@@ -65,7 +65,8 @@ export interface ForwardBatch {
 export type SendOutcome =
   | { ok: true }
   /** Not acknowledged: the whole batch is sent again (marked redelivery) after a backoff, or `retryAfterMs`. */
-  | { ok: false; reason: string; retryAfterMs?: number };
+  | { ok: false; reason: string; retryAfterMs?: number; tooLarge?: true };
+/* tooLarge: the collector refused the batch for its size (HTTP 413): the pump sends smaller batches from then on. */
 
 /** One collector connection. `send` never throws: every failure is an outcome. */
 export interface ForwardTransport {
