@@ -1,8 +1,8 @@
 /**
  * Real collectors on loopback for the forwarding tests, each over TLS with a certificate for
  * `localhost` from a CA made per run: an OTLP/HTTP logs receiver (protobuf decoded with protobufjs
- * from our own copy of the official .proto files under test/fixtures/otlp — independent of
- * Airlock's encoder — and JSON), an RFC 5425 syslog receiver, and an HTTPS webhook of JSON lines.
+ * from the official .proto text in assets/otlp, parsed at run time — not Airlock's encoder and its
+ * compiled descriptor — and JSON), an RFC 5425 syslog receiver, and an HTTPS webhook of JSON lines.
  * Each appends what it received to its collected-stream file, fsynced BEFORE it answers (what a
  * collector acknowledged is what it stored), in the forms `airlock audit verify --from-export`
  * reads. A test switches faults at run time: down, an error status, a corrupt answer or a cut
@@ -78,7 +78,7 @@ export interface CollectorOptions {
 
 const MAX_BODY = 64 * 1024 * 1024;
 const MAX_FRAME = 64 * 1024 * 1024;
-const PROTO_ROOT = path.join(REPO, 'test', 'fixtures', 'otlp');
+const PROTO_ROOT = path.join(REPO, 'assets', 'otlp');
 
 let sharedCa: TestCa | undefined;
 const caOf = (options: CollectorOptions) => options.ca ?? (sharedCa ??= makeTestCa('airlock test collectors'));

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { approve, CLI, runCli, TEST_ENGINE_ENV, tempDir, waitFor, type CliResult } from '../helpers/env.js';
+import { approve, childResult, CLI, runCli, TEST_ENGINE_ENV, tempDir, waitFor, type CliResult } from '../helpers/env.js';
 import { startCollector, type CollectedItem, type Collector } from '../helpers/collectors.js';
 
 const OTLP_TOKEN = 'otlp-collector-token-4f1c9a';
@@ -18,16 +18,10 @@ const HOOK_TOKEN = 'webhook-token-8d2e77';
 
 /** The CLI with something on its standard input (a secret for --secret-stdin). */
 function cliWithInput(args: string[], env: NodeJS.ProcessEnv, input: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...TEST_ENGINE_ENV, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...TEST_ENGINE_ENV, ...env } });
+  const result = childResult(child);
+  child.stdin.end(input);
+  return result;
 }
 
 interface Machine {
